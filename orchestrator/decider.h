@@ -1,0 +1,89 @@
+// The decider: Conductor's workflow semantics as a pure function.
+//
+// Given a running workflow (its definition snapshot in
+// `workflow.workflow_definition()` and every task attempt so far in
+// `workflow.tasks()`), the decider advances it as far as it can at `now_ms`:
+// schedules the next tasks, completes system tasks that need no worker
+// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE), creates retry attempts of
+// failed or timed-out tasks with the task definition's retry policy, times out
+// tasks whose responseTimeoutSeconds / timeoutSeconds / pollTimeoutSeconds
+// passed, and completes, fails or times out the workflow itself.
+//
+// It does no I/O and reads no clock: the engine persists what changed, puts
+// newly scheduled worker tasks on their queues, starts the workflows listed in
+// `start_workflows`, and calls Decide again at `next_wake_ms` or when anything
+// about the workflow changes (a task result, a sub-workflow's end, a retry).
+//
+// Thread safety: none needed; the engine serialises calls per workflow.
+#ifndef CMIG_ORCHESTRATOR_DECIDER_H_
+#define CMIG_ORCHESTRATOR_DECIDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "conductor/model/startworkflowrequest.pb.h"
+#include "conductor/model/taskdef.pb.h"
+#include "conductor/model/workflow.pb.h"
+
+namespace cmig::orchestrator {
+
+// Resolves a task definition by name; nullptr when none is registered (Conductor
+// then uses the defaults of an empty TaskDef for SIMPLE tasks).
+using TaskDefLookup = std::function<const conductor::proto::TaskDef*(const std::string& name)>;
+
+// Supplies unique task ids (the engine uses random UUIDs; tests use counters).
+using IdGenerator = std::function<std::string()>;
+
+// A workflow the engine must start on the decider's behalf.
+struct WorkflowStart {
+  enum class Kind { kSubWorkflow, kFailureWorkflow };
+  Kind kind;
+  // For kSubWorkflow: the SUB_WORKFLOW task that waits for the child; the engine
+  // writes the child's id into that task's sub_workflow_id and, when the child
+  // ends, sets the task's status and output from it and decides the parent again.
+  std::string parent_task_id;
+  // name, version (0 = latest), input, correlation id, taskToDomain, and for an
+  // inline sub-workflow the definition itself in workflow_def.
+  conductor::proto::StartWorkflowRequest request;
+};
+
+struct Decision {
+  // Ids of tasks that were added to workflow.tasks() or whose fields changed.
+  std::vector<std::string> changed_task_ids;
+  // Ids of worker tasks (SIMPLE and other non-system types) now SCHEDULED that
+  // the engine must put on the queue "domain:taskType" (or "taskType"); a task is
+  // visible to pollers from scheduled_time + callback_after_seconds * 1000.
+  std::vector<std::string> enqueue_task_ids;
+  std::vector<WorkflowStart> start_workflows;
+  // True when workflow-level fields (status, output, reason, end time) changed.
+  bool workflow_changed = false;
+  // The earliest time the decider must run again even if nothing else happens
+  // (a response timeout, a retry delay, a workflow timeout); nullopt if none.
+  std::optional<int64_t> next_wake_ms;
+};
+
+// Advances `workflow` in place. Errors are definition problems that make the
+// workflow impossible to run (for example a SWITCH whose expression the
+// evaluator does not support); the engine then fails the workflow with the
+// status message as reason_for_incompletion.
+absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow, const TaskDefLookup& task_defs,
+                                const IdGenerator& new_id, int64_t now_ms);
+
+// Resolves Conductor input expressions ("${workflow.input.a.b}", "${ref.output.x}",
+// "${workflow.workflowId}", nested in maps and lists) against `workflow`. Exposed
+// for the engine, which evaluates workflow outputParameters the same way.
+google::protobuf::Value ResolveExpressions(const google::protobuf::Value& template_value,
+                                           const conductor::proto::Workflow& workflow);
+
+// The delay before retry attempt number `retry_count` (0 = first retry) of a task
+// with definition `def`, per its retryLogic, retryDelaySeconds,
+// backoffScaleFactor and maxRetryDelaySeconds, in seconds.
+int64_t RetryDelaySeconds(const conductor::proto::TaskDef& def, int retry_count);
+
+}  // namespace cmig::orchestrator
+
+#endif  // CMIG_ORCHESTRATOR_DECIDER_H_
