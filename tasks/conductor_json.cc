@@ -54,28 +54,38 @@ absl::Status TypeError(absl::string_view path, absl::string_view expected, const
 }
 
 absl::StatusOr<const Struct*> AsObject(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kStructValue) return TypeError(path, "an object", v);
+  if (v.kind_case() != Value::kStructValue) {
+    return TypeError(path, "an object", v);
+  }
   return &v.struct_value();
 }
 
 absl::StatusOr<const google::protobuf::ListValue*> AsList(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kListValue) return TypeError(path, "an array", v);
+  if (v.kind_case() != Value::kListValue) {
+    return TypeError(path, "an array", v);
+  }
   return &v.list_value();
 }
 
 absl::StatusOr<std::string> AsString(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kStringValue) return TypeError(path, "a string", v);
+  if (v.kind_case() != Value::kStringValue) {
+    return TypeError(path, "a string", v);
+  }
   return v.string_value();
 }
 
 absl::StatusOr<bool> AsBool(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kBoolValue) return TypeError(path, "a boolean", v);
+  if (v.kind_case() != Value::kBoolValue) {
+    return TypeError(path, "a boolean", v);
+  }
   return v.bool_value();
 }
 
 absl::StatusOr<int64_t> AsInteger(const Value& v, absl::string_view path, int64_t min,
                                   int64_t max) {
-  if (v.kind_case() != Value::kNumberValue) return TypeError(path, "an integer", v);
+  if (v.kind_case() != Value::kNumberValue) {
+    return TypeError(path, "an integer", v);
+  }
   const double d = v.number_value();
   if (std::trunc(d) != d) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": expected an integer, got ", d));
@@ -140,7 +150,9 @@ absl::StatusOr<E> AsEnum(const Value& v, absl::string_view path,
 std::vector<std::pair<const std::string*, const Value*>> SortedFields(const Struct& s) {
   std::vector<std::pair<const std::string*, const Value*>> out;
   out.reserve(s.fields_size());
-  for (const auto& [key, value] : s.fields()) out.emplace_back(&key, &value);
+  for (const auto& [key, value] : s.fields()) {
+    out.emplace_back(&key, &value);
+  }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
   return out;
@@ -196,16 +208,22 @@ class Reader {
                  std::initializer_list<absl::string_view> known_unsupported) {
     const std::string child = JsonPathChild(path, key);
     if (IsAuditKey(key)) {
-      if (!IsJavaDefault(v)) Report(child, key, kDiagnosticAudit);
+      if (!IsJavaDefault(v)) {
+        Report(child, key, kDiagnosticAudit);
+      }
     } else if (IsOneOf(key, known_unsupported)) {
-      if (!IsJavaDefault(v)) Report(child, key, kDiagnosticUnsupported);
+      if (!IsJavaDefault(v)) {
+        Report(child, key, kDiagnosticUnsupported);
+      }
     } else {
       Report(child, key, kDiagnosticUnsupported);
     }
   }
 
   void Report(const std::string& path, const std::string& key, absl::string_view kind) {
-    if (dropped_ != nullptr) dropped_->push_back({path, key, std::string(kind)});
+    if (dropped_ != nullptr) {
+      dropped_->push_back({path, key, std::string(kind)});
+    }
   }
 
   std::vector<JsonDiagnostic>* const dropped_;
@@ -232,7 +250,9 @@ absl::Status Reader::ReadWorkflowDef(const Value& v, const std::string& path, Wo
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;  // Jackson leaves the default.
+    if (val.kind_case() == Value::kNullValue) {
+      continue;  // Jackson leaves the default.
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "name") {
       ASSIGN_OR_RETURN(*out->mutable_name(), AsString(val, p));
@@ -312,7 +332,9 @@ absl::Status Reader::ReadTaskDef(const Value& v, const std::string& path, TaskDe
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "name") {
       ASSIGN_OR_RETURN(*out->mutable_name(), AsString(val, p));
@@ -393,7 +415,9 @@ absl::Status Reader::ReadWorkflowTask(const Value& v, const std::string& path, W
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "name") {
       ASSIGN_OR_RETURN(*out->mutable_name(), AsString(val, p));
@@ -493,7 +517,9 @@ absl::Status Reader::ReadSubWorkflowParams(const Value& v, const std::string& pa
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "name") {
       ASSIGN_OR_RETURN(*out->mutable_name(), AsString(val, p));
@@ -527,7 +553,9 @@ absl::Status Reader::ReadSchemaDef(const Value& v, const std::string& path, Sche
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "name") {
       ASSIGN_OR_RETURN(*out->mutable_name(), AsString(val, p));
@@ -550,7 +578,9 @@ absl::Status Reader::ReadCacheConfig(const Value& v, const std::string& path, Ca
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "key") {
       ASSIGN_OR_RETURN(*out->mutable_key(), AsString(val, p));
@@ -571,7 +601,9 @@ absl::Status Reader::ReadRateLimitConfig(const Value& v, const std::string& path
   for (const auto& [key_ptr, val_ptr] : SortedFields(*s)) {
     const std::string& k = *key_ptr;
     const Value& val = *val_ptr;
-    if (val.kind_case() == Value::kNullValue) continue;
+    if (val.kind_case() == Value::kNullValue) {
+      continue;
+    }
     const std::string p = JsonPathChild(path, k);
     if (k == "rateLimitKey") {
       ASSIGN_OR_RETURN(*out->mutable_rate_limit_key(), AsString(val, p));
@@ -597,17 +629,23 @@ class ObjectWriter {
 
   void String(const char* key, const std::string& s) { (*fields_)[key].set_string_value(s); }
   void StringIfSet(const char* key, const std::string& s) {
-    if (!s.empty()) String(key, s);
+    if (!s.empty()) {
+      String(key, s);
+    }
   }
   void Number(const char* key, int64_t n) {
     (*fields_)[key].set_number_value(static_cast<double>(n));
   }
   void NumberIfSet(const char* key, int64_t n) {
-    if (n != 0) Number(key, n);
+    if (n != 0) {
+      Number(key, n);
+    }
   }
   void Bool(const char* key, bool b) { (*fields_)[key].set_bool_value(b); }
   void BoolIfSet(const char* key, bool b) {
-    if (b) Bool(key, b);
+    if (b) {
+      Bool(key, b);
+    }
   }
   void Enum(const char* key, const std::string& name, int number) {
     if (name.empty()) {
@@ -617,17 +655,25 @@ class ObjectWriter {
     }
   }
   void StringList(const char* key, const google::protobuf::RepeatedPtrField<std::string>& list) {
-    if (list.empty()) return;
+    if (list.empty()) {
+      return;
+    }
     auto* values = (*fields_)[key].mutable_list_value()->mutable_values();
-    for (const std::string& s : list) values->Add()->set_string_value(s);
+    for (const std::string& s : list) {
+      values->Add()->set_string_value(s);
+    }
   }
   void ValueMap(const char* key, const google::protobuf::Map<std::string, Value>& map) {
-    if (map.empty()) return;
+    if (map.empty()) {
+      return;
+    }
     *(*fields_)[key].mutable_struct_value()->mutable_fields() = map;
   }
   void TaskList(const char* key, const google::protobuf::RepeatedPtrField<WorkflowTask>& tasks,
                 bool even_if_empty = false) {
-    if (tasks.empty() && !even_if_empty) return;
+    if (tasks.empty() && !even_if_empty) {
+      return;
+    }
     Value& list = (*fields_)[key];
     list.mutable_list_value();
     for (const WorkflowTask& t : tasks) {
@@ -673,7 +719,9 @@ Value SubWorkflowParamsToValue(const SubWorkflowParams& s) {
   w.NumberIfSet("version", s.version());
   if (!s.task_to_domain().empty()) {
     auto* fields = w.Child("taskToDomain")->mutable_struct_value()->mutable_fields();
-    for (const auto& [task, domain] : s.task_to_domain()) (*fields)[task].set_string_value(domain);
+    for (const auto& [task, domain] : s.task_to_domain()) {
+      (*fields)[task].set_string_value(domain);
+    }
   }
   if (s.has_workflow_definition()) {
     const Value& def = s.workflow_definition();
@@ -751,11 +799,17 @@ Value WorkflowDefToValue(const WorkflowDef& d) {
   if (d.has_rate_limit_config()) {
     *w.Child("rateLimitConfig") = RateLimitConfigToValue(d.rate_limit_config());
   }
-  if (d.has_input_schema()) *w.Child("inputSchema") = SchemaDefToValue(d.input_schema());
-  if (d.has_output_schema()) *w.Child("outputSchema") = SchemaDefToValue(d.output_schema());
+  if (d.has_input_schema()) {
+    *w.Child("inputSchema") = SchemaDefToValue(d.input_schema());
+  }
+  if (d.has_output_schema()) {
+    *w.Child("outputSchema") = SchemaDefToValue(d.output_schema());
+  }
   w.Bool("enforceSchema", d.enforce_schema());
   w.ValueMap("metadata", d.metadata());
-  if (d.has_cache_config()) *w.Child("cacheConfig") = CacheConfigToValue(d.cache_config());
+  if (d.has_cache_config()) {
+    *w.Child("cacheConfig") = CacheConfigToValue(d.cache_config());
+  }
   w.StringList("maskedFields", d.masked_fields());
   return v;
 }
@@ -832,18 +886,24 @@ Value WorkflowTaskToValue(const WorkflowTask& t) {
   w.StringList("joinOn", t.join_on());
   w.StringIfSet("sink", t.sink());
   w.Bool("optional", t.optional());
-  if (t.has_task_definition()) *w.Child("taskDefinition") = TaskDefToValue(t.task_definition());
+  if (t.has_task_definition()) {
+    *w.Child("taskDefinition") = TaskDefToValue(t.task_definition());
+  }
   w.BoolIfSet("rateLimited", t.rate_limited());
   w.StringList("defaultExclusiveJoinTask", t.default_exclusive_join_task());
   w.Bool("asyncComplete", t.async_complete());
   w.StringIfSet("loopCondition", t.loop_condition());
   w.TaskList("loopOver", t.loop_over());
   w.StringIfSet("items", t.items());
-  if (t.retry_count() != -1) w.Number("retryCount", t.retry_count());
+  if (t.retry_count() != -1) {
+    w.Number("retryCount", t.retry_count());
+  }
   w.StringIfSet("evaluatorType", t.evaluator_type());
   w.StringIfSet("expression", t.expression());
   w.StringIfSet("joinStatus", t.join_status());
-  if (t.has_cache_config()) *w.Child("cacheConfig") = CacheConfigToValue(t.cache_config());
+  if (t.has_cache_config()) {
+    *w.Child("cacheConfig") = CacheConfigToValue(t.cache_config());
+  }
   w.Bool("permissive", t.permissive());
   if (t.join_mode() != WorkflowTask::SYNC) {
     w.Enum("joinMode", WorkflowTask::JoinMode_Name(t.join_mode()), t.join_mode());

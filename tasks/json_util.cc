@@ -26,9 +26,13 @@ class Parser {
   absl::StatusOr<google::protobuf::Value> ParseDocument() {
     google::protobuf::Value v;
     SkipSpace();
-    if (absl::Status s = ParseValue(&v, 0); !s.ok()) return s;
+    if (absl::Status s = ParseValue(&v, 0); !s.ok()) {
+      return s;
+    }
     SkipSpace();
-    if (pos_ != text_.size()) return Error("unexpected content after the JSON value");
+    if (pos_ != text_.size()) {
+      return Error("unexpected content after the JSON value");
+    }
     return v;
   }
 
@@ -56,14 +60,20 @@ class Parser {
   }
 
   bool Consume(absl::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return false;
+    if (text_.substr(pos_, word.size()) != word) {
+      return false;
+    }
     pos_ += word.size();
     return true;
   }
 
   absl::Status ParseValue(google::protobuf::Value* out, int depth) {
-    if (depth > kMaxDepth) return Error("nesting deeper than 512");
-    if (pos_ >= text_.size()) return Error("unexpected end of input, expected a value");
+    if (depth > kMaxDepth) {
+      return Error("nesting deeper than 512");
+    }
+    if (pos_ >= text_.size()) {
+      return Error("unexpected end of input, expected a value");
+    }
     char c = text_[pos_];
     switch (c) {
       case '{':
@@ -72,7 +82,9 @@ class Parser {
         return ParseArray(out->mutable_list_value(), depth);
       case '"': {
         std::string s;
-        if (absl::Status st = ParseString(&s); !st.ok()) return st;
+        if (absl::Status st = ParseString(&s); !st.ok()) {
+          return st;
+        }
         out->set_string_value(std::move(s));
         return absl::OkStatus();
       }
@@ -95,7 +107,9 @@ class Parser {
         }
         break;
       default:
-        if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
+        if (c == '-' || (c >= '0' && c <= '9')) {
+          return ParseNumber(out);
+        }
         break;
     }
     return Error(absl::StrCat("unexpected character '", absl::CEscape(absl::string_view(&c, 1)),
@@ -111,16 +125,22 @@ class Parser {
     }
     while (true) {
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return Error("expected a string key");
+      if (pos_ >= text_.size() || text_[pos_] != '"') {
+        return Error("expected a string key");
+      }
       size_t key_pos = pos_;
       std::string key;
-      if (absl::Status s = ParseString(&key); !s.ok()) return s;
+      if (absl::Status s = ParseString(&key); !s.ok()) {
+        return s;
+      }
       if (out->fields().contains(key)) {
         pos_ = key_pos;
         return Error(absl::StrCat("duplicate key \"", key, "\""));
       }
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') return Error("expected ':'");
+      if (pos_ >= text_.size() || text_[pos_] != ':') {
+        return Error("expected ':'");
+      }
       ++pos_;
       SkipSpace();
       if (absl::Status s = ParseValue(&(*out->mutable_fields())[key], depth + 1); !s.ok()) {
@@ -148,7 +168,9 @@ class Parser {
     }
     while (true) {
       SkipSpace();
-      if (absl::Status s = ParseValue(out->add_values(), depth + 1); !s.ok()) return s;
+      if (absl::Status s = ParseValue(out->add_values(), depth + 1); !s.ok()) {
+        return s;
+      }
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -163,7 +185,9 @@ class Parser {
   }
 
   absl::Status ParseHex4(uint32_t* out) {
-    if (pos_ + 4 > text_.size()) return Error("truncated \\u escape");
+    if (pos_ + 4 > text_.size()) {
+      return Error("truncated \\u escape");
+    }
     uint32_t v = 0;
     for (int i = 0; i < 4; ++i) {
       char h = text_[pos_ + i];
@@ -204,20 +228,26 @@ class Parser {
   absl::Status ParseString(std::string* out) {
     ++pos_;  // opening quote
     while (true) {
-      if (pos_ >= text_.size()) return Error("unterminated string");
+      if (pos_ >= text_.size()) {
+        return Error("unterminated string");
+      }
       char c = text_[pos_];
       if (c == '"') {
         ++pos_;
         return absl::OkStatus();
       }
-      if (static_cast<unsigned char>(c) < 0x20) return Error("control character in string");
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return Error("control character in string");
+      }
       if (c != '\\') {
         out->push_back(c);
         ++pos_;
         continue;
       }
       ++pos_;
-      if (pos_ >= text_.size()) return Error("unterminated escape");
+      if (pos_ >= text_.size()) {
+        return Error("unterminated escape");
+      }
       char e = text_[pos_++];
       switch (e) {
         case '"':
@@ -246,13 +276,23 @@ class Parser {
           break;
         case 'u': {
           uint32_t cp;
-          if (absl::Status s = ParseHex4(&cp); !s.ok()) return s;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) return Error("lone low surrogate in \\u escape");
+          if (absl::Status s = ParseHex4(&cp); !s.ok()) {
+            return s;
+          }
+          if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return Error("lone low surrogate in \\u escape");
+          }
           if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!Consume("\\u")) return Error("high surrogate without a low surrogate");
+            if (!Consume("\\u")) {
+              return Error("high surrogate without a low surrogate");
+            }
             uint32_t lo;
-            if (absl::Status s = ParseHex4(&lo); !s.ok()) return s;
-            if (lo < 0xDC00 || lo > 0xDFFF) return Error("high surrogate without a low surrogate");
+            if (absl::Status s = ParseHex4(&lo); !s.ok()) {
+              return s;
+            }
+            if (lo < 0xDC00 || lo > 0xDFFF) {
+              return Error("high surrogate without a low surrogate");
+            }
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
           AppendUtf8(cp, out);
@@ -275,7 +315,9 @@ class Parser {
       }
       return n;
     };
-    if (text_[pos_] == '-') ++pos_;
+    if (text_[pos_] == '-') {
+      ++pos_;
+    }
     if (pos_ < text_.size() && text_[pos_] == '0') {
       ++pos_;
     } else if (digits() == 0) {
@@ -283,12 +325,18 @@ class Parser {
     }
     if (pos_ < text_.size() && text_[pos_] == '.') {
       ++pos_;
-      if (digits() == 0) return Error("invalid number: digits expected after '.'");
+      if (digits() == 0) {
+        return Error("invalid number: digits expected after '.'");
+      }
     }
     if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
       ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
-      if (digits() == 0) return Error("invalid number: digits expected in exponent");
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) {
+        ++pos_;
+      }
+      if (digits() == 0) {
+        return Error("invalid number: digits expected in exponent");
+      }
     }
     std::string token(text_.substr(start, pos_ - start));
     double d = std::strtod(token.c_str(), nullptr);
@@ -320,7 +368,9 @@ void AppendNumber(double d, std::string* out) {
   char buf[40];
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, d);
-    if (std::strtod(buf, nullptr) == d) break;
+    if (std::strtod(buf, nullptr) == d) {
+      break;
+    }
   }
   out->append(buf);
 }
@@ -362,7 +412,9 @@ void AppendString(absl::string_view s, std::string* out) {
 }
 
 void Newline(bool pretty, int indent, std::string* out) {
-  if (!pretty) return;
+  if (!pretty) {
+    return;
+  }
   out->push_back('\n');
   out->append(static_cast<size_t>(indent) * 2, ' ');
 }
@@ -386,7 +438,9 @@ void AppendValue(const google::protobuf::Value& v, bool pretty, int indent, std:
       }
       out->push_back('[');
       for (int i = 0; i < values.size(); ++i) {
-        if (i > 0) out->push_back(',');
+        if (i > 0) {
+          out->push_back(',');
+        }
         Newline(pretty, indent + 1, out);
         AppendValue(values[i], pretty, indent + 1, out);
       }
@@ -402,13 +456,17 @@ void AppendValue(const google::protobuf::Value& v, bool pretty, int indent, std:
       }
       std::vector<const std::string*> keys;
       keys.reserve(fields.size());
-      for (const auto& [key, unused] : fields) keys.push_back(&key);
+      for (const auto& [key, unused] : fields) {
+        keys.push_back(&key);
+      }
       std::sort(keys.begin(), keys.end(),
                 [](const std::string* a, const std::string* b) { return *a < *b; });
       out->push_back('{');
       bool first = true;
       for (const std::string* key : keys) {
-        if (!first) out->push_back(',');
+        if (!first) {
+          out->push_back(',');
+        }
         first = false;
         Newline(pretty, indent + 1, out);
         AppendString(*key, out);
@@ -427,9 +485,13 @@ void AppendValue(const google::protobuf::Value& v, bool pretty, int indent, std:
 }
 
 bool IsIdentifier(absl::string_view key) {
-  if (key.empty() || absl::ascii_isdigit(key[0])) return false;
+  if (key.empty() || absl::ascii_isdigit(key[0])) {
+    return false;
+  }
   for (char c : key) {
-    if (!absl::ascii_isalnum(c) && c != '_') return false;
+    if (!absl::ascii_isalnum(c) && c != '_') {
+      return false;
+    }
   }
   return true;
 }
@@ -447,7 +509,9 @@ std::string WriteJson(const google::protobuf::Value& v, bool pretty) {
 }
 
 std::string JsonPathChild(absl::string_view path, absl::string_view key) {
-  if (IsIdentifier(key)) return absl::StrCat(path, ".", key);
+  if (IsIdentifier(key)) {
+    return absl::StrCat(path, ".", key);
+  }
   std::string quoted;
   AppendString(key, &quoted);
   return absl::StrCat(path, "[", quoted, "]");

@@ -17,10 +17,8 @@ namespace cmig {
 namespace {
 
 using ::cmig::testing::IsOk;
-using conductor::proto::TaskDef;
 using conductor::proto::WorkflowDef;
 using google::protobuf::Value;
-using ::testing::Not;
 
 std::string ReadFixture(const std::string& name) {
   std::ifstream in(std::string(CMIG_TESTDATA_DIR) + "/conductor/" + name);
@@ -175,7 +173,8 @@ const std::vector<Step> kBulkLoop = {"tasks", 4, "forkTasks", 1, 0, "decisionCas
 std::vector<Mutation> WorkflowMutations() {
   auto inline_def = [](Value& v) -> Value& {
     std::vector<Step> p = kBulkLoop;
-    for (Step s : std::vector<Step>{"loopOver", 0, "subWorkflowParam", "workflowDefinition"}) {
+    for (const Step& s :
+         std::vector<Step>{"loopOver", 0, "subWorkflowParam", "workflowDefinition"}) {
       p.push_back(s);
     }
     return At(v, p);

@@ -110,7 +110,9 @@ TEST(ConductorJsonTest, TopLevelFieldsAndTaskTypes) {
   EXPECT_TRUE(d.output_parameters().at("shipped").bool_value());
   EXPECT_EQ(d.variables().at("attempt").number_value(), 0);
   std::vector<std::string> types;
-  for (const WorkflowTask& t : d.tasks()) types.push_back(t.type());
+  for (const WorkflowTask& t : d.tasks()) {
+    types.push_back(t.type());
+  }
   EXPECT_THAT(types, ElementsAre("SIMPLE", "SWITCH", "SWITCH", "DECISION", "FORK_JOIN", "JOIN",
                                  "DO_WHILE", "SUB_WORKFLOW", "START_WORKFLOW", "EVENT", "DYNAMIC"));
   EXPECT_EQ(d.tasks(10).dynamic_task_name_param(), "taskToExecute");
