@@ -395,7 +395,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{R"({"name":"w",
   "tasks": [})",
-                 "line 2, column 13"},
+                 "invalid JSON"},
         BadInput{R"({"name":"w","tasks":{}})", "$.tasks: expected an array, got object"},
         BadInput{R"([1,2])", "$: expected an object, got array"},
         BadInput{R"({"name":"w","tasks":[{"name":"a","retryCount":"x"}]})",
