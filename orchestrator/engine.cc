@@ -250,37 +250,39 @@ void Engine::Mutate(Done done, const std::function<absl::Status(Txn&)>& body) {
 }
 
 void Engine::SubmitLocked(Txn& txn, Done done) {
-  if (txn.batch.empty() && txn.enqueues.empty()) {
-    if (done) txn.deferred.push_back([done = std::move(done)] { done(absl::OkStatus()); });
-    return;
-  }
-  for (const std::string& id : txn.touched) {
-    auto it = workflows_.find(id);
-    if (it != workflows_.end()) ++it->second->pending_commits;
-  }
-  auto shared = std::make_shared<Txn>();
-  shared->enqueues = std::move(txn.enqueues);
-  shared->touched = std::move(txn.touched);
-  store_.Commit(std::move(txn.batch),
-                [this, shared, done = std::move(done)](absl::Status s) mutable {
-                  OnCommitted(std::move(shared), s, std::move(done));
-                });
-  txn.batch.clear();
+  std::vector<Txn::Enqueue> enqueues = std::move(txn.enqueues);
   txn.enqueues.clear();
+  if (!txn.batch.empty()) {
+    for (const std::string& id : txn.touched) {
+      auto it = workflows_.find(id);
+      if (it != workflows_.end()) ++it->second->pending_commits;
+    }
+    store_.Commit(std::move(txn.batch),
+                  [this, touched = std::move(txn.touched), done = std::move(done)](
+                      absl::Status s) mutable { OnCommitted(touched, s, std::move(done)); });
+  } else if (done) {
+    txn.deferred.push_back([done = std::move(done)] { done(absl::OkStatus()); });
+  }
+  txn.batch.clear();
   txn.touched.clear();
+  // Published after the batch is handed to the store (so any write a poll makes
+  // is ordered after it) but before it is durable: schedule-to-start does not
+  // wait for an fsync. A crash before the commit loses only the scheduling
+  // itself, which the restarted engine decides again; a result is acknowledged
+  // only after its own batch, and therefore every earlier batch, committed.
+  for (const auto& e : enqueues) {
+    auto it = queued_.find(e.task_id);
+    // Skipped if the task left the queue meanwhile (ended, terminated).
+    if (it == queued_.end() || it->second != e.queue_name) continue;
+    PublishLocked(e.queue_name, e.task_id, e.visible_at, txn.deferred);
+  }
 }
 
-void Engine::OnCommitted(std::shared_ptr<Txn> txn, absl::Status status, Done done) {
-  std::vector<std::function<void()>> deferred;
+void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::Status status,
+                         Done done) {
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& e : txn->enqueues) {
-      auto it = queued_.find(e.task_id);
-      // Skipped if the task left the queue (terminated, polled by id) meanwhile.
-      if (it == queued_.end() || it->second != e.queue_name) continue;
-      PublishLocked(e.queue_name, e.task_id, e.visible_at, deferred);
-    }
-    for (const std::string& id : txn->touched) {
+    for (const std::string& id : touched) {
       auto it = workflows_.find(id);
       if (it == workflows_.end()) continue;
       WorkflowState& ws = *it->second;
@@ -290,7 +292,6 @@ void Engine::OnCommitted(std::shared_ptr<Txn> txn, absl::Status status, Done don
       }
     }
   }
-  for (auto& f : deferred) f();
   if (done) done(status.ok() ? status : absl::UnavailableError(status.message()));
 }
 

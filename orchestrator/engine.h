@@ -3,12 +3,13 @@
 // the authoritative copy.
 //
 // Every change to a workflow goes through the decider (decider.h) under one
-// engine mutex, so decisions for a workflow are serialised. The changes are
-// written as one WriteBatch; callers are answered, and newly scheduled tasks
-// become visible to pollers, only after that batch committed. A poll hands out
-// tasks before its own write (SCHEDULED -> IN_PROGRESS) is durable: losing that
-// write in a crash only means the task is delivered again, and a result that was
-// accepted is never lost.
+// engine mutex, so decisions for a workflow are serialised. The changes of one
+// call are one WriteBatch, handed to the store in the order they were made;
+// callers are answered only after their batch (and so every earlier one)
+// committed. Newly scheduled tasks reach pollers as soon as their batch is
+// handed to the store, and a poll's own write (SCHEDULED -> IN_PROGRESS) is not
+// awaited: a crash can at worst deliver a task again or drop a scheduling that
+// the restarted engine decides again, never lose or repeat an accepted result.
 //
 // Asynchronous methods take a callback that runs exactly once, on an engine or
 // committer thread, never while the engine mutex is held. No method blocks on
@@ -26,6 +27,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -161,7 +163,7 @@ class Engine {
   void DequeueLocked(const std::string& task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `txn` to the store; on commit publishes its enqueues, then calls `done`.
   void SubmitLocked(Txn& txn, Done done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnCommitted(std::shared_ptr<Txn> txn, absl::Status status, Done done);
+  void OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::Status status, Done done);
   void PublishLocked(const std::string& queue_name, const std::string& task_id, int64_t visible_at,
                      std::vector<std::function<void()>>& deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

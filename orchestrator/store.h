@@ -163,14 +163,18 @@ class Store {
     WriteBatch batch;
     std::function<void(absl::Status)> done;
   };
-  Store(sqlite3* writer, sqlite3* reader);
+  Store(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer);
   void CommitterLoop();
+  // Copies the WAL into the database file off the commit path, so commits never
+  // wait for a checkpoint's writes and fsync.
+  void CheckpointerLoop();
   absl::Status Apply(const WriteOp& op);
   absl::Status Exec(const char* sql);
   sqlite3_stmt* Prepared(int index, const char* sql);
 
-  sqlite3* const writer_;  // committer thread only
-  sqlite3* const reader_;  // guarded by read_mu_
+  sqlite3* const writer_;           // committer thread only
+  sqlite3* const reader_;           // guarded by read_mu_
+  sqlite3* const checkpointer_db_;  // checkpointer thread only
   absl::Mutex read_mu_;
   std::vector<sqlite3_stmt*> write_stmts_;  // committer thread only
 
@@ -179,6 +183,7 @@ class Store {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread committer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace cmig::orchestrator
