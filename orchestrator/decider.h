@@ -59,6 +59,9 @@ struct Decision {
   // visible to pollers from scheduled_time + callback_after_seconds * 1000.
   std::vector<std::string> enqueue_task_ids;
   std::vector<WorkflowStart> start_workflows;
+  // Ids of tasks this decision moved to CANCELED because the workflow ended: the engine removes
+  // them from their queues and terminates the child of a canceled SUB_WORKFLOW task.
+  std::vector<std::string> canceled_task_ids;
   // True when workflow-level fields (status, output, reason, end time) changed.
   bool workflow_changed = false;
   // The earliest time the decider must run again even if nothing else happens
@@ -70,8 +73,9 @@ struct Decision {
 // workflow impossible to run (for example a SWITCH whose expression the
 // evaluator does not support); the engine then fails the workflow with the
 // status message as reason_for_incompletion.
-absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow, const TaskDefLookup& task_defs,
-                                const IdGenerator& new_id, int64_t now_ms);
+absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
+                                const TaskDefLookup& task_defs, const IdGenerator& new_id,
+                                int64_t now_ms);
 
 // Resolves Conductor input expressions ("${workflow.input.a.b}", "${ref.output.x}",
 // "${workflow.workflowId}", nested in maps and lists) against `workflow`. Exposed
