@@ -167,11 +167,13 @@ int32_t JavaDoubleToInt(double d) {
 
 class Decider {
  public:
-  Decider(Workflow& wf, const TaskDefLookup& task_defs, const IdGenerator& new_id, int64_t now)
+  Decider(Workflow& wf, const TaskDefLookup& task_defs, const IdGenerator& new_id, int64_t now,
+          const DecideOptions& options)
       : wf_(wf),
         task_defs_(task_defs),
         new_id_(new_id),
         now_(now),
+        options_(options),
         index_(wf.workflow_definition()) {}
 
   absl::StatusOr<Decision> Run() {
@@ -270,9 +272,11 @@ class Decider {
 
   // ---- Workflow timeout ----------------------------------------------------------------------
 
-  // The workflow proto carries no create time; its first task is scheduled when it starts.
+  // The workflow proto carries no create time; unless the engine supplies it, the first task's
+  // scheduled time stands in (that task is scheduled when the workflow starts).
   int64_t WorkflowStartMs() const {
     if (wf_.last_retried_time() > 0) return wf_.last_retried_time();
+    if (options_.workflow_create_time_ms > 0) return options_.workflow_create_time_ms;
     int64_t start = 0;
     for (const Task& t : wf_.tasks()) {
       if (t.scheduled_time() > 0 && (start == 0 || t.scheduled_time() < start)) {
@@ -1217,6 +1221,7 @@ class Decider {
   const TaskDefLookup& task_defs_;
   const IdGenerator& new_id_;
   const int64_t now_;
+  const DecideOptions options_;
   const DefinitionIndex index_;
   Decision decision_;
   absl::flat_hash_set<std::string> changed_set_;
@@ -1227,9 +1232,15 @@ class Decider {
 
 absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_defs,
                                 const IdGenerator& new_id, int64_t now_ms) {
+  return Decide(workflow, task_defs, new_id, now_ms, DecideOptions());
+}
+
+absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_defs,
+                                const IdGenerator& new_id, int64_t now_ms,
+                                const DecideOptions& options) {
   // Work on a copy so that a definition error leaves the stored workflow untouched.
   Workflow work = workflow;
-  Decider decider(work, task_defs, new_id, now_ms);
+  Decider decider(work, task_defs, new_id, now_ms, options);
   ASSIGN_OR_RETURN(Decision decision, decider.Run());
   workflow.Swap(&work);
   return decision;

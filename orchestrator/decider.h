@@ -77,6 +77,19 @@ absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms);
 
+// What the engine knows about a workflow that its proto does not carry.
+struct DecideOptions {
+  // When the workflow was created (Conductor's createTime), the base of the workflow's
+  // timeoutSeconds unless last_retried_time is later; 0 = unknown, and the decider then uses
+  // the scheduled time of the workflow's first task.
+  int64_t workflow_create_time_ms = 0;
+};
+
+// As above, with the engine's extra knowledge.
+absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
+                                const TaskDefLookup& task_defs, const IdGenerator& new_id,
+                                int64_t now_ms, const DecideOptions& options);
+
 // Resolves Conductor input expressions ("${workflow.input.a.b}", "${ref.output.x}",
 // "${workflow.workflowId}", nested in maps and lists) against `workflow`. Exposed
 // for the engine, which evaluates workflow outputParameters the same way.
