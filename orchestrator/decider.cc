@@ -236,11 +236,15 @@ class Decider {
     }
   }
 
+  // Index of the latest task with reference `ref`, or -1. References never change once a task
+  // is in the workflow and tasks are only appended, so the map is extended, never rebuilt.
   int LatestIndex(absl::string_view ref) const {
-    for (int i = wf_.tasks_size() - 1; i >= 0; --i) {
-      if (wf_.tasks(i).reference_task_name() == ref) return i;
+    for (int i = indexed_tasks_; i < wf_.tasks_size(); ++i) {
+      latest_by_ref_[wf_.tasks(i).reference_task_name()] = i;
     }
-    return -1;
+    indexed_tasks_ = wf_.tasks_size();
+    auto it = latest_by_ref_.find(ref);
+    return it == latest_by_ref_.end() ? -1 : it->second;
   }
 
   bool IsSkipped(const WorkflowTask* wt) const {
@@ -385,49 +389,59 @@ class Decider {
         task->set_executed(true);
         MarkChanged(*task);
         changed = true;
-        std::string ref = task->reference_task_name();
         ASSIGN_OR_RETURN(std::vector<Task> next, NextTasks(*task));
         add_scheduled(std::move(next));
-        (void)ref;
       }
     }
 
     // Schedule what is new; Conductor's dedup drops a task whose reference already ran or runs
     // (and a second copy of the same attempt).
-    std::vector<int> added;
+    std::vector<Task> fresh;
     for (Task& t : to_schedule) {
       if (executed_refs.contains(t.reference_task_name())) continue;
-      if (AlreadyInWorkflow(t)) continue;
-      t.set_seq(wf_.tasks_size() + 1);
-      SetDomain(t);
-      *wf_.add_tasks() = std::move(t);
-      added.push_back(wf_.tasks_size() - 1);
-      changed = true;
+      fresh.push_back(std::move(t));
     }
-    for (int i : added) {
-      Task& t = *wf_.mutable_tasks(i);
-      MarkChanged(t);
-      if (!IsSystemType(t.task_type()) && t.status() == Task::SCHEDULED) {
-        decision_.enqueue_task_ids.push_back(t.task_id());
-      }
-    }
+    bool added = AddTasks(std::move(fresh));
+    changed = changed || added;
 
-    // Synchronous system work: sub-workflow starts that are due, and JOINs.
-    for (int i = 0; i < wf_.tasks_size(); ++i) {
+    // Synchronous system work: sub-workflow starts that are due, JOINs and DO_WHILE loops.
+    // Tasks a loop adds are visited by this same sweep.
+    for (int i = 0; i < wf_.tasks_size() && !ended_; ++i) {
       Task& t = *wf_.mutable_tasks(i);
       if (t.retried() || t.executed() || IsTerminal(t.status())) continue;
       if (t.task_type() == kSubWorkflow && t.status() == Task::SCHEDULED) {
         if (StartSubWorkflowIfDue(t)) changed = true;
       } else if (t.task_type() == kJoin) {
         if (EvaluateJoin(t)) changed = true;
+      } else if (t.task_type() == kDoWhile) {
+        ASSIGN_OR_RETURN(bool loop_changed, EvaluateDoWhile(i));
+        changed = changed || loop_changed;
       }
     }
 
-    if (!ended_ && added.empty() && (has_successful_terminate || CheckForWorkflowCompletion())) {
+    if (!ended_ && !added && (has_successful_terminate || CheckForWorkflowCompletion())) {
       CompleteExecution();
       return true;
     }
     return changed;
+  }
+
+  // Appends new tasks (Conductor's dedupAndAddTasks + scheduleTask); true if any was added.
+  bool AddTasks(std::vector<Task> tasks) {
+    bool added = false;
+    for (Task& t : tasks) {
+      if (AlreadyInWorkflow(t)) continue;
+      t.set_seq(wf_.tasks_size() + 1);
+      SetDomain(t);
+      Task* stored = wf_.add_tasks();
+      *stored = std::move(t);
+      MarkChanged(*stored);
+      if (!IsSystemType(stored->task_type()) && stored->status() == Task::SCHEDULED) {
+        decision_.enqueue_task_ids.push_back(stored->task_id());
+      }
+      added = true;
+    }
+    return added;
   }
 
   bool AlreadyInWorkflow(const Task& candidate) const {
@@ -633,12 +647,18 @@ class Decider {
 
   // DeciderService.getTasksToBeScheduled: the tasks `wt` expands to, minus references that
   // already run or ran.
+  // Inside a DO_WHILE (iteration > 0) every task is renamed "<ref>__<iteration>".
   absl::StatusOr<std::vector<Task>> TasksToBeScheduled(const WorkflowTask& wt, int retry_count,
-                                                       const std::string& retried_task_id) {
+                                                       const std::string& retried_task_id,
+                                                       int iteration = 0) {
     std::vector<Task> out;
     RETURN_IF_ERROR(MapTask(wt, retry_count, retried_task_id, out));
     std::vector<Task> kept;
     for (Task& t : out) {
+      if (iteration > 0) {
+        t.set_reference_task_name(absl::StrCat(t.reference_task_name(), "__", iteration));
+        t.set_iteration(iteration);
+      }
       int i = LatestIndex(t.reference_task_name());
       if (i >= 0) {
         Task::Status s = wf_.tasks(i).status();
@@ -661,10 +681,7 @@ class Decider {
     if (type == kSwitch) return MapSwitch(wt, retry_count, retried_task_id, out);
     if (type == kDecision) return MapDecision(wt, retry_count, retried_task_id, out);
     if (type == kForkJoin) return MapFork(wt, retry_count, out);
-    if (type == kDoWhile) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(TaskName(wt), ": DO_WHILE is not supported by the embedded orchestrator"));
-    }
+    if (type == kDoWhile) return MapDoWhile(wt, retry_count, retried_task_id, out);
 
     Task t = NewTask(wt, retry_count, retried_task_id);
     Struct input = ResolveMap(wt.input_parameters(), wf_);
@@ -884,6 +901,203 @@ class Decider {
     return absl::OkStatus();
   }
 
+  // ---- DO_WHILE ------------------------------------------------------------------------------
+
+  // The reference a task has in the definition: loop body tasks drop their "__<iteration>".
+  static std::string BaseRef(const Task& t) {
+    const std::string& ref = t.reference_task_name();
+    if (t.iteration() <= 0 || t.task_type() == kDoWhile) return ref;
+    std::string suffix = absl::StrCat("__", t.iteration());
+    return absl::EndsWith(ref, suffix) ? ref.substr(0, ref.size() - suffix.size()) : ref;
+  }
+
+  // Whether `ref` is somewhere inside `loop`'s body (WorkflowTask.has).
+  bool InLoopBody(const WorkflowTask& loop, const std::string& ref) const {
+    const Location* loc = index_.Find(ref);
+    while (loc != nullptr && loc->parent != nullptr) {
+      if (loc->parent->task_reference_name() == loop.task_reference_name()) return true;
+      loc = index_.Find(loc->parent->task_reference_name());
+    }
+    return false;
+  }
+
+  absl::Status MapDoWhile(const WorkflowTask& wt, int retry_count,
+                          const std::string& retried_task_id, std::vector<Task>& out) {
+    for (const Location* loc = index_.Find(wt.task_reference_name());
+         loc != nullptr && loc->parent != nullptr;
+         loc = index_.Find(loc->parent->task_reference_name())) {
+      if (loc->parent->type() == kDoWhile) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(TaskName(wt), ": a DO_WHILE inside another DO_WHILE is not supported"));
+      }
+    }
+    if (!wt.items().empty() || wt.input_parameters().contains("_items")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          TaskName(wt), ": DO_WHILE list iteration (items) is not supported; use loopCondition"));
+    }
+    if (wt.loop_over().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(TaskName(wt), ": loopOver has no tasks"));
+    }
+    // Reject a condition the evaluator cannot parse before anything runs.
+    absl::StatusOr<ScriptValue> probe = EvaluateScript(wt.loop_condition(), Value());
+    if (!wt.loop_condition().empty() && !probe.ok() &&
+        probe.status().code() == absl::StatusCode::kInvalidArgument) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(TaskName(wt), ": loopCondition '", wt.loop_condition(),
+                       "' cannot be evaluated: ", probe.status().message()));
+    }
+    int latest = LatestIndex(wt.task_reference_name());
+    if (latest >= 0 && IsTerminal(wf_.tasks(latest).status())) return absl::OkStatus();
+    Task t = NewTask(wt, retry_count, retried_task_id);
+    t.set_task_type(std::string(kDoWhile));
+    t.set_status(Task::IN_PROGRESS);
+    t.set_start_time(now_);
+    Struct input = ResolveMap(wt.input_parameters(), wf_);
+    t.mutable_input_data()->insert(input.fields().begin(), input.fields().end());
+    out.push_back(std::move(t));
+    return absl::OkStatus();
+  }
+
+  absl::Status ScheduleIteration(int loop_index) {
+    const Task& loop = wf_.tasks(loop_index);
+    const WorkflowTask& wt = TaskWorkflowTask(loop);
+    ASSIGN_OR_RETURN(std::vector<Task> tasks,
+                     TasksToBeScheduled(wt.loop_over(0), loop.retry_count(), "", loop.iteration()));
+    AddTasks(std::move(tasks));
+    return absl::OkStatus();
+  }
+
+  // DoWhile.execute: starts iteration 1, waits for the body, records each iteration's outputs,
+  // fails with the body, and evaluates loopCondition to go round again or complete.
+  absl::StatusOr<bool> EvaluateDoWhile(int loop_index) {
+    Task before = wf_.tasks(loop_index);
+    Task* loop = wf_.mutable_tasks(loop_index);
+    const WorkflowTask& wt = TaskWorkflowTask(*loop);
+    auto set_iteration = [&](int iteration) {
+      loop->set_iteration(iteration);
+      (*loop->mutable_output_data())["iteration"] = NumberValue(iteration);
+    };
+
+    // The latest attempt of each body task of the current iteration, in schedule order.
+    std::vector<const Task*> relevant;
+    absl::flat_hash_map<std::string, size_t> slot;
+    for (const Task& t : wf_.tasks()) {
+      if (t.reference_task_name() == loop->reference_task_name()) continue;
+      if (t.iteration() != loop->iteration() || !InLoopBody(wt, BaseRef(t))) continue;
+      auto [it, inserted] = slot.try_emplace(t.reference_task_name(), relevant.size());
+      if (inserted) {
+        relevant.push_back(&t);
+      } else if (t.retry_count() > relevant[it->second]->retry_count()) {
+        relevant[it->second] = &t;
+      }
+    }
+    if (relevant.empty()) {
+      set_iteration(1);
+      RETURN_IF_ERROR(ScheduleIteration(loop_index));
+      MarkChanged(*wf_.mutable_tasks(loop_index));
+      return true;
+    }
+
+    Value iteration_output;
+    auto* fields = iteration_output.mutable_struct_value()->mutable_fields();
+    std::string failure;
+    for (const Task* t : relevant) {
+      Value out;
+      out.mutable_struct_value()->mutable_fields()->insert(t->output_data().begin(),
+                                                           t->output_data().end());
+      (*fields)[BaseRef(*t)] = out;
+      if (!IsSuccessful(t->status())) {
+        failure = t->reason_for_incompletion() + " ";
+        break;
+      }
+    }
+    (*loop->mutable_output_data())[absl::StrCat(loop->iteration())] = iteration_output;
+    auto changed = [&] {
+      if (google::protobuf::util::MessageDifferencer::Equals(before, wf_.tasks(loop_index))) {
+        return false;
+      }
+      MarkChanged(*wf_.mutable_tasks(loop_index));
+      return true;
+    };
+    if (!failure.empty()) {
+      loop->set_status(Task::FAILED);
+      loop->set_reason_for_incompletion(failure);
+      loop->set_end_time(now_);
+      return changed();
+    }
+    if (!IterationComplete(*loop, wt, relevant)) return changed();
+
+    Value condition_input;
+    *condition_input.mutable_struct_value() = ResolveMap(wt.input_parameters(), wf_);
+    auto* in = condition_input.mutable_struct_value()->mutable_fields();
+    Value loop_output;
+    loop_output.mutable_struct_value()->mutable_fields()->insert(loop->output_data().begin(),
+                                                                 loop->output_data().end());
+    (*in)[loop->reference_task_name()] = loop_output;
+    for (const Task& t : wf_.tasks()) {
+      if (t.reference_task_name() == loop->reference_task_name()) continue;
+      if (!InLoopBody(wt, BaseRef(t))) continue;
+      Value out;
+      out.mutable_struct_value()->mutable_fields()->insert(t.output_data().begin(),
+                                                           t.output_data().end());
+      (*in)[BaseRef(t)] = out;
+    }
+    bool again = false;
+    if (!wt.loop_condition().empty()) {
+      absl::StatusOr<ScriptValue> v = EvaluateScript(wt.loop_condition(), condition_input);
+      if (!v.ok() && v.status().code() == absl::StatusCode::kInvalidArgument) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(TaskName(wt), ": loopCondition '", wt.loop_condition(),
+                         "' cannot be evaluated: ", v.status().message()));
+      }
+      if (!v.ok()) {
+        loop->set_status(Task::FAILED_WITH_TERMINAL_ERROR);
+        loop->set_reason_for_incompletion(
+            absl::StrFormat("Unable to evaluate condition %s, exception %s", wt.loop_condition(),
+                            v.status().message()));
+        loop->set_end_time(now_);
+        return changed();
+      }
+      again = ScriptTruthy(*v);
+    }
+    if (again) {
+      set_iteration(loop->iteration() + 1);
+      RETURN_IF_ERROR(ScheduleIteration(loop_index));
+      MarkChanged(*wf_.mutable_tasks(loop_index));
+      return true;
+    }
+    loop->set_status(Task::COMPLETED);
+    loop->set_end_time(now_);
+    return changed();
+  }
+
+  // DoWhile.isIterationComplete: every loopOver task of this iteration exists and ended, every
+  // body task ended, and no ended body task still has a successor to schedule.
+  bool IterationComplete(const Task& loop, const WorkflowTask& wt,
+                         const std::vector<const Task*>& relevant) const {
+    absl::flat_hash_map<std::string, const Task*> by_ref;
+    for (const Task* t : relevant) by_ref[t->reference_task_name()] = t;
+    for (const WorkflowTask& body : wt.loop_over()) {
+      auto it = by_ref.find(absl::StrCat(body.task_reference_name(), "__", loop.iteration()));
+      if (it == by_ref.end() || !IsTerminal(it->second->status())) return false;
+    }
+    for (const Task* t : relevant) {
+      if (!IsTerminal(t->status())) return false;
+    }
+    for (const Task* t : relevant) {
+      if ((t->task_type() == kSwitch || t->task_type() == kDecision) &&
+          t->input_data().contains("hasChildren")) {
+        continue;
+      }
+      const WorkflowTask* next = NextInDefinition(BaseRef(*t));
+      if (next == nullptr || next == &wt || !InLoopBody(wt, next->task_reference_name())) continue;
+      if (!by_ref.contains(absl::StrCat(next->task_reference_name(), "__", loop.iteration()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // ---- System task execution -----------------------------------------------------------------
 
   void ExecuteTerminate(Task& t) {
@@ -977,7 +1191,10 @@ class Decider {
     std::vector<std::string> join_on;
     auto it = join.input_data().find("joinOn");
     if (it != join.input_data().end() && it->second.kind_case() == Value::kListValue) {
-      for (const Value& v : it->second.list_value().values()) join_on.push_back(JavaString(v));
+      for (const Value& v : it->second.list_value().values()) {
+        join_on.push_back(join.iteration() > 0 ? absl::StrCat(JavaString(v), "__", join.iteration())
+                                               : JavaString(v));
+      }
     }
     auto latest = [&](const std::string& ref) -> const Task* {
       int i = LatestIndex(ref);
@@ -1045,12 +1262,14 @@ class Decider {
         task.input_data().contains("hasChildren")) {
       return std::vector<Task>();
     }
-    const WorkflowTask* next = NextUnskipped(task.reference_task_name());
+    const WorkflowTask* next = NextUnskipped(BaseRef(task));
     if (next == nullptr) return std::vector<Task>();
     if (next->type() == kDoWhile && LatestIndex(next->task_reference_name()) >= 0) {
       return std::vector<Task>();
     }
-    return TasksToBeScheduled(*next, 0, "");
+    // The next task of a loop body task belongs to the same iteration.
+    int iteration = task.task_type() == kDoWhile ? 0 : task.iteration();
+    return TasksToBeScheduled(*next, 0, "", iteration);
   }
 
   bool CheckForWorkflowCompletion() const {
@@ -1226,6 +1445,8 @@ class Decider {
   Decision decision_;
   absl::flat_hash_set<std::string> changed_set_;
   bool ended_ = false;
+  mutable absl::flat_hash_map<std::string, int> latest_by_ref_;
+  mutable int indexed_tasks_ = 0;
 };
 
 }  // namespace

@@ -4,15 +4,39 @@
 // `workflow.workflow_definition()` and every task attempt so far in
 // `workflow.tasks()`), the decider advances it as far as it can at `now_ms`:
 // schedules the next tasks, completes system tasks that need no worker
-// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE), creates retry attempts of
-// failed or timed-out tasks with the task definition's retry policy, times out
-// tasks whose responseTimeoutSeconds / timeoutSeconds / pollTimeoutSeconds
-// passed, and completes, fails or times out the workflow itself.
+// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE), creates retry
+// attempts of failed or timed-out tasks with the task definition's retry
+// policy, times out tasks whose responseTimeoutSeconds / timeoutSeconds /
+// pollTimeoutSeconds passed, and completes, fails or times out the workflow
+// itself (cancelling its in-flight tasks and starting its failureWorkflow).
 //
 // It does no I/O and reads no clock: the engine persists what changed, puts
 // newly scheduled worker tasks on their queues, starts the workflows listed in
 // `start_workflows`, and calls Decide again at `next_wake_ms` or when anything
 // about the workflow changes (a task result, a sub-workflow's end, a retry).
+// Deciding again with nothing changed changes nothing.
+//
+// What the engine must keep up for the decider (Conductor does the same):
+// - task.update_time on every poll and update: responseTimeoutSeconds counts
+//   from it (plus callback_after_seconds), falling back to start_time;
+// - task.start_time when a worker polls the task (timeoutSeconds counts from it);
+// - the SUB_WORKFLOW task's status and output when the child ends
+//   (COMPLETED -> COMPLETED, FAILED -> FAILED, TIMED_OUT -> TIMED_OUT,
+//   TERMINATED -> CANCELED), and its sub_workflow_id once started.
+//
+// Semantics follow conductor-oss's DeciderService, WorkflowExecutor and the
+// task mappers: SIMPLE tasks are queued under their name, any type that is not
+// a Conductor system type is a worker task queued under its type; the task
+// definition is WorkflowTask.task_definition, else the registered one, else
+// Conductor's ad-hoc defaults (SIMPLE: 3 retries 60 s apart, 3600 s response
+// timeout; other types: no retries). WorkflowTask.retry_count overrides the
+// definition's unless it is -1 (the proto's "unset"; 0 means no retries, as on
+// Conductor's gRPC API). Expressions are always resolved as schema version 2.
+// Conductor system types without an executor here (HTTP, INLINE, WAIT,
+// FORK_JOIN_DYNAMIC, ...) are rejected, as are scripts outside the supported
+// JavaScript subset (see expressions.h), DO_WHILE list iteration and nested
+// DO_WHILE loops: Decide returns InvalidArgument naming the task, and leaves
+// the workflow untouched.
 //
 // Thread safety: none needed; the engine serialises calls per workflow.
 #ifndef CMIG_ORCHESTRATOR_DECIDER_H_
@@ -42,6 +66,10 @@ using IdGenerator = std::function<std::string()>;
 struct WorkflowStart {
   enum class Kind { kSubWorkflow, kFailureWorkflow };
   Kind kind;
+  // For kFailureWorkflow the input is Conductor's: the failed workflow's input
+  // plus workflowId, reason, failureStatus, failureTaskId (when a task caused
+  // it) and failedWorkflow (the workflow as JSON); Conductor then records the
+  // started id in the failed workflow's output under "conductor.failure_workflow".
   // For kSubWorkflow: the SUB_WORKFLOW task that waits for the child; the engine
   // writes the child's id into that task's sub_workflow_id and, when the child
   // ends, sets the task's status and output from it and decides the parent again.
@@ -71,8 +99,8 @@ struct Decision {
 
 // Advances `workflow` in place. Errors are definition problems that make the
 // workflow impossible to run (for example a SWITCH whose expression the
-// evaluator does not support); the engine then fails the workflow with the
-// status message as reason_for_incompletion.
+// evaluator does not support); `workflow` is then left unchanged and the engine
+// fails it with the status message as reason_for_incompletion.
 absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms);

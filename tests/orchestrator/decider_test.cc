@@ -829,6 +829,105 @@ TEST_F(DeciderTest, InvalidTerminationStatusFailsTheWorkflow) {
   EXPECT_EQ(wf_.status(), Workflow::FAILED);
 }
 
+// ---- DO_WHILE ----------------------------------------------------------------------------------
+
+constexpr char kLoopDef[] = R"({"name": "w", "tasks": [
+  {"name": "loop", "taskReferenceName": "loop1", "type": "DO_WHILE",
+   "loopCondition": "%s",
+   "loopOver": [
+     {"name": "a", "taskReferenceName": "a", "type": "SIMPLE", "retryCount": -1,
+      "inputParameters": {"i": "${loop1.output.iteration}"}},
+     {"name": "b", "taskReferenceName": "b", "type": "SIMPLE",
+      "inputParameters": {"fromA": "${a.output.v}"}}]},
+  {"name": "after", "taskReferenceName": "after1", "type": "SIMPLE",
+   "inputParameters": {"n": "${loop1.output.iteration}"}}]})";
+
+std::string LoopDef(const std::string& condition) {
+  char buf[4096];
+  std::snprintf(buf, sizeof(buf), kLoopDef, condition.c_str());
+  return buf;
+}
+
+TEST_F(DeciderTest, DoWhileRunsItsBodyUntilTheConditionFails) {
+  Start(LoopDef("$.loop1['iteration'] < 3"));
+  Decision d = Run();
+  EXPECT_EQ(Latest("loop1")->status(), Task::IN_PROGRESS);
+  EXPECT_THAT(Refs(d.enqueue_task_ids), ElementsAre("a__1"));
+  EXPECT_EQ(Latest("a__1")->iteration(), 1);
+  EXPECT_EQ(Latest("a__1")->input_data().at("i").number_value(), 1);
+  for (int i = 1; i <= 3; ++i) {
+    SCOPED_TRACE(i);
+    std::string a = "a__" + std::to_string(i), b = "b__" + std::to_string(i);
+    Finish(a, Task::COMPLETED, {{"v", Num(i * 10)}});
+    d = Run();
+    ASSERT_NE(Latest(b), nullptr);
+    EXPECT_EQ(Latest(b)->input_data().at("fromA").number_value(), i * 10);
+    Finish(b, Task::COMPLETED, {{"w", Num(i)}});
+    d = Run();
+    if (i < 3) {
+      EXPECT_THAT(Refs(d.enqueue_task_ids), ElementsAre("a__" + std::to_string(i + 1)));
+    }
+  }
+  const Task* loop = Latest("loop1");
+  EXPECT_EQ(loop->status(), Task::COMPLETED);
+  EXPECT_EQ(loop->iteration(), 3);
+  EXPECT_EQ(loop->output_data().at("iteration").number_value(), 3);
+  EXPECT_EQ(loop->output_data()
+                .at("2")
+                .struct_value()
+                .fields()
+                .at("a")
+                .struct_value()
+                .fields()
+                .at("v")
+                .number_value(),
+            20);
+  ASSERT_NE(Latest("after1"), nullptr);
+  EXPECT_EQ(Latest("after1")->input_data().at("n").number_value(), 3);
+  Finish("after1", Task::COMPLETED);
+  Run();
+  EXPECT_EQ(wf_.status(), Workflow::COMPLETED);
+}
+
+TEST_F(DeciderTest, DoWhileConditionCanReadBodyOutputs) {
+  Start(LoopDef("$.b.w != 2"));
+  Run();
+  Finish("a__1", Task::COMPLETED);
+  Run();
+  Finish("b__1", Task::COMPLETED, {{"w", Num(1)}});
+  Run();
+  Finish("a__2", Task::COMPLETED);
+  Run();
+  Finish("b__2", Task::COMPLETED, {{"w", Num(2)}});
+  Run();
+  EXPECT_EQ(Latest("loop1")->status(), Task::COMPLETED);
+  EXPECT_EQ(Latest("a__3"), nullptr);
+  EXPECT_NE(Latest("after1"), nullptr);
+}
+
+TEST_F(DeciderTest, DoWhileBodyTaskIsRetriedWithinItsIteration) {
+  AddTaskDef(R"({"name": "a", "retryCount": 1, "retryDelaySeconds": 0})");
+  Start(LoopDef("false"));
+  Run();
+  Finish("a__1", Task::FAILED, {}, "once");
+  Run();
+  Task* retry = Latest("a__1");
+  EXPECT_EQ(retry->retry_count(), 1);
+  EXPECT_EQ(retry->iteration(), 1);
+  EXPECT_EQ(Latest("loop1")->status(), Task::IN_PROGRESS);
+  Finish("a__1", Task::COMPLETED);
+  Run();
+  Finish("b__1", Task::COMPLETED);
+  Run();
+  EXPECT_EQ(Latest("loop1")->status(), Task::COMPLETED);
+}
+
+TEST_F(DeciderTest, DoWhileWithUnsupportedConditionIsRejected) {
+  Start(LoopDef("$.loop1.iteration < Math.max(2, 3)"));
+  EXPECT_THAT(RunStatus(), testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("'loop1': loopCondition")));
+}
+
 // ---- Rejections and terminal workflows ---------------------------------------------------------
 
 TEST_F(DeciderTest, UnsupportedSystemTaskTypeIsRejected) {
