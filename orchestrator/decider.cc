@@ -47,6 +47,9 @@ constexpr absl::string_view kJoin = "JOIN";
 constexpr absl::string_view kSubWorkflow = "SUB_WORKFLOW";
 constexpr absl::string_view kTerminate = "TERMINATE";
 constexpr absl::string_view kDoWhile = "DO_WHILE";
+constexpr absl::string_view kInline = "INLINE";
+constexpr absl::string_view kSetVariable = "SET_VARIABLE";
+constexpr absl::string_view kNoop = "NOOP";
 
 // Conductor system task types this orchestrator has no executor for. Treating them as worker
 // tasks would park them on a queue nobody polls, so scheduling one is a definition error.
@@ -54,7 +57,6 @@ constexpr absl::string_view kUnsupportedSystemTypes[] = {"FORK_JOIN_DYNAMIC",
                                                          "DYNAMIC",
                                                          "EXCLUSIVE_JOIN",
                                                          "HTTP",
-                                                         "INLINE",
                                                          "LAMBDA",
                                                          "WAIT",
                                                          "EVENT",
@@ -62,8 +64,6 @@ constexpr absl::string_view kUnsupportedSystemTypes[] = {"FORK_JOIN_DYNAMIC",
                                                          "KAFKA_PUBLISH",
                                                          "HUMAN",
                                                          "START_WORKFLOW",
-                                                         "SET_VARIABLE",
-                                                         "NOOP",
                                                          "WAIT_FOR_WEBHOOK",
                                                          "BUSINESS_RULE",
                                                          "SQL_TASK",
@@ -77,7 +77,8 @@ constexpr absl::string_view kUnsupportedSystemTypes[] = {"FORK_JOIN_DYNAMIC",
 
 bool IsSystemType(absl::string_view type) {
   return type == kSwitch || type == kDecision || type == kFork || type == kForkJoin ||
-         type == kJoin || type == kSubWorkflow || type == kTerminate || type == kDoWhile;
+         type == kJoin || type == kSubWorkflow || type == kTerminate || type == kDoWhile ||
+         type == kInline || type == kSetVariable || type == kNoop;
 }
 
 // TaskType.isBuiltIn: never retried, whatever the task definition says.
@@ -701,6 +702,17 @@ class Decider {
       ExecuteTerminate(t);
     } else if (type == kSubWorkflow) {
       RETURN_IF_ERROR(MapSubWorkflow(wt, input, t));
+    } else if (type == kInline || type == kSetVariable || type == kNoop) {
+      t.set_start_time(now_);
+      t.mutable_input_data()->insert(input.fields().begin(), input.fields().end());
+      if (type == kInline) RETURN_IF_ERROR(ExecuteInline(wt, t));
+      if (type == kSetVariable) {
+        // SetVariable.execute: the task's input becomes workflow variables.
+        for (const auto& [k, v] : t.input_data()) (*wf_.mutable_variables())[k] = v;
+        decision_.workflow_changed = true;
+      }
+      if (t.status() != Task::FAILED) t.set_status(Task::COMPLETED);
+      t.set_end_time(now_);
     } else {
       // SIMPLE and any other type: a worker task. SIMPLE tasks are queued under their name.
       TaskDef def = EffectiveDef(wt);
@@ -1099,6 +1111,46 @@ class Decider {
   }
 
   // ---- System task execution -----------------------------------------------------------------
+
+  // Inline.execute: evaluates input.expression with input.evaluatorType (javascript by
+  // default) over the task's input; the value lands in output.result.
+  absl::Status ExecuteInline(const WorkflowTask& wt, Task& t) {
+    auto get = [&](const char* key) -> std::string {
+      auto it = t.input_data().find(key);
+      return it == t.input_data().end() ? "" : JavaString(it->second);
+    };
+    std::string evaluator = get("evaluatorType");
+    if (evaluator.empty() || evaluator == "null") evaluator = "javascript";
+    std::string expression = get("expression");
+    Value input;
+    input.mutable_struct_value()->mutable_fields()->insert(t.input_data().begin(),
+                                                           t.input_data().end());
+    Value result;
+    if (evaluator == "value-param") {
+      auto it = t.input_data().find(expression);
+      result = it == t.input_data().end() ? NullValue() : it->second;
+    } else if (evaluator == "javascript" || evaluator == "graaljs") {
+      absl::StatusOr<ScriptValue> v = EvaluateScript(expression, input);
+      if (!v.ok() && v.status().code() == absl::StatusCode::kInvalidArgument) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(TaskName(wt), ": expression '", expression,
+                         "' cannot be evaluated: ", v.status().message()));
+      }
+      if (!v.ok()) {
+        t.set_status(Task::FAILED);
+        t.set_reason_for_incompletion(std::string(v.status().message()));
+        (*t.mutable_output_data())["error"] = StringValue(std::string(v.status().message()));
+        return absl::OkStatus();
+      }
+      result = v->value;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
+                       "' is not supported (use value-param or javascript)"));
+    }
+    (*t.mutable_output_data())["result"] = result;
+    return absl::OkStatus();
+  }
 
   void ExecuteTerminate(Task& t) {
     auto status = t.input_data().find("terminationStatus");

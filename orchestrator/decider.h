@@ -4,7 +4,8 @@
 // `workflow.workflow_definition()` and every task attempt so far in
 // `workflow.tasks()`), the decider advances it as far as it can at `now_ms`:
 // schedules the next tasks, completes system tasks that need no worker
-// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE), creates retry
+// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE, INLINE,
+// SET_VARIABLE, NOOP), creates retry
 // attempts of failed or timed-out tasks with the task definition's retry
 // policy, times out tasks whose responseTimeoutSeconds / timeoutSeconds /
 // pollTimeoutSeconds passed, and completes, fails or times out the workflow
@@ -32,7 +33,7 @@
 // timeout; other types: no retries). WorkflowTask.retry_count overrides the
 // definition's unless it is -1 (the proto's "unset"; 0 means no retries, as on
 // Conductor's gRPC API). Expressions are always resolved as schema version 2.
-// Conductor system types without an executor here (HTTP, INLINE, WAIT,
+// Conductor system types without an executor here (HTTP, WAIT,
 // FORK_JOIN_DYNAMIC, ...) are rejected, as are scripts outside the supported
 // JavaScript subset (see expressions.h), DO_WHILE list iteration and nested
 // DO_WHILE loops: Decide returns InvalidArgument naming the task, and leaves
@@ -66,16 +67,16 @@ using IdGenerator = std::function<std::string()>;
 struct WorkflowStart {
   enum class Kind { kSubWorkflow, kFailureWorkflow };
   Kind kind;
-  // For kFailureWorkflow the input is Conductor's: the failed workflow's input
-  // plus workflowId, reason, failureStatus, failureTaskId (when a task caused
-  // it) and failedWorkflow (the workflow as JSON); Conductor then records the
-  // started id in the failed workflow's output under "conductor.failure_workflow".
   // For kSubWorkflow: the SUB_WORKFLOW task that waits for the child; the engine
   // writes the child's id into that task's sub_workflow_id and, when the child
   // ends, sets the task's status and output from it and decides the parent again.
   std::string parent_task_id;
   // name, version (0 = latest), input, correlation id, taskToDomain, and for an
-  // inline sub-workflow the definition itself in workflow_def.
+  // inline sub-workflow the definition itself in workflow_def. For
+  // kFailureWorkflow the input is Conductor's: the failed workflow's input plus
+  // workflowId, reason, failureStatus, failureTaskId (when a task caused it) and
+  // failedWorkflow (the workflow as JSON); Conductor then records the started
+  // id in the failed workflow's output under "conductor.failure_workflow".
   conductor::proto::StartWorkflowRequest request;
 };
 

@@ -928,6 +928,46 @@ TEST_F(DeciderTest, DoWhileWithUnsupportedConditionIsRejected) {
                                              HasSubstr("'loop1': loopCondition")));
 }
 
+// ---- INLINE, SET_VARIABLE, NOOP ----------------------------------------------------------------
+
+TEST_F(DeciderTest, InlineSetVariableAndNoopRunWithoutAWorker) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"evaluatorType": "javascript", "n": "${workflow.input.n}",
+                         "expression": "$.n > 2 ? 'big' : 'small'"}},
+    {"name": "set", "taskReferenceName": "set1", "type": "SET_VARIABLE",
+     "inputParameters": {"size": "${calc1.output.result}"}},
+    {"name": "noop", "taskReferenceName": "noop1", "type": "NOOP"},
+    {"name": "use", "taskReferenceName": "use1", "type": "SIMPLE",
+     "inputParameters": {"size": "${workflow.variables.size}"}}]})",
+        R"({"n": 5})");
+  Decision d = Run();
+  EXPECT_EQ(Latest("calc1")->status(), Task::COMPLETED);
+  EXPECT_EQ(Latest("calc1")->output_data().at("result").string_value(), "big");
+  EXPECT_EQ(Latest("set1")->status(), Task::COMPLETED);
+  EXPECT_EQ(Latest("noop1")->status(), Task::COMPLETED);
+  EXPECT_EQ(wf_.variables().at("size").string_value(), "big");
+  EXPECT_TRUE(d.workflow_changed);
+  EXPECT_THAT(Refs(d.enqueue_task_ids), ElementsAre("use1"));
+  EXPECT_EQ(Latest("use1")->input_data().at("size").string_value(), "big");
+}
+
+TEST_F(DeciderTest, InlineScriptErrorsFailTheTaskOrAreRejected) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"expression": "$.missing.x"}}]})");
+  Run();
+  EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
+  EXPECT_EQ(wf_.status(), Workflow::FAILED);
+
+  wf_ = Workflow();
+  Start(R"js({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"expression": "(function() { return 1; })()"}}]})js");
+  EXPECT_THAT(RunStatus(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'calc1'")));
+}
+
 // ---- Rejections and terminal workflows ---------------------------------------------------------
 
 TEST_F(DeciderTest, UnsupportedSystemTaskTypeIsRejected) {
