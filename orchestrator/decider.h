@@ -119,6 +119,21 @@ absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms, const DecideOptions& options);
 
+// WorkflowExecutor.retry for a FAILED / TIMED_OUT / TERMINATED workflow: each
+// reference whose last attempt FAILED, FAILED_WITH_TERMINAL_ERROR, TIMED_OUT or
+// was CANCELED gets a new attempt (new id, retry_count + 1, inputs re-resolved,
+// the old attempt marked retried), canceled or failed JOIN and DO_WHILE tasks
+// resume in place, and the workflow is RUNNING again with last_retried_time =
+// now_ms; then it is decided as by Decide. The returned Decision covers both
+// steps (the new worker tasks are in enqueue_task_ids). Resuming a failed
+// sub-workflow in place (resumeSubworkflowTasks) is the engine's business.
+// Errors: FailedPrecondition when the workflow is still running, never started,
+// or has nothing to retry (Conductor's messages); InvalidArgument as Decide.
+// On error `workflow` is unchanged.
+absl::StatusOr<Decision> RetryWorkflow(conductor::proto::Workflow& workflow,
+                                       const TaskDefLookup& task_defs, const IdGenerator& new_id,
+                                       int64_t now_ms, const DecideOptions& options = {});
+
 // Resolves Conductor input expressions ("${workflow.input.a.b}", "${ref.output.x}",
 // "${workflow.workflowId}", nested in maps and lists) against `workflow`. Exposed
 // for the engine, which evaluates workflow outputParameters the same way.

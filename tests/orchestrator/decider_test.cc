@@ -968,6 +968,66 @@ TEST_F(DeciderTest, InlineScriptErrorsFailTheTaskOrAreRejected) {
               testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'calc1'")));
 }
 
+// ---- RetryWorkflow -----------------------------------------------------------------------------
+
+TEST_F(DeciderTest, RetryWorkflowResumesAtTheFailedStep) {
+  Start(ForkDef(false), R"({"kind": "go"})");
+  Run();
+  Finish("l1", Task::COMPLETED);
+  Run();
+  Finish("r1", Task::FAILED_WITH_TERMINAL_ERROR, {}, "bad");
+  Run();
+  ASSERT_EQ(wf_.status(), Workflow::FAILED);
+  std::string failed_id = Latest("r1")->task_id();
+  int tasks_before = wf_.tasks_size();
+
+  now_ += 5000;
+  absl::StatusOr<Decision> d = RetryWorkflow(
+      wf_, [](const std::string&) -> const TaskDef* { return nullptr; },
+      [this] { return "t" + std::to_string(++next_id_); }, now_);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(wf_.status(), Workflow::RUNNING);
+  EXPECT_EQ(wf_.last_retried_time(), now_);
+  EXPECT_TRUE(wf_.reason_for_incompletion().empty());
+  EXPECT_TRUE(d->workflow_changed);
+  // r1 failed and l2 / n1 were canceled when the workflow failed: each gets a new attempt.
+  EXPECT_THAT(Refs(d->enqueue_task_ids), UnorderedElementsAre("r1", "l2", "n1"));
+  EXPECT_EQ(wf_.tasks_size(), tasks_before + 3);
+  Task* r1 = Latest("r1");
+  EXPECT_EQ(r1->retried_task_id(), failed_id);
+  EXPECT_EQ(r1->retry_count(), 1);
+  EXPECT_EQ(r1->status(), Task::SCHEDULED);
+  EXPECT_EQ(Latest("join1")->status(), Task::IN_PROGRESS);  // resumed in place
+  EXPECT_EQ(Latest("l1")->status(), Task::COMPLETED);       // not re-run
+
+  Finish("r1", Task::COMPLETED);
+  Finish("l2", Task::COMPLETED);
+  Finish("n1", Task::COMPLETED);
+  Run();
+  ASSERT_NE(Latest("end1"), nullptr);
+  Finish("end1", Task::COMPLETED);
+  Run();
+  EXPECT_EQ(wf_.status(), Workflow::COMPLETED);
+}
+
+TEST_F(DeciderTest, RetryWorkflowRefusesRunningOrUnfailedWorkflows) {
+  Start(kOneTask);
+  Run();
+  auto retry = [this] {
+    return RetryWorkflow(
+               wf_, [](const std::string&) -> const TaskDef* { return nullptr; },
+               [this] { return "t" + std::to_string(++next_id_); }, now_)
+        .status();
+  };
+  EXPECT_THAT(retry(),
+              testing::StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("still running")));
+  Finish("job1", Task::COMPLETED);
+  Run();
+  ASSERT_EQ(wf_.status(), Workflow::COMPLETED);
+  EXPECT_THAT(retry(), testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                         HasSubstr("no retryable tasks")));
+}
+
 // ---- Rejections and terminal workflows ---------------------------------------------------------
 
 TEST_F(DeciderTest, UnsupportedSystemTaskTypeIsRejected) {
