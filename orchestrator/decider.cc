@@ -193,6 +193,15 @@ class Decider {
  private:
   Decision Finish() {
     if (!IsWorkflowTerminal(wf_.status())) CollectWakeups();
+    // A task scheduled and canceled within one decision must not reach a queue.
+    if (!decision_.canceled_task_ids.empty()) {
+      absl::flat_hash_set<std::string> canceled(decision_.canceled_task_ids.begin(),
+                                                decision_.canceled_task_ids.end());
+      auto& q = decision_.enqueue_task_ids;
+      q.erase(std::remove_if(q.begin(), q.end(),
+                             [&](const std::string& id) { return canceled.contains(id); }),
+              q.end());
+    }
     return std::move(decision_);
   }
 
@@ -397,6 +406,12 @@ class Decider {
 
     // Schedule what is new; Conductor's dedup drops a task whose reference already ran or runs
     // (and a second copy of the same attempt).
+    // A TERMINATE that completed ends the workflow before anything else is scheduled.
+    if (has_successful_terminate) {
+      CompleteExecution();
+      return true;
+    }
+
     std::vector<Task> fresh;
     for (Task& t : to_schedule) {
       if (executed_refs.contains(t.reference_task_name())) continue;
@@ -420,7 +435,7 @@ class Decider {
       }
     }
 
-    if (!ended_ && !added && (has_successful_terminate || CheckForWorkflowCompletion())) {
+    if (!ended_ && !added && CheckForWorkflowCompletion()) {
       CompleteExecution();
       return true;
     }

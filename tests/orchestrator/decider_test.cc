@@ -776,6 +776,27 @@ TEST_F(DeciderTest, TerminateCompletesTheWorkflowWithItsOutputAndCancelsTheRest)
   EXPECT_EQ(Latest("never1"), nullptr);
 }
 
+TEST_F(DeciderTest, TerminateInsideASwitchCaseStopsEverythingElse) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "fork", "taskReferenceName": "fork1", "type": "FORK_JOIN", "forkTasks": [
+      {"tasks": [{"name": "a", "taskReferenceName": "a1", "type": "SIMPLE"},
+                 {"name": "a", "taskReferenceName": "a2", "type": "SIMPLE"}]},
+      {"tasks": [{"name": "sw", "taskReferenceName": "sw1", "type": "SWITCH",
+                  "evaluatorType": "value-param", "expression": "k",
+                  "inputParameters": {"k": "${workflow.input.k}"},
+                  "decisionCases": {"stop": {"tasks": [
+                    {"name": "t", "taskReferenceName": "term1", "type": "TERMINATE",
+                     "inputParameters": {"terminationStatus": "TERMINATED"}}]}}}]}]},
+    {"name": "join", "taskReferenceName": "join1", "type": "JOIN", "joinOn": ["a2", "sw1"]}]})",
+        R"({"k": "stop"})");
+  Decision d = Run();
+  EXPECT_EQ(wf_.status(), Workflow::TERMINATED);
+  EXPECT_THAT(wf_.reason_for_incompletion(), HasSubstr("TERMINATED by TERMINATE task"));
+  EXPECT_EQ(Latest("a1")->status(), Task::CANCELED);
+  EXPECT_EQ(Latest("a2"), nullptr);
+  EXPECT_THAT(d.enqueue_task_ids, IsEmpty());  // a1 was canceled before it reached a queue
+}
+
 constexpr char kFailingWithHandler[] = R"({"name": "w", "failureWorkflow": "cleanup",
   "failureWorkflowVersion": 2, "tasks": [
   {"name": "job", "taskReferenceName": "job1", "type": "SIMPLE", "retryCount": 0}]})";
