@@ -1645,6 +1645,12 @@ absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& 
     if (seen.insert(id).second) prep.changed_task_ids.push_back(std::move(id));
   }
   for (std::string& id : decision.enqueue_task_ids) prep.enqueue_task_ids.push_back(std::move(id));
+  absl::flat_hash_set<std::string> canceled(decision.canceled_task_ids.begin(),
+                                            decision.canceled_task_ids.end());
+  auto& q = prep.enqueue_task_ids;
+  q.erase(std::remove_if(q.begin(), q.end(),
+                         [&](const std::string& id) { return canceled.contains(id); }),
+          q.end());
   prep.start_workflows = std::move(decision.start_workflows);
   prep.canceled_task_ids = std::move(decision.canceled_task_ids);
   prep.workflow_changed = true;
