@@ -166,6 +166,58 @@ int32_t JavaDoubleToInt(double d) {
   return static_cast<int32_t>(d);
 }
 
+// Conductor serialises an inline WorkflowDef with Jackson, whose shape differs from the proto's
+// JSON in two places: decisionCases map to bare task lists and forkTasks are lists of lists
+// (the proto wraps both in WorkflowTaskList), and an absent retryCount means "no override"
+// (the proto's -1). Either shape is accepted.
+void NormalizeTasks(Value& tasks);
+
+void NormalizeTask(Value& task) {
+  if (task.kind_case() != Value::kStructValue) return;
+  auto& f = *task.mutable_struct_value()->mutable_fields();
+  if (!f.contains("retryCount")) f["retryCount"].set_number_value(-1);
+  auto wrap = [](Value& list) {
+    if (list.kind_case() == Value::kListValue) {
+      Value wrapped;
+      (*wrapped.mutable_struct_value()->mutable_fields())["tasks"] = std::move(list);
+      list = std::move(wrapped);
+    }
+    if (list.kind_case() == Value::kStructValue) {
+      auto it = list.mutable_struct_value()->mutable_fields()->find("tasks");
+      if (it != list.mutable_struct_value()->mutable_fields()->end()) NormalizeTasks(it->second);
+    }
+  };
+  if (auto it = f.find("decisionCases");
+      it != f.end() && it->second.kind_case() == Value::kStructValue) {
+    for (auto& [name, branch] : *it->second.mutable_struct_value()->mutable_fields()) wrap(branch);
+  }
+  if (auto it = f.find("forkTasks"); it != f.end() && it->second.kind_case() == Value::kListValue) {
+    for (Value& branch : *it->second.mutable_list_value()->mutable_values()) wrap(branch);
+  }
+  for (const char* key : {"defaultCase", "loopOver"}) {
+    if (auto it = f.find(key); it != f.end()) NormalizeTasks(it->second);
+  }
+}
+
+void NormalizeTasks(Value& tasks) {
+  if (tasks.kind_case() != Value::kListValue) return;
+  for (Value& t : *tasks.mutable_list_value()->mutable_values()) NormalizeTask(t);
+}
+
+absl::Status WorkflowDefFromValue(const Value& value, WorkflowDef* def) {
+  Value normalized = value;
+  auto& f = *normalized.mutable_struct_value()->mutable_fields();
+  if (auto it = f.find("tasks"); it != f.end()) NormalizeTasks(it->second);
+  std::string json;
+  google::protobuf::util::JsonParseOptions opts;
+  opts.ignore_unknown_fields = true;
+  auto status = google::protobuf::util::MessageToJsonString(normalized, &json);
+  if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+  status = google::protobuf::util::JsonStringToMessage(json, def, opts);
+  if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+  return absl::OkStatus();
+}
+
 class Decider {
  public:
   Decider(Workflow& wf, const TaskDefLookup& task_defs, const IdGenerator& new_id, int64_t now,
@@ -404,13 +456,13 @@ class Decider {
       }
     }
 
-    // Schedule what is new; Conductor's dedup drops a task whose reference already ran or runs
-    // (and a second copy of the same attempt).
     // A TERMINATE that completed ends the workflow before anything else is scheduled.
     if (has_successful_terminate) {
       CompleteExecution();
       return true;
     }
+
+    // Schedule what is new, minus references that already ran.
 
     std::vector<Task> fresh;
     for (Task& t : to_schedule) {
@@ -460,16 +512,14 @@ class Decider {
     return added;
   }
 
+  // Conductor's dedup: a reference runs once at a time, so a candidate is dropped when an
+  // attempt of its reference exists that it does not retry.
   bool AlreadyInWorkflow(const Task& candidate) const {
     for (const Task& t : wf_.tasks()) {
-      if (t.reference_task_name() != candidate.reference_task_name()) continue;
-      if (t.status() == Task::IN_PROGRESS || IsTerminal(t.status())) {
-        // A retry attempt legitimately follows a terminal attempt of the same reference.
-        if (candidate.retried_task_id() == t.task_id()) continue;
-        if (t.retried()) continue;
+      if (t.reference_task_name() == candidate.reference_task_name() && !t.retried() &&
+          t.task_id() != candidate.retried_task_id()) {
         return true;
       }
-      if (t.retry_count() == candidate.retry_count()) return true;
     }
     return false;
   }
@@ -898,7 +948,11 @@ class Decider {
                       params.workflow_definition().kind_case() != Value::KIND_NOT_SET;
     std::string name_str = JavaString(name);
     if (inline_def) {
-      Value def = ResolveValue(params.workflow_definition(), wf_);
+      // An expression is resolved to the definition it names; a definition object is taken
+      // as it is, so the child's own "${...}" stay for the child to resolve.
+      Value def = params.workflow_definition().kind_case() == Value::kStringValue
+                      ? ResolveValue(params.workflow_definition(), wf_)
+                      : params.workflow_definition();
       if (def.kind_case() != Value::kStructValue) {
         return absl::InvalidArgumentError(absl::StrCat(
             TaskName(wt), ": subWorkflowParam.workflowDefinition must be a workflow definition"));
@@ -916,7 +970,7 @@ class Decider {
     if (!params.task_to_domain().empty()) {
       Value domains;
       for (const auto& [k, v] : params.task_to_domain()) {
-        (*domains.mutable_struct_value()->mutable_fields())[k] = StringValue(v);
+        (*domains.mutable_struct_value()->mutable_fields())[k] = ResolveValue(StringValue(v), wf_);
       }
       (*t.mutable_input_data())["subWorkflowTaskToDomain"] = domains;
     }
@@ -1203,20 +1257,16 @@ class Decider {
     };
     if (const Value* def = get("subWorkflowDefinition");
         def != nullptr && def->kind_case() == Value::kStructValue) {
-      std::string json;
-      google::protobuf::util::JsonParseOptions opts;
-      opts.ignore_unknown_fields = true;
-      if (google::protobuf::util::MessageToJsonString(*def, &json).ok() &&
-          google::protobuf::util::JsonStringToMessage(json, req.mutable_workflow_def(), opts)
-              .ok()) {
-        req.set_name(req.workflow_def().name());
-      } else {
+      absl::Status parsed = WorkflowDefFromValue(*def, req.mutable_workflow_def());
+      if (!parsed.ok()) {
         t.set_status(Task::FAILED);
         t.set_end_time(now_);
-        t.set_reason_for_incompletion("subWorkflowDefinition is not a valid workflow definition");
+        t.set_reason_for_incompletion(absl::StrCat(
+            "subWorkflowDefinition is not a valid workflow definition: ", parsed.message()));
         MarkChanged(t);
         return true;
       }
+      req.set_name(req.workflow_def().name());
     }
     if (req.name().empty()) {
       if (const Value* name = get("subWorkflowName")) req.set_name(JavaString(*name));

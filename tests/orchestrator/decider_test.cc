@@ -735,11 +735,41 @@ TEST_F(DeciderTest, InlineSubWorkflowCarriesItsDefinition) {
     {"name": "child", "taskReferenceName": "child1", "type": "SUB_WORKFLOW",
      "subWorkflowParam": {"name": "ignored", "workflowDefinition": {
         "name": "inline_child", "version": 1,
-        "tasks": [{"name": "x", "taskReferenceName": "x1", "type": "SIMPLE"}]}}}]})");
+        "tasks": [{"name": "x", "taskReferenceName": "x1", "type": "SIMPLE",
+                   "inputParameters": {"own": "${workflow.input.childInput}"}}]}}}]})");
   Decision d = Run();
   ASSERT_EQ(d.start_workflows.size(), 1u);
   EXPECT_EQ(d.start_workflows[0].request.name(), "inline_child");
-  EXPECT_EQ(d.start_workflows[0].request.workflow_def().tasks(0).task_reference_name(), "x1");
+  const auto& child_task = d.start_workflows[0].request.workflow_def().tasks(0);
+  EXPECT_EQ(child_task.task_reference_name(), "x1");
+  // The child's expressions are the child's: the parent does not resolve them.
+  EXPECT_EQ(child_task.input_parameters().at("own").string_value(), "${workflow.input.childInput}");
+}
+
+TEST_F(DeciderTest, InlineSubWorkflowMayUseConductorsJsonShape) {
+  // Conductor's own JSON: decisionCases hold bare lists, forkTasks lists of lists, and a
+  // missing retryCount means "use the task definition's".
+  Start(R"({"name": "parent", "tasks": [
+    {"name": "child", "taskReferenceName": "child1", "type": "SUB_WORKFLOW",
+     "subWorkflowParam": {"name": "x", "workflowDefinition": {
+        "name": "inline_child",
+        "tasks": [
+          {"name": "sw", "taskReferenceName": "sw1", "type": "SWITCH",
+           "evaluatorType": "value-param", "expression": "k",
+           "decisionCases": {"a": [{"name": "x", "taskReferenceName": "x1", "type": "SIMPLE"}]}},
+          {"name": "f", "taskReferenceName": "f1", "type": "FORK_JOIN",
+           "forkTasks": [[{"name": "y", "taskReferenceName": "y1", "type": "SIMPLE",
+                           "retryCount": 2}]]},
+          {"name": "j", "taskReferenceName": "j1", "type": "JOIN", "joinOn": ["y1"]}]}}}]})");
+  Decision d = Run();
+  ASSERT_EQ(d.start_workflows.size(), 1u);
+  const WorkflowDef& def = d.start_workflows[0].request.workflow_def();
+  ASSERT_EQ(def.tasks_size(), 3);
+  EXPECT_EQ(def.tasks(0).retry_count(), -1);
+  EXPECT_EQ(def.tasks(0).decision_cases().at("a").tasks(0).task_reference_name(), "x1");
+  EXPECT_EQ(def.tasks(0).decision_cases().at("a").tasks(0).retry_count(), -1);
+  EXPECT_EQ(def.tasks(1).fork_tasks(0).tasks(0).task_reference_name(), "y1");
+  EXPECT_EQ(def.tasks(1).fork_tasks(0).tasks(0).retry_count(), 2);
 }
 
 TEST_F(DeciderTest, FailedSubWorkflowFailsTheParent) {
