@@ -63,7 +63,27 @@ class DeciderTest : public ::testing::Test {
         },
         [this] { return "t" + std::to_string(++next_id_); }, now_);
     EXPECT_OK(d.status());
+    if (d.ok()) ExpectIdempotent();
     return d.ok() ? *std::move(d) : Decision{};
+  }
+
+  // Every decision in these tests is checked: deciding again at once changes nothing.
+  void ExpectIdempotent() {
+    Workflow again = wf_;
+    absl::StatusOr<Decision> d = Decide(
+        again,
+        [this](const std::string& name) -> const TaskDef* {
+          auto it = defs_.find(name);
+          return it == defs_.end() ? nullptr : &it->second;
+        },
+        [] { return std::string("unexpected-new-task"); }, now_);
+    ASSERT_OK(d.status());
+    EXPECT_THAT(d->changed_task_ids, IsEmpty());
+    EXPECT_THAT(d->enqueue_task_ids, IsEmpty());
+    EXPECT_TRUE(d->start_workflows.empty());
+    EXPECT_THAT(d->canceled_task_ids, IsEmpty());
+    EXPECT_FALSE(d->workflow_changed);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again, wf_));
   }
 
   absl::Status RunStatus() {
