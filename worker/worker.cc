@@ -431,7 +431,7 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
     if (!started_) return absl::OkStatus();
     stopping_ = true;
   }
-  shutdown_requested_.Notify();
+  if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
   absl::MutexLock lock(&mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return pollers_running_ == 0 && total_busy_ == 0;
