@@ -10,13 +10,9 @@
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
 
-#if __has_include("tasks/conductor_json.h") && __has_include("tasks/canonical.h")
-#define CMIG_WORKER_HAVE_CONVERTER 1
 #include "tasks/canonical.h"
 #include "tasks/conductor_json.h"
-#else
-#include "google/protobuf/util/message_differencer.h"
-#endif
+#include "tasks/json_util.h"
 
 namespace cmig::worker {
 
@@ -24,22 +20,13 @@ using conductor::proto::TaskDef;
 using conductor::proto::WorkflowDef;
 
 bool SameDefinition(const TaskDef& a, const TaskDef& b) {
-#ifdef CMIG_WORKER_HAVE_CONVERTER
   return CanonicalHash(a) == CanonicalHash(b);
-#else
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
-#endif
 }
 
 bool SameDefinition(const WorkflowDef& a, const WorkflowDef& b) {
-#ifdef CMIG_WORKER_HAVE_CONVERTER
   return CanonicalHash(a) == CanonicalHash(b);
-#else
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
-#endif
 }
 
-#ifdef CMIG_WORKER_HAVE_CONVERTER
 namespace {
 
 absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& where,
@@ -69,7 +56,6 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
 }
 
 }  // namespace
-#endif
 
 absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
   namespace fs = std::filesystem;
@@ -94,7 +80,6 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
     if (!in.good() && !in.eof()) {
       return absl::UnavailableError(absl::StrCat("cannot read ", file.string()));
     }
-#ifdef CMIG_WORKER_HAVE_CONVERTER
     absl::StatusOr<google::protobuf::Value> parsed = ParseJson(text.str());
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
@@ -108,10 +93,6 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
     } else {
       RETURN_IF_ERROR(AddDefinition(*parsed, file.string(), out));
     }
-#else
-    return absl::UnimplementedError(
-        absl::StrCat("cannot read ", file.string(), ": no Conductor JSON converter built in"));
-#endif
   }
   return out;
 }

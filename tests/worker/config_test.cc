@@ -4,17 +4,10 @@
 #include <fstream>
 #include <map>
 
-#include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(CMIG_STATUS_CONCAT(statusor_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  ASSERT_OK(tmp.status());                        \
-  lhs = std::move(tmp).value()
+#include "tests/worker/assign_or_fail.h"
 
 namespace cmig::worker {
 namespace {
