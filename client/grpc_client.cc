@@ -74,6 +74,11 @@ absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::
   // Results and packages can be large; the server decides what it accepts.
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // gRPC's default reconnect backoff grows to 120 s; after an orchestrator
+  // restart the worker should be back within seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   auto channel = ::grpc::CreateCustomChannel(options.address, credentials, args);
   return std::unique_ptr<GrpcOrchestratorClient>(
       new GrpcOrchestratorClient(options, std::move(channel)));

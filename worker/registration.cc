@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
-
 #include "tasks/canonical.h"
 #include "tasks/conductor_json.h"
 #include "tasks/json_util.h"

@@ -69,13 +69,14 @@ ResultReporter::ResultReporter(client::TaskClient& client, Clock& clock, ReportO
     : client_(client), clock_(clock), options_(options) {}
 
 absl::Status ResultReporter::Report(const TaskResult& result, absl::Time give_up_at,
-                                    int* failed_attempts) {
+                                    const std::function<void(const absl::Status&)>& on_rejected) {
   Backoff backoff(options_.initial_backoff, options_.max_backoff,
                   std::hash<std::string>{}(result.task_id()));
   int failures = 0;
   absl::Status status;
   while (true) {
     status = client_.UpdateTask(result);
+    if (!status.ok() && on_rejected) on_rejected(status);
     if (status.ok() || !IsRetryableUpdateError(status)) break;
     ++failures;
     const absl::Time now = clock_.Now();
@@ -87,7 +88,6 @@ absl::Status ResultReporter::Report(const TaskResult& result, absl::Time give_up
     }
     clock_.SleepFor(std::min(backoff.Next(), give_up_at - now));
   }
-  if (failed_attempts != nullptr) *failed_attempts = failures;
   return status;
 }
 

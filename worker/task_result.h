@@ -6,6 +6,7 @@
 #ifndef CMIG_WORKER_TASK_RESULT_H_
 #define CMIG_WORKER_TASK_RESULT_H_
 
+#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -52,10 +53,10 @@ class ResultReporter {
   // Sends `result` with UpdateTask until accepted (OK); until an error that
   // retrying cannot fix (that error); or until `give_up_at` passes
   // (DeadlineExceeded wrapping the last error). Blocks between attempts with
-  // capped jittered backoff. `failed_attempts`, when not null, receives the
-  // number of rejected attempts.
+  // capped jittered backoff. `on_rejected`, when set, is called after every
+  // attempt that failed, as it happens (metrics, logs).
   absl::Status Report(const conductor::proto::TaskResult& result, absl::Time give_up_at,
-                      int* failed_attempts);
+                      const std::function<void(const absl::Status&)>& on_rejected = {});
 
  private:
   client::TaskClient& client_;

@@ -338,10 +338,17 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
                                     ? last_extended + response_timeout
                                     : absl::Now() + options_.result_retention_without_timeout;
   int failed_attempts = 0;
-  absl::Status reported = reporter_.Report(result, give_up_at, &failed_attempts);
-  for (int i = 0; i < failed_attempts; ++i) metrics_->RecordUpdateError(t.type);
-  if (!reported.ok()) {
+  absl::Status reported = reporter_.Report(result, give_up_at, [&](const absl::Status& error) {
     metrics_->RecordUpdateError(t.type);
+    // The first rejection and every tenth: an outage shows, without a flood.
+    if (failed_attempts++ % 10 == 0) {
+      spdlog::warn(
+          "task_id={} workflow_id={} task_type={} result not accepted yet ({} "
+          "attempts), retrying: {}",
+          task.task_id(), task.workflow_instance_id(), t.type, failed_attempts, error.ToString());
+    }
+  });
+  if (!reported.ok()) {
     spdlog::error("task_id={} workflow_id={} task_type={} result {} lost: {}", task.task_id(),
                   task.workflow_instance_id(), t.type, TaskResult::Status_Name(result.status()),
                   reported.ToString());

@@ -84,8 +84,9 @@ TEST(ResultReporterTest, RetriesThroughAnOutageUntilAccepted) {
   client.FailUpdates(6, absl::UnavailableError("connection refused"));
   ResultReporter reporter(client, clock, {absl::Milliseconds(100), absl::Seconds(1)});
   TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
-  int failed = -1;
-  ASSERT_OK(reporter.Report(r, clock.Now() + absl::Minutes(5), &failed));
+  int failed = 0;
+  ASSERT_OK(
+      reporter.Report(r, clock.Now() + absl::Minutes(5), [&](const absl::Status&) { ++failed; }));
   EXPECT_EQ(failed, 6);
   ASSERT_EQ(client.results().size(), 1u);
   EXPECT_EQ(client.results()[0].task_id(), "id1");
@@ -104,9 +105,11 @@ TEST(ResultReporterTest, StopsWhenTheServerSaysRetryCannotHelp) {
   client.FailUpdates(100, absl::NotFoundError("no such task"));
   ResultReporter reporter(client, clock, {});
   TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
-  int failed = -1;
-  EXPECT_THAT(reporter.Report(r, clock.Now() + absl::Minutes(5), &failed),
-              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  int failed = 0;
+  EXPECT_THAT(
+      reporter.Report(r, clock.Now() + absl::Minutes(5), [&](const absl::Status&) { ++failed; }),
+      StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_EQ(failed, 1);
   EXPECT_EQ(client.rejected_updates(), 1);
   EXPECT_TRUE(clock.sleeps().empty());
 }
@@ -118,7 +121,7 @@ TEST(ResultReporterTest, GivesUpWhenTheResponseTimeoutMakesTheResultMoot) {
   ResultReporter reporter(client, clock, {absl::Milliseconds(100), absl::Seconds(2)});
   TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
   const absl::Time start = clock.Now();
-  EXPECT_THAT(reporter.Report(r, start + absl::Seconds(30), nullptr),
+  EXPECT_THAT(reporter.Report(r, start + absl::Seconds(30)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("id1")));
   EXPECT_GE(clock.Now(), start + absl::Seconds(30));
   EXPECT_LE(clock.Now(), start + absl::Seconds(31));
