@@ -1,0 +1,330 @@
+// The worker against the real embedded orchestrator over loopback, on a
+// temporary SQLite file: workflows complete, retries follow the task
+// definition, terminal errors stop, results survive an orchestrator restart,
+// leases keep long tasks, and SIGTERM drains a real worker process.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "base/status_matchers.h"
+#include "client/grpc_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/server.h"
+#include "tasks/conductor_json.h"
+#include "tests/worker/assign_or_fail.h"
+#include "worker/worker.h"
+
+namespace cmig::worker {
+namespace {
+
+using conductor::proto::Task;
+using conductor::proto::Workflow;
+using ::testing::HasSubstr;
+
+class FnHandler final : public tasks::TaskHandler {
+ public:
+  using Fn = std::function<absl::StatusOr<tasks::TaskOutcome>(tasks::TaskContext&)>;
+  explicit FnHandler(Fn fn) : fn_(std::move(fn)) {}
+  absl::StatusOr<tasks::TaskOutcome> Execute(tasks::TaskContext& ctx) override { return fn_(ctx); }
+
+ private:
+  Fn fn_;
+};
+
+tasks::TaskOutcome Output(const std::string& key, const std::string& value) {
+  tasks::TaskOutcome out;
+  (*out.output.mutable_fields())[key].set_string_value(value);
+  return out;
+}
+
+class WorkerIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = absl::StrCat(::testing::TempDir(), "/worker_it_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    StartServer("127.0.0.1:0");
+    client::ClientOptions options;
+    options.address = server_->address();
+    options.call_timeout = absl::Seconds(5);
+    auto c = client::GrpcOrchestratorClient::Create(options);
+    ASSERT_OK(c.status());
+    client_ = *std::move(c);
+  }
+
+  void TearDown() override {
+    worker_.reset();
+    client_.reset();
+    if (server_) server_->Shutdown();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartServer(const std::string& listen) {
+    orchestrator::ServerOptions options;
+    options.db_path = dir_ + "/orchestrator.db";
+    options.listen_address = listen;
+    auto s = orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(s.status());
+    server_ = *std::move(s);
+  }
+
+  void RegisterTaskDef(const std::string& json) {
+    auto def = TaskDefFromConductorJson(json, nullptr);
+    ASSERT_OK(def.status());
+    ASSERT_OK(client_->CreateTaskDefs({*def}));
+  }
+  void RegisterWorkflow(const std::string& json) {
+    auto def = WorkflowDefFromConductorJson(json, nullptr);
+    ASSERT_OK(def.status());
+    ASSERT_OK(client_->CreateWorkflowDef(*def));
+  }
+  // A workflow of SIMPLE tasks run one after the other.
+  void RegisterChain(const std::string& name, const std::vector<std::string>& task_types) {
+    std::string tasks;
+    for (const auto& t : task_types) {
+      absl::StrAppend(&tasks, tasks.empty() ? "" : ",", R"({"name":")", t,
+                      R"(","taskReferenceName":")", t, R"(_ref","type":"SIMPLE",)",
+                      R"("inputParameters":{"in":"${workflow.input.in}"}})");
+    }
+    RegisterWorkflow(absl::StrCat(R"({"name":")", name,
+                                  R"(","version":1,"schemaVersion":2,"tasks":[)", tasks, "]}"));
+  }
+
+  std::string Start(const std::string& name) {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name(name);
+    req.set_version(1);
+    (*req.mutable_input())["in"].set_string_value("hello");
+    auto id = client_->StartWorkflow(req);
+    EXPECT_OK(id.status());
+    return id.ok() ? *id : "";
+  }
+
+  void StartWorker(WorkerOptions options = {}) {
+    if (options.worker_id.empty()) options.worker_id = "it-worker";
+    options.poll_timeout = absl::Milliseconds(200);
+    options.poll_interval = absl::Milliseconds(20);
+    options.max_error_backoff = absl::Milliseconds(200);
+    options.update_initial_backoff = absl::Milliseconds(20);
+    options.update_max_backoff = absl::Milliseconds(200);
+    worker_ = std::make_unique<Worker>(*client_, registry_, options, &metrics_);
+    ASSERT_OK(worker_->Start());
+  }
+
+  // Waits until `pred` holds for the workflow (re-read every 20 ms) or the
+  // deadline; returns the last state read.
+  Workflow WaitWorkflow(const std::string& id, const std::function<bool(const Workflow&)>& pred,
+                        absl::Duration timeout = absl::Seconds(20)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    Workflow last;
+    while (absl::Now() < deadline) {
+      auto wf = client_->GetWorkflowStatus(id, /*include_tasks=*/true);
+      if (wf.ok()) {
+        last = *wf;
+        if (pred(last)) return last;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "workflow " << id
+                  << " did not reach the expected state; last: " << last.ShortDebugString();
+    return last;
+  }
+  static bool Terminal(const Workflow& wf) { return wf.status() != Workflow::RUNNING; }
+
+  std::string dir_;
+  std::unique_ptr<orchestrator::OrchestratorServer> server_;
+  std::unique_ptr<client::GrpcOrchestratorClient> client_;
+  tasks::HandlerRegistry registry_;
+  WorkerMetrics metrics_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(WorkerIntegrationTest, MultiTaskWorkflowCompletes) {
+  for (const char* t : {"it_a", "it_b", "it_c"}) {
+    RegisterTaskDef(absl::StrCat(R"({"name":")", t, R"(","retryCount":0})"));
+    ASSERT_OK(registry_.Register(t, std::make_unique<FnHandler>([t](tasks::TaskContext& ctx) {
+                                   return Output(
+                                       "by", absl::StrCat(t, ":", ctx.Input("in")->string_value()));
+                                 })));
+  }
+  RegisterChain("it_chain", {"it_a", "it_b", "it_c"});
+  StartWorker();
+  const std::string id = Start("it_chain");
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 3);
+  EXPECT_EQ(wf.tasks(0).output_data().at("by").string_value(), "it_a:hello");
+  EXPECT_EQ(wf.tasks(2).output_data().at("by").string_value(), "it_c:hello");
+  for (const Task& t : wf.tasks()) {
+    EXPECT_EQ(t.status(), Task::COMPLETED);
+    EXPECT_EQ(t.worker_id(), "it-worker");
+  }
+}
+
+TEST_F(WorkerIntegrationTest, FailingHandlerIsRetriedPerTaskDefinitionThenSucceeds) {
+  RegisterTaskDef(
+      R"({"name":"it_flaky","retryCount":2,"retryLogic":"FIXED","retryDelaySeconds":0})");
+  std::atomic<int> calls{0};
+  ASSERT_OK(registry_.Register(
+      "it_flaky",
+      std::make_unique<FnHandler>([&](tasks::TaskContext&) -> absl::StatusOr<tasks::TaskOutcome> {
+        if (++calls <= 2) {
+          return absl::UnavailableError("target busy");
+        }
+        return Output("ok", "yes");
+      })));
+  RegisterChain("it_retry", {"it_flaky"});
+  StartWorker();
+  const std::string id = Start("it_retry");
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 3);
+  EXPECT_EQ(wf.tasks(0).status(), Task::FAILED);
+  EXPECT_THAT(wf.tasks(0).reason_for_incompletion(), HasSubstr("target busy"));
+  EXPECT_EQ(wf.tasks(1).status(), Task::FAILED);
+  EXPECT_EQ(wf.tasks(2).status(), Task::COMPLETED);
+  EXPECT_EQ(wf.tasks(2).retry_count(), 2);
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST_F(WorkerIntegrationTest, TerminalErrorIsNotRetried) {
+  RegisterTaskDef(R"({"name":"it_bad","retryCount":3,"retryDelaySeconds":0})");
+  std::atomic<int> calls{0};
+  ASSERT_OK(registry_.Register("it_bad", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                 ++calls;
+                                 return absl::InvalidArgumentError(
+                                     "package digest mismatch for item wf_x v3");
+                               })));
+  RegisterChain("it_terminal", {"it_bad"});
+  StartWorker();
+  const std::string id = Start("it_terminal");
+  Workflow wf = WaitWorkflow(id, Terminal);
+  EXPECT_EQ(wf.status(), Workflow::FAILED);
+  ASSERT_EQ(wf.tasks_size(), 1);
+  EXPECT_EQ(wf.tasks(0).status(), Task::FAILED_WITH_TERMINAL_ERROR);
+  EXPECT_THAT(wf.tasks(0).reason_for_incompletion(), HasSubstr("digest mismatch"));
+  EXPECT_EQ(calls.load(), 1);
+  // The step's history says why.
+  ASSERT_OK_AND_ASSIGN(auto logs, client_->GetTaskLogs(wf.tasks(0).task_id()));
+  bool found = false;
+  for (const auto& l : logs) found |= absl::StrContains(l.log(), "digest mismatch");
+  EXPECT_TRUE(found);
+}
+
+TEST_F(WorkerIntegrationTest, ResultLandsAfterTheOrchestratorRestarts) {
+  RegisterTaskDef(R"({"name":"it_slow","retryCount":0,"responseTimeoutSeconds":120})");
+  absl::Notification started, release;
+  ASSERT_OK(registry_.Register("it_slow", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                 started.Notify();
+                                 release.WaitForNotification();
+                                 return Output("survived", "restart");
+                               })));
+  RegisterChain("it_restart", {"it_slow"});
+  StartWorker();
+  const std::string id = Start("it_restart");
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+
+  const std::string address = server_->address();
+  server_->Shutdown();
+  server_.reset();
+  release.Notify();
+  // The worker's first attempts to report fail while the server is down.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (metrics_.Count("task_update_error", "it_slow") < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(metrics_.Count("task_update_error", "it_slow"), 2);
+
+  StartServer(address);  // same file, same port
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 1);
+  EXPECT_EQ(wf.tasks(0).output_data().at("survived").string_value(), "restart");
+}
+
+TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
+  RegisterTaskDef(
+      R"({"name":"it_long","retryCount":1,"retryDelaySeconds":0,"responseTimeoutSeconds":1,"timeoutSeconds":60})");
+  std::atomic<int> calls{0};
+  absl::Notification release;
+  ASSERT_OK(registry_.Register("it_long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                 ++calls;
+                                 release.WaitForNotificationWithTimeout(absl::Seconds(30));
+                                 return Output("held", "lease");
+                               })));
+  RegisterChain("it_lease", {"it_long"});
+  StartWorker();
+  const std::string id = Start("it_lease");
+  // Three extensions at 2/3 s intervals: the task has run twice its 1 s
+  // response timeout.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (metrics_.Count("task_lease_extend", "it_long") < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(metrics_.Count("task_lease_extend", "it_long"), 3);
+  ASSERT_OK_AND_ASSIGN(Workflow running, client_->GetWorkflowStatus(id, true));
+  ASSERT_EQ(running.tasks_size(), 1);
+  EXPECT_EQ(running.tasks(0).status(), Task::IN_PROGRESS);
+  release.Notify();
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 1);  // no TIMED_OUT attempt, no retry
+  EXPECT_EQ(wf.tasks(0).status(), Task::COMPLETED);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
+  RegisterTaskDef(R"({"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120})");
+  RegisterTaskDef(R"({"name":"echo_test","retryCount":0})");
+  RegisterChain("it_drain", {"drain_test"});
+  const std::string id = Start("it_drain");
+
+  const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
+  const std::string server_flag = "--server=" + server_->address();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), "--register_definitions=false",
+          "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The task is running in the worker process.
+  Workflow running = WaitWorkflow(id, [](const Workflow& wf) {
+    return wf.tasks_size() == 1 && wf.tasks(0).status() == Task::IN_PROGRESS;
+  });
+  ASSERT_EQ(running.tasks_size(), 1);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+
+  int status = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  pid_t done = 0;
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "worker did not exit after SIGTERM";
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_OK_AND_ASSIGN(Workflow wf, client_->GetWorkflowStatus(id, true));
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  EXPECT_TRUE(wf.tasks(0).output_data().at("drained").bool_value());
+}
+
+}  // namespace
+}  // namespace cmig::worker

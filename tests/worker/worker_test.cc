@@ -1,0 +1,282 @@
+// The worker runtime against an in-memory TaskClient: what it sends, when.
+#include "worker/worker.h"
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+
+#include "absl/synchronization/notification.h"
+#include "base/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/worker/fake_task_client.h"
+
+namespace cmig::worker {
+namespace {
+
+using ::cmig::testing::FakeTaskClient;
+using ::cmig::testing::MakeTask;
+using ::cmig::testing::StatusIs;
+using conductor::proto::TaskResult;
+using ::testing::HasSubstr;
+
+// Runs a function per task; lets tests count concurrency and block handlers.
+class FnHandler final : public tasks::TaskHandler {
+ public:
+  using Fn = std::function<absl::StatusOr<tasks::TaskOutcome>(tasks::TaskContext&)>;
+  explicit FnHandler(Fn fn) : fn_(std::move(fn)) {}
+  absl::StatusOr<tasks::TaskOutcome> Execute(tasks::TaskContext& ctx) override { return fn_(ctx); }
+
+ private:
+  Fn fn_;
+};
+
+WorkerOptions FastOptions() {
+  WorkerOptions o;
+  o.worker_id = "test-worker";
+  o.poll_timeout = absl::Milliseconds(50);
+  o.poll_interval = absl::Milliseconds(10);
+  o.max_empty_poll_backoff = absl::Milliseconds(20);
+  o.max_error_backoff = absl::Milliseconds(200);
+  o.update_initial_backoff = absl::Milliseconds(5);
+  o.update_max_backoff = absl::Milliseconds(20);
+  return o;
+}
+
+TEST(WorkerTest, ExecutesTasksAndReportsOutcomes) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  ASSERT_OK(registry.Register("ok", std::make_unique<FnHandler>([](tasks::TaskContext& ctx) {
+                                tasks::TaskOutcome out;
+                                (*out.output.mutable_fields())["echo"] = *ctx.Input("x");
+                                ctx.AddLog("did it");
+                                return out;
+                              })));
+  ASSERT_OK(registry.Register("bad", std::make_unique<FnHandler>([](tasks::TaskContext&) {
+                                return absl::InvalidArgumentError("input 'x': not a workflow name");
+                              })));
+  ASSERT_OK(registry.Register("flaky", std::make_unique<FnHandler>([](tasks::TaskContext&) {
+                                return absl::UnavailableError("target unreachable");
+                              })));
+  ASSERT_OK(registry.Register(
+      "throws",
+      std::make_unique<FnHandler>([](tasks::TaskContext&) -> absl::StatusOr<tasks::TaskOutcome> {
+        throw std::runtime_error("boom");
+      })));
+  auto ok_task = MakeTask("ok", "t-ok");
+  (*ok_task.mutable_input_data())["x"].set_string_value("hello");
+  client.Enqueue(ok_task);
+  client.Enqueue(MakeTask("bad", "t-bad"));
+  client.Enqueue(MakeTask("flaky", "t-flaky"));
+  client.Enqueue(MakeTask("throws", "t-throws"));
+
+  WorkerMetrics metrics;
+  Worker worker(client, registry, FastOptions(), &metrics);
+  ASSERT_OK(worker.Start());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 4; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+
+  std::map<std::string, TaskResult> by_id;
+  for (const auto& r : client.results()) by_id[r.task_id()] = r;
+  EXPECT_EQ(by_id["t-ok"].status(), TaskResult::COMPLETED);
+  EXPECT_EQ(by_id["t-ok"].output_data().at("echo").string_value(), "hello");
+  EXPECT_EQ(by_id["t-ok"].worker_id(), "test-worker");
+  EXPECT_EQ(by_id["t-bad"].status(), TaskResult::FAILED_WITH_TERMINAL_ERROR);
+  EXPECT_THAT(by_id["t-bad"].reason_for_incompletion(), HasSubstr("not a workflow name"));
+  EXPECT_EQ(by_id["t-flaky"].status(), TaskResult::FAILED);
+  EXPECT_EQ(by_id["t-throws"].status(), TaskResult::FAILED);
+  EXPECT_THAT(by_id["t-throws"].reason_for_incompletion(), HasSubstr("boom"));
+  EXPECT_THAT(client.logs("t-ok"), ::testing::ElementsAre("did it"));
+  // Every failure says why in the task's log too.
+  ASSERT_EQ(client.logs("t-bad").size(), 1u);
+  EXPECT_THAT(client.logs("t-bad")[0], HasSubstr("not a workflow name"));
+  EXPECT_EQ(metrics.Count("task_execute_error", "throws"), 1);
+  EXPECT_EQ(metrics.Count("task_in_flight", "ok"), 0);
+  // Every poll named the worker.
+  for (const auto& p : client.polls()) EXPECT_EQ(p.worker_id, "test-worker");
+}
+
+TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  absl::Mutex mu;
+  int running = 0, peak = 0;
+  absl::Notification release;
+  ASSERT_OK(registry.Register("slow", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                {
+                                  absl::MutexLock lock(&mu);
+                                  peak = std::max(peak, ++running);
+                                }
+                                release.WaitForNotification();
+                                absl::MutexLock lock(&mu);
+                                --running;
+                                return tasks::TaskOutcome{};
+                              })));
+  for (int i = 0; i < 10; ++i) client.Enqueue(MakeTask("slow", absl::StrCat("t", i)));
+  WorkerOptions options = FastOptions();
+  options.per_type["slow"].threads = 3;
+  options.per_type["slow"].domain = "blue";
+  WorkerMetrics metrics;
+  Worker worker(client, registry, options, &metrics);
+  ASSERT_OK(worker.Start());
+  // Three in flight, and the poller waits for a slot instead of polling.
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return !c.polls().empty(); }));
+  {
+    absl::MutexLock lock(&mu);
+    auto three = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return running == 3; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&three), absl::Seconds(10)));
+  }
+  EXPECT_EQ(worker.in_flight(), 3);
+  release.Notify();
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 10; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  EXPECT_EQ(peak, 3);
+  for (const auto& p : client.polls()) {
+    EXPECT_GE(p.count, 1);
+    EXPECT_LE(p.count, 3);
+    EXPECT_EQ(p.domain, "blue");
+    EXPECT_EQ(p.timeout, absl::Milliseconds(50));
+  }
+  EXPECT_EQ(client.polls().front().count, 3);
+  EXPECT_GE(metrics.Count("task_execution_queue_full", "slow"), 1);
+}
+
+TEST(WorkerTest, BacksOffWhenPollsFail) {
+  FakeTaskClient client;
+  client.FailPolls(6, absl::UnavailableError("connection refused"));
+  tasks::HandlerRegistry registry;
+  ASSERT_OK(registry.Register(
+      "t", std::make_unique<FnHandler>([](tasks::TaskContext&) { return tasks::TaskOutcome{}; })));
+  client.Enqueue(MakeTask("t", "after-outage"));
+  WorkerOptions options = FastOptions();
+  options.poll_interval = absl::Milliseconds(20);
+  options.max_error_backoff = absl::Milliseconds(80);
+  Worker worker(client, registry, options);
+  ASSERT_OK(worker.Start());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  const auto times = client.poll_times();
+  ASSERT_GE(times.size(), 7u);
+  // Each retry waited at least half of its backoff step: no busy loop.
+  for (int i = 1; i < 7; ++i) {
+    EXPECT_GE(times[i] - times[i - 1], absl::Milliseconds(10)) << "poll " << i;
+  }
+}
+
+TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
+  FakeTaskClient client;
+  client.FailUpdates(4, absl::UnavailableError("orchestrator restarting"));
+  client.FailAddLog(true);
+  tasks::HandlerRegistry registry;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([](tasks::TaskContext& ctx) {
+                                ctx.AddLog("step log while the server is down");
+                                return tasks::TaskOutcome{};
+                              })));
+  client.Enqueue(MakeTask("t", "t1"));
+  WorkerMetrics metrics;
+  Worker worker(client, registry, FastOptions(), &metrics);
+  ASSERT_OK(worker.Start());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  const TaskResult r = client.results()[0];
+  EXPECT_EQ(r.status(), TaskResult::COMPLETED);
+  ASSERT_EQ(r.logs_size(), 1);
+  EXPECT_EQ(r.logs(0).log(), "step log while the server is down");
+  EXPECT_EQ(metrics.Count("task_update_error", "t"), 4);
+}
+
+TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  absl::Notification release;
+  ASSERT_OK(registry.Register("long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                release.WaitForNotification();
+                                return tasks::TaskOutcome{};
+                              })));
+  client.Enqueue(MakeTask("long", "t1", /*response_timeout_seconds=*/1));
+  WorkerMetrics metrics;
+  Worker worker(client, registry, FastOptions(), &metrics);
+  ASSERT_OK(worker.Start());
+  // Two extensions: the lease was renewed past the 1 s response timeout.
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.lease_extensions("t1") >= 2; }));
+  EXPECT_TRUE(client.results().empty());
+  release.Notify();
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  for (const auto& u : client.updates()) {
+    if (!u.extend_lease()) continue;
+    EXPECT_EQ(u.status(), TaskResult::IN_PROGRESS);
+    EXPECT_EQ(u.task_id(), "t1");
+    EXPECT_EQ(u.workflow_instance_id(), "wf-t1");
+  }
+  EXPECT_GE(metrics.Count("task_lease_extend", "long"), 2);
+  // After the result no more extensions.
+  const int extensions = client.lease_extensions("t1");
+  EXPECT_FALSE(client.updates().back().extend_lease());
+  EXPECT_EQ(client.lease_extensions("t1"), extensions);
+}
+
+TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  std::atomic<bool> saw_shutdown{false};
+  absl::Notification started;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext& ctx) {
+                                started.Notify();
+                                saw_shutdown = ctx.WaitForShutdown(absl::Seconds(30));
+                                tasks::TaskOutcome out;
+                                (*out.output.mutable_fields())["drained"].set_bool_value(true);
+                                return out;
+                              })));
+  client.Enqueue(MakeTask("t", "t1"));
+  Worker worker(client, registry, FastOptions());
+  ASSERT_OK(worker.Start());
+  started.WaitForNotification();
+  ASSERT_OK(worker.Shutdown(absl::Seconds(10)));
+  EXPECT_TRUE(saw_shutdown);
+  ASSERT_EQ(client.results().size(), 1u);
+  EXPECT_EQ(client.results()[0].status(), TaskResult::COMPLETED);
+  const size_t polls = client.polls().size();
+  client.Enqueue(MakeTask("t", "t2"));
+  EXPECT_FALSE(client.WaitFor([&](FakeTaskClient& c) { return c.polls().size() > polls; },
+                              absl::Milliseconds(200)));
+}
+
+TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  absl::Notification started, release;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                started.Notify();
+                                release.WaitForNotification();
+                                return tasks::TaskOutcome{};
+                              })));
+  client.Enqueue(MakeTask("t", "stuck"));
+  Worker worker(client, registry, FastOptions());
+  ASSERT_OK(worker.Start());
+  started.WaitForNotification();
+  EXPECT_THAT(worker.Shutdown(absl::Milliseconds(100)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("stuck")));
+  release.Notify();  // lets the destructor join
+}
+
+TEST(WorkerTest, StartRejectsBadConfiguration) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry empty;
+  EXPECT_THAT(Worker(client, empty, FastOptions()).Start(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  tasks::HandlerRegistry registry;
+  ASSERT_OK(registry.Register(
+      "t", std::make_unique<FnHandler>([](tasks::TaskContext&) { return tasks::TaskOutcome{}; })));
+  WorkerOptions zero = FastOptions();
+  zero.per_type["t"].threads = 0;
+  EXPECT_THAT(Worker(client, registry, zero).Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("thread count")));
+  WorkerOptions no_id = FastOptions();
+  no_id.worker_id = "";
+  EXPECT_THAT(Worker(client, registry, no_id).Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+}  // namespace
+}  // namespace cmig::worker

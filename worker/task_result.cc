@@ -1,0 +1,94 @@
+#include "worker/task_result.h"
+
+#include <cmath>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "worker/backoff.h"
+
+namespace cmig::worker {
+
+using conductor::proto::TaskResult;
+
+TaskResult::Status StatusForHandlerError(const absl::Status& error) {
+  switch (error.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+      return TaskResult::FAILED_WITH_TERMINAL_ERROR;
+    default:
+      return TaskResult::FAILED;
+  }
+}
+
+TaskResult MakeTaskResult(const conductor::proto::Task& task,
+                          const absl::StatusOr<tasks::TaskOutcome>& outcome,
+                          absl::string_view worker_id,
+                          std::vector<conductor::proto::TaskExecLog> logs) {
+  TaskResult result;
+  result.set_task_id(task.task_id());
+  result.set_workflow_instance_id(task.workflow_instance_id());
+  result.set_worker_id(std::string(worker_id));
+  if (!outcome.ok()) {
+    result.set_status(StatusForHandlerError(outcome.status()));
+    result.set_reason_for_incompletion(absl::StrCat(
+        absl::StatusCodeToString(outcome.status().code()), ": ", outcome.status().message()));
+  } else {
+    *result.mutable_output_data() = outcome->output.fields();
+    if (outcome->callback_after > absl::ZeroDuration()) {
+      result.set_status(TaskResult::IN_PROGRESS);
+      // Conductor counts in whole seconds; rounding down would turn a short
+      // wait into an immediate re-poll.
+      result.set_callback_after_seconds(
+          static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(outcome->callback_after))));
+    } else {
+      result.set_status(TaskResult::COMPLETED);
+    }
+  }
+  for (auto& log : logs) *result.add_logs() = std::move(log);
+  return result;
+}
+
+bool IsRetryableUpdateError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+      return false;
+    default:
+      return true;
+  }
+}
+
+ResultReporter::ResultReporter(client::TaskClient& client, Clock& clock, ReportOptions options)
+    : client_(client), clock_(clock), options_(options) {}
+
+absl::Status ResultReporter::Report(const TaskResult& result, absl::Time give_up_at,
+                                    const std::function<void(const absl::Status&)>& on_rejected) {
+  Backoff backoff(options_.initial_backoff, options_.max_backoff,
+                  std::hash<std::string>{}(result.task_id()));
+  int failures = 0;
+  absl::Status status;
+  while (true) {
+    status = client_.UpdateTask(result);
+    if (!status.ok() && on_rejected) on_rejected(status);
+    if (status.ok() || !IsRetryableUpdateError(status)) break;
+    ++failures;
+    const absl::Time now = clock_.Now();
+    if (now >= give_up_at) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "result of task ", result.task_id(), " not accepted before its response timeout (",
+          failures, " attempts); last error: ", status.message()));
+      break;
+    }
+    clock_.SleepFor(std::min(backoff.Next(), give_up_at - now));
+  }
+  return status;
+}
+
+}  // namespace cmig::worker

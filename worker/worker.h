@@ -1,0 +1,111 @@
+// The worker runtime: polls an orchestrator for every registered task type,
+// runs the handlers on a bounded pool per type, reports results, extends the
+// leases of long steps, and drains on shutdown.
+//
+//   cmig::tasks::HandlerRegistry registry;  // filled at startup
+//   cmig::worker::WorkerOptions options;
+//   options.worker_id = cmig::worker::DefaultWorkerId();
+//   cmig::worker::Worker worker(*client, registry, options, &metrics);
+//   RETURN_IF_ERROR(worker.Start());
+//   ...  // SIGTERM
+//   absl::Status drained = worker.Shutdown(absl::Seconds(30));
+//
+// Per task type: one poller thread calls BatchPoll with count = free slots
+// (never more tasks than it can run at once), a long-poll timeout and the
+// type's domain; `threads` executor threads run the handler. Empty polls and
+// poll errors back off (jittered, capped), so a down orchestrator costs a
+// few calls per second at most. Each finished result is kept and re-sent
+// until the orchestrator accepts it or the task's response timeout makes it
+// moot. A task whose handler runs past `lease_fraction` of its
+// responseTimeoutSeconds gets UpdateTask(IN_PROGRESS, extend_lease=true), as
+// often as needed, so the orchestrator does not give it to another worker.
+//
+// Uses only Conductor's TaskService RPCs, so it works against a Conductor
+// server as well as the embedded orchestrator.
+//
+// Thread-safety: Start and Shutdown are called from one thread. Handlers are
+// called concurrently (see tasks/task_handler.h).
+#ifndef CMIG_WORKER_WORKER_H_
+#define CMIG_WORKER_WORKER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client/task_client.h"
+#include "tasks/handler_registry.h"
+#include "worker/metrics.h"
+
+namespace cmig::worker {
+
+struct TaskTypeOptions {
+  // Size of the type's execution pool = the most tasks of this type in flight.
+  int threads = 1;
+  // Conductor task domain to poll; empty for the default queue.
+  std::string domain;
+};
+
+struct WorkerOptions {
+  // Sent with every poll and result; stable for the process (DefaultWorkerId).
+  std::string worker_id;
+  // Options for task types not in `per_type`.
+  TaskTypeOptions defaults;
+  std::map<std::string, TaskTypeOptions> per_type;
+  // Server-side long-poll wait (Conductor caps it at 5 s).
+  absl::Duration poll_timeout = absl::Seconds(1);
+  // First backoff step after an empty or failed poll; doubles up to the caps.
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  absl::Duration max_empty_poll_backoff = absl::Seconds(1);
+  absl::Duration max_error_backoff = absl::Seconds(10);
+  // Backoff between attempts to deliver a result.
+  absl::Duration update_initial_backoff = absl::Milliseconds(200);
+  absl::Duration update_max_backoff = absl::Seconds(10);
+  // How long to keep trying to deliver a result of a task with no response
+  // timeout (responseTimeoutSeconds 0).
+  absl::Duration result_retention_without_timeout = absl::Hours(1);
+  // Extend a lease when this fraction of responseTimeoutSeconds has passed
+  // since the task was polled or its lease last extended.
+  double lease_fraction = 2.0 / 3.0;
+};
+
+// "<host>-<pid>": stable for the life of the process, distinct per replica.
+std::string DefaultWorkerId();
+
+class Worker {
+ public:
+  // Borrows `client`, `registry` and `metrics` (optional): all must outlive
+  // the worker.
+  Worker(client::TaskClient& client, const tasks::HandlerRegistry& registry, WorkerOptions options,
+         WorkerMetrics* metrics = nullptr);
+  // Shuts down with no grace period if still running; blocks until every
+  // handler has returned.
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts polling every task type of the registry. FailedPrecondition: no
+  // handlers, or already started. InvalidArgument: empty worker id or a
+  // thread count below 1.
+  absl::Status Start();
+
+  // Stops polling (a poll in progress finishes and its tasks still run),
+  // then waits until every in-flight task is executed and reported, or until
+  // `grace` has passed. OK when drained; DeadlineExceeded naming the tasks
+  // still running otherwise (their threads keep running: the caller decides
+  // whether to exit the process). Idempotent.
+  absl::Status Shutdown(absl::Duration grace);
+
+  // Tasks polled and not yet reported, over all types.
+  int in_flight() const;
+
+ private:
+  class Impl;
+  const std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cmig::worker
+
+#endif  // CMIG_WORKER_WORKER_H_
