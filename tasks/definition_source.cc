@@ -5,6 +5,22 @@
 
 namespace cmig {
 
+absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> DefinitionSource::ListWorkflowVersions(
+    absl::string_view name) {
+  return absl::UnimplementedError(
+      absl::StrCat("this definition source cannot list the versions of workflow '", name, "'"));
+}
+
+absl::StatusOr<std::vector<conductor::proto::WorkflowDef>>
+InMemoryDefinitionSource::ListWorkflowVersions(absl::string_view name) {
+  std::vector<conductor::proto::WorkflowDef> out;
+  for (auto it = workflows_.lower_bound(std::make_pair(std::string(name), INT32_MIN));
+       it != workflows_.end() && it->first.first == name; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 void InMemoryDefinitionSource::AddWorkflowDef(conductor::proto::WorkflowDef def) {
   auto key = std::make_pair(def.name(), def.version());
   workflows_[std::move(key)] = std::move(def);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -36,6 +37,14 @@ class DefinitionSource {
 
   // The task definition `name`; NotFound when absent, other errors as above.
   virtual absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) = 0;
+
+  // Every version of workflow `name`, ascending; empty when there is none. Planning uses it to
+  // recognise a definition the target already holds under an older version (new-version
+  // strategy). Sources that cannot list (a Conductor server without the DefinitionCatalog
+  // extension) keep this default, Unimplemented, and planning compares with the same and the
+  // latest version only.
+  virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name);
 };
 
 // Definitions held in memory. Thread-compatible: concurrent const use is safe, mutation is not.
@@ -48,6 +57,8 @@ class InMemoryDefinitionSource : public DefinitionSource {
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name) override;
 
   const std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef>& workflows()
       const {

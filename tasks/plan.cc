@@ -1,5 +1,6 @@
 #include "tasks/plan.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -271,6 +272,30 @@ class Planner {
         if (candidate != v) {
           w.item.add_reasons(absl::StrCat("identical to the target's version ", candidate));
         }
+        Finish(i, &w);
+        return absl::OkStatus();
+      }
+    }
+    // An older version may hold it already (a previous run of this migration wrote it, and a
+    // later one became latest). Newest first, so the most recent identical copy wins.
+    auto versions = target_.ListWorkflowVersions(def.name());
+    if (!versions.ok() && !absl::IsUnimplemented(versions.status())) {
+      return absl::Status(versions.status().code(),
+                          absl::StrCat("listing the versions of workflow '", def.name(),
+                                       "' in the target: ", versions.status().message()));
+    }
+    if (versions.ok()) {
+      for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+        if (std::find(candidates.begin(), candidates.end(), it->version()) != candidates.end()) {
+          continue;
+        }
+        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version());
+        std::string target_hash = HashOf(*it);
+        if (HashOf(planned) != target_hash) continue;
+        w.planned = std::move(planned);
+        w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
+        w.item.set_target_sha256(target_hash);
+        w.item.add_reasons(absl::StrCat("identical to the target's version ", it->version()));
         Finish(i, &w);
         return absl::OkStatus();
       }

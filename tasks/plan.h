@@ -11,8 +11,9 @@
 //    definition of the same name and version, with the same outcomes as task definitions.
 //  - Workflows under VERSION_STRATEGY_NEW_VERSION never conflict. Leaves first, each workflow's
 //    pinned references to package workflows are rewritten to their target versions, then:
-//    identical to the target's definition of the same version, or to the target's latest: UNCHANGED
-//    and mapped to that version; the name absent from the target: CREATE with the source version;
+//    identical to the target's definition of the same version, its latest, or (when the
+//    target can list versions) any other version, newest first: UNCHANGED and mapped to that
+//    version; the name absent from the target: CREATE with the source version;
 //    otherwise CREATE with the next free version (target latest + 1, counting up when several
 //    package versions of one name need one). A cycle of workflows is mapped as a unit: when every
 //    member is identical to the target under the same versions, or under the target's latest

@@ -3,6 +3,7 @@
 #define CMIG_TESTS_TASKS_MIGRATION_FIXTURES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -304,7 +305,15 @@ class CountingSource : public DefinitionSource {
     if (!fail_with.ok()) return fail_with;
     return inner_.GetTaskDef(name);
   }
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name) override {
+    ++workflow_calls;
+    if (!fail_with.ok()) return fail_with;
+    if (!can_list) return DefinitionSource::ListWorkflowVersions(name);
+    return inner_.ListWorkflowVersions(name);
+  }
   int workflow_calls = 0;
+  bool can_list = true;
   int task_def_calls = 0;
   absl::Status fail_with;
 
