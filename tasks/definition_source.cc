@@ -31,6 +31,14 @@ void InMemoryDefinitionSource::AddTaskDef(conductor::proto::TaskDef def) {
   task_defs_[std::move(name)] = std::move(def);
 }
 
+void InMemoryDefinitionSource::RemoveWorkflowDef(absl::string_view name, int32_t version) {
+  workflows_.erase(std::make_pair(std::string(name), version));
+}
+
+void InMemoryDefinitionSource::RemoveTaskDef(absl::string_view name) {
+  task_defs_.erase(std::string(name));
+}
+
 absl::StatusOr<conductor::proto::WorkflowDef> InMemoryDefinitionSource::GetWorkflowDef(
     absl::string_view name, std::optional<int32_t> version) {
   if (version.has_value()) {

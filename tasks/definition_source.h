@@ -53,6 +53,9 @@ class InMemoryDefinitionSource : public DefinitionSource {
   // Adds or replaces the definition under its (name, version) / name.
   void AddWorkflowDef(conductor::proto::WorkflowDef def);
   void AddTaskDef(conductor::proto::TaskDef def);
+  // Removes the definition if present.
+  void RemoveWorkflowDef(absl::string_view name, int32_t version);
+  void RemoveTaskDef(absl::string_view name);
 
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
