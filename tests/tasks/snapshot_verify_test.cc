@@ -93,7 +93,6 @@ class SnapshotVerifyTest : public ::testing::Test {
 TEST_F(SnapshotVerifyTest, RestoreReturnsTheTargetExactlyToItsStateBeforeApply) {
   for (auto v : {v1::VERSION_STRATEGY_PRESERVE, v1::VERSION_STRATEGY_NEW_VERSION}) {
     SCOPED_TRACE(v);
-    SetUp();
     target_ = InMemoryDefinitionSource();
     SetUp();
     v1::MigrationPackage p = Package(v1::CONFLICT_STRATEGY_UPDATE, v);
@@ -176,10 +175,10 @@ TEST_F(SnapshotVerifyTest, VerifyAcceptsTheAppliedTargetAndNamesEveryMismatch) {
   EXPECT_THAT(bad->problems(),
               ElementsAre(HasSubstr("workflow 'audit_flow' version 3 in the target has sha256"),
                           HasSubstr("workflow 'label_flow' version 1 is missing from the target"),
-                          AllOf(HasSubstr("workflow 'order_flow' version 3, task 'missing_worker'"),
-                                HasSubstr("task definition 'missing_worker' does not exist")),
                           AllOf(HasSubstr("workflow 'packing_flow' version 2, task 'label'"),
-                                HasSubstr("workflow 'label_flow' version 1 does not exist"))));
+                                HasSubstr("workflow 'label_flow' version 1 does not exist")),
+                          AllOf(HasSubstr("workflow 'order_flow' version 3, task 'missing_worker'"),
+                                HasSubstr("task definition 'missing_worker' does not exist"))));
 }
 
 TEST_F(SnapshotVerifyTest, BlockedReportIsNotVerified) {
