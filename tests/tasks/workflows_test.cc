@@ -16,6 +16,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tasks/conductor_json.h"
 
 namespace cmig {
 namespace {
@@ -190,6 +191,29 @@ TEST(WorkflowsTest, DryRunSwitchesAndRollbackAreWired) {
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(Field(Field(*tasks[0], "inputParameters"), "failedWorkflowId").string_value(),
             "${workflow.input.workflowId}");
+}
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(WorkflowsTest, EveryFileReadsThroughTheConverterWithoutLoss) {
+  for (const std::string& name : kWorkflows) {
+    std::vector<JsonDiagnostic> dropped;
+    auto def = WorkflowDefFromConductorJson(Read(kDir / (name + ".json")), &dropped);
+    ASSERT_TRUE(def.ok()) << name << ": " << def.status();
+    EXPECT_EQ(def->name(), name);
+    EXPECT_TRUE(dropped.empty()) << name << ": " << dropped[0].path;
+  }
+  for (const auto& entry : fs::directory_iterator(kDir / "taskdefs")) {
+    std::vector<JsonDiagnostic> dropped;
+    auto def = TaskDefFromConductorJson(Read(entry.path()), &dropped);
+    ASSERT_TRUE(def.ok()) << entry.path() << ": " << def.status();
+    EXPECT_TRUE(dropped.empty()) << entry.path() << ": " << dropped[0].path;
+  }
 }
 
 }  // namespace
