@@ -1,0 +1,58 @@
+#include "cli/flags.h"
+
+#include "absl/flags/flag.h"
+
+// The default of --server comes from CMIG_SERVER at run time (cli/app.cc), so that the help shows
+// the built-in default rather than whatever the environment of the help call held.
+ABSL_FLAG(std::string, server, "",
+          "orchestrator address host:port (default: $CMIG_SERVER, else 127.0.0.1:8090)");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the bearer token (default: $CMIG_TOKEN; a token is never a flag)");
+ABSL_FLAG(bool, tls, false, "connect to --server over TLS");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM roots to verify --server with (default: the system roots)");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call to the server");
+ABSL_FLAG(bool, json, false, "print one JSON document instead of tables");
+
+ABSL_FLAG(bool, logs, false, "also print each attempt's log lines");
+ABSL_FLAG(int, limit, 20, "most migrations to list, newest first");
+ABSL_FLAG(std::string, status, "",
+          "only migrations in this status (RUNNING, COMPLETED, FAILED, TIMED_OUT, TERMINATED)");
+ABSL_FLAG(std::string, reason, "terminated with migrationctl",
+          "why the workflow is terminated (kept in its history)");
+ABSL_FLAG(bool, use_latest_definitions, false,
+          "restart with the latest version of the workflow definition");
+
+ABSL_FLAG(std::string, output, "", "file to write");
+ABSL_FLAG(bool, overwrite, false, "replace the output file if it exists");
+ABSL_FLAG(std::string, config, "", "export config (write one with 'migrationctl template')");
+ABSL_FLAG(std::string, input, "", "package file to import");
+
+ABSL_FLAG(std::string, target, "", "id of the target environment (see 'migrationctl env list')");
+ABSL_FLAG(std::string, source, "local",
+          "id the source environment goes by in the package and the reports");
+ABSL_FLAG(std::vector<std::string>, workflow, {},
+          "workflow to migrate, NAME (latest) or NAME@VERSION; repeatable");
+ABSL_FLAG(std::vector<std::string>, task, {}, "task definition to migrate; repeatable");
+ABSL_FLAG(bool, all_workflows, false, "migrate every workflow definition (latest versions)");
+ABSL_FLAG(std::string, conflict_strategy, "fail",
+          "when the target holds a different definition: fail, skip or update");
+ABSL_FLAG(std::string, version_strategy, "preserve",
+          "workflow versions in the target: preserve or new-version");
+ABSL_FLAG(bool, include_secrets, false,
+          "carry the values of referenced secrets (the package must then be kept like a secret)");
+ABSL_FLAG(bool, skip_discovery, false,
+          "migrate only what was selected, without following references");
+ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
+ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "how often --wait polls the status");
+ABSL_FLAG(absl::Duration, wait_timeout, absl::ZeroDuration(),
+          "give up waiting after this long (0: wait until the migration ends)");
+
+ABSL_FLAG(std::string, address, "", "the environment's gRPC address, host:port");
+ABSL_FLAG(bool, use_tls, false, "the environment is reached over TLS");
+ABSL_FLAG(std::string, root_ca_file, "",
+          "PEM roots to verify the environment with, on the worker's machine");
+ABSL_FLAG(std::string, token_secret, "",
+          "name of the secret holding the environment's token (see 'migrationctl secret put')");
+ABSL_FLAG(std::string, from_file, "", "read the secret's value from this file instead of stdin");

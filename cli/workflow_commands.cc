@@ -1,0 +1,259 @@
+// status, history, list, retry, restart, terminate: Conductor's WorkflowService through
+// client/workflow_client.h, so they work on the embedded orchestrator and on a Conductor server.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "base/status_macros.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/output.h"
+#include "cli/workflow_view.h"
+#include "tasks/json_util.h"
+
+namespace cmig::cli {
+namespace {
+
+using conductor::proto::Task;
+using conductor::proto::Workflow;
+using conductor::proto::WorkflowSummary;
+
+// "2026-11-22T06:53:52.123Z" (a WorkflowSummary time) as "2026-11-22 06:53:52Z".
+std::string SummaryTime(const std::string& iso) {
+  absl::Time t;
+  std::string err;
+  if (iso.empty()) return "-";
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", iso, &t, &err)) return iso;
+  return FormatTimeMs(absl::ToUnixMillis(t));
+}
+
+absl::Status PrintAfterAction(Context& ctx, client::WorkflowClient& workflows,
+                              const std::string& id, absl::string_view action) {
+  ASSIGN_OR_RETURN(Workflow wf, workflows.GetWorkflowStatus(id, /*include_tasks=*/false));
+  if (ctx.json()) {
+    JsonObject o;
+    o.Set("workflowId", JsonString(id))
+        .Set("action", JsonString(action))
+        .Set("status", JsonString(WorkflowStatusName(wf.status())));
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  ctx.out() << action << ": workflow " << id << " is now " << WorkflowStatusName(wf.status())
+            << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status StatusCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const std::string& id = ctx.args()[0];
+  ASSIGN_OR_RETURN(Workflow wf, c->GetWorkflowStatus(id, /*include_tasks=*/true));
+  int64_t now = NowMs();
+  std::vector<const Task*> steps = LatestAttempts(wf);
+  if (ctx.json()) {
+    JsonObject o = WorkflowJson(wf);
+    JsonArray a;
+    for (const Task* t : steps) a.Add(AttemptJson(*t, now));
+    o.Set("steps", a.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  PrintWorkflowHeader(wf, now, ctx.out());
+  if (!steps.empty()) {
+    ctx.out() << "\n";
+    Table t(AttemptHeader());
+    for (const Task* s : steps) t.AddRow(AttemptRow(*s, now));
+    t.Print(ctx.out());
+  }
+  if (std::optional<v1::MigrationReport> report = ReportFromOutput(wf)) {
+    ctx.out() << "\n";
+    PrintReport(*report, ctx.out());
+  } else if (std::optional<v1::MigrationPlan> plan = PlanFromOutput(wf)) {
+    ctx.out() << "\n";
+    PrintPlan(*plan, ctx.out());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const std::string& id = ctx.args()[0];
+  const bool logs = absl::GetFlag(FLAGS_logs);
+  ASSIGN_OR_RETURN(Workflow wf, c->GetWorkflowStatus(id, /*include_tasks=*/true));
+  int64_t now = NowMs();
+  std::vector<const Task*> attempts = AttemptsInOrder(wf);
+  std::vector<std::vector<conductor::proto::TaskExecLog>> attempt_logs(attempts.size());
+  if (logs) {
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      ASSIGN_OR_RETURN(attempt_logs[i], c->GetTaskLogs(attempts[i]->task_id()));
+    }
+  }
+  if (ctx.json()) {
+    JsonObject o = WorkflowJson(wf);
+    JsonArray a;
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      google::protobuf::Value v = AttemptJson(*attempts[i], now);
+      if (logs) {
+        JsonArray lines;
+        for (const auto& l : attempt_logs[i]) {
+          JsonObject line;
+          line.Set("time", JsonString(FormatTimeMs(l.created_time())))
+              .Set("log", JsonString(l.log()));
+          lines.Add(line.Take());
+        }
+        (*v.mutable_struct_value()->mutable_fields())["logs"] = lines.Take();
+      }
+      a.Add(std::move(v));
+    }
+    o.Set("attempts", a.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  PrintWorkflowHeader(wf, now, ctx.out());
+  ctx.out() << "\n";
+  if (attempts.empty()) {
+    ctx.out() << "No steps have been scheduled yet.\n";
+    return absl::OkStatus();
+  }
+  Table t(AttemptHeader());
+  for (const Task* a : attempts) t.AddRow(AttemptRow(*a, now));
+  t.Print(ctx.out());
+  if (logs) {
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      const Task& a = *attempts[i];
+      ctx.out() << "\nLogs of " << a.reference_task_name() << " attempt " << a.retry_count()
+                << " (task " << a.task_id() << "):\n";
+      if (attempt_logs[i].empty()) ctx.out() << "  (none)\n";
+      for (const auto& l : attempt_logs[i]) {
+        ctx.out() << "  " << FormatTimeMs(l.created_time()) << "  " << l.log() << "\n";
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ListCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const int limit = absl::GetFlag(FLAGS_limit);
+  if (limit <= 0 || limit > 1000) return UsageError("--limit must be between 1 and 1000");
+  std::string status = absl::AsciiStrToUpper(absl::GetFlag(FLAGS_status));
+  if (!status.empty()) {
+    Workflow::WorkflowStatus parsed;
+    if (!Workflow::WorkflowStatus_Parse(status, &parsed)) {
+      return UsageError(absl::StrCat("--status ", status,
+                                     " is not a workflow status (RUNNING, COMPLETED, FAILED, "
+                                     "TIMED_OUT, TERMINATED, PAUSED)"));
+    }
+  }
+  std::vector<WorkflowSummary> all;
+  int64_t total = 0;
+  for (const char* type : {kOutgoingWorkflow, kIncomingWorkflow}) {
+    client::WorkflowSearchQuery q;
+    q.query = absl::StrCat("workflowType = '", type, "'");
+    if (!status.empty()) absl::StrAppend(&q.query, " AND status = '", status, "'");
+    // Oldest first everywhere (the embedded orchestrator ignores `sort`), so the newest `limit`
+    // are the last ones: count, then read the tail.
+    q.sort = "startTime:ASC";
+    q.size = 1;
+    ASSIGN_OR_RETURN(client::WorkflowSearchResult head, c->SearchWorkflows(q));
+    total += head.total_hits;
+    if (head.total_hits == 0) continue;
+    q.start = static_cast<int>(std::max<int64_t>(0, head.total_hits - limit));
+    q.size = limit;
+    ASSIGN_OR_RETURN(client::WorkflowSearchResult tail, c->SearchWorkflows(q));
+    all.insert(all.end(), tail.results.begin(), tail.results.end());
+  }
+  std::stable_sort(all.begin(), all.end(), [](const WorkflowSummary& a, const WorkflowSummary& b) {
+    return a.start_time() > b.start_time();
+  });
+  if (static_cast<int>(all.size()) > limit) all.resize(limit);
+
+  auto environments = [](const WorkflowSummary& s) {
+    absl::StatusOr<google::protobuf::Value> input = ParseJson(s.input());
+    std::string source, target;
+    if (input.ok() && input->has_struct_value()) {
+      const auto& f = input->struct_value().fields();
+      if (auto it = f.find("sourceEnvironment"); it != f.end()) source = it->second.string_value();
+      if (auto it = f.find("targetEnvironment"); it != f.end()) target = it->second.string_value();
+    }
+    return std::make_pair(source, target);
+  };
+  auto direction = [](const WorkflowSummary& s) {
+    return s.workflow_type() == kOutgoingWorkflow ? "outgoing" : "incoming";
+  };
+
+  if (ctx.json()) {
+    JsonArray a;
+    for (const WorkflowSummary& s : all) {
+      auto [source, target] = environments(s);
+      JsonObject o;
+      o.Set("workflowId", JsonString(s.workflow_id()))
+          .Set("workflowType", JsonString(s.workflow_type()))
+          .Set("direction", JsonString(direction(s)))
+          .Set("status", JsonString(WorkflowStatusName(s.status())))
+          .Set("startTime", s.start_time().empty() ? JsonNull() : JsonString(s.start_time()))
+          .Set("endTime", s.end_time().empty() ? JsonNull() : JsonString(s.end_time()))
+          .Set("executionTimeMs", JsonNumber(static_cast<double>(s.execution_time())))
+          .Set("correlationId", JsonString(s.correlation_id()))
+          .Set("sourceEnvironment", JsonString(source))
+          .Set("targetEnvironment", JsonString(target))
+          .Set("reason", JsonString(s.reason_for_incompletion()));
+      a.Add(o.Take());
+    }
+    JsonObject doc;
+    doc.Set("migrations", a.Take()).Set("totalHits", JsonNumber(static_cast<double>(total)));
+    PrintJson(doc.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  if (all.empty()) {
+    ctx.out() << "No migrations" << (status.empty() ? "" : absl::StrCat(" with status ", status))
+              << " on " << ctx.global().server << ".\n";
+    return absl::OkStatus();
+  }
+  Table t({"ID", "DIRECTION", "STATUS", "STARTED", "TOOK", "ENVIRONMENTS", "REASON"});
+  for (const WorkflowSummary& s : all) {
+    auto [source, target] = environments(s);
+    std::string envs =
+        source.empty() && target.empty()
+            ? "-"
+            : absl::StrCat(source.empty() ? "?" : source, " -> ", target.empty() ? "?" : target);
+    t.AddRow({s.workflow_id(), direction(s), WorkflowStatusName(s.status()),
+              SummaryTime(s.start_time()),
+              s.end_time().empty() ? "-" : FormatDurationMs(s.execution_time()), envs,
+              Truncate(s.reason_for_incompletion(), 60)});
+  }
+  t.Print(ctx.out());
+  if (total > static_cast<int64_t>(all.size())) {
+    ctx.out() << "(" << all.size() << " of " << total << "; --limit shows more)\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RetryCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const std::string& id = ctx.args()[0];
+  RETURN_IF_ERROR(c->RetryWorkflow(id, /*resume_subworkflow_tasks=*/false));
+  return PrintAfterAction(ctx, *c, id, "retry");
+}
+
+absl::Status RestartCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const std::string& id = ctx.args()[0];
+  RETURN_IF_ERROR(c->RestartWorkflow(id, absl::GetFlag(FLAGS_use_latest_definitions)));
+  return PrintAfterAction(ctx, *c, id, "restart");
+}
+
+absl::Status TerminateCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  const std::string& id = ctx.args()[0];
+  RETURN_IF_ERROR(c->TerminateWorkflow(id, absl::GetFlag(FLAGS_reason)));
+  return PrintAfterAction(ctx, *c, id, "terminate");
+}
+
+}  // namespace cmig::cli
