@@ -86,7 +86,8 @@ absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::
 
 GrpcOrchestratorClient::GrpcOrchestratorClient(const ClientOptions& options,
                                                std::shared_ptr<::grpc::Channel> channel)
-    : address_(options.address),
+    : options_(options),
+      address_(options.address),
       token_(options.token),
       call_timeout_(options.call_timeout),
       stubs_(std::make_unique<Stubs>(channel)) {}

@@ -812,6 +812,19 @@ void Engine::DeleteTaskDef(const std::string& name, Done done) {
   });
 }
 
+void Engine::DeleteWorkflowDef(const std::string& name, int version, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    auto it = workflow_defs_.find(name);
+    if (it == workflow_defs_.end() || it->second.erase(version) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("No such workflow definition ", name, " version ", version));
+    }
+    if (it->second.empty()) workflow_defs_.erase(it);
+    txn.batch.push_back(DeleteWorkflowDefOp{name, version});
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<conductor::proto::TaskDef> Engine::GetTaskDef(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = task_defs_.find(name);

@@ -78,6 +78,9 @@ class Engine {
   // NOT_FOUND when no definition has that name.
   void UpdateTaskDef(conductor::proto::TaskDef def, Done done);
   void DeleteTaskDef(const std::string& name, Done done);
+  // NOT_FOUND when there is no such (name, version). Running workflows keep
+  // the definition they started with.
+  void DeleteWorkflowDef(const std::string& name, int version, Done done);
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(const std::string& name) const;
   std::vector<conductor::proto::WorkflowDef> ListWorkflowDefs(const std::string& name,
                                                               bool all_versions) const;

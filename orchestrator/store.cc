@@ -81,6 +81,7 @@ enum StmtIndex {
   kPutQueue,
   kDeleteQueue,
   kAddLog,
+  kDeleteWorkflowDef,
   kStmtCount
 };
 
@@ -271,6 +272,14 @@ absl::Status Store::Apply(const WriteOp& op) {
     sqlite3_stmt* s = Prepared(kDeleteTaskDef, "DELETE FROM task_defs WHERE name = ?");
     if (!s) return run(s);
     BindText(s, 1, o->name);
+    return run(s);
+  }
+  if (auto* o = std::get_if<DeleteWorkflowDefOp>(&op)) {
+    sqlite3_stmt* s =
+        Prepared(kDeleteWorkflowDef, "DELETE FROM workflow_defs WHERE name = ? AND version = ?");
+    if (!s) return run(s);
+    BindText(s, 1, o->name);
+    sqlite3_bind_int64(s, 2, o->version);
     return run(s);
   }
   if (auto* o = std::get_if<PutWorkflowOp>(&op)) {

@@ -46,6 +46,10 @@ struct PutTaskDefOp {
 struct DeleteTaskDefOp {
   std::string name;
 };
+struct DeleteWorkflowDefOp {
+  std::string name;
+  int version = 0;
+};
 // The workflow row: indexed columns plus the Workflow without its tasks (each
 // task attempt is a row of its own).
 struct PutWorkflowOp {
@@ -88,7 +92,7 @@ struct AddLogOp {
 
 using WriteOp =
     std::variant<PutWorkflowDefOp, PutTaskDefOp, DeleteTaskDefOp, PutWorkflowOp, DeleteWorkflowOp,
-                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp>;
+                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp, DeleteWorkflowDefOp>;
 using WriteBatch = std::vector<WriteOp>;
 
 // What survives a restart: every definition, every workflow not yet ended (with
