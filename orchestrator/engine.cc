@@ -181,6 +181,10 @@ std::string Engine::NewId() {
                          lo >> 48, lo & 0xFFFFFFFFFFFFULL);
 }
 
+TaskDefLookup Engine::TaskDefLookupLocked() const {
+  return [this](const std::string& n) ABSL_NO_THREAD_SAFETY_ANALYSIS { return TaskDefLocked(n); };
+}
+
 const conductor::proto::TaskDef* Engine::TaskDefLocked(const std::string& name) const {
   auto it = task_defs_.find(name);
   return it == task_defs_.end() ? nullptr : &it->second;
@@ -513,12 +517,23 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
   ws.deciding = true;
   for (int round = 0; round < 64; ++round) {
     ws.redecide = false;
-    if (ws.wf.status() != Workflow::RUNNING) break;
+    if (ws.wf.status() != Workflow::RUNNING && !pending_retry_) break;
     int64_t now = clock_.NowMs();
-    absl::StatusOr<Decision> d = Decide(
-        ws.wf,
-        [this](const std::string& n) ABSL_NO_THREAD_SAFETY_ANALYSIS { return TaskDefLocked(n); },
-        [this] { return NewId(); }, now);
+    absl::StatusOr<Decision> d;
+    if (pending_retry_) {
+      pending_retry_ = false;
+      d = orchestrator::RetryWorkflow(
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
+          DecideOptions{ws.start_time});
+      if (!d.ok()) {
+        retry_error_ = d.status();
+        break;
+      }
+    } else {
+      d = Decide(
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
+          DecideOptions{ws.start_time});
+    }
     if (!d.ok()) {
       ws.wf.set_status(Workflow::FAILED);
       ws.wf.set_reason_for_incompletion(std::string(d.status().message()));
@@ -529,6 +544,21 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
     }
     for (const std::string& id : d->changed_task_ids) {
       if (Task* t = FindTaskLocked(ws, id)) WriteTaskLocked(ws, *t, txn);
+    }
+    for (const std::string& id : d->canceled_task_ids) {
+      DequeueLocked(id, txn);
+      Task* t = FindTaskLocked(ws, id);
+      if (t == nullptr) continue;
+      WriteTaskLocked(ws, *t, txn);
+      if (t->task_type() == "SUB_WORKFLOW" && !t->sub_workflow_id().empty()) {
+        auto child = workflows_.find(t->sub_workflow_id());
+        if (child != workflows_.end() && !IsTerminal(child->second->wf.status())) {
+          TerminateLocked(*child->second,
+                          absl::StrCat("Parent workflow ", ws.wf.workflow_id(),
+                                       " ended: ", Workflow::WorkflowStatus_Name(ws.wf.status())),
+                          txn);
+        }
+      }
     }
     for (const std::string& id : d->enqueue_task_ids) {
       Task* t = FindTaskLocked(ws, id);
@@ -547,7 +577,11 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
         if (!id.ok()) {
           spdlog::warn("workflow {}: cannot start failure workflow: {}", ws.wf.workflow_id(),
                        std::string(id.status().message()));
+          continue;
         }
+        // Where Conductor records the failure workflow it started.
+        (*ws.wf.mutable_output())["conductor.failure_workflow"].set_string_value(*id);
+        WriteWorkflowLocked(ws, txn);
         continue;
       }
       Task* parent_task = FindTaskLocked(ws, start.parent_task_id);
@@ -1073,69 +1107,15 @@ void Engine::TerminateWorkflow(const std::string& workflow_id, const std::string
 void Engine::RetryWorkflow(const std::string& workflow_id, Done done) {
   Mutate(std::move(done), [&](Txn& txn) ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
     ASSIGN_OR_RETURN(WorkflowState * ws, FindWorkflowLocked(workflow_id));
-    Workflow& wf = ws->wf;
-    if (wf.status() != Workflow::FAILED && wf.status() != Workflow::TIMED_OUT &&
-        wf.status() != Workflow::TERMINATED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "Workflow ", workflow_id, " cannot be retried: status ",
-          Workflow::WorkflowStatus_Name(wf.status()), " (only FAILED, TIMED_OUT, TERMINATED)"));
-    }
-    int64_t now = clock_.NowMs();
-    // The latest attempt per reference name that did not succeed gets a new attempt.
-    absl::flat_hash_map<std::string, int> latest;
-    for (int i = 0; i < wf.tasks_size(); ++i) latest[wf.tasks(i).reference_task_name()] = i;
-    std::vector<int> to_retry;
-    for (const auto& [ref, i] : latest) {
-      const Task& t = wf.tasks(i);
-      if (t.status() == Task::FAILED || t.status() == Task::FAILED_WITH_TERMINAL_ERROR ||
-          t.status() == Task::TIMED_OUT || t.status() == Task::CANCELED) {
-        to_retry.push_back(i);
-      }
-    }
-    if (to_retry.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("Workflow ", workflow_id, " has no failed task to retry"));
-    }
-    std::sort(to_retry.begin(), to_retry.end());
-    std::vector<std::string> new_ids;
-    for (int i : to_retry) {
-      Task* old = wf.mutable_tasks(i);
-      old->set_retried(true);
-      WriteTaskLocked(*ws, *old, txn);
-      Task t = *old;
-      t.set_task_id(NewId());
-      t.set_retried_task_id(old->task_id());
-      t.set_retried(false);
-      t.set_retry_count(old->retry_count() + 1);
-      t.set_status(Task::SCHEDULED);
-      t.set_scheduled_time(now);
-      t.set_start_time(0);
-      t.set_end_time(0);
-      t.set_update_time(now);
-      t.set_poll_count(0);
-      t.set_callback_after_seconds(0);
-      t.set_worker_id("");
-      t.set_reason_for_incompletion("");
-      t.set_executed(false);
-      t.clear_output_data();
-      t.set_sub_workflow_id("");
-      new_ids.push_back(t.task_id());
-      *wf.add_tasks() = std::move(t);
-    }
-    wf.set_status(Workflow::RUNNING);
-    wf.set_reason_for_incompletion("");
-    wf.set_end_time(0);
-    wf.clear_output();
-    wf.clear_failed_reference_task_names();
-    wf.clear_failed_task_names();
-    wf.set_last_retried_time(now);
-    WriteWorkflowLocked(*ws, txn);
-    for (const std::string& id : new_ids) {
-      Task* t = FindTaskLocked(*ws, id);
-      WriteTaskLocked(*ws, *t, txn);
-      if (!IsSystemTask(t->task_type())) EnqueueLocked(*ws, *t, now, txn);
-    }
+    if (ws->deciding) return absl::UnavailableError("workflow is being decided; retry later");
+    // The decider's RetryWorkflow creates the new attempts and decides; it runs
+    // in DecideLocked's loop so that children and parents are handled alike.
+    pending_retry_ = true;
+    retry_error_ = absl::OkStatus();
     DecideLocked(*ws, txn);
+    pending_retry_ = false;
+    RETURN_IF_ERROR(retry_error_);
+    WriteWorkflowLocked(*ws, txn);
     return absl::OkStatus();
   });
 }
@@ -1223,6 +1203,7 @@ void Engine::RerunWorkflow(conductor::proto::RerunWorkflowRequest request,
             t.set_reason_for_incompletion("");
             t.clear_output_data();
             t.set_retried(false);
+            t.set_executed(false);  // the decider schedules what follows it again
             if (!request.task_input().empty()) *t.mutable_input_data() = request.task_input();
             *kept.Add() = std::move(t);
             continue;

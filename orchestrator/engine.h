@@ -42,6 +42,7 @@
 #include "conductor/model/workflowdef.pb.h"
 #include "conductor/model/workflowsummary.pb.h"
 #include "orchestrator/clock.h"
+#include "orchestrator/decider.h"
 #include "orchestrator/store.h"
 
 namespace cmig::orchestrator {
@@ -182,6 +183,8 @@ class Engine {
   std::string NewId();
   const conductor::proto::TaskDef* TaskDefLocked(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A lookup valid while mu_ stays held.
+  TaskDefLookup TaskDefLookupLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   Store& store_;
   const Clock& clock_;
@@ -207,6 +210,10 @@ class Engine {
   absl::CondVar timer_cv_;
   int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by RetryWorkflow for the first round of DecideLocked, which then runs
+  // the decider's RetryWorkflow instead of Decide; its error lands in retry_error_.
+  bool pending_retry_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status retry_error_ ABSL_GUARDED_BY(mu_);
   std::thread timer_thread_;
 };
 
