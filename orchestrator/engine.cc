@@ -31,7 +31,8 @@ struct Engine::WorkflowState {
   // ended is dropped from memory only when this is 0, so reads never fall back
   // to a store that lags memory.
   int pending_commits = 0;
-  int64_t wake_at = 0;
+  // This workflow's one entry in workflow_timers_, if armed.
+  std::optional<std::multimap<int64_t, std::string>::iterator> timer;
   bool deciding = false;
   bool redecide = false;
 };
@@ -292,6 +293,7 @@ void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::
       WorkflowState& ws = *it->second;
       if (--ws.pending_commits == 0 && IsTerminal(ws.wf.status()) && !ws.deciding) {
         for (const Task& t : ws.wf.tasks()) task_workflow_.erase(t.task_id());
+        SetWakeLocked(ws, std::nullopt);
         workflows_.erase(it);
       }
     }
@@ -435,6 +437,17 @@ void Engine::ArmTimerLocked(int64_t at_ms) {
   }
 }
 
+void Engine::SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms) {
+  if (ws.timer) {
+    if (at_ms && (*ws.timer)->first == *at_ms) return;
+    workflow_timers_.erase(*ws.timer);
+    ws.timer.reset();
+  }
+  if (!at_ms) return;
+  ws.timer = workflow_timers_.emplace(*at_ms, ws.wf.workflow_id());
+  ArmTimerLocked(*at_ms);
+}
+
 void Engine::TimerLoop() {
   mu_.Lock();
   while (!stopping_) {
@@ -442,11 +455,13 @@ void Engine::TimerLoop() {
     std::vector<std::function<void()>> deferred;
     Txn txn;
     while (!workflow_timers_.empty() && workflow_timers_.begin()->first <= now) {
-      auto [at, id] = *workflow_timers_.begin();
-      workflow_timers_.erase(workflow_timers_.begin());
+      std::string id = workflow_timers_.begin()->second;
       auto it = workflows_.find(id);
-      if (it == workflows_.end() || it->second->wake_at != at) continue;
-      it->second->wake_at = 0;
+      if (it == workflows_.end()) {
+        workflow_timers_.erase(workflow_timers_.begin());
+        continue;
+      }
+      SetWakeLocked(*it->second, std::nullopt);
       DecideLocked(*it->second, txn);
     }
     absl::flat_hash_set<std::string> due_queues;
@@ -566,11 +581,7 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
       EnqueueLocked(ws, *t, t->scheduled_time() + t->callback_after_seconds() * 1000, txn);
     }
     if (d->workflow_changed) WriteWorkflowLocked(ws, txn);
-    if (d->next_wake_ms && (ws.wake_at == 0 || *d->next_wake_ms != ws.wake_at)) {
-      ws.wake_at = *d->next_wake_ms;
-      workflow_timers_.emplace(ws.wake_at, ws.wf.workflow_id());
-      ArmTimerLocked(ws.wake_at);
-    }
+    SetWakeLocked(ws, d->next_wake_ms);
     for (WorkflowStart& start : d->start_workflows) {
       if (start.kind == WorkflowStart::Kind::kFailureWorkflow) {
         absl::StatusOr<std::string> id = StartWorkflowLocked(std::move(start.request), "", "", txn);
@@ -668,7 +679,7 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
 
 void Engine::OnWorkflowEndedLocked(WorkflowState& ws, Txn& txn) {
   for (const Task& t : ws.wf.tasks()) DequeueLocked(t.task_id(), txn);
-  ws.wake_at = 0;
+  SetWakeLocked(ws, std::nullopt);
   const std::string parent_id = ws.wf.parent_workflow_id();
   if (parent_id.empty()) return;
   absl::StatusOr<WorkflowState*> parent = FindWorkflowLocked(parent_id);
@@ -993,7 +1004,7 @@ absl::StatusOr<conductor::grpc::workflows::WorkflowSummarySearchResult> Engine::
   q.offset = std::max(start, 0);
   q.limit = size <= 0 ? kMaxSearchSize : size;
   std::string text = std::string(absl::StripAsciiWhitespace(free_text));
-  if (!text.empty() && text != "*") q.correlation_id = text;
+  if (!text.empty() && text != "*") q.id_or_correlation_id = text;
   if (!absl::StripAsciiWhitespace(query).empty()) {
     for (absl::string_view clause : absl::StrSplit(query, " AND ")) {
       clause = absl::StripAsciiWhitespace(clause);
@@ -1240,6 +1251,7 @@ void Engine::RemoveWorkflow(const std::string& workflow_id, Done done) {
       task_workflow_.erase(t.task_id());
     }
     txn.batch.push_back(DeleteWorkflowOp{workflow_id});
+    SetWakeLocked(*ws, std::nullopt);
     if (ws->pending_commits == 0) {
       workflows_.erase(workflow_id);
     } else {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,6 +177,9 @@ class Engine {
                                                       int count, Txn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmTimerLocked(int64_t at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the workflow's decider wake-up (nullopt: none); one timer per workflow.
+  void SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimerLoop();
   // Runs a locked mutation that ends in SubmitLocked, answering `done` with its
   // error if it fails before submitting.
@@ -202,8 +206,9 @@ class Engine {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_waiter_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  // Timers by due time: workflows to decide, queues whose delayed tasks become
-  // visible, polls that expire. Stale entries are skipped when they fire.
+  // Timers by due time: workflows to decide (one entry per workflow, see
+  // SetWakeLocked), queues whose delayed tasks become visible, polls that
+  // expire (entries of polls answered earlier are skipped when they fire).
   std::multimap<int64_t, std::string> workflow_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, std::string> queue_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, uint64_t> poll_timers_ ABSL_GUARDED_BY(mu_);

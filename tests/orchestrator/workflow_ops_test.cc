@@ -229,6 +229,17 @@ TEST_F(WorkflowOpsTest, QueriesFindWorkflowsByCorrelationTypeAndStatus) {
   ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
   EXPECT_EQ(result.total_hits(), 2);
 
+  search.set_query("");
+  search.set_free_text(*a);  // free text matches a workflow id or a correlation id
+  ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
+  ASSERT_EQ(result.total_hits(), 1);
+  EXPECT_EQ(result.results(0).correlation_id(), "order-7");
+  search.set_free_text("order-8");
+  ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
+  ASSERT_EQ(result.total_hits(), 1);
+  EXPECT_EQ(result.results(0).workflow_id(), *b);
+
+  search.set_free_text("*");
   search.set_query("owner = 'x'");
   EXPECT_EQ(
       Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).error_code(),
