@@ -248,6 +248,7 @@ void Engine::Mutate(Done done, const std::function<absl::Status(Txn&)>& body) {
       // durable so memory and disk agree.
       if (!txn.batch.empty()) SubmitLocked(txn, nullptr);
     }
+    EvictLoadedLocked();
     deferred = std::move(txn.deferred);
   }
   for (auto& f : deferred) f();
@@ -514,7 +515,24 @@ absl::StatusOr<Engine::WorkflowState*> Engine::FindWorkflowLocked(const std::str
   WorkflowState* raw = ws.get();
   for (const Task& t : raw->wf.tasks()) task_workflow_[t.task_id()] = workflow_id;
   workflows_[workflow_id] = std::move(ws);
+  loaded_from_store_.push_back(workflow_id);
   return raw;
+}
+
+void Engine::EvictLoadedLocked() {
+  for (const std::string& id : loaded_from_store_) {
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) continue;
+    WorkflowState& ws = *it->second;
+    // Still ended and nothing of it waiting for a commit: memory holds nothing
+    // the store does not.
+    if (ws.pending_commits == 0 && IsTerminal(ws.wf.status()) && !ws.deciding) {
+      for (const Task& t : ws.wf.tasks()) task_workflow_.erase(t.task_id());
+      SetWakeLocked(ws, std::nullopt);
+      workflows_.erase(it);
+    }
+  }
+  loaded_from_store_.clear();
 }
 
 Task* Engine::FindTaskLocked(WorkflowState& ws, const std::string& task_id) {
@@ -1394,6 +1412,14 @@ absl::StatusOr<Task> Engine::GetTask(const std::string& task_id) {
     return absl::NotFoundError(absl::StrCat("No such task found by id: ", task_id));
   }
   return t;
+}
+
+std::vector<std::pair<std::string, int64_t>> Engine::QueueSizes() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [name, q] : queues_) out.emplace_back(name, q->items.size());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 int64_t Engine::QueueSize(const std::string& queue_name) const {

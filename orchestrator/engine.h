@@ -131,8 +131,10 @@ class Engine {
   absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> GetTaskLogs(
       const std::string& task_id);
   absl::StatusOr<conductor::proto::Task> GetTask(const std::string& task_id);
-  // Visible plus delayed tasks per queue name.
+  // Visible plus delayed tasks in the queue `queue_name` ("domain:type" or "type").
   int64_t QueueSize(const std::string& queue_name) const;
+  // Every queue that ever held a task, with its size.
+  std::vector<std::pair<std::string, int64_t>> QueueSizes() const;
 
  private:
   struct WorkflowState;
@@ -146,6 +148,9 @@ class Engine {
   // Finds a workflow in memory or reads it from the store into memory.
   absl::StatusOr<WorkflowState*> FindWorkflowLocked(const std::string& workflow_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops workflows FindWorkflowLocked read from the store for this call once
+  // they are ended and have no pending writes.
+  void EvictLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   conductor::proto::Task* FindTaskLocked(WorkflowState& ws, const std::string& task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> StartWorkflowLocked(conductor::proto::StartWorkflowRequest request,
@@ -200,6 +205,7 @@ class Engine {
   absl::flat_hash_map<std::string, conductor::proto::TaskDef> task_defs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> loaded_from_store_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
   // task id -> queue it sits in (published or awaiting its commit).
   absl::flat_hash_map<std::string, std::string> queued_ ABSL_GUARDED_BY(mu_);
