@@ -68,6 +68,8 @@ namespace {
 
 constexpr int64_t kInjectedClockTickMs = 10;
 
+int64_t RealNowMs() { return absl::ToUnixMillis(absl::Now()); }
+
 bool IsTerminal(Workflow::WorkflowStatus s) {
   return s == Workflow::COMPLETED || s == Workflow::FAILED || s == Workflow::TIMED_OUT ||
          s == Workflow::TERMINATED;
@@ -210,16 +212,20 @@ absl::Status Engine::LoadLocked(LoadedState state) {
   }
   int64_t now = clock_.NowMs();
   std::vector<std::function<void()>> unused;
+  Txn txn;
   for (const auto& e : state.queue) {
     auto it = task_workflow_.find(e.task_id);
-    if (it == task_workflow_.end()) continue;
+    if (it == task_workflow_.end()) {
+      // Left behind by a workflow that ended; nothing will ever poll it.
+      txn.batch.push_back(DeleteQueueOp{e.task_id});
+      continue;
+    }
     queued_[e.task_id] = e.queue_name;
     PublishLocked(e.queue_name, e.task_id, e.visible_at_ms, unused);
     if (e.visible_at_ms > now) ArmTimerLocked(e.visible_at_ms);
   }
   // Deciding every open workflow re-arms its timers and catches up on timeouts
   // that passed while the orchestrator was down.
-  Txn txn;
   std::vector<WorkflowState*> open;
   for (auto& [id, ws] : workflows_) open.push_back(ws.get());
   for (WorkflowState* ws : open) DecideLocked(*ws, txn);
@@ -471,7 +477,8 @@ void Engine::TimerLoop() {
       queue_timers_.erase(queue_timers_.begin());
     }
     for (const std::string& name : due_queues) ServeWaitersLocked(name, deferred);
-    while (!poll_timers_.empty() && poll_timers_.begin()->first <= now) {
+    const int64_t real_now = RealNowMs();
+    while (!poll_timers_.empty() && poll_timers_.begin()->first <= real_now) {
       uint64_t id = poll_timers_.begin()->second;
       poll_timers_.erase(poll_timers_.begin());
       auto wit = waiters_.find(id);
@@ -487,15 +494,14 @@ void Engine::TimerLoop() {
       mu_.Lock();
       continue;
     }
-    int64_t next = 0;
-    for (const auto* m : {&workflow_timers_, &queue_timers_}) {
-      if (!m->empty() && (next == 0 || m->begin()->first < next)) next = m->begin()->first;
-    }
-    if (!poll_timers_.empty() && (next == 0 || poll_timers_.begin()->first < next)) {
-      next = poll_timers_.begin()->first;
-    }
-    timer_wake_at_ = next;
-    int64_t wait_ms = next == 0 ? 60'000 : std::max<int64_t>(next - now, 0);
+    int64_t wait_ms = 60'000;
+    auto consider = [&wait_ms](int64_t due, int64_t now_ms) {
+      wait_ms = std::min(wait_ms, std::max<int64_t>(due - now_ms, 0));
+    };
+    if (!workflow_timers_.empty()) consider(workflow_timers_.begin()->first, now);
+    if (!queue_timers_.empty()) consider(queue_timers_.begin()->first, now);
+    if (!poll_timers_.empty()) consider(poll_timers_.begin()->first, real_now);
+    timer_wake_at_ = now + wait_ms;
     if (!system_clock_) wait_ms = std::min(wait_ms, kInjectedClockTickMs);
     if (wait_ms > 0) timer_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(wait_ms));
   }
@@ -690,12 +696,20 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
       }
     }
   }
+  spdlog::debug("workflow {} ({} v{}) started{}", id, ref.wf.workflow_definition().name(),
+                ref.wf.workflow_definition().version(),
+                parent_workflow_id.empty() ? "" : absl::StrCat(" by ", parent_workflow_id));
   WriteWorkflowLocked(ref, txn);
   DecideLocked(ref, txn);
   return id;
 }
 
 void Engine::OnWorkflowEndedLocked(WorkflowState& ws, Txn& txn) {
+  spdlog::debug("workflow {} ended {}{}", ws.wf.workflow_id(),
+                Workflow::WorkflowStatus_Name(ws.wf.status()),
+                ws.wf.reason_for_incompletion().empty()
+                    ? ""
+                    : absl::StrCat(": ", ws.wf.reason_for_incompletion()));
   for (const Task& t : ws.wf.tasks()) DequeueLocked(t.task_id(), txn);
   SetWakeLocked(ws, std::nullopt);
   const std::string parent_id = ws.wf.parent_workflow_id();
@@ -1315,7 +1329,9 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
       w->callback = std::move(callback);
       waiters_[id] = std::move(w);
       qp->waiters.push_back(id);
-      int64_t deadline = clock_.NowMs() + timeout_ms;
+      // Long-poll timeouts run on real time even with an injected clock, so a
+      // test that drives the clock still gets its empty polls back.
+      int64_t deadline = RealNowMs() + timeout_ms;
       poll_timers_.emplace(deadline, id);
       ArmTimerLocked(deadline);
     }
