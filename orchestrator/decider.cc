@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -231,6 +232,9 @@ class Decider {
 
   absl::StatusOr<Decision> Run() {
     if (IsWorkflowTerminal(wf_.status())) return std::move(decision_);
+    // Definition problems are found before anything changes, so an error leaves the workflow
+    // as it was without the cost of deciding on a copy.
+    RETURN_IF_ERROR(ValidateTasks(wf_.workflow_definition().tasks(), /*in_loop=*/false));
     CheckWorkflowTimeout();
     if (ended_ || wf_.status() == Workflow::PAUSED) return Finish();
     // Each pass is one DeciderService.decide plus the synchronous system tasks it scheduled;
@@ -257,26 +261,139 @@ class Decider {
     return std::move(decision_);
   }
 
+  // ---- Definition checks ---------------------------------------------------------------------
+
+  absl::Status CheckScript(const WorkflowTask& wt, const char* field,
+                           const std::string& expression) const {
+    absl::Status syntax = CheckScriptSyntax(expression);
+    if (syntax.ok()) return syntax;
+    return absl::InvalidArgumentError(absl::StrCat(TaskName(wt), ": ", field, " '", expression,
+                                                   "' cannot be evaluated: ", syntax.message()));
+  }
+
+  static bool IsLiteral(const Value* v) {
+    return v != nullptr && v->kind_case() == Value::kStringValue &&
+           v->string_value().find("${") == std::string::npos;
+  }
+
+  // Everything a definition can get wrong for this decider, anywhere in the tree (a branch not
+  // taken today may be taken tomorrow).
+  absl::Status ValidateTasks(const RepeatedPtrField<WorkflowTask>& tasks, bool in_loop) const {
+    for (const WorkflowTask& wt : tasks) {
+      const std::string type = wt.type().empty() ? std::string(kSimple) : wt.type();
+      for (absl::string_view unsupported : kUnsupportedSystemTypes) {
+        if (type == unsupported) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": task type ", type,
+                           " is not supported by the embedded orchestrator"));
+        }
+      }
+      if (type == kSwitch) {
+        const std::string& evaluator = wt.evaluator_type();
+        if (evaluator == "javascript" || evaluator == "graaljs") {
+          RETURN_IF_ERROR(CheckScript(wt, "expression", wt.expression()));
+        } else if (evaluator != "value-param") {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
+                           "' is not supported (use value-param or javascript)"));
+        }
+      } else if (type == kDecision) {
+        if (!absl::StripAsciiWhitespace(wt.case_expression()).empty()) {
+          RETURN_IF_ERROR(CheckScript(wt, "caseExpression", wt.case_expression()));
+        }
+      } else if (type == kForkJoin) {
+        for (const auto& branch : wt.fork_tasks()) {
+          if (branch.tasks().empty()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(TaskName(wt), ": a fork branch has no tasks"));
+          }
+        }
+        const WorkflowTask* join = NextInDefinition(wt.task_reference_name());
+        if (join == nullptr || join->type() != kJoin) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": a FORK_JOIN must be followed by a JOIN"));
+        }
+      } else if (type == kSubWorkflow) {
+        if (!wt.has_sub_workflow_param()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": subWorkflowParam is required"));
+        }
+        const auto& params = wt.sub_workflow_param();
+        bool inline_def = params.has_workflow_definition() &&
+                          params.workflow_definition().kind_case() != Value::kNullValue;
+        if (!inline_def && params.name().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": subWorkflowParam.name is required"));
+        }
+      } else if (type == kDoWhile) {
+        if (in_loop) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": a DO_WHILE inside another DO_WHILE is not supported"));
+        }
+        if (!wt.items().empty() || wt.input_parameters().contains("_items")) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              TaskName(wt),
+              ": DO_WHILE list iteration (items) is not supported; use loopCondition"));
+        }
+        if (wt.loop_over().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(TaskName(wt), ": loopOver has no tasks"));
+        }
+        if (!wt.loop_condition().empty()) {
+          RETURN_IF_ERROR(CheckScript(wt, "loopCondition", wt.loop_condition()));
+        }
+      } else if (type == kInline) {
+        // Only literal settings can be judged now; expressions are checked when they resolve.
+        auto find = [&](const char* key) -> const Value* {
+          auto it = wt.input_parameters().find(key);
+          return it == wt.input_parameters().end() ? nullptr : &it->second;
+        };
+        const Value* evaluator = find("evaluatorType");
+        std::string e = IsLiteral(evaluator) ? evaluator->string_value() : "javascript";
+        if (e != "javascript" && e != "graaljs" && e != "value-param") {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": evaluatorType '", e,
+                           "' is not supported (use value-param or javascript)"));
+        }
+        const Value* expression = find("expression");
+        if (e != "value-param" && IsLiteral(expression)) {
+          RETURN_IF_ERROR(CheckScript(wt, "expression", expression->string_value()));
+        }
+      }
+      for (const auto& [name, branch] : wt.decision_cases()) {
+        RETURN_IF_ERROR(ValidateTasks(branch.tasks(), in_loop));
+      }
+      RETURN_IF_ERROR(ValidateTasks(wt.default_case(), in_loop));
+      for (const auto& branch : wt.fork_tasks()) {
+        RETURN_IF_ERROR(ValidateTasks(branch.tasks(), in_loop));
+      }
+      RETURN_IF_ERROR(ValidateTasks(wt.loop_over(), in_loop || type == kDoWhile));
+    }
+    return absl::OkStatus();
+  }
+
   // ---- Task definitions ----------------------------------------------------------------------
 
   // The definition Conductor would have attached to the WorkflowTask when the workflow started:
   // the embedded one, else the registered one, else an ad-hoc TaskDef with Java's defaults
   // (retries and response timeout disabled for anything but SIMPLE).
-  TaskDef EffectiveDef(const WorkflowTask& wt) const {
+  const TaskDef& EffectiveDef(const WorkflowTask& wt) const {
     if (wt.has_task_definition()) return wt.task_definition();
     if (!wt.name().empty() && task_defs_) {
       if (const TaskDef* def = task_defs_(wt.name())) return *def;
     }
-    TaskDef def;
-    def.set_name(wt.name());
-    def.set_timeout_policy(TaskDef::TIME_OUT_WF);
-    def.set_retry_logic(TaskDef::FIXED);
-    def.set_retry_delay_seconds(60);
-    def.set_backoff_scale_factor(1);
     bool simple = wt.type().empty() || wt.type() == kSimple;
-    def.set_retry_count(simple ? 3 : 0);
-    def.set_response_timeout_seconds(simple ? 3600 : 0);
-    return def;
+    auto [it, inserted] = ad_hoc_defs_.try_emplace(absl::StrCat(simple ? "S:" : "O:", wt.name()));
+    if (inserted) {
+      TaskDef& def = it->second;
+      def.set_name(wt.name());
+      def.set_timeout_policy(TaskDef::TIME_OUT_WF);
+      def.set_retry_logic(TaskDef::FIXED);
+      def.set_retry_delay_seconds(60);
+      def.set_backoff_scale_factor(1);
+      def.set_retry_count(simple ? 3 : 0);
+      def.set_response_timeout_seconds(simple ? 3600 : 0);
+    }
+    return it->second;
   }
 
   const WorkflowTask& TaskWorkflowTask(const Task& t) const {
@@ -417,7 +534,7 @@ class Decider {
         executed_refs.erase(task->reference_task_name());
       }
       const WorkflowTask& wt = TaskWorkflowTask(*task);
-      TaskDef def = EffectiveDef(wt);
+      const TaskDef& def = EffectiveDef(wt);
       CheckTaskTimeouts(def, *task);
       if (ended_) return true;
 
@@ -623,7 +740,7 @@ class Decider {
     for (const Task& t : wf_.tasks()) {
       if (t.retried() || IsTerminal(t.status())) continue;
       const WorkflowTask& wt = TaskWorkflowTask(t);
-      TaskDef def = EffectiveDef(wt);
+      const TaskDef& def = EffectiveDef(wt);
       bool alert_only = def.timeout_policy() == TaskDef::ALERT_ONLY;
       if (!alert_only && def.timeout_seconds() > 0 && t.start_time() > 0) {
         AddWake(t.start_time() + t.start_delay_in_seconds() * 1000LL +
@@ -776,11 +893,11 @@ class Decider {
         for (const auto& [k, v] : t.input_data()) (*wf_.mutable_variables())[k] = v;
         decision_.workflow_changed = true;
       }
-      if (t.status() != Task::FAILED) t.set_status(Task::COMPLETED);
+      if (t.status() == Task::IN_PROGRESS) t.set_status(Task::COMPLETED);
       t.set_end_time(now_);
     } else {
       // SIMPLE and any other type: a worker task. SIMPLE tasks are queued under their name.
-      TaskDef def = EffectiveDef(wt);
+      const TaskDef& def = EffectiveDef(wt);
       for (const auto& [k, v] : def.input_template()) input.mutable_fields()->insert({k, v});
       for (auto& [k, v] : *input.mutable_fields()) {
         if (v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET) {
@@ -954,8 +1071,12 @@ class Decider {
                       ? ResolveValue(params.workflow_definition(), wf_)
                       : params.workflow_definition();
       if (def.kind_case() != Value::kStructValue) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            TaskName(wt), ": subWorkflowParam.workflowDefinition must be a workflow definition"));
+        t.set_status(Task::FAILED);
+        t.set_end_time(now_);
+        t.set_reason_for_incompletion(
+            absl::StrCat(TaskName(wt), ": subWorkflowParam.workflowDefinition resolved to ",
+                         JavaString(def), ", not a workflow definition"));
+        return absl::OkStatus();
       }
       (*t.mutable_input_data())["subWorkflowDefinition"] = def;
       auto n = def.struct_value().fields().find("name");
@@ -1200,11 +1321,6 @@ class Decider {
       result = it == t.input_data().end() ? NullValue() : it->second;
     } else if (evaluator == "javascript" || evaluator == "graaljs") {
       absl::StatusOr<ScriptValue> v = EvaluateScript(expression, input);
-      if (!v.ok() && v.status().code() == absl::StatusCode::kInvalidArgument) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(TaskName(wt), ": expression '", expression,
-                         "' cannot be evaluated: ", v.status().message()));
-      }
       if (!v.ok()) {
         t.set_status(Task::FAILED);
         t.set_reason_for_incompletion(std::string(v.status().message()));
@@ -1213,9 +1329,12 @@ class Decider {
       }
       result = v->value;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
-                       "' is not supported (use value-param or javascript)"));
+      std::string message = absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
+                                         "' is not supported (use value-param or javascript)");
+      t.set_status(Task::FAILED_WITH_TERMINAL_ERROR);
+      t.set_reason_for_incompletion(message);
+      (*t.mutable_output_data())["error"] = StringValue(message);
+      return absl::OkStatus();
     }
     (*t.mutable_output_data())["result"] = result;
     return absl::OkStatus();
@@ -1563,6 +1682,8 @@ class Decider {
   absl::flat_hash_set<std::string> changed_set_;
   bool ended_ = false;
   mutable absl::flat_hash_map<std::string, int> latest_by_ref_;
+  // node_hash_map: EffectiveDef hands out references that must survive later insertions.
+  mutable absl::node_hash_map<std::string, TaskDef> ad_hoc_defs_;
   mutable int indexed_tasks_ = 0;
 };
 
@@ -1576,12 +1697,8 @@ absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_de
 absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_defs,
                                 const IdGenerator& new_id, int64_t now_ms,
                                 const DecideOptions& options) {
-  // Work on a copy so that a definition error leaves the stored workflow untouched.
-  Workflow work = workflow;
-  Decider decider(work, task_defs, new_id, now_ms, options);
-  ASSIGN_OR_RETURN(Decision decision, decider.Run());
-  workflow.Swap(&work);
-  return decision;
+  Decider decider(workflow, task_defs, new_id, now_ms, options);
+  return decider.Run();
 }
 
 absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& task_defs,

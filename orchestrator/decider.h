@@ -33,11 +33,16 @@
 // timeout; other types: no retries). WorkflowTask.retry_count overrides the
 // definition's unless it is -1 (the proto's "unset"; 0 means no retries, as on
 // Conductor's gRPC API). Expressions are always resolved as schema version 2.
+// Every Decide first checks the whole definition tree, taken branches or not:
 // Conductor system types without an executor here (HTTP, WAIT,
-// FORK_JOIN_DYNAMIC, ...) are rejected, as are scripts outside the supported
-// JavaScript subset (see expressions.h), DO_WHILE list iteration and nested
-// DO_WHILE loops: Decide returns InvalidArgument naming the task, and leaves
-// the workflow untouched.
+// FORK_JOIN_DYNAMIC, ...), scripts outside the supported JavaScript subset
+// (see expressions.h) in SWITCH / DECISION / DO_WHILE / literal INLINE
+// expressions, unknown evaluator types, a FORK_JOIN not followed by a JOIN,
+// a SUB_WORKFLOW without a name or definition, DO_WHILE list iteration
+// (items) and nested DO_WHILE loops make Decide return InvalidArgument naming
+// the task, before anything changes. Problems only known at run time (a
+// script that fails, an INLINE expression resolved from data, an inline
+// sub-workflow definition that is not one) fail the task, as in Conductor.
 //
 // Thread safety: none needed; the engine serialises calls per workflow.
 #ifndef CMIG_ORCHESTRATOR_DECIDER_H_
@@ -100,8 +105,8 @@ struct Decision {
 
 // Advances `workflow` in place. Errors are definition problems that make the
 // workflow impossible to run (for example a SWITCH whose expression the
-// evaluator does not support); `workflow` is then left unchanged and the engine
-// fails it with the status message as reason_for_incompletion.
+// evaluator does not support); they are found before `workflow` changes, and
+// the engine then fails it with the status message as reason_for_incompletion.
 absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms);

@@ -513,7 +513,7 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       Token t{Token::kNumber, std::string(src.substr(i, j - i)), 0, i};
       if (!absl::SimpleAtod(t.text, &t.number)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unsupported number '", t.text, "' at position ", i));
+            absl::StrCat("unsupported script syntax at position ", i, ": number '", t.text, "'"));
       }
       out.push_back(std::move(t));
       i = j;
@@ -533,7 +533,7 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       }
       if (j >= src.size()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unterminated string literal at position ", i));
+            absl::StrCat("unsupported script syntax at position ", i, ": unterminated string"));
       }
       out.push_back(Token{Token::kString, std::move(text), 0, i});
       i = j + 1;
@@ -559,8 +559,8 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       }
     }
     if (!matched) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unsupported character '", std::string(1, c), "' at position ", i));
+      return absl::InvalidArgumentError(absl::StrCat("unsupported script syntax at position ", i,
+                                                     ": character '", std::string(1, c), "'"));
     }
   }
   out.push_back(Token{Token::kEnd, "", 0, src.size()});
@@ -888,6 +888,12 @@ std::string JavaString(const Value& value) {
     default:
       return "null";
   }
+}
+
+absl::Status CheckScriptSyntax(absl::string_view expression) {
+  ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(expression));
+  Parser parser(std::move(tokens));
+  return parser.ParseProgram().status();
 }
 
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression, const Value& input) {

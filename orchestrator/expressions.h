@@ -67,6 +67,10 @@ struct ScriptValue {
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
                                            const google::protobuf::Value& input);
 
+// OK when `expression` is within the supported subset; the InvalidArgument EvaluateScript would
+// return otherwise. Evaluates nothing.
+absl::Status CheckScriptSyntax(absl::string_view expression);
+
 // JavaScript truthiness of a script result.
 bool ScriptTruthy(const ScriptValue& value);
 

@@ -1109,6 +1109,49 @@ TEST_F(DeciderTest, UnsupportedSystemTaskTypeIsRejected) {
   EXPECT_THAT(s.message(), HasSubstr("HTTP"));
 }
 
+TEST_F(DeciderTest, DefinitionProblemsAnywhereAreFoundBeforeAnythingRuns) {
+  // The HTTP task sits in a branch this run would never take; the definition is still one the
+  // orchestrator cannot run, and nothing is scheduled.
+  Start(R"({"name": "w", "tasks": [
+    {"name": "a", "taskReferenceName": "a1", "type": "SIMPLE"},
+    {"name": "sw", "taskReferenceName": "sw1", "type": "SWITCH",
+     "evaluatorType": "value-param", "expression": "k",
+     "decisionCases": {"never": {"tasks": [
+       {"name": "h", "taskReferenceName": "http1", "type": "HTTP"}]}}}]})");
+  EXPECT_THAT(RunStatus(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'http1'")));
+  EXPECT_EQ(wf_.tasks_size(), 0);
+
+  for (const std::string& bad :
+       {std::string(R"({"name": "l", "taskReferenceName": "l1", "type": "DO_WHILE",
+            "loopCondition": "true", "loopOver": [
+              {"name": "l", "taskReferenceName": "l2", "type": "DO_WHILE",
+               "loopCondition": "false", "loopOver": [{"name": "x", "taskReferenceName": "x1"}]}]})"),
+        std::string(R"({"name": "l", "taskReferenceName": "l1", "type": "DO_WHILE",
+            "items": "${workflow.input.list}", "loopOver": [{"name": "x", "taskReferenceName": "x1"}]})"),
+        std::string(R"({"name": "d", "taskReferenceName": "d1", "type": "DECISION",
+            "caseExpression": "if ($.a) 'x'"})"),
+        std::string(R"({"name": "s", "taskReferenceName": "s1", "type": "SUB_WORKFLOW"})"),
+        std::string(R"({"name": "i", "taskReferenceName": "i1", "type": "INLINE",
+            "inputParameters": {"evaluatorType": "python", "expression": "1"}})")}) {
+    SCOPED_TRACE(bad);
+    wf_ = Workflow();
+    Start(R"({"name": "w", "tasks": [)" + bad + "]}");
+    EXPECT_THAT(RunStatus(), testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'")));
+    EXPECT_EQ(wf_.tasks_size(), 0);
+  }
+}
+
+TEST_F(DeciderTest, InlineExpressionFromInputIsCheckedWhenItResolves) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"expression": "${workflow.input.script}"}}]})",
+        R"js({"script": "Math.max(1, 2)"})js");
+  Run();
+  EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
+  EXPECT_THAT(Latest("calc1")->reason_for_incompletion(), HasSubstr("unsupported script syntax"));
+}
+
 TEST_F(DeciderTest, PausedAndTerminalWorkflowsAreLeftAlone) {
   Start(kTwoSimple);
   wf_.set_status(Workflow::PAUSED);

@@ -156,6 +156,7 @@ TEST(EvaluateScriptTest, SupportedSubset) {
     ASSERT_OK(got.status()) << c.expression;
     EXPECT_EQ(ScriptResultString(*got), c.want) << c.expression;
   }
+  EXPECT_OK(CheckScriptSyntax("$.a.b == 'x' ? 1 : 2"));
   absl::StatusOr<ScriptValue> truthy = EvaluateScript("$.n > 1", input);
   ASSERT_OK(truthy.status());
   EXPECT_TRUE(ScriptTruthy(*truthy));
@@ -179,7 +180,11 @@ TEST(EvaluateScriptTest, RejectsWhatItDoesNotImplement) {
   };
   for (const std::string& expr : rejected) {
     EXPECT_THAT(EvaluateScript(expr, input),
-                testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")))
+                testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("unsupported script syntax at position")))
+        << expr;
+    EXPECT_THAT(CheckScriptSyntax(expr),
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")))
         << expr;
   }
   // Reading a property of undefined is a run-time TypeError, distinct from bad syntax.
