@@ -398,7 +398,7 @@ class Decider {
 
   const WorkflowTask& TaskWorkflowTask(const Task& t) const {
     if (t.has_workflow_task()) return t.workflow_task();
-    if (const Location* loc = index_.Find(t.reference_task_name())) return *loc->task;
+    if (const Location* loc = index_.Find(BaseRef(t))) return *loc->task;
     return WorkflowTask::default_instance();
   }
 

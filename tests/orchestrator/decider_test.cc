@@ -370,6 +370,17 @@ TEST_F(DeciderTest, WorkflowTaskRetryCountOverridesTheDefinition) {
   EXPECT_EQ(wf_.status(), Workflow::FAILED);
 }
 
+TEST_F(DeciderTest, TaskWithoutItsWorkflowTaskFallsBackToTheDefinition) {
+  AddTaskDef(R"({"name": "job", "retryCount": 1, "retryDelaySeconds": 3})");
+  Start(kOneTask);
+  Run();
+  Finish("job1", Task::FAILED);
+  Latest("job1")->clear_workflow_task();
+  Run();
+  ASSERT_EQ(wf_.tasks_size(), 2);
+  EXPECT_EQ(wf_.tasks(1).callback_after_seconds(), 3);
+}
+
 TEST_F(DeciderTest, TerminalErrorIsNeverRetried) {
   AddTaskDef(R"({"name": "job", "retryCount": 5})");
   Start(kOneTask);
