@@ -804,12 +804,28 @@ class Decider {
     next.set_seq(0);
     next.set_scheduled_time(now_);
     // Schema version 2 re-resolves the inputs so a retry sees the workflow as it is now.
-    Struct fresh = ResolveMap(wt.input_parameters(), wf_);
+    Struct fresh = ResolveTaskInput(wt, def);
     for (auto& [k, v] : *fresh.mutable_fields()) (*next.mutable_input_data())[k] = std::move(v);
     return std::optional<Task>(std::move(next));
   }
 
   // ---- Mapping WorkflowTasks to tasks --------------------------------------------------------
+
+  // ParametersUtils.getTaskInputV2: the task definition's inputTemplate supplies keys the
+  // inputParameters lack (resolved like them) and values that resolved to null.
+  Struct ResolveTaskInput(const WorkflowTask& wt, const TaskDef& def) const {
+    if (def.input_template().empty()) return ResolveMap(wt.input_parameters(), wf_);
+    google::protobuf::Map<std::string, Value> params = wt.input_parameters();
+    for (const auto& [k, v] : def.input_template()) params.insert({k, v});
+    Struct input = ResolveMap(params, wf_);
+    for (auto& [k, v] : *input.mutable_fields()) {
+      if (v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET) {
+        auto tmpl = def.input_template().find(k);
+        if (tmpl != def.input_template().end()) v = tmpl->second;
+      }
+    }
+    return input;
+  }
 
   Task NewTask(const WorkflowTask& wt, int retry_count, const std::string& retried_task_id) {
     Task t;
@@ -898,13 +914,7 @@ class Decider {
     } else {
       // SIMPLE and any other type: a worker task. SIMPLE tasks are queued under their name.
       const TaskDef& def = EffectiveDef(wt);
-      for (const auto& [k, v] : def.input_template()) input.mutable_fields()->insert({k, v});
-      for (auto& [k, v] : *input.mutable_fields()) {
-        if (v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET) {
-          auto tmpl = def.input_template().find(k);
-          if (tmpl != def.input_template().end()) v = tmpl->second;
-        }
-      }
+      input = ResolveTaskInput(wt, def);
       if (type == kSimple) {
         t.set_task_type(wt.name());
         t.set_response_timeout_seconds(def.response_timeout_seconds());

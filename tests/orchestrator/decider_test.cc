@@ -248,6 +248,19 @@ TEST_F(DeciderTest, StartDelayAndDomainsApplyToNewTasks) {
   EXPECT_THAT(d.enqueue_task_ids, ElementsAre(b->task_id()));
 }
 
+TEST_F(DeciderTest, TaskDefinitionInputTemplateFillsGaps) {
+  AddTaskDef(R"({"name": "a", "inputTemplate": {"region": "eu", "x": "fallback",
+                                                "who": "${workflow.workflowId}"}})");
+  Start(R"({"name": "w", "tasks": [
+    {"name": "a", "taskReferenceName": "a1", "type": "SIMPLE",
+     "inputParameters": {"x": "${workflow.input.missing}", "region": "us"}}]})");
+  Run();
+  const auto& in = Latest("a1")->input_data();
+  EXPECT_EQ(in.at("region").string_value(), "us");   // the workflow task wins
+  EXPECT_EQ(in.at("x").string_value(), "fallback");  // null falls back to the template
+  EXPECT_EQ(in.at("who").string_value(), "wf-1");    // template values are resolved too
+}
+
 TEST_F(DeciderTest, EmptyDefinitionCompletesAtOnce) {
   Start(R"({"name": "empty"})");
   Decision d = Run();
