@@ -231,7 +231,12 @@ class Decider {
         index_(wf.workflow_definition()) {}
 
   absl::StatusOr<Decision> Run() {
-    if (IsWorkflowTerminal(wf_.status())) return std::move(decision_);
+    if (IsWorkflowTerminal(wf_.status())) {
+      // WorkflowExecutor.decide: an ended, unsuccessful workflow keeps no task running (for
+      // example after the engine terminated it).
+      if (wf_.status() != Workflow::COMPLETED) CancelNonTerminalTasks();
+      return Finish();
+    }
     // Definition problems are found before anything changes, so an error leaves the workflow
     // as it was without the cost of deciding on a copy.
     RETURN_IF_ERROR(ValidateTasks(wf_.workflow_definition().tasks(), /*in_loop=*/false));

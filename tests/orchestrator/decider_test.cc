@@ -1176,6 +1176,17 @@ TEST_F(DeciderTest, InlineExpressionFromInputIsCheckedWhenItResolves) {
   EXPECT_THAT(Latest("calc1")->reason_for_incompletion(), HasSubstr("unsupported script syntax"));
 }
 
+TEST_F(DeciderTest, DecidingATerminatedWorkflowCancelsWhatStillRuns) {
+  Start(kTwoSimple);
+  Run();
+  Poll("a1");
+  wf_.set_status(Workflow::TERMINATED);  // as the engine's TerminateWorkflow would
+  Decision d = Run();
+  EXPECT_EQ(Latest("a1")->status(), Task::CANCELED);
+  EXPECT_THAT(Refs(d.canceled_task_ids), ElementsAre("a1"));
+  EXPECT_EQ(wf_.tasks_size(), 1);
+}
+
 TEST_F(DeciderTest, PausedAndTerminalWorkflowsAreLeftAlone) {
   Start(kTwoSimple);
   wf_.set_status(Workflow::PAUSED);
