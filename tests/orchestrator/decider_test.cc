@@ -716,7 +716,7 @@ TEST_F(DeciderTest, FailedBranchFailsTheWorkflowAndCancelsTheRest) {
   EXPECT_THAT(Refs(d.canceled_task_ids), UnorderedElementsAre("l1", "n1", "join1"));
 }
 
-TEST_F(DeciderTest, OptionalBranchFailureCompletesJoinWithErrors) {
+TEST_F(DeciderTest, JoinKeepsWaitingForAReferenceThatNeverRan) {
   Start(ForkDef(true), R"({"kind": "skip"})");  // the SWITCH picks no branch
   Run();
   Finish("l1", Task::COMPLETED);
@@ -727,6 +727,27 @@ TEST_F(DeciderTest, OptionalBranchFailureCompletesJoinWithErrors) {
   // n1 never ran, so the JOIN on it keeps waiting, exactly as Conductor's join would.
   EXPECT_EQ(Latest("join1")->status(), Task::IN_PROGRESS);
   EXPECT_EQ(Latest("r1")->status(), Task::COMPLETED_WITH_ERRORS);
+}
+
+TEST_F(DeciderTest, JoinCompletesWithErrorsAfterAnOptionalBranchFailed) {
+  Start(ForkDef(true), R"({"kind": "go"})");
+  Run();
+  Finish("r1", Task::FAILED, {}, "meh");
+  Run();
+  Finish("l1", Task::COMPLETED);
+  Finish("n1", Task::COMPLETED);
+  Run();
+  Finish("l2", Task::COMPLETED);
+  Run();
+  const Task* join = Latest("join1");
+  EXPECT_EQ(join->status(), Task::COMPLETED_WITH_ERRORS);
+  EXPECT_EQ(join->reason_for_incompletion(),
+            "r/" + Latest("r1")->task_id() + " completed with errors");
+  ASSERT_NE(Latest("end1"), nullptr);
+  Finish("end1", Task::COMPLETED);
+  Run();
+  EXPECT_EQ(wf_.status(), Workflow::COMPLETED);
+  EXPECT_THAT(wf_.failed_reference_task_names(), IsEmpty());
 }
 
 TEST_F(DeciderTest, ForkWithoutJoinIsRejected) {
