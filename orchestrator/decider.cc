@@ -665,9 +665,39 @@ class Decider {
 
   // ---- Timeouts ------------------------------------------------------------------------------
 
+  // When the first attempt of `t` was scheduled: totalTimeoutSeconds spans every attempt,
+  // retry delays included.
+  int64_t FirstScheduledTime(const Task& t) const {
+    const Task* first = &t;
+    for (int hops = 0; hops < wf_.tasks_size() && !first->retried_task_id().empty(); ++hops) {
+      const Task* previous = nullptr;
+      for (const Task& candidate : wf_.tasks()) {
+        if (candidate.task_id() == first->retried_task_id()) previous = &candidate;
+      }
+      if (previous == nullptr) break;
+      first = previous;
+    }
+    return first->scheduled_time();
+  }
+
   void CheckTaskTimeouts(const TaskDef& def, Task& t) {
     if (IsTerminal(t.status())) return;
     bool system = IsSystemType(t.task_type());
+    // totalTimeoutSeconds is checked first: with the whole budget spent, per-attempt limits
+    // are moot.
+    if (def.total_timeout_seconds() > 0) {
+      int64_t first = FirstScheduledTime(t);
+      int64_t elapsed_s = (now_ - first) / 1000;
+      if (first > 0 && elapsed_s >= def.total_timeout_seconds()) {
+        ApplyTimeoutPolicy(
+            def, t,
+            absl::StrFormat("Task %s/%s exceeded total timeout of %d seconds (elapsed %d seconds "
+                            "across all attempts including retry delays). Timeout policy: %s",
+                            t.task_def_name(), t.task_id(), def.total_timeout_seconds(), elapsed_s,
+                            TaskDef::TimeoutPolicy_Name(def.timeout_policy())));
+        if (ended_ || IsTerminal(t.status())) return;
+      }
+    }
     // timeoutSeconds: measured from the start of the attempt (after its start delay).
     if (def.timeout_seconds() > 0 && t.start_time() > 0) {
       int64_t elapsed = now_ - (t.start_time() + t.start_delay_in_seconds() * 1000LL);
@@ -747,6 +777,10 @@ class Decider {
       const WorkflowTask& wt = TaskWorkflowTask(t);
       const TaskDef& def = EffectiveDef(wt);
       bool alert_only = def.timeout_policy() == TaskDef::ALERT_ONLY;
+      if (!alert_only && def.total_timeout_seconds() > 0) {
+        int64_t first = FirstScheduledTime(t);
+        if (first > 0) AddWake(first + def.total_timeout_seconds() * 1000);
+      }
       if (!alert_only && def.timeout_seconds() > 0 && t.start_time() > 0) {
         AddWake(t.start_time() + t.start_delay_in_seconds() * 1000LL +
                 def.timeout_seconds() * 1000);
@@ -783,6 +817,22 @@ class Decider {
                           Workflow::WorkflowStatus_Name(status), task.reason_for_incompletion()),
           task.task_id());
       return std::optional<Task>();
+    }
+
+    // No further attempt once the total budget across attempts is spent.
+    if (def.total_timeout_seconds() > 0) {
+      int64_t first = FirstScheduledTime(task);
+      int64_t elapsed_s = (now_ - first) / 1000;
+      if (first > 0 && elapsed_s >= def.total_timeout_seconds()) {
+        EndWorkflow(task.status() == Task::TIMED_OUT ? Workflow::TIMED_OUT : Workflow::FAILED,
+                    absl::StrFormat("Task %s/%s exceeded total timeout of %d seconds (elapsed %d "
+                                    "seconds across all attempts). No further retries will be "
+                                    "attempted.",
+                                    task.task_id(), task.task_def_name(),
+                                    def.total_timeout_seconds(), elapsed_s),
+                    task.task_id());
+        return std::optional<Task>();
+      }
     }
 
     int64_t delay = RetryDelaySeconds(def, task.retry_count());

@@ -25,6 +25,12 @@
 //   (COMPLETED -> COMPLETED, FAILED -> FAILED, TIMED_OUT -> TIMED_OUT,
 //   TERMINATED -> CANCELED), and its sub_workflow_id once started.
 //
+// Task policies: retryCount / retryLogic / retryDelaySeconds / backoffScaleFactor
+// / maxRetryDelaySeconds (see RetryDelaySeconds), timeoutSeconds with
+// timeoutPolicy, responseTimeoutSeconds, pollTimeoutSeconds and
+// totalTimeoutSeconds (across all attempts); backoffJitterMs is not applied
+// (deciding stays deterministic), nor are rate limits.
+//
 // Semantics follow conductor-oss's DeciderService, WorkflowExecutor and the
 // task mappers: SIMPLE tasks are queued under their name, any type that is not
 // a Conductor system type is a worker task queued under its type; the task

@@ -533,6 +533,26 @@ TEST_F(DeciderTest, TaskTimeoutPolicies) {
   }
 }
 
+TEST_F(DeciderTest, TotalTimeoutSpansEveryAttempt) {
+  AddTaskDef(R"({"name": "job", "retryCount": 10, "retryDelaySeconds": 20,
+                 "responseTimeoutSeconds": 0, "totalTimeoutSeconds": 50,
+                 "timeoutPolicy": "RETRY"})");
+  Start(kOneTask);
+  int64_t first = now_;
+  Decision d = Run();
+  EXPECT_EQ(*d.next_wake_ms, first + 50'000);
+  now_ += 10'000;
+  Finish("job1", Task::FAILED);
+  Run();
+  ASSERT_EQ(wf_.tasks_size(), 2);  // 10 s spent: a second attempt, 20 s later
+  now_ = first + 50'000;           // the budget runs out while the retry waits
+  Run();
+  EXPECT_EQ(wf_.tasks(1).status(), Task::TIMED_OUT);
+  EXPECT_THAT(wf_.tasks(1).reason_for_incompletion(), HasSubstr("exceeded total timeout of 50"));
+  EXPECT_EQ(wf_.tasks_size(), 2);  // and no third attempt
+  EXPECT_EQ(wf_.status(), Workflow::TIMED_OUT);
+}
+
 TEST_F(DeciderTest, WorkflowTimeoutTimesOutTheWorkflow) {
   Start(R"({"name": "w", "timeoutSeconds": 100, "timeoutPolicy": "TIME_OUT_WF", "tasks": [
     {"name": "job", "taskReferenceName": "job1", "type": "SIMPLE"}]})");
