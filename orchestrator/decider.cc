@@ -219,6 +219,9 @@ absl::Status WorkflowDefFromValue(const Value& value, WorkflowDef* def) {
   return absl::OkStatus();
 }
 
+// Passes one Decide may run; each settles at least one task, so real workflows stay far below.
+constexpr int kMaxPasses = 128;
+
 class Decider {
  public:
   Decider(Workflow& wf, const TaskDefLookup& task_defs, const IdGenerator& new_id, int64_t now,
@@ -244,11 +247,16 @@ class Decider {
     if (ended_ || wf_.status() == Workflow::PAUSED) return Finish();
     // Each pass is one DeciderService.decide plus the synchronous system tasks it scheduled;
     // passes repeat while they change something, as WorkflowExecutor's decide loop does.
-    for (int pass = 0; pass < 10000 && !ended_; ++pass) {
+    bool settled = false;
+    for (int pass = 0; pass < kMaxPasses && !ended_ && !settled; ++pass) {
       ASSIGN_OR_RETURN(bool changed, Pass());
-      if (!changed) break;
+      settled = !changed;
     }
-    return Finish();
+    Decision decision = Finish();
+    // A loop of system tasks only never settles; stop after a bounded amount of work and ask to
+    // be called again rather than hold the engine.
+    if (!settled && !ended_) decision.next_wake_ms = now_ + 1;
+    return decision;
   }
 
  private:

@@ -105,7 +105,9 @@ struct Decision {
   // True when workflow-level fields (status, output, reason, end time) changed.
   bool workflow_changed = false;
   // The earliest time the decider must run again even if nothing else happens
-  // (a response timeout, a retry delay, a workflow timeout); nullopt if none.
+  // (a response timeout, a delayed sub-workflow start, a workflow timeout);
+  // nullopt if none. now_ms + 1 when the decision stopped early to bound its
+  // cost (a DO_WHILE whose body has no worker task loops without waiting).
   std::optional<int64_t> next_wake_ms;
 };
 

@@ -1058,6 +1058,19 @@ TEST_F(DeciderTest, DoWhileBodyTaskIsRetriedWithinItsIteration) {
   EXPECT_EQ(Latest("loop1")->status(), Task::COMPLETED);
 }
 
+TEST_F(DeciderTest, EndlessLoopOfSystemTasksStopsAndAsksToBeCalledAgain) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "loop", "taskReferenceName": "loop1", "type": "DO_WHILE", "loopCondition": "true",
+     "loopOver": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]}]})");
+  absl::StatusOr<Decision> d = Decide(
+      wf_, [](const std::string&) -> const TaskDef* { return nullptr; },
+      [this] { return "t" + std::to_string(++next_id_); }, now_);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->next_wake_ms, now_ + 1);
+  EXPECT_EQ(wf_.status(), Workflow::RUNNING);
+  EXPECT_GT(Latest("loop1")->iteration(), 10);
+}
+
 TEST_F(DeciderTest, DoWhileWithUnsupportedConditionIsRejected) {
   Start(LoopDef("$.loop1.iteration < Math.max(2, 3)"));
   EXPECT_THAT(RunStatus(), testing::StatusIs(absl::StatusCode::kInvalidArgument,
