@@ -552,7 +552,7 @@ class Decider {
       if (ended_) return true;
 
       if (IsTerminal(task->status()) && !IsSuccessful(task->status())) {
-        ASSIGN_OR_RETURN(std::optional<Task> retry, Retry(def, wt, *task));
+        std::optional<Task> retry = Retry(def, wt, *task);
         if (ended_) return true;
         if (retry.has_value()) {
           executed_refs.erase(retry->reference_task_name());
@@ -810,12 +810,14 @@ class Decider {
 
   // ---- Retries -------------------------------------------------------------------------------
 
-  absl::StatusOr<std::optional<Task>> Retry(const TaskDef& def, const WorkflowTask& wt,
-                                            Task& task) {
+  // DeciderService.retry for a task that ended unsuccessfully: the next attempt, or nothing
+  // when none is due (an optional task then completes with errors; otherwise the workflow has
+  // ended, FAILED, TIMED_OUT or TERMINATED after the task's status).
+  std::optional<Task> Retry(const TaskDef& def, const WorkflowTask& wt, Task& task) {
     int expected = wt.retry_count() >= 0 ? wt.retry_count() : def.retry_count();
     if (!IsRetriable(task.status()) || IsBuiltIn(task.task_type()) ||
         expected <= task.retry_count()) {
-      if (wt.optional()) return std::optional<Task>();
+      if (wt.optional()) return std::nullopt;
       Workflow::WorkflowStatus status = Workflow::FAILED;
       if (task.status() == Task::CANCELED) status = Workflow::TERMINATED;
       if (task.status() == Task::TIMED_OUT) status = Workflow::TIMED_OUT;
@@ -824,7 +826,7 @@ class Decider {
           absl::StrFormat("Task %s failed with status: %s and reason: '%s'", task.task_id(),
                           Workflow::WorkflowStatus_Name(status), task.reason_for_incompletion()),
           task.task_id());
-      return std::optional<Task>();
+      return std::nullopt;
     }
 
     // No further attempt once the total budget across attempts is spent.
@@ -839,7 +841,7 @@ class Decider {
                                     task.task_id(), task.task_def_name(),
                                     def.total_timeout_seconds(), elapsed_s),
                     task.task_id());
-        return std::optional<Task>();
+        return std::nullopt;
       }
     }
 
@@ -869,7 +871,7 @@ class Decider {
     // Schema version 2 re-resolves the inputs so a retry sees the workflow as it is now.
     Struct fresh = ResolveTaskInput(wt, def);
     for (auto& [k, v] : *fresh.mutable_fields()) (*next.mutable_input_data())[k] = std::move(v);
-    return std::optional<Task>(std::move(next));
+    return next;
   }
 
   // ---- Mapping WorkflowTasks to tasks --------------------------------------------------------
