@@ -4,12 +4,12 @@
 // `workflow.workflow_definition()` and every task attempt so far in
 // `workflow.tasks()`), the decider advances it as far as it can at `now_ms`:
 // schedules the next tasks, completes system tasks that need no worker
-// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE, INLINE,
-// SET_VARIABLE, NOOP), creates retry
-// attempts of failed or timed-out tasks with the task definition's retry
-// policy, times out tasks whose responseTimeoutSeconds / timeoutSeconds /
-// pollTimeoutSeconds passed, and completes, fails or times out the workflow
-// itself (cancelling its in-flight tasks and starting its failureWorkflow).
+// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE, INLINE, SET_VARIABLE,
+// NOOP), creates retry attempts of failed or timed-out tasks with the task
+// definition's retry policy, times out tasks whose responseTimeoutSeconds /
+// timeoutSeconds / pollTimeoutSeconds / totalTimeoutSeconds passed, and
+// completes, fails or times out the workflow itself (cancelling its in-flight
+// tasks and starting its failureWorkflow).
 //
 // It does no I/O and reads no clock: the engine persists what changed, puts
 // newly scheduled worker tasks on their queues, starts the workflows listed in
@@ -111,10 +111,13 @@ struct Decision {
   std::optional<int64_t> next_wake_ms;
 };
 
-// Advances `workflow` in place. Errors are definition problems that make the
-// workflow impossible to run (for example a SWITCH whose expression the
-// evaluator does not support); they are found before `workflow` changes, and
-// the engine then fails it with the status message as reason_for_incompletion.
+// Advances `workflow` in place. A PAUSED workflow is only checked for its
+// timeout; an ended one is left as it is, except that an unsuccessful one gets
+// its remaining tasks canceled (WorkflowExecutor.decide). Errors are definition
+// problems that make the workflow impossible to run (for example a SWITCH whose
+// expression the evaluator does not support); they are found before `workflow`
+// changes, and the engine then fails it with the status message as
+// reason_for_incompletion.
 absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms);
@@ -153,9 +156,12 @@ absl::StatusOr<Decision> RetryWorkflow(conductor::proto::Workflow& workflow,
 google::protobuf::Value ResolveExpressions(const google::protobuf::Value& template_value,
                                            const conductor::proto::Workflow& workflow);
 
-// The delay before retry attempt number `retry_count` (0 = first retry) of a task
-// with definition `def`, per its retryLogic, retryDelaySeconds,
-// backoffScaleFactor and maxRetryDelaySeconds, in seconds.
+// The delay in seconds before the retry of attempt `retry_count` (0 = the first
+// attempt failed) of a task with definition `def`: FIXED retryDelaySeconds;
+// LINEAR_BACKOFF retryDelaySeconds * backoffScaleFactor * (retry_count + 1);
+// EXPONENTIAL_BACKOFF retryDelaySeconds * 2^retry_count; computed in Java ints
+// as Conductor does (a product that overflows negative becomes INT32_MAX), then
+// capped at maxRetryDelaySeconds when that is positive.
 int64_t RetryDelaySeconds(const conductor::proto::TaskDef& def, int retry_count);
 
 }  // namespace cmig::orchestrator
