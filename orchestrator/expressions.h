@@ -63,7 +63,9 @@ struct ScriptValue {
 };
 
 // Evaluates `expression` with `$` bound to `input`. Errors: InvalidArgument for syntax outside
-// the supported subset (the message names the construct and its position).
+// the supported subset, nesting deeper than 64 or more than 1000 tokens (the message names the
+// construct and its position); FailedPrecondition for JavaScript's run-time TypeError (reading
+// a property of undefined or null).
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
                                            const google::protobuf::Value& input);
 
