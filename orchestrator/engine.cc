@@ -556,7 +556,11 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
   ws.deciding = true;
   for (int round = 0; round < 64; ++round) {
     ws.redecide = false;
-    if (ws.wf.status() != Workflow::RUNNING && !pending_retry_) break;
+    // A PAUSED workflow is decided too: the decider only checks its timeout.
+    if (ws.wf.status() != Workflow::RUNNING && ws.wf.status() != Workflow::PAUSED &&
+        !pending_retry_) {
+      break;
+    }
     int64_t now = clock_.NowMs();
     absl::StatusOr<Decision> d;
     if (pending_retry_) {
