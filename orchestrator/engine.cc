@@ -43,7 +43,6 @@ struct Engine::Txn {
     std::string queue_name;
     std::string task_id;
     int64_t visible_at;
-    uint64_t seq;
   };
   std::vector<Enqueue> enqueues;
   absl::flat_hash_set<std::string> touched;     // workflow ids written
@@ -339,7 +338,7 @@ void Engine::EnqueueLocked(WorkflowState& ws, const Task& task, int64_t visible_
   DequeueLocked(task.task_id(), txn);
   queued_[task.task_id()] = name;
   txn.batch.push_back(PutQueueOp{task.task_id(), name, visible_at});
-  txn.enqueues.push_back({name, task.task_id(), visible_at, 0});
+  txn.enqueues.push_back({name, task.task_id(), visible_at});
   txn.touched.insert(ws.wf.workflow_id());
 }
 
