@@ -4,7 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdint>
-#include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,11 +16,11 @@
 #include "base/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace cmig {
 namespace {
 
-using conductor::proto::SchemaDef;
 using conductor::proto::SubWorkflowParams;
 using conductor::proto::TaskDef;
 using conductor::proto::WorkflowDef;
@@ -34,94 +34,85 @@ using google::protobuf::Value;
 
 // ---------------------------------------------------------------------------------------------
 // The dialect. Every field of every definition message maps by reflection: JSON key =
-// json_name(), int32/int64 as JSON numbers, enums by name, repeated fields as arrays, maps as
-// objects, google.protobuf.Value as plain JSON. A key that is absent or null reads as the proto
-// zero. On writing, numbers, booleans and enums are always written (the Java model always has
-// them); strings, lists, maps and messages only when non-empty. The tables below are where
-// Conductor's Java model differs from that.
+// json_name(), int32/int64 as JSON numbers, enums by name (as Jackson writes Java enums),
+// repeated fields as arrays, maps as objects, google.protobuf.Value as plain JSON. An absent or
+// null key reads as the proto zero. On writing, numbers, booleans and enums are always written
+// (the Java model always has them); strings, lists, maps and messages only when non-empty.
+// The tables below are where Conductor's Java model differs from that.
 
+// How absent keys read and which fields are omitted on writing, where the general rule above
+// does not hold. Keyed by full field name.
 enum class Write {
   kGeneral,
   // A nullable Java field (Integer, Boolean, enum) that Jackson omits when null: written only
-  // when it differs from what its absence reads as, so absent -> proto -> JSON stays absent.
+  // when it differs from what absence reads as, so absent -> proto -> JSON stays absent.
   kUnlessAbsentValue,
   // Written even when empty: the Java model always has it.
   kAlways,
 };
-
-struct FieldRow {
-  const Descriptor* (*message)();
-  int field;
-  // What an absent or null key reads as, in the dialect's JSON, when not the proto zero.
+constexpr struct FieldRow {
+  const char* field;
+  // What an absent or null key reads as (the Java model's default), in the dialect's JSON;
+  // nullptr: the proto zero. Conductor's gRPC server copies every proto scalar into the Java
+  // model, so an unset proto3 field would become 0 / the first enum value there.
   const char* absent;
   Write write;
-};
-
-constexpr FieldRow kFieldRows[] = {
-    // Conductor's gRPC server copies every proto scalar into the Java model, so an unset proto3
-    // field would become 0 / the first enum value there: the proto must carry the Java default.
-    {WorkflowDef::descriptor, WorkflowDef::kVersionFieldNumber, "1", Write::kGeneral},
-    {WorkflowDef::descriptor, WorkflowDef::kSchemaVersionFieldNumber, "2", Write::kGeneral},
-    {WorkflowDef::descriptor, WorkflowDef::kRestartableFieldNumber, "true", Write::kGeneral},
-    {WorkflowDef::descriptor, WorkflowDef::kTimeoutPolicyFieldNumber, R"("ALERT_ONLY")",
-     Write::kGeneral},
-    {WorkflowDef::descriptor, WorkflowDef::kEnforceSchemaFieldNumber, "true", Write::kGeneral},
-    {WorkflowDef::descriptor, WorkflowDef::kFailureWorkflowVersionFieldNumber, "0",
-     Write::kUnlessAbsentValue},
-    {WorkflowDef::descriptor, WorkflowDef::kTasksFieldNumber, nullptr, Write::kAlways},
-    {TaskDef::descriptor, TaskDef::kRetryCountFieldNumber, "3", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kTimeoutPolicyFieldNumber, R"("TIME_OUT_WF")", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kRetryLogicFieldNumber, R"("FIXED")", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kRetryDelaySecondsFieldNumber, "60", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kResponseTimeoutSecondsFieldNumber, "3600", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kBackoffScaleFactorFieldNumber, "1", Write::kGeneral},
+} kFieldRows[] = {
+    {"conductor.proto.WorkflowDef.version", "1", Write::kGeneral},
+    {"conductor.proto.WorkflowDef.schema_version", "2", Write::kGeneral},
+    {"conductor.proto.WorkflowDef.restartable", "true", Write::kGeneral},
+    {"conductor.proto.WorkflowDef.timeout_policy", R"("ALERT_ONLY")", Write::kGeneral},
+    {"conductor.proto.WorkflowDef.enforce_schema", "true", Write::kGeneral},
+    {"conductor.proto.WorkflowDef.failure_workflow_version", "0", Write::kUnlessAbsentValue},
+    {"conductor.proto.WorkflowDef.tasks", nullptr, Write::kAlways},
+    {"conductor.proto.TaskDef.retry_count", "3", Write::kGeneral},
+    {"conductor.proto.TaskDef.timeout_policy", R"("TIME_OUT_WF")", Write::kGeneral},
+    {"conductor.proto.TaskDef.retry_logic", R"("FIXED")", Write::kGeneral},
+    {"conductor.proto.TaskDef.retry_delay_seconds", "60", Write::kGeneral},
+    {"conductor.proto.TaskDef.response_timeout_seconds", "3600", Write::kGeneral},
+    {"conductor.proto.TaskDef.backoff_scale_factor", "1", Write::kGeneral},
     // The Java getter answers 1 for null, and that is what Jackson and the gRPC mapper emit.
-    {TaskDef::descriptor, TaskDef::kRateLimitFrequencyInSecondsFieldNumber, "1", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kTaskStatusListenerEnabledFieldNumber, "true", Write::kGeneral},
-    {TaskDef::descriptor, TaskDef::kConcurrentExecLimitFieldNumber, "0", Write::kUnlessAbsentValue},
-    {TaskDef::descriptor, TaskDef::kRateLimitPerFrequencyFieldNumber, "0",
-     Write::kUnlessAbsentValue},
-    {TaskDef::descriptor, TaskDef::kPollTimeoutSecondsFieldNumber, "0", Write::kUnlessAbsentValue},
-    {WorkflowTask::descriptor, WorkflowTask::kTypeFieldNumber, R"("SIMPLE")", Write::kAlways},
+    {"conductor.proto.TaskDef.rate_limit_frequency_in_seconds", "1", Write::kGeneral},
+    {"conductor.proto.TaskDef.task_status_listener_enabled", "true", Write::kGeneral},
+    {"conductor.proto.TaskDef.concurrent_exec_limit", "0", Write::kUnlessAbsentValue},
+    {"conductor.proto.TaskDef.rate_limit_per_frequency", "0", Write::kUnlessAbsentValue},
+    {"conductor.proto.TaskDef.poll_timeout_seconds", "0", Write::kUnlessAbsentValue},
+    {"conductor.proto.WorkflowTask.type", R"("SIMPLE")", Write::kAlways},
     // Java's Integer retryCount is null unless given; the gRPC mapper encodes null as -1.
-    {WorkflowTask::descriptor, WorkflowTask::kRetryCountFieldNumber, "-1",
-     Write::kUnlessAbsentValue},
-    {WorkflowTask::descriptor, WorkflowTask::kRateLimitedFieldNumber, "false",
-     Write::kUnlessAbsentValue},
-    {WorkflowTask::descriptor, WorkflowTask::kJoinModeFieldNumber, R"("SYNC")",
-     Write::kUnlessAbsentValue},
-    {SchemaDef::descriptor, SchemaDef::kVersionFieldNumber, "1", Write::kGeneral},
-    // Absent means "latest", which the proto spells 0.
-    {SubWorkflowParams::descriptor, SubWorkflowParams::kVersionFieldNumber, "0",
-     Write::kUnlessAbsentValue},
+    {"conductor.proto.WorkflowTask.retry_count", "-1", Write::kUnlessAbsentValue},
+    {"conductor.proto.WorkflowTask.rate_limited", "false", Write::kUnlessAbsentValue},
+    {"conductor.proto.WorkflowTask.join_mode", R"("SYNC")", Write::kUnlessAbsentValue},
+    {"conductor.proto.SchemaDef.version", "1", Write::kGeneral},
+    // Absent is the latest version, which the proto spells 0.
+    {"conductor.proto.SubWorkflowParams.version", "0", Write::kUnlessAbsentValue},
 };
 
 // Keys of the Java model that no proto field carries, per message. Dropping one that holds the
-// Java default loses nothing, so only other values are reported.
+// Java default (see IsJavaDefault) loses nothing, so only other values are reported.
 constexpr struct {
-  const Descriptor* (*message)();
+  const char* message;
   absl::string_view key;
 } kJavaOnlyKeys[] = {
-    {TaskDef::descriptor, "inputSchema"},
-    {TaskDef::descriptor, "outputSchema"},
-    {TaskDef::descriptor, "enforceSchema"},
-    {TaskDef::descriptor, "runtimeMetadata"},
-    {WorkflowTask::descriptor, "onStateChange"},
-    {WorkflowTask::descriptor, "dynamicForkJoinTasksParam"},
-    {SubWorkflowParams::descriptor, "idempotencyKey"},
-    {SubWorkflowParams::descriptor, "idempotencyStrategy"},
-    {SubWorkflowParams::descriptor, "priority"},
-    {SchemaDef::descriptor, "data"},
-    {SchemaDef::descriptor, "externalRef"},
+    {"conductor.proto.TaskDef", "inputSchema"},
+    {"conductor.proto.TaskDef", "outputSchema"},
+    {"conductor.proto.TaskDef", "enforceSchema"},
+    {"conductor.proto.TaskDef", "runtimeMetadata"},
+    {"conductor.proto.WorkflowTask", "onStateChange"},
+    {"conductor.proto.WorkflowTask", "dynamicForkJoinTasksParam"},
+    {"conductor.proto.SubWorkflowParams", "idempotencyKey"},
+    {"conductor.proto.SubWorkflowParams", "idempotencyStrategy"},
+    {"conductor.proto.SubWorkflowParams", "priority"},
+    {"conductor.proto.SchemaDef", "data"},
+    {"conductor.proto.SchemaDef", "externalRef"},
 };
 
-// Auditing keys on every Conductor object; the target server sets its own.
+// Auditing keys any Conductor object may carry; the target server sets its own.
 constexpr absl::string_view kAuditKeys[] = {"createTime", "updateTime", "createdBy",
                                             "updatedBy",  "ownerApp",   "accessPolicy"};
 
 // WorkflowTaskList exists only because proto cannot nest repeated fields or put them in map
-// values; Conductor writes it as its bare task list, so decisionCases is {"case": [tasks]} and
-// forkTasks is [[tasks]].
+// values; Conductor has List<List<WorkflowTask>> and Map<String, List<WorkflowTask>>, so the
+// message is its bare task array: decisionCases is {"case": [tasks]}, forkTasks is [[tasks]].
 bool IsBareList(const Descriptor* d) { return d == WorkflowTask::WorkflowTaskList::descriptor(); }
 
 // SubWorkflowParams.workflowDefinition is a google.protobuf.Value on the wire, but an object
@@ -134,15 +125,20 @@ bool IsInlineDefinition(const FieldDescriptor* f) {
 }
 
 struct FieldRule {
+  Write write;
   std::optional<Value> absent;
-  Write write = Write::kGeneral;
 };
 
+// nullptr when `f` follows the general mapping.
 const FieldRule* RuleFor(const FieldDescriptor* f) {
   static const auto* const rules = [] {
     auto* map = new absl::flat_hash_map<const FieldDescriptor*, FieldRule>();
+    WorkflowDef::descriptor();  // makes sure every definition message is in the pool
     for (const FieldRow& row : kFieldRows) {
-      const FieldDescriptor* field = row.message()->FindFieldByNumber(row.field);
+      const FieldDescriptor* field =
+          google::protobuf::DescriptorPool::generated_pool()->FindFieldByName(row.field);
+      assert(field != nullptr);
+      assert(row.absent != nullptr || row.write != Write::kUnlessAbsentValue);
       FieldRule& rule = (*map)[field];
       rule.write = row.write;
       if (row.absent != nullptr) {
@@ -158,69 +154,29 @@ const FieldRule* RuleFor(const FieldDescriptor* f) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading: each helper checks the JSON type and names `path` in its error.
+// Reading.
 
-const char* JsonKind(const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue:
-      return "null";
-    case Value::kNumberValue:
-      return "number";
-    case Value::kStringValue:
-      return "string";
-    case Value::kBoolValue:
-      return "boolean";
-    case Value::kStructValue:
-      return "object";
-    case Value::kListValue:
-      return "array";
-    case Value::KIND_NOT_SET:
-      break;
-  }
-  return "nothing";
-}
-
+// The name tables below are indexed by Value::KindCase (struct.proto's field numbers).
 absl::Status TypeError(absl::string_view path, absl::string_view expected, const Value& v) {
+  static constexpr const char* kGot[] = {"nothing", "null",   "number", "string",
+                                         "boolean", "object", "array"};
   return absl::InvalidArgumentError(
-      absl::StrCat(path, ": expected ", expected, ", got ", JsonKind(v)));
+      absl::StrCat(path, ": expected ", expected, ", got ", kGot[v.kind_case()]));
 }
 
-absl::StatusOr<const Struct*> AsObject(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kStructValue) {
-    return TypeError(path, "an object", v);
-  }
-  return &v.struct_value();
+// OK when `v` is of `kind`, else InvalidArgument naming `path`.
+absl::Status Expect(const Value& v, Value::KindCase kind, absl::string_view path) {
+  static constexpr const char* kExpected[] = {"",          "null",      "an integer", "a string",
+                                              "a boolean", "an object", "an array"};
+  return v.kind_case() == kind ? absl::OkStatus() : TypeError(path, kExpected[kind], v);
 }
 
-absl::StatusOr<const google::protobuf::ListValue*> AsList(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kListValue) {
-    return TypeError(path, "an array", v);
-  }
-  return &v.list_value();
-}
-
-absl::StatusOr<std::string> AsString(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kStringValue) {
-    return TypeError(path, "a string", v);
-  }
-  return v.string_value();
-}
-
-absl::StatusOr<bool> AsBool(const Value& v, absl::string_view path) {
-  if (v.kind_case() != Value::kBoolValue) {
-    return TypeError(path, "a boolean", v);
-  }
-  return v.bool_value();
-}
-
-// `min` and `max` are inclusive. For int64 they stop short of 2^63, which doubles cannot tell
-// from INT64_MAX and which would overflow the cast.
-absl::StatusOr<int64_t> AsInteger(const Value& v, absl::string_view path, bool is_int32) {
-  const double min = is_int32 ? std::numeric_limits<int32_t>::min() : -9223372036854774784.0;
-  const double max = is_int32 ? std::numeric_limits<int32_t>::max() : 9223372036854774784.0;
-  if (v.kind_case() != Value::kNumberValue) {
-    return TypeError(path, "an integer", v);
-  }
+absl::StatusOr<int64_t> AsInteger(const Value& v, absl::string_view path, bool int32) {
+  // int64 stops short of 2^63, which doubles cannot tell from INT64_MAX and which would
+  // overflow the cast.
+  const double max = int32 ? 2147483647.0 : 9223372036854774784.0;
+  const double min = int32 ? -2147483648.0 : -max;
+  RETURN_IF_ERROR(Expect(v, Value::kNumberValue, path));
   const double d = v.number_value();
   if (std::trunc(d) != d) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": expected an integer, got ", d));
@@ -232,32 +188,20 @@ absl::StatusOr<int64_t> AsInteger(const Value& v, absl::string_view path, bool i
 }
 
 // Keys in byte order, so diagnostics and the first reported error do not depend on hash order.
-std::vector<std::pair<const std::string*, const Value*>> SortedFields(const Struct& s) {
-  std::vector<std::pair<const std::string*, const Value*>> out;
-  out.reserve(s.fields_size());
+std::map<absl::string_view, const Value*> Sorted(const Struct& s) {
+  std::map<absl::string_view, const Value*> out;
   for (const auto& [key, value] : s.fields()) {
-    out.emplace_back(&key, &value);
+    out.emplace(key, &value);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
   return out;
 }
 
-// A value a Java field without a proto counterpart would hold by default.
+// A value a Java field without a proto counterpart holds by default.
 bool IsJavaDefault(const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue:
-    case Value::KIND_NOT_SET:
-      return true;
-    case Value::kBoolValue:
-      return !v.bool_value();
-    case Value::kListValue:
-      return v.list_value().values_size() == 0;
-    case Value::kStructValue:
-      return v.struct_value().fields_size() == 0;
-    default:
-      return false;
-  }
+  return v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET ||
+         (v.has_bool_value() && !v.bool_value()) ||
+         (v.has_list_value() && v.list_value().values().empty()) ||
+         (v.has_struct_value() && v.struct_value().fields().empty());
 }
 
 const FieldDescriptor* FieldForKey(const Descriptor* d, absl::string_view key) {
@@ -281,7 +225,7 @@ class Reader {
     if (IsBareList(d)) {
       return ReadField(v, path, out, d->field(0));
     }
-    ASSIGN_OR_RETURN(const Struct* s, AsObject(v, path));
+    RETURN_IF_ERROR(Expect(v, Value::kStructValue, path));
     out->Clear();
     for (int i = 0; i < d->field_count(); ++i) {
       const FieldRule* rule = RuleFor(d->field(i));
@@ -289,40 +233,37 @@ class Reader {
         RETURN_IF_ERROR(ReadOne(*rule->absent, path, out, d->field(i)));
       }
     }
-    for (const auto& [key, val] : SortedFields(*s)) {
+    for (const auto& [key, val] : Sorted(v.struct_value())) {
       if (val->kind_case() == Value::kNullValue) {
         continue;  // Jackson leaves the default.
       }
-      if (const FieldDescriptor* f = FieldForKey(d, *key); f != nullptr) {
-        RETURN_IF_ERROR(ReadField(*val, JsonPathChild(path, *key), out, f));
+      if (const FieldDescriptor* f = FieldForKey(d, key); f != nullptr) {
+        RETURN_IF_ERROR(ReadField(*val, JsonPathChild(path, key), out, f));
       } else {
-        Unhandled(d, path, *key, *val);
+        Unhandled(d, path, key, *val);
       }
     }
     return absl::OkStatus();
   }
 
  private:
-  // Reads the whole of field `f` (all elements of a repeated field or map).
+  // Reads all of field `f`: every element of a repeated field or map.
   absl::Status ReadField(const Value& v, const std::string& path, Message* out,
                          const FieldDescriptor* f) {
-    const Reflection* r = out->GetReflection();
     if (f->is_map()) {
-      ASSIGN_OR_RETURN(const Struct* s, AsObject(v, path));
-      r->ClearField(out, f);
-      for (const auto& [key, val] : SortedFields(*s)) {
-        Message* entry = r->AddMessage(out, f);
+      RETURN_IF_ERROR(Expect(v, Value::kStructValue, path));
+      for (const auto& [key, val] : Sorted(v.struct_value())) {
+        Message* entry = out->GetReflection()->AddMessage(out, f);
         const Descriptor* entry_type = entry->GetDescriptor();
-        entry->GetReflection()->SetString(entry, entry_type->map_key(), *key);
-        RETURN_IF_ERROR(ReadOne(*val, JsonPathChild(path, *key), entry, entry_type->map_value()));
+        entry->GetReflection()->SetString(entry, entry_type->map_key(), std::string(key));
+        RETURN_IF_ERROR(ReadOne(*val, JsonPathChild(path, key), entry, entry_type->map_value()));
       }
       return absl::OkStatus();
     }
     if (f->is_repeated()) {
-      ASSIGN_OR_RETURN(const google::protobuf::ListValue* list, AsList(v, path));
-      r->ClearField(out, f);
-      for (int i = 0; i < list->values_size(); ++i) {
-        RETURN_IF_ERROR(ReadOne(list->values(i), JsonPathIndex(path, i), out, f));
+      RETURN_IF_ERROR(Expect(v, Value::kListValue, path));
+      for (int i = 0; i < v.list_value().values_size(); ++i) {
+        RETURN_IF_ERROR(ReadOne(v.list_value().values(i), JsonPathIndex(path, i), out, f));
       }
       return absl::OkStatus();
     }
@@ -335,33 +276,31 @@ class Reader {
     const Reflection* r = out->GetReflection();
     const bool add = f->is_repeated();
     switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING: {
-        ASSIGN_OR_RETURN(std::string s, AsString(v, path));
-        add ? r->AddString(out, f, std::move(s)) : r->SetString(out, f, std::move(s));
+      case FieldDescriptor::CPPTYPE_STRING:
+        RETURN_IF_ERROR(Expect(v, Value::kStringValue, path));
+        add ? r->AddString(out, f, v.string_value()) : r->SetString(out, f, v.string_value());
         return absl::OkStatus();
-      }
-      case FieldDescriptor::CPPTYPE_BOOL: {
-        ASSIGN_OR_RETURN(bool b, AsBool(v, path));
-        add ? r->AddBool(out, f, b) : r->SetBool(out, f, b);
+      case FieldDescriptor::CPPTYPE_BOOL:
+        RETURN_IF_ERROR(Expect(v, Value::kBoolValue, path));
+        add ? r->AddBool(out, f, v.bool_value()) : r->SetBool(out, f, v.bool_value());
         return absl::OkStatus();
-      }
       case FieldDescriptor::CPPTYPE_INT32: {
-        ASSIGN_OR_RETURN(int64_t n, AsInteger(v, path, /*is_int32=*/true));
+        ASSIGN_OR_RETURN(int64_t n, AsInteger(v, path, /*int32=*/true));
         add ? r->AddInt32(out, f, static_cast<int32_t>(n))
             : r->SetInt32(out, f, static_cast<int32_t>(n));
         return absl::OkStatus();
       }
       case FieldDescriptor::CPPTYPE_INT64: {
-        ASSIGN_OR_RETURN(int64_t n, AsInteger(v, path, /*is_int32=*/false));
+        ASSIGN_OR_RETURN(int64_t n, AsInteger(v, path, /*int32=*/false));
         add ? r->AddInt64(out, f, n) : r->SetInt64(out, f, n);
         return absl::OkStatus();
       }
       case FieldDescriptor::CPPTYPE_ENUM: {
-        // By name, as Jackson writes Java enums.
-        ASSIGN_OR_RETURN(std::string name, AsString(v, path));
-        const google::protobuf::EnumValueDescriptor* e = f->enum_type()->FindValueByName(name);
+        RETURN_IF_ERROR(Expect(v, Value::kStringValue, path));
+        const auto* e = f->enum_type()->FindValueByName(v.string_value());
         if (e == nullptr) {
-          return absl::InvalidArgumentError(absl::StrCat(path, ": unknown value \"", name, "\""));
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ": unknown value \"", v.string_value(), "\""));
         }
         add ? r->AddEnum(out, f, e) : r->SetEnum(out, f, e);
         return absl::OkStatus();
@@ -384,25 +323,25 @@ class Reader {
         return absl::OkStatus();
       }
       default:
-        // A field type the definition protos do not use yet; refuse rather than drop it.
+        // A field type the definition protos do not use yet: refuse rather than drop it.
         return absl::UnimplementedError(
             absl::StrCat(path, ": cannot read a ", f->cpp_type_name(), " field"));
     }
   }
 
   // Records a key no field of `d` carries.
-  void Unhandled(const Descriptor* d, const std::string& path, const std::string& key,
+  void Unhandled(const Descriptor* d, const std::string& path, absl::string_view key,
                  const Value& v) {
     const bool audit =
         std::find(std::begin(kAuditKeys), std::end(kAuditKeys), key) != std::end(kAuditKeys);
-    const bool java_only =
-        std::any_of(std::begin(kJavaOnlyKeys), std::end(kJavaOnlyKeys),
-                    [&](const auto& row) { return row.message() == d && row.key == key; });
+    const bool java_only = std::any_of(
+        std::begin(kJavaOnlyKeys), std::end(kJavaOnlyKeys),
+        [&](const auto& row) { return d->full_name() == row.message && row.key == key; });
     if ((audit || java_only) && IsJavaDefault(v)) {
       return;
     }
     if (dropped_ != nullptr) {
-      dropped_->push_back({JsonPathChild(path, key), key,
+      dropped_->push_back({JsonPathChild(path, key), std::string(key),
                            std::string(audit ? kDiagnosticAudit : kDiagnosticUnsupported)});
     }
   }
@@ -434,7 +373,7 @@ Value OneToValue(const Message& m, const FieldDescriptor* f, int i) {
       break;
     case FieldDescriptor::CPPTYPE_ENUM: {
       const int n = rep ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
-      const google::protobuf::EnumValueDescriptor* e = f->enum_type()->FindValueByNumber(n);
+      const auto* e = f->enum_type()->FindValueByNumber(n);
       // A value newer than our proto keeps its number.
       e == nullptr ? v.set_number_value(n) : v.set_string_value(e->name());
       break;
@@ -456,18 +395,12 @@ Value OneToValue(const Message& m, const FieldDescriptor* f, int i) {
       break;
     }
     default:
-      break;  // Unset: the round-trip test of every field catches a new type.
+      break;  // Left unset; the reflection round-trip test catches a new field type.
   }
   return v;
 }
 
-bool SameScalar(const Value& a, const Value& b) {
-  return a.kind_case() == b.kind_case() && a.number_value() == b.number_value() &&
-         a.bool_value() == b.bool_value() && a.string_value() == b.string_value();
-}
-
-// Adds field `f` of `m` to `out` under its JSON name, unless the dialect omits it.
-// All elements of repeated field `f` as a JSON array.
+// All elements of repeated field `f` as an array.
 Value ListToValue(const Message& m, const FieldDescriptor* f) {
   Value v;
   auto* list = v.mutable_list_value();
@@ -481,7 +414,6 @@ Value ListToValue(const Message& m, const FieldDescriptor* f) {
 void WriteField(const Message& m, const FieldDescriptor* f, Struct* out) {
   const Reflection* r = m.GetReflection();
   const FieldRule* rule = RuleFor(f);
-  const Write write = rule != nullptr ? rule->write : Write::kGeneral;
   Value v;
   bool empty = false;
   if (f->is_map()) {
@@ -504,10 +436,12 @@ void WriteField(const Message& m, const FieldDescriptor* f, Struct* out) {
                 ? v.string_value().empty()
                 : v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET;
   }
+  const Write write = rule != nullptr ? rule->write : Write::kGeneral;
   if (empty && write != Write::kAlways) {
     return;
   }
-  if (write == Write::kUnlessAbsentValue && SameScalar(v, *rule->absent)) {
+  if (write == Write::kUnlessAbsentValue &&
+      google::protobuf::util::MessageDifferencer::Equals(v, *rule->absent)) {
     return;
   }
   (*out->mutable_fields())[f->json_name()] = std::move(v);
