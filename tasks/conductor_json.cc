@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -91,19 +93,12 @@ constexpr struct FieldRow {
 // Java default (see IsJavaDefault) loses nothing, so only other values are reported.
 constexpr struct {
   const char* message;
-  absl::string_view key;
+  const char* keys;  // space-separated
 } kJavaOnlyKeys[] = {
-    {"conductor.proto.TaskDef", "inputSchema"},
-    {"conductor.proto.TaskDef", "outputSchema"},
-    {"conductor.proto.TaskDef", "enforceSchema"},
-    {"conductor.proto.TaskDef", "runtimeMetadata"},
-    {"conductor.proto.WorkflowTask", "onStateChange"},
-    {"conductor.proto.WorkflowTask", "dynamicForkJoinTasksParam"},
-    {"conductor.proto.SubWorkflowParams", "idempotencyKey"},
-    {"conductor.proto.SubWorkflowParams", "idempotencyStrategy"},
-    {"conductor.proto.SubWorkflowParams", "priority"},
-    {"conductor.proto.SchemaDef", "data"},
-    {"conductor.proto.SchemaDef", "externalRef"},
+    {"conductor.proto.TaskDef", "inputSchema outputSchema enforceSchema runtimeMetadata"},
+    {"conductor.proto.WorkflowTask", "onStateChange dynamicForkJoinTasksParam"},
+    {"conductor.proto.SubWorkflowParams", "idempotencyKey idempotencyStrategy priority"},
+    {"conductor.proto.SchemaDef", "data externalRef"},
 };
 
 // Auditing keys any Conductor object may carry; the target server sets its own.
@@ -334,9 +329,11 @@ class Reader {
                  const Value& v) {
     const bool audit =
         std::find(std::begin(kAuditKeys), std::end(kAuditKeys), key) != std::end(kAuditKeys);
-    const bool java_only = std::any_of(
-        std::begin(kJavaOnlyKeys), std::end(kJavaOnlyKeys),
-        [&](const auto& row) { return d->full_name() == row.message && row.key == key; });
+    const bool java_only =
+        std::any_of(std::begin(kJavaOnlyKeys), std::end(kJavaOnlyKeys), [&](const auto& row) {
+          return d->full_name() == row.message &&
+                 absl::c_linear_search(absl::StrSplit(row.keys, ' '), key);
+        });
     if ((audit || java_only) && IsJavaDefault(v)) {
       return;
     }
