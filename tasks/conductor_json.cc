@@ -18,7 +18,6 @@
 #include "base/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace cmig {
 namespace {
@@ -437,8 +436,10 @@ void WriteField(const Message& m, const FieldDescriptor* f, Struct* out) {
   if (empty && write != Write::kAlways) {
     return;
   }
-  if (write == Write::kUnlessAbsentValue &&
-      google::protobuf::util::MessageDifferencer::Equals(v, *rule->absent)) {
+  if (write == Write::kUnlessAbsentValue && v.kind_case() == rule->absent->kind_case() &&
+      v.number_value() == rule->absent->number_value() &&
+      v.bool_value() == rule->absent->bool_value() &&
+      v.string_value() == rule->absent->string_value()) {
     return;
   }
   (*out->mutable_fields())[f->json_name()] = std::move(v);

@@ -1,6 +1,7 @@
 // Every field of every definition message survives Conductor JSON and back. The converter maps
 // fields by reflection, so a field added to conductor.proto is carried without code changes;
 // this test is what proves it, since it fills fields by reflection too.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ using ::testing::IsEmpty;
 // once with false / its first value: in one of the two passes it differs from what a dropped
 // key would read back as.
 enum class Pass { kFirst, kSecond };
+
+std::string PassName(Pass p) {
+  return p == Pass::kFirst ? "TrueAndLastEnumValues" : "FalseAndFirstEnumValues";
+}
+void PrintTo(Pass p, std::ostream* os) { *os << PassName(p); }
 
 constexpr int kMaxDepth = 3;
 
@@ -184,7 +190,8 @@ TEST_P(EveryFieldTest, WorkflowTaskRoundTripsThroughConductorJson) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ConductorJson, EveryFieldTest,
-                         ::testing::Values(Pass::kFirst, Pass::kSecond));
+                         ::testing::Values(Pass::kFirst, Pass::kSecond),
+                         [](const auto& info) { return PassName(info.param); });
 
 }  // namespace
 }  // namespace cmig
