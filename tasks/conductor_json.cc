@@ -41,8 +41,7 @@ using google::protobuf::Value;
 // (the Java model always has them); strings, lists, maps and messages only when non-empty.
 // The tables below are where Conductor's Java model differs from that.
 
-// How absent keys read and which fields are omitted on writing, where the general rule above
-// does not hold. Keyed by full field name.
+// Fields whose absent value or writing differs from the general rule, keyed by full field name.
 enum class Write {
   kGeneral,
   // A nullable Java field (Integer, Boolean, enum) that Jackson omits when null: written only
