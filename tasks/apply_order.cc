@@ -28,7 +28,9 @@ class Tarjan {
   // Components in the order Tarjan completes them: each after every component it reaches.
   std::vector<std::vector<int>> Run(const std::vector<int>& roots) {
     for (int root : roots) {
-      if (index_[root] < 0) Visit(root);
+      if (index_[root] < 0) {
+        Visit(root);
+      }
     }
     return std::move(components_);
   }
@@ -93,11 +95,14 @@ WorkflowComponents ComponentsInApplyOrder(const std::vector<cp::WorkflowDef>& wo
   for (int i = 0; i < n; ++i) {
     by_key[{workflows[i].name(), workflows[i].version()}] = i;
     auto [it, inserted] = latest.try_emplace(workflows[i].name(), i);
-    if (!inserted && workflows[it->second].version() < workflows[i].version()) it->second = i;
+    if (!inserted && workflows[it->second].version() < workflows[i].version()) {
+      it->second = i;
+    }
   }
   auto order = [&](int a, int b) {
-    if (workflows[a].name() != workflows[b].name())
+    if (workflows[a].name() != workflows[b].name()) {
       return workflows[a].name() < workflows[b].name();
+    }
     return workflows[a].version() < workflows[b].version();
   };
   std::vector<std::vector<int>> edges(n);
@@ -107,19 +112,27 @@ WorkflowComponents ComponentsInApplyOrder(const std::vector<cp::WorkflowDef>& wo
       int target = -1;
       if (r.version != 0) {
         auto it = by_key.find({r.name, r.version});
-        if (it != by_key.end()) target = it->second;
+        if (it != by_key.end()) {
+          target = it->second;
+        }
       } else if (auto it = latest.find(r.name); it != latest.end()) {
         target = it->second;
       }
-      if (target < 0) continue;
-      if (target == i) self_loop[i] = true;
+      if (target < 0) {
+        continue;
+      }
+      if (target == i) {
+        self_loop[i] = true;
+      }
       edges[i].push_back(target);
     }
     std::sort(edges[i].begin(), edges[i].end(), order);
     edges[i].erase(std::unique(edges[i].begin(), edges[i].end()), edges[i].end());
   }
   std::vector<int> roots(n);
-  for (int i = 0; i < n; ++i) roots[i] = i;
+  for (int i = 0; i < n; ++i) {
+    roots[i] = i;
+  }
   std::sort(roots.begin(), roots.end(), order);
 
   WorkflowComponents out;
@@ -151,11 +164,15 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
                                                       " problem(s); nothing may be applied"));
   }
   std::map<std::tuple<int, std::string, int32_t>, const v1::PackageItem*> items;
-  for (const v1::PackageItem& i : package.items()) items[{i.kind(), i.name(), i.version()}] = &i;
+  for (const v1::PackageItem& i : package.items()) {
+    items[{i.kind(), i.name(), i.version()}] = &i;
+  }
 
   std::vector<ApplyStep> steps;
   for (const v1::PlannedItem& p : plan.items()) {
-    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) continue;
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
+      continue;
+    }
     std::string what = DescribeItem(p.kind(), p.name(), p.source_version());
     auto it = items.find({p.kind(), p.name(), p.source_version()});
     if (it == items.end()) {
@@ -169,13 +186,15 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
     step.action = p.action();
     if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
       auto def = migration_codec::ParseTaskDef(json);
-      if (!def.ok())
+      if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
+      }
       step.task_def = *std::move(def);
     } else {
       auto def = migration_codec::ParseWorkflowDef(json);
-      if (!def.ok())
+      if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
+      }
       if (def->version() != p.target_version()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": the plan writes version ",
                                                        p.target_version(), " but its JSON holds ",
