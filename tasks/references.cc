@@ -205,6 +205,16 @@ class Scanner {
         version = 0;
       }
     }
+    if (auto d = fields.find("taskToDomain");
+        d != fields.end() && d->second.kind_case() == pb::Value::kStructValue) {
+      v1::Referrer dr = fr;
+      dr.set_field("inputParameters.startWorkflow.taskToDomain");
+      for (const std::string& task : SortedKeys(d->second.struct_value().fields())) {
+        AddDependency(
+            v1::DEPENDENCY_KIND_TASK_TO_DOMAIN,
+            absl::StrCat(task, "=", d->second.struct_value().fields().at(task).string_value()), dr);
+      }
+    }
     fr.set_field("inputParameters.startWorkflow.name");
     AddWorkflowRef(name, version, fr, "the started workflow is chosen at run time");
   }

@@ -99,7 +99,7 @@ TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_EVENT_SINK),
               ElementsAre("conductor:order_events", "kafka:status"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_TASK_TO_DOMAIN),
-              ElementsAre("ship_order=fast"));
+              ElementsAre("audit_log=audit", "ship_order=fast"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_SYSTEM_TASK_TYPE),
               ElementsAre("DO_WHILE", "DYNAMIC", "EVENT", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "HTTP",
                           "JOIN", "START_WORKFLOW", "SUB_WORKFLOW", "SWITCH"));
