@@ -35,6 +35,9 @@ std::string HashOf(const cp::TaskDef& def) {
 struct WorkflowPlan {
   v1::PlannedItem item;
   cp::WorkflowDef planned;  // what would be written, version = target version
+  // True when `planned` is the package item itself (no reference or version changed): its JSON
+  // and hash are the item's, which saves re-serialising ten thousand definitions.
+  bool as_packaged = false;
 };
 
 class Planner {
@@ -222,6 +225,11 @@ class Planner {
   void Finish(int i, WorkflowPlan* w) {
     const v1::PackageItem& pkg_item = package_.items(contents_.workflow_items[i]);
     w->item.set_target_version(w->planned.version());
+    if (w->as_packaged) {
+      w->item.set_planned_sha256(pkg_item.sha256());
+      mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
+      return;
+    }
     std::string json = migration_codec::CanonicalJson(w->planned);
     w->item.set_planned_sha256(migration_codec::Sha256Hex(json));
     if (json != pkg_item.canonical_json()) {
@@ -235,6 +243,7 @@ class Planner {
     Start(i, &w);
     const cp::WorkflowDef& def = contents_.workflows[i];
     w.planned = def;
+    w.as_packaged = true;
     Finish(i, &w);
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
                      TargetWorkflow(def.name(), def.version()));
@@ -251,14 +260,23 @@ class Planner {
     return absl::OkStatus();
   }
 
-  cp::WorkflowDef Rewritten(int i, const std::map<WorkflowKey, int32_t>& mapping, int32_t version) {
+  // `as_packaged`, when given, is set to whether nothing changed.
+  cp::WorkflowDef Rewritten(int i, const std::map<WorkflowKey, int32_t>& mapping, int32_t version,
+                            bool* as_packaged = nullptr) {
     cp::WorkflowDef def = contents_.workflows[i];
-    RewriteWorkflowReferences(&def, [&](absl::string_view name, int32_t v) {
+    int changed = RewriteWorkflowReferences(&def, [&](absl::string_view name, int32_t v) {
       auto it = mapping.find({std::string(name), v});
       return it == mapping.end() ? std::nullopt : std::optional<int32_t>(it->second);
     });
+    if (as_packaged != nullptr) {
+      *as_packaged = changed == 0 && version == def.version();
+    }
     def.set_version(version);
     return def;
+  }
+
+  std::string PlannedHash(int i, const cp::WorkflowDef& planned, bool as_packaged) {
+    return as_packaged ? package_.items(contents_.workflow_items[i]).sha256() : HashOf(planned);
   }
 
   int32_t NextFree(const std::string& name, int32_t target_latest) {
@@ -274,7 +292,7 @@ class Planner {
     const int32_t v = def.version();
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* latest, TargetWorkflow(def.name(), 0));
     if (!latest->has_value()) {
-      w.planned = Rewritten(i, mapping_, v);
+      w.planned = Rewritten(i, mapping_, v, &w.as_packaged);
       w.item.set_action(v1::ITEM_ACTION_CREATE);
       Finish(i, &w);
       return absl::OkStatus();
@@ -291,10 +309,12 @@ class Planner {
       if (!existing->has_value()) {
         continue;
       }
-      cp::WorkflowDef planned = Rewritten(i, mapping_, candidate);
+      bool as_packaged = false;
+      cp::WorkflowDef planned = Rewritten(i, mapping_, candidate, &as_packaged);
       std::string target_hash = HashOf(**existing);
-      if (HashOf(planned) == target_hash) {
+      if (PlannedHash(i, planned, as_packaged) == target_hash) {
         w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hash);
         if (candidate != v) {
@@ -317,12 +337,14 @@ class Planner {
         if (std::find(candidates.begin(), candidates.end(), it->version()) != candidates.end()) {
           continue;
         }
-        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version());
+        bool as_packaged = false;
+        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version(), &as_packaged);
         std::string target_hash = HashOf(*it);
-        if (HashOf(planned) != target_hash) {
+        if (PlannedHash(i, planned, as_packaged) != target_hash) {
           continue;
         }
         w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hash);
         w.item.add_reasons(absl::StrCat("identical to the target's version ", it->version()));
@@ -331,7 +353,7 @@ class Planner {
       }
     }
     const int32_t tv = NextFree(def.name(), latest_version);
-    w.planned = Rewritten(i, mapping_, tv);
+    w.planned = Rewritten(i, mapping_, tv, &w.as_packaged);
     w.item.set_action(v1::ITEM_ACTION_CREATE);
     w.item.add_reasons(absl::StrCat(DescribeWorkflow(def.name(), v),
                                     " differs from the target's; version strategy new-version "
@@ -390,7 +412,7 @@ class Planner {
         int m = members[k];
         const cp::WorkflowDef& def = contents_.workflows[m];
         WorkflowPlan& w = workflows_[m];
-        w.planned = Rewritten(m, trial, trial[{def.name(), def.version()}]);
+        w.planned = Rewritten(m, trial, trial[{def.name(), def.version()}], &w.as_packaged);
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hashes[k]);
         Finish(m, &w);
@@ -409,7 +431,7 @@ class Planner {
     for (int m : members) {
       const cp::WorkflowDef& def = contents_.workflows[m];
       WorkflowPlan& w = workflows_[m];
-      w.planned = Rewritten(m, mapping_, mapping_[{def.name(), def.version()}]);
+      w.planned = Rewritten(m, mapping_, mapping_[{def.name(), def.version()}], &w.as_packaged);
       w.item.set_action(v1::ITEM_ACTION_CREATE);
       w.item.add_reasons(absl::StrCat("part of a cycle of workflows (", cycle,
                                       ") that the target does not hold identically; version "
