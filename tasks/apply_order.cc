@@ -152,8 +152,11 @@ std::vector<int> WorkflowApplyOrder(const std::vector<cp::WorkflowDef>& workflow
   return order;
 }
 
-absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
-                                                    const v1::MigrationPlan& plan) {
+namespace {
+
+absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package,
+                                             const PackageContents* contents,
+                                             const v1::MigrationPlan& plan) {
   if (plan.package_digest() != package.digest()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the plan is for package ", plan.package_digest(), ", not for package ", package.digest()));
@@ -163,9 +166,21 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
                                                       plan.blocking_problems_size(),
                                                       " problem(s); nothing may be applied"));
   }
-  std::map<std::tuple<int, std::string, int32_t>, const v1::PackageItem*> items;
-  for (const v1::PackageItem& i : package.items()) {
-    items[{i.kind(), i.name(), i.version()}] = &i;
+  std::map<std::tuple<int, std::string, int32_t>, int> items;
+  for (int i = 0; i < package.items_size(); ++i) {
+    const v1::PackageItem& item = package.items(i);
+    items[{item.kind(), item.name(), item.version()}] = i;
+  }
+  // Item index -> the definition ValidatePackage parsed from it.
+  std::map<int, const cp::TaskDef*> parsed_task_defs;
+  std::map<int, const cp::WorkflowDef*> parsed_workflows;
+  if (contents != nullptr) {
+    for (size_t k = 0; k < contents->task_defs.size(); ++k) {
+      parsed_task_defs[contents->task_def_items[k]] = &contents->task_defs[k];
+    }
+    for (size_t k = 0; k < contents->workflows.size(); ++k) {
+      parsed_workflows[contents->workflow_items[k]] = &contents->workflows[k];
+    }
   }
 
   std::vector<ApplyStep> steps;
@@ -179,12 +194,20 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
       return absl::InvalidArgumentError(
           absl::StrCat("the plan names ", what, ", which the package does not hold"));
     }
-    const std::string& json =
-        p.rewritten_json().empty() ? it->second->canonical_json() : p.rewritten_json();
+    const std::string& json = p.rewritten_json().empty()
+                                  ? package.items(it->second).canonical_json()
+                                  : p.rewritten_json();
     ApplyStep step;
     step.kind = p.kind();
     step.action = p.action();
-    if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
+    if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
+        parsed_task_defs.count(it->second)) {
+      step.task_def = *parsed_task_defs[it->second];
+    } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_WORKFLOW_DEF &&
+               parsed_workflows.count(it->second) &&
+               parsed_workflows[it->second]->version() == p.target_version()) {
+      step.workflow_def = *parsed_workflows[it->second];
+    } else if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
       auto def = migration_codec::ParseTaskDef(json);
       if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
@@ -205,6 +228,19 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
     steps.push_back(std::move(step));
   }
   return steps;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const v1::MigrationPlan& plan) {
+  return Steps(package, nullptr, plan);
+}
+
+absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const PackageContents& contents,
+                                                    const v1::MigrationPlan& plan) {
+  return Steps(package, &contents, plan);
 }
 
 }  // namespace cmig

@@ -605,3 +605,36 @@ TEST_F(PlanTest, ReportCarriesStatusesCountsAndDependencies) {
 
 }  // namespace
 }  // namespace cmig
+
+namespace cmig {
+namespace {
+
+TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
+  Drift();
+  v1::MigrationPackage p =
+      MakePackage(source_, Select({"order_flow"}), v1::CONFLICT_STRATEGY_UPDATE,
+                  v1::VERSION_STRATEGY_NEW_VERSION);
+  v1::MigrationPlan plan = PlanOk(p);
+  ASSERT_FALSE(plan.blocked());
+  auto contents = ValidatePackage(p);
+  ASSERT_OK(contents.status());
+  auto parsed = StepsToApply(p, plan);
+  auto reused = StepsToApply(p, *contents, plan);
+  ASSERT_OK(parsed.status());
+  ASSERT_OK(reused.status());
+  ASSERT_EQ(parsed->size(), reused->size());
+  ASSERT_FALSE(parsed->empty());
+  bool saw_new_version = false;
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    EXPECT_EQ((*parsed)[i].kind, (*reused)[i].kind);
+    EXPECT_EQ((*parsed)[i].task_def.SerializeAsString(), (*reused)[i].task_def.SerializeAsString());
+    EXPECT_EQ(migration_codec::CanonicalJson((*parsed)[i].workflow_def),
+              migration_codec::CanonicalJson((*reused)[i].workflow_def));
+    saw_new_version |= (*reused)[i].workflow_def.name() == "order_flow" &&
+                       (*reused)[i].workflow_def.version() == 3;
+  }
+  EXPECT_TRUE(saw_new_version);
+}
+
+}  // namespace
+}  // namespace cmig
