@@ -1,0 +1,43 @@
+// Strict JSON text <-> google::protobuf::Value, with deterministic output.
+//
+// Everything in the project that reads or writes definition JSON goes through these two functions
+// (via tasks/conductor_json.h), so that parsing errors name a position and written JSON is the
+// same bytes for the same value.
+//
+//   ASSIGN_OR_RETURN(google::protobuf::Value v, cmig::ParseJson(text));
+//   std::string out = cmig::WriteJson(v, /*pretty=*/true);
+//
+// Numbers are held as doubles (that is what google.protobuf.Value carries), so integers beyond
+// 2^53 lose precision; definitions never carry such numbers.
+#ifndef CMIG_TASKS_JSON_UTIL_H_
+#define CMIG_TASKS_JSON_UTIL_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace cmig {
+
+// Parses one JSON document with protobuf's JSON parser. Rejects trailing content, duplicate
+// object keys (they would make a definition's meaning depend on the parser), invalid escapes,
+// lone surrogates, excessive nesting and non-finite numbers. Errors are InvalidArgument quoting
+// the text near the problem. Thread-safe.
+absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json);
+
+// Writes `v` as JSON. Object keys are sorted (byte order) at every depth, so the output depends
+// only on the value. Integral numbers print without a fraction ("3", not "3.0"); other numbers
+// print in the shortest form that reads back to the same double; NaN and infinities (which JSON
+// cannot express) print as null, as does a Value with no kind set. Strings keep UTF-8 as is and
+// escape only '"', '\\' and control characters. `pretty` indents by two spaces. Thread-safe.
+std::string WriteJson(const google::protobuf::Value& v, bool pretty = false);
+
+// Appends a JSONPath-like child to `path`: `.key` for identifier-like keys, `["key"]` otherwise.
+std::string JsonPathChild(absl::string_view path, absl::string_view key);
+// Appends `[index]` to `path`.
+std::string JsonPathIndex(absl::string_view path, int index);
+
+}  // namespace cmig
+
+#endif  // CMIG_TASKS_JSON_UTIL_H_
