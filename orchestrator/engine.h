@@ -11,8 +11,9 @@
 // awaited: a crash can at worst deliver a task again or drop a scheduling that
 // the restarted engine decides again, never lose or repeat an accepted result.
 //
-// Asynchronous methods take a callback that runs exactly once, on an engine or
-// committer thread, never while the engine mutex is held. No method blocks on
+// Asynchronous methods take a callback that runs exactly once, on the calling
+// thread, the timer thread or the committer thread, never while the engine
+// mutex is held. No method blocks on
 // I/O except the synchronous reads of finished workflows, tasks and logs.
 #ifndef CMIG_ORCHESTRATOR_ENGINE_H_
 #define CMIG_ORCHESTRATOR_ENGINE_H_

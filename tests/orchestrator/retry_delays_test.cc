@@ -26,6 +26,8 @@ struct Case {
   std::vector<int> delays_s;  // before retry 1, retry 2
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class RetryDelaysTest : public OrchestratorTest, public ::testing::WithParamInterface<Case> {
  protected:
   void SetUp() override {
