@@ -444,6 +444,8 @@ void Engine::ArmTimerLocked(int64_t at_ms) {
 }
 
 void Engine::SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms) {
+  // A wake-up due now or earlier runs on the next timer pass, not in a loop.
+  if (at_ms) at_ms = std::max(*at_ms, clock_.NowMs() + 1);
   if (ws.timer) {
     if (at_ms && (*ws.timer)->first == *at_ms) return;
     workflow_timers_.erase(*ws.timer);
@@ -483,7 +485,7 @@ void Engine::TimerLoop() {
       auto wit = waiters_.find(id);
       if (wit == waiters_.end()) continue;
       deferred.push_back([cb = std::move(wit->second->callback)] { cb({}); });
-      waiters_.erase(wit);
+      RemoveWaiterLocked(wit);
     }
     SubmitLocked(txn, nullptr);
     for (auto& f : txn.deferred) deferred.push_back(std::move(f));
@@ -1346,7 +1348,22 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
 
 bool Engine::CancelPoll(uint64_t poll_id) {
   absl::MutexLock lock(&mu_);
-  return waiters_.erase(poll_id) > 0;
+  auto it = waiters_.find(poll_id);
+  if (it == waiters_.end()) return false;
+  RemoveWaiterLocked(it);
+  return true;
+}
+
+void Engine::RemoveWaiterLocked(
+    absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>>::iterator it) {
+  // Parked polls per queue are few (one per idle worker thread), so a linear
+  // erase keeps the queue's list from growing with every expired poll.
+  auto qit = queues_.find(it->second->queue_name);
+  if (qit != queues_.end()) {
+    auto& ids = qit->second->waiters;
+    ids.erase(std::remove(ids.begin(), ids.end(), it->first), ids.end());
+  }
+  waiters_.erase(it);
 }
 
 void Engine::UpdateTask(conductor::proto::TaskResult result, Done done) {

@@ -183,6 +183,8 @@ class Engine {
                                                       int count, Txn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmTimerLocked(int64_t at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveWaiterLocked(absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the workflow's decider wake-up (nullopt: none); one timer per workflow.
   void SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
