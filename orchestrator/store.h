@@ -119,6 +119,8 @@ struct WorkflowQuery {
   int version = 0;  // 0 = any
   std::vector<int> statuses;
   std::optional<std::string> correlation_id;
+  // Matches the workflow id or the correlation id.
+  std::optional<std::string> id_or_correlation_id;
   int64_t start_time_from = 0;  // inclusive, 0 = unbounded
   int64_t start_time_to = 0;    // inclusive, 0 = unbounded
   int offset = 0;
