@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -285,21 +286,44 @@ TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
 }
 
 TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
-  RegisterTaskDef(R"({"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120})");
-  RegisterTaskDef(R"({"name":"echo_test","retryCount":0})");
-  RegisterChain("it_drain", {"drain_test"});
-  const std::string id = Start("it_drain");
+  // The worker process registers these itself at startup.
+  const std::string defs = dir_ + "/workflows";
+  std::filesystem::create_directories(defs);
+  std::ofstream(defs + "/task_defs.json")
+      << R"([{"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120},
+             {"name":"echo_test","retryCount":0}])";
+  std::ofstream(defs + "/it_drain.json")
+      << R"({"name":"it_drain","version":1,"schemaVersion":2,"tasks":[
+             {"name":"drain_test","taskReferenceName":"d","type":"SIMPLE"}]})";
 
   const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
   const std::string server_flag = "--server=" + server_->address();
+  const std::string dir_flag = "--workflows_dir=" + defs;
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), "--register_definitions=false",
+    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), dir_flag.c_str(),
           "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
           static_cast<char*>(nullptr));
     _exit(127);
   }
+  // Registration done: the workflow can start.
+  std::string id;
+  const absl::Time registered_by = absl::Now() + absl::Seconds(20);
+  while (id.empty() && absl::Now() < registered_by) {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("it_drain");
+    req.set_version(1);
+    if (auto started = client_->StartWorkflow(req); started.ok()) {
+      id = *started;
+    } else {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  ASSERT_FALSE(id.empty()) << "the worker did not register it_drain";
+  ASSERT_OK_AND_ASSIGN(conductor::proto::TaskDef echo, client_->GetTaskDef("echo_test"));
+  EXPECT_EQ(echo.retry_count(), 0);
+
   // The task is running in the worker process.
   Workflow running = WaitWorkflow(id, [](const Workflow& wf) {
     return wf.tasks_size() == 1 && wf.tasks(0).status() == Task::IN_PROGRESS;
