@@ -13,344 +13,35 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace cmig {
 namespace {
 
-constexpr int kMaxDepth = 512;
-
-class Parser {
- public:
-  explicit Parser(absl::string_view text) : text_(text) {}
-
-  absl::StatusOr<google::protobuf::Value> ParseDocument() {
-    google::protobuf::Value v;
-    SkipSpace();
-    if (absl::Status s = ParseValue(&v, 0); !s.ok()) {
-      return s;
-    }
-    SkipSpace();
-    if (pos_ != text_.size()) {
-      return Error("unexpected content after the JSON value");
-    }
-    return v;
-  }
-
- private:
-  absl::Status Error(absl::string_view what) const {
-    int line = 1;
-    int column = 1;
-    for (size_t i = 0; i < pos_ && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
+// JSON has no NaN or infinity; protobuf's parser turns 1e400 into +inf, which would not survive
+// writing and reading back.
+absl::Status CheckFinite(const google::protobuf::Value& v) {
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kNumberValue:
+      if (!std::isfinite(v.number_value())) {
+        return absl::InvalidArgumentError("invalid JSON: number out of range");
       }
-    }
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "invalid JSON at line %d, column %d (offset %d): %s", line, column, pos_, what));
-  }
-
-  void SkipSpace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-
-  bool Consume(absl::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) {
-      return false;
-    }
-    pos_ += word.size();
-    return true;
-  }
-
-  absl::Status ParseValue(google::protobuf::Value* out, int depth) {
-    if (depth > kMaxDepth) {
-      return Error("nesting deeper than 512");
-    }
-    if (pos_ >= text_.size()) {
-      return Error("unexpected end of input, expected a value");
-    }
-    char c = text_[pos_];
-    switch (c) {
-      case '{':
-        return ParseObject(out->mutable_struct_value(), depth);
-      case '[':
-        return ParseArray(out->mutable_list_value(), depth);
-      case '"': {
-        std::string s;
-        if (absl::Status st = ParseString(&s); !st.ok()) {
-          return st;
-        }
-        out->set_string_value(std::move(s));
-        return absl::OkStatus();
-      }
-      case 't':
-        if (Consume("true")) {
-          out->set_bool_value(true);
-          return absl::OkStatus();
-        }
-        break;
-      case 'f':
-        if (Consume("false")) {
-          out->set_bool_value(false);
-          return absl::OkStatus();
-        }
-        break;
-      case 'n':
-        if (Consume("null")) {
-          out->set_null_value(google::protobuf::NULL_VALUE);
-          return absl::OkStatus();
-        }
-        break;
-      default:
-        if (c == '-' || (c >= '0' && c <= '9')) {
-          return ParseNumber(out);
-        }
-        break;
-    }
-    return Error(absl::StrCat("unexpected character '", absl::CEscape(absl::string_view(&c, 1)),
-                              "', expected a value"));
-  }
-
-  absl::Status ParseObject(google::protobuf::Struct* out, int depth) {
-    ++pos_;  // '{'
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
       return absl::OkStatus();
-    }
-    while (true) {
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') {
-        return Error("expected a string key");
+    case google::protobuf::Value::kListValue:
+      for (const auto& e : v.list_value().values()) {
+        if (absl::Status s = CheckFinite(e); !s.ok()) return s;
       }
-      size_t key_pos = pos_;
-      std::string key;
-      if (absl::Status s = ParseString(&key); !s.ok()) {
-        return s;
-      }
-      if (out->fields().contains(key)) {
-        pos_ = key_pos;
-        return Error(absl::StrCat("duplicate key \"", key, "\""));
-      }
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') {
-        return Error("expected ':'");
-      }
-      ++pos_;
-      SkipSpace();
-      if (absl::Status s = ParseValue(&(*out->mutable_fields())[key], depth + 1); !s.ok()) {
-        return s;
-      }
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        return absl::OkStatus();
-      }
-      return Error("expected ',' or '}'");
-    }
-  }
-
-  absl::Status ParseArray(google::protobuf::ListValue* out, int depth) {
-    ++pos_;  // '['
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
       return absl::OkStatus();
-    }
-    while (true) {
-      SkipSpace();
-      if (absl::Status s = ParseValue(out->add_values(), depth + 1); !s.ok()) {
-        return s;
+    case google::protobuf::Value::kStructValue:
+      for (const auto& [k, e] : v.struct_value().fields()) {
+        if (absl::Status s = CheckFinite(e); !s.ok()) return s;
       }
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        ++pos_;
-        return absl::OkStatus();
-      }
-      return Error("expected ',' or ']'");
-    }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
   }
-
-  absl::Status ParseHex4(uint32_t* out) {
-    if (pos_ + 4 > text_.size()) {
-      return Error("truncated \\u escape");
-    }
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      char h = text_[pos_ + i];
-      v <<= 4;
-      if (h >= '0' && h <= '9') {
-        v |= h - '0';
-      } else if (h >= 'a' && h <= 'f') {
-        v |= h - 'a' + 10;
-      } else if (h >= 'A' && h <= 'F') {
-        v |= h - 'A' + 10;
-      } else {
-        return Error("invalid hex digit in \\u escape");
-      }
-    }
-    pos_ += 4;
-    *out = v;
-    return absl::OkStatus();
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  absl::Status ParseString(std::string* out) {
-    ++pos_;  // opening quote
-    while (true) {
-      if (pos_ >= text_.size()) {
-        return Error("unterminated string");
-      }
-      char c = text_[pos_];
-      if (c == '"') {
-        ++pos_;
-        return absl::OkStatus();
-      }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return Error("control character in string");
-      }
-      if (c != '\\') {
-        out->push_back(c);
-        ++pos_;
-        continue;
-      }
-      ++pos_;
-      if (pos_ >= text_.size()) {
-        return Error("unterminated escape");
-      }
-      char e = text_[pos_++];
-      switch (e) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp;
-          if (absl::Status s = ParseHex4(&cp); !s.ok()) {
-            return s;
-          }
-          if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Error("lone low surrogate in \\u escape");
-          }
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!Consume("\\u")) {
-              return Error("high surrogate without a low surrogate");
-            }
-            uint32_t lo;
-            if (absl::Status s = ParseHex4(&lo); !s.ok()) {
-              return s;
-            }
-            if (lo < 0xDC00 || lo > 0xDFFF) {
-              return Error("high surrogate without a low surrogate");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          --pos_;
-          return Error("invalid escape in string");
-      }
-    }
-  }
-
-  absl::Status ParseNumber(google::protobuf::Value* out) {
-    const size_t start = pos_;
-    auto digits = [&] {
-      size_t n = 0;
-      while (pos_ < text_.size() && absl::ascii_isdigit(text_[pos_])) {
-        ++pos_;
-        ++n;
-      }
-      return n;
-    };
-    if (text_[pos_] == '-') {
-      ++pos_;
-    }
-    if (pos_ < text_.size() && text_[pos_] == '0') {
-      ++pos_;
-    } else if (digits() == 0) {
-      return Error("invalid number");
-    }
-    if (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      if (digits() == 0) {
-        return Error("invalid number: digits expected after '.'");
-      }
-    }
-    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) {
-        ++pos_;
-      }
-      if (digits() == 0) {
-        return Error("invalid number: digits expected in exponent");
-      }
-    }
-    std::string token(text_.substr(start, pos_ - start));
-    double d = std::strtod(token.c_str(), nullptr);
-    if (!std::isfinite(d)) {
-      pos_ = start;
-      return Error("number out of range");
-    }
-    out->set_number_value(d);
-    return absl::OkStatus();
-  }
-
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
+}
 
 void AppendNumber(double d, std::string* out) {
   if (!std::isfinite(d)) {
@@ -499,7 +190,19 @@ bool IsIdentifier(absl::string_view key) {
 }  // namespace
 
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
-  return Parser(json).ParseDocument();
+  google::protobuf::Value v;
+  google::protobuf::util::JsonParseOptions options;
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &v, options);
+  if (!status.ok()) {
+    // protobuf's message ends with the offending text and a caret; keep it on one line.
+    std::string why(status.message());
+    absl::StrReplaceAll({{"\n", " "}}, &why);
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON: ", absl::StripAsciiWhitespace(why)));
+  }
+  if (absl::Status s = CheckFinite(v); !s.ok()) return s;
+  return v;
 }
 
 std::string WriteJson(const google::protobuf::Value& v, bool pretty) {

@@ -20,10 +20,10 @@
 
 namespace cmig {
 
-// Parses one JSON document (RFC 8259). Rejects trailing content, duplicate object keys (they
-// would make the meaning of a definition depend on the parser), invalid escapes and lone
-// surrogates, and nesting deeper than 512. Errors are InvalidArgument naming line, column and
-// byte offset. Thread-safe.
+// Parses one JSON document with protobuf's JSON parser. Rejects trailing content, duplicate
+// object keys (they would make a definition's meaning depend on the parser), invalid escapes,
+// lone surrogates, excessive nesting and non-finite numbers. Errors are InvalidArgument quoting
+// the text near the problem. Thread-safe.
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json);
 
 // Writes `v` as JSON. Object keys are sorted (byte order) at every depth, so the output depends
