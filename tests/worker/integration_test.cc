@@ -285,6 +285,27 @@ TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
+  std::ofstream(dir_ + "/tokens") << "tok-good\n";
+  orchestrator::ServerOptions options;
+  options.db_path = dir_ + "/auth.db";
+  options.tokens_file = dir_ + "/tokens";
+  ASSERT_OK_AND_ASSIGN(auto secured, orchestrator::OrchestratorServer::Start(options));
+  client::ClientOptions with_token;
+  with_token.address = secured->address();
+  with_token.token = "tok-good";
+  ASSERT_OK_AND_ASSIGN(auto good, client::GrpcOrchestratorClient::Create(with_token));
+  EXPECT_THAT(good->GetTaskDef("nothing").status(),
+              ::cmig::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  client::ClientOptions wrong = with_token;
+  wrong.token = "tok-bad";
+  ASSERT_OK_AND_ASSIGN(auto bad, client::GrpcOrchestratorClient::Create(wrong));
+  absl::Status denied = bad->GetTaskDef("nothing").status();
+  EXPECT_TRUE(absl::IsUnauthenticated(denied) || absl::IsPermissionDenied(denied)) << denied;
+  EXPECT_THAT(denied.message(), ::testing::Not(HasSubstr("tok-bad")));
+  secured->Shutdown();
+}
+
 TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
   // The worker process registers these itself at startup.
   const std::string defs = dir_ + "/workflows";
