@@ -285,6 +285,32 @@ TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+TEST_F(WorkerIntegrationTest, CallbackLaterHandsTheSameTaskBackWithItsOutput) {
+  RegisterTaskDef(R"({"name":"it_wait","retryCount":0})");
+  std::atomic<int> calls{0};
+  ASSERT_OK(registry_.Register("it_wait", std::make_unique<FnHandler>([&](tasks::TaskContext& ctx) {
+                                 ++calls;
+                                 const auto& previous = ctx.task().output_data();
+                                 tasks::TaskOutcome out;
+                                 if (previous.find("round") == previous.end()) {
+                                   (*out.output.mutable_fields())["round"].set_number_value(1);
+                                   out.callback_after = absl::Seconds(1);
+                                   return out;
+                                 }
+                                 (*out.output.mutable_fields())["round"].set_number_value(
+                                     previous.at("round").number_value() + 1);
+                                 return out;
+                               })));
+  RegisterChain("it_callback", {"it_wait"});
+  StartWorker();
+  const std::string id = Start("it_callback");
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 1);  // the same task, not a retry
+  EXPECT_EQ(wf.tasks(0).output_data().at("round").number_value(), 2);
+  EXPECT_EQ(calls.load(), 2);
+}
+
 TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
   std::ofstream(dir_ + "/tokens") << "tok-good\n";
   orchestrator::ServerOptions options;
