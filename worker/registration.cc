@@ -69,7 +69,9 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
       files.push_back(entry.path());
     }
   }
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  }
   std::sort(files.begin(), files.end());
   DefinitionSet out;
   for (const fs::path& file : files) {

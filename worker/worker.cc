@@ -131,7 +131,9 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 
   void AddLog(absl::string_view line) override {
     absl::Status s = impl_.client_.AddLog(task_.task_id(), line);
-    if (s.ok()) return;
+    if (s.ok()) {
+      return;
+    }
     spdlog::debug("task_id={} workflow_id={} task_type={} log line kept for the result: {}",
                   task_.task_id(), task_.workflow_instance_id(), task_.task_type(), s.ToString());
     TaskExecLog log;
@@ -166,13 +168,18 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 };
 
 absl::Status Worker::Impl::Start() {
-  if (options_.worker_id.empty()) return absl::InvalidArgumentError("worker: empty worker id");
+  if (options_.worker_id.empty()) {
+    return absl::InvalidArgumentError("worker: empty worker id");
+  }
   std::vector<std::string> task_types = registry_.task_types();
-  if (task_types.empty())
+  if (task_types.empty()) {
     return absl::FailedPreconditionError("worker: no task handlers registered");
+  }
   {
     absl::MutexLock lock(&mu_);
-    if (started_) return absl::FailedPreconditionError("worker: already started");
+    if (started_) {
+      return absl::FailedPreconditionError("worker: already started");
+    }
   }
   for (const std::string& type : task_types) {
     auto t = std::make_unique<TypeState>();
@@ -225,7 +232,9 @@ void Worker::Impl::PollLoop(TypeState& t) {
     int free_slots = 0;
     {
       absl::MutexLock lock(&t.mu);
-      if (t.busy >= threads && !t.stopping) metrics_->RecordQueueFull(t.type);
+      if (t.busy >= threads && !t.stopping) {
+        metrics_->RecordQueueFull(t.type);
+      }
       const int half = threads - std::max(1, threads / 2);
       auto half_free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
         return t.stopping || t.busy <= half;
@@ -236,7 +245,9 @@ void Worker::Impl::PollLoop(TypeState& t) {
       if (!t.mu.AwaitWithTimeout(absl::Condition(&half_free), kBatchWindow)) {
         t.mu.Await(absl::Condition(&one_free));
       }
-      if (t.stopping) break;
+      if (t.stopping) {
+        break;
+      }
       free_slots = threads - t.busy;
     }
     const absl::Time start = absl::Now();
@@ -304,7 +315,9 @@ void Worker::Impl::ExecuteLoop(TypeState& t) {
         return !t.queue.empty() || t.poller_done;
       };
       t.mu.Await(absl::Condition(&ready));
-      if (t.queue.empty()) return;  // poller gone and nothing left: drained
+      if (t.queue.empty()) {
+        return;  // poller gone and nothing left: drained
+      }
       task = std::move(t.queue.front());
       t.queue.pop_front();
     }
@@ -327,7 +340,9 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
     absl::MutexLock lock(&lease_mu_);
     leases_[task.task_id()] =
         Lease{t.type, task.workflow_instance_id(), response_timeout, polled_at, due};
-    if (due < lease_wakeup_at_) ++lease_generation_;
+    if (due < lease_wakeup_at_) {
+      ++lease_generation_;
+    }
   }
   spdlog::debug("task_id={} workflow_id={} task_type={} started (attempt {})", task.task_id(),
                 task.workflow_instance_id(), t.type, task.retry_count() + 1);
@@ -417,11 +432,15 @@ bool Worker::Impl::ExtendLease(const std::string& task_id, const std::string& wo
 }
 
 void Worker::Impl::ExtendLeaseNow(const Task& task) {
-  if (!ExtendLease(task.task_id(), task.workflow_instance_id(), task.task_type())) return;
+  if (!ExtendLease(task.task_id(), task.workflow_instance_id(), task.task_type())) {
+    return;
+  }
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&lease_mu_);
   auto it = leases_.find(task.task_id());
-  if (it == leases_.end()) return;
+  if (it == leases_.end()) {
+    return;
+  }
   // Only later than before: the lease thread's current deadline stays valid.
   it->second.last_extended = now;
   it->second.next_extension = now + it->second.response_timeout * options_.lease_fraction;
@@ -434,17 +453,23 @@ void Worker::Impl::LeaseLoop() {
   absl::MutexLock lock(&lease_mu_);
   while (!lease_stop_) {
     absl::Time next = absl::InfiniteFuture();
-    for (const auto& [id, lease] : leases_) next = std::min(next, lease.next_extension);
+    for (const auto& [id, lease] : leases_) {
+      next = std::min(next, lease.next_extension);
+    }
     const uint64_t generation = lease_generation_;
     lease_wakeup_at_ = next;
     auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lease_mu_) {
       return lease_stop_ || lease_generation_ != generation;
     };
-    if (lease_mu_.AwaitWithDeadline(absl::Condition(&changed), next)) continue;
+    if (lease_mu_.AwaitWithDeadline(absl::Condition(&changed), next)) {
+      continue;
+    }
     const absl::Time now = absl::Now();
     std::vector<Due> due;
     for (auto& [id, lease] : leases_) {
-      if (lease.next_extension > now) continue;
+      if (lease.next_extension > now) {
+        continue;
+      }
       due.push_back({id, lease.workflow_id, lease.type});
       // Retry a failed extension soon, well before the lease runs out.
       lease.next_extension = now + lease.response_timeout * ((1 - options_.lease_fraction) / 4);
@@ -452,13 +477,16 @@ void Worker::Impl::LeaseLoop() {
     lease_mu_.Unlock();
     std::vector<std::pair<std::string, absl::Time>> extended;
     for (const Due& d : due) {
-      if (ExtendLease(d.task_id, d.workflow_id, d.type))
+      if (ExtendLease(d.task_id, d.workflow_id, d.type)) {
         extended.emplace_back(d.task_id, absl::Now());
+      }
     }
     lease_mu_.Lock();
     for (const auto& [id, at] : extended) {
       auto it = leases_.find(id);
-      if (it == leases_.end()) continue;
+      if (it == leases_.end()) {
+        continue;
+      }
       it->second.last_extended = at;
       it->second.next_extension = at + it->second.response_timeout * options_.lease_fraction;
     }
@@ -469,14 +497,18 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   {
     absl::MutexLock lock(&mu_);
-    if (!started_) return absl::OkStatus();
+    if (!started_) {
+      return absl::OkStatus();
+    }
     stopping_ = true;
   }
   for (auto& t : types_) {
     absl::MutexLock lock(&t->mu);
     t->stopping = true;
   }
-  if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
+  if (!shutdown_requested_.HasBeenNotified()) {
+    shutdown_requested_.Notify();
+  }
   absl::MutexLock lock(&mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return pollers_running_ == 0 && total_busy_ == 0;
@@ -485,7 +517,9 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
     std::vector<std::string> running;
     {
       absl::MutexLock lease_lock(&lease_mu_);
-      for (const auto& [id, lease] : leases_) running.push_back(id);
+      for (const auto& [id, lease] : leases_) {
+        running.push_back(id);
+      }
     }
     return absl::DeadlineExceededError(absl::StrCat(
         "worker ", options_.worker_id, ": ", total_busy_, " task(s) still in flight after ",
@@ -496,16 +530,22 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
 
 void Worker::Impl::JoinAll() {
   for (auto& t : types_) {
-    if (t->poller.joinable()) t->poller.join();
+    if (t->poller.joinable()) {
+      t->poller.join();
+    }
     for (auto& e : t->executors) {
-      if (e.joinable()) e.join();
+      if (e.joinable()) {
+        e.join();
+      }
     }
   }
   {
     absl::MutexLock lock(&lease_mu_);
     lease_stop_ = true;
   }
-  if (lease_thread_.joinable()) lease_thread_.join();
+  if (lease_thread_.joinable()) {
+    lease_thread_.join();
+  }
 }
 
 Worker::Worker(client::TaskClient& client, const tasks::HandlerRegistry& registry,
