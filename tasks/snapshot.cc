@@ -1,0 +1,96 @@
+#include "tasks/snapshot.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "tasks/definition_codec.h"
+#include "tasks/package.h"
+
+namespace cmig {
+
+absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
+                                                DefinitionSource& target) {
+  if (plan.blocked()) {
+    return absl::FailedPreconditionError("the plan is blocked; there is nothing to snapshot");
+  }
+  v1::TargetSnapshot snap;
+  snap.set_package_digest(plan.package_digest());
+  for (const v1::PlannedItem& p : plan.items()) {
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
+      continue;
+    }
+    v1::SnapshotEntry* e = snap.add_entries();
+    e->set_kind(p.kind());
+    e->set_name(p.name());
+    e->set_version(p.kind() == v1::ITEM_KIND_WORKFLOW_DEF ? p.target_version() : 0);
+    std::string json;
+    absl::Status st;
+    if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
+      auto def = target.GetTaskDef(p.name());
+      st = def.status();
+      if (def.ok()) {
+        json = migration_codec::CanonicalJson(*def);
+      }
+    } else {
+      auto def = target.GetWorkflowDef(p.name(), p.target_version());
+      st = def.status();
+      if (def.ok()) {
+        json = migration_codec::CanonicalJson(*def);
+      }
+    }
+    if (absl::IsNotFound(st)) {
+      continue;
+    }
+    if (!st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("reading ", DescribeItem(p.kind(), p.name(), e->version()),
+                                       " for the snapshot: ", st.message()));
+    }
+    e->set_existed(true);
+    e->set_sha256(migration_codec::Sha256Hex(json));
+    e->set_canonical_json(std::move(json));
+  }
+  return snap;
+}
+
+absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot& snapshot) {
+  std::vector<RestoreStep> steps;
+  for (int i = snapshot.entries_size() - 1; i >= 0; --i) {
+    const v1::SnapshotEntry& e = snapshot.entries(i);
+    std::string what = DescribeItem(e.kind(), e.name(), e.version());
+    RestoreStep s;
+    s.kind = e.kind();
+    s.name = e.name();
+    s.version = e.version();
+    if (!e.existed()) {
+      s.action = RestoreStep::Action::kRemove;
+      steps.push_back(std::move(s));
+      continue;
+    }
+    if (migration_codec::Sha256Hex(e.canonical_json()) != e.sha256()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot entry for ", what, " does not match its sha256"));
+    }
+    s.action = RestoreStep::Action::kPut;
+    if (e.kind() == v1::ITEM_KIND_TASK_DEF) {
+      auto def = migration_codec::ParseTaskDef(e.canonical_json());
+      if (!def.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
+      }
+      s.task_def = *std::move(def);
+    } else if (e.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
+      auto def = migration_codec::ParseWorkflowDef(e.canonical_json());
+      if (!def.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
+      }
+      s.workflow_def = *std::move(def);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot entry ", i, " has no known kind"));
+    }
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
+}  // namespace cmig
