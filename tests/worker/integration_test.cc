@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "base/status_matchers.h"
 #include "client/grpc_client.h"
@@ -23,6 +24,7 @@
 #include "orchestrator/server.h"
 #include "tasks/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
+#include "worker/registration.h"
 #include "worker/worker.h"
 
 namespace cmig::worker {
@@ -309,6 +311,17 @@ TEST_F(WorkerIntegrationTest, CallbackLaterHandsTheSameTaskBackWithItsOutput) {
   ASSERT_EQ(wf.tasks_size(), 1);  // the same task, not a retry
   EXPECT_EQ(wf.tasks(0).output_data().at("round").number_value(), 2);
   EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(WorkerIntegrationTest, RegisteringTheMigrationWorkflowsTwiceChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(DefinitionSet defs,
+                       LoadDefinitionsDir(std::string(CMIG_TESTDATA_DIR) + "/../../workflows"));
+  ASSERT_OK_AND_ASSIGN(RegistrationReport first, RegisterDefinitions(*client_, defs));
+  EXPECT_EQ(first.created.size(), defs.task_defs.size() + defs.workflow_defs.size());
+  ASSERT_OK_AND_ASSIGN(RegistrationReport second, RegisterDefinitions(*client_, defs));
+  EXPECT_TRUE(second.created.empty());
+  EXPECT_TRUE(second.updated.empty()) << absl::StrJoin(second.updated, ", ");
+  EXPECT_EQ(second.unchanged.size(), first.created.size());
 }
 
 TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
