@@ -2,7 +2,10 @@
 // temporary SQLite file: workflows complete, retries follow the task
 // definition, terminal errors stop, results survive an orchestrator restart,
 // leases keep long tasks, and SIGTERM drains a real worker process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +50,37 @@ class FnHandler final : public tasks::TaskHandler {
 tasks::TaskOutcome Output(const std::string& key, const std::string& value) {
   tasks::TaskOutcome out;
   (*out.output.mutable_fields())[key].set_string_value(value);
+  return out;
+}
+
+// A port nothing listens on right now (bound to 0 and released).
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+    ::send(fd, req.data(), req.size(), 0);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   return out;
 }
 
@@ -359,12 +393,14 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
   const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
   const std::string server_flag = "--server=" + server_->address();
   const std::string dir_flag = "--workflows_dir=" + defs;
+  const int metrics_port = FreePort();
+  const std::string metrics_flag = absl::StrCat("--metrics_port=", metrics_port);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     execl(binary.c_str(), binary.c_str(), server_flag.c_str(), dir_flag.c_str(),
-          "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
-          static_cast<char*>(nullptr));
+          metrics_flag.c_str(), "--metrics_address=127.0.0.1", "--poll_timeout_ms=200",
+          "--shutdown_grace_seconds=20", "--log_level=warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   // Registration done: the workflow can start.
@@ -389,6 +425,9 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
     return wf.tasks_size() == 1 && wf.tasks(0).status() == Task::IN_PROGRESS;
   });
   ASSERT_EQ(running.tasks_size(), 1);
+  // The process's metrics endpoint shows the task in flight.
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("task_in_flight{taskType=\"drain_test\"} 1"));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
 
   int status = 0;
