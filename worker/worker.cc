@@ -193,6 +193,8 @@ absl::Status Worker::Impl::Start() {
                                                      "; it must be at least 1"));
     }
     t->handler = registry_.Find(type);
+    // Every served type shows in the metrics from the start, at zero.
+    metrics_->AddInFlight(type, 0);
     types_.push_back(std::move(t));
   }
   {

@@ -426,8 +426,15 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
   });
   ASSERT_EQ(running.tasks_size(), 1);
   // The process's metrics endpoint shows the task in flight.
-  const std::string metrics = HttpGet(metrics_port, "/metrics");
-  EXPECT_THAT(metrics, HasSubstr("task_in_flight{taskType=\"drain_test\"} 1"));
+  // (The server marks the task IN_PROGRESS a moment before the poll returns.)
+  const std::string in_flight = "task_in_flight{taskType=\"drain_test\"} 1";
+  std::string metrics;
+  const absl::Time metrics_by = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(metrics = HttpGet(metrics_port, "/metrics"), in_flight) &&
+         absl::Now() < metrics_by) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(metrics, HasSubstr(in_flight));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
 
   int status = 0;
