@@ -109,7 +109,8 @@ class GrpcOrchestratorClient final : public TaskClient,
 
  private:
   struct Stubs;
-  GrpcOrchestratorClient(const ClientOptions& options, std::shared_ptr<::grpc::Channel> channel);
+  GrpcOrchestratorClient(const ClientOptions& options,
+                         const std::shared_ptr<::grpc::Channel>& channel);
 
   // Sets the deadline (`call_timeout` + `extra`) and the authorization header.
   void Prepare(::grpc::ClientContext& context, absl::Duration extra = absl::ZeroDuration()) const;
