@@ -23,10 +23,14 @@ namespace cwf = ::conductor::grpc::workflows;
 
 absl::StatusOr<std::string> ReadFile(absl::string_view path, absl::string_view what) {
   std::ifstream in{std::string(path), std::ios::binary};
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " file ", path));
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", what, " file ", path));
+  }
   std::ostringstream content;
   content << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", what, " file ", path));
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat("error reading ", what, " file ", path));
+  }
   return content.str();
 }
 
@@ -34,10 +38,13 @@ absl::StatusOr<std::string> ReadFile(absl::string_view path, absl::string_view w
 
 absl::StatusOr<std::string> ReadTokenFile(absl::string_view path) {
   absl::StatusOr<std::string> content = ReadFile(path, "token");
-  if (!content.ok()) return content.status();
+  if (!content.ok()) {
+    return content.status();
+  }
   std::string token(absl::StripAsciiWhitespace(*content));
-  if (token.empty())
+  if (token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
+  }
   return token;
 }
 
@@ -63,7 +70,9 @@ absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::
     ::grpc::SslCredentialsOptions ssl;
     if (!options.root_ca_file.empty()) {
       absl::StatusOr<std::string> roots = ReadFile(options.root_ca_file, "root CA");
-      if (!roots.ok()) return roots.status();
+      if (!roots.ok()) {
+        return roots.status();
+      }
       ssl.pem_root_certs = *std::move(roots);
     }
     credentials = ::grpc::SslCredentials(ssl);
@@ -85,8 +94,9 @@ absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::
 }
 
 GrpcOrchestratorClient::GrpcOrchestratorClient(const ClientOptions& options,
-                                               std::shared_ptr<::grpc::Channel> channel)
-    : address_(options.address),
+                                               const std::shared_ptr<::grpc::Channel>& channel)
+    : options_(options),
+      address_(options.address),
       token_(options.token),
       call_timeout_(options.call_timeout),
       stubs_(std::make_unique<Stubs>(channel)) {}
@@ -95,7 +105,9 @@ GrpcOrchestratorClient::~GrpcOrchestratorClient() = default;
 
 void GrpcOrchestratorClient::Prepare(::grpc::ClientContext& context, absl::Duration extra) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_ + extra));
-  if (!token_.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+  if (!token_.empty()) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+  }
 }
 
 std::string GrpcOrchestratorClient::Where(absl::string_view call) const {
@@ -118,12 +130,16 @@ absl::StatusOr<std::vector<conductor::proto::Task>> GrpcOrchestratorClient::Batc
       stubs_->tasks->BatchPoll(&context, req);
   std::vector<conductor::proto::Task> tasks;
   conductor::proto::Task task;
-  while (reader->Read(&task)) tasks.push_back(std::move(task));
+  while (reader->Read(&task)) {
+    tasks.push_back(std::move(task));
+  }
   ::grpc::Status status = reader->Finish();
   if (!status.ok()) {
     // Tasks already streamed are leased to us; hand them to the caller rather
     // than let them sit until their response timeout.
-    if (!tasks.empty()) return tasks;
+    if (!tasks.empty()) {
+      return tasks;
+    }
     return FromGrpc(status, Where(absl::StrCat("BatchPoll ", request.task_type)));
   }
   return tasks;
@@ -159,7 +175,9 @@ absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> GrpcOrchestratorClien
   Prepare(context);
   absl::Status s = FromGrpc(stubs_->tasks->GetTaskLogs(&context, req, &resp),
                             Where(absl::StrCat("GetTaskLogs ", task_id)));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return std::vector<conductor::proto::TaskExecLog>(resp.logs().begin(), resp.logs().end());
 }
 
@@ -171,7 +189,9 @@ absl::StatusOr<conductor::proto::Task> GrpcOrchestratorClient::GetTask(absl::str
   Prepare(context);
   absl::Status s = FromGrpc(stubs_->tasks->GetTask(&context, req, &resp),
                             Where(absl::StrCat("GetTask ", task_id)));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!resp.has_task()) {
     return absl::NotFoundError(
         absl::StrCat(Where(absl::StrCat("GetTask ", task_id)), ": no such task"));
@@ -192,9 +212,12 @@ absl::StatusOr<conductor::proto::WorkflowDef> GrpcOrchestratorClient::GetWorkflo
   const std::string what = version > 0 ? absl::StrCat("GetWorkflow ", name, " v", version)
                                        : absl::StrCat("GetWorkflow ", name, " (latest)");
   absl::Status s = FromGrpc(stubs_->metadata->GetWorkflow(&context, req, &resp), Where(what));
-  if (!s.ok()) return s;
-  if (!resp.has_workflow())
+  if (!s.ok()) {
+    return s;
+  }
+  if (!resp.has_workflow()) {
     return absl::NotFoundError(absl::StrCat(Where(what), ": no such workflow"));
+  }
   return std::move(*resp.mutable_workflow());
 }
 
@@ -211,12 +234,16 @@ absl::Status GrpcOrchestratorClient::CreateWorkflowDef(const conductor::proto::W
 absl::Status GrpcOrchestratorClient::UpdateWorkflowDefs(
     const std::vector<conductor::proto::WorkflowDef>& defs) {
   cmeta::UpdateWorkflowsRequest req;
-  for (const auto& def : defs) *req.add_defs() = def;
+  for (const auto& def : defs) {
+    *req.add_defs() = def;
+  }
   cmeta::UpdateWorkflowsResponse resp;
   ::grpc::ClientContext context;
   Prepare(context);
   std::string what = "UpdateWorkflows";
-  for (const auto& def : defs) absl::StrAppend(&what, " ", def.name(), " v", def.version());
+  for (const auto& def : defs) {
+    absl::StrAppend(&what, " ", def.name(), " v", def.version());
+  }
   return FromGrpc(stubs_->metadata->UpdateWorkflows(&context, req, &resp), Where(what));
 }
 
@@ -229,21 +256,28 @@ absl::StatusOr<conductor::proto::TaskDef> GrpcOrchestratorClient::GetTaskDef(
   Prepare(context);
   const std::string what = absl::StrCat("GetTaskDef ", name);
   absl::Status s = FromGrpc(stubs_->metadata->GetTask(&context, req, &resp), Where(what));
-  if (!s.ok()) return s;
-  if (!resp.has_task())
+  if (!s.ok()) {
+    return s;
+  }
+  if (!resp.has_task()) {
     return absl::NotFoundError(absl::StrCat(Where(what), ": no such task definition"));
+  }
   return std::move(*resp.mutable_task());
 }
 
 absl::Status GrpcOrchestratorClient::CreateTaskDefs(
     const std::vector<conductor::proto::TaskDef>& defs) {
   cmeta::CreateTasksRequest req;
-  for (const auto& def : defs) *req.add_defs() = def;
+  for (const auto& def : defs) {
+    *req.add_defs() = def;
+  }
   cmeta::CreateTasksResponse resp;
   ::grpc::ClientContext context;
   Prepare(context);
   std::string what = "CreateTasks";
-  for (const auto& def : defs) absl::StrAppend(&what, " ", def.name());
+  for (const auto& def : defs) {
+    absl::StrAppend(&what, " ", def.name());
+  }
   return FromGrpc(stubs_->metadata->CreateTasks(&context, req, &resp), Where(what));
 }
 
@@ -283,7 +317,9 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> GrpcOrchestratorClien
   Prepare(context);
   absl::Status s = ListingStatus(stubs_->catalog->ListWorkflowDefs(&context, req, &resp),
                                  Where("ListWorkflowDefs"));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return std::vector<conductor::proto::WorkflowDef>(resp.workflows().begin(),
                                                     resp.workflows().end());
 }
@@ -295,7 +331,9 @@ absl::StatusOr<std::vector<conductor::proto::TaskDef>> GrpcOrchestratorClient::L
   Prepare(context);
   absl::Status s =
       ListingStatus(stubs_->catalog->ListTaskDefs(&context, req, &resp), Where("ListTaskDefs"));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return std::vector<conductor::proto::TaskDef>(resp.tasks().begin(), resp.tasks().end());
 }
 
@@ -308,7 +346,9 @@ absl::StatusOr<std::string> GrpcOrchestratorClient::StartWorkflow(
   Prepare(context);
   absl::Status s = FromGrpc(stubs_->workflows->StartWorkflow(&context, request, &resp),
                             Where(absl::StrCat("StartWorkflow ", request.name())));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return resp.workflow_id();
 }
 
@@ -322,7 +362,9 @@ absl::StatusOr<conductor::proto::Workflow> GrpcOrchestratorClient::GetWorkflowSt
   Prepare(context);
   absl::Status s = FromGrpc(stubs_->workflows->GetWorkflowStatus(&context, req, &resp),
                             Where(absl::StrCat("GetWorkflowStatus ", workflow_id)));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return resp;
 }
 
@@ -341,7 +383,9 @@ GrpcOrchestratorClient::GetWorkflowsByCorrelationId(absl::string_view name,
   absl::Status s =
       FromGrpc(stubs_->workflows->GetWorkflows(&context, req, &resp),
                Where(absl::StrCat("GetWorkflows ", name, " correlation id ", correlation_id)));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::vector<conductor::proto::Workflow> out;
   auto it = resp.workflows_by_id().find(std::string(correlation_id));
   if (it != resp.workflows_by_id().end()) {
@@ -399,7 +443,9 @@ absl::StatusOr<WorkflowSearchResult> GrpcOrchestratorClient::SearchWorkflows(
   Prepare(context);
   absl::Status s = FromGrpc(stubs_->workflows->Search(&context, req, &resp),
                             Where(absl::StrCat("SearchWorkflows \"", query.query, "\"")));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   WorkflowSearchResult out;
   out.total_hits = resp.total_hits();
   out.results.assign(resp.results().begin(), resp.results().end());

@@ -70,6 +70,8 @@ class GrpcOrchestratorClient final : public TaskClient,
   GrpcOrchestratorClient& operator=(const GrpcOrchestratorClient&) = delete;
 
   const std::string& address() const { return address_; }
+  // The options the client was created with (holds the token: never log them).
+  const ClientOptions& options() const { return options_; }
 
   // TaskClient.
   absl::StatusOr<std::vector<conductor::proto::Task>> BatchPoll(
@@ -107,13 +109,15 @@ class GrpcOrchestratorClient final : public TaskClient,
 
  private:
   struct Stubs;
-  GrpcOrchestratorClient(const ClientOptions& options, std::shared_ptr<::grpc::Channel> channel);
+  GrpcOrchestratorClient(const ClientOptions& options,
+                         const std::shared_ptr<::grpc::Channel>& channel);
 
   // Sets the deadline (`call_timeout` + `extra`) and the authorization header.
   void Prepare(::grpc::ClientContext& context, absl::Duration extra = absl::ZeroDuration()) const;
   // "<call> at <address>" for error messages.
   std::string Where(absl::string_view call) const;
 
+  const ClientOptions options_;
   const std::string address_;
   const std::string token_;
   const absl::Duration call_timeout_;

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -218,6 +219,9 @@ absl::Status WorkflowDefFromValue(const Value& value, WorkflowDef* def) {
   return absl::OkStatus();
 }
 
+// Passes one Decide may run; each settles at least one task, so real workflows stay far below.
+constexpr int kMaxPasses = 128;
+
 class Decider {
  public:
   Decider(Workflow& wf, const TaskDefLookup& task_defs, const IdGenerator& new_id, int64_t now,
@@ -230,16 +234,29 @@ class Decider {
         index_(wf.workflow_definition()) {}
 
   absl::StatusOr<Decision> Run() {
-    if (IsWorkflowTerminal(wf_.status())) return std::move(decision_);
+    if (IsWorkflowTerminal(wf_.status())) {
+      // WorkflowExecutor.decide: an ended, unsuccessful workflow keeps no task running (for
+      // example after the engine terminated it).
+      if (wf_.status() != Workflow::COMPLETED) CancelNonTerminalTasks();
+      return Finish();
+    }
+    // Definition problems are found before anything changes, so an error leaves the workflow
+    // as it was without the cost of deciding on a copy.
+    RETURN_IF_ERROR(ValidateTasks(wf_.workflow_definition().tasks(), /*in_loop=*/false));
     CheckWorkflowTimeout();
     if (ended_ || wf_.status() == Workflow::PAUSED) return Finish();
     // Each pass is one DeciderService.decide plus the synchronous system tasks it scheduled;
     // passes repeat while they change something, as WorkflowExecutor's decide loop does.
-    for (int pass = 0; pass < 10000 && !ended_; ++pass) {
+    bool settled = false;
+    for (int pass = 0; pass < kMaxPasses && !ended_ && !settled; ++pass) {
       ASSIGN_OR_RETURN(bool changed, Pass());
-      if (!changed) break;
+      settled = !changed;
     }
-    return Finish();
+    Decision decision = Finish();
+    // A loop of system tasks only never settles; stop after a bounded amount of work and ask to
+    // be called again rather than hold the engine.
+    if (!settled && !ended_) decision.next_wake_ms = now_ + 1;
+    return decision;
   }
 
  private:
@@ -257,31 +274,144 @@ class Decider {
     return std::move(decision_);
   }
 
+  // ---- Definition checks ---------------------------------------------------------------------
+
+  absl::Status CheckScript(const WorkflowTask& wt, const char* field,
+                           const std::string& expression) const {
+    absl::Status syntax = CheckScriptSyntax(expression);
+    if (syntax.ok()) return syntax;
+    return absl::InvalidArgumentError(absl::StrCat(TaskName(wt), ": ", field, " '", expression,
+                                                   "' cannot be evaluated: ", syntax.message()));
+  }
+
+  static bool IsLiteral(const Value* v) {
+    return v != nullptr && v->kind_case() == Value::kStringValue &&
+           v->string_value().find("${") == std::string::npos;
+  }
+
+  // Everything a definition can get wrong for this decider, anywhere in the tree (a branch not
+  // taken today may be taken tomorrow).
+  absl::Status ValidateTasks(const RepeatedPtrField<WorkflowTask>& tasks, bool in_loop) const {
+    for (const WorkflowTask& wt : tasks) {
+      const std::string type = wt.type().empty() ? std::string(kSimple) : wt.type();
+      for (absl::string_view unsupported : kUnsupportedSystemTypes) {
+        if (type == unsupported) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": task type ", type,
+                           " is not supported by the embedded orchestrator"));
+        }
+      }
+      if (type == kSwitch) {
+        const std::string& evaluator = wt.evaluator_type();
+        if (evaluator == "javascript" || evaluator == "graaljs") {
+          RETURN_IF_ERROR(CheckScript(wt, "expression", wt.expression()));
+        } else if (evaluator != "value-param") {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
+                           "' is not supported (use value-param or javascript)"));
+        }
+      } else if (type == kDecision) {
+        if (!absl::StripAsciiWhitespace(wt.case_expression()).empty()) {
+          RETURN_IF_ERROR(CheckScript(wt, "caseExpression", wt.case_expression()));
+        }
+      } else if (type == kForkJoin) {
+        for (const auto& branch : wt.fork_tasks()) {
+          if (branch.tasks().empty()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(TaskName(wt), ": a fork branch has no tasks"));
+          }
+        }
+        const WorkflowTask* join = NextInDefinition(wt.task_reference_name());
+        if (join == nullptr || join->type() != kJoin) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": a FORK_JOIN must be followed by a JOIN"));
+        }
+      } else if (type == kSubWorkflow) {
+        if (!wt.has_sub_workflow_param()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": subWorkflowParam is required"));
+        }
+        const auto& params = wt.sub_workflow_param();
+        bool inline_def = params.has_workflow_definition() &&
+                          params.workflow_definition().kind_case() != Value::kNullValue;
+        if (!inline_def && params.name().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": subWorkflowParam.name is required"));
+        }
+      } else if (type == kDoWhile) {
+        if (in_loop) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": a DO_WHILE inside another DO_WHILE is not supported"));
+        }
+        if (!wt.items().empty() || wt.input_parameters().contains("_items")) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              TaskName(wt),
+              ": DO_WHILE list iteration (items) is not supported; use loopCondition"));
+        }
+        if (wt.loop_over().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(TaskName(wt), ": loopOver has no tasks"));
+        }
+        if (!wt.loop_condition().empty()) {
+          RETURN_IF_ERROR(CheckScript(wt, "loopCondition", wt.loop_condition()));
+        }
+      } else if (type == kInline) {
+        // Only literal settings can be judged now; expressions are checked when they resolve.
+        auto find = [&](const char* key) -> const Value* {
+          auto it = wt.input_parameters().find(key);
+          return it == wt.input_parameters().end() ? nullptr : &it->second;
+        };
+        const Value* evaluator = find("evaluatorType");
+        std::string e = IsLiteral(evaluator) ? evaluator->string_value() : "javascript";
+        if (e != "javascript" && e != "graaljs" && e != "value-param") {
+          return absl::InvalidArgumentError(
+              absl::StrCat(TaskName(wt), ": evaluatorType '", e,
+                           "' is not supported (use value-param or javascript)"));
+        }
+        const Value* expression = find("expression");
+        if (e != "value-param" && IsLiteral(expression)) {
+          RETURN_IF_ERROR(CheckScript(wt, "expression", expression->string_value()));
+        }
+      }
+      for (const auto& [name, branch] : wt.decision_cases()) {
+        RETURN_IF_ERROR(ValidateTasks(branch.tasks(), in_loop));
+      }
+      RETURN_IF_ERROR(ValidateTasks(wt.default_case(), in_loop));
+      for (const auto& branch : wt.fork_tasks()) {
+        RETURN_IF_ERROR(ValidateTasks(branch.tasks(), in_loop));
+      }
+      RETURN_IF_ERROR(ValidateTasks(wt.loop_over(), in_loop || type == kDoWhile));
+    }
+    return absl::OkStatus();
+  }
+
   // ---- Task definitions ----------------------------------------------------------------------
 
   // The definition Conductor would have attached to the WorkflowTask when the workflow started:
   // the embedded one, else the registered one, else an ad-hoc TaskDef with Java's defaults
   // (retries and response timeout disabled for anything but SIMPLE).
-  TaskDef EffectiveDef(const WorkflowTask& wt) const {
+  const TaskDef& EffectiveDef(const WorkflowTask& wt) const {
     if (wt.has_task_definition()) return wt.task_definition();
     if (!wt.name().empty() && task_defs_) {
       if (const TaskDef* def = task_defs_(wt.name())) return *def;
     }
-    TaskDef def;
-    def.set_name(wt.name());
-    def.set_timeout_policy(TaskDef::TIME_OUT_WF);
-    def.set_retry_logic(TaskDef::FIXED);
-    def.set_retry_delay_seconds(60);
-    def.set_backoff_scale_factor(1);
     bool simple = wt.type().empty() || wt.type() == kSimple;
-    def.set_retry_count(simple ? 3 : 0);
-    def.set_response_timeout_seconds(simple ? 3600 : 0);
-    return def;
+    auto [it, inserted] = ad_hoc_defs_.try_emplace(absl::StrCat(simple ? "S:" : "O:", wt.name()));
+    if (inserted) {
+      TaskDef& def = it->second;
+      def.set_name(wt.name());
+      def.set_timeout_policy(TaskDef::TIME_OUT_WF);
+      def.set_retry_logic(TaskDef::FIXED);
+      def.set_retry_delay_seconds(60);
+      def.set_backoff_scale_factor(1);
+      def.set_retry_count(simple ? 3 : 0);
+      def.set_response_timeout_seconds(simple ? 3600 : 0);
+    }
+    return it->second;
   }
 
   const WorkflowTask& TaskWorkflowTask(const Task& t) const {
     if (t.has_workflow_task()) return t.workflow_task();
-    if (const Location* loc = index_.Find(t.reference_task_name())) return *loc->task;
+    if (const Location* loc = index_.Find(BaseRef(t))) return *loc->task;
     return WorkflowTask::default_instance();
   }
 
@@ -417,12 +547,12 @@ class Decider {
         executed_refs.erase(task->reference_task_name());
       }
       const WorkflowTask& wt = TaskWorkflowTask(*task);
-      TaskDef def = EffectiveDef(wt);
+      const TaskDef& def = EffectiveDef(wt);
       CheckTaskTimeouts(def, *task);
       if (ended_) return true;
 
       if (IsTerminal(task->status()) && !IsSuccessful(task->status())) {
-        ASSIGN_OR_RETURN(std::optional<Task> retry, Retry(def, wt, *task));
+        std::optional<Task> retry = Retry(def, wt, *task);
         if (ended_) return true;
         if (retry.has_value()) {
           executed_refs.erase(retry->reference_task_name());
@@ -543,9 +673,39 @@ class Decider {
 
   // ---- Timeouts ------------------------------------------------------------------------------
 
+  // When the first attempt of `t` was scheduled: totalTimeoutSeconds spans every attempt,
+  // retry delays included.
+  int64_t FirstScheduledTime(const Task& t) const {
+    const Task* first = &t;
+    for (int hops = 0; hops < wf_.tasks_size() && !first->retried_task_id().empty(); ++hops) {
+      const Task* previous = nullptr;
+      for (const Task& candidate : wf_.tasks()) {
+        if (candidate.task_id() == first->retried_task_id()) previous = &candidate;
+      }
+      if (previous == nullptr) break;
+      first = previous;
+    }
+    return first->scheduled_time();
+  }
+
   void CheckTaskTimeouts(const TaskDef& def, Task& t) {
     if (IsTerminal(t.status())) return;
     bool system = IsSystemType(t.task_type());
+    // totalTimeoutSeconds is checked first: with the whole budget spent, per-attempt limits
+    // are moot.
+    if (def.total_timeout_seconds() > 0) {
+      int64_t first = FirstScheduledTime(t);
+      int64_t elapsed_s = (now_ - first) / 1000;
+      if (first > 0 && elapsed_s >= def.total_timeout_seconds()) {
+        ApplyTimeoutPolicy(
+            def, t,
+            absl::StrFormat("Task %s/%s exceeded total timeout of %d seconds (elapsed %d seconds "
+                            "across all attempts including retry delays). Timeout policy: %s",
+                            t.task_def_name(), t.task_id(), def.total_timeout_seconds(), elapsed_s,
+                            TaskDef::TimeoutPolicy_Name(def.timeout_policy())));
+        if (ended_ || IsTerminal(t.status())) return;
+      }
+    }
     // timeoutSeconds: measured from the start of the attempt (after its start delay).
     if (def.timeout_seconds() > 0 && t.start_time() > 0) {
       int64_t elapsed = now_ - (t.start_time() + t.start_delay_in_seconds() * 1000LL);
@@ -623,8 +783,12 @@ class Decider {
     for (const Task& t : wf_.tasks()) {
       if (t.retried() || IsTerminal(t.status())) continue;
       const WorkflowTask& wt = TaskWorkflowTask(t);
-      TaskDef def = EffectiveDef(wt);
+      const TaskDef& def = EffectiveDef(wt);
       bool alert_only = def.timeout_policy() == TaskDef::ALERT_ONLY;
+      if (!alert_only && def.total_timeout_seconds() > 0) {
+        int64_t first = FirstScheduledTime(t);
+        if (first > 0) AddWake(first + def.total_timeout_seconds() * 1000);
+      }
       if (!alert_only && def.timeout_seconds() > 0 && t.start_time() > 0) {
         AddWake(t.start_time() + t.start_delay_in_seconds() * 1000LL +
                 def.timeout_seconds() * 1000);
@@ -646,12 +810,14 @@ class Decider {
 
   // ---- Retries -------------------------------------------------------------------------------
 
-  absl::StatusOr<std::optional<Task>> Retry(const TaskDef& def, const WorkflowTask& wt,
-                                            Task& task) {
+  // DeciderService.retry for a task that ended unsuccessfully: the next attempt, or nothing
+  // when none is due (an optional task then completes with errors; otherwise the workflow has
+  // ended, FAILED, TIMED_OUT or TERMINATED after the task's status).
+  std::optional<Task> Retry(const TaskDef& def, const WorkflowTask& wt, Task& task) {
     int expected = wt.retry_count() >= 0 ? wt.retry_count() : def.retry_count();
     if (!IsRetriable(task.status()) || IsBuiltIn(task.task_type()) ||
         expected <= task.retry_count()) {
-      if (wt.optional()) return std::optional<Task>();
+      if (wt.optional()) return std::nullopt;
       Workflow::WorkflowStatus status = Workflow::FAILED;
       if (task.status() == Task::CANCELED) status = Workflow::TERMINATED;
       if (task.status() == Task::TIMED_OUT) status = Workflow::TIMED_OUT;
@@ -660,7 +826,23 @@ class Decider {
           absl::StrFormat("Task %s failed with status: %s and reason: '%s'", task.task_id(),
                           Workflow::WorkflowStatus_Name(status), task.reason_for_incompletion()),
           task.task_id());
-      return std::optional<Task>();
+      return std::nullopt;
+    }
+
+    // No further attempt once the total budget across attempts is spent.
+    if (def.total_timeout_seconds() > 0) {
+      int64_t first = FirstScheduledTime(task);
+      int64_t elapsed_s = (now_ - first) / 1000;
+      if (first > 0 && elapsed_s >= def.total_timeout_seconds()) {
+        EndWorkflow(task.status() == Task::TIMED_OUT ? Workflow::TIMED_OUT : Workflow::FAILED,
+                    absl::StrFormat("Task %s/%s exceeded total timeout of %d seconds (elapsed %d "
+                                    "seconds across all attempts). No further retries will be "
+                                    "attempted.",
+                                    task.task_id(), task.task_def_name(),
+                                    def.total_timeout_seconds(), elapsed_s),
+                    task.task_id());
+        return std::nullopt;
+      }
     }
 
     int64_t delay = RetryDelaySeconds(def, task.retry_count());
@@ -687,12 +869,28 @@ class Decider {
     next.set_seq(0);
     next.set_scheduled_time(now_);
     // Schema version 2 re-resolves the inputs so a retry sees the workflow as it is now.
-    Struct fresh = ResolveMap(wt.input_parameters(), wf_);
+    Struct fresh = ResolveTaskInput(wt, def);
     for (auto& [k, v] : *fresh.mutable_fields()) (*next.mutable_input_data())[k] = std::move(v);
-    return std::optional<Task>(std::move(next));
+    return next;
   }
 
   // ---- Mapping WorkflowTasks to tasks --------------------------------------------------------
+
+  // ParametersUtils.getTaskInputV2: the task definition's inputTemplate supplies keys the
+  // inputParameters lack (resolved like them) and values that resolved to null.
+  Struct ResolveTaskInput(const WorkflowTask& wt, const TaskDef& def) const {
+    if (def.input_template().empty()) return ResolveMap(wt.input_parameters(), wf_);
+    google::protobuf::Map<std::string, Value> params = wt.input_parameters();
+    for (const auto& [k, v] : def.input_template()) params.insert({k, v});
+    Struct input = ResolveMap(params, wf_);
+    for (auto& [k, v] : *input.mutable_fields()) {
+      if (v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET) {
+        auto tmpl = def.input_template().find(k);
+        if (tmpl != def.input_template().end()) v = tmpl->second;
+      }
+    }
+    return input;
+  }
 
   Task NewTask(const WorkflowTask& wt, int retry_count, const std::string& retried_task_id) {
     Task t;
@@ -776,18 +974,12 @@ class Decider {
         for (const auto& [k, v] : t.input_data()) (*wf_.mutable_variables())[k] = v;
         decision_.workflow_changed = true;
       }
-      if (t.status() != Task::FAILED) t.set_status(Task::COMPLETED);
+      if (t.status() == Task::IN_PROGRESS) t.set_status(Task::COMPLETED);
       t.set_end_time(now_);
     } else {
       // SIMPLE and any other type: a worker task. SIMPLE tasks are queued under their name.
-      TaskDef def = EffectiveDef(wt);
-      for (const auto& [k, v] : def.input_template()) input.mutable_fields()->insert({k, v});
-      for (auto& [k, v] : *input.mutable_fields()) {
-        if (v.kind_case() == Value::kNullValue || v.kind_case() == Value::KIND_NOT_SET) {
-          auto tmpl = def.input_template().find(k);
-          if (tmpl != def.input_template().end()) v = tmpl->second;
-        }
-      }
+      const TaskDef& def = EffectiveDef(wt);
+      input = ResolveTaskInput(wt, def);
       if (type == kSimple) {
         t.set_task_type(wt.name());
         t.set_response_timeout_seconds(def.response_timeout_seconds());
@@ -954,8 +1146,12 @@ class Decider {
                       ? ResolveValue(params.workflow_definition(), wf_)
                       : params.workflow_definition();
       if (def.kind_case() != Value::kStructValue) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            TaskName(wt), ": subWorkflowParam.workflowDefinition must be a workflow definition"));
+        t.set_status(Task::FAILED);
+        t.set_end_time(now_);
+        t.set_reason_for_incompletion(
+            absl::StrCat(TaskName(wt), ": subWorkflowParam.workflowDefinition resolved to ",
+                         JavaString(def), ", not a workflow definition"));
+        return absl::OkStatus();
       }
       (*t.mutable_input_data())["subWorkflowDefinition"] = def;
       auto n = def.struct_value().fields().find("name");
@@ -1200,11 +1396,6 @@ class Decider {
       result = it == t.input_data().end() ? NullValue() : it->second;
     } else if (evaluator == "javascript" || evaluator == "graaljs") {
       absl::StatusOr<ScriptValue> v = EvaluateScript(expression, input);
-      if (!v.ok() && v.status().code() == absl::StatusCode::kInvalidArgument) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(TaskName(wt), ": expression '", expression,
-                         "' cannot be evaluated: ", v.status().message()));
-      }
       if (!v.ok()) {
         t.set_status(Task::FAILED);
         t.set_reason_for_incompletion(std::string(v.status().message()));
@@ -1213,9 +1404,12 @@ class Decider {
       }
       result = v->value;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
-                       "' is not supported (use value-param or javascript)"));
+      std::string message = absl::StrCat(TaskName(wt), ": evaluatorType '", evaluator,
+                                         "' is not supported (use value-param or javascript)");
+      t.set_status(Task::FAILED_WITH_TERMINAL_ERROR);
+      t.set_reason_for_incompletion(message);
+      (*t.mutable_output_data())["error"] = StringValue(message);
+      return absl::OkStatus();
     }
     (*t.mutable_output_data())["result"] = result;
     return absl::OkStatus();
@@ -1563,6 +1757,8 @@ class Decider {
   absl::flat_hash_set<std::string> changed_set_;
   bool ended_ = false;
   mutable absl::flat_hash_map<std::string, int> latest_by_ref_;
+  // node_hash_map: EffectiveDef hands out references that must survive later insertions.
+  mutable absl::node_hash_map<std::string, TaskDef> ad_hoc_defs_;
   mutable int indexed_tasks_ = 0;
 };
 
@@ -1576,12 +1772,8 @@ absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_de
 absl::StatusOr<Decision> Decide(Workflow& workflow, const TaskDefLookup& task_defs,
                                 const IdGenerator& new_id, int64_t now_ms,
                                 const DecideOptions& options) {
-  // Work on a copy so that a definition error leaves the stored workflow untouched.
-  Workflow work = workflow;
-  Decider decider(work, task_defs, new_id, now_ms, options);
-  ASSIGN_OR_RETURN(Decision decision, decider.Run());
-  workflow.Swap(&work);
-  return decision;
+  Decider decider(workflow, task_defs, new_id, now_ms, options);
+  return decider.Run();
 }
 
 absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& task_defs,

@@ -4,12 +4,12 @@
 // `workflow.workflow_definition()` and every task attempt so far in
 // `workflow.tasks()`), the decider advances it as far as it can at `now_ms`:
 // schedules the next tasks, completes system tasks that need no worker
-// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE, INLINE,
-// SET_VARIABLE, NOOP), creates retry
-// attempts of failed or timed-out tasks with the task definition's retry
-// policy, times out tasks whose responseTimeoutSeconds / timeoutSeconds /
-// pollTimeoutSeconds passed, and completes, fails or times out the workflow
-// itself (cancelling its in-flight tasks and starting its failureWorkflow).
+// (SWITCH, DECISION, FORK_JOIN, JOIN, TERMINATE, DO_WHILE, INLINE, SET_VARIABLE,
+// NOOP), creates retry attempts of failed or timed-out tasks with the task
+// definition's retry policy, times out tasks whose responseTimeoutSeconds /
+// timeoutSeconds / pollTimeoutSeconds / totalTimeoutSeconds passed, and
+// completes, fails or times out the workflow itself (cancelling its in-flight
+// tasks and starting its failureWorkflow).
 //
 // It does no I/O and reads no clock: the engine persists what changed, puts
 // newly scheduled worker tasks on their queues, starts the workflows listed in
@@ -25,6 +25,12 @@
 //   (COMPLETED -> COMPLETED, FAILED -> FAILED, TIMED_OUT -> TIMED_OUT,
 //   TERMINATED -> CANCELED), and its sub_workflow_id once started.
 //
+// Task policies: retryCount / retryLogic / retryDelaySeconds / backoffScaleFactor
+// / maxRetryDelaySeconds (see RetryDelaySeconds), timeoutSeconds with
+// timeoutPolicy, responseTimeoutSeconds, pollTimeoutSeconds and
+// totalTimeoutSeconds (across all attempts); backoffJitterMs is not applied
+// (deciding stays deterministic), nor are rate limits.
+//
 // Semantics follow conductor-oss's DeciderService, WorkflowExecutor and the
 // task mappers: SIMPLE tasks are queued under their name, any type that is not
 // a Conductor system type is a worker task queued under its type; the task
@@ -33,11 +39,16 @@
 // timeout; other types: no retries). WorkflowTask.retry_count overrides the
 // definition's unless it is -1 (the proto's "unset"; 0 means no retries, as on
 // Conductor's gRPC API). Expressions are always resolved as schema version 2.
+// Every Decide first checks the whole definition tree, taken branches or not:
 // Conductor system types without an executor here (HTTP, WAIT,
-// FORK_JOIN_DYNAMIC, ...) are rejected, as are scripts outside the supported
-// JavaScript subset (see expressions.h), DO_WHILE list iteration and nested
-// DO_WHILE loops: Decide returns InvalidArgument naming the task, and leaves
-// the workflow untouched.
+// FORK_JOIN_DYNAMIC, ...), scripts outside the supported JavaScript subset
+// (see expressions.h) in SWITCH / DECISION / DO_WHILE / literal INLINE
+// expressions, unknown evaluator types, a FORK_JOIN not followed by a JOIN,
+// a SUB_WORKFLOW without a name or definition, DO_WHILE list iteration
+// (items) and nested DO_WHILE loops make Decide return InvalidArgument naming
+// the task, before anything changes. Problems only known at run time (a
+// script that fails, an INLINE expression resolved from data, an inline
+// sub-workflow definition that is not one) fail the task, as in Conductor.
 //
 // Thread safety: none needed; the engine serialises calls per workflow.
 #ifndef CMIG_ORCHESTRATOR_DECIDER_H_
@@ -94,14 +105,19 @@ struct Decision {
   // True when workflow-level fields (status, output, reason, end time) changed.
   bool workflow_changed = false;
   // The earliest time the decider must run again even if nothing else happens
-  // (a response timeout, a retry delay, a workflow timeout); nullopt if none.
+  // (a response timeout, a delayed sub-workflow start, a workflow timeout);
+  // nullopt if none. now_ms + 1 when the decision stopped early to bound its
+  // cost (a DO_WHILE whose body has no worker task loops without waiting).
   std::optional<int64_t> next_wake_ms;
 };
 
-// Advances `workflow` in place. Errors are definition problems that make the
-// workflow impossible to run (for example a SWITCH whose expression the
-// evaluator does not support); `workflow` is then left unchanged and the engine
-// fails it with the status message as reason_for_incompletion.
+// Advances `workflow` in place. A PAUSED workflow is only checked for its
+// timeout; an ended one is left as it is, except that an unsuccessful one gets
+// its remaining tasks canceled (WorkflowExecutor.decide). Errors are definition
+// problems that make the workflow impossible to run (for example a SWITCH whose
+// expression the evaluator does not support); they are found before `workflow`
+// changes, and the engine then fails it with the status message as
+// reason_for_incompletion.
 absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
                                 const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                 int64_t now_ms);
@@ -140,9 +156,12 @@ absl::StatusOr<Decision> RetryWorkflow(conductor::proto::Workflow& workflow,
 google::protobuf::Value ResolveExpressions(const google::protobuf::Value& template_value,
                                            const conductor::proto::Workflow& workflow);
 
-// The delay before retry attempt number `retry_count` (0 = first retry) of a task
-// with definition `def`, per its retryLogic, retryDelaySeconds,
-// backoffScaleFactor and maxRetryDelaySeconds, in seconds.
+// The delay in seconds before the retry of attempt `retry_count` (0 = the first
+// attempt failed) of a task with definition `def`: FIXED retryDelaySeconds;
+// LINEAR_BACKOFF retryDelaySeconds * backoffScaleFactor * (retry_count + 1);
+// EXPONENTIAL_BACKOFF retryDelaySeconds * 2^retry_count; computed in Java ints
+// as Conductor does (a product that overflows negative becomes INT32_MAX), then
+// capped at maxRetryDelaySeconds when that is positive.
 int64_t RetryDelaySeconds(const conductor::proto::TaskDef& def, int retry_count);
 
 }  // namespace cmig::orchestrator

@@ -31,7 +31,8 @@ struct Engine::WorkflowState {
   // ended is dropped from memory only when this is 0, so reads never fall back
   // to a store that lags memory.
   int pending_commits = 0;
-  int64_t wake_at = 0;
+  // This workflow's one entry in workflow_timers_, if armed.
+  std::optional<std::multimap<int64_t, std::string>::iterator> timer;
   bool deciding = false;
   bool redecide = false;
 };
@@ -42,7 +43,6 @@ struct Engine::Txn {
     std::string queue_name;
     std::string task_id;
     int64_t visible_at;
-    uint64_t seq;
   };
   std::vector<Enqueue> enqueues;
   absl::flat_hash_set<std::string> touched;     // workflow ids written
@@ -66,6 +66,8 @@ struct Engine::Queue {
 namespace {
 
 constexpr int64_t kInjectedClockTickMs = 10;
+
+int64_t RealNowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 bool IsTerminal(Workflow::WorkflowStatus s) {
   return s == Workflow::COMPLETED || s == Workflow::FAILED || s == Workflow::TIMED_OUT ||
@@ -181,6 +183,10 @@ std::string Engine::NewId() {
                          lo >> 48, lo & 0xFFFFFFFFFFFFULL);
 }
 
+TaskDefLookup Engine::TaskDefLookupLocked() const {
+  return [this](const std::string& n) ABSL_NO_THREAD_SAFETY_ANALYSIS { return TaskDefLocked(n); };
+}
+
 const conductor::proto::TaskDef* Engine::TaskDefLocked(const std::string& name) const {
   auto it = task_defs_.find(name);
   return it == task_defs_.end() ? nullptr : &it->second;
@@ -205,16 +211,20 @@ absl::Status Engine::LoadLocked(LoadedState state) {
   }
   int64_t now = clock_.NowMs();
   std::vector<std::function<void()>> unused;
+  Txn txn;
   for (const auto& e : state.queue) {
     auto it = task_workflow_.find(e.task_id);
-    if (it == task_workflow_.end()) continue;
+    if (it == task_workflow_.end()) {
+      // Left behind by a workflow that ended; nothing will ever poll it.
+      txn.batch.push_back(DeleteQueueOp{e.task_id});
+      continue;
+    }
     queued_[e.task_id] = e.queue_name;
     PublishLocked(e.queue_name, e.task_id, e.visible_at_ms, unused);
     if (e.visible_at_ms > now) ArmTimerLocked(e.visible_at_ms);
   }
   // Deciding every open workflow re-arms its timers and catches up on timeouts
   // that passed while the orchestrator was down.
-  Txn txn;
   std::vector<WorkflowState*> open;
   for (auto& [id, ws] : workflows_) open.push_back(ws.get());
   for (WorkflowState* ws : open) DecideLocked(*ws, txn);
@@ -243,6 +253,7 @@ void Engine::Mutate(Done done, const std::function<absl::Status(Txn&)>& body) {
       // durable so memory and disk agree.
       if (!txn.batch.empty()) SubmitLocked(txn, nullptr);
     }
+    EvictLoadedLocked();
     deferred = std::move(txn.deferred);
   }
   for (auto& f : deferred) f();
@@ -288,6 +299,7 @@ void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::
       WorkflowState& ws = *it->second;
       if (--ws.pending_commits == 0 && IsTerminal(ws.wf.status()) && !ws.deciding) {
         for (const Task& t : ws.wf.tasks()) task_workflow_.erase(t.task_id());
+        SetWakeLocked(ws, std::nullopt);
         workflows_.erase(it);
       }
     }
@@ -326,7 +338,7 @@ void Engine::EnqueueLocked(WorkflowState& ws, const Task& task, int64_t visible_
   DequeueLocked(task.task_id(), txn);
   queued_[task.task_id()] = name;
   txn.batch.push_back(PutQueueOp{task.task_id(), name, visible_at});
-  txn.enqueues.push_back({name, task.task_id(), visible_at, 0});
+  txn.enqueues.push_back({name, task.task_id(), visible_at});
   txn.touched.insert(ws.wf.workflow_id());
 }
 
@@ -431,6 +443,19 @@ void Engine::ArmTimerLocked(int64_t at_ms) {
   }
 }
 
+void Engine::SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms) {
+  // A wake-up due now or earlier runs on the next timer pass, not in a loop.
+  if (at_ms) at_ms = std::max(*at_ms, clock_.NowMs() + 1);
+  if (ws.timer) {
+    if (at_ms && (*ws.timer)->first == *at_ms) return;
+    workflow_timers_.erase(*ws.timer);
+    ws.timer.reset();
+  }
+  if (!at_ms) return;
+  ws.timer = workflow_timers_.emplace(*at_ms, ws.wf.workflow_id());
+  ArmTimerLocked(*at_ms);
+}
+
 void Engine::TimerLoop() {
   mu_.Lock();
   while (!stopping_) {
@@ -438,11 +463,13 @@ void Engine::TimerLoop() {
     std::vector<std::function<void()>> deferred;
     Txn txn;
     while (!workflow_timers_.empty() && workflow_timers_.begin()->first <= now) {
-      auto [at, id] = *workflow_timers_.begin();
-      workflow_timers_.erase(workflow_timers_.begin());
+      std::string id = workflow_timers_.begin()->second;
       auto it = workflows_.find(id);
-      if (it == workflows_.end() || it->second->wake_at != at) continue;
-      it->second->wake_at = 0;
+      if (it == workflows_.end()) {
+        workflow_timers_.erase(workflow_timers_.begin());
+        continue;
+      }
+      SetWakeLocked(*it->second, std::nullopt);
       DecideLocked(*it->second, txn);
     }
     absl::flat_hash_set<std::string> due_queues;
@@ -451,13 +478,14 @@ void Engine::TimerLoop() {
       queue_timers_.erase(queue_timers_.begin());
     }
     for (const std::string& name : due_queues) ServeWaitersLocked(name, deferred);
-    while (!poll_timers_.empty() && poll_timers_.begin()->first <= now) {
+    const int64_t real_now = RealNowMs();
+    while (!poll_timers_.empty() && poll_timers_.begin()->first <= real_now) {
       uint64_t id = poll_timers_.begin()->second;
       poll_timers_.erase(poll_timers_.begin());
       auto wit = waiters_.find(id);
       if (wit == waiters_.end()) continue;
       deferred.push_back([cb = std::move(wit->second->callback)] { cb({}); });
-      waiters_.erase(wit);
+      RemoveWaiterLocked(wit);
     }
     SubmitLocked(txn, nullptr);
     for (auto& f : txn.deferred) deferred.push_back(std::move(f));
@@ -467,15 +495,14 @@ void Engine::TimerLoop() {
       mu_.Lock();
       continue;
     }
-    int64_t next = 0;
-    for (const auto* m : {&workflow_timers_, &queue_timers_}) {
-      if (!m->empty() && (next == 0 || m->begin()->first < next)) next = m->begin()->first;
-    }
-    if (!poll_timers_.empty() && (next == 0 || poll_timers_.begin()->first < next)) {
-      next = poll_timers_.begin()->first;
-    }
-    timer_wake_at_ = next;
-    int64_t wait_ms = next == 0 ? 60'000 : std::max<int64_t>(next - now, 0);
+    int64_t wait_ms = 60'000;
+    auto consider = [&wait_ms](int64_t due, int64_t now_ms) {
+      wait_ms = std::min(wait_ms, std::max<int64_t>(due - now_ms, 0));
+    };
+    if (!workflow_timers_.empty()) consider(workflow_timers_.begin()->first, now);
+    if (!queue_timers_.empty()) consider(queue_timers_.begin()->first, now);
+    if (!poll_timers_.empty()) consider(poll_timers_.begin()->first, real_now);
+    timer_wake_at_ = now + wait_ms;
     if (!system_clock_) wait_ms = std::min(wait_ms, kInjectedClockTickMs);
     if (wait_ms > 0) timer_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(wait_ms));
   }
@@ -495,7 +522,24 @@ absl::StatusOr<Engine::WorkflowState*> Engine::FindWorkflowLocked(const std::str
   WorkflowState* raw = ws.get();
   for (const Task& t : raw->wf.tasks()) task_workflow_[t.task_id()] = workflow_id;
   workflows_[workflow_id] = std::move(ws);
+  loaded_from_store_.push_back(workflow_id);
   return raw;
+}
+
+void Engine::EvictLoadedLocked() {
+  for (const std::string& id : loaded_from_store_) {
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) continue;
+    WorkflowState& ws = *it->second;
+    // Still ended and nothing of it waiting for a commit: memory holds nothing
+    // the store does not.
+    if (ws.pending_commits == 0 && IsTerminal(ws.wf.status()) && !ws.deciding) {
+      for (const Task& t : ws.wf.tasks()) task_workflow_.erase(t.task_id());
+      SetWakeLocked(ws, std::nullopt);
+      workflows_.erase(it);
+    }
+  }
+  loaded_from_store_.clear();
 }
 
 Task* Engine::FindTaskLocked(WorkflowState& ws, const std::string& task_id) {
@@ -513,12 +557,27 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
   ws.deciding = true;
   for (int round = 0; round < 64; ++round) {
     ws.redecide = false;
-    if (ws.wf.status() != Workflow::RUNNING) break;
+    // A PAUSED workflow is decided too: the decider only checks its timeout.
+    if (ws.wf.status() != Workflow::RUNNING && ws.wf.status() != Workflow::PAUSED &&
+        !pending_retry_) {
+      break;
+    }
     int64_t now = clock_.NowMs();
-    absl::StatusOr<Decision> d = Decide(
-        ws.wf,
-        [this](const std::string& n) ABSL_NO_THREAD_SAFETY_ANALYSIS { return TaskDefLocked(n); },
-        [this] { return NewId(); }, now);
+    absl::StatusOr<Decision> d;
+    if (pending_retry_) {
+      pending_retry_ = false;
+      d = orchestrator::RetryWorkflow(
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
+          DecideOptions{ws.start_time});
+      if (!d.ok()) {
+        retry_error_ = d.status();
+        break;
+      }
+    } else {
+      d = Decide(
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
+          DecideOptions{ws.start_time});
+    }
     if (!d.ok()) {
       ws.wf.set_status(Workflow::FAILED);
       ws.wf.set_reason_for_incompletion(std::string(d.status().message()));
@@ -530,24 +589,39 @@ void Engine::DecideLocked(WorkflowState& ws, Txn& txn) {
     for (const std::string& id : d->changed_task_ids) {
       if (Task* t = FindTaskLocked(ws, id)) WriteTaskLocked(ws, *t, txn);
     }
+    for (const std::string& id : d->canceled_task_ids) {
+      DequeueLocked(id, txn);
+      Task* t = FindTaskLocked(ws, id);
+      if (t == nullptr) continue;
+      WriteTaskLocked(ws, *t, txn);
+      if (t->task_type() == "SUB_WORKFLOW" && !t->sub_workflow_id().empty()) {
+        auto child = workflows_.find(t->sub_workflow_id());
+        if (child != workflows_.end() && !IsTerminal(child->second->wf.status())) {
+          TerminateLocked(*child->second,
+                          absl::StrCat("Parent workflow ", ws.wf.workflow_id(),
+                                       " ended: ", Workflow::WorkflowStatus_Name(ws.wf.status())),
+                          txn);
+        }
+      }
+    }
     for (const std::string& id : d->enqueue_task_ids) {
       Task* t = FindTaskLocked(ws, id);
       if (t == nullptr) continue;
       EnqueueLocked(ws, *t, t->scheduled_time() + t->callback_after_seconds() * 1000, txn);
     }
     if (d->workflow_changed) WriteWorkflowLocked(ws, txn);
-    if (d->next_wake_ms && (ws.wake_at == 0 || *d->next_wake_ms != ws.wake_at)) {
-      ws.wake_at = *d->next_wake_ms;
-      workflow_timers_.emplace(ws.wake_at, ws.wf.workflow_id());
-      ArmTimerLocked(ws.wake_at);
-    }
+    SetWakeLocked(ws, d->next_wake_ms);
     for (WorkflowStart& start : d->start_workflows) {
       if (start.kind == WorkflowStart::Kind::kFailureWorkflow) {
         absl::StatusOr<std::string> id = StartWorkflowLocked(std::move(start.request), "", "", txn);
         if (!id.ok()) {
           spdlog::warn("workflow {}: cannot start failure workflow: {}", ws.wf.workflow_id(),
                        std::string(id.status().message()));
+          continue;
         }
+        // Where Conductor records the failure workflow it started.
+        (*ws.wf.mutable_output())["conductor.failure_workflow"].set_string_value(*id);
+        WriteWorkflowLocked(ws, txn);
         continue;
       }
       Task* parent_task = FindTaskLocked(ws, start.parent_task_id);
@@ -627,14 +701,22 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
       }
     }
   }
+  spdlog::debug("workflow {} ({} v{}) started{}", id, ref.wf.workflow_definition().name(),
+                ref.wf.workflow_definition().version(),
+                parent_workflow_id.empty() ? "" : absl::StrCat(" by ", parent_workflow_id));
   WriteWorkflowLocked(ref, txn);
   DecideLocked(ref, txn);
   return id;
 }
 
 void Engine::OnWorkflowEndedLocked(WorkflowState& ws, Txn& txn) {
+  spdlog::debug("workflow {} ended {}{}", ws.wf.workflow_id(),
+                Workflow::WorkflowStatus_Name(ws.wf.status()),
+                ws.wf.reason_for_incompletion().empty()
+                    ? ""
+                    : absl::StrCat(": ", ws.wf.reason_for_incompletion()));
   for (const Task& t : ws.wf.tasks()) DequeueLocked(t.task_id(), txn);
-  ws.wake_at = 0;
+  SetWakeLocked(ws, std::nullopt);
   const std::string parent_id = ws.wf.parent_workflow_id();
   if (parent_id.empty()) return;
   absl::StatusOr<WorkflowState*> parent = FindWorkflowLocked(parent_id);
@@ -812,6 +894,19 @@ void Engine::DeleteTaskDef(const std::string& name, Done done) {
   });
 }
 
+void Engine::DeleteWorkflowDef(const std::string& name, int version, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    auto it = workflow_defs_.find(name);
+    if (it == workflow_defs_.end() || it->second.erase(version) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("No such workflow definition ", name, " version ", version));
+    }
+    if (it->second.empty()) workflow_defs_.erase(it);
+    txn.batch.push_back(DeleteWorkflowDefOp{name, version});
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<conductor::proto::TaskDef> Engine::GetTaskDef(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = task_defs_.find(name);
@@ -959,7 +1054,7 @@ absl::StatusOr<conductor::grpc::workflows::WorkflowSummarySearchResult> Engine::
   q.offset = std::max(start, 0);
   q.limit = size <= 0 ? kMaxSearchSize : size;
   std::string text = std::string(absl::StripAsciiWhitespace(free_text));
-  if (!text.empty() && text != "*") q.correlation_id = text;
+  if (!text.empty() && text != "*") q.id_or_correlation_id = text;
   if (!absl::StripAsciiWhitespace(query).empty()) {
     for (absl::string_view clause : absl::StrSplit(query, " AND ")) {
       clause = absl::StripAsciiWhitespace(clause);
@@ -1073,69 +1168,15 @@ void Engine::TerminateWorkflow(const std::string& workflow_id, const std::string
 void Engine::RetryWorkflow(const std::string& workflow_id, Done done) {
   Mutate(std::move(done), [&](Txn& txn) ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
     ASSIGN_OR_RETURN(WorkflowState * ws, FindWorkflowLocked(workflow_id));
-    Workflow& wf = ws->wf;
-    if (wf.status() != Workflow::FAILED && wf.status() != Workflow::TIMED_OUT &&
-        wf.status() != Workflow::TERMINATED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "Workflow ", workflow_id, " cannot be retried: status ",
-          Workflow::WorkflowStatus_Name(wf.status()), " (only FAILED, TIMED_OUT, TERMINATED)"));
-    }
-    int64_t now = clock_.NowMs();
-    // The latest attempt per reference name that did not succeed gets a new attempt.
-    absl::flat_hash_map<std::string, int> latest;
-    for (int i = 0; i < wf.tasks_size(); ++i) latest[wf.tasks(i).reference_task_name()] = i;
-    std::vector<int> to_retry;
-    for (const auto& [ref, i] : latest) {
-      const Task& t = wf.tasks(i);
-      if (t.status() == Task::FAILED || t.status() == Task::FAILED_WITH_TERMINAL_ERROR ||
-          t.status() == Task::TIMED_OUT || t.status() == Task::CANCELED) {
-        to_retry.push_back(i);
-      }
-    }
-    if (to_retry.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("Workflow ", workflow_id, " has no failed task to retry"));
-    }
-    std::sort(to_retry.begin(), to_retry.end());
-    std::vector<std::string> new_ids;
-    for (int i : to_retry) {
-      Task* old = wf.mutable_tasks(i);
-      old->set_retried(true);
-      WriteTaskLocked(*ws, *old, txn);
-      Task t = *old;
-      t.set_task_id(NewId());
-      t.set_retried_task_id(old->task_id());
-      t.set_retried(false);
-      t.set_retry_count(old->retry_count() + 1);
-      t.set_status(Task::SCHEDULED);
-      t.set_scheduled_time(now);
-      t.set_start_time(0);
-      t.set_end_time(0);
-      t.set_update_time(now);
-      t.set_poll_count(0);
-      t.set_callback_after_seconds(0);
-      t.set_worker_id("");
-      t.set_reason_for_incompletion("");
-      t.set_executed(false);
-      t.clear_output_data();
-      t.set_sub_workflow_id("");
-      new_ids.push_back(t.task_id());
-      *wf.add_tasks() = std::move(t);
-    }
-    wf.set_status(Workflow::RUNNING);
-    wf.set_reason_for_incompletion("");
-    wf.set_end_time(0);
-    wf.clear_output();
-    wf.clear_failed_reference_task_names();
-    wf.clear_failed_task_names();
-    wf.set_last_retried_time(now);
-    WriteWorkflowLocked(*ws, txn);
-    for (const std::string& id : new_ids) {
-      Task* t = FindTaskLocked(*ws, id);
-      WriteTaskLocked(*ws, *t, txn);
-      if (!IsSystemTask(t->task_type())) EnqueueLocked(*ws, *t, now, txn);
-    }
+    if (ws->deciding) return absl::UnavailableError("workflow is being decided; retry later");
+    // The decider's RetryWorkflow creates the new attempts and decides; it runs
+    // in DecideLocked's loop so that children and parents are handled alike.
+    pending_retry_ = true;
+    retry_error_ = absl::OkStatus();
     DecideLocked(*ws, txn);
+    pending_retry_ = false;
+    RETURN_IF_ERROR(retry_error_);
+    WriteWorkflowLocked(*ws, txn);
     return absl::OkStatus();
   });
 }
@@ -1223,6 +1264,7 @@ void Engine::RerunWorkflow(conductor::proto::RerunWorkflowRequest request,
             t.set_reason_for_incompletion("");
             t.clear_output_data();
             t.set_retried(false);
+            t.set_executed(false);  // the decider schedules what follows it again
             if (!request.task_input().empty()) *t.mutable_input_data() = request.task_input();
             *kept.Add() = std::move(t);
             continue;
@@ -1259,6 +1301,7 @@ void Engine::RemoveWorkflow(const std::string& workflow_id, Done done) {
       task_workflow_.erase(t.task_id());
     }
     txn.batch.push_back(DeleteWorkflowOp{workflow_id});
+    SetWakeLocked(*ws, std::nullopt);
     if (ws->pending_commits == 0) {
       workflows_.erase(workflow_id);
     } else {
@@ -1304,7 +1347,9 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
       w->callback = std::move(callback);
       waiters_[id] = std::move(w);
       qp->waiters.push_back(id);
-      int64_t deadline = clock_.NowMs() + timeout_ms;
+      // Long-poll timeouts run on real time even with an injected clock, so a
+      // test that drives the clock still gets its empty polls back.
+      int64_t deadline = RealNowMs() + timeout_ms;
       poll_timers_.emplace(deadline, id);
       ArmTimerLocked(deadline);
     }
@@ -1316,7 +1361,22 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
 
 bool Engine::CancelPoll(uint64_t poll_id) {
   absl::MutexLock lock(&mu_);
-  return waiters_.erase(poll_id) > 0;
+  auto it = waiters_.find(poll_id);
+  if (it == waiters_.end()) return false;
+  RemoveWaiterLocked(it);
+  return true;
+}
+
+void Engine::RemoveWaiterLocked(
+    absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>>::iterator it) {
+  // Parked polls per queue are few (one per idle worker thread), so a linear
+  // erase keeps the queue's list from growing with every expired poll.
+  auto qit = queues_.find(it->second->queue_name);
+  if (qit != queues_.end()) {
+    auto& ids = qit->second->waiters;
+    ids.erase(std::remove(ids.begin(), ids.end(), it->first), ids.end());
+  }
+  waiters_.erase(it);
 }
 
 void Engine::UpdateTask(conductor::proto::TaskResult result, Done done) {
@@ -1401,6 +1461,14 @@ absl::StatusOr<Task> Engine::GetTask(const std::string& task_id) {
     return absl::NotFoundError(absl::StrCat("No such task found by id: ", task_id));
   }
   return t;
+}
+
+std::vector<std::pair<std::string, int64_t>> Engine::QueueSizes() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [name, q] : queues_) out.emplace_back(name, q->items.size());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 int64_t Engine::QueueSize(const std::string& queue_name) const {

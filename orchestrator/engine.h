@@ -11,8 +11,9 @@
 // awaited: a crash can at worst deliver a task again or drop a scheduling that
 // the restarted engine decides again, never lose or repeat an accepted result.
 //
-// Asynchronous methods take a callback that runs exactly once, on an engine or
-// committer thread, never while the engine mutex is held. No method blocks on
+// Asynchronous methods take a callback that runs exactly once, on the calling
+// thread, the timer thread or the committer thread, never while the engine
+// mutex is held. No method blocks on
 // I/O except the synchronous reads of finished workflows, tasks and logs.
 #ifndef CMIG_ORCHESTRATOR_ENGINE_H_
 #define CMIG_ORCHESTRATOR_ENGINE_H_
@@ -21,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +44,7 @@
 #include "conductor/model/workflowdef.pb.h"
 #include "conductor/model/workflowsummary.pb.h"
 #include "orchestrator/clock.h"
+#include "orchestrator/decider.h"
 #include "orchestrator/store.h"
 
 namespace cmig::orchestrator {
@@ -78,6 +81,9 @@ class Engine {
   // NOT_FOUND when no definition has that name.
   void UpdateTaskDef(conductor::proto::TaskDef def, Done done);
   void DeleteTaskDef(const std::string& name, Done done);
+  // NOT_FOUND when there is no such (name, version). Running workflows keep
+  // the definition they started with.
+  void DeleteWorkflowDef(const std::string& name, int version, Done done);
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(const std::string& name) const;
   std::vector<conductor::proto::WorkflowDef> ListWorkflowDefs(const std::string& name,
                                                               bool all_versions) const;
@@ -129,8 +135,10 @@ class Engine {
   absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> GetTaskLogs(
       const std::string& task_id);
   absl::StatusOr<conductor::proto::Task> GetTask(const std::string& task_id);
-  // Visible plus delayed tasks per queue name.
+  // Visible plus delayed tasks in the queue `queue_name` ("domain:type" or "type").
   int64_t QueueSize(const std::string& queue_name) const;
+  // Every queue that ever held a task, with its size.
+  std::vector<std::pair<std::string, int64_t>> QueueSizes() const;
 
  private:
   struct WorkflowState;
@@ -144,6 +152,9 @@ class Engine {
   // Finds a workflow in memory or reads it from the store into memory.
   absl::StatusOr<WorkflowState*> FindWorkflowLocked(const std::string& workflow_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops workflows FindWorkflowLocked read from the store for this call once
+  // they are ended and have no pending writes.
+  void EvictLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   conductor::proto::Task* FindTaskLocked(WorkflowState& ws, const std::string& task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> StartWorkflowLocked(conductor::proto::StartWorkflowRequest request,
@@ -175,6 +186,11 @@ class Engine {
                                                       int count, Txn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmTimerLocked(int64_t at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveWaiterLocked(absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the workflow's decider wake-up (nullopt: none); one timer per workflow.
+  void SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimerLoop();
   // Runs a locked mutation that ends in SubmitLocked, answering `done` with its
   // error if it fails before submitting.
@@ -182,6 +198,8 @@ class Engine {
   std::string NewId();
   const conductor::proto::TaskDef* TaskDefLocked(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A lookup valid while mu_ stays held.
+  TaskDefLookup TaskDefLookupLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   Store& store_;
   const Clock& clock_;
@@ -193,20 +211,26 @@ class Engine {
   absl::flat_hash_map<std::string, conductor::proto::TaskDef> task_defs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> loaded_from_store_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
   // task id -> queue it sits in (published or awaiting its commit).
   absl::flat_hash_map<std::string, std::string> queued_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_waiter_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  // Timers by due time: workflows to decide, queues whose delayed tasks become
-  // visible, polls that expire. Stale entries are skipped when they fire.
+  // Timers by due time: workflows to decide (one entry per workflow, see
+  // SetWakeLocked), queues whose delayed tasks become visible, polls that
+  // expire (entries of polls answered earlier are skipped when they fire).
   std::multimap<int64_t, std::string> workflow_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, std::string> queue_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, uint64_t> poll_timers_ ABSL_GUARDED_BY(mu_);
   absl::CondVar timer_cv_;
   int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by RetryWorkflow for the first round of DecideLocked, which then runs
+  // the decider's RetryWorkflow instead of Decide; its error lands in retry_error_.
+  bool pending_retry_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status retry_error_ ABSL_GUARDED_BY(mu_);
   std::thread timer_thread_;
 };
 

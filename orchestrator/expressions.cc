@@ -265,6 +265,8 @@ bool FindExpression(const std::string& s, size_t from, size_t* start, size_t* en
 }
 
 Value ResolveString(const std::string& s, const Workflow& wf, int depth) {
+  // "${" nested in a path nests the recursion; real definitions use one or two levels.
+  if (depth > 16) return NullValue();
   struct Replacement {
     size_t start, end;
     Value value;
@@ -490,6 +492,8 @@ struct Token {
   size_t pos = 0;
 };
 
+constexpr size_t kMaxTokens = 1000;
+
 absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
   static constexpr const char* kOps[] = {"===", "!==", "==", "!=", "<=", ">=", "&&", "||",
                                          "<",   ">",   "!",  "?",  ":",  "(",  ")",  "[",
@@ -513,7 +517,7 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       Token t{Token::kNumber, std::string(src.substr(i, j - i)), 0, i};
       if (!absl::SimpleAtod(t.text, &t.number)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unsupported number '", t.text, "' at position ", i));
+            absl::StrCat("unsupported script syntax at position ", i, ": number '", t.text, "'"));
       }
       out.push_back(std::move(t));
       i = j;
@@ -533,7 +537,7 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       }
       if (j >= src.size()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unterminated string literal at position ", i));
+            absl::StrCat("unsupported script syntax at position ", i, ": unterminated string"));
       }
       out.push_back(Token{Token::kString, std::move(text), 0, i});
       i = j + 1;
@@ -559,9 +563,14 @@ absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
       }
     }
     if (!matched) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unsupported character '", std::string(1, c), "' at position ", i));
+      return absl::InvalidArgumentError(absl::StrCat("unsupported script syntax at position ", i,
+                                                     ": character '", std::string(1, c), "'"));
     }
+  }
+  // Operator chains evaluate recursively; a bound on their length bounds the stack.
+  if (out.size() > kMaxTokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported script syntax at position 0: longer than ", kMaxTokens, " tokens"));
   }
   out.push_back(Token{Token::kEnd, "", 0, src.size()});
   return out;
@@ -614,6 +623,13 @@ class Parser {
   }
 
   absl::StatusOr<std::unique_ptr<Node>> Expr() {
+    // Nesting is bounded so that a hostile definition cannot exhaust the stack.
+    if (++depth_ > kMaxDepth) return Unsupported(Peek(), "nested too deeply");
+    absl::StatusOr<std::unique_ptr<Node>> n = Ternary();
+    --depth_;
+    return n;
+  }
+  absl::StatusOr<std::unique_ptr<Node>> Ternary() {
     ASSIGN_OR_RETURN(std::unique_ptr<Node> cond, Or());
     if (!IsOp("?")) return cond;
     ++pos_;
@@ -671,7 +687,9 @@ class Parser {
     if (IsOp("!") || IsOp("-") || IsOp("+")) {
       std::string op = Peek().text;
       ++pos_;
+      if (++unary_depth_ > kMaxDepth) return Unsupported(Peek(), "nested too deeply");
       ASSIGN_OR_RETURN(std::unique_ptr<Node> operand, Unary());
+      --unary_depth_;
       return Make(Node::kUnary, op, std::move(operand));
     }
     return Postfix();
@@ -735,7 +753,10 @@ class Parser {
   }
 
   std::vector<Token> tokens_;
+  static constexpr int kMaxDepth = 64;
   size_t pos_ = 0;
+  int depth_ = 0;
+  int unary_depth_ = 0;
 };
 
 absl::StatusOr<Js> Property(const Js& base, const Js& key) {
@@ -888,6 +909,12 @@ std::string JavaString(const Value& value) {
     default:
       return "null";
   }
+}
+
+absl::Status CheckScriptSyntax(absl::string_view expression) {
+  ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(expression));
+  Parser parser(std::move(tokens));
+  return parser.ParseProgram().status();
 }
 
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression, const Value& input) {

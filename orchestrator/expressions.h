@@ -63,9 +63,15 @@ struct ScriptValue {
 };
 
 // Evaluates `expression` with `$` bound to `input`. Errors: InvalidArgument for syntax outside
-// the supported subset (the message names the construct and its position).
+// the supported subset, nesting deeper than 64 or more than 1000 tokens (the message names the
+// construct and its position); FailedPrecondition for JavaScript's run-time TypeError (reading
+// a property of undefined or null).
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
                                            const google::protobuf::Value& input);
+
+// OK when `expression` is within the supported subset; the InvalidArgument EvaluateScript would
+// return otherwise. Evaluates nothing.
+absl::Status CheckScriptSyntax(absl::string_view expression);
 
 // JavaScript truthiness of a script result.
 bool ScriptTruthy(const ScriptValue& value);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "orchestrator/engine.h"
+#include "orchestrator/extensions.h"
 #include "orchestrator/services.h"
 #include "orchestrator/store.h"
 #include "spdlog/spdlog.h"
@@ -54,6 +55,8 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr));
   s->services_ = MakeServices(*s->engine_, *s->auth_);
+  ASSIGN_OR_RETURN(auto extensions, MakeExtensionServices(options.db_path, *s->engine_, *s->auth_));
+  for (auto& svc : extensions) s->services_.push_back(std::move(svc));
 
   ::grpc::EnableDefaultHealthCheckService(true);
   ::grpc::ServerBuilder builder;

@@ -263,6 +263,22 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
     if (result.ok()) *resp = *std::move(result);
     return Done(ctx, result.status());
   }
+  // Search, answering whole workflows (without tasks) instead of summaries.
+  ServerUnaryReactor* SearchV2(CallbackServerContext* ctx,
+                               const conductor::grpc::search::Request* req,
+                               ws::WorkflowSearchResult* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
+        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
+    if (!result.ok()) return Done(ctx, result.status());
+    resp->set_total_hits(result->total_hits());
+    for (const auto& summary : result->results()) {
+      absl::StatusOr<conductor::proto::Workflow> wf =
+          engine_.GetWorkflow(summary.workflow_id(), /*include_tasks=*/false);
+      if (wf.ok()) *resp->add_results() = *std::move(wf);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
 
  private:
   Engine& engine_;
@@ -411,6 +427,12 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
     for (const std::string& type : req->task_types()) {
       (*resp->mutable_queue_for_task())[type] = static_cast<int32_t>(engine_.QueueSize(type));
     }
+    return Done(ctx, absl::OkStatus());
+  }
+  ServerUnaryReactor* GetQueueInfo(CallbackServerContext* ctx, const ts::QueueInfoRequest*,
+                                   ts::QueueInfoResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (const auto& [name, size] : engine_.QueueSizes()) (*resp->mutable_queues())[name] = size;
     return Done(ctx, absl::OkStatus());
   }
 

@@ -81,6 +81,7 @@ enum StmtIndex {
   kPutQueue,
   kDeleteQueue,
   kAddLog,
+  kDeleteWorkflowDef,
   kStmtCount
 };
 
@@ -271,6 +272,14 @@ absl::Status Store::Apply(const WriteOp& op) {
     sqlite3_stmt* s = Prepared(kDeleteTaskDef, "DELETE FROM task_defs WHERE name = ?");
     if (!s) return run(s);
     BindText(s, 1, o->name);
+    return run(s);
+  }
+  if (auto* o = std::get_if<DeleteWorkflowDefOp>(&op)) {
+    sqlite3_stmt* s =
+        Prepared(kDeleteWorkflowDef, "DELETE FROM workflow_defs WHERE name = ? AND version = ?");
+    if (!s) return run(s);
+    BindText(s, 1, o->name);
+    sqlite3_bind_int64(s, 2, o->version);
     return run(s);
   }
   if (auto* o = std::get_if<PutWorkflowOp>(&op)) {
@@ -491,6 +500,7 @@ absl::StatusOr<std::vector<WorkflowRow>> Store::QueryWorkflows(const WorkflowQue
     where.push_back(absl::StrCat("status IN (", absl::StrJoin(codes, ","), ")"));
   }
   if (q.correlation_id) where.push_back("correlation_id = ?3");
+  if (q.id_or_correlation_id) where.push_back("(id = ?6 OR correlation_id = ?6)");
   if (q.start_time_from != 0) where.push_back("start_time >= ?4");
   if (q.start_time_to != 0) where.push_back("start_time <= ?5");
   std::string cond = where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND "));
@@ -498,6 +508,7 @@ absl::StatusOr<std::vector<WorkflowRow>> Store::QueryWorkflows(const WorkflowQue
     if (!q.workflow_type.empty()) BindText(s, 1, q.workflow_type);
     if (q.version != 0) sqlite3_bind_int(s, 2, q.version);
     if (q.correlation_id) BindText(s, 3, *q.correlation_id);
+    if (q.id_or_correlation_id) BindText(s, 6, *q.id_or_correlation_id);
     if (q.start_time_from != 0) sqlite3_bind_int64(s, 4, q.start_time_from);
     if (q.start_time_to != 0) sqlite3_bind_int64(s, 5, q.start_time_to);
   };

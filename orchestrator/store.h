@@ -46,6 +46,10 @@ struct PutTaskDefOp {
 struct DeleteTaskDefOp {
   std::string name;
 };
+struct DeleteWorkflowDefOp {
+  std::string name;
+  int version = 0;
+};
 // The workflow row: indexed columns plus the Workflow without its tasks (each
 // task attempt is a row of its own).
 struct PutWorkflowOp {
@@ -88,7 +92,7 @@ struct AddLogOp {
 
 using WriteOp =
     std::variant<PutWorkflowDefOp, PutTaskDefOp, DeleteTaskDefOp, PutWorkflowOp, DeleteWorkflowOp,
-                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp>;
+                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp, DeleteWorkflowDefOp>;
 using WriteBatch = std::vector<WriteOp>;
 
 // What survives a restart: every definition, every workflow not yet ended (with
@@ -115,6 +119,8 @@ struct WorkflowQuery {
   int version = 0;  // 0 = any
   std::vector<int> statuses;
   std::optional<std::string> correlation_id;
+  // Matches the workflow id or the correlation id.
+  std::optional<std::string> id_or_correlation_id;
   int64_t start_time_from = 0;  // inclusive, 0 = unbounded
   int64_t start_time_to = 0;    // inclusive, 0 = unbounded
   int offset = 0;

@@ -28,7 +28,9 @@ class Tarjan {
   // Components in the order Tarjan completes them: each after every component it reaches.
   std::vector<std::vector<int>> Run(const std::vector<int>& roots) {
     for (int root : roots) {
-      if (index_[root] < 0) Visit(root);
+      if (index_[root] < 0) {
+        Visit(root);
+      }
     }
     return std::move(components_);
   }
@@ -93,11 +95,14 @@ WorkflowComponents ComponentsInApplyOrder(const std::vector<cp::WorkflowDef>& wo
   for (int i = 0; i < n; ++i) {
     by_key[{workflows[i].name(), workflows[i].version()}] = i;
     auto [it, inserted] = latest.try_emplace(workflows[i].name(), i);
-    if (!inserted && workflows[it->second].version() < workflows[i].version()) it->second = i;
+    if (!inserted && workflows[it->second].version() < workflows[i].version()) {
+      it->second = i;
+    }
   }
   auto order = [&](int a, int b) {
-    if (workflows[a].name() != workflows[b].name())
+    if (workflows[a].name() != workflows[b].name()) {
       return workflows[a].name() < workflows[b].name();
+    }
     return workflows[a].version() < workflows[b].version();
   };
   std::vector<std::vector<int>> edges(n);
@@ -107,19 +112,27 @@ WorkflowComponents ComponentsInApplyOrder(const std::vector<cp::WorkflowDef>& wo
       int target = -1;
       if (r.version != 0) {
         auto it = by_key.find({r.name, r.version});
-        if (it != by_key.end()) target = it->second;
+        if (it != by_key.end()) {
+          target = it->second;
+        }
       } else if (auto it = latest.find(r.name); it != latest.end()) {
         target = it->second;
       }
-      if (target < 0) continue;
-      if (target == i) self_loop[i] = true;
+      if (target < 0) {
+        continue;
+      }
+      if (target == i) {
+        self_loop[i] = true;
+      }
       edges[i].push_back(target);
     }
     std::sort(edges[i].begin(), edges[i].end(), order);
     edges[i].erase(std::unique(edges[i].begin(), edges[i].end()), edges[i].end());
   }
   std::vector<int> roots(n);
-  for (int i = 0; i < n; ++i) roots[i] = i;
+  for (int i = 0; i < n; ++i) {
+    roots[i] = i;
+  }
   std::sort(roots.begin(), roots.end(), order);
 
   WorkflowComponents out;
@@ -139,8 +152,11 @@ std::vector<int> WorkflowApplyOrder(const std::vector<cp::WorkflowDef>& workflow
   return order;
 }
 
-absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
-                                                    const v1::MigrationPlan& plan) {
+namespace {
+
+absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package,
+                                             const PackageContents* contents,
+                                             const v1::MigrationPlan& plan) {
   if (plan.package_digest() != package.digest()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the plan is for package ", plan.package_digest(), ", not for package ", package.digest()));
@@ -150,32 +166,58 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
                                                       plan.blocking_problems_size(),
                                                       " problem(s); nothing may be applied"));
   }
-  std::map<std::tuple<int, std::string, int32_t>, const v1::PackageItem*> items;
-  for (const v1::PackageItem& i : package.items()) items[{i.kind(), i.name(), i.version()}] = &i;
+  std::map<std::tuple<int, std::string, int32_t>, int> items;
+  for (int i = 0; i < package.items_size(); ++i) {
+    const v1::PackageItem& item = package.items(i);
+    items[{item.kind(), item.name(), item.version()}] = i;
+  }
+  // Item index -> the definition ValidatePackage parsed from it.
+  std::map<int, const cp::TaskDef*> parsed_task_defs;
+  std::map<int, const cp::WorkflowDef*> parsed_workflows;
+  if (contents != nullptr) {
+    for (size_t k = 0; k < contents->task_defs.size(); ++k) {
+      parsed_task_defs[contents->task_def_items[k]] = &contents->task_defs[k];
+    }
+    for (size_t k = 0; k < contents->workflows.size(); ++k) {
+      parsed_workflows[contents->workflow_items[k]] = &contents->workflows[k];
+    }
+  }
 
   std::vector<ApplyStep> steps;
   for (const v1::PlannedItem& p : plan.items()) {
-    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) continue;
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
+      continue;
+    }
     std::string what = DescribeItem(p.kind(), p.name(), p.source_version());
     auto it = items.find({p.kind(), p.name(), p.source_version()});
     if (it == items.end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("the plan names ", what, ", which the package does not hold"));
     }
-    const std::string& json =
-        p.rewritten_json().empty() ? it->second->canonical_json() : p.rewritten_json();
+    const std::string& json = p.rewritten_json().empty()
+                                  ? package.items(it->second).canonical_json()
+                                  : p.rewritten_json();
     ApplyStep step;
     step.kind = p.kind();
     step.action = p.action();
-    if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
+    if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
+        parsed_task_defs.count(it->second)) {
+      step.task_def = *parsed_task_defs[it->second];
+    } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_WORKFLOW_DEF &&
+               parsed_workflows.count(it->second) &&
+               parsed_workflows[it->second]->version() == p.target_version()) {
+      step.workflow_def = *parsed_workflows[it->second];
+    } else if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
       auto def = migration_codec::ParseTaskDef(json);
-      if (!def.ok())
+      if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
+      }
       step.task_def = *std::move(def);
     } else {
       auto def = migration_codec::ParseWorkflowDef(json);
-      if (!def.ok())
+      if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
+      }
       if (def->version() != p.target_version()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": the plan writes version ",
                                                        p.target_version(), " but its JSON holds ",
@@ -186,6 +228,19 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
     steps.push_back(std::move(step));
   }
   return steps;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const v1::MigrationPlan& plan) {
+  return Steps(package, nullptr, plan);
+}
+
+absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const PackageContents& contents,
+                                                    const v1::MigrationPlan& plan) {
+  return Steps(package, &contents, plan);
 }
 
 }  // namespace cmig

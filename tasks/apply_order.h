@@ -20,6 +20,7 @@
 #include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "tasks/package.h"
 
 namespace cmig {
 
@@ -51,6 +52,12 @@ struct ApplyStep {
 // applied. FailedPrecondition when the plan is blocked; InvalidArgument when the plan does not
 // belong to `package` (digest or items differ) or a definition does not parse.
 absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const v1::MigrationPlan& plan);
+
+// The same, taking the definitions ValidatePackage(package) returned instead of parsing every item
+// again (`contents` must come from `package`). Only rewritten items are parsed.
+absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& package,
+                                                    const PackageContents& contents,
                                                     const v1::MigrationPlan& plan);
 
 }  // namespace cmig

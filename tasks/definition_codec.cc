@@ -14,9 +14,14 @@ namespace {
 // Canonical JSON written by this project never holds a key the proto cannot carry, so one in a
 // package item means the item is not the kind it claims (or was not written by us).
 absl::Status RejectDropped(const std::vector<JsonDiagnostic>& dropped, absl::string_view what) {
-  if (dropped.empty()) return absl::OkStatus();
+  if (dropped.empty()) {
+    return absl::OkStatus();
+  }
   std::vector<std::string> keys;
-  for (const JsonDiagnostic& d : dropped) keys.push_back(d.path);
+  keys.reserve(dropped.size());
+  for (const JsonDiagnostic& d : dropped) {
+    keys.push_back(d.path);
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("not a valid ", what, " definition: unexpected ", absl::StrJoin(keys, ", ")));
 }
@@ -40,7 +45,9 @@ absl::StatusOr<conductor::proto::WorkflowDef> ParseWorkflowDef(absl::string_view
     return absl::InvalidArgumentError(
         absl::StrCat("not a valid workflow definition: ", def.status().message()));
   }
-  if (absl::Status st = RejectDropped(dropped, "workflow"); !st.ok()) return st;
+  if (absl::Status st = RejectDropped(dropped, "workflow"); !st.ok()) {
+    return st;
+  }
   return def;
 }
 
@@ -51,7 +58,9 @@ absl::StatusOr<conductor::proto::TaskDef> ParseTaskDef(absl::string_view json) {
     return absl::InvalidArgumentError(
         absl::StrCat("not a valid task definition: ", def.status().message()));
   }
-  if (absl::Status st = RejectDropped(dropped, "task"); !st.ok()) return st;
+  if (absl::Status st = RejectDropped(dropped, "task"); !st.ok()) {
+    return st;
+  }
   return def;
 }
 

@@ -54,7 +54,9 @@ class Discoverer {
     std::vector<std::string> invalid;
     for (int i = 0; i < selection.workflows_size(); ++i) {
       const v1::WorkflowSelector& w = selection.workflows(i);
-      if (w.name().empty()) invalid.push_back(absl::StrCat("workflows[", i, "] has no name"));
+      if (w.name().empty()) {
+        invalid.push_back(absl::StrCat("workflows[", i, "] has no name"));
+      }
       if (w.version() < 0) {
         invalid.push_back(absl::StrCat("workflows[", i, "] ('", w.name(), "') has version ",
                                        w.version(), "; use 0 for the latest"));
@@ -73,7 +75,9 @@ class Discoverer {
 
     for (const std::string& name : selection.task_defs()) {
       auto def = FetchTaskDef(name);
-      if (!def.ok()) return def.status();
+      if (!def.ok()) {
+        return def.status();
+      }
       if (!def->has_value()) {
         missing_requested_.push_back(absl::StrCat("task definition '", name, "'"));
         continue;
@@ -103,9 +107,13 @@ class Discoverer {
   absl::StatusOr<std::optional<cp::WorkflowDef>> FetchWorkflow(const std::string& name,
                                                                int32_t version) {
     std::optional<int32_t> v;
-    if (version != 0) v = version;
+    if (version != 0) {
+      v = version;
+    }
     auto def = source_.GetWorkflowDef(name, v);
-    if (absl::IsNotFound(def.status())) return std::optional<cp::WorkflowDef>();
+    if (absl::IsNotFound(def.status())) {
+      return std::optional<cp::WorkflowDef>();
+    }
     if (!def.ok()) {
       return absl::Status(def.status().code(),
                           absl::StrCat("fetching ", DescribeWorkflow(name, version),
@@ -116,7 +124,9 @@ class Discoverer {
 
   absl::StatusOr<std::optional<cp::TaskDef>> FetchTaskDef(const std::string& name) {
     auto cached = task_def_cache_.find(name);
-    if (cached != task_def_cache_.end()) return cached->second;
+    if (cached != task_def_cache_.end()) {
+      return cached->second;
+    }
     auto def = source_.GetTaskDef(name);
     std::optional<cp::TaskDef> result;
     if (def.ok()) {
@@ -137,7 +147,9 @@ class Discoverer {
       auto it = latest_.find(p.name);
       if (it == latest_.end()) {
         auto def = FetchWorkflow(p.name, 0);
-        if (!def.ok()) return def.status();
+        if (!def.ok()) {
+          return def.status();
+        }
         int32_t resolved = def->has_value() ? (*def)->version() : -1;
         it = latest_.emplace(p.name, resolved).first;
         if (def->has_value() && !workflows_.count({p.name, resolved})) {
@@ -145,7 +157,9 @@ class Discoverer {
         }
       }
       version = it->second;
-      if (version < 0) return Missing(p);
+      if (version < 0) {
+        return Missing(p);
+      }
     }
     auto key = std::make_pair(p.name, version);
     auto existing = workflows_.find(key);
@@ -162,8 +176,12 @@ class Discoverer {
       fetched_.erase(f);
     } else {
       auto fetched = FetchWorkflow(p.name, version);
-      if (!fetched.ok()) return fetched.status();
-      if (!fetched->has_value()) return Missing(p);
+      if (!fetched.ok()) {
+        return fetched.status();
+      }
+      if (!fetched->has_value()) {
+        return Missing(p);
+      }
       def = **std::move(fetched);
     }
 
@@ -177,15 +195,21 @@ class Discoverer {
     for (const DependencyRecord& d : refs.dependencies) {
       dependencies_[{d.kind, d.name}].insert(KeyOf(d.referrer));
     }
-    for (v1::UnresolvedReference& u : refs.unresolved) unresolved_.push_back(std::move(u));
-    if (!options_.follow_references) return absl::OkStatus();
+    for (v1::UnresolvedReference& u : refs.unresolved) {
+      unresolved_.push_back(std::move(u));
+    }
+    if (!options_.follow_references) {
+      return absl::OkStatus();
+    }
 
     for (const WorkflowReference& w : refs.workflows) {
       queue_.push_back({w.name, w.version, false, self, w.referrer});
     }
     for (const TaskDefReference& t : refs.task_defs) {
       auto def = FetchTaskDef(t.name);
-      if (!def.ok()) return def.status();
+      if (!def.ok()) {
+        return def.status();
+      }
       if (!def->has_value()) {
         if (t.required) {
           v1::UnresolvedReference u;
@@ -218,7 +242,9 @@ class Discoverer {
     u.set_target_kind(v1::ITEM_KIND_WORKFLOW_DEF);
     u.set_name(p.name);
     u.set_version(p.version);
-    if (p.referrer.has_value()) *u.mutable_referenced_by() = *p.referrer;
+    if (p.referrer.has_value()) {
+      *u.mutable_referenced_by() = *p.referrer;
+    }
     u.set_detail(absl::StrCat(DescribeWorkflow(p.name, p.version),
                               " does not exist in the source; the target must provide it"));
     unresolved_.push_back(std::move(u));
@@ -227,13 +253,19 @@ class Discoverer {
 
   Discovery Finish() {
     Discovery d;
-    for (auto& [key, w] : workflows_) d.workflows.push_back(std::move(w));
-    for (auto& [name, t] : task_defs_) d.task_defs.push_back(std::move(t));
+    for (auto& [key, w] : workflows_) {
+      d.workflows.push_back(std::move(w));
+    }
+    for (auto& [name, t] : task_defs_) {
+      d.task_defs.push_back(std::move(t));
+    }
     for (auto& [key, referrers] : dependencies_) {
       v1::Dependency* dep = d.report.add_dependencies();
       dep->set_kind(key.first);
       dep->set_name(key.second);
-      for (const ReferrerKey& r : referrers) *dep->add_referenced_by() = FromKey(r);
+      for (const ReferrerKey& r : referrers) {
+        *dep->add_referenced_by() = FromKey(r);
+      }
     }
     auto order = [](const v1::UnresolvedReference& u) {
       return std::make_tuple(KeyOf(u.referenced_by()), static_cast<int>(u.kind()), u.name(),
@@ -248,7 +280,9 @@ class Discoverer {
                                     return order(a) == order(b) && a.detail() == b.detail();
                                   }),
                       unresolved_.end());
-    for (auto& u : unresolved_) *d.report.add_unresolved() = std::move(u);
+    for (auto& u : unresolved_) {
+      *d.report.add_unresolved() = std::move(u);
+    }
     return d;
   }
 

@@ -8,7 +8,9 @@ namespace cmig::tasks {
 
 absl::Status HandlerRegistry::Register(absl::string_view task_type,
                                        std::unique_ptr<TaskHandler> handler) {
-  if (task_type.empty()) return absl::InvalidArgumentError("handler registry: empty task type");
+  if (task_type.empty()) {
+    return absl::InvalidArgumentError("handler registry: empty task type");
+  }
   if (handler == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("handler registry: null handler for task type ", task_type));
@@ -29,7 +31,9 @@ TaskHandler* HandlerRegistry::Find(absl::string_view task_type) const {
 std::vector<std::string> HandlerRegistry::task_types() const {
   std::vector<std::string> out;
   out.reserve(handlers_.size());
-  for (const auto& [type, handler] : handlers_) out.push_back(type);
+  for (const auto& [type, handler] : handlers_) {
+    out.push_back(type);
+  }
   return out;
 }
 

@@ -26,8 +26,12 @@ auto ItemOrder(const v1::PackageItem& i) {
 }  // namespace
 
 std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t version) {
-  if (kind == v1::ITEM_KIND_WORKFLOW_DEF) return DescribeWorkflow(name, version);
-  if (kind == v1::ITEM_KIND_TASK_DEF) return absl::StrCat("task definition '", name, "'");
+  if (kind == v1::ITEM_KIND_WORKFLOW_DEF) {
+    return DescribeWorkflow(name, version);
+  }
+  if (kind == v1::ITEM_KIND_TASK_DEF) {
+    return absl::StrCat("task definition '", name, "'");
+  }
   return absl::StrCat("item of unknown kind '", name, "'");
 }
 
@@ -44,7 +48,9 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
                   static_cast<int>(o.version_strategy()), " ", o.include_secrets() ? 1 : 0, " ",
                   o.dry_run() ? 1 : 0, " ", o.skip_discovery() ? 1 : 0, "\n");
   std::vector<const v1::PackageItem*> items;
-  for (const auto& i : p.items()) items.push_back(&i);
+  for (const auto& i : p.items()) {
+    items.push_back(&i);
+  }
   std::sort(items.begin(), items.end(),
             [](auto* a, auto* b) { return ItemOrder(*a) < ItemOrder(*b); });
   for (const v1::PackageItem* i : items) {
@@ -53,7 +59,9 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
     absl::StrAppend(&text, " ", i->version(), " ", i->sha256(), "\n");
   }
   std::vector<const v1::SecretValue*> secrets;
-  for (const auto& s : p.secrets()) secrets.push_back(&s);
+  for (const auto& s : p.secrets()) {
+    secrets.push_back(&s);
+  }
   std::sort(secrets.begin(), secrets.end(), [](auto* a, auto* b) {
     return std::tie(a->name(), a->value()) < std::tie(b->name(), b->value());
   });
@@ -112,7 +120,9 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
 
   if (header.options.include_secrets()) {
     for (const v1::Dependency& d : discovery.report.dependencies()) {
-      if (d.kind() != v1::DEPENDENCY_KIND_SECRET) continue;
+      if (d.kind() != v1::DEPENDENCY_KIND_SECRET) {
+        continue;
+      }
       auto it = header.secret_values.find(d.name());
       if (it == header.secret_values.end()) {
         built.warnings.push_back(absl::StrCat(
@@ -158,7 +168,9 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
                                     " is not known; this build reads format version ",
                                     kPackageFormatVersion));
   }
-  if (p.source_environment().empty()) problems.push_back("the source environment is empty");
+  if (p.source_environment().empty()) {
+    problems.push_back("the source environment is empty");
+  }
   if (p.digest().empty()) {
     problems.push_back("the package digest is missing");
   } else if (std::string computed = ComputePackageDigest(p); computed != p.digest()) {
@@ -176,7 +188,9 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     const v1::PackageItem& item = p.items(i);
     std::string what =
         absl::StrCat("item ", i, " (", DescribeItem(item.kind(), item.name(), item.version()), ")");
-    if (item.name().empty()) problems.push_back(absl::StrCat(what, " has no name"));
+    if (item.name().empty()) {
+      problems.push_back(absl::StrCat(what, " has no name"));
+    }
     if (!seen.insert({item.kind(), item.name(), item.version()}).second) {
       problems.push_back(absl::StrCat(what, " appears more than once"));
     }
@@ -240,7 +254,9 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     }
   }
   int workflows = 0;
-  for (const auto& item : p.items()) workflows += item.kind() == v1::ITEM_KIND_WORKFLOW_DEF;
+  for (const auto& item : p.items()) {
+    workflows += item.kind() == v1::ITEM_KIND_WORKFLOW_DEF;
+  }
   if (m.workflow_def_count() != workflows || m.task_def_count() != p.items_size() - workflows) {
     problems.push_back(absl::StrCat(
         "the manifest counts ", m.workflow_def_count(), " workflows and ", m.task_def_count(),
@@ -257,7 +273,9 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
   }
   std::set<std::string> secret_names;
   for (const v1::SecretValue& s : p.secrets()) {
-    if (s.name().empty()) problems.push_back("a secret value has no name");
+    if (s.name().empty()) {
+      problems.push_back("a secret value has no name");
+    }
     if (!secret_names.insert(s.name()).second) {
       problems.push_back(absl::StrCat("secret '", s.name(), "' appears more than once"));
     }

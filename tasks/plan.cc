@@ -35,6 +35,9 @@ std::string HashOf(const cp::TaskDef& def) {
 struct WorkflowPlan {
   v1::PlannedItem item;
   cp::WorkflowDef planned;  // what would be written, version = target version
+  // True when `planned` is the package item itself (no reference or version changed): its JSON
+  // and hash are the item's, which saves re-serialising ten thousand definitions.
+  bool as_packaged = false;
 };
 
 class Planner {
@@ -43,7 +46,9 @@ class Planner {
           DefinitionSource& target)
       : package_(package), contents_(contents), target_(target) {
     conflict_ = package.options().conflict_strategy();
-    if (conflict_ == v1::CONFLICT_STRATEGY_UNSPECIFIED) conflict_ = v1::CONFLICT_STRATEGY_FAIL;
+    if (conflict_ == v1::CONFLICT_STRATEGY_UNSPECIFIED) {
+      conflict_ = v1::CONFLICT_STRATEGY_FAIL;
+    }
     new_version_ = package.options().version_strategy() == v1::VERSION_STRATEGY_NEW_VERSION;
   }
 
@@ -58,12 +63,16 @@ class Planner {
     }
 
     workflows_.resize(contents_.workflows.size());
-    for (const cp::WorkflowDef& w : contents_.workflows) package_workflow_names_.insert(w.name());
+    for (const cp::WorkflowDef& w : contents_.workflows) {
+      package_workflow_names_.insert(w.name());
+    }
     WorkflowComponents comps = ComponentsInApplyOrder(contents_.workflows);
     for (size_t c = 0; c < comps.components.size(); ++c) {
       const std::vector<int>& members = comps.components[c];
       if (!new_version_) {
-        for (int m : members) RETURN_IF_ERROR(PlanPreserve(m));
+        for (int m : members) {
+          RETURN_IF_ERROR(PlanPreserve(m));
+        }
       } else if (!comps.cyclic[c]) {
         RETURN_IF_ERROR(PlanNewVersion(members[0]));
       } else {
@@ -75,14 +84,22 @@ class Planner {
     }
 
     std::vector<int> order;
-    for (const auto& c : comps.components) order.insert(order.end(), c.begin(), c.end());
-    for (int i : order) RETURN_IF_ERROR(Preflight(&workflows_[i]));
+    for (const auto& c : comps.components) {
+      order.insert(order.end(), c.begin(), c.end());
+    }
+    for (int i : order) {
+      RETURN_IF_ERROR(Preflight(&workflows_[i]));
+    }
 
-    for (int i : order) *plan.add_items() = std::move(workflows_[i].item);
+    for (int i : order) {
+      *plan.add_items() = std::move(workflows_[i].item);
+    }
     for (const v1::PlannedItem& item : plan.items()) {
       if (item.action() == v1::ITEM_ACTION_CONFLICT || item.action() == v1::ITEM_ACTION_BLOCKED) {
         plan.set_blocked(true);
-        for (const std::string& r : item.reasons()) plan.add_blocking_problems(r);
+        for (const std::string& r : item.reasons()) {
+          plan.add_blocking_problems(r);
+        }
       }
       if (item.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
         mapping_sorted_[{item.name(), item.source_version()}] = item.target_version();
@@ -103,7 +120,9 @@ class Planner {
                                     " reference(s) could not be resolved statically; the target "
                                     "must provide what they name (see unresolved)"));
     }
-    for (std::string& w : warnings_) plan.add_warnings(std::move(w));
+    for (std::string& w : warnings_) {
+      plan.add_warnings(std::move(w));
+    }
     return plan;
   }
 
@@ -113,9 +132,13 @@ class Planner {
                                                                        int32_t version) {
     auto key = std::make_pair(name, version);
     auto it = target_workflows_.find(key);
-    if (it != target_workflows_.end()) return &it->second;
+    if (it != target_workflows_.end()) {
+      return &it->second;
+    }
     std::optional<int32_t> v;
-    if (version != 0) v = version;
+    if (version != 0) {
+      v = version;
+    }
     auto def = target_.GetWorkflowDef(name, v);
     std::optional<cp::WorkflowDef> result;
     if (def.ok()) {
@@ -130,7 +153,9 @@ class Planner {
 
   absl::StatusOr<const std::optional<cp::TaskDef>*> TargetTaskDef(const std::string& name) {
     auto it = target_task_defs_.find(name);
-    if (it != target_task_defs_.end()) return &it->second;
+    if (it != target_task_defs_.end()) {
+      return &it->second;
+    }
     auto def = target_.GetTaskDef(name);
     std::optional<cp::TaskDef> result;
     if (def.ok()) {
@@ -200,9 +225,16 @@ class Planner {
   void Finish(int i, WorkflowPlan* w) {
     const v1::PackageItem& pkg_item = package_.items(contents_.workflow_items[i]);
     w->item.set_target_version(w->planned.version());
+    if (w->as_packaged) {
+      w->item.set_planned_sha256(pkg_item.sha256());
+      mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
+      return;
+    }
     std::string json = migration_codec::CanonicalJson(w->planned);
     w->item.set_planned_sha256(migration_codec::Sha256Hex(json));
-    if (json != pkg_item.canonical_json()) w->item.set_rewritten_json(std::move(json));
+    if (json != pkg_item.canonical_json()) {
+      w->item.set_rewritten_json(std::move(json));
+    }
     mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
   }
 
@@ -211,6 +243,7 @@ class Planner {
     Start(i, &w);
     const cp::WorkflowDef& def = contents_.workflows[i];
     w.planned = def;
+    w.as_packaged = true;
     Finish(i, &w);
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
                      TargetWorkflow(def.name(), def.version()));
@@ -227,14 +260,23 @@ class Planner {
     return absl::OkStatus();
   }
 
-  cp::WorkflowDef Rewritten(int i, const std::map<WorkflowKey, int32_t>& mapping, int32_t version) {
+  // `as_packaged`, when given, is set to whether nothing changed.
+  cp::WorkflowDef Rewritten(int i, const std::map<WorkflowKey, int32_t>& mapping, int32_t version,
+                            bool* as_packaged = nullptr) {
     cp::WorkflowDef def = contents_.workflows[i];
-    RewriteWorkflowReferences(&def, [&](absl::string_view name, int32_t v) {
+    int changed = RewriteWorkflowReferences(&def, [&](absl::string_view name, int32_t v) {
       auto it = mapping.find({std::string(name), v});
       return it == mapping.end() ? std::nullopt : std::optional<int32_t>(it->second);
     });
+    if (as_packaged != nullptr) {
+      *as_packaged = changed == 0 && version == def.version();
+    }
     def.set_version(version);
     return def;
+  }
+
+  std::string PlannedHash(int i, const cp::WorkflowDef& planned, bool as_packaged) {
+    return as_packaged ? package_.items(contents_.workflow_items[i]).sha256() : HashOf(planned);
   }
 
   int32_t NextFree(const std::string& name, int32_t target_latest) {
@@ -250,23 +292,29 @@ class Planner {
     const int32_t v = def.version();
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* latest, TargetWorkflow(def.name(), 0));
     if (!latest->has_value()) {
-      w.planned = Rewritten(i, mapping_, v);
+      w.planned = Rewritten(i, mapping_, v, &w.as_packaged);
       w.item.set_action(v1::ITEM_ACTION_CREATE);
       Finish(i, &w);
       return absl::OkStatus();
     }
     const int32_t latest_version = (*latest)->version();
     std::vector<int32_t> candidates;
-    if (v != latest_version) candidates.push_back(v);
+    if (v != latest_version) {
+      candidates.push_back(v);
+    }
     candidates.push_back(latest_version);
     for (int32_t candidate : candidates) {
       ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
                        TargetWorkflow(def.name(), candidate));
-      if (!existing->has_value()) continue;
-      cp::WorkflowDef planned = Rewritten(i, mapping_, candidate);
+      if (!existing->has_value()) {
+        continue;
+      }
+      bool as_packaged = false;
+      cp::WorkflowDef planned = Rewritten(i, mapping_, candidate, &as_packaged);
       std::string target_hash = HashOf(**existing);
-      if (HashOf(planned) == target_hash) {
+      if (PlannedHash(i, planned, as_packaged) == target_hash) {
         w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hash);
         if (candidate != v) {
@@ -289,10 +337,14 @@ class Planner {
         if (std::find(candidates.begin(), candidates.end(), it->version()) != candidates.end()) {
           continue;
         }
-        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version());
+        bool as_packaged = false;
+        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version(), &as_packaged);
         std::string target_hash = HashOf(*it);
-        if (HashOf(planned) != target_hash) continue;
+        if (PlannedHash(i, planned, as_packaged) != target_hash) {
+          continue;
+        }
         w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hash);
         w.item.add_reasons(absl::StrCat("identical to the target's version ", it->version()));
@@ -301,7 +353,7 @@ class Planner {
       }
     }
     const int32_t tv = NextFree(def.name(), latest_version);
-    w.planned = Rewritten(i, mapping_, tv);
+    w.planned = Rewritten(i, mapping_, tv, &w.as_packaged);
     w.item.set_action(v1::ITEM_ACTION_CREATE);
     w.item.add_reasons(absl::StrCat(DescribeWorkflow(def.name(), v),
                                     " differs from the target's; version strategy new-version "
@@ -337,7 +389,9 @@ class Planner {
         }
         trial[{def.name(), def.version()}] = tv;
       }
-      if (!possible) continue;
+      if (!possible) {
+        continue;
+      }
       bool identical = true;
       std::vector<std::string> target_hashes;
       for (int m : members) {
@@ -351,12 +405,14 @@ class Planner {
         }
         target_hashes.push_back(HashOf(**existing));
       }
-      if (!identical) continue;
+      if (!identical) {
+        continue;
+      }
       for (size_t k = 0; k < members.size(); ++k) {
         int m = members[k];
         const cp::WorkflowDef& def = contents_.workflows[m];
         WorkflowPlan& w = workflows_[m];
-        w.planned = Rewritten(m, trial, trial[{def.name(), def.version()}]);
+        w.planned = Rewritten(m, trial, trial[{def.name(), def.version()}], &w.as_packaged);
         w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
         w.item.set_target_sha256(target_hashes[k]);
         Finish(m, &w);
@@ -375,7 +431,7 @@ class Planner {
     for (int m : members) {
       const cp::WorkflowDef& def = contents_.workflows[m];
       WorkflowPlan& w = workflows_[m];
-      w.planned = Rewritten(m, mapping_, mapping_[{def.name(), def.version()}]);
+      w.planned = Rewritten(m, mapping_, mapping_[{def.name(), def.version()}], &w.as_packaged);
       w.item.set_action(v1::ITEM_ACTION_CREATE);
       w.item.add_reasons(absl::StrCat("part of a cycle of workflows (", cycle,
                                       ") that the target does not hold identically; version "
@@ -394,12 +450,18 @@ class Planner {
     WorkflowReferences refs = ScanWorkflow(w->planned);
     std::set<std::string> seen;
     for (const TaskDefReference& t : refs.task_defs) {
-      if (!t.required || package_task_defs_.count(t.name)) continue;
+      if (!t.required || package_task_defs_.count(t.name)) {
+        continue;
+      }
       ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* existing, TargetTaskDef(t.name));
-      if (existing->has_value()) continue;
+      if (existing->has_value()) {
+        continue;
+      }
       std::string p = absl::StrCat(DescribeReferrer(t.referrer), " needs task definition '", t.name,
                                    "', which is neither in the package nor in the target");
-      if (seen.insert(p).second) problems.push_back(std::move(p));
+      if (seen.insert(p).second) {
+        problems.push_back(std::move(p));
+      }
     }
     for (const WorkflowReference& r : refs.workflows) {
       if (r.version != 0 ? planned_keys_.count({r.name, r.version}) > 0
@@ -408,13 +470,19 @@ class Planner {
       }
       ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
                        TargetWorkflow(r.name, r.version));
-      if (existing->has_value()) continue;
+      if (existing->has_value()) {
+        continue;
+      }
       std::string p = absl::StrCat(DescribeReferrer(r.referrer), " references ",
                                    DescribeWorkflow(r.name, r.version),
                                    ", which is neither in the package nor in the target");
-      if (seen.insert(p).second) problems.push_back(std::move(p));
+      if (seen.insert(p).second) {
+        problems.push_back(std::move(p));
+      }
     }
-    if (problems.empty()) return absl::OkStatus();
+    if (problems.empty()) {
+      return absl::OkStatus();
+    }
     if (!writes) {
       for (std::string& p : problems) {
         warnings_.push_back(absl::StrCat(p, " (the target's definition is kept as it is)"));
@@ -425,7 +493,9 @@ class Planner {
       w->item.set_action(v1::ITEM_ACTION_BLOCKED);
       w->item.clear_reasons();
     }
-    for (std::string& p : problems) w->item.add_reasons(std::move(p));
+    for (std::string& p : problems) {
+      w->item.add_reasons(std::move(p));
+    }
     return absl::OkStatus();
   }
 
@@ -451,7 +521,9 @@ class Planner {
 
 google::protobuf::RepeatedPtrField<v1::ItemCount> CountItems(const v1::MigrationPlan& plan) {
   std::map<std::pair<int, int>, int32_t> counts;
-  for (const v1::PlannedItem& item : plan.items()) ++counts[{item.kind(), item.action()}];
+  for (const v1::PlannedItem& item : plan.items()) {
+    ++counts[{item.kind(), item.action()}];
+  }
   google::protobuf::RepeatedPtrField<v1::ItemCount> out;
   for (const auto& [key, n] : counts) {
     v1::ItemCount* c = out.Add();

@@ -23,14 +23,16 @@ bool IsExpression(absl::string_view s) { return absl::StrContains(s, "${"); }
 std::vector<std::string> SortedKeys(const pb::Map<std::string, pb::Value>& m) {
   std::vector<std::string> keys;
   keys.reserve(m.size());
-  for (const auto& [k, unused] : m) keys.push_back(k);
+  for (const auto& [k, unused] : m) {
+    keys.push_back(k);
+  }
   std::sort(keys.begin(), keys.end());
   return keys;
 }
 
 class Scanner {
  public:
-  Scanner(WorkflowReferences* out) : out_(out) {}
+  explicit Scanner(WorkflowReferences* out) : out_(out) {}
 
   void ScanDef(const cp::WorkflowDef& def, const v1::Referrer& base, const std::string& prefix) {
     if (!def.failure_workflow().empty()) {
@@ -47,7 +49,9 @@ class Scanner {
     ScanMap(def.output_parameters(), base, "outputParameters");
     ScanMap(def.input_template(), base, "inputTemplate");
     ScanMap(def.variables(), base, "variables");
-    for (const cp::WorkflowTask& t : def.tasks()) ScanTask(t, base, prefix);
+    for (const cp::WorkflowTask& t : def.tasks()) {
+      ScanTask(t, base, prefix);
+    }
   }
 
  private:
@@ -81,14 +85,20 @@ class Scanner {
       }
     }
 
-    if (type == "SUB_WORKFLOW") ScanSubWorkflow(t, r, prefix);
-    if (type == "START_WORKFLOW") ScanStartWorkflow(t, r);
+    if (type == "SUB_WORKFLOW") {
+      ScanSubWorkflow(t, r, prefix);
+    }
+    if (type == "START_WORKFLOW") {
+      ScanStartWorkflow(t, r);
+    }
     if (type == "EVENT" && !t.sink().empty()) {
       v1::Referrer fr = r;
       fr.set_field("sink");
       AddDependency(v1::DEPENDENCY_KIND_EVENT_SINK, t.sink(), fr);
     }
-    if (type == "DYNAMIC") ScanDynamic(t, r);
+    if (type == "DYNAMIC") {
+      ScanDynamic(t, r);
+    }
     if (type == "FORK_JOIN_DYNAMIC") {
       v1::Referrer fr = r;
       fr.set_field("dynamicForkTasksParam");
@@ -99,18 +109,26 @@ class Scanner {
     }
 
     std::vector<std::string> cases;
-    for (const auto& [k, unused] : t.decision_cases()) cases.push_back(k);
+    for (const auto& [k, unused] : t.decision_cases()) {
+      cases.push_back(k);
+    }
     std::sort(cases.begin(), cases.end());
     for (const std::string& c : cases) {
       for (const cp::WorkflowTask& child : t.decision_cases().at(c).tasks()) {
         ScanTask(child, base, prefix);
       }
     }
-    for (const cp::WorkflowTask& child : t.default_case()) ScanTask(child, base, prefix);
-    for (const cp::WorkflowTask::WorkflowTaskList& branch : t.fork_tasks()) {
-      for (const cp::WorkflowTask& child : branch.tasks()) ScanTask(child, base, prefix);
+    for (const cp::WorkflowTask& child : t.default_case()) {
+      ScanTask(child, base, prefix);
     }
-    for (const cp::WorkflowTask& child : t.loop_over()) ScanTask(child, base, prefix);
+    for (const cp::WorkflowTask::WorkflowTaskList& branch : t.fork_tasks()) {
+      for (const cp::WorkflowTask& child : branch.tasks()) {
+        ScanTask(child, base, prefix);
+      }
+    }
+    for (const cp::WorkflowTask& child : t.loop_over()) {
+      ScanTask(child, base, prefix);
+    }
   }
 
   void ScanSubWorkflow(const cp::WorkflowTask& t, const v1::Referrer& r,
@@ -187,6 +205,16 @@ class Scanner {
         version = 0;
       }
     }
+    if (auto d = fields.find("taskToDomain");
+        d != fields.end() && d->second.kind_case() == pb::Value::kStructValue) {
+      v1::Referrer dr = fr;
+      dr.set_field("inputParameters.startWorkflow.taskToDomain");
+      for (const std::string& task : SortedKeys(d->second.struct_value().fields())) {
+        AddDependency(
+            v1::DEPENDENCY_KIND_TASK_TO_DOMAIN,
+            absl::StrCat(task, "=", d->second.struct_value().fields().at(task).string_value()), dr);
+      }
+    }
     fr.set_field("inputParameters.startWorkflow.name");
     AddWorkflowRef(name, version, fr, "the started workflow is chosen at run time");
   }
@@ -238,7 +266,9 @@ class Scanner {
         }
         break;
       case pb::Value::kListValue:
-        for (const pb::Value& e : v.list_value().values()) ScanValue(e, r);
+        for (const pb::Value& e : v.list_value().values()) {
+          ScanValue(e, r);
+        }
         break;
       default:
         break;
@@ -246,7 +276,9 @@ class Scanner {
   }
 
   void ScanString(absl::string_view s, const v1::Referrer& r) {
-    if (s.find("${workflow.") == absl::string_view::npos) return;
+    if (s.find("${workflow.") == absl::string_view::npos) {
+      return;
+    }
     ScanPrefix(s, kSecretPrefix, v1::DEPENDENCY_KIND_SECRET, r);
     ScanPrefix(s, kEnvPrefix, v1::DEPENDENCY_KIND_ENVIRONMENT_VARIABLE, r);
   }
@@ -261,7 +293,9 @@ class Scanner {
              (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '_' || s[end] == '-')) {
         ++end;
       }
-      if (end > start) AddDependency(kind, std::string(s.substr(start, end - start)), r);
+      if (end > start) {
+        AddDependency(kind, std::string(s.substr(start, end - start)), r);
+      }
     }
   }
 
@@ -290,13 +324,19 @@ bool RewriteVersionValue(pb::Value* v, absl::string_view name, const VersionRewr
   if (v->kind_case() == pb::Value::kNumberValue) {
     version = static_cast<int32_t>(v->number_value());
   } else if (v->kind_case() == pb::Value::kStringValue) {
-    if (!absl::SimpleAtoi(v->string_value(), &version)) return false;
+    if (!absl::SimpleAtoi(v->string_value(), &version)) {
+      return false;
+    }
   } else {
     return false;
   }
-  if (version == 0) return false;
+  if (version == 0) {
+    return false;
+  }
   std::optional<int32_t> to = rewrite(name, version);
-  if (!to.has_value() || *to == version) return false;
+  if (!to.has_value() || *to == version) {
+    return false;
+  }
   if (v->kind_case() == pb::Value::kNumberValue) {
     v->set_number_value(*to);
   } else {
@@ -313,8 +353,9 @@ int RewriteTask(cp::WorkflowTask* t, const VersionRewrite& rewrite) {
       auto inline_def = migration_codec::WorkflowDefFromValue(p->workflow_definition());
       if (inline_def.ok()) {
         int n = RewriteWorkflowReferences(&*inline_def, rewrite);
-        if (n > 0)
+        if (n > 0) {
           *p->mutable_workflow_definition() = migration_codec::WorkflowDefToValue(*inline_def);
+        }
         changed += n;
       }
     } else if (p->version() != 0 && !IsExpression(p->name())) {
@@ -339,14 +380,21 @@ int RewriteTask(cp::WorkflowTask* t, const VersionRewrite& rewrite) {
     }
   }
   for (auto& [unused, list] : *t->mutable_decision_cases()) {
-    for (cp::WorkflowTask& child : *list.mutable_tasks()) changed += RewriteTask(&child, rewrite);
+    for (cp::WorkflowTask& child : *list.mutable_tasks()) {
+      changed += RewriteTask(&child, rewrite);
+    }
   }
-  for (cp::WorkflowTask& child : *t->mutable_default_case())
+  for (cp::WorkflowTask& child : *t->mutable_default_case()) {
     changed += RewriteTask(&child, rewrite);
-  for (auto& branch : *t->mutable_fork_tasks()) {
-    for (cp::WorkflowTask& child : *branch.mutable_tasks()) changed += RewriteTask(&child, rewrite);
   }
-  for (cp::WorkflowTask& child : *t->mutable_loop_over()) changed += RewriteTask(&child, rewrite);
+  for (auto& branch : *t->mutable_fork_tasks()) {
+    for (cp::WorkflowTask& child : *branch.mutable_tasks()) {
+      changed += RewriteTask(&child, rewrite);
+    }
+  }
+  for (cp::WorkflowTask& child : *t->mutable_loop_over()) {
+    changed += RewriteTask(&child, rewrite);
+  }
   return changed;
 }
 
@@ -378,20 +426,27 @@ int RewriteWorkflowReferences(cp::WorkflowDef* def, const VersionRewrite& rewrit
       ++changed;
     }
   }
-  for (cp::WorkflowTask& t : *def->mutable_tasks()) changed += RewriteTask(&t, rewrite);
+  for (cp::WorkflowTask& t : *def->mutable_tasks()) {
+    changed += RewriteTask(&t, rewrite);
+  }
   return changed;
 }
 
 std::string DescribeWorkflow(absl::string_view name, int32_t version) {
-  if (version == 0) return absl::StrCat("workflow '", name, "' (latest version)");
+  if (version == 0) {
+    return absl::StrCat("workflow '", name, "' (latest version)");
+  }
   return absl::StrCat("workflow '", name, "' version ", version);
 }
 
 std::string DescribeReferrer(const v1::Referrer& r) {
   std::string s = DescribeWorkflow(r.workflow_name(), r.workflow_version());
-  if (!r.task_reference_name().empty())
+  if (!r.task_reference_name().empty()) {
     absl::StrAppend(&s, ", task '", r.task_reference_name(), "'");
-  if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");
+  }
+  if (!r.field().empty()) {
+    absl::StrAppend(&s, " (", r.field(), ")");
+  }
   return s;
 }
 

@@ -15,7 +15,9 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
   v1::TargetSnapshot snap;
   snap.set_package_digest(plan.package_digest());
   for (const v1::PlannedItem& p : plan.items()) {
-    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) continue;
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
+      continue;
+    }
     v1::SnapshotEntry* e = snap.add_entries();
     e->set_kind(p.kind());
     e->set_name(p.name());
@@ -25,13 +27,19 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
     if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
       auto def = target.GetTaskDef(p.name());
       st = def.status();
-      if (def.ok()) json = migration_codec::CanonicalJson(*def);
+      if (def.ok()) {
+        json = migration_codec::CanonicalJson(*def);
+      }
     } else {
       auto def = target.GetWorkflowDef(p.name(), p.target_version());
       st = def.status();
-      if (def.ok()) json = migration_codec::CanonicalJson(*def);
+      if (def.ok()) {
+        json = migration_codec::CanonicalJson(*def);
+      }
     }
-    if (absl::IsNotFound(st)) continue;
+    if (absl::IsNotFound(st)) {
+      continue;
+    }
     if (!st.ok()) {
       return absl::Status(st.code(),
                           absl::StrCat("reading ", DescribeItem(p.kind(), p.name(), e->version()),

@@ -31,15 +31,18 @@ class Verifier {
       const v1::ItemAction s = item.status();
       const bool exact = s == v1::ITEM_ACTION_CREATE || s == v1::ITEM_ACTION_UPDATE ||
                          s == v1::ITEM_ACTION_UNCHANGED;
-      if (!exact && s != v1::ITEM_ACTION_SKIP) continue;
+      if (!exact && s != v1::ITEM_ACTION_SKIP) {
+        continue;
+      }
       out.set_checked(out.checked() + 1);
       std::string what = DescribeItem(item.kind(), item.name(), item.target_version());
       std::optional<std::string> hash;
       std::optional<cp::WorkflowDef> workflow;
       if (item.kind() == v1::ITEM_KIND_TASK_DEF) {
         ASSIGN_OR_RETURN(auto def, TaskDef(item.name()));
-        if (def.has_value())
+        if (def.has_value()) {
           hash = migration_codec::Sha256Hex(migration_codec::CanonicalJson(*def));
+        }
       } else {
         ASSIGN_OR_RETURN(workflow, Workflow(item.name(), item.target_version()));
         if (workflow.has_value()) {
@@ -54,7 +57,9 @@ class Verifier {
         out.add_problems(
             absl::StrCat(what, " in the target has sha256 ", *hash, ", expected ", item.sha256()));
       }
-      if (workflow.has_value()) RETURN_IF_ERROR(CheckReferences(*workflow, &out));
+      if (workflow.has_value()) {
+        RETURN_IF_ERROR(CheckReferences(*workflow, &out));
+      }
     }
     out.set_ok(out.problems_size() == 0);
     return out;
@@ -65,20 +70,30 @@ class Verifier {
     WorkflowReferences refs = ScanWorkflow(def);
     std::set<std::string> seen;
     for (const TaskDefReference& t : refs.task_defs) {
-      if (!t.required) continue;
+      if (!t.required) {
+        continue;
+      }
       ASSIGN_OR_RETURN(auto found, TaskDef(t.name));
-      if (found.has_value()) continue;
+      if (found.has_value()) {
+        continue;
+      }
       std::string p = absl::StrCat(DescribeReferrer(t.referrer), ": task definition '", t.name,
                                    "' does not exist in the target");
-      if (seen.insert(p).second) out->add_problems(std::move(p));
+      if (seen.insert(p).second) {
+        out->add_problems(std::move(p));
+      }
     }
     for (const WorkflowReference& r : refs.workflows) {
       ASSIGN_OR_RETURN(auto found, Workflow(r.name, r.version));
-      if (found.has_value()) continue;
+      if (found.has_value()) {
+        continue;
+      }
       std::string p =
           absl::StrCat(DescribeReferrer(r.referrer), ": ", DescribeWorkflow(r.name, r.version),
                        " does not exist in the target");
-      if (seen.insert(p).second) out->add_problems(std::move(p));
+      if (seen.insert(p).second) {
+        out->add_problems(std::move(p));
+      }
     }
     return absl::OkStatus();
   }
@@ -86,9 +101,13 @@ class Verifier {
   absl::StatusOr<std::optional<cp::WorkflowDef>> Workflow(const std::string& name,
                                                           int32_t version) {
     auto key = std::make_pair(name, version);
-    if (auto it = workflows_.find(key); it != workflows_.end()) return it->second;
+    if (auto it = workflows_.find(key); it != workflows_.end()) {
+      return it->second;
+    }
     std::optional<int32_t> v;
-    if (version != 0) v = version;
+    if (version != 0) {
+      v = version;
+    }
     auto def = target_.GetWorkflowDef(name, v);
     std::optional<cp::WorkflowDef> result;
     if (def.ok()) {
@@ -103,7 +122,9 @@ class Verifier {
   }
 
   absl::StatusOr<std::optional<cp::TaskDef>> TaskDef(const std::string& name) {
-    if (auto it = task_defs_.find(name); it != task_defs_.end()) return it->second;
+    if (auto it = task_defs_.find(name); it != task_defs_.end()) {
+      return it->second;
+    }
     auto def = target_.GetTaskDef(name);
     std::optional<cp::TaskDef> result;
     if (def.ok()) {

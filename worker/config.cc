@@ -68,7 +68,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseTypeList(
 EnvLookup ProcessEnv() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
-    if (v == nullptr) return std::nullopt;
+    if (v == nullptr) {
+      return std::nullopt;
+    }
     return std::string(v);
   };
 }
@@ -77,7 +79,9 @@ std::string EnvTaskTypeName(absl::string_view task_type) {
   std::string out(task_type);
   for (char& c : out) {
     c = absl::ascii_toupper(static_cast<unsigned char>(c));
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) c = '_';
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+      c = '_';
+    }
   }
   return out;
 }
@@ -85,10 +89,14 @@ std::string EnvTaskTypeName(absl::string_view task_type) {
 std::string NormalizeServerAddress(absl::string_view url) {
   absl::string_view s = absl::StripAsciiWhitespace(url);
   for (absl::string_view scheme : {"grpc://", "grpcs://", "http://", "https://"}) {
-    if (absl::ConsumePrefix(&s, scheme)) break;
+    if (absl::ConsumePrefix(&s, scheme)) {
+      break;
+    }
   }
   // "host:port/api" -> "host:port": the REST base path means nothing to gRPC.
-  if (auto slash = s.find('/'); slash != absl::string_view::npos) s = s.substr(0, slash);
+  if (auto slash = s.find('/'); slash != absl::string_view::npos) {
+    s = s.substr(0, slash);
+  }
   return std::string(s);
 }
 
@@ -122,7 +130,9 @@ absl::StatusOr<client::ClientOptions> ResolveClientOptions(const FlagValues& fla
   // Token: a file (flag, then env), else the env var itself.
   std::string token_file = flags.auth_token_file;
   if (token_file.empty()) {
-    if (auto v = get("CONDUCTOR_AUTH_TOKEN_FILE"); v) token_file = *v;
+    if (auto v = get("CONDUCTOR_AUTH_TOKEN_FILE"); v) {
+      token_file = *v;
+    }
   }
   if (!token_file.empty()) {
     ASSIGN_OR_RETURN(config.client.token, client::ReadTokenFile(token_file));
@@ -138,9 +148,13 @@ absl::StatusOr<client::ClientOptions> ResolveClientOptions(const FlagValues& fla
   }
   config.client.root_ca_file = flags.tls_root_ca_file;
   if (config.client.root_ca_file.empty()) {
-    if (auto v = get("CONDUCTOR_TLS_ROOT_CA_FILE"); v) config.client.root_ca_file = *v;
+    if (auto v = get("CONDUCTOR_TLS_ROOT_CA_FILE"); v) {
+      config.client.root_ca_file = *v;
+    }
   }
-  if (!config.client.root_ca_file.empty()) config.client.use_tls = true;
+  if (!config.client.root_ca_file.empty()) {
+    config.client.use_tls = true;
+  }
   if (flags.call_timeout_ms >= 0) {
     if (flags.call_timeout_ms == 0) {
       return absl::InvalidArgumentError("--call_timeout_ms: must be positive");
@@ -185,7 +199,9 @@ absl::StatusOr<WorkerOptions> ResolveWorkerOptions(const FlagValues& flags, cons
 
   // Defaults for every type.
   if (flags.threads >= 0) {
-    if (flags.threads == 0) return absl::InvalidArgumentError("--threads: must be at least 1");
+    if (flags.threads == 0) {
+      return absl::InvalidArgumentError("--threads: must be at least 1");
+    }
     w.defaults.threads = flags.threads;
   } else if (auto v = get("CONDUCTOR_WORKER_THREAD_COUNT"); v && !v->empty()) {
     ASSIGN_OR_RETURN(w.defaults.threads, ParsePositive(*v, "CONDUCTOR_WORKER_THREAD_COUNT"));
@@ -206,7 +222,9 @@ absl::StatusOr<WorkerOptions> ResolveWorkerOptions(const FlagValues& flags, cons
       ASSIGN_OR_RETURN(opts.threads, ParsePositive(*v, threads_var));
     }
     const std::string domain_var = absl::StrCat(prefix, "_DOMAIN");
-    if (auto v = get(domain_var.c_str()); v && flags.domain.empty()) opts.domain = *v;
+    if (auto v = get(domain_var.c_str()); v && flags.domain.empty()) {
+      opts.domain = *v;
+    }
     w.per_type[type] = opts;
   }
   ASSIGN_OR_RETURN(auto thread_counts, ParseTypeList(flags.thread_counts, "thread_counts", known));
@@ -215,7 +233,9 @@ absl::StatusOr<WorkerOptions> ResolveWorkerOptions(const FlagValues& flags, cons
                      ParsePositive(value, absl::StrCat("--thread_counts ", type)));
   }
   ASSIGN_OR_RETURN(auto domains, ParseTypeList(flags.domains, "domains", known));
-  for (const auto& [type, value] : domains) w.per_type[type].domain = value;
+  for (const auto& [type, value] : domains) {
+    w.per_type[type].domain = value;
+  }
   return w;
 }
 

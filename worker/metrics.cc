@@ -17,7 +17,9 @@ std::string Label(absl::string_view value) {
 
 WorkerMetrics::PerType& WorkerMetrics::For(absl::string_view task_type) {
   auto it = types_.find(task_type);
-  if (it == types_.end()) it = types_.emplace(std::string(task_type), PerType{}).first;
+  if (it == types_.end()) {
+    it = types_.emplace(std::string(task_type), PerType{}).first;
+  }
   return it->second;
 }
 
@@ -25,7 +27,9 @@ void WorkerMetrics::RecordPoll(absl::string_view task_type, absl::Duration laten
   absl::MutexLock lock(&mu_);
   PerType& t = For(task_type);
   ++t.polls;
-  if (!ok) ++t.poll_errors;
+  if (!ok) {
+    ++t.poll_errors;
+  }
   ++t.poll_time.count;
   t.poll_time.sum_seconds += absl::ToDoubleSeconds(latency);
 }
@@ -36,7 +40,9 @@ void WorkerMetrics::RecordExecution(absl::string_view task_type, absl::Duration 
   PerType& t = For(task_type);
   ++t.execute_time.count;
   t.execute_time.sum_seconds += absl::ToDoubleSeconds(run_time);
-  if (!error_status.empty()) ++t.execute_errors[std::string(error_status)];
+  if (!error_status.empty()) {
+    ++t.execute_errors[std::string(error_status)];
+  }
 }
 
 void WorkerMetrics::RecordUpdateError(absl::string_view task_type) {
@@ -62,20 +68,38 @@ void WorkerMetrics::AddInFlight(absl::string_view task_type, int delta) {
 int64_t WorkerMetrics::Count(absl::string_view name, absl::string_view task_type) const {
   absl::MutexLock lock(&mu_);
   auto it = types_.find(task_type);
-  if (it == types_.end()) return 0;
+  if (it == types_.end()) {
+    return 0;
+  }
   const PerType& t = it->second;
-  if (name == "task_poll_counter") return t.polls;
-  if (name == "task_poll_error") return t.poll_errors;
-  if (name == "task_execute_time_seconds") return t.execute_time.count;
+  if (name == "task_poll_counter") {
+    return t.polls;
+  }
+  if (name == "task_poll_error") {
+    return t.poll_errors;
+  }
+  if (name == "task_execute_time_seconds") {
+    return t.execute_time.count;
+  }
   if (name == "task_execute_error") {
     int64_t n = 0;
-    for (const auto& [status, count] : t.execute_errors) n += count;
+    for (const auto& [status, count] : t.execute_errors) {
+      n += count;
+    }
     return n;
   }
-  if (name == "task_update_error") return t.update_errors;
-  if (name == "task_lease_extend") return t.lease_extensions;
-  if (name == "task_execution_queue_full") return t.queue_full;
-  if (name == "task_in_flight") return t.in_flight;
+  if (name == "task_update_error") {
+    return t.update_errors;
+  }
+  if (name == "task_lease_extend") {
+    return t.lease_extensions;
+  }
+  if (name == "task_execution_queue_full") {
+    return t.queue_full;
+  }
+  if (name == "task_in_flight") {
+    return t.in_flight;
+  }
   return 0;
 }
 
@@ -85,7 +109,9 @@ std::string WorkerMetrics::RenderPrometheus() const {
   auto family = [&](absl::string_view name, absl::string_view type, absl::string_view help,
                     auto&& emit) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-    for (const auto& [task_type, t] : types_) emit(Label(task_type), t);
+    for (const auto& [task_type, t] : types_) {
+      emit(Label(task_type), t);
+    }
   };
   auto simple = [&](absl::string_view name, absl::string_view type, absl::string_view help,
                     int64_t PerType::*field) {

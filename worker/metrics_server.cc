@@ -20,7 +20,9 @@ void WriteAll(int fd, const std::string& data) {
   while (off < data.size()) {
     ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
       return;
     }
     off += static_cast<size_t>(n);
@@ -41,8 +43,9 @@ MetricsHttpServer::~MetricsHttpServer() { Stop(); }
 
 absl::Status MetricsHttpServer::Start(const std::string& address, int port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0)
+  if (listen_fd_ < 0) {
     return absl::UnavailableError(absl::StrCat("metrics: socket: ", strerror(errno)));
+  }
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
@@ -72,9 +75,13 @@ void MetricsHttpServer::Serve() {
   while (!stopping_) {
     pollfd pfd{listen_fd_, POLLIN, 0};
     // Wake periodically so Stop never waits on a quiet socket for long.
-    if (::poll(&pfd, 1, 200) <= 0) continue;
+    if (::poll(&pfd, 1, 200) <= 0) {
+      continue;
+    }
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      continue;
+    }
     timeval tv{2, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     std::string request;
@@ -82,7 +89,9 @@ void MetricsHttpServer::Serve() {
     while (request.find("\r\n\r\n") == std::string::npos &&
            request.find("\n\n") == std::string::npos && request.size() < 16384) {
       ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) break;
+      if (n <= 0) {
+        break;
+      }
       request.append(buf, static_cast<size_t>(n));
     }
     std::string line = request.substr(0, request.find_first_of("\r\n"));
@@ -100,7 +109,9 @@ void MetricsHttpServer::Serve() {
 
 void MetricsHttpServer::Stop() {
   stopping_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     listen_fd_ = -1;

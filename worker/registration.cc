@@ -64,12 +64,14 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
     return absl::NotFoundError(absl::StrCat("definitions directory ", dir, " does not exist"));
   }
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
+  for (const auto& entry : fs::recursive_directory_iterator(root, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".json") {
       files.push_back(entry.path());
     }
   }
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  }
   std::sort(files.begin(), files.end());
   DefinitionSet out;
   for (const fs::path& file : files) {

@@ -37,7 +37,8 @@ struct RegistrationReport {
   std::vector<std::string> unchanged;
 };
 
-// Reads every *.json file of `dir` (not recursive) in Conductor's JSON
+// Reads every *.json file under `dir` (subdirectories too, in path order;
+// e.g. workflows/*.json and workflows/taskdefs/*.json) in Conductor's JSON
 // dialect: an object with a "tasks" array is a workflow definition, any
 // other object a task definition, an array a list of either. NotFound: no
 // such directory. InvalidArgument naming the file: a file that does not parse

@@ -47,7 +47,9 @@ TaskResult MakeTaskResult(const conductor::proto::Task& task,
       result.set_status(TaskResult::COMPLETED);
     }
   }
-  for (auto& log : logs) *result.add_logs() = std::move(log);
+  for (auto& log : logs) {
+    *result.add_logs() = std::move(log);
+  }
   return result;
 }
 
@@ -76,8 +78,12 @@ absl::Status ResultReporter::Report(const TaskResult& result, absl::Time give_up
   absl::Status status;
   while (true) {
     status = client_.UpdateTask(result);
-    if (!status.ok() && on_rejected) on_rejected(status);
-    if (status.ok() || !IsRetryableUpdateError(status)) break;
+    if (!status.ok() && on_rejected) {
+      on_rejected(status);
+    }
+    if (status.ok() || !IsRetryableUpdateError(status)) {
+      break;
+    }
     ++failures;
     const absl::Time now = clock_.Now();
     if (now >= give_up_at) {

@@ -60,9 +60,13 @@ class Worker::Impl {
     std::string type;
     TaskTypeOptions options;
     tasks::TaskHandler* handler = nullptr;
-    std::deque<Task> queue;  // guarded by Impl::mu_
-    int busy = 0;            // queued + executing + reporting; guarded by Impl::mu_
-    bool poller_done = false;
+    // Each type has its own lock so its poller and executors never contend
+    // with another type's.
+    absl::Mutex mu;
+    std::deque<Task> queue ABSL_GUARDED_BY(mu);
+    int busy ABSL_GUARDED_BY(mu) = 0;  // queued + executing + reporting
+    bool poller_done ABSL_GUARDED_BY(mu) = false;
+    bool stopping ABSL_GUARDED_BY(mu) = false;
     std::thread poller;
     std::vector<std::thread> executors;
   };
@@ -87,7 +91,7 @@ class Worker::Impl {
                    const std::string& type);
   void ExtendLeaseNow(const Task& task);
   // Waits `d` or until shutdown starts.
-  void WaitUnlessStopping(absl::Duration d);
+  void WaitUnlessStopping(TypeState& t, absl::Duration d);
   void JoinAll();
 
   client::TaskClient& client_;
@@ -98,15 +102,23 @@ class Worker::Impl {
   ResultReporter reporter_;
   absl::Notification shutdown_requested_;
 
+  // Lifecycle and drain accounting.
   mutable absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool lease_stop_ ABSL_GUARDED_BY(mu_) = false;
   int total_busy_ ABSL_GUARDED_BY(mu_) = 0;
   int pollers_running_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t lease_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, Lease> leases_ ABSL_GUARDED_BY(mu_);
-  // Fixed after Start; elements are touched under mu_ as noted in TypeState.
+
+  // Leases of running handlers. The lease thread sleeps until the earliest
+  // extension is due; it is woken only when a new lease falls due before
+  // that, not on every task, which would cost a context switch per task.
+  absl::Mutex lease_mu_;
+  bool lease_stop_ ABSL_GUARDED_BY(lease_mu_) = false;
+  uint64_t lease_generation_ ABSL_GUARDED_BY(lease_mu_) = 0;
+  absl::Time lease_wakeup_at_ ABSL_GUARDED_BY(lease_mu_) = absl::InfiniteFuture();
+  std::map<std::string, Lease> leases_ ABSL_GUARDED_BY(lease_mu_);
+
+  // Fixed after Start.
   std::vector<std::unique_ptr<TypeState>> types_;
   std::thread lease_thread_;
 };
@@ -119,7 +131,9 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 
   void AddLog(absl::string_view line) override {
     absl::Status s = impl_.client_.AddLog(task_.task_id(), line);
-    if (s.ok()) return;
+    if (s.ok()) {
+      return;
+    }
     spdlog::debug("task_id={} workflow_id={} task_type={} log line kept for the result: {}",
                   task_.task_id(), task_.workflow_instance_id(), task_.task_type(), s.ToString());
     TaskExecLog log;
@@ -154,13 +168,18 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 };
 
 absl::Status Worker::Impl::Start() {
-  if (options_.worker_id.empty()) return absl::InvalidArgumentError("worker: empty worker id");
+  if (options_.worker_id.empty()) {
+    return absl::InvalidArgumentError("worker: empty worker id");
+  }
   std::vector<std::string> task_types = registry_.task_types();
-  if (task_types.empty())
+  if (task_types.empty()) {
     return absl::FailedPreconditionError("worker: no task handlers registered");
+  }
   {
     absl::MutexLock lock(&mu_);
-    if (started_) return absl::FailedPreconditionError("worker: already started");
+    if (started_) {
+      return absl::FailedPreconditionError("worker: already started");
+    }
   }
   for (const std::string& type : task_types) {
     auto t = std::make_unique<TypeState>();
@@ -174,6 +193,8 @@ absl::Status Worker::Impl::Start() {
                                                      "; it must be at least 1"));
     }
     t->handler = registry_.Find(type);
+    // Every served type shows in the metrics from the start, at zero.
+    metrics_->AddInFlight(type, 0);
     types_.push_back(std::move(t));
   }
   {
@@ -194,10 +215,15 @@ absl::Status Worker::Impl::Start() {
   return absl::OkStatus();
 }
 
-void Worker::Impl::WaitUnlessStopping(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+void Worker::Impl::WaitUnlessStopping(TypeState& t, absl::Duration d) {
+  absl::MutexLock lock(&t.mu);
+  t.mu.AwaitWithTimeout(absl::Condition(&t.stopping), d);
 }
+
+// When slots free up one at a time (short tasks), waiting a moment for half of
+// them lets one BatchPoll fetch several tasks instead of one poll per task.
+// Long tasks pay at most this delay before a free slot is offered.
+constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
 
 void Worker::Impl::PollLoop(TypeState& t) {
   const uint64_t seed = std::hash<std::string>{}(options_.worker_id + t.type);
@@ -207,12 +233,23 @@ void Worker::Impl::PollLoop(TypeState& t) {
   while (true) {
     int free_slots = 0;
     {
-      absl::MutexLock lock(&mu_);
-      if (t.busy >= threads && !stopping_) metrics_->RecordQueueFull(t.type);
-      auto ready = [&]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || t.busy < threads; };
-      mu_.Await(absl::Condition(&ready));
-      if (stopping_) break;
+      absl::MutexLock lock(&t.mu);
+      if (t.busy >= threads && !t.stopping) {
+        metrics_->RecordQueueFull(t.type);
+      }
+      const int half = threads - std::max(1, threads / 2);
+      auto half_free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
+        return t.stopping || t.busy <= half;
+      };
+      auto one_free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
+        return t.stopping || t.busy < threads;
+      };
+      if (!t.mu.AwaitWithTimeout(absl::Condition(&half_free), kBatchWindow)) {
+        t.mu.Await(absl::Condition(&one_free));
+      }
+      if (t.stopping) {
+        break;
+      }
       free_slots = threads - t.busy;
     }
     const absl::Time start = absl::Now();
@@ -233,7 +270,7 @@ void Worker::Impl::PollLoop(TypeState& t) {
                      options_.worker_id, t.type, error_backoff.attempt(),
                      absl::FormatDuration(wait), polled.status().ToString());
       }
-      WaitUnlessStopping(wait);
+      WaitUnlessStopping(t, wait);
       continue;
     }
     if (error_backoff.attempt() > 0) {
@@ -244,7 +281,7 @@ void Worker::Impl::PollLoop(TypeState& t) {
       // A server that held the poll open already waited; one that answered
       // at once (no long-poll support) needs the client to wait instead.
       if (latency < options_.poll_timeout / 2) {
-        WaitUnlessStopping(empty_backoff.Next());
+        WaitUnlessStopping(t, empty_backoff.Next());
       } else {
         empty_backoff.Reset();
       }
@@ -252,15 +289,22 @@ void Worker::Impl::PollLoop(TypeState& t) {
     }
     empty_backoff.Reset();
     metrics_->AddInFlight(t.type, static_cast<int>(polled->size()));
-    absl::MutexLock lock(&mu_);
+    {
+      // Counted for the drain before the executors can finish them.
+      absl::MutexLock lock(&mu_);
+      total_busy_ += static_cast<int>(polled->size());
+    }
+    absl::MutexLock lock(&t.mu);
     for (Task& task : *polled) {
       t.queue.push_back(std::move(task));
       ++t.busy;
-      ++total_busy_;
     }
   }
+  {
+    absl::MutexLock lock(&t.mu);
+    t.poller_done = true;
+  }
   absl::MutexLock lock(&mu_);
-  t.poller_done = true;
   --pollers_running_;
 }
 
@@ -268,19 +312,24 @@ void Worker::Impl::ExecuteLoop(TypeState& t) {
   while (true) {
     Task task;
     {
-      absl::MutexLock lock(&mu_);
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      absl::MutexLock lock(&t.mu);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
         return !t.queue.empty() || t.poller_done;
       };
-      mu_.Await(absl::Condition(&ready));
-      if (t.queue.empty()) return;  // poller gone and nothing left: drained
+      t.mu.Await(absl::Condition(&ready));
+      if (t.queue.empty()) {
+        return;  // poller gone and nothing left: drained
+      }
       task = std::move(t.queue.front());
       t.queue.pop_front();
     }
     RunTask(t, task);
     metrics_->AddInFlight(t.type, -1);
+    {
+      absl::MutexLock lock(&t.mu);
+      --t.busy;
+    }
     absl::MutexLock lock(&mu_);
-    --t.busy;
     --total_busy_;
   }
 }
@@ -289,11 +338,13 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
   const absl::Time polled_at = absl::Now();
   const absl::Duration response_timeout = absl::Seconds(task.response_timeout_seconds());
   if (response_timeout > absl::ZeroDuration()) {
-    absl::MutexLock lock(&mu_);
+    const absl::Time due = polled_at + response_timeout * options_.lease_fraction;
+    absl::MutexLock lock(&lease_mu_);
     leases_[task.task_id()] =
-        Lease{t.type, task.workflow_instance_id(), response_timeout, polled_at,
-              polled_at + response_timeout * options_.lease_fraction};
-    ++lease_generation_;
+        Lease{t.type, task.workflow_instance_id(), response_timeout, polled_at, due};
+    if (due < lease_wakeup_at_) {
+      ++lease_generation_;
+    }
   }
   spdlog::debug("task_id={} workflow_id={} task_type={} started (attempt {})", task.task_id(),
                 task.workflow_instance_id(), t.type, task.retry_count() + 1);
@@ -313,12 +364,11 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
 
   absl::Time last_extended = polled_at;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&lease_mu_);
     auto it = leases_.find(task.task_id());
     if (it != leases_.end()) {
       last_extended = it->second.last_extended;
       leases_.erase(it);
-      ++lease_generation_;
     }
   }
 
@@ -384,47 +434,61 @@ bool Worker::Impl::ExtendLease(const std::string& task_id, const std::string& wo
 }
 
 void Worker::Impl::ExtendLeaseNow(const Task& task) {
-  if (!ExtendLease(task.task_id(), task.workflow_instance_id(), task.task_type())) return;
+  if (!ExtendLease(task.task_id(), task.workflow_instance_id(), task.task_type())) {
+    return;
+  }
   const absl::Time now = absl::Now();
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&lease_mu_);
   auto it = leases_.find(task.task_id());
-  if (it == leases_.end()) return;
+  if (it == leases_.end()) {
+    return;
+  }
+  // Only later than before: the lease thread's current deadline stays valid.
   it->second.last_extended = now;
   it->second.next_extension = now + it->second.response_timeout * options_.lease_fraction;
-  ++lease_generation_;
 }
 
 void Worker::Impl::LeaseLoop() {
   struct Due {
     std::string task_id, workflow_id, type;
   };
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&lease_mu_);
   while (!lease_stop_) {
     absl::Time next = absl::InfiniteFuture();
-    for (const auto& [id, lease] : leases_) next = std::min(next, lease.next_extension);
+    for (const auto& [id, lease] : leases_) {
+      next = std::min(next, lease.next_extension);
+    }
     const uint64_t generation = lease_generation_;
-    auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    lease_wakeup_at_ = next;
+    auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lease_mu_) {
       return lease_stop_ || lease_generation_ != generation;
     };
-    if (mu_.AwaitWithDeadline(absl::Condition(&changed), next)) continue;
+    if (lease_mu_.AwaitWithDeadline(absl::Condition(&changed), next)) {
+      continue;
+    }
     const absl::Time now = absl::Now();
     std::vector<Due> due;
     for (auto& [id, lease] : leases_) {
-      if (lease.next_extension > now) continue;
+      if (lease.next_extension > now) {
+        continue;
+      }
       due.push_back({id, lease.workflow_id, lease.type});
       // Retry a failed extension soon, well before the lease runs out.
       lease.next_extension = now + lease.response_timeout * ((1 - options_.lease_fraction) / 4);
     }
-    mu_.Unlock();
+    lease_mu_.Unlock();
     std::vector<std::pair<std::string, absl::Time>> extended;
     for (const Due& d : due) {
-      if (ExtendLease(d.task_id, d.workflow_id, d.type))
+      if (ExtendLease(d.task_id, d.workflow_id, d.type)) {
         extended.emplace_back(d.task_id, absl::Now());
+      }
     }
-    mu_.Lock();
+    lease_mu_.Lock();
     for (const auto& [id, at] : extended) {
       auto it = leases_.find(id);
-      if (it == leases_.end()) continue;
+      if (it == leases_.end()) {
+        continue;
+      }
       it->second.last_extended = at;
       it->second.next_extension = at + it->second.response_timeout * options_.lease_fraction;
     }
@@ -435,17 +499,30 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   {
     absl::MutexLock lock(&mu_);
-    if (!started_) return absl::OkStatus();
+    if (!started_) {
+      return absl::OkStatus();
+    }
     stopping_ = true;
   }
-  if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
+  for (auto& t : types_) {
+    absl::MutexLock lock(&t->mu);
+    t->stopping = true;
+  }
+  if (!shutdown_requested_.HasBeenNotified()) {
+    shutdown_requested_.Notify();
+  }
   absl::MutexLock lock(&mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return pollers_running_ == 0 && total_busy_ == 0;
   };
   if (!mu_.AwaitWithDeadline(absl::Condition(&drained), deadline)) {
     std::vector<std::string> running;
-    for (const auto& [id, lease] : leases_) running.push_back(id);
+    {
+      absl::MutexLock lease_lock(&lease_mu_);
+      for (const auto& [id, lease] : leases_) {
+        running.push_back(id);
+      }
+    }
     return absl::DeadlineExceededError(absl::StrCat(
         "worker ", options_.worker_id, ": ", total_busy_, " task(s) still in flight after ",
         absl::FormatDuration(grace), running.empty() ? "" : ": ", absl::StrJoin(running, ", ")));
@@ -455,16 +532,22 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
 
 void Worker::Impl::JoinAll() {
   for (auto& t : types_) {
-    if (t->poller.joinable()) t->poller.join();
+    if (t->poller.joinable()) {
+      t->poller.join();
+    }
     for (auto& e : t->executors) {
-      if (e.joinable()) e.join();
+      if (e.joinable()) {
+        e.join();
+      }
     }
   }
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&lease_mu_);
     lease_stop_ = true;
   }
-  if (lease_thread_.joinable()) lease_thread_.join();
+  if (lease_thread_.joinable()) {
+    lease_thread_.join();
+  }
 }
 
 Worker::Worker(client::TaskClient& client, const tasks::HandlerRegistry& registry,

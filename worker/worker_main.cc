@@ -72,7 +72,9 @@ FlagValues ReadFlags() {
   FlagValues f;
   f.server = absl::GetFlag(FLAGS_server);
   f.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
-  if (absl::GetFlag(FLAGS_tls)) f.tls = true;
+  if (absl::GetFlag(FLAGS_tls)) {
+    f.tls = true;
+  }
   f.tls_root_ca_file = absl::GetFlag(FLAGS_tls_root_ca_file);
   f.worker_id = absl::GetFlag(FLAGS_worker_id);
   f.threads = absl::GetFlag(FLAGS_threads);
@@ -95,7 +97,9 @@ bool WaitForSignal(const sigset_t& signals, absl::Duration d) {
       spdlog::info("received signal {}", sig);
       return true;
     }
-    if (errno != EINTR) return false;
+    if (errno != EINTR) {
+      return false;
+    }
   }
 }
 
@@ -179,7 +183,9 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
 
   if (absl::GetFlag(FLAGS_register_definitions)) {
     bool signalled = false;
-    if (int rc = RegisterAtStartup(**client, signals, &signalled); rc != 0 || signalled) return rc;
+    if (int rc = RegisterAtStartup(**client, signals, &signalled); rc != 0 || signalled) {
+      return rc;
+    }
   }
 
   WorkerMetrics metrics;
@@ -221,8 +227,12 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
   const absl::Duration grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
   spdlog::info("draining: {} task(s) in flight, grace {}", worker.in_flight(),
                absl::FormatDuration(grace));
-  if (metrics_server) metrics_server->SetServing(false);
-  if (health_server) health_server->GetHealthCheckService()->SetServingStatus(false);
+  if (metrics_server) {
+    metrics_server->SetServing(false);
+  }
+  if (health_server) {
+    health_server->GetHealthCheckService()->SetServingStatus(false);
+  }
   absl::Status drained = worker.Shutdown(grace);
   if (!drained.ok()) {
     spdlog::error("{}", drained.ToString());
@@ -231,7 +241,9 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     // grace period the operator gave.
     _exit(2);
   }
-  if (health_server) health_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  if (health_server) {
+    health_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  }
   spdlog::info("drained; exiting");
   return 0;
 }

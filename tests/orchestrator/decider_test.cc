@@ -248,6 +248,19 @@ TEST_F(DeciderTest, StartDelayAndDomainsApplyToNewTasks) {
   EXPECT_THAT(d.enqueue_task_ids, ElementsAre(b->task_id()));
 }
 
+TEST_F(DeciderTest, TaskDefinitionInputTemplateFillsGaps) {
+  AddTaskDef(R"({"name": "a", "inputTemplate": {"region": "eu", "x": "fallback",
+                                                "who": "${workflow.workflowId}"}})");
+  Start(R"({"name": "w", "tasks": [
+    {"name": "a", "taskReferenceName": "a1", "type": "SIMPLE",
+     "inputParameters": {"x": "${workflow.input.missing}", "region": "us"}}]})");
+  Run();
+  const auto& in = Latest("a1")->input_data();
+  EXPECT_EQ(in.at("region").string_value(), "us");   // the workflow task wins
+  EXPECT_EQ(in.at("x").string_value(), "fallback");  // null falls back to the template
+  EXPECT_EQ(in.at("who").string_value(), "wf-1");    // template values are resolved too
+}
+
 TEST_F(DeciderTest, EmptyDefinitionCompletesAtOnce) {
   Start(R"({"name": "empty"})");
   Decision d = Run();
@@ -368,6 +381,17 @@ TEST_F(DeciderTest, WorkflowTaskRetryCountOverridesTheDefinition) {
   Run();
   EXPECT_EQ(wf_.tasks_size(), 1);
   EXPECT_EQ(wf_.status(), Workflow::FAILED);
+}
+
+TEST_F(DeciderTest, TaskWithoutItsWorkflowTaskFallsBackToTheDefinition) {
+  AddTaskDef(R"({"name": "job", "retryCount": 1, "retryDelaySeconds": 3})");
+  Start(kOneTask);
+  Run();
+  Finish("job1", Task::FAILED);
+  Latest("job1")->clear_workflow_task();
+  Run();
+  ASSERT_EQ(wf_.tasks_size(), 2);
+  EXPECT_EQ(wf_.tasks(1).callback_after_seconds(), 3);
 }
 
 TEST_F(DeciderTest, TerminalErrorIsNeverRetried) {
@@ -507,6 +531,26 @@ TEST_F(DeciderTest, TaskTimeoutPolicies) {
     EXPECT_EQ(wf_.tasks_size(), c.tasks);
     if (c.policy == "ALERT_ONLY") EXPECT_FALSE(d.next_wake_ms.has_value());
   }
+}
+
+TEST_F(DeciderTest, TotalTimeoutSpansEveryAttempt) {
+  AddTaskDef(R"({"name": "job", "retryCount": 10, "retryDelaySeconds": 20,
+                 "responseTimeoutSeconds": 0, "totalTimeoutSeconds": 50,
+                 "timeoutPolicy": "RETRY"})");
+  Start(kOneTask);
+  int64_t first = now_;
+  Decision d = Run();
+  EXPECT_EQ(*d.next_wake_ms, first + 50'000);
+  now_ += 10'000;
+  Finish("job1", Task::FAILED);
+  Run();
+  ASSERT_EQ(wf_.tasks_size(), 2);  // 10 s spent: a second attempt, 20 s later
+  now_ = first + 50'000;           // the budget runs out while the retry waits
+  Run();
+  EXPECT_EQ(wf_.tasks(1).status(), Task::TIMED_OUT);
+  EXPECT_THAT(wf_.tasks(1).reason_for_incompletion(), HasSubstr("exceeded total timeout of 50"));
+  EXPECT_EQ(wf_.tasks_size(), 2);  // and no third attempt
+  EXPECT_EQ(wf_.status(), Workflow::TIMED_OUT);
 }
 
 TEST_F(DeciderTest, WorkflowTimeoutTimesOutTheWorkflow) {
@@ -692,7 +736,7 @@ TEST_F(DeciderTest, FailedBranchFailsTheWorkflowAndCancelsTheRest) {
   EXPECT_THAT(Refs(d.canceled_task_ids), UnorderedElementsAre("l1", "n1", "join1"));
 }
 
-TEST_F(DeciderTest, OptionalBranchFailureCompletesJoinWithErrors) {
+TEST_F(DeciderTest, JoinKeepsWaitingForAReferenceThatNeverRan) {
   Start(ForkDef(true), R"({"kind": "skip"})");  // the SWITCH picks no branch
   Run();
   Finish("l1", Task::COMPLETED);
@@ -703,6 +747,27 @@ TEST_F(DeciderTest, OptionalBranchFailureCompletesJoinWithErrors) {
   // n1 never ran, so the JOIN on it keeps waiting, exactly as Conductor's join would.
   EXPECT_EQ(Latest("join1")->status(), Task::IN_PROGRESS);
   EXPECT_EQ(Latest("r1")->status(), Task::COMPLETED_WITH_ERRORS);
+}
+
+TEST_F(DeciderTest, JoinCompletesWithErrorsAfterAnOptionalBranchFailed) {
+  Start(ForkDef(true), R"({"kind": "go"})");
+  Run();
+  Finish("r1", Task::FAILED, {}, "meh");
+  Run();
+  Finish("l1", Task::COMPLETED);
+  Finish("n1", Task::COMPLETED);
+  Run();
+  Finish("l2", Task::COMPLETED);
+  Run();
+  const Task* join = Latest("join1");
+  EXPECT_EQ(join->status(), Task::COMPLETED_WITH_ERRORS);
+  EXPECT_EQ(join->reason_for_incompletion(),
+            "r/" + Latest("r1")->task_id() + " completed with errors");
+  ASSERT_NE(Latest("end1"), nullptr);
+  Finish("end1", Task::COMPLETED);
+  Run();
+  EXPECT_EQ(wf_.status(), Workflow::COMPLETED);
+  EXPECT_THAT(wf_.failed_reference_task_names(), IsEmpty());
 }
 
 TEST_F(DeciderTest, ForkWithoutJoinIsRejected) {
@@ -993,6 +1058,19 @@ TEST_F(DeciderTest, DoWhileBodyTaskIsRetriedWithinItsIteration) {
   EXPECT_EQ(Latest("loop1")->status(), Task::COMPLETED);
 }
 
+TEST_F(DeciderTest, EndlessLoopOfSystemTasksStopsAndAsksToBeCalledAgain) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "loop", "taskReferenceName": "loop1", "type": "DO_WHILE", "loopCondition": "true",
+     "loopOver": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]}]})");
+  absl::StatusOr<Decision> d = Decide(
+      wf_, [](const std::string&) -> const TaskDef* { return nullptr; },
+      [this] { return "t" + std::to_string(++next_id_); }, now_);
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->next_wake_ms, now_ + 1);
+  EXPECT_EQ(wf_.status(), Workflow::RUNNING);
+  EXPECT_GT(Latest("loop1")->iteration(), 10);
+}
+
 TEST_F(DeciderTest, DoWhileWithUnsupportedConditionIsRejected) {
   Start(LoopDef("$.loop1.iteration < Math.max(2, 3)"));
   EXPECT_THAT(RunStatus(), testing::StatusIs(absl::StatusCode::kInvalidArgument,
@@ -1107,6 +1185,60 @@ TEST_F(DeciderTest, UnsupportedSystemTaskTypeIsRejected) {
   absl::Status s = RunStatus();
   EXPECT_THAT(s, testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'http1'")));
   EXPECT_THAT(s.message(), HasSubstr("HTTP"));
+}
+
+TEST_F(DeciderTest, DefinitionProblemsAnywhereAreFoundBeforeAnythingRuns) {
+  // The HTTP task sits in a branch this run would never take; the definition is still one the
+  // orchestrator cannot run, and nothing is scheduled.
+  Start(R"({"name": "w", "tasks": [
+    {"name": "a", "taskReferenceName": "a1", "type": "SIMPLE"},
+    {"name": "sw", "taskReferenceName": "sw1", "type": "SWITCH",
+     "evaluatorType": "value-param", "expression": "k",
+     "decisionCases": {"never": {"tasks": [
+       {"name": "h", "taskReferenceName": "http1", "type": "HTTP"}]}}}]})");
+  EXPECT_THAT(RunStatus(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'http1'")));
+  EXPECT_EQ(wf_.tasks_size(), 0);
+
+  for (const std::string& bad :
+       {std::string(R"({"name": "l", "taskReferenceName": "l1", "type": "DO_WHILE",
+            "loopCondition": "true", "loopOver": [
+              {"name": "l", "taskReferenceName": "l2", "type": "DO_WHILE",
+               "loopCondition": "false", "loopOver": [{"name": "x", "taskReferenceName": "x1"}]}]})"),
+        std::string(R"({"name": "l", "taskReferenceName": "l1", "type": "DO_WHILE",
+            "items": "${workflow.input.list}", "loopOver": [{"name": "x", "taskReferenceName": "x1"}]})"),
+        std::string(R"({"name": "d", "taskReferenceName": "d1", "type": "DECISION",
+            "caseExpression": "if ($.a) 'x'"})"),
+        std::string(R"({"name": "s", "taskReferenceName": "s1", "type": "SUB_WORKFLOW"})"),
+        std::string(R"({"name": "i", "taskReferenceName": "i1", "type": "INLINE",
+            "inputParameters": {"evaluatorType": "python", "expression": "1"}})")}) {
+    SCOPED_TRACE(bad);
+    wf_ = Workflow();
+    Start(R"({"name": "w", "tasks": [)" + bad + "]}");
+    EXPECT_THAT(RunStatus(), testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'")));
+    EXPECT_EQ(wf_.tasks_size(), 0);
+  }
+}
+
+TEST_F(DeciderTest, InlineExpressionFromInputIsCheckedWhenItResolves) {
+  Start(R"({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"expression": "${workflow.input.script}"}}]})",
+        R"js({"script": "Math.max(1, 2)"})js");
+  Run();
+  EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
+  EXPECT_THAT(Latest("calc1")->reason_for_incompletion(), HasSubstr("unsupported script syntax"));
+}
+
+TEST_F(DeciderTest, DecidingATerminatedWorkflowCancelsWhatStillRuns) {
+  Start(kTwoSimple);
+  Run();
+  Poll("a1");
+  wf_.set_status(Workflow::TERMINATED);  // as the engine's TerminateWorkflow would
+  Decision d = Run();
+  EXPECT_EQ(Latest("a1")->status(), Task::CANCELED);
+  EXPECT_THAT(Refs(d.canceled_task_ids), ElementsAre("a1"));
+  EXPECT_EQ(wf_.tasks_size(), 1);
 }
 
 TEST_F(DeciderTest, PausedAndTerminalWorkflowsAreLeftAlone) {

@@ -150,12 +150,23 @@ TEST(EvaluateScriptTest, SupportedSubset) {
       {"$.kind.length;", "4"},
       {"'a' < 'b'", "true"},
       {"1.5 + 1", "2.5"},
+      // Many operators side by side are fine; only nesting depth is bounded.
+      {"!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && "
+       "!$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil && !$.nil",
+       "true"},
   };
   for (const ScriptCase& c : cases) {
     absl::StatusOr<ScriptValue> got = EvaluateScript(c.expression, input);
     ASSERT_OK(got.status()) << c.expression;
     EXPECT_EQ(ScriptResultString(*got), c.want) << c.expression;
   }
+  EXPECT_OK(CheckScriptSyntax("$.a.b == 'x' ? 1 : 2"));
   absl::StatusOr<ScriptValue> truthy = EvaluateScript("$.n > 1", input);
   ASSERT_OK(truthy.status());
   EXPECT_TRUE(ScriptTruthy(*truthy));
@@ -179,9 +190,22 @@ TEST(EvaluateScriptTest, RejectsWhatItDoesNotImplement) {
   };
   for (const std::string& expr : rejected) {
     EXPECT_THAT(EvaluateScript(expr, input),
-                testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")))
+                testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("unsupported script syntax at position")))
+        << expr;
+    EXPECT_THAT(CheckScriptSyntax(expr),
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")))
         << expr;
   }
+  // Hostile nesting and length are refused instead of exhausting the stack.
+  EXPECT_THAT(EvaluateScript(std::string(100000, '(') + "1" + std::string(100000, ')'), input),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
+  EXPECT_THAT(EvaluateScript(std::string(100000, '!') + "1", input),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
+  std::string chain = "1";
+  for (int i = 0; i < 50000; ++i) chain += "+1";
+  EXPECT_THAT(EvaluateScript(chain, input),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tokens")));
   // Reading a property of undefined is a run-time TypeError, distinct from bad syntax.
   EXPECT_THAT(EvaluateScript("$.missing.deeper", input),
               testing::StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("TypeError")));

@@ -85,6 +85,11 @@ TEST_F(WorkflowOpsTest, TerminateCancelsQueuedTasks) {
     return Call([&](auto* c) { return client().tasks->GetQueueSizesForTasks(c, q, &r); }).ok() &&
            r.queue_for_task().at("p_one") == 1;
   }));
+  ts::QueueInfoResponse info;
+  ASSERT_TRUE(Call([&](auto* c) {
+                return client().tasks->GetQueueInfo(c, ts::QueueInfoRequest(), &info);
+              }).ok());
+  EXPECT_EQ(info.queues().at("p_one"), 1);
   ws::TerminateWorkflowRequest req;
   req.set_workflow_id(*id);
   req.set_reason("operator said so");
@@ -229,6 +234,23 @@ TEST_F(WorkflowOpsTest, QueriesFindWorkflowsByCorrelationTypeAndStatus) {
   ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
   EXPECT_EQ(result.total_hits(), 2);
 
+  ws::WorkflowSearchResult full;
+  search.set_query("status IN (RUNNING, TERMINATED) AND workflowType = 'pipeline'");
+  ASSERT_TRUE(Call([&](auto* c) { return client().workflows->SearchV2(c, search, &full); }).ok());
+  ASSERT_EQ(full.total_hits(), 2);
+  EXPECT_EQ(full.results(0).workflow_definition().name(), "pipeline");
+
+  search.set_query("");
+  search.set_free_text(*a);  // free text matches a workflow id or a correlation id
+  ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
+  ASSERT_EQ(result.total_hits(), 1);
+  EXPECT_EQ(result.results(0).correlation_id(), "order-7");
+  search.set_free_text("order-8");
+  ASSERT_TRUE(Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).ok());
+  ASSERT_EQ(result.total_hits(), 1);
+  EXPECT_EQ(result.results(0).workflow_id(), *b);
+
+  search.set_free_text("*");
   search.set_query("owner = 'x'");
   EXPECT_EQ(
       Call([&](auto* c) { return client().workflows->Search(c, search, &result); }).error_code(),

@@ -134,3 +134,36 @@ TEST_F(WorkflowRunTest, UnknownTaskUpdateIsNotFound) {
 
 }  // namespace
 }  // namespace cmig::orchestrator::test
+
+namespace cmig::orchestrator::test {
+namespace {
+
+class LongPollTest : public OrchestratorTest {};
+
+TEST_F(LongPollTest, AbandonedPollDoesNotSwallowTheNextTask) {
+  WorkflowDef def;
+  def.set_name("single");
+  def.set_version(1);
+  *def.add_tasks() = SimpleTask("lonely", "l");
+  ASSERT_OK(client().CreateWorkflowDef(def));
+  {
+    // The client gives up long before the poll's own 5 s timeout.
+    ts::BatchPollRequest req;
+    req.set_task_type("lonely");
+    req.set_count(1);
+    req.set_timeout(5000);
+    auto ctx = client().Ctx(absl::Milliseconds(200));
+    auto reader = client().tasks->BatchPoll(ctx.get(), req);
+    Task t;
+    EXPECT_FALSE(reader->Read(&t));
+    EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  auto id = client().Start("single");
+  ASSERT_OK(id.status());
+  auto got = client().PollOne("lonely", absl::Seconds(3));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->workflow_instance_id(), *id);
+}
+
+}  // namespace
+}  // namespace cmig::orchestrator::test

@@ -36,7 +36,10 @@ cp::WorkflowDef Calls(const std::string& name, int version,
 std::vector<std::string> Names(const std::vector<cp::WorkflowDef>& defs,
                                const std::vector<int>& order) {
   std::vector<std::string> out;
-  for (int i : order) out.push_back(absl::StrCat(defs[i].name(), ":", defs[i].version()));
+  out.reserve(order.size());
+  for (int i : order) {
+    out.push_back(absl::StrCat(defs[i].name(), ":", defs[i].version()));
+  }
   return out;
 }
 
@@ -101,13 +104,16 @@ TEST(ApplyOrderTest, CyclesAreOneComponentOrderedByNameAfterWhatTheyReference) {
 TEST(ApplyOrderTest, LongChainDoesNotExhaustTheStack) {
   constexpr int kDepth = 20000;
   std::vector<cp::WorkflowDef> defs;
+  defs.reserve(kDepth);
   for (int i = 0; i < kDepth; ++i) {
     defs.push_back(i + 1 < kDepth ? Calls(absl::StrCat("w", i), 1, {{absl::StrCat("w", i + 1), 1}})
                                   : Calls(absl::StrCat("w", i), 1, {}));
   }
   std::vector<int> order = WorkflowApplyOrder(defs);
   ASSERT_EQ(order.size(), static_cast<size_t>(kDepth));
-  for (int i = 0; i < kDepth; ++i) EXPECT_EQ(order[i], kDepth - 1 - i);
+  for (int i = 0; i < kDepth; ++i) {
+    EXPECT_EQ(order[i], kDepth - 1 - i);
+  }
 }
 
 }  // namespace

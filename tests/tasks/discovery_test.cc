@@ -16,7 +16,6 @@ namespace {
 
 using ::cmig::testing::AddSourceEnvironment;
 using ::cmig::testing::CountingSource;
-using ::cmig::testing::SimpleWf;
 using ::cmig::testing::StatusIs;
 using ::cmig::testing::Td;
 using ::cmig::testing::Wf;
@@ -35,21 +34,26 @@ v1::Selection Select(const std::string& name, int version = 0) {
 
 std::vector<std::string> WorkflowKeys(const Discovery& d) {
   std::vector<std::string> keys;
-  for (const auto& w : d.workflows)
+  for (const auto& w : d.workflows) {
     keys.push_back(absl::StrCat(w.def.name(), ":", w.def.version()));
+  }
   return keys;
 }
 
 std::vector<std::string> TaskDefNames(const Discovery& d) {
   std::vector<std::string> names;
-  for (const auto& t : d.task_defs) names.push_back(t.def.name());
+  for (const auto& t : d.task_defs) {
+    names.push_back(t.def.name());
+  }
   return names;
 }
 
 std::vector<std::string> DependencyNames(const Discovery& d, v1::DependencyKind kind) {
   std::vector<std::string> names;
   for (const auto& dep : d.report.dependencies()) {
-    if (dep.kind() == kind) names.push_back(dep.name());
+    if (dep.kind() == kind) {
+      names.push_back(dep.name());
+    }
   }
   return names;
 }
@@ -57,7 +61,9 @@ std::vector<std::string> DependencyNames(const Discovery& d, v1::DependencyKind 
 const v1::Dependency* FindDependency(const Discovery& d, v1::DependencyKind kind,
                                      const std::string& name) {
   for (const auto& dep : d.report.dependencies()) {
-    if (dep.kind() == kind && dep.name() == name) return &dep;
+    if (dep.kind() == kind && dep.name() == name) {
+      return &dep;
+    }
   }
   return nullptr;
 }
@@ -93,7 +99,7 @@ TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_EVENT_SINK),
               ElementsAre("conductor:order_events", "kafka:status"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_TASK_TO_DOMAIN),
-              ElementsAre("ship_order=fast"));
+              ElementsAre("audit_log=audit", "ship_order=fast"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_SYSTEM_TASK_TYPE),
               ElementsAre("DO_WHILE", "DYNAMIC", "EVENT", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "HTTP",
                           "JOIN", "START_WORKFLOW", "SUB_WORKFLOW", "SWITCH"));

@@ -148,6 +148,17 @@ inline void AddSourceEnvironment(InMemoryDefinitionSource* s) {
               key: "version"
               value { number_value: 3 }
             }
+            fields {
+              key: "taskToDomain"
+              value {
+                struct_value {
+                  fields {
+                    key: "audit_log"
+                    value { string_value: "audit" }
+                  }
+                }
+              }
+            }
           }
         }
       }

@@ -15,7 +15,6 @@ namespace cmig {
 namespace {
 
 using ::cmig::testing::AddSourceEnvironment;
-using ::cmig::testing::IsOk;
 using ::cmig::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;

@@ -49,7 +49,9 @@ v1::MigrationPackage MakePackage(InMemoryDefinitionSource& source, const v1::Sel
 
 v1::Selection Select(std::initializer_list<const char*> names) {
   v1::Selection s;
-  for (const char* n : names) s.add_workflows()->set_name(n);
+  for (const char* n : names) {
+    s.add_workflows()->set_name(n);
+  }
   return s;
 }
 
@@ -78,13 +80,17 @@ std::map<std::string, v1::PlannedItem> ByKey(const v1::MigrationPlan& plan) {
 
 std::vector<v1::ItemAction> Actions(const v1::MigrationPlan& plan) {
   std::vector<v1::ItemAction> out;
-  for (const auto& i : plan.items()) out.push_back(i.action());
+  for (const auto& i : plan.items()) {
+    out.push_back(i.action());
+  }
   return out;
 }
 
 int Position(const v1::MigrationPlan& plan, const std::string& name) {
   for (int i = 0; i < plan.items_size(); ++i) {
-    if (plan.items(i).name() == name) return i;
+    if (plan.items(i).name() == name) {
+      return i;
+    }
   }
   return -1;
 }
@@ -127,7 +133,9 @@ TEST_F(PlanTest, CreatesEverythingInDependencyOrderThenReplanIsAllUnchanged) {
     EXPECT_FALSE(plan.blocked()) << plan.DebugString();
     EXPECT_THAT(Actions(plan), Each(v1::ITEM_ACTION_CREATE));
     ASSERT_EQ(plan.items_size(), 11);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(plan.items(i).kind(), v1::ITEM_KIND_TASK_DEF);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(plan.items(i).kind(), v1::ITEM_KIND_TASK_DEF);
+    }
     // Leaves before parents.
     EXPECT_LT(Position(plan, "label_flow"), Position(plan, "packing_flow"));
     EXPECT_LT(Position(plan, "packing_flow"), Position(plan, "express_flow"));
@@ -314,7 +322,9 @@ TEST_F(ConflictTest, NewVersionRewritesReferencesAcrossThePackage) {
   v1::MigrationPlan again = PlanOk(p);
   EXPECT_THAT(Actions(again), Each(v1::ITEM_ACTION_UNCHANGED));
   std::map<std::string, int> mapping;
-  for (const auto& m : again.version_mapping()) mapping[m.name()] = m.target_version();
+  for (const auto& m : again.version_mapping()) {
+    mapping[m.name()] = m.target_version();
+  }
   EXPECT_EQ(mapping["label_flow"], 2);
   EXPECT_EQ(mapping["packing_flow"], 3);
   EXPECT_EQ(mapping["order_flow"], 2);
@@ -591,6 +601,39 @@ TEST_F(PlanTest, ReportCarriesStatusesCountsAndDependencies) {
   EXPECT_EQ(r.version_mapping_size(), 6);
   EXPECT_EQ(r.manual_dependencies_size(), p.dependencies().dependencies_size());
   EXPECT_EQ(r.unresolved_size(), 5);
+}
+
+}  // namespace
+}  // namespace cmig
+
+namespace cmig {
+namespace {
+
+TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
+  Drift();
+  v1::MigrationPackage p =
+      MakePackage(source_, Select({"order_flow"}), v1::CONFLICT_STRATEGY_UPDATE,
+                  v1::VERSION_STRATEGY_NEW_VERSION);
+  v1::MigrationPlan plan = PlanOk(p);
+  ASSERT_FALSE(plan.blocked());
+  auto contents = ValidatePackage(p);
+  ASSERT_OK(contents.status());
+  auto parsed = StepsToApply(p, plan);
+  auto reused = StepsToApply(p, *contents, plan);
+  ASSERT_OK(parsed.status());
+  ASSERT_OK(reused.status());
+  ASSERT_EQ(parsed->size(), reused->size());
+  ASSERT_FALSE(parsed->empty());
+  bool saw_new_version = false;
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    EXPECT_EQ((*parsed)[i].kind, (*reused)[i].kind);
+    EXPECT_EQ((*parsed)[i].task_def.SerializeAsString(), (*reused)[i].task_def.SerializeAsString());
+    EXPECT_EQ(migration_codec::CanonicalJson((*parsed)[i].workflow_def),
+              migration_codec::CanonicalJson((*reused)[i].workflow_def));
+    saw_new_version |= (*reused)[i].workflow_def.name() == "order_flow" &&
+                       (*reused)[i].workflow_def.version() == 3;
+  }
+  EXPECT_TRUE(saw_new_version);
 }
 
 }  // namespace

@@ -30,8 +30,12 @@ using ::testing::IsEmpty;
 // Everything the target holds, as canonical JSON, to compare states.
 std::vector<std::string> State(const InMemoryDefinitionSource& s) {
   std::vector<std::string> out;
-  for (const auto& [k, def] : s.task_defs()) out.push_back(migration_codec::CanonicalJson(def));
-  for (const auto& [k, def] : s.workflows()) out.push_back(migration_codec::CanonicalJson(def));
+  for (const auto& [k, def] : s.task_defs()) {
+    out.push_back(migration_codec::CanonicalJson(def));
+  }
+  for (const auto& [k, def] : s.workflows()) {
+    out.push_back(migration_codec::CanonicalJson(def));
+  }
   return out;
 }
 
@@ -76,8 +80,12 @@ class SnapshotVerifyTest : public ::testing::Test {
     ASSERT_OK(steps.status());
     for (const RestoreStep& s : *steps) {
       if (s.action == RestoreStep::Action::kRemove) {
-        if (s.kind == v1::ITEM_KIND_TASK_DEF) target_.RemoveTaskDef(s.name);
-        if (s.kind == v1::ITEM_KIND_WORKFLOW_DEF) target_.RemoveWorkflowDef(s.name, s.version);
+        if (s.kind == v1::ITEM_KIND_TASK_DEF) {
+          target_.RemoveTaskDef(s.name);
+        }
+        if (s.kind == v1::ITEM_KIND_WORKFLOW_DEF) {
+          target_.RemoveWorkflowDef(s.name, s.version);
+        }
       } else if (s.kind == v1::ITEM_KIND_TASK_DEF) {
         target_.AddTaskDef(s.task_def);
       } else {
@@ -102,7 +110,9 @@ TEST_F(SnapshotVerifyTest, RestoreReturnsTheTargetExactlyToItsStateBeforeApply) 
     auto snap = TakeSnapshot(*plan, target_);
     ASSERT_OK(snap.status());
     int existed = 0;
-    for (const auto& e : snap->entries()) existed += e.existed();
+    for (const auto& e : snap->entries()) {
+      existed += e.existed();
+    }
     // notify is overwritten; under preserve order_flow 2 too, under new-version it is created
     // as version 3.
     EXPECT_EQ(existed, v == v1::VERSION_STRATEGY_PRESERVE ? 2 : 1);
@@ -145,7 +155,9 @@ TEST_F(SnapshotVerifyTest, BlockedPlanHasNoSnapshotAndTamperedSnapshotIsRejected
   auto snap = TakeSnapshot(*plan, target_);
   ASSERT_OK(snap.status());
   for (auto& e : *snap->mutable_entries()) {
-    if (e.existed()) e.set_canonical_json(e.canonical_json() + " ");
+    if (e.existed()) {
+      e.set_canonical_json(e.canonical_json() + " ");
+    }
   }
   EXPECT_THAT(StepsToRestore(*snap),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not match its sha256")));

@@ -68,7 +68,9 @@ void CollectStrings(const pb::Value& v, std::vector<std::string>* out) {
       }
       break;
     case pb::Value::kListValue:
-      for (const auto& e : v.list_value().values()) CollectStrings(e, out);
+      for (const auto& e : v.list_value().values()) {
+        CollectStrings(e, out);
+      }
       break;
     default:
       break;
@@ -128,20 +130,28 @@ TEST(WorkflowsTest, OnlySupportedConstructsAndWellWiredSteps) {
     }
     // Every ${ref.output...} names a step of this workflow; no token or secret travels.
     std::vector<std::string> strings;
-    for (const pb::Value* t : tasks) CollectStrings(Field(*t, "inputParameters"), &strings);
+    for (const pb::Value* t : tasks) {
+      CollectStrings(Field(*t, "inputParameters"), &strings);
+    }
     CollectStrings(Field(wf, "outputParameters"), &strings);
     for (const std::string& s : strings) {
       std::string lower = absl::AsciiStrToLower(s);
       EXPECT_FALSE(absl::StrContains(lower, "token")) << s;
       EXPECT_FALSE(absl::StrContains(lower, "secret")) << s;
       size_t pos = s.find("${");
-      if (pos == std::string::npos) continue;
+      if (pos == std::string::npos) {
+        continue;
+      }
       std::string head = s.substr(pos + 2, s.find('.', pos) - pos - 2);
-      if (head == "workflow") continue;
+      if (head == "workflow") {
+        continue;
+      }
       EXPECT_TRUE(refs.count(head)) << "unknown step in " << s;
     }
   }
-  for (const auto& [name, unused] : defs) EXPECT_TRUE(used.count(name)) << name << " is unused";
+  for (const auto& [name, unused] : defs) {
+    EXPECT_TRUE(used.count(name)) << name << " is unused";
+  }
 }
 
 TEST(WorkflowsTest, RetryPoliciesFitTheKindOfStep) {
@@ -174,7 +184,9 @@ TEST(WorkflowsTest, DryRunSwitchesAndRollbackAreWired) {
     CollectTasks(Field(wf, "tasks"), &tasks);
     bool dry_run_switch = false;
     for (const pb::Value* t : tasks) {
-      if (Field(*t, "type").string_value() != "SWITCH") continue;
+      if (Field(*t, "type").string_value() != "SWITCH") {
+        continue;
+      }
       const pb::Value& cases = Field(*t, "decisionCases");
       if (Field(*t, "expression").string_value() == "dryRun" &&
           cases.struct_value().fields().contains("true")) {

@@ -2,18 +2,23 @@
 // temporary SQLite file: workflows complete, retries follow the task
 // definition, terminal errors stop, results survive an orchestrator restart,
 // leases keep long tasks, and SIGTERM drains a real worker process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "base/status_matchers.h"
 #include "client/grpc_client.h"
@@ -22,6 +27,7 @@
 #include "orchestrator/server.h"
 #include "tasks/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
+#include "worker/registration.h"
 #include "worker/worker.h"
 
 namespace cmig::worker {
@@ -44,6 +50,37 @@ class FnHandler final : public tasks::TaskHandler {
 tasks::TaskOutcome Output(const std::string& key, const std::string& value) {
   tasks::TaskOutcome out;
   (*out.output.mutable_fields())[key].set_string_value(value);
+  return out;
+}
+
+// A port nothing listens on right now (bound to 0 and released).
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+    ::send(fd, req.data(), req.size(), 0);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   return out;
 }
 
@@ -267,16 +304,15 @@ TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
   RegisterChain("it_lease", {"it_long"});
   StartWorker();
   const std::string id = Start("it_lease");
-  // Three extensions at 2/3 s intervals: the task has run twice its 1 s
-  // response timeout.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (metrics_.Count("task_lease_extend", "it_long") < 3 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_GE(metrics_.Count("task_lease_extend", "it_long"), 3);
-  ASSERT_OK_AND_ASSIGN(Workflow running, client_->GetWorkflowStatus(id, true));
+  // Let the task run well past its 1 s response timeout, by the
+  // orchestrator's own record of when it started.
+  Workflow running = WaitWorkflow(id, [](const Workflow& wf) {
+    return wf.tasks_size() >= 1 && wf.tasks(0).start_time() > 0 &&
+           absl::Now() - absl::FromUnixMillis(wf.tasks(0).start_time()) > absl::Milliseconds(2500);
+  });
   ASSERT_EQ(running.tasks_size(), 1);
   EXPECT_EQ(running.tasks(0).status(), Task::IN_PROGRESS);
+  EXPECT_GE(metrics_.Count("task_lease_extend", "it_long"), 2);
   release.Notify();
   Workflow wf = WaitWorkflow(id, Terminal);
   ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
@@ -285,27 +321,120 @@ TEST_F(WorkerIntegrationTest, LeaseExtensionKeepsATaskPastItsResponseTimeout) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+TEST_F(WorkerIntegrationTest, CallbackLaterHandsTheSameTaskBackWithItsOutput) {
+  RegisterTaskDef(R"({"name":"it_wait","retryCount":0})");
+  std::atomic<int> calls{0};
+  ASSERT_OK(registry_.Register("it_wait", std::make_unique<FnHandler>([&](tasks::TaskContext& ctx) {
+                                 ++calls;
+                                 const auto& previous = ctx.task().output_data();
+                                 tasks::TaskOutcome out;
+                                 if (previous.find("round") == previous.end()) {
+                                   (*out.output.mutable_fields())["round"].set_number_value(1);
+                                   out.callback_after = absl::Seconds(1);
+                                   return out;
+                                 }
+                                 (*out.output.mutable_fields())["round"].set_number_value(
+                                     previous.at("round").number_value() + 1);
+                                 return out;
+                               })));
+  RegisterChain("it_callback", {"it_wait"});
+  StartWorker();
+  const std::string id = Start("it_callback");
+  Workflow wf = WaitWorkflow(id, Terminal);
+  ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+  ASSERT_EQ(wf.tasks_size(), 1);  // the same task, not a retry
+  EXPECT_EQ(wf.tasks(0).output_data().at("round").number_value(), 2);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(WorkerIntegrationTest, RegisteringTheMigrationWorkflowsTwiceChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(DefinitionSet defs,
+                       LoadDefinitionsDir(std::string(CMIG_TESTDATA_DIR) + "/../../workflows"));
+  ASSERT_OK_AND_ASSIGN(RegistrationReport first, RegisterDefinitions(*client_, defs));
+  EXPECT_EQ(first.created.size(), defs.task_defs.size() + defs.workflow_defs.size());
+  ASSERT_OK_AND_ASSIGN(RegistrationReport second, RegisterDefinitions(*client_, defs));
+  EXPECT_TRUE(second.created.empty());
+  EXPECT_TRUE(second.updated.empty()) << absl::StrJoin(second.updated, ", ");
+  EXPECT_EQ(second.unchanged.size(), first.created.size());
+}
+
+TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
+  std::ofstream(dir_ + "/tokens") << "tok-good\n";
+  orchestrator::ServerOptions options;
+  options.db_path = dir_ + "/auth.db";
+  options.tokens_file = dir_ + "/tokens";
+  ASSERT_OK_AND_ASSIGN(auto secured, orchestrator::OrchestratorServer::Start(options));
+  client::ClientOptions with_token;
+  with_token.address = secured->address();
+  with_token.token = "tok-good";
+  ASSERT_OK_AND_ASSIGN(auto good, client::GrpcOrchestratorClient::Create(with_token));
+  EXPECT_THAT(good->GetTaskDef("nothing").status(),
+              ::cmig::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  client::ClientOptions wrong = with_token;
+  wrong.token = "tok-bad";
+  ASSERT_OK_AND_ASSIGN(auto bad, client::GrpcOrchestratorClient::Create(wrong));
+  absl::Status denied = bad->GetTaskDef("nothing").status();
+  EXPECT_TRUE(absl::IsUnauthenticated(denied) || absl::IsPermissionDenied(denied)) << denied;
+  EXPECT_THAT(denied.message(), ::testing::Not(HasSubstr("tok-bad")));
+  secured->Shutdown();
+}
+
 TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
-  RegisterTaskDef(R"({"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120})");
-  RegisterTaskDef(R"({"name":"echo_test","retryCount":0})");
-  RegisterChain("it_drain", {"drain_test"});
-  const std::string id = Start("it_drain");
+  // The worker process registers these itself at startup.
+  const std::string defs = dir_ + "/workflows";
+  std::filesystem::create_directories(defs);
+  std::ofstream(defs + "/task_defs.json")
+      << R"([{"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120},
+             {"name":"echo_test","retryCount":0}])";
+  std::ofstream(defs + "/it_drain.json")
+      << R"({"name":"it_drain","version":1,"schemaVersion":2,"tasks":[
+             {"name":"drain_test","taskReferenceName":"d","type":"SIMPLE"}]})";
 
   const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
   const std::string server_flag = "--server=" + server_->address();
+  const std::string dir_flag = "--workflows_dir=" + defs;
+  const int metrics_port = FreePort();
+  const std::string metrics_flag = absl::StrCat("--metrics_port=", metrics_port);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), "--register_definitions=false",
-          "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
-          static_cast<char*>(nullptr));
+    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), dir_flag.c_str(),
+          metrics_flag.c_str(), "--metrics_address=127.0.0.1", "--poll_timeout_ms=200",
+          "--shutdown_grace_seconds=20", "--log_level=warn", static_cast<char*>(nullptr));
     _exit(127);
   }
+  // Registration done: the workflow can start.
+  std::string id;
+  const absl::Time registered_by = absl::Now() + absl::Seconds(20);
+  while (id.empty() && absl::Now() < registered_by) {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("it_drain");
+    req.set_version(1);
+    if (auto started = client_->StartWorkflow(req); started.ok()) {
+      id = *started;
+    } else {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  ASSERT_FALSE(id.empty()) << "the worker did not register it_drain";
+  ASSERT_OK_AND_ASSIGN(conductor::proto::TaskDef echo, client_->GetTaskDef("echo_test"));
+  EXPECT_EQ(echo.retry_count(), 0);
+
   // The task is running in the worker process.
   Workflow running = WaitWorkflow(id, [](const Workflow& wf) {
     return wf.tasks_size() == 1 && wf.tasks(0).status() == Task::IN_PROGRESS;
   });
   ASSERT_EQ(running.tasks_size(), 1);
+  // The process's metrics endpoint shows the task in flight.
+  // (The server marks the task IN_PROGRESS a moment before the poll returns.)
+  const std::string in_flight = "task_in_flight{taskType=\"drain_test\"} 1";
+  std::string metrics;
+  const absl::Time metrics_by = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(metrics = HttpGet(metrics_port, "/metrics"), in_flight) &&
+         absl::Now() < metrics_by) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(metrics, HasSubstr(in_flight));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
 
   int status = 0;

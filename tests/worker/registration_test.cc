@@ -93,7 +93,8 @@ constexpr char kTaskDefs[] = R"([
 TEST(LoadDefinitionsDirTest, ReadsWorkflowsAndTaskDefinitionLists) {
   const std::string dir = MakeDir("defs");
   Write(dir + "/wf_a.json", kWorkflow);
-  Write(dir + "/task_defs.json", kTaskDefs);
+  std::filesystem::create_directories(dir + "/taskdefs");
+  Write(dir + "/taskdefs/task_defs.json", kTaskDefs);
   Write(dir + "/README.md", "not json, ignored");
   ASSERT_OK_AND_ASSIGN(DefinitionSet defs, LoadDefinitionsDir(dir));
   ASSERT_EQ(defs.workflow_defs.size(), 1u);
@@ -105,6 +106,16 @@ TEST(LoadDefinitionsDirTest, ReadsWorkflowsAndTaskDefinitionLists) {
   // Conductor's defaults for what the file leaves out.
   EXPECT_EQ(defs.task_defs[1].retry_count(), 3);
   EXPECT_EQ(defs.task_defs[1].response_timeout_seconds(), 3600);
+}
+
+TEST(LoadDefinitionsDirTest, ReadsTheProjectsMigrationWorkflows) {
+  ASSERT_OK_AND_ASSIGN(DefinitionSet defs,
+                       LoadDefinitionsDir(std::string(CMIG_TESTDATA_DIR) + "/../../workflows"));
+  std::vector<std::string> names;
+  for (const auto& w : defs.workflow_defs) names.push_back(w.name());
+  EXPECT_THAT(names, ::testing::Contains("outgoing_migration_request"));
+  EXPECT_THAT(names, ::testing::Contains("incoming_migration_request"));
+  EXPECT_GE(defs.task_defs.size(), 5u);
 }
 
 TEST(LoadDefinitionsDirTest, NamesTheFileThatDoesNotParse) {

@@ -216,6 +216,23 @@ TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
   EXPECT_EQ(client.lease_extensions("t1"), extensions);
 }
 
+TEST(WorkerTest, ProgressLogsAndExtendsTheLeaseAtOnce) {
+  FakeTaskClient client;
+  tasks::HandlerRegistry registry;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([](tasks::TaskContext& ctx) {
+                                ctx.ReportProgress("3 of 10 definitions fetched");
+                                return tasks::TaskOutcome{};
+                              })));
+  client.Enqueue(MakeTask("t", "t1", /*response_timeout_seconds=*/600));
+  Worker worker(client, registry, FastOptions());
+  ASSERT_OK(worker.Start());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  // Long before 2/3 of 600 s: the extension came from the progress report.
+  EXPECT_EQ(client.lease_extensions("t1"), 1);
+  EXPECT_THAT(client.logs("t1"), ::testing::ElementsAre("3 of 10 definitions fetched"));
+}
+
 TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
   FakeTaskClient client;
   tasks::HandlerRegistry registry;

@@ -1,0 +1,234 @@
+// worker_bench: what the worker runtime costs per task.
+//
+// The embedded orchestrator runs in a forked child process so this process's
+// CPU time (getrusage) is the client side only. Three measurements, same run,
+// same orchestrator:
+//   1. bare unary round trip: GetTask of an unknown id, one call at a time;
+//   2. minimal client: one thread, BatchPoll(count=N) then UpdateTask
+//      COMPLETED for each task, nothing else (the floor for any worker);
+//   3. the worker runtime: no-op handlers, `--threads` slots.
+// Tasks are queued (one workflow of one SIMPLE task each) before each timed
+// phase so starting workflows is not counted. Then the idle RSS of a worker
+// process (tests/worker/worker_test_binary) polling an empty queue.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "client/grpc_client.h"
+#include "orchestrator/server.h"
+#include "spdlog/spdlog.h"
+#include "tasks/conductor_json.h"
+#include "worker/worker.h"
+
+ABSL_FLAG(int, tasks, 3000, "Tasks per measured phase.");
+ABSL_FLAG(int, threads, 8, "Worker slots (and the minimal client's batch size).");
+ABSL_FLAG(int, round_trips, 3000, "Bare unary calls.");
+
+namespace {
+
+using cmig::client::GrpcOrchestratorClient;
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+class Noop final : public cmig::tasks::TaskHandler {
+ public:
+  absl::StatusOr<cmig::tasks::TaskOutcome> Execute(cmig::tasks::TaskContext&) override {
+    return cmig::tasks::TaskOutcome{};
+  }
+};
+
+void Check(const absl::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void QueueTasks(GrpcOrchestratorClient& client, int n) {
+  conductor::proto::StartWorkflowRequest req;
+  req.set_name("bench_wf");
+  req.set_version(1);
+  for (int i = 0; i < n; ++i) Check(client.StartWorkflow(req).status(), "StartWorkflow");
+}
+
+struct Phase {
+  double wall_s;
+  double cpu_s;
+  int n;
+};
+
+void Print(const char* name, const Phase& p) {
+  std::printf("%-34s %7d ops  %8.0f ops/s  %7.1f us wall/op  %7.1f us CPU/op\n", name, p.n,
+              p.n / p.wall_s, p.wall_s * 1e6 / p.n, p.cpu_s * 1e6 / p.n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  const int n = absl::GetFlag(FLAGS_tasks);
+  const int threads = absl::GetFlag(FLAGS_threads);
+
+  const std::string dir =
+      absl::StrCat(std::filesystem::temp_directory_path().string(), "/worker_bench_", getpid());
+  std::filesystem::create_directories(dir);
+  int port_pipe[2];
+  if (pipe(port_pipe) != 0) return 1;
+  // Fork before any gRPC state exists in this process.
+  pid_t orchestrator = fork();
+  if (orchestrator == 0) {
+    close(port_pipe[0]);
+    cmig::orchestrator::ServerOptions options;
+    options.db_path = dir + "/bench.db";
+    auto server = cmig::orchestrator::OrchestratorServer::Start(options);
+    if (!server.ok()) _exit(1);
+    int port = (*server)->port();
+    if (write(port_pipe[1], &port, sizeof(port)) != sizeof(port)) _exit(1);
+    (*server)->Wait();
+    _exit(0);
+  }
+  close(port_pipe[1]);
+  int port = 0;
+  if (read(port_pipe[0], &port, sizeof(port)) != sizeof(port)) {
+    std::fprintf(stderr, "orchestrator did not start\n");
+    return 1;
+  }
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+
+  cmig::client::ClientOptions options;
+  options.address = address;
+  auto client_or = GrpcOrchestratorClient::Create(options);
+  Check(client_or.status(), "client");
+  GrpcOrchestratorClient& client = **client_or;
+  auto task_def = cmig::TaskDefFromConductorJson(
+      R"({"name":"bench_noop","retryCount":0,"responseTimeoutSeconds":600})", nullptr);
+  Check(task_def.status(), "task def");
+  Check(client.CreateTaskDefs({*task_def}), "CreateTasks");
+  auto wf = cmig::WorkflowDefFromConductorJson(
+      R"({"name":"bench_wf","version":1,"schemaVersion":2,"tasks":[
+          {"name":"bench_noop","taskReferenceName":"noop","type":"SIMPLE"}]})",
+      nullptr);
+  Check(wf.status(), "workflow def");
+  Check(client.CreateWorkflowDef(*wf), "CreateWorkflow");
+
+  // 1. Bare unary round trip.
+  const int round_trips = absl::GetFlag(FLAGS_round_trips);
+  (void)client.GetTask("warm-up");
+  absl::Time t0 = absl::Now();
+  double c0 = CpuSeconds();
+  for (int i = 0; i < round_trips; ++i) (void)client.GetTask("no-such-task");
+  const Phase unary{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, round_trips};
+
+  // 2. Minimal poll/update client.
+  QueueTasks(client, n);
+  t0 = absl::Now();
+  c0 = CpuSeconds();
+  int done = 0;
+  while (done < n) {
+    auto polled = client.BatchPoll({.task_type = "bench_noop",
+                                    .worker_id = "bench-minimal",
+                                    .count = threads,
+                                    .timeout = absl::Milliseconds(100)});
+    Check(polled.status(), "BatchPoll");
+    for (const auto& task : *polled) {
+      conductor::proto::TaskResult r;
+      r.set_task_id(task.task_id());
+      r.set_workflow_instance_id(task.workflow_instance_id());
+      r.set_worker_id("bench-minimal");
+      r.set_status(conductor::proto::TaskResult::COMPLETED);
+      Check(client.UpdateTask(r), "UpdateTask");
+      ++done;
+    }
+  }
+  const Phase minimal{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n};
+
+  // 3. The worker runtime.
+  QueueTasks(client, n);
+  cmig::tasks::HandlerRegistry registry;
+  Check(registry.Register("bench_noop", std::make_unique<Noop>()), "register");
+  cmig::worker::WorkerOptions wo;
+  wo.worker_id = "bench-worker";
+  wo.defaults.threads = threads;
+  wo.poll_timeout = absl::Milliseconds(100);
+  cmig::worker::WorkerMetrics metrics;
+  Phase worker_phase{};
+  int64_t worker_polls = 0;
+  {
+    cmig::worker::Worker worker(client, registry, wo, &metrics);
+    t0 = absl::Now();
+    c0 = CpuSeconds();
+    Check(worker.Start(), "worker start");
+    // Results are counted when executed; wait for the last update as well.
+    while (metrics.Count("task_execute_time_seconds", "bench_noop") < n || worker.in_flight() > 0) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    worker_phase = {absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n};
+    worker_polls = metrics.Count("task_poll_counter", "bench_noop");
+    Check(worker.Shutdown(absl::Seconds(10)), "worker shutdown");
+  }
+
+  // 4. Idle RSS of a worker process.
+  long idle_rss_kb = -1;
+  const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
+  if (std::filesystem::exists(binary)) {
+    const std::string server_flag = "--server=" + address;
+    pid_t w = fork();
+    if (w == 0) {
+      execl(binary.c_str(), binary.c_str(), server_flag.c_str(), "--register_definitions=false",
+            "--log_level=error", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    absl::SleepFor(absl::Seconds(2));  // settle: a few idle long polls
+    idle_rss_kb = RssKb(w);
+    kill(w, SIGTERM);
+    waitpid(w, nullptr, 0);
+  }
+  kill(orchestrator, SIGKILL);
+  waitpid(orchestrator, nullptr, 0);
+  std::filesystem::remove_all(dir);
+
+  std::printf("worker_bench: %d tasks per phase, %d slots, loopback, %ld CPUs\n", n, threads,
+              sysconf(_SC_NPROCESSORS_ONLN));
+  Print("bare unary round trip (GetTask)", unary);
+  Print("minimal poll/update client", minimal);
+  Print("worker runtime, no-op handler", worker_phase);
+  const double minimal_cpu = minimal.cpu_s / minimal.n;
+  const double worker_cpu = worker_phase.cpu_s / worker_phase.n;
+  std::printf("worker CPU per task vs minimal client: %+.1f%% (target <= +30%%)\n",
+              (worker_cpu / minimal_cpu - 1) * 100);
+  std::printf("worker BatchPolls per task: %.2f\n",
+              static_cast<double>(worker_polls) / worker_phase.n);
+  std::printf("worker CPU per task in bare round trips: %.2f\n",
+              worker_cpu / (unary.cpu_s / unary.n));
+  if (idle_rss_kb >= 0) {
+    std::printf("idle worker RSS: %.1f MB (target < 30 MB)\n", idle_rss_kb / 1024.0);
+  } else {
+    std::printf("idle worker RSS: n/a (build worker_test_binary)\n");
+  }
+  return 0;
+}

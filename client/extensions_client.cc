@@ -1,0 +1,228 @@
+#include "client/extensions_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/grpc_status.h"
+#include "cmig/v1/extensions.grpc.pb.h"
+#include "conductor/grpc/metadata_service.grpc.pb.h"
+
+namespace cmig::client {
+
+struct GrpcExtensionsClient::Stubs {
+  explicit Stubs(const std::shared_ptr<::grpc::Channel>& channel)
+      : environments(v1::Environments::NewStub(channel)),
+        secrets(v1::Secrets::NewStub(channel)),
+        blobs(v1::BlobStore::NewStub(channel)),
+        admin(v1::DefinitionAdmin::NewStub(channel)),
+        metadata(::conductor::grpc::metadata::MetadataService::NewStub(channel)) {}
+  const std::unique_ptr<v1::Environments::Stub> environments;
+  const std::unique_ptr<v1::Secrets::Stub> secrets;
+  const std::unique_ptr<v1::BlobStore::Stub> blobs;
+  const std::unique_ptr<v1::DefinitionAdmin::Stub> admin;
+  const std::unique_ptr<::conductor::grpc::metadata::MetadataService::Stub> metadata;
+};
+
+absl::StatusOr<std::unique_ptr<GrpcExtensionsClient>> GrpcExtensionsClient::Create(
+    const ClientOptions& options) {
+  if (options.address.empty()) {
+    return absl::InvalidArgumentError("extensions client: empty server address");
+  }
+  std::shared_ptr<::grpc::ChannelCredentials> credentials = ::grpc::InsecureChannelCredentials();
+  if (options.use_tls) {
+    ::grpc::SslCredentialsOptions ssl;
+    if (!options.root_ca_file.empty()) {
+      std::ifstream in(options.root_ca_file, std::ios::binary);
+      if (!in) {
+        return absl::NotFoundError(absl::StrCat("cannot read root CA file ", options.root_ca_file));
+      }
+      std::ostringstream content;
+      content << in.rdbuf();
+      ssl.pem_root_certs = content.str();
+    }
+    credentials = ::grpc::SslCredentials(ssl);
+  }
+  ::grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  auto channel = ::grpc::CreateCustomChannel(options.address, credentials, args);
+  return std::unique_ptr<GrpcExtensionsClient>(
+      new GrpcExtensionsClient(options, std::make_unique<Stubs>(channel)));
+}
+
+GrpcExtensionsClient::GrpcExtensionsClient(const ClientOptions& options,
+                                           std::unique_ptr<Stubs> stubs)
+    : address_(options.address),
+      token_(options.token),
+      call_timeout_(options.call_timeout),
+      stubs_(std::move(stubs)) {}
+
+GrpcExtensionsClient::~GrpcExtensionsClient() = default;
+
+void GrpcExtensionsClient::Prepare(::grpc::ClientContext& context) const {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
+  if (!token_.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+}
+
+absl::Status GrpcExtensionsClient::Convert(const ::grpc::Status& s, absl::string_view service,
+                                           absl::string_view call) const {
+  if (s.error_code() == ::grpc::StatusCode::UNIMPLEMENTED) {
+    return absl::UnimplementedError(absl::StrCat("the server at ", address_,
+                                                 " does not offer the extension service cmig.v1.",
+                                                 service, " (", call, ")"));
+  }
+  return FromGrpc(s, absl::StrCat(service, ".", call, " at ", address_));
+}
+
+#define CMIG_CALL(stub, service, method, req, resp, what) \
+  ::grpc::ClientContext context;                          \
+  Prepare(context);                                       \
+  absl::Status status_ = Convert(stubs_->stub->method(&context, req, &resp), service, what)
+
+absl::Status GrpcExtensionsClient::PutEnvironment(const v1::Environment& environment) {
+  v1::PutEnvironmentRequest req;
+  *req.mutable_environment() = environment;
+  v1::PutEnvironmentResponse resp;
+  CMIG_CALL(environments, "Environments", PutEnvironment, req, resp,
+            absl::StrCat("PutEnvironment ", environment.id()));
+  return status_;
+}
+
+absl::StatusOr<v1::Environment> GrpcExtensionsClient::GetEnvironment(absl::string_view id) {
+  v1::GetEnvironmentRequest req;
+  req.set_id(std::string(id));
+  v1::GetEnvironmentResponse resp;
+  CMIG_CALL(environments, "Environments", GetEnvironment, req, resp,
+            absl::StrCat("GetEnvironment ", id));
+  if (!status_.ok()) return status_;
+  return resp.environment();
+}
+
+absl::StatusOr<std::vector<v1::Environment>> GrpcExtensionsClient::ListEnvironments() {
+  v1::ListEnvironmentsRequest req;
+  v1::ListEnvironmentsResponse resp;
+  CMIG_CALL(environments, "Environments", ListEnvironments, req, resp, "ListEnvironments");
+  if (!status_.ok()) return status_;
+  return std::vector<v1::Environment>(resp.environments().begin(), resp.environments().end());
+}
+
+absl::Status GrpcExtensionsClient::DeleteEnvironment(absl::string_view id) {
+  v1::DeleteEnvironmentRequest req;
+  req.set_id(std::string(id));
+  v1::DeleteEnvironmentResponse resp;
+  CMIG_CALL(environments, "Environments", DeleteEnvironment, req, resp,
+            absl::StrCat("DeleteEnvironment ", id));
+  return status_;
+}
+
+absl::Status GrpcExtensionsClient::PutSecret(absl::string_view name, absl::string_view value) {
+  v1::PutSecretRequest req;
+  req.set_name(std::string(name));
+  req.set_value(std::string(value));
+  v1::PutSecretResponse resp;
+  CMIG_CALL(secrets, "Secrets", PutSecret, req, resp, absl::StrCat("PutSecret ", name));
+  return status_;
+}
+
+absl::StatusOr<std::string> GrpcExtensionsClient::GetSecret(absl::string_view name) {
+  v1::GetSecretRequest req;
+  req.set_name(std::string(name));
+  v1::GetSecretResponse resp;
+  CMIG_CALL(secrets, "Secrets", GetSecret, req, resp, absl::StrCat("GetSecret ", name));
+  if (!status_.ok()) return status_;
+  return std::move(*resp.mutable_value());
+}
+
+absl::StatusOr<std::vector<std::string>> GrpcExtensionsClient::ListSecretNames() {
+  v1::ListSecretsRequest req;
+  v1::ListSecretsResponse resp;
+  CMIG_CALL(secrets, "Secrets", ListSecrets, req, resp, "ListSecrets");
+  if (!status_.ok()) return status_;
+  return std::vector<std::string>(resp.names().begin(), resp.names().end());
+}
+
+absl::Status GrpcExtensionsClient::DeleteSecret(absl::string_view name) {
+  v1::DeleteSecretRequest req;
+  req.set_name(std::string(name));
+  v1::DeleteSecretResponse resp;
+  CMIG_CALL(secrets, "Secrets", DeleteSecret, req, resp, absl::StrCat("DeleteSecret ", name));
+  return status_;
+}
+
+absl::Status GrpcExtensionsClient::PutBlob(absl::string_view digest, absl::string_view bytes) {
+  {
+    v1::HasBlobRequest req;
+    req.set_digest(std::string(digest));
+    v1::HasBlobResponse resp;
+    CMIG_CALL(blobs, "BlobStore", HasBlob, req, resp, absl::StrCat("HasBlob ", digest));
+    if (!status_.ok()) return status_;
+    if (resp.exists()) return absl::OkStatus();
+  }
+  for (size_t off = 0; off < bytes.size() || (off == 0 && bytes.empty()); off += kChunkBytes) {
+    v1::PutBlobChunkRequest req;
+    req.set_digest(std::string(digest));
+    req.set_offset(static_cast<int64_t>(off));
+    req.set_data(std::string(bytes.substr(off, kChunkBytes)));
+    v1::PutBlobChunkResponse resp;
+    CMIG_CALL(blobs, "BlobStore", PutBlobChunk, req, resp,
+              absl::StrCat("PutBlobChunk ", digest, " at ", off));
+    if (!status_.ok()) return status_;
+    if (bytes.empty()) break;
+  }
+  v1::CommitBlobRequest req;
+  req.set_digest(std::string(digest));
+  req.set_size(static_cast<int64_t>(bytes.size()));
+  v1::CommitBlobResponse resp;
+  CMIG_CALL(blobs, "BlobStore", CommitBlob, req, resp, absl::StrCat("CommitBlob ", digest));
+  return status_;
+}
+
+absl::StatusOr<std::string> GrpcExtensionsClient::GetBlob(absl::string_view digest) {
+  std::string out;
+  int64_t total = -1;
+  while (total < 0 || static_cast<int64_t>(out.size()) < total) {
+    v1::GetBlobRequest req;
+    req.set_digest(std::string(digest));
+    req.set_offset(static_cast<int64_t>(out.size()));
+    req.set_max_bytes(kChunkBytes);
+    v1::GetBlobResponse resp;
+    CMIG_CALL(blobs, "BlobStore", GetBlob, req, resp, absl::StrCat("GetBlob ", digest));
+    if (!status_.ok()) return status_;
+    total = resp.total_size();
+    if (resp.data().empty() && static_cast<int64_t>(out.size()) < total) {
+      return absl::DataLossError(absl::StrCat("blob ", digest, " ended early at ", out.size()));
+    }
+    out += resp.data();
+  }
+  return out;
+}
+
+absl::Status GrpcExtensionsClient::DeleteWorkflowDef(absl::string_view name, int version) {
+  v1::DeleteWorkflowDefRequest req;
+  req.set_name(std::string(name));
+  req.set_version(version);
+  v1::DeleteWorkflowDefResponse resp;
+  CMIG_CALL(admin, "DefinitionAdmin", DeleteWorkflowDef, req, resp,
+            absl::StrCat("DeleteWorkflowDef ", name, " version ", version));
+  return status_;
+}
+
+absl::Status GrpcExtensionsClient::DeleteTaskDef(absl::string_view name) {
+  ::conductor::grpc::metadata::DeleteTaskRequest req;
+  req.set_task_type(std::string(name));
+  ::conductor::grpc::metadata::DeleteTaskResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  return FromGrpc(stubs_->metadata->DeleteTask(&context, req, &resp),
+                  absl::StrCat("MetadataService.DeleteTask ", name, " at ", address_));
+}
+
+}  // namespace cmig::client

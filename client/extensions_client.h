@@ -1,0 +1,122 @@
+// Clients of the embedded orchestrator's extension services (proto/cmig/v1/extensions.proto):
+// environments, secrets, the content-addressed blob store, and workflow definition removal.
+//
+//   ASSIGN_OR_RETURN(auto ext, cmig::client::GrpcExtensionsClient::Create(options));
+//   ASSIGN_OR_RETURN(cmig::v1::Environment env, ext->GetEnvironment("prod"));
+//   RETURN_IF_ERROR(ext->PutBlob(digest, bytes));      // digest: hex SHA-256 of bytes
+//   ASSIGN_OR_RETURN(std::string again, ext->GetBlob(digest));
+//
+// Against a server without the extension (a Conductor server) every call returns Unimplemented
+// with a message saying which service is missing; callers fall back (tasks/environments.h) or
+// report it. Secret values and tokens never appear in a returned status.
+//
+// Thread-safety: implementations are safe to call from many threads at once.
+#ifndef CMIG_CLIENT_EXTENSIONS_CLIENT_H_
+#define CMIG_CLIENT_EXTENSIONS_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client/grpc_client.h"
+#include "cmig/v1/extensions.pb.h"
+
+namespace grpc {
+class ClientContext;
+class Status;
+}  // namespace grpc
+
+namespace cmig::client {
+
+class EnvironmentClient {
+ public:
+  virtual ~EnvironmentClient() = default;
+  // Creates or replaces. InvalidArgument without id or address.
+  virtual absl::Status PutEnvironment(const v1::Environment& environment) = 0;
+  // NotFound when absent.
+  virtual absl::StatusOr<v1::Environment> GetEnvironment(absl::string_view id) = 0;
+  virtual absl::StatusOr<std::vector<v1::Environment>> ListEnvironments() = 0;
+  virtual absl::Status DeleteEnvironment(absl::string_view id) = 0;
+};
+
+class SecretClient {
+ public:
+  virtual ~SecretClient() = default;
+  virtual absl::Status PutSecret(absl::string_view name, absl::string_view value) = 0;
+  // NotFound when absent. The value is a secret: never log it.
+  virtual absl::StatusOr<std::string> GetSecret(absl::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListSecretNames() = 0;
+  virtual absl::Status DeleteSecret(absl::string_view name) = 0;
+};
+
+// Content-addressed storage: a blob's key is the lower-case hex SHA-256 of its bytes.
+class BlobClient {
+ public:
+  virtual ~BlobClient() = default;
+  // Stores `bytes` under `digest` (which the caller computed), in chunks; does nothing when the
+  // blob exists. InvalidArgument when the bytes do not hash to `digest`.
+  virtual absl::Status PutBlob(absl::string_view digest, absl::string_view bytes) = 0;
+  // NotFound when absent.
+  virtual absl::StatusOr<std::string> GetBlob(absl::string_view digest) = 0;
+};
+
+// Definition removal Conductor's gRPC MetadataService lacks.
+class DefinitionAdminClient {
+ public:
+  virtual ~DefinitionAdminClient() = default;
+  // NotFound when absent.
+  virtual absl::Status DeleteWorkflowDef(absl::string_view name, int version) = 0;
+  // Through Conductor's own MetadataService.DeleteTask. NotFound when absent.
+  virtual absl::Status DeleteTaskDef(absl::string_view name) = 0;
+};
+
+class GrpcExtensionsClient final : public EnvironmentClient,
+                                   public SecretClient,
+                                   public BlobClient,
+                                   public DefinitionAdminClient {
+ public:
+  // Bytes per PutBlobChunk / GetBlob call.
+  static constexpr int64_t kChunkBytes = 1 << 20;
+
+  // Its own channel, same options as GrpcOrchestratorClient (address, token, TLS, timeout).
+  static absl::StatusOr<std::unique_ptr<GrpcExtensionsClient>> Create(const ClientOptions& options);
+  ~GrpcExtensionsClient() override;
+  GrpcExtensionsClient(const GrpcExtensionsClient&) = delete;
+  GrpcExtensionsClient& operator=(const GrpcExtensionsClient&) = delete;
+
+  absl::Status PutEnvironment(const v1::Environment& environment) override;
+  absl::StatusOr<v1::Environment> GetEnvironment(absl::string_view id) override;
+  absl::StatusOr<std::vector<v1::Environment>> ListEnvironments() override;
+  absl::Status DeleteEnvironment(absl::string_view id) override;
+
+  absl::Status PutSecret(absl::string_view name, absl::string_view value) override;
+  absl::StatusOr<std::string> GetSecret(absl::string_view name) override;
+  absl::StatusOr<std::vector<std::string>> ListSecretNames() override;
+  absl::Status DeleteSecret(absl::string_view name) override;
+
+  absl::Status PutBlob(absl::string_view digest, absl::string_view bytes) override;
+  absl::StatusOr<std::string> GetBlob(absl::string_view digest) override;
+
+  absl::Status DeleteWorkflowDef(absl::string_view name, int version) override;
+  absl::Status DeleteTaskDef(absl::string_view name) override;
+
+ private:
+  struct Stubs;
+  GrpcExtensionsClient(const ClientOptions& options, std::unique_ptr<Stubs> stubs);
+  void Prepare(::grpc::ClientContext& context) const;
+  // FromGrpc with "<call> at <address>"; Unimplemented says the service is missing.
+  absl::Status Convert(const ::grpc::Status& s, absl::string_view service,
+                       absl::string_view call) const;
+
+  const std::string address_;
+  const std::string token_;
+  const absl::Duration call_timeout_;
+  const std::unique_ptr<Stubs> stubs_;
+};
+
+}  // namespace cmig::client
+
+#endif  // CMIG_CLIENT_EXTENSIONS_CLIENT_H_

@@ -1,0 +1,99 @@
+// The migration steps as task handlers, and the one place they are registered by task type.
+//
+// Outgoing (source environment)        Incoming (target environment)
+//   cmig_fetch_definitions               cmig_validate_package
+//   cmig_discover_references             cmig_plan_migration
+//   cmig_build_package                   cmig_snapshot_target
+//   cmig_push_package                    cmig_apply_migration
+//   cmig_await_incoming                  cmig_verify_applied
+//   cmig_verify_target                   cmig_restore_snapshot (incoming_migration_rollback)
+//
+// "This environment" is always the orchestrator the worker polls: the outgoing steps read the
+// source from it, the incoming steps write the target through it. Only the push, await and
+// verify_target steps reach another environment: they resolve the workflow input's
+// targetEnvironment id through the EnvironmentResolver and its token through the SecretResolver,
+// so no token is ever part of a task's input, output or log.
+//
+// Large intermediate results (fetched definitions, the discovery, the package, the plan, the
+// snapshot) are stored once in this environment's content-addressed blob store and only their
+// reference ("sha256:<hex>") travels between steps. Without a blob store (a Conductor server) a
+// result up to `inline_limit_bytes` travels inline ("inline:<base64>"); a larger one fails the
+// step with a FailedPrecondition naming the size and the limit.
+//
+// The push is idempotent: the incoming workflow's correlation id is derived from the outgoing
+// workflow's id, and a retried push finds and returns the workflow it already started.
+//
+//   cmig::tasks::HandlerRegistry registry;
+//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client));   // production
+//
+// Thread-safety: the handlers are safe to run concurrently (tasks/task_handler.h).
+#ifndef CMIG_TASKS_MIGRATION_HANDLERS_H_
+#define CMIG_TASKS_MIGRATION_HANDLERS_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "client/metadata_client.h"
+#include "client/workflow_client.h"
+#include "tasks/apply_order.h"
+#include "tasks/environments.h"
+#include "tasks/handler_registry.h"
+
+namespace cmig::tasks {
+
+// Every task type RegisterMigrationHandlers registers.
+std::vector<std::string> MigrationTaskTypes();
+
+// The incoming workflow a push starts and its correlation id for an outgoing workflow.
+inline constexpr absl::string_view kIncomingWorkflowName = "incoming_migration_request";
+std::string IncomingCorrelationId(absl::string_view outgoing_workflow_id);
+
+struct MigrationDeps {
+  // This environment's orchestrator. Required; borrowed, must outlive the handlers.
+  client::MetadataClient* metadata = nullptr;
+  client::WorkflowClient* workflows = nullptr;
+  // This environment's blob store; null = none (intermediate results travel inline).
+  client::BlobClient* blobs = nullptr;
+  // Removal of definitions for the rollback; null = a rollback that must remove a created
+  // definition fails with FailedPrecondition saying so.
+  client::DefinitionAdminClient* admin = nullptr;
+  // Required; borrowed.
+  EnvironmentResolver* environments = nullptr;
+  SecretResolver* secrets = nullptr;
+  // Deadline of each call to another environment.
+  absl::Duration remote_call_timeout = absl::Seconds(30);
+  // Largest result that may travel inline when there is no blob store.
+  size_t inline_limit_bytes = 3 << 20;
+  // How long the await step waits before asking the target again (Conductor's unit: seconds).
+  absl::Duration await_poll = absl::Seconds(1);
+  // Definitions written per call by the apply step.
+  int apply_batch_size = 500;
+  // Test hook: called before each write batch of the apply step with the index of its first
+  // step; a non-OK status fails the step with it.
+  std::function<absl::Status(const ApplyStep& first, int index)> before_apply_write;
+};
+
+// Registers every migration step. InvalidArgument when a required dependency is missing;
+// AlreadyExists when a task type is already registered. The handlers share `deps`.
+absl::Status RegisterMigrationHandlers(HandlerRegistry& registry, MigrationDeps deps);
+
+// For the migration-worker binary: the handlers over `client` (this environment), with the
+// orchestrator's extension services (blob store, environments, secrets, definition removal)
+// reached on the same address with the same credentials. When the server lacks them, environments
+// come from the JSON file named by $CMIG_ENVIRONMENTS_FILE and secrets from files in
+// $CMIG_SECRETS_DIR or $CMIG_SECRET_<NAME> (tasks/environments.h). Keeps what it creates alive
+// for the life of the process.
+absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
+                                       client::GrpcOrchestratorClient& client);
+
+}  // namespace cmig::tasks
+
+#endif  // CMIG_TASKS_MIGRATION_HANDLERS_H_

@@ -1,0 +1,562 @@
+// End to end: two embedded orchestrators (environments A and B) over loopback, each with bearer
+// tokens and an in-process worker running the migration handlers, and the real migration
+// workflows from workflows/. A migration is an outgoing_migration_request started in A.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_matchers.h"
+#include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "orchestrator/server.h"
+#include "tasks/canonical.h"
+#include "tasks/conductor_json.h"
+#include "tasks/discovery.h"
+#include "tasks/json_util.h"
+#include "tasks/migration_handlers.h"
+#include "tasks/package.h"
+#include "tests/worker/assign_or_fail.h"
+#include "worker/registration.h"
+#include "worker/worker.h"
+
+namespace cmig {
+namespace {
+
+using conductor::proto::Task;
+using conductor::proto::Workflow;
+using ::testing::HasSubstr;
+
+// Every definition of an environment by key ("wf:name:version" / "task:name") -> canonical hash,
+// the migration's own definitions left out.
+using DefinitionHashes = std::map<std::string, std::string>;
+
+bool IsMigrationDefinition(const std::string& name) {
+  return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
+}
+
+struct Environment {
+  std::string id;
+  std::string token;
+  std::string db_path;
+  int port = 0;
+  std::unique_ptr<orchestrator::OrchestratorServer> server;
+  std::unique_ptr<client::GrpcOrchestratorClient> client;
+  std::unique_ptr<client::GrpcExtensionsClient> ext;
+  std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
+  std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  tasks::HandlerRegistry registry;
+  std::unique_ptr<worker::Worker> worker;
+};
+
+class MigrationE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = absl::StrCat(::testing::TempDir(), "/migration_e2e_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    a_.id = "A";
+    a_.token = "token-of-a";
+    b_.id = "B";
+    b_.token = "token-of-b";
+    ASSERT_NO_FATAL_FAILURE(StartServer(a_, "127.0.0.1:0"));
+    ASSERT_NO_FATAL_FAILURE(StartServer(b_, "127.0.0.1:0"));
+    for (Environment* e : {&a_, &b_}) ASSERT_NO_FATAL_FAILURE(Connect(*e));
+    // A knows how to reach B; B's token lives in A's secret store only.
+    v1::Environment target;
+    target.set_id("B");
+    target.set_address(b_.server->address());
+    target.set_token_secret("b-token");
+    ASSERT_OK(a_.ext->PutEnvironment(target));
+    ASSERT_OK(a_.ext->PutSecret("b-token", b_.token));
+    for (Environment* e : {&a_, &b_}) ASSERT_NO_FATAL_FAILURE(RegisterMigrationDefinitions(*e));
+  }
+
+  void TearDown() override {
+    for (Environment* e : {&a_, &b_}) {
+      if (e->worker) e->worker->Shutdown(absl::Seconds(5)).IgnoreError();
+      e->worker.reset();
+    }
+    for (Environment* e : {&a_, &b_}) {
+      if (e->server) e->server->Shutdown();
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartServer(Environment& e, const std::string& listen) {
+    e.db_path = absl::StrCat(dir_, "/", e.id, ".db");
+    const std::string tokens = absl::StrCat(dir_, "/", e.id, ".tokens");
+    std::ofstream(tokens) << e.token << "\n";
+    orchestrator::ServerOptions options;
+    options.db_path = e.db_path;
+    options.listen_address = listen;
+    options.tokens_file = tokens;
+    auto s = orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(s.status());
+    e.server = *std::move(s);
+    e.port = e.server->port();
+  }
+
+  void Connect(Environment& e) {
+    client::ClientOptions options;
+    options.address = e.server->address();
+    options.token = e.token;
+    options.call_timeout = absl::Seconds(5);
+    ASSERT_OK_AND_ASSIGN(e.client, client::GrpcOrchestratorClient::Create(options));
+    ASSERT_OK_AND_ASSIGN(e.ext, client::GrpcExtensionsClient::Create(options));
+    e.environments = std::make_unique<tasks::ExtensionEnvironmentResolver>(*e.ext);
+    e.secrets = std::make_unique<tasks::ExtensionSecretResolver>(*e.ext);
+  }
+
+  void RegisterMigrationDefinitions(Environment& e) {
+    const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
+    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet workflows, worker::LoadDefinitionsDir(root));
+    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet taskdefs,
+                         worker::LoadDefinitionsDir(root + "/taskdefs"));
+    for (auto& t : taskdefs.task_defs) {
+      // Seconds, not minutes, between attempts of the steps that wait on the network.
+      if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
+      t.set_max_retry_delay_seconds(1);
+    }
+    workflows.task_defs = taskdefs.task_defs;
+    ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
+  }
+
+  void StartWorker(Environment& e, tasks::MigrationDeps extra = {}) {
+    tasks::MigrationDeps deps = std::move(extra);
+    deps.metadata = e.client.get();
+    deps.workflows = e.client.get();
+    deps.blobs = e.ext.get();
+    deps.admin = e.ext.get();
+    deps.environments = e.environments.get();
+    deps.secrets = e.secrets.get();
+    deps.remote_call_timeout = absl::Seconds(2);
+    ASSERT_OK(tasks::RegisterMigrationHandlers(e.registry, std::move(deps)));
+    worker::WorkerOptions options;
+    options.worker_id = absl::StrCat("worker-", e.id);
+    options.defaults.threads = 2;
+    options.poll_timeout = absl::Milliseconds(200);
+    options.poll_interval = absl::Milliseconds(20);
+    options.max_empty_poll_backoff = absl::Milliseconds(100);
+    options.max_error_backoff = absl::Milliseconds(200);
+    options.update_initial_backoff = absl::Milliseconds(20);
+    options.update_max_backoff = absl::Milliseconds(200);
+    e.worker = std::make_unique<worker::Worker>(*e.client, e.registry, options);
+    ASSERT_OK(e.worker->Start());
+  }
+  void StartWorkers(tasks::MigrationDeps b_extra = {}) {
+    ASSERT_NO_FATAL_FAILURE(StartWorker(a_));
+    ASSERT_NO_FATAL_FAILURE(StartWorker(b_, std::move(b_extra)));
+  }
+
+  void PutWorkflow(Environment& e, const std::string& json) {
+    auto def = WorkflowDefFromConductorJson(json, nullptr);
+    ASSERT_OK(def.status());
+    ASSERT_OK(e.client->UpdateWorkflowDefs({*def}));
+  }
+  void PutTaskDef(Environment& e, const std::string& json) {
+    auto def = TaskDefFromConductorJson(json, nullptr);
+    ASSERT_OK(def.status());
+    ASSERT_OK(e.client->CreateTaskDefs({*def}));
+  }
+  static std::string SubWorkflowTask(const std::string& ref, const std::string& name, int version) {
+    return absl::StrCat(R"({"name":")", name, R"(","taskReferenceName":")", ref,
+                        R"(","type":"SUB_WORKFLOW","subWorkflowParam":{"name":")", name,
+                        R"(","version":)", version, "}}");
+  }
+  static std::string SimpleTask(const std::string& name, const std::string& input = "") {
+    return absl::StrCat(R"({"name":")", name, R"(","taskReferenceName":")", name,
+                        R"(_ref","type":"SIMPLE","inputParameters":{)", input, "}}");
+  }
+  static std::string WorkflowJson(const std::string& name, int version,
+                                  const std::vector<std::string>& tasks,
+                                  const std::string& description = "") {
+    std::string list;
+    for (const auto& t : tasks) absl::StrAppend(&list, list.empty() ? "" : ",", t);
+    return absl::StrCat(R"({"name":")", name, R"(","version":)", version,
+                        R"(,"schemaVersion":2,"description":")", description, R"(","tasks":[)",
+                        list, "]}");
+  }
+
+  // order_flow -> payment_flow -> ledger_flow -> audit_flow (three levels of sub-workflows), task
+  // definitions for every SIMPLE task, a secret reference in the ledger.
+  void SeedSource() {
+    for (const char* t : {"reserve_stock", "charge_card", "write_ledger", "audit_entry"}) {
+      PutTaskDef(a_, absl::StrCat(R"({"name":")", t,
+                                  R"(","retryCount":3,"timeoutSeconds":60,"ownerEmail":"o@x"})"));
+    }
+    PutWorkflow(a_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}));
+    PutWorkflow(
+        a_, WorkflowJson("ledger_flow", 2,
+                         {SimpleTask("write_ledger", R"("key":"${workflow.secrets.ledger_key}")"),
+                          SubWorkflowTask("audit", "audit_flow", 1)}));
+    PutWorkflow(
+        a_, WorkflowJson("payment_flow", 1,
+                         {SimpleTask("charge_card"), SubWorkflowTask("ledger", "ledger_flow", 2)}));
+    PutWorkflow(
+        a_, WorkflowJson("order_flow", 3,
+                         {SimpleTask("reserve_stock"), SubWorkflowTask("pay", "payment_flow", 1)}));
+  }
+
+  static DefinitionHashes Hashes(Environment& e) {
+    DefinitionHashes out;
+    auto workflows = e.client->ListWorkflowDefs("", /*all_versions=*/true);
+    EXPECT_OK(workflows.status());
+    if (workflows.ok()) {
+      for (const auto& w : *workflows) {
+        if (!IsMigrationDefinition(w.name())) {
+          out[absl::StrCat("wf:", w.name(), ":", w.version())] = CanonicalHash(w);
+        }
+      }
+    }
+    auto task_defs = e.client->ListTaskDefs();
+    EXPECT_OK(task_defs.status());
+    if (task_defs.ok()) {
+      for (const auto& t : *task_defs) {
+        if (!IsMigrationDefinition(t.name()))
+          out[absl::StrCat("task:", t.name())] = CanonicalHash(t);
+      }
+    }
+    return out;
+  }
+
+  std::string StartMigration(const std::string& selection_json, const std::string& options_json) {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("outgoing_migration_request");
+    auto& in = *req.mutable_input();
+    in["sourceEnvironment"].set_string_value("A");
+    in["targetEnvironment"].set_string_value("B");
+    auto selection = ParseJson(selection_json);
+    EXPECT_OK(selection.status());
+    in["selection"] = *selection;
+    auto options = ParseJson(options_json);
+    EXPECT_OK(options.status());
+    in["options"] = *options;
+    auto id = a_.client->StartWorkflow(req);
+    EXPECT_OK(id.status());
+    return id.ok() ? *id : "";
+  }
+
+  static conductor::proto::Workflow Wait(Environment& e, const std::string& id,
+                                         absl::Duration timeout = absl::Seconds(40)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    conductor::proto::Workflow last;
+    while (absl::Now() < deadline) {
+      auto wf = e.client->GetWorkflowStatus(id, /*include_tasks=*/true);
+      if (wf.ok()) {
+        last = *wf;
+        if (last.status() != Workflow::RUNNING) return last;
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    ADD_FAILURE() << "workflow " << id << " did not end; last: " << last.ShortDebugString();
+    return last;
+  }
+
+  // The incoming workflow the outgoing one started.
+  conductor::proto::Workflow Incoming(const std::string& outgoing_id) {
+    auto list = b_.client->GetWorkflowsByCorrelationId(
+        "incoming_migration_request", tasks::IncomingCorrelationId(outgoing_id), true, true);
+    EXPECT_OK(list.status());
+    if (!list.ok() || list->size() != 1) {
+      ADD_FAILURE() << "expected exactly one incoming workflow";
+      return {};
+    }
+    return Wait(b_, list->front().workflow_id());
+  }
+
+  static v1::MigrationReport ReportOf(const google::protobuf::Value& v) {
+    v1::MigrationReport r;
+    std::string json = WriteJson(v);
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &r).ok()) << json;
+    return r;
+  }
+  static int Count(const v1::MigrationReport& r, v1::ItemAction action) {
+    int n = 0;
+    for (const auto& i : r.items()) n += i.status() == action ? 1 : 0;
+    return n;
+  }
+
+  std::string dir_;
+  Environment a_, b_;
+};
+
+const char kSelectOrder[] = R"({"workflows":[{"name":"order_flow"}]})";
+
+TEST_F(MigrationE2eTest, WorkflowWithThreeLevelsOfSubWorkflowsArrivesIdentical) {
+  SeedSource();
+  StartWorkers();
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+
+  // B holds exactly what A holds: 4 workflows, 4 task definitions, same canonical hashes.
+  DefinitionHashes a = Hashes(a_), b = Hashes(b_);
+  EXPECT_EQ(a.size(), 8u);
+  EXPECT_EQ(a, b);
+
+  v1::MigrationReport report = ReportOf(out.output().at("report"));
+  EXPECT_TRUE(report.verification().ok());
+  EXPECT_EQ(report.verification().checked(), 8);
+  EXPECT_EQ(Count(report, v1::ITEM_ACTION_CREATE), 8);
+  EXPECT_EQ(report.incoming().items_size(), 8);
+  bool secret_listed = false;
+  for (const auto& d : report.manual_dependencies()) {
+    secret_listed |= d.kind() == v1::DEPENDENCY_KIND_SECRET && d.name() == "ledger_key";
+  }
+  EXPECT_TRUE(secret_listed) << report.ShortDebugString();
+
+  // Step history of both sides: every step ran and completed.
+  std::vector<std::string> steps;
+  for (const Task& t : out.tasks()) {
+    if (t.task_type() == "SWITCH") continue;
+    steps.push_back(t.reference_task_name());
+  }
+  // The await step reports IN_PROGRESS and is handed back: possibly several attempts.
+  EXPECT_THAT(steps, ::testing::IsSupersetOf({"fetch", "discover", "build_package", "push",
+                                              "await_incoming", "verify_target"}));
+  Workflow in = Incoming(id);
+  ASSERT_EQ(in.status(), Workflow::COMPLETED) << in.reason_for_incompletion();
+  std::vector<std::string> in_steps;
+  for (const Task& t : in.tasks()) {
+    if (t.task_type() == "SWITCH") continue;
+    EXPECT_EQ(t.status(), Task::COMPLETED) << t.reference_task_name();
+    in_steps.push_back(t.reference_task_name());
+  }
+  EXPECT_THAT(in_steps,
+              ::testing::ElementsAre("validate", "plan", "snapshot", "apply", "verify_applied"));
+  // The token of B never appears in what either side recorded.
+  EXPECT_THAT(out.DebugString(), ::testing::Not(HasSubstr(b_.token)));
+  EXPECT_THAT(in.DebugString(), ::testing::Not(HasSubstr(b_.token)));
+  for (const Task& t : out.tasks()) {
+    auto logs = a_.client->GetTaskLogs(t.task_id());
+    ASSERT_OK(logs.status());
+    for (const auto& l : *logs) EXPECT_THAT(l.log(), ::testing::Not(HasSubstr(b_.token)));
+  }
+}
+
+TEST_F(MigrationE2eTest, SecondRunReportsEverythingUnchangedAndWritesNothing) {
+  SeedSource();
+  StartWorkers();
+  Workflow first = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(first.status(), Workflow::COMPLETED) << first.reason_for_incompletion();
+  DefinitionHashes before = Hashes(b_);
+
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow second = Wait(a_, id);
+  ASSERT_EQ(second.status(), Workflow::COMPLETED) << second.reason_for_incompletion();
+  v1::MigrationReport report = ReportOf(second.output().at("report"));
+  EXPECT_EQ(Count(report, v1::ITEM_ACTION_UNCHANGED), 8);
+  EXPECT_EQ(report.items_size(), 8);
+  EXPECT_EQ(Hashes(b_), before);
+  Workflow in = Incoming(id);
+  EXPECT_EQ(in.output().at("applied").number_value(), 0);
+}
+
+TEST_F(MigrationE2eTest, DryRunEndsWithThePlanAndWritesNothing) {
+  SeedSource();
+  StartWorkers();
+  DefinitionHashes before = Hashes(b_);
+  const std::string id = StartMigration(kSelectOrder, R"({"dryRun":true})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_TRUE(out.output().at("dryRun").bool_value());
+  v1::MigrationReport report = ReportOf(out.output().at("incomingReport"));
+  EXPECT_TRUE(report.dry_run());
+  EXPECT_EQ(Count(report, v1::ITEM_ACTION_CREATE), 8);
+  EXPECT_EQ(Hashes(b_), before);
+  Workflow in = Incoming(id);
+  EXPECT_EQ(in.status(), Workflow::COMPLETED);
+  EXPECT_TRUE(in.output().contains("plan"));
+  for (const Task& t : in.tasks()) EXPECT_NE(t.reference_task_name(), "apply");
+}
+
+TEST_F(MigrationE2eTest, TamperedPackageIsRejectedTerminallyAndChangesNothing) {
+  SeedSource();
+  StartWorkers();
+  // A package as the source would build it, then one item altered after hashing.
+  InMemoryDefinitionSource source;
+  for (const char* name : {"audit_flow"}) {
+    auto d = a_.client->GetWorkflowDef(name, 0);
+    ASSERT_OK(d.status());
+    source.AddWorkflowDef(*d);
+  }
+  auto t = a_.client->GetTaskDef("audit_entry");
+  ASSERT_OK(t.status());
+  source.AddTaskDef(*t);
+  v1::Selection selection;
+  selection.add_workflows()->set_name("audit_flow");
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(selection, source, {}));
+  PackageHeader header;
+  header.source_environment = "A";
+  header.created_at = absl::Now();
+  ASSERT_OK_AND_ASSIGN(BuiltPackage built, BuildPackage(d, header));
+  v1::MigrationPackage tampered = built.package;
+  std::string* json = tampered.mutable_items(0)->mutable_canonical_json();
+  json->replace(json->find("audit_entry"), 11, "audit_evil_");
+  const std::string bytes = PackageToJson(tampered);
+  const std::string digest = Sha256Hex(bytes);
+  ASSERT_OK(b_.ext->PutBlob(digest, bytes));
+  DefinitionHashes before = Hashes(b_);
+
+  conductor::proto::StartWorkflowRequest req;
+  req.set_name("incoming_migration_request");
+  (*req.mutable_input())["packageRef"].set_string_value("sha256:" + digest);
+  (*req.mutable_input())["targetEnvironment"].set_string_value("B");
+  ASSERT_OK_AND_ASSIGN(std::string id, b_.client->StartWorkflow(req));
+  Workflow in = Wait(b_, id);
+  ASSERT_EQ(in.status(), Workflow::FAILED);
+  ASSERT_GE(in.tasks_size(), 1);
+  EXPECT_EQ(in.tasks(0).reference_task_name(), "validate");
+  EXPECT_EQ(in.tasks(0).status(), Task::FAILED_WITH_TERMINAL_ERROR);
+  EXPECT_THAT(in.tasks(0).reason_for_incompletion(), HasSubstr("rejected"));
+  EXPECT_EQ(in.tasks_size(), 1) << "a terminal error is not retried";
+  EXPECT_EQ(Hashes(b_), before);
+}
+
+TEST_F(MigrationE2eTest, ConflictWithStrategyFailBlocksAndChangesNothing) {
+  SeedSource();
+  // B already has a different payment_flow v1.
+  PutWorkflow(b_, WorkflowJson("payment_flow", 1, {SimpleTask("charge_card")}, "B's own"));
+  PutTaskDef(b_, R"({"name":"charge_card","retryCount":3,"timeoutSeconds":60,"ownerEmail":"o@x"})");
+  StartWorkers();
+  DefinitionHashes before = Hashes(b_);
+  const std::string id =
+      StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_FAIL"})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("payment_flow"));
+  Workflow in = Incoming(id);
+  EXPECT_EQ(in.status(), Workflow::FAILED);
+  EXPECT_TRUE(in.output().at("blocked").bool_value());
+  EXPECT_EQ(Hashes(b_), before);
+}
+
+TEST_F(MigrationE2eTest, ConflictWithStrategySkipKeepsTargetAndUpdateOverwrites) {
+  SeedSource();
+  PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
+  PutTaskDef(b_, R"({"name":"audit_entry","retryCount":0,"ownerEmail":"o@x"})");
+  StartWorkers();
+  const std::string b_audit = Hashes(b_).at("wf:audit_flow:1");
+
+  Workflow skip =
+      Wait(a_, StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_SKIP"})"));
+  ASSERT_EQ(skip.status(), Workflow::COMPLETED) << skip.reason_for_incompletion();
+  v1::MigrationReport r = ReportOf(skip.output().at("report"));
+  EXPECT_EQ(Count(r, v1::ITEM_ACTION_SKIP), 2);
+  EXPECT_EQ(Hashes(b_).at("wf:audit_flow:1"), b_audit);
+  EXPECT_EQ(Hashes(b_).at("wf:order_flow:3"), Hashes(a_).at("wf:order_flow:3"));
+
+  Workflow update =
+      Wait(a_, StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})"));
+  ASSERT_EQ(update.status(), Workflow::COMPLETED) << update.reason_for_incompletion();
+  EXPECT_EQ(Count(ReportOf(update.output().at("report")), v1::ITEM_ACTION_UPDATE), 2);
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, NewVersionStrategyTakesTheNextFreeVersionAndRewritesReferences) {
+  SeedSource();
+  PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
+  StartWorkers();
+  Workflow out = Wait(
+      a_, StartMigration(kSelectOrder, R"({"versionStrategy":"VERSION_STRATEGY_NEW_VERSION"})"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  DefinitionHashes b = Hashes(b_);
+  EXPECT_TRUE(b.contains("wf:audit_flow:2")) << "audit_flow takes version 2 in B";
+  EXPECT_TRUE(b.contains("wf:audit_flow:1"));
+  auto ledger = b_.client->GetWorkflowDef("ledger_flow", 0);
+  ASSERT_OK(ledger.status());
+  EXPECT_EQ(ledger->tasks(1).sub_workflow_param().version(), 2);
+}
+
+TEST_F(MigrationE2eTest, FailureInTheMiddleOfApplyLeavesTargetExactlyAsBefore) {
+  SeedSource();
+  // B holds an older audit_flow that the migration overwrites (strategy update) before failing.
+  PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    // Task definitions and audit_flow are written; the parents never arrive.
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  DefinitionHashes before = Hashes(b_);
+  const std::string id =
+      StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
+  // The rollback workflow restores the snapshot.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && Hashes(b_) != before) absl::SleepFor(absl::Milliseconds(25));
+  EXPECT_EQ(Hashes(b_), before);
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  auto found = b_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  ASSERT_EQ(found->results.size(), 1u);
+  Workflow rollback = Wait(b_, found->results[0].workflow_id());
+  EXPECT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  EXPECT_GT(rollback.output().at("removed").number_value(), 0);
+  EXPECT_GT(rollback.output().at("restored").number_value(), 0);
+}
+
+TEST_F(MigrationE2eTest, CycleOfSubWorkflowsMigratesWithoutHanging) {
+  PutTaskDef(a_, R"({"name":"tick","ownerEmail":"o@x"})");
+  PutWorkflow(a_,
+              WorkflowJson("cycle_a", 1, {SimpleTask("tick"), SubWorkflowTask("b", "cycle_b", 1)}));
+  PutWorkflow(a_, WorkflowJson("cycle_b", 1, {SubWorkflowTask("a", "cycle_a", 1)}));
+  StartWorkers();
+  Workflow out =
+      Wait(a_, StartMigration(R"({"workflows":[{"name":"cycle_a","version":1}]})", "{}"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, TargetUnreachableDuringPushIsRetriedUntilItIsBack) {
+  SeedSource();
+  StartWorker(a_);
+  // B goes away before the migration starts; A's worker keeps failing the push (retryable).
+  const int b_port = b_.port;
+  b_.server->Shutdown();
+  b_.server.reset();
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool push_failed = false;
+  while (!push_failed && absl::Now() < deadline) {
+    auto wf = a_.client->GetWorkflowStatus(id, true);
+    if (wf.ok()) {
+      for (const Task& t : wf->tasks()) {
+        push_failed |= t.reference_task_name() == "push" && t.status() == Task::FAILED;
+      }
+    }
+    if (!push_failed) absl::SleepFor(absl::Milliseconds(25));
+  }
+  ASSERT_TRUE(push_failed);
+  ASSERT_NO_FATAL_FAILURE(StartServer(b_, absl::StrCat("127.0.0.1:", b_port)));
+  StartWorker(b_);
+  Workflow out = Wait(a_, id, absl::Seconds(60));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  int push_attempts = 0;
+  for (const Task& t : out.tasks()) push_attempts += t.reference_task_name() == "push" ? 1 : 0;
+  EXPECT_GE(push_attempts, 2);
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+}  // namespace
+}  // namespace cmig
