@@ -106,6 +106,84 @@ std::vector<Command> BuildCommands() {
       .run = TerminateCommand,
   });
   c.push_back({
+      .name = "migrate",
+      .summary = "migrate definitions from this server to a target environment",
+      .usage = "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
+               "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
+               "[--include-secrets] [--dry-run] [--wait]",
+      .description =
+          "Starts outgoing_migration_request on --server (the source). Its worker fetches the "
+          "selection and everything it references, builds the package, pushes it to the target "
+          "and verifies it there. With --wait, prints each step as it runs (step, status, "
+          "attempt, elapsed) and ends with the report; exits 1 with the reason when the "
+          "migration fails. --workflow and --task repeat.",
+      .flags = {"target", "source", "workflow", "task", "all_workflows", "conflict_strategy",
+                "version_strategy", "include_secrets", "skip_discovery", "dry_run", "wait",
+                "poll_interval", "wait_timeout"},
+      .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
+                   "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
+                   "refund_flow --task charge_card --conflict-strategy update --wait",
+                   "migrationctl migrate --target test --all-workflows --version-strategy "
+                   "new-version --json"},
+      .run = MigrateCommand,
+  });
+  c.push_back({
+      .name = "env add",
+      .summary = "define (or replace) an environment migrations can target",
+      .usage = "ID --address HOST:PORT [--use-tls] [--root-ca-file FILE] [--token-secret NAME]",
+      .description = "Stored in --server's environment registry. The token is not given here: "
+                     "store it with 'secret put NAME' and name that secret.",
+      .flags = {"address", "use_tls", "root_ca_file", "token_secret"},
+      .examples = {"migrationctl env add prod --address prod-conductor:8090 --use-tls "
+                   "--token-secret prod-token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = EnvAddCommand,
+  });
+  c.push_back({
+      .name = "env list",
+      .summary = "the environments migrations can target",
+      .examples = {"migrationctl env list", "migrationctl env list --json"},
+      .run = EnvListCommand,
+  });
+  c.push_back({
+      .name = "env remove",
+      .summary = "forget an environment",
+      .usage = "ID",
+      .examples = {"migrationctl env remove staging"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = EnvRemoveCommand,
+  });
+  c.push_back({
+      .name = "secret put",
+      .summary = "store a secret (a target's token, a secret definitions reference)",
+      .usage = "NAME [--from-file FILE]",
+      .description = "The value is read from standard input, or from --from-file; never from the "
+                     "command line. One trailing newline is dropped.",
+      .flags = {"from_file"},
+      .examples = {"migrationctl secret put prod-token < ~/prod.token",
+                   "migrationctl secret put prod-token --from-file ~/prod.token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = SecretPutCommand,
+  });
+  c.push_back({
+      .name = "secret list",
+      .summary = "the names of the stored secrets (never their values)",
+      .examples = {"migrationctl secret list"},
+      .run = SecretListCommand,
+  });
+  c.push_back({
+      .name = "secret delete",
+      .summary = "delete a secret",
+      .usage = "NAME",
+      .examples = {"migrationctl secret delete old-token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = SecretDeleteCommand,
+  });
+  c.push_back({
       .name = "template",
       .summary = "write a commented export config to fill in",
       .usage = "[--output FILE] [--overwrite]",
@@ -162,6 +240,7 @@ std::vector<Command> BuildCommands() {
 // Parsed command line of one command.
 struct ParsedArgs {
   std::vector<std::string> positional;
+  std::set<std::string> given;
   bool help = false;
 };
 
@@ -226,6 +305,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const Command& command, const std::vector<s
       return UsageError(
           absl::StrCat("unknown flag ", token, "; see 'migrationctl ", command.name, " --help'"));
     }
+    out.given.insert(name);
     if (flag->IsOfType<bool>()) {
       if (!value.has_value()) value = negated ? "false" : "true";
     } else if (!value.has_value()) {
@@ -409,9 +489,15 @@ bool IsUsageError(const absl::Status& status) {
   return status.GetPayload(kUsagePayload).has_value();
 }
 
-Context::Context(GlobalOptions global, std::vector<std::string> args, std::istream& in,
-                 std::ostream& out, std::ostream& err)
-    : global_(std::move(global)), args_(std::move(args)), in_(in), out_(out), err_(err) {}
+Context::Context(GlobalOptions global, std::vector<std::string> args,
+                 std::set<std::string> given_flags, std::istream& in, std::ostream& out,
+                 std::ostream& err)
+    : global_(std::move(global)),
+      args_(std::move(args)),
+      given_flags_(std::move(given_flags)),
+      in_(in),
+      out_(out),
+      err_(err) {}
 
 Context::~Context() = default;
 
@@ -430,6 +516,13 @@ absl::StatusOr<client::GrpcOrchestratorClient*> Context::Orchestrator() {
     ASSIGN_OR_RETURN(orchestrator_, client::GrpcOrchestratorClient::Create(ServerOptions()));
   }
   return orchestrator_.get();
+}
+
+absl::StatusOr<client::GrpcExtensionsClient*> Context::Extensions() {
+  if (extensions_ == nullptr) {
+    ASSIGN_OR_RETURN(extensions_, client::GrpcExtensionsClient::Create(ServerOptions()));
+  }
+  return extensions_.get();
 }
 
 const std::vector<Command>& Commands() {
@@ -505,7 +598,7 @@ int Run(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream
   }
   absl::StatusOr<GlobalOptions> global = BuildGlobalOptions(*command);
   if (!global.ok()) return Fail(global.status(), fallback, json, false, out, err);
-  Context ctx(*global, std::move(parsed->positional), in, out, err);
+  Context ctx(*global, std::move(parsed->positional), std::move(parsed->given), in, out, err);
   absl::Status s = command->run(ctx);
   if (s.ok()) return kExitOk;
   return Fail(s, ctx.global(), ctx.json(), ctx.json_printed(), out, err);

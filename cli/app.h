@@ -19,6 +19,7 @@
 #include <istream>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/extensions_client.h"
 #include "client/grpc_client.h"
 
 namespace cmig::cli {
@@ -52,8 +54,8 @@ bool IsUsageError(const absl::Status& status);
 // What a command sees. Owns the clients it creates; single-threaded.
 class Context {
  public:
-  Context(GlobalOptions global, std::vector<std::string> args, std::istream& in, std::ostream& out,
-          std::ostream& err);
+  Context(GlobalOptions global, std::vector<std::string> args, std::set<std::string> given_flags,
+          std::istream& in, std::ostream& out, std::ostream& err);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -66,11 +68,16 @@ class Context {
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
 
+  // Whether the command line set flag `name` (Abseil name), as opposed to its default.
+  bool flag_given(const std::string& name) const { return given_flags_.contains(name); }
+
   // Options reaching --server with the global token and TLS settings.
   client::ClientOptions ServerOptions() const;
 
   // The client for --server, created on first use (creation does not connect).
   absl::StatusOr<client::GrpcOrchestratorClient*> Orchestrator();
+  // The extension services (environments, secrets, package store) of --server.
+  absl::StatusOr<client::GrpcExtensionsClient*> Extensions();
 
   // Marks that the command printed its JSON document, so a failure is not printed again as a
   // second document.
@@ -80,10 +87,12 @@ class Context {
  private:
   const GlobalOptions global_;
   const std::vector<std::string> args_;
+  const std::set<std::string> given_flags_;
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;
   std::unique_ptr<client::GrpcOrchestratorClient> orchestrator_;
+  std::unique_ptr<client::GrpcExtensionsClient> extensions_;
   bool json_printed_ = false;
 };
 

@@ -4,8 +4,11 @@
 #ifndef CMIG_CLI_COMMANDS_H_
 #define CMIG_CLI_COMMANDS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "cli/app.h"
+#include "client/workflow_client.h"
 
 namespace cmig::cli {
 
@@ -22,6 +25,21 @@ absl::Status TemplateCommand(Context& ctx);
 absl::Status ExportCommand(Context& ctx);
 absl::Status InspectCommand(Context& ctx);
 absl::Status ImportCommand(Context& ctx);
+
+// Environments, secrets and online migrations (cli/migrate_commands.cc).
+absl::Status EnvAddCommand(Context& ctx);
+absl::Status EnvListCommand(Context& ctx);
+absl::Status EnvRemoveCommand(Context& ctx);
+absl::Status SecretPutCommand(Context& ctx);
+absl::Status SecretListCommand(Context& ctx);
+absl::Status SecretDeleteCommand(Context& ctx);
+absl::Status MigrateCommand(Context& ctx);
+
+// --wait of migrate and import: prints step progress until workflow `id` ends, then its report
+// (or the plan of a dry run). OK when it COMPLETED; Aborted with its status and reason otherwise.
+// Progress goes to stderr with --json, whose single document (the workflow and its report) goes
+// to stdout.
+absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id);
 
 }  // namespace cmig::cli
 

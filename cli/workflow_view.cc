@@ -228,13 +228,9 @@ std::vector<std::string> AttemptHeader() {
 
 std::vector<std::string> AttemptRow(const Task& t, int64_t now_ms) {
   int64_t start = t.start_time() > 0 ? t.start_time() : t.scheduled_time();
-  return {StepName(t),
-          t.reference_task_name(),
-          TaskStatusName(t.status()),
-          absl::StrCat(t.retry_count()),
-          t.worker_id().empty() ? "-" : t.worker_id(),
-          FormatTimeMs(start),
-          FormatDurationMs(AttemptDurationMs(t, now_ms)),
+  return {StepName(t), t.reference_task_name(), TaskStatusName(t.status()),
+          absl::StrCat(t.retry_count()), t.worker_id().empty() ? "-" : t.worker_id(),
+          FormatTimeMs(start), FormatDurationMs(AttemptDurationMs(t, now_ms)),
           // A retried attempt inherits the failed one's reason; it explains nothing once done.
           t.status() == Task::COMPLETED ? "" : Truncate(t.reason_for_incompletion(), 100)};
 }

@@ -1,0 +1,273 @@
+// env, secret and migrate: the embedded orchestrator's extension services
+// (client/extensions_client.h) and the outgoing_migration_request workflow.
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "base/status_macros.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/options.h"
+#include "cli/output.h"
+#include "cli/workflow_view.h"
+#include "tasks/json_util.h"
+
+namespace cmig::cli {
+namespace {
+
+using conductor::proto::Workflow;
+
+// NotFound for an environment id, listing the ones that exist.
+absl::Status UnknownEnvironment(client::EnvironmentClient& envs, const std::string& id) {
+  std::vector<std::string> known;
+  if (auto list = envs.ListEnvironments(); list.ok()) {
+    for (const auto& e : *list) known.push_back(e.id());
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "unknown environment '", id, "'; ",
+      known.empty() ? "none is defined" : absl::StrCat("known: ", absl::StrJoin(known, ", ")),
+      " (add one with 'migrationctl env add ", id, " --address HOST:PORT')"));
+}
+
+void PrintDone(Context& ctx, JsonObject o, const std::string& text) {
+  if (ctx.json()) {
+    PrintJson(o.value(), ctx.out());
+  } else {
+    ctx.out() << text << "\n";
+  }
+}
+
+}  // namespace
+
+absl::Status EnvAddCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  v1::Environment env;
+  env.set_id(ctx.args()[0]);
+  env.set_address(absl::GetFlag(FLAGS_address));
+  env.set_use_tls(absl::GetFlag(FLAGS_use_tls));
+  env.set_tls_root_ca_file(absl::GetFlag(FLAGS_root_ca_file));
+  env.set_token_secret(absl::GetFlag(FLAGS_token_secret));
+  if (env.address().empty()) return UsageError("env add needs --address HOST:PORT");
+  RETURN_IF_ERROR(ext->PutEnvironment(env));
+  std::string warning;
+  if (!env.token_secret().empty()) {
+    absl::StatusOr<std::vector<std::string>> names = ext->ListSecretNames();
+    if (names.ok() && std::find(names->begin(), names->end(), env.token_secret()) == names->end()) {
+      warning = absl::StrCat("secret '", env.token_secret(),
+                             "' does not exist yet; store the token with 'migrationctl secret put ",
+                             env.token_secret(), "'");
+    }
+  }
+  JsonObject o;
+  o.Set("environment", MessageValue(env)).Set("warning", JsonString(warning));
+  PrintDone(ctx, std::move(o),
+            absl::StrCat("environment ", env.id(), " -> ", env.address(),
+                         warning.empty() ? "" : absl::StrCat("\nwarning: ", warning)));
+  return absl::OkStatus();
+}
+
+absl::Status EnvListCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  ASSIGN_OR_RETURN(std::vector<v1::Environment> envs, ext->ListEnvironments());
+  if (ctx.json()) {
+    JsonArray a;
+    for (const auto& e : envs) a.Add(MessageValue(e));
+    JsonObject o;
+    o.Set("environments", a.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  if (envs.empty()) {
+    ctx.out() << "No environments; add one with 'migrationctl env add ID --address HOST:PORT'.\n";
+    return absl::OkStatus();
+  }
+  Table t({"ID", "ADDRESS", "TLS", "CA FILE", "TOKEN SECRET"});
+  for (const auto& e : envs) {
+    t.AddRow({e.id(), e.address(), e.use_tls() ? "yes" : "no",
+              e.tls_root_ca_file().empty() ? "-" : e.tls_root_ca_file(),
+              e.token_secret().empty() ? "-" : e.token_secret()});
+  }
+  t.Print(ctx.out());
+  return absl::OkStatus();
+}
+
+absl::Status EnvRemoveCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string& id = ctx.args()[0];
+  absl::Status s = ext->DeleteEnvironment(id);
+  if (absl::IsNotFound(s)) return UnknownEnvironment(*ext, id);
+  RETURN_IF_ERROR(s);
+  JsonObject o;
+  o.Set("removed", JsonString(id));
+  PrintDone(ctx, std::move(o), absl::StrCat("removed environment ", id));
+  return absl::OkStatus();
+}
+
+absl::Status SecretPutCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string& name = ctx.args()[0];
+  std::string value;
+  const std::string file = absl::GetFlag(FLAGS_from_file);
+  if (!file.empty()) {
+    ASSIGN_OR_RETURN(value, ReadInputFile(file, "secret file"));
+  } else {
+    value.assign(std::istreambuf_iterator<char>(ctx.in()), std::istreambuf_iterator<char>());
+  }
+  // A trailing newline comes from `echo` or an editor, not from the secret.
+  if (absl::EndsWith(value, "\r\n")) {
+    value.resize(value.size() - 2);
+  } else if (absl::EndsWith(value, "\n")) {
+    value.pop_back();
+  }
+  if (value.empty()) {
+    return UsageError(absl::StrCat("the value of secret '", name, "' is empty; give it on stdin ",
+                                   "or with --from-file (never on the command line)"));
+  }
+  RETURN_IF_ERROR(ext->PutSecret(name, value));
+  JsonObject o;
+  o.Set("name", JsonString(name)).Set("bytes", JsonNumber(static_cast<double>(value.size())));
+  PrintDone(ctx, std::move(o), absl::StrCat("stored secret ", name, " (", value.size(), " bytes)"));
+  return absl::OkStatus();
+}
+
+absl::Status SecretListCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ext->ListSecretNames());
+  if (ctx.json()) {
+    JsonArray a;
+    for (const auto& n : names) a.Add(JsonString(n));
+    JsonObject o;
+    o.Set("secrets", a.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  if (names.empty()) ctx.out() << "No secrets.\n";
+  for (const auto& n : names) ctx.out() << n << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status SecretDeleteCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string& name = ctx.args()[0];
+  absl::Status s = ext->DeleteSecret(name);
+  if (absl::IsNotFound(s)) {
+    return absl::NotFoundError(absl::StrCat("no secret named '", name, "' (see 'secret list')"));
+  }
+  RETURN_IF_ERROR(s);
+  JsonObject o;
+  o.Set("deleted", JsonString(name));
+  PrintDone(ctx, std::move(o), absl::StrCat("deleted secret ", name));
+  return absl::OkStatus();
+}
+
+absl::Status MigrateCommand(Context& ctx) {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (target.empty()) return UsageError("migrate needs --target ENV (see 'migrationctl env list')");
+  v1::Selection selection;
+  const std::vector<std::string> workflows = absl::GetFlag(FLAGS_workflow);
+  for (const std::string& w : workflows) {
+    absl::StatusOr<v1::WorkflowSelector> sel = ParseWorkflowSelector(w, "--workflow");
+    if (!sel.ok()) return UsageError(sel.status().message());
+    *selection.add_workflows() = *sel;
+  }
+  for (const std::string& t : absl::GetFlag(FLAGS_task)) {
+    if (t.empty()) return UsageError("--task: empty task definition name");
+    selection.add_task_defs(t);
+  }
+  // "*" is the fetch step's "every workflow".
+  if (absl::GetFlag(FLAGS_all_workflows)) selection.add_workflows()->set_name("*");
+  if (selection.workflows().empty() && selection.task_defs().empty()) {
+    return UsageError(
+        "migrate selects nothing: give --workflow NAME[@VERSION], --task NAME or "
+        "--all-workflows");
+  }
+  v1::MigrationOptions options;
+  absl::StatusOr<v1::ConflictStrategy> conflict =
+      ParseConflictStrategy(absl::GetFlag(FLAGS_conflict_strategy), "--conflict-strategy");
+  if (!conflict.ok()) return UsageError(conflict.status().message());
+  absl::StatusOr<v1::VersionStrategy> versions =
+      ParseVersionStrategy(absl::GetFlag(FLAGS_version_strategy), "--version-strategy");
+  if (!versions.ok()) return UsageError(versions.status().message());
+  options.set_conflict_strategy(*conflict);
+  options.set_version_strategy(*versions);
+  options.set_include_secrets(absl::GetFlag(FLAGS_include_secrets));
+  options.set_dry_run(absl::GetFlag(FLAGS_dry_run));
+  options.set_skip_discovery(absl::GetFlag(FLAGS_skip_discovery));
+
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  // Catch a typo in --target here rather than in the push step. A Conductor server without the
+  // extension leaves environments to the worker's own config.
+  absl::StatusOr<v1::Environment> env = ext->GetEnvironment(target);
+  if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, target);
+  if (!env.ok() && !absl::IsUnimplemented(env.status())) return env.status();
+
+  conductor::proto::StartWorkflowRequest start;
+  start.set_name(kOutgoingWorkflow);
+  auto& in = *start.mutable_input();
+  in["sourceEnvironment"].set_string_value(absl::GetFlag(FLAGS_source));
+  in["targetEnvironment"].set_string_value(target);
+  in["selection"] = MessageValue(selection);
+  in["options"] = MessageValue(options);
+  // The workflow's dry-run switch reads options.dryRun; proto JSON would omit a false.
+  (*in["options"].mutable_struct_value()->mutable_fields())["dryRun"] = JsonBool(options.dry_run());
+  ASSIGN_OR_RETURN(std::string id, source->StartWorkflow(start));
+
+  if (!absl::GetFlag(FLAGS_wait)) {
+    JsonObject o;
+    o.Set("workflowId", JsonString(id))
+        .Set("targetEnvironment", JsonString(target))
+        .Set("status", JsonString("RUNNING"));
+    PrintDone(ctx, std::move(o),
+              absl::StrCat("started ", kOutgoingWorkflow, " ", id, " -> ", target,
+                           "\nfollow it with: migrationctl status ", id));
+    return absl::OkStatus();
+  }
+  if (!ctx.json())
+    ctx.out() << "started " << kOutgoingWorkflow << " " << id << " -> " << target << "\n";
+  return WaitAndReport(ctx, *source, id);
+}
+
+absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id) {
+  WaitOptions wait;
+  wait.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  wait.timeout = absl::GetFlag(FLAGS_wait_timeout);
+  if (wait.poll_interval <= absl::ZeroDuration()) {
+    return UsageError("--poll-interval must be positive");
+  }
+  std::ostream& progress = ctx.json() ? ctx.err() : ctx.out();
+  ASSIGN_OR_RETURN(Workflow wf, WaitForWorkflow(workflows, id, wait, progress));
+  std::optional<v1::MigrationReport> report = ReportFromOutput(wf);
+  std::optional<v1::MigrationPlan> plan = PlanFromOutput(wf);
+  if (ctx.json()) {
+    JsonObject o = WorkflowJson(wf);
+    JsonArray steps;
+    for (const auto* t : AttemptsInOrder(wf)) steps.Add(AttemptJson(*t, NowMs()));
+    o.Set("attempts", steps.Take());
+    o.Set("report", report ? MessageValue(*report) : JsonNull());
+    o.Set("plan", plan ? MessageValue(*plan) : JsonNull());
+    PrintJson(o.value(), ctx.out());
+    ctx.MarkJsonPrinted();
+  } else {
+    ctx.out() << "\n";
+    PrintWorkflowHeader(wf, NowMs(), ctx.out());
+    if (report) {
+      ctx.out() << "\n";
+      PrintReport(*report, ctx.out());
+    } else if (plan) {
+      ctx.out() << "\n";
+      PrintPlan(*plan, ctx.out());
+    }
+  }
+  if (wf.status() == Workflow::COMPLETED) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat(
+      wf.workflow_definition().name(), " ", id, " ended ", WorkflowStatusName(wf.status()),
+      wf.reason_for_incompletion().empty() ? "" : absl::StrCat(": ", wf.reason_for_incompletion()),
+      " (see 'migrationctl history ", id, " --logs'; 'migrationctl retry ", id, "' resumes it)"));
+}
+
+}  // namespace cmig::cli
