@@ -1,0 +1,418 @@
+// migrationctl env / secret / migrate and the offline template / export / inspect / import round
+// trip, run as the real binary against two embedded orchestrators (source A, target B), each
+// with an in-process worker running the real migration handlers and workflows.
+#include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
+#include "client/extensions_client.h"
+#include "gmock/gmock.h"
+#include "tasks/environments.h"
+#include "tasks/migration_handlers.h"
+#include "tests/cli/cli_testing.h"
+#include "worker/registration.h"
+#include "worker/worker.h"
+
+namespace cmig::cli::test {
+namespace {
+
+using conductor::proto::Workflow;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Side {
+  std::unique_ptr<orchestrator::OrchestratorServer> server;
+  std::unique_ptr<client::GrpcOrchestratorClient> client;
+  std::unique_ptr<client::GrpcExtensionsClient> ext;
+  std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
+  std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  tasks::HandlerRegistry registry;
+  std::unique_ptr<worker::Worker> worker;
+};
+
+class MigrationCommandsTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    a_.server = std::move(server_);
+    server_ = nullptr;
+    b_.server = StartServer("b.db");
+    ASSERT_NE(b_.server, nullptr);
+    for (Side* s : {&a_, &b_}) ASSERT_NO_FATAL_FAILURE(Prepare(*s));
+    // The fixture's server_ (CMIG_SERVER of Cli()) is the source.
+    server_ = std::move(a_.server);
+  }
+
+  void TearDown() override {
+    for (Side* s : {&a_, &b_}) {
+      if (s->worker) s->worker->Shutdown(absl::Seconds(5)).IgnoreError();
+      s->worker.reset();
+    }
+    b_.server.reset();
+    CliTest::TearDown();
+  }
+
+  void Prepare(Side& s) {
+    s.client = Connect(*s.server);
+    client::ClientOptions options;
+    options.address = s.server->address();
+    options.call_timeout = absl::Seconds(5);
+    auto ext = client::GrpcExtensionsClient::Create(options);
+    ASSERT_OK(ext.status());
+    s.ext = *std::move(ext);
+    s.environments = std::make_unique<tasks::ExtensionEnvironmentResolver>(*s.ext);
+    s.secrets = std::make_unique<tasks::ExtensionSecretResolver>(*s.ext);
+    const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
+    auto workflows = worker::LoadDefinitionsDir(root);
+    ASSERT_OK(workflows.status());
+    auto taskdefs = worker::LoadDefinitionsDir(root + "/taskdefs");
+    ASSERT_OK(taskdefs.status());
+    for (auto& t : taskdefs->task_defs) {
+      // Seconds, not minutes, between attempts of steps that wait on the network.
+      if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
+      t.set_max_retry_delay_seconds(1);
+    }
+    workflows->task_defs = taskdefs->task_defs;
+    ASSERT_OK(worker::RegisterDefinitions(*s.client, *workflows).status());
+  }
+
+  void StartWorker(Side& s, const std::string& id) {
+    tasks::MigrationDeps deps;
+    deps.metadata = s.client.get();
+    deps.workflows = s.client.get();
+    deps.blobs = s.ext.get();
+    deps.admin = s.ext.get();
+    deps.environments = s.environments.get();
+    deps.secrets = s.secrets.get();
+    deps.remote_call_timeout = absl::Seconds(2);
+    deps.await_poll = absl::Seconds(1);
+    ASSERT_OK(tasks::RegisterMigrationHandlers(s.registry, std::move(deps)));
+    worker::WorkerOptions options;
+    options.worker_id = absl::StrCat("worker-", id);
+    options.defaults.threads = 2;
+    options.poll_timeout = absl::Milliseconds(200);
+    options.poll_interval = absl::Milliseconds(20);
+    options.max_empty_poll_backoff = absl::Milliseconds(100);
+    options.max_error_backoff = absl::Milliseconds(200);
+    options.update_initial_backoff = absl::Milliseconds(20);
+    options.update_max_backoff = absl::Milliseconds(200);
+    s.worker = std::make_unique<worker::Worker>(*s.client, s.registry, options);
+    ASSERT_OK(s.worker->Start());
+  }
+
+  void StartWorkers() {
+    ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
+    ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
+  }
+
+  // order_flow v1 -> SUB_WORKFLOW pay_flow v1; task definitions for both SIMPLE tasks.
+  void SeedSource() {
+    client::GrpcOrchestratorClient& a = *a_.client;
+    RegisterTaskDef(a, R"({"name":"reserve_stock","retryCount":1,"timeoutSeconds":60})");
+    RegisterTaskDef(a, R"({"name":"charge_card","retryCount":2,"timeoutSeconds":60})");
+    RegisterWorkflow(a, R"({"name":"pay_flow","version":1,"schemaVersion":2,"tasks":[
+        {"name":"charge_card","taskReferenceName":"charge","type":"SIMPLE"}]})");
+    RegisterWorkflow(a, R"({"name":"order_flow","version":1,"schemaVersion":2,"tasks":[
+        {"name":"reserve_stock","taskReferenceName":"reserve","type":"SIMPLE"},
+        {"name":"pay_flow","taskReferenceName":"pay","type":"SUB_WORKFLOW",
+         "subWorkflowParam":{"name":"pay_flow","version":1}}]})");
+  }
+
+  // Tells A where B is, through the CLI.
+  void AddTargetEnvironment() {
+    RunResult r = Cli({"env", "add", "B", "--address", b_.server->address()});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+
+  RunResult CliB(const std::vector<std::string>& args) {
+    return RunCli(args, {{"CMIG_SERVER", b_.server->address()}});
+  }
+
+  Side a_, b_;
+};
+
+TEST_F(MigrationCommandsTest, EnvironmentsAndSecrets) {
+  RunResult put = Cli({"secret", "put", "b-token"}, {}, "tok-of-b\n");
+  ASSERT_EQ(put.exit_code, 0) << put;
+  EXPECT_THAT(put.out, Not(HasSubstr("tok-of-b")));
+  auto stored = a_.ext->GetSecret("b-token");
+  ASSERT_OK(stored.status());
+  EXPECT_EQ(*stored, "tok-of-b");  // the trailing newline is not part of it
+
+  WriteFile(dir_ + "/ledger.key", "k3y");
+  RunResult from_file = Cli({"secret", "put", "ledger_key", "--from-file", dir_ + "/ledger.key"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file;
+  EXPECT_EQ(*a_.ext->GetSecret("ledger_key"), "k3y");
+
+  RunResult empty = Cli({"secret", "put", "nothing"}, {}, "");
+  EXPECT_EQ(empty.exit_code, 2) << empty;
+  EXPECT_THAT(empty.err, HasSubstr("never on the command line"));
+
+  RunResult list = Cli({"secret", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  EXPECT_THAT(list.out, Not(HasSubstr("tok-of-b")));
+  google::protobuf::Value names = ParseOut(list);
+  ASSERT_EQ(Field(names, "secrets").list_value().values_size(), 2);
+  EXPECT_EQ(Field(names, "secrets").list_value().values(0).string_value(), "b-token");
+
+  RunResult add = Cli({"env", "add", "B", "--address", b_.server->address(), "--token-secret",
+                       "b-token", "--use-tls", "--root-ca-file", "/etc/ca.pem"});
+  ASSERT_EQ(add.exit_code, 0) << add;
+  RunResult warn = Cli({"env", "add", "C", "--address", "c:1", "--token-secret", "c-token"});
+  ASSERT_EQ(warn.exit_code, 0) << warn;
+  EXPECT_THAT(warn.out, HasSubstr("secret 'c-token' does not exist yet"));
+
+  RunResult envs = Cli({"env", "list", "--json"});
+  ASSERT_EQ(envs.exit_code, 0) << envs;
+  google::protobuf::Value v = ParseOut(envs);
+  const auto& e = Field(v, "environments").list_value();
+  ASSERT_EQ(e.values_size(), 2);
+  EXPECT_EQ(Field(e.values(0), "id").string_value(), "B");
+  EXPECT_EQ(Field(e.values(0), "address").string_value(), b_.server->address());
+  EXPECT_TRUE(Field(e.values(0), "useTls").bool_value());
+  EXPECT_EQ(Field(e.values(0), "tlsRootCaFile").string_value(), "/etc/ca.pem");
+  EXPECT_EQ(Field(e.values(0), "tokenSecret").string_value(), "b-token");
+
+  RunResult table = Cli({"env", "list"});
+  EXPECT_THAT(table.out, HasSubstr("b-token"));
+  EXPECT_THAT(table.out, HasSubstr(b_.server->address()));
+
+  RunResult gone = Cli({"env", "remove", "nowhere"});
+  EXPECT_EQ(gone.exit_code, 1) << gone;
+  EXPECT_THAT(gone.err, HasSubstr("unknown environment 'nowhere'; known: B, C"));
+  ASSERT_EQ(Cli({"env", "remove", "C"}).exit_code, 0);
+  EXPECT_TRUE(absl::IsNotFound(a_.ext->GetEnvironment("C").status()));
+
+  ASSERT_EQ(Cli({"secret", "delete", "ledger_key"}).exit_code, 0);
+  EXPECT_TRUE(absl::IsNotFound(a_.ext->GetSecret("ledger_key").status()));
+  RunResult no_secret = Cli({"secret", "delete", "ledger_key"});
+  EXPECT_EQ(no_secret.exit_code, 1);
+  EXPECT_THAT(no_secret.err, HasSubstr("no secret named 'ledger_key'"));
+
+  RunResult no_address = Cli({"env", "add", "D"});
+  EXPECT_EQ(no_address.exit_code, 2);
+  EXPECT_THAT(no_address.err, HasSubstr("--address"));
+}
+
+TEST_F(MigrationCommandsTest, MigrateWaitShowsProgressAndReport) {
+  SeedSource();
+  StartWorkers();
+  AddTargetEnvironment();
+  RunResult r = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--source", "A",
+                     "--wait", "--poll-interval", "20ms"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  // Progress lines for the outgoing steps, then the report.
+  EXPECT_THAT(r.out, HasSubstr("fetch  COMPLETED  attempt 0"));
+  EXPECT_THAT(r.out, HasSubstr("push  COMPLETED"));
+  EXPECT_THAT(r.out, HasSubstr("verify_target  COMPLETED"));
+  EXPECT_THAT(r.out, HasSubstr("Report"));
+  EXPECT_THAT(r.out, HasSubstr("A -> B"));
+  EXPECT_THAT(r.out, HasSubstr("pay_flow"));
+  EXPECT_THAT(r.out, HasSubstr("create"));
+  EXPECT_THAT(r.out, HasSubstr("Verification: ok"));
+  // The sub-workflow and task definitions arrived with it.
+  EXPECT_OK(b_.client->GetWorkflowDef("order_flow", 1).status());
+  EXPECT_OK(b_.client->GetWorkflowDef("pay_flow", 1).status());
+  EXPECT_OK(b_.client->GetTaskDef("charge_card").status());
+
+  // Again, as JSON: everything is unchanged now.
+  RunResult j = Cli({"migrate", "--target", "B", "--workflow", "order_flow@1", "--task",
+                     "reserve_stock", "--wait", "--poll-interval", "20ms", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j;
+  EXPECT_THAT(j.err, HasSubstr("fetch"));  // progress goes to stderr with --json
+  google::protobuf::Value v = ParseOut(j);
+  EXPECT_EQ(Field(v, "status").string_value(), "COMPLETED");
+  const auto& report = Field(v, "report");
+  ASSERT_TRUE(report.has_struct_value()) << j;
+  EXPECT_TRUE(Field(Field(report, "verification"), "ok").bool_value());
+  const auto& items = Field(Field(report, "incoming"), "items").list_value();
+  ASSERT_EQ(items.values_size(), 4) << j.out;
+  for (const auto& i : items.values()) {
+    EXPECT_EQ(Field(i, "status").string_value(), "ITEM_ACTION_UNCHANGED") << j.out;
+  }
+
+  // The history of the migration names every step.
+  std::string id = Field(v, "workflowId").string_value();
+  RunResult h = Cli({"history", id});
+  ASSERT_EQ(h.exit_code, 0) << h;
+  for (const char* step : {"fetch", "discover", "build_package", "push", "await_incoming"}) {
+    EXPECT_THAT(h.out, HasSubstr(step));
+  }
+  RunResult list = Cli({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  EXPECT_EQ(Field(ParseOut(list), "totalHits").number_value(), 2);
+}
+
+TEST_F(MigrationCommandsTest, MigrateDryRunChangesNothing) {
+  SeedSource();
+  StartWorkers();
+  AddTargetEnvironment();
+  RunResult r = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--dry-run", "--wait",
+                     "--poll-interval", "20ms"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("dry run"));
+  EXPECT_TRUE(absl::IsNotFound(b_.client->GetWorkflowDef("order_flow", 1).status()));
+}
+
+TEST_F(MigrationCommandsTest, FailedMigrationExitsNonZeroWithTheReason) {
+  SeedSource();
+  // B holds a different order_flow v1: with the default conflict strategy (fail) it blocks.
+  RegisterWorkflow(*b_.client, R"({"name":"order_flow","version":1,"schemaVersion":2,"tasks":[
+      {"name":"other","taskReferenceName":"other","type":"SIMPLE"}]})");
+  StartWorkers();
+  AddTargetEnvironment();
+  RunResult r = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--wait",
+                     "--poll-interval", "20ms"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("ended FAILED"));
+  EXPECT_THAT(r.out, HasSubstr("conflict"));
+}
+
+TEST_F(MigrationCommandsTest, MigrateErrors) {
+  AddTargetEnvironment();
+  RunResult unknown = Cli({"migrate", "--target", "prod", "--workflow", "x"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("unknown environment 'prod'; known: B"));
+
+  RunResult nothing = Cli({"migrate", "--target", "B"});
+  EXPECT_EQ(nothing.exit_code, 2) << nothing;
+  EXPECT_THAT(nothing.err, HasSubstr("selects nothing"));
+
+  RunResult bad_version = Cli({"migrate", "--target", "B", "--workflow", "x@latest"});
+  EXPECT_EQ(bad_version.exit_code, 2) << bad_version;
+  EXPECT_THAT(bad_version.err, HasSubstr("--workflow: 'x@latest'"));
+
+  RunResult bad_strategy =
+      Cli({"migrate", "--target", "B", "--workflow", "x", "--conflict-strategy", "merge"});
+  EXPECT_EQ(bad_strategy.exit_code, 2) << bad_strategy;
+  EXPECT_THAT(bad_strategy.err, HasSubstr("'merge' is not a conflict strategy"));
+
+  RunResult help = Cli({"migrate", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("--conflict-strategy"));
+  EXPECT_THAT(help.out, HasSubstr("Examples:"));
+}
+
+TEST_F(MigrationCommandsTest, ExportInspectImportRoundTrip) {
+  SeedSource();
+  StartWorker(b_, "B");
+  const std::string config = dir_ + "/export.textproto";
+  RunResult t = Cli({"template", "--output", config});
+  ASSERT_EQ(t.exit_code, 0) << t;
+  RunResult again = Cli({"template", "--output", config});
+  EXPECT_EQ(again.exit_code, 1) << again;
+  EXPECT_THAT(again.err, HasSubstr("pass --overwrite"));
+  // Fill in the template: the source's address and a selection.
+  std::string text = ReadFile(config);
+  text = absl::StrReplaceAll(
+      text, {{"address: \"\"", absl::StrCat("address: \"", server_->address(), "\"")},
+             {"# workflows: \"order_flow\"", "workflows: \"order_flow@1\""}});
+  WriteFile(config, text);
+
+  const std::string package = dir_ + "/orders.cmigpkg.json";
+  // No CMIG_SERVER: the address comes from the config.
+  RunResult e = RunCli({"export", "--config", config, "--output", package, "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  google::protobuf::Value exported = ParseOut(e);
+  EXPECT_EQ(Field(exported, "sourceEnvironment").string_value(), "dev");
+  EXPECT_EQ(Field(exported, "workflowDefs").number_value(), 2);
+  EXPECT_EQ(Field(exported, "taskDefs").number_value(), 2);
+  std::string digest = Field(exported, "digest").string_value();
+  EXPECT_EQ(digest.size(), 64u);
+
+  RunResult overwrite = RunCli({"export", "--config", config, "--output", package});
+  EXPECT_EQ(overwrite.exit_code, 1);
+  EXPECT_THAT(overwrite.err, HasSubstr("pass --overwrite"));
+
+  RunResult inspect = RunCli({"inspect", package});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr(digest));
+  EXPECT_THAT(inspect.out, HasSubstr("Checks: ok"));
+  EXPECT_THAT(inspect.out, HasSubstr("via workflow:order_flow:1"));
+  RunResult ij = RunCli({"inspect", package, "--json"});
+  ASSERT_EQ(ij.exit_code, 0) << ij;
+  google::protobuf::Value iv = ParseOut(ij);
+  EXPECT_TRUE(Field(iv, "valid").bool_value());
+  EXPECT_EQ(Field(iv, "digest").string_value(), digest);
+  EXPECT_EQ(Field(iv, "items").list_value().values_size(), 4);
+
+  // A dry run first, then the import, both waited for.
+  RunResult dry = RunCli({"import", "--input", package, "--server", b_.server->address(),
+                          "--dry-run", "--wait", "--poll-interval", "20ms"});
+  ASSERT_EQ(dry.exit_code, 0) << dry;
+  EXPECT_THAT(dry.out, HasSubstr("validate  COMPLETED"));
+  EXPECT_THAT(dry.out, HasSubstr("create"));
+  EXPECT_TRUE(absl::IsNotFound(b_.client->GetWorkflowDef("order_flow", 1).status()));
+
+  RunResult imp =
+      RunCli({"import", "--input", package, "--server", b_.server->address(), "--conflict-strategy",
+              "update", "--wait", "--poll-interval", "20ms", "--json"});
+  ASSERT_EQ(imp.exit_code, 0) << imp;
+  google::protobuf::Value iv2 = ParseOut(imp);
+  EXPECT_EQ(Field(iv2, "status").string_value(), "COMPLETED");
+  EXPECT_EQ(Field(iv2, "workflowType").string_value(), "incoming_migration_request");
+  EXPECT_TRUE(Field(Field(Field(iv2, "report"), "verification"), "ok").bool_value()) << imp.out;
+  EXPECT_OK(b_.client->GetWorkflowDef("order_flow", 1).status());
+  EXPECT_OK(b_.client->GetWorkflowDef("pay_flow", 1).status());
+  EXPECT_OK(b_.client->GetTaskDef("reserve_stock").status());
+}
+
+TEST_F(MigrationCommandsTest, TamperedPackageIsRejectedNamingTheItem) {
+  SeedSource();
+  const std::string config = dir_ + "/export.textproto";
+  WriteFile(config, absl::StrCat("source { environment: \"dev\" address: \"", server_->address(),
+                                 "\" }\nselection { task_defs: \"charge_card\" }\n"));
+  const std::string package = dir_ + "/p.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  std::string json = ReadFile(package);
+  // Change the retry count inside the item's canonical JSON.
+  ASSERT_THAT(json, HasSubstr("retryCount\\\":2"));
+  WriteFile(package, absl::StrReplaceAll(json, {{"retryCount\\\":2", "retryCount\\\":9"}}));
+
+  RunResult inspect = RunCli({"inspect", package});
+  EXPECT_EQ(inspect.exit_code, 1) << inspect;
+  EXPECT_THAT(inspect.err, HasSubstr("task definition 'charge_card'"));
+  EXPECT_THAT(inspect.err, HasSubstr("does not match"));
+  RunResult ij = RunCli({"inspect", package, "--json"});
+  EXPECT_EQ(ij.exit_code, 1);
+  google::protobuf::Value v = ParseOut(ij);  // one document, not two
+  EXPECT_FALSE(Field(v, "valid").bool_value());
+
+  RunResult imp = RunCli({"import", "--input", package, "--server", b_.server->address()});
+  EXPECT_EQ(imp.exit_code, 1) << imp;
+  EXPECT_THAT(imp.err, HasSubstr("charge_card"));
+  auto started =
+      b_.client->SearchWorkflows({.query = "workflowType = 'incoming_migration_request'"});
+  ASSERT_OK(started.status());
+  EXPECT_EQ(started->total_hits, 0);
+
+  WriteFile(package, "{\"formatVersion\": 1, \"bogus\": true}");
+  RunResult junk = RunCli({"inspect", package});
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_THAT(junk.err, HasSubstr("is not a migration package"));
+}
+
+TEST_F(MigrationCommandsTest, MalformedConfigNamesTheField) {
+  const std::string config = dir_ + "/c.textproto";
+  const std::string out = dir_ + "/p.json";
+  WriteFile(config, "source { environment: \"dev\" }\nselection { workflow: \"a\" }\n");
+  RunResult syntax = Cli({"export", "--config", config, "--output", out});
+  EXPECT_EQ(syntax.exit_code, 2) << syntax;
+  EXPECT_THAT(syntax.err, HasSubstr(config + ":2:"));
+  EXPECT_THAT(syntax.err, HasSubstr("no field named \"workflow\""));
+
+  WriteFile(config,
+            "source { environment: \"dev\" }\nselection { workflows: \"a\" }\n"
+            "import_options { conflict_strategy: \"merge\" }\n");
+  RunResult value = Cli({"export", "--config", config, "--output", out});
+  EXPECT_EQ(value.exit_code, 2) << value;
+  EXPECT_THAT(value.err, HasSubstr("import_options.conflict_strategy: 'merge'"));
+
+  WriteFile(config, "selection { workflows: \"a@x\" }\n");
+  RunResult env = Cli({"export", "--config", config, "--output", out});
+  EXPECT_EQ(env.exit_code, 2) << env;
+  EXPECT_THAT(env.err, HasSubstr("source.environment"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace cmig::cli::test
