@@ -135,6 +135,20 @@ absl::StatusOr<std::unique_ptr<DefinitionSource>> ReadAll(client::MetadataClient
   return std::unique_ptr<DefinitionSource>(std::move(source));
 }
 
+// Per-step durations of workflow `id` (completed attempts, in order), for the report. Best
+// effort: a report without durations is still a report.
+void AddDurations(client::WorkflowClient& workflows, const std::string& id,
+                  v1::MigrationReport& report) {
+  absl::StatusOr<conductor::proto::Workflow> wf = workflows.GetWorkflowStatus(id, true);
+  if (!wf.ok()) return;
+  for (const auto& t : wf->tasks()) {
+    if (t.status() != conductor::proto::Task::COMPLETED || t.task_type() == "SWITCH") continue;
+    v1::StepDuration* d = report.add_durations();
+    d->set_step(t.reference_task_name());
+    d->set_duration_ms(t.end_time() > t.start_time() ? t.end_time() - t.start_time() : 0);
+  }
+}
+
 // ---- shared state ---------------------------------------------------------------------------
 
 // A connection to another environment, cached per environment id.
@@ -596,6 +610,7 @@ class VerifyTargetStep final : public Step {
     *report.mutable_warnings() = incoming.warnings();
     *report.mutable_verification() = verification;
     *report.mutable_incoming() = incoming;
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items in '", target_env, "'"));
     TaskOutcome out;
     Set(out.output, "verification", ToValue(verification));
@@ -767,6 +782,7 @@ class VerifyApplied final : public Step {
                                                         Summarise(verification.problems())));
     }
     *report.mutable_verification() = verification;
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;
     Set(out.output, "verification", ToValue(verification));
