@@ -164,9 +164,13 @@ void PrintSteps(const char* side, const Workflow& wf) {
 
 Workflow WaitDone(Env& e, const std::string& id) {
   while (true) {
-    auto wf = e.client->GetWorkflowStatus(id, true);
+    auto wf = e.client->GetWorkflowStatus(id, false);
     Die(wf.status(), "status");
-    if (wf->status() != Workflow::RUNNING) return *wf;
+    if (wf->status() != Workflow::RUNNING) {
+      auto full = e.client->GetWorkflowStatus(id, true);
+      Die(full.status(), "status");
+      return *full;
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
 }
