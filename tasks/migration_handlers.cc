@@ -135,6 +135,20 @@ absl::StatusOr<std::unique_ptr<DefinitionSource>> ReadAll(client::MetadataClient
   return std::unique_ptr<DefinitionSource>(std::move(source));
 }
 
+// Per-step durations of workflow `id` (completed attempts, in order), for the report. Best
+// effort: a report without durations is still a report.
+void AddDurations(client::WorkflowClient& workflows, const std::string& id,
+                  v1::MigrationReport& report) {
+  absl::StatusOr<conductor::proto::Workflow> wf = workflows.GetWorkflowStatus(id, true);
+  if (!wf.ok()) return;
+  for (const auto& t : wf->tasks()) {
+    if (t.status() != conductor::proto::Task::COMPLETED || t.task_type() == "SWITCH") continue;
+    v1::StepDuration* d = report.add_durations();
+    d->set_step(t.reference_task_name());
+    d->set_duration_ms(t.end_time() > t.start_time() ? t.end_time() - t.start_time() : 0);
+  }
+}
+
 // ---- shared state ---------------------------------------------------------------------------
 
 // A connection to another environment, cached per environment id.
@@ -269,6 +283,40 @@ absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx) {
   v1::MigrationOptions options;
   RETURN_IF_ERROR(FromValue(ctx.Input("options"), "options", &options));
   return options;
+}
+
+// Reports of more items than this travel as a summary (items left out) plus "reportRef", the full
+// report as protobuf JSON in the blob store: thousands of items in every task's output would
+// make each workflow read, and the orchestrator's memory, grow with the migration.
+constexpr int kInlineReportItems = 1000;
+
+v1::MigrationReport Trimmed(v1::MigrationReport r) {
+  r.clear_items();
+  if (r.has_incoming()) r.mutable_incoming()->clear_items();
+  return r;
+}
+
+absl::Status SetReport(Shared& shared, Struct& out, const v1::MigrationReport& report) {
+  if (report.items_size() <= kInlineReportItems) {
+    Set(out, "report", ToValue(report));
+    return absl::OkStatus();
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(report, &json);
+  ASSIGN_OR_RETURN(std::string ref, shared.Store(json, "report"));
+  SetString(out, "reportRef", ref);
+  Set(out, "report", ToValue(Trimmed(report)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::MigrationReport> ParseReport(absl::string_view json) {
+  v1::MigrationReport r;
+  auto s = google::protobuf::util::JsonStringToMessage(std::string(json), &r);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the stored report does not parse: ", s.message().as_string()));
+  }
+  return r;
 }
 
 // ---- outgoing -------------------------------------------------------------------------------
@@ -546,6 +594,20 @@ class AwaitIncoming final : public Step {
           auto it = wf.output().find(key);
           if (it != wf.output().end()) Set(out.output, key, it->second);
         }
+        if (auto it = wf.output().find("reportRef"); it != wf.output().end() &&
+                                                     it->second.has_string_value() &&
+                                                     !it->second.string_value().empty()) {
+          // The full report stays in the target's blob store; keep a copy here for the
+          // verify step and the operator.
+          const std::string& ref = it->second.string_value();
+          if (!absl::StartsWith(ref, kStoredPrefix)) {
+            return absl::InvalidArgumentError("the incoming report reference is malformed");
+          }
+          ASSIGN_OR_RETURN(std::string bytes,
+                           target->extensions->GetBlob(ref.substr(kStoredPrefix.size())));
+          ASSIGN_OR_RETURN(std::string local, shared().Store(bytes, "incoming report"));
+          SetString(out.output, "reportRef", local);
+        }
         ctx.AddLog(absl::StrCat("the incoming workflow ", id, " completed"));
         return out;
       default:
@@ -572,7 +634,13 @@ class VerifyTargetStep final : public Step {
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     v1::MigrationReport incoming;
-    RETURN_IF_ERROR(FromValue(ctx.Input("incomingReport"), "incomingReport", &incoming));
+    if (const Value* r = ctx.Input("incomingReportRef");
+        r != nullptr && r->has_string_value() && !r->string_value().empty()) {
+      ASSIGN_OR_RETURN(std::string json, shared().Load(r->string_value(), "incoming report"));
+      ASSIGN_OR_RETURN(incoming, ParseReport(json));
+    } else {
+      RETURN_IF_ERROR(FromValue(ctx.Input("incomingReport"), "incomingReport", &incoming));
+    }
     if (incoming.items().empty() && incoming.package_digest().empty()) {
       return absl::InvalidArgumentError("input 'incomingReport' is missing");
     }
@@ -596,10 +664,11 @@ class VerifyTargetStep final : public Step {
     *report.mutable_warnings() = incoming.warnings();
     *report.mutable_verification() = verification;
     *report.mutable_incoming() = incoming;
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items in '", target_env, "'"));
     TaskOutcome out;
     Set(out.output, "verification", ToValue(verification));
-    Set(out.output, "report", ToValue(report));
+    RETURN_IF_ERROR(SetReport(shared(), out.output, report));
     return out;
   }
 };
@@ -678,8 +747,12 @@ class PlanMigrationStep final : public Step {
     SetString(out.output, "planRef", plan_ref);
     SetBool(out.output, "dryRun", package.options().dry_run());
     SetBool(out.output, "blocked", plan.blocked());
-    Set(out.output, "report", ToValue(report));
-    if (package.options().dry_run()) Set(out.output, "plan", ToValue(plan));
+    RETURN_IF_ERROR(SetReport(shared(), out.output, report));
+    if (package.options().dry_run()) {
+      v1::MigrationPlan shown = plan;
+      if (shown.items_size() > kInlineReportItems) shown.clear_items();  // in planRef
+      Set(out.output, "plan", ToValue(shown));
+    }
     return out;
   }
 };
@@ -767,10 +840,11 @@ class VerifyApplied final : public Step {
                                                         Summarise(verification.problems())));
     }
     *report.mutable_verification() = verification;
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;
     Set(out.output, "verification", ToValue(verification));
-    Set(out.output, "report", ToValue(report));
+    RETURN_IF_ERROR(SetReport(shared(), out.output, report));
     return out;
   }
 };

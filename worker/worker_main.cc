@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -111,6 +112,16 @@ int RegisterAtStartup(client::MetadataClient& metadata, const sigset_t& signals,
   if (!defs.ok()) {
     spdlog::error("cannot load definitions: {}", defs.status().ToString());
     return 1;
+  }
+  // The step task definitions live in <dir>/taskdefs (workflows/README.md).
+  if (std::filesystem::is_directory(dir + "/taskdefs")) {
+    absl::StatusOr<DefinitionSet> taskdefs = LoadDefinitionsDir(dir + "/taskdefs");
+    if (!taskdefs.ok()) {
+      spdlog::error("cannot load definitions: {}", taskdefs.status().ToString());
+      return 1;
+    }
+    for (auto& t : taskdefs->task_defs) defs->task_defs.push_back(std::move(t));
+    for (auto& w : taskdefs->workflow_defs) defs->workflow_defs.push_back(std::move(w));
   }
   Backoff backoff(absl::Milliseconds(200), absl::Seconds(5), std::random_device{}());
   const absl::Time deadline =

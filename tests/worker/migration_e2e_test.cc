@@ -1,6 +1,8 @@
 // End to end: two embedded orchestrators (environments A and B) over loopback, each with bearer
 // tokens and an in-process worker running the migration handlers, and the real migration
 // workflows from workflows/. A migration is an outgoing_migration_request started in A.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -128,6 +130,8 @@ class MigrationE2eTest : public ::testing::Test {
       // Seconds, not minutes, between attempts of the steps that wait on the network.
       if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
       t.set_max_retry_delay_seconds(1);
+      // A step held by a killed worker comes back within seconds.
+      t.set_response_timeout_seconds(3);
     }
     workflows.task_defs = taskdefs.task_defs;
     ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
@@ -311,6 +315,12 @@ TEST_F(MigrationE2eTest, WorkflowWithThreeLevelsOfSubWorkflowsArrivesIdentical) 
   EXPECT_EQ(report.verification().checked(), 8);
   EXPECT_EQ(Count(report, v1::ITEM_ACTION_CREATE), 8);
   EXPECT_EQ(report.incoming().items_size(), 8);
+  std::vector<std::string> timed;
+  for (const auto& d : report.durations()) timed.push_back(d.step());
+  EXPECT_THAT(timed, ::testing::IsSupersetOf({"fetch", "discover", "build_package", "push"}));
+  std::vector<std::string> incoming_timed;
+  for (const auto& d : report.incoming().durations()) incoming_timed.push_back(d.step());
+  EXPECT_THAT(incoming_timed, ::testing::IsSupersetOf({"validate", "plan", "snapshot", "apply"}));
   bool secret_listed = false;
   for (const auto& d : report.manual_dependencies()) {
     secret_listed |= d.kind() == v1::DEPENDENCY_KIND_SECRET && d.name() == "ledger_key";
@@ -556,6 +566,57 @@ TEST_F(MigrationE2eTest, TargetUnreachableDuringPushIsRetriedUntilItIsBack) {
   for (const Task& t : out.tasks()) push_attempts += t.reference_task_name() == "push" ? 1 : 0;
   EXPECT_GE(push_attempts, 2);
   EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+// Starts the real migration-worker binary against A; returns its pid.
+pid_t SpawnWorker(const std::string& address, const std::string& token, const std::string& id) {
+  const std::string binary = std::string(CMIG_BINARY_DIR) + "/worker/migration-worker";
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("CONDUCTOR_AUTH_TOKEN", token.c_str(), 1);
+    const std::string server = "--server=" + address;
+    const std::string worker_id = "--worker_id=" + id;
+    execl(binary.c_str(), binary.c_str(), server.c_str(), worker_id.c_str(),
+          "--register_definitions=false", "--poll_timeout_ms=200", "--poll_interval_ms=20",
+          "--threads=2", "--log_level=warn", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST_F(MigrationE2eTest, WorkerProcessKilledWithSigkillMidMigrationStillCompletes) {
+  SeedSource();
+  StartWorker(b_);
+  pid_t first = SpawnWorker(a_.server->address(), a_.token, "killed-worker");
+  ASSERT_GT(first, 0);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  // Kill as soon as the process holds a step of the migration.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool held = false;
+  while (!held && absl::Now() < deadline) {
+    auto wf = a_.client->GetWorkflowStatus(id, true);
+    if (wf.ok()) {
+      for (const Task& t : wf->tasks()) {
+        held |= t.worker_id() == "killed-worker" && t.status() == Task::IN_PROGRESS;
+      }
+    }
+    if (!held) absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(held);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(first, &status, 0), first);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  pid_t second = SpawnWorker(a_.server->address(), a_.token, "second-worker");
+  ASSERT_GT(second, 0);
+  Workflow out = Wait(a_, id, absl::Seconds(60));
+  kill(second, SIGKILL);
+  waitpid(second, &status, 0);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+  bool second_worked = false;
+  for (const Task& t : out.tasks()) second_worked |= t.worker_id() == "second-worker";
+  EXPECT_TRUE(second_worked);
 }
 
 }  // namespace

@@ -1,0 +1,244 @@
+// migration_bench --definitions=1000,10000
+//
+// For each size N: two embedded orchestrators (A and B, temporary SQLite files, loopback), a
+// worker with the migration handlers on each, N task definitions and N workflow definitions in A
+// (workflow i runs task i and, for i > 0, sub-workflow (i - 1) / 2: a binary tree of
+// references), then one outgoing_migration_request of everything ("*") from A to B. Prints the
+// duration of every step of both workflows, the end-to-end time, and the peak RSS of the process
+// (both orchestrators and both workers live in it, so each one's peak is at most that).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "orchestrator/server.h"
+#include "spdlog/spdlog.h"
+#include "tasks/json_util.h"
+#include "tasks/migration_handlers.h"
+#include "worker/registration.h"
+#include "worker/worker.h"
+
+ABSL_FLAG(std::string, definitions, "1000,10000", "comma-separated sizes N to migrate");
+
+namespace {
+
+using conductor::proto::Workflow;
+
+void Die(const absl::Status& s, const char* what) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+  std::exit(1);
+}
+
+long PeakRssMb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+struct Env {
+  std::unique_ptr<cmig::orchestrator::OrchestratorServer> server;
+  std::unique_ptr<cmig::client::GrpcOrchestratorClient> client;
+  std::unique_ptr<cmig::client::GrpcExtensionsClient> ext;
+  std::unique_ptr<cmig::tasks::ExtensionEnvironmentResolver> envs;
+  std::unique_ptr<cmig::tasks::ExtensionSecretResolver> secrets;
+  cmig::tasks::HandlerRegistry registry;
+  std::unique_ptr<cmig::worker::Worker> worker;
+};
+
+void StartEnv(Env& e, const std::string& db) {
+  cmig::orchestrator::ServerOptions options;
+  options.db_path = db;
+  auto s = cmig::orchestrator::OrchestratorServer::Start(options);
+  Die(s.status(), "start orchestrator");
+  e.server = *std::move(s);
+  cmig::client::ClientOptions c;
+  c.address = e.server->address();
+  c.call_timeout = absl::Seconds(60);
+  auto client = cmig::client::GrpcOrchestratorClient::Create(c);
+  Die(client.status(), "client");
+  e.client = *std::move(client);
+  auto ext = cmig::client::GrpcExtensionsClient::Create(c);
+  Die(ext.status(), "extensions client");
+  e.ext = *std::move(ext);
+  e.envs = std::make_unique<cmig::tasks::ExtensionEnvironmentResolver>(*e.ext);
+  e.secrets = std::make_unique<cmig::tasks::ExtensionSecretResolver>(*e.ext);
+  const std::string root = CMIG_SOURCE_DIR "/workflows";
+  auto wfs = cmig::worker::LoadDefinitionsDir(root);
+  Die(wfs.status(), "load workflows");
+  auto tds = cmig::worker::LoadDefinitionsDir(root + "/taskdefs");
+  Die(tds.status(), "load taskdefs");
+  wfs->task_defs = tds->task_defs;
+  Die(cmig::worker::RegisterDefinitions(*e.client, *wfs).status(), "register");
+  cmig::tasks::MigrationDeps deps;
+  deps.metadata = e.client.get();
+  deps.workflows = e.client.get();
+  deps.blobs = e.ext.get();
+  deps.admin = e.ext.get();
+  deps.environments = e.envs.get();
+  deps.secrets = e.secrets.get();
+  deps.remote_call_timeout = absl::Seconds(60);
+  Die(cmig::tasks::RegisterMigrationHandlers(e.registry, std::move(deps)), "handlers");
+  cmig::worker::WorkerOptions w;
+  w.worker_id = "bench";
+  w.defaults.threads = 2;
+  w.poll_timeout = absl::Milliseconds(500);
+  w.poll_interval = absl::Milliseconds(10);
+  w.max_empty_poll_backoff = absl::Milliseconds(50);
+  e.worker = std::make_unique<cmig::worker::Worker>(*e.client, e.registry, w);
+  Die(e.worker->Start(), "worker");
+}
+
+void Seed(Env& a, int n) {
+  std::vector<conductor::proto::TaskDef> tds;
+  for (int i = 0; i < n; ++i) {
+    conductor::proto::TaskDef t;
+    t.set_name(absl::StrCat("bench_task_", i));
+    t.set_retry_count(3);
+    t.set_timeout_seconds(300);
+    t.set_response_timeout_seconds(60);
+    t.set_owner_email("bench@cmig.local");
+    tds.push_back(std::move(t));
+    if (tds.size() == 1000 || i == n - 1) {
+      Die(a.client->CreateTaskDefs(tds), "seed task defs");
+      tds.clear();
+    }
+  }
+  std::vector<conductor::proto::WorkflowDef> wfs;
+  for (int i = 0; i < n; ++i) {
+    conductor::proto::WorkflowDef w;
+    w.set_name(absl::StrCat("bench_flow_", i));
+    w.set_version(1);
+    w.set_schema_version(2);
+    w.set_owner_email("bench@cmig.local");
+    auto* t = w.add_tasks();
+    t->set_name(absl::StrCat("bench_task_", i));
+    t->set_task_reference_name("work");
+    t->set_type("SIMPLE");
+    (*t->mutable_input_parameters())["in"].set_string_value("${workflow.input.in}");
+    if (i > 0) {
+      auto* s = w.add_tasks();
+      s->set_name(absl::StrCat("bench_flow_", (i - 1) / 2));
+      s->set_task_reference_name("child");
+      s->set_type("SUB_WORKFLOW");
+      s->mutable_sub_workflow_param()->set_name(s->name());
+      s->mutable_sub_workflow_param()->set_version(1);
+    }
+    wfs.push_back(std::move(w));
+    if (wfs.size() == 500 || i == n - 1) {
+      Die(a.client->UpdateWorkflowDefs(wfs), "seed workflows");
+      wfs.clear();
+    }
+  }
+}
+
+void PrintSteps(const char* side, const Workflow& wf) {
+  std::map<std::string, std::pair<int64_t, int>> by_step;  // ms, attempts
+  for (const auto& t : wf.tasks()) {
+    if (t.task_type() == "SWITCH") continue;
+    auto& e = by_step[t.reference_task_name()];
+    e.first += t.end_time() > t.start_time() ? t.end_time() - t.start_time() : 0;
+    e.second += 1;
+  }
+  for (const auto& t : wf.tasks()) {
+    auto it = by_step.find(t.reference_task_name());
+    if (it == by_step.end()) continue;
+    std::printf("  %-9s %-16s %7lld ms  (%d attempt%s)\n", side, it->first.c_str(),
+                static_cast<long long>(it->second.first), it->second.second,
+                it->second.second == 1 ? "" : "s");
+    by_step.erase(it);
+  }
+}
+
+Workflow WaitDone(Env& e, const std::string& id) {
+  while (true) {
+    auto wf = e.client->GetWorkflowStatus(id, false);
+    Die(wf.status(), "status");
+    if (wf->status() != Workflow::RUNNING) {
+      auto full = e.client->GetWorkflowStatus(id, true);
+      Die(full.status(), "status");
+      return *full;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+double RunOnce(int n) {
+  const std::string dir = absl::StrCat(std::filesystem::temp_directory_path().string(),
+                                       "/migration_bench_", getpid(), "_", n);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  double seconds = 0;
+  {
+    Env a, b;
+    StartEnv(a, dir + "/a.db");
+    StartEnv(b, dir + "/b.db");
+    cmig::v1::Environment target;
+    target.set_id("B");
+    target.set_address(b.server->address());
+    Die(a.ext->PutEnvironment(target), "put environment");
+    Seed(a, n);
+
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("outgoing_migration_request");
+    auto& in = *req.mutable_input();
+    in["sourceEnvironment"].set_string_value("A");
+    in["targetEnvironment"].set_string_value("B");
+    in["selection"] = *cmig::ParseJson(R"({"workflows":[{"name":"*"}],"taskDefs":["*"]})");
+    in["options"] = *cmig::ParseJson("{}");
+    const absl::Time start = absl::Now();
+    auto id = a.client->StartWorkflow(req);
+    Die(id.status(), "start migration");
+    Workflow out = WaitDone(a, *id);
+    seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("N=%d: %s in %.2f s end to end; peak RSS %ld MB (whole process)\n", n,
+                Workflow::WorkflowStatus_Name(out.status()).c_str(), seconds, PeakRssMb());
+    if (out.status() != Workflow::COMPLETED) {
+      std::printf("  reason: %s\n", out.reason_for_incompletion().c_str());
+    }
+    PrintSteps("outgoing", out);
+    auto incoming = b.client->GetWorkflowsByCorrelationId(
+        "incoming_migration_request", cmig::tasks::IncomingCorrelationId(*id), true, true);
+    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
+    auto listed = b.client->ListWorkflowDefs("", false);
+    if (listed.ok()) std::printf("  B now holds %zu workflow names\n", listed->size());
+    for (Env* e : {&a, &b}) e->worker->Shutdown(absl::Seconds(5)).IgnoreError();
+  }
+  std::filesystem::remove_all(dir);
+  return seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  std::vector<double> times;
+  std::vector<int> sizes;
+  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_definitions), ',')) {
+    int n = 0;
+    if (!absl::SimpleAtoi(s, &n) || n <= 0) {
+      std::fprintf(stderr, "bad --definitions entry '%s'\n", std::string(s).c_str());
+      return 1;
+    }
+    sizes.push_back(n);
+    times.push_back(RunOnce(n));
+  }
+  if (times.size() >= 2 && times.front() > 0) {
+    std::printf("scaling: %d -> %d definitions took %.1fx the time\n", sizes.front(), sizes.back(),
+                times.back() / times.front());
+  }
+  return 0;
+}

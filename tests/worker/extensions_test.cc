@@ -1,0 +1,217 @@
+// The embedded orchestrator's extension services (environments, secrets, blob store, definition
+// removal) through their gRPC client, and the worker-side fallback resolvers.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_matchers.h"
+#include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/server.h"
+#include "tasks/canonical.h"
+#include "tasks/environments.h"
+#include "tests/worker/assign_or_fail.h"
+
+namespace cmig {
+namespace {
+
+using ::cmig::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class ExtensionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = absl::StrCat(::testing::TempDir(), "/extensions_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ + "/tokens") << "good-token\n";
+    Start();
+  }
+  void TearDown() override {
+    ext_.reset();
+    if (server_) server_->Shutdown();
+    std::filesystem::remove_all(dir_);
+  }
+  void Start() {
+    orchestrator::ServerOptions options;
+    options.db_path = dir_ + "/o.db";
+    options.tokens_file = dir_ + "/tokens";
+    auto s = orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(s.status());
+    server_ = *std::move(s);
+    ext_ = Client("good-token");
+  }
+  std::unique_ptr<client::GrpcExtensionsClient> Client(const std::string& token) {
+    client::ClientOptions options;
+    options.address = server_->address();
+    options.token = token;
+    options.call_timeout = absl::Seconds(5);
+    auto c = client::GrpcExtensionsClient::Create(options);
+    EXPECT_OK(c.status());
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  std::string dir_;
+  std::unique_ptr<orchestrator::OrchestratorServer> server_;
+  std::unique_ptr<client::GrpcExtensionsClient> ext_;
+};
+
+TEST_F(ExtensionsTest, EnvironmentsAndSecretsPersistAcrossRestart) {
+  v1::Environment env;
+  env.set_id("prod");
+  env.set_address("prod:8090");
+  env.set_use_tls(true);
+  env.set_token_secret("prod-token");
+  ASSERT_OK(ext_->PutEnvironment(env));
+  ASSERT_OK(ext_->PutSecret("prod-token", "s3cr3t-value"));
+  EXPECT_THAT(ext_->PutEnvironment(v1::Environment()),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+
+  server_->Shutdown();
+  server_.reset();
+  Start();
+  ASSERT_OK_AND_ASSIGN(v1::Environment got, ext_->GetEnvironment("prod"));
+  EXPECT_EQ(got.address(), "prod:8090");
+  EXPECT_TRUE(got.use_tls());
+  ASSERT_OK_AND_ASSIGN(auto envs, ext_->ListEnvironments());
+  EXPECT_EQ(envs.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::string value, ext_->GetSecret("prod-token"));
+  EXPECT_EQ(value, "s3cr3t-value");
+  ASSERT_OK_AND_ASSIGN(auto names, ext_->ListSecretNames());
+  EXPECT_THAT(names, ::testing::ElementsAre("prod-token"));
+
+  ASSERT_OK(ext_->DeleteSecret("prod-token"));
+  absl::Status missing = ext_->GetSecret("prod-token").status();
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(std::string(missing.message()), Not(HasSubstr("s3cr3t")));
+  ASSERT_OK(ext_->DeleteEnvironment("prod"));
+  EXPECT_THAT(ext_->GetEnvironment("prod").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(ext_->DeleteEnvironment("prod"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+}
+
+TEST_F(ExtensionsTest, EveryServiceChecksTheBearerToken) {
+  auto bad = Client("wrong-token");
+  EXPECT_THAT(bad->GetSecret("x").status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(bad->ListEnvironments().status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(bad->GetBlob(std::string(64, 'a')).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(bad->DeleteWorkflowDef("w", 1),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+}
+
+TEST_F(ExtensionsTest, BlobsAreContentAddressedChunkedAndIdempotent) {
+  // Larger than two chunks, so the upload and the download both take several calls.
+  std::string bytes;
+  for (int i = 0; bytes.size() < 2 * client::GrpcExtensionsClient::kChunkBytes + 12345; ++i) {
+    absl::StrAppend(&bytes, "line ", i, "\n");
+  }
+  const std::string digest = Sha256Hex(bytes);
+  ASSERT_OK(ext_->PutBlob(digest, bytes));
+  ASSERT_OK(ext_->PutBlob(digest, bytes));  // again: nothing changes
+  ASSERT_OK_AND_ASSIGN(std::string back, ext_->GetBlob(digest));
+  EXPECT_EQ(back, bytes);
+
+  // Bytes that do not hash to the claimed digest are refused and not stored.
+  const std::string other = Sha256Hex("other");
+  EXPECT_THAT(ext_->PutBlob(other, "not other"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_THAT(ext_->GetBlob(other).status(), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  ASSERT_OK(ext_->PutBlob(other, "other"));
+  ASSERT_OK_AND_ASSIGN(std::string o, ext_->GetBlob(other));
+  EXPECT_EQ(o, "other");
+}
+
+TEST_F(ExtensionsTest, DeleteWorkflowDefRemovesOneVersion) {
+  client::ClientOptions options;
+  options.address = server_->address();
+  options.token = "good-token";
+  ASSERT_OK_AND_ASSIGN(auto orch, client::GrpcOrchestratorClient::Create(options));
+  conductor::proto::WorkflowDef def;
+  def.set_name("to_remove");
+  def.set_schema_version(2);
+  auto* t = def.add_tasks();
+  t->set_name("t");
+  t->set_task_reference_name("t_ref");
+  t->set_type("SIMPLE");
+  for (int v : {1, 2}) {
+    def.set_version(v);
+    ASSERT_OK(orch->UpdateWorkflowDefs({def}));
+  }
+  ASSERT_OK(ext_->DeleteWorkflowDef("to_remove", 2));
+  EXPECT_THAT(ext_->DeleteWorkflowDef("to_remove", 2),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  ASSERT_OK_AND_ASSIGN(auto latest, orch->GetWorkflowDef("to_remove", 0));
+  EXPECT_EQ(latest.version(), 1);
+  // Durable: a restarted orchestrator does not bring version 2 back.
+  orch.reset();
+  server_->Shutdown();
+  server_.reset();
+  Start();
+  options.address = server_->address();
+  ASSERT_OK_AND_ASSIGN(orch, client::GrpcOrchestratorClient::Create(options));
+  EXPECT_THAT(orch->GetWorkflowDef("to_remove", 2).status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+}
+
+// A secret resolver that answers like a server without the extension.
+class Unimplemented final : public tasks::SecretResolver {
+ public:
+  absl::StatusOr<std::string> Resolve(absl::string_view) override {
+    return absl::UnimplementedError("no extension");
+  }
+};
+class UnimplementedEnv final : public tasks::EnvironmentResolver {
+ public:
+  absl::StatusOr<v1::Environment> Resolve(absl::string_view) override {
+    return absl::UnimplementedError("no extension");
+  }
+};
+
+TEST(FallbackResolversTest, ConfigFileAndSecretFilesOrVariables) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/resolvers_", ::getpid());
+  std::filesystem::create_directories(dir + "/secrets");
+  std::ofstream(dir + "/secrets/prod-token") << "  from-file \n";
+  ASSERT_OK_AND_ASSIGN(
+      auto file,
+      tasks::ConfigEnvironmentResolver::FromJson(
+          R"({"environments":[{"id":"prod","address":"p:1","tokenSecret":"prod-token"}]})",
+          "test.json"));
+  tasks::ConfigSecretResolver secrets(dir + "/secrets", [](const std::string& name) {
+    return name == "CMIG_SECRET_STAGE_TOKEN" ? std::optional<std::string>("from-env")
+                                             : std::nullopt;
+  });
+  UnimplementedEnv no_env;
+  Unimplemented no_secrets;
+  tasks::FallbackEnvironmentResolver envs(no_env, *file);
+  tasks::FallbackSecretResolver both(no_secrets, secrets);
+  ASSERT_OK_AND_ASSIGN(v1::Environment prod, envs.Resolve("prod"));
+  EXPECT_EQ(prod.address(), "p:1");
+  EXPECT_THAT(envs.Resolve("nowhere").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  ASSERT_OK_AND_ASSIGN(std::string v, both.Resolve("prod-token"));
+  EXPECT_EQ(v, "from-file");
+  ASSERT_OK_AND_ASSIGN(v, both.Resolve("stage-token"));
+  EXPECT_EQ(v, "from-env");
+  EXPECT_THAT(both.Resolve("missing").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(both.Resolve("../etc/passwd").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_THAT(tasks::ConfigEnvironmentResolver::FromJson(
+                  R"({"environments":[{"id":"a","address":"x"},{"id":"a","address":"y"}]})", "t")
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cmig
