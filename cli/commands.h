@@ -4,11 +4,13 @@
 #ifndef CMIG_CLI_COMMANDS_H_
 #define CMIG_CLI_COMMANDS_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "cli/app.h"
 #include "client/workflow_client.h"
+#include "conductor/model/workflow.pb.h"
 
 namespace cmig::cli {
 
@@ -34,6 +36,19 @@ absl::Status SecretPutCommand(Context& ctx);
 absl::Status SecretListCommand(Context& ctx);
 absl::Status SecretDeleteCommand(Context& ctx);
 absl::Status MigrateCommand(Context& ctx);
+
+// The incoming workflow an outgoing migration started in its target.
+struct LinkedIncoming {
+  std::string environment;
+  std::string workflow_id;
+  std::optional<conductor::proto::Workflow> workflow;
+  // Why it could not be read, when it could not.
+  std::string error;
+};
+
+// Reads it through the target's environment definition and token secret on --server; nullopt
+// when `wf` is no outgoing migration or has not pushed yet. Blocks on the network.
+std::optional<LinkedIncoming> FindIncoming(Context& ctx, const conductor::proto::Workflow& wf);
 
 // --wait of migrate and import: prints step progress until workflow `id` ends, then its report
 // (or the plan of a dry run). OK when it COMPLETED; Aborted with its status and reason otherwise.

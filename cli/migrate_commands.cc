@@ -242,6 +242,12 @@ absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, cons
   std::ostream& progress = ctx.json() ? ctx.err() : ctx.out();
   ASSIGN_OR_RETURN(Workflow wf, WaitForWorkflow(workflows, id, wait, progress));
   std::optional<v1::MigrationReport> report = ReportFromOutput(wf);
+  if (!report && wf.status() != Workflow::COMPLETED) {
+    // A failed outgoing migration carries no report; the incoming workflow in the target does.
+    if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf); linked && linked->workflow) {
+      report = ReportFromOutput(*linked->workflow);
+    }
+  }
   std::optional<v1::MigrationPlan> plan = PlanFromOutput(wf);
   if (ctx.json()) {
     JsonObject o = WorkflowJson(wf);

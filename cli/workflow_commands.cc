@@ -1,6 +1,8 @@
 // status, history, list, retry, restart, terminate: Conductor's WorkflowService through
 // client/workflow_client.h, so they work on the embedded orchestrator and on a Conductor server.
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/workflow_view.h"
+#include "client/extensions_client.h"
 #include "tasks/json_util.h"
 
 namespace cmig::cli {
@@ -48,7 +51,53 @@ absl::Status PrintAfterAction(Context& ctx, client::WorkflowClient& workflows,
   return absl::OkStatus();
 }
 
+std::string InputString(const Workflow& wf, const std::string& key) {
+  auto it = wf.input().find(key);
+  return it == wf.input().end() ? "" : it->second.string_value();
+}
+
 }  // namespace
+
+std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
+  if (wf.workflow_definition().name() != kOutgoingWorkflow) return std::nullopt;
+  LinkedIncoming linked;
+  linked.environment = InputString(wf, "targetEnvironment");
+  if (auto it = wf.output().find("incomingWorkflowId"); it != wf.output().end()) {
+    linked.workflow_id = it->second.string_value();
+  }
+  for (const Task* t : AttemptsInOrder(wf)) {
+    auto it = t->output_data().find("incomingWorkflowId");
+    if (linked.workflow_id.empty() && it != t->output_data().end()) {
+      linked.workflow_id = it->second.string_value();
+    }
+  }
+  if (linked.workflow_id.empty()) return std::nullopt;
+  auto fail = [&](const absl::Status& s) {
+    linked.error = std::string(s.message());
+    return linked;
+  };
+  absl::StatusOr<client::GrpcExtensionsClient*> ext = ctx.Extensions();
+  if (!ext.ok()) return fail(ext.status());
+  absl::StatusOr<v1::Environment> env = (*ext)->GetEnvironment(linked.environment);
+  if (!env.ok()) return fail(env.status());
+  client::ClientOptions options;
+  options.address = env->address();
+  options.use_tls = env->use_tls();
+  options.root_ca_file = env->tls_root_ca_file();
+  options.call_timeout = ctx.global().timeout;
+  if (!env->token_secret().empty()) {
+    absl::StatusOr<std::string> token = (*ext)->GetSecret(env->token_secret());
+    if (!token.ok()) return fail(token.status());
+    options.token = *std::move(token);
+  }
+  absl::StatusOr<std::unique_ptr<client::GrpcOrchestratorClient>> target =
+      client::GrpcOrchestratorClient::Create(options);
+  if (!target.ok()) return fail(target.status());
+  absl::StatusOr<Workflow> incoming = (*target)->GetWorkflowStatus(linked.workflow_id, true);
+  if (!incoming.ok()) return fail(incoming.status());
+  linked.workflow = *std::move(incoming);
+  return linked;
+}
 
 absl::Status StatusCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
@@ -112,6 +161,19 @@ absl::Status HistoryCommand(Context& ctx) {
       a.Add(std::move(v));
     }
     o.Set("attempts", a.Take());
+    if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
+      JsonObject in;
+      if (linked->workflow) {
+        in = WorkflowJson(*linked->workflow);
+        JsonArray steps;
+        for (const Task* t : AttemptsInOrder(*linked->workflow)) steps.Add(AttemptJson(*t, now));
+        in.Set("attempts", steps.Take());
+      }
+      in.Set("workflowId", JsonString(linked->workflow_id))
+          .Set("environment", JsonString(linked->environment))
+          .Set("error", JsonString(linked->error));
+      o.Set("incoming", in.Take());
+    }
     PrintJson(o.value(), ctx.out());
     return absl::OkStatus();
   }
@@ -124,6 +186,20 @@ absl::Status HistoryCommand(Context& ctx) {
   Table t(AttemptHeader());
   for (const Task* a : attempts) t.AddRow(AttemptRow(*a, now));
   t.Print(ctx.out());
+  if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
+    ctx.out() << "\nIncoming workflow " << linked->workflow_id << " in environment '"
+              << linked->environment << "'";
+    if (!linked->workflow) {
+      ctx.out() << ": not readable from here: " << linked->error << "\n";
+    } else {
+      ctx.out() << "\n";
+      PrintWorkflowHeader(*linked->workflow, now, ctx.out());
+      ctx.out() << "\n";
+      Table in(AttemptHeader());
+      for (const Task* a : AttemptsInOrder(*linked->workflow)) in.AddRow(AttemptRow(*a, now));
+      in.Print(ctx.out());
+    }
+  }
   if (logs) {
     for (size_t i = 0; i < attempts.size(); ++i) {
       const Task& a = *attempts[i];

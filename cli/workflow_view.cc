@@ -131,7 +131,8 @@ void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool n
                         : r.dry_run() ? "dry run: nothing was changed"
                                       : "applied";
   out << "  " << outcome << "; " << CountsText(r.counts()) << "\n";
-  if (r.items_size() > 0) {
+  // The outgoing report already lists the items, dependencies and references of the incoming one.
+  if (r.items_size() > 0 && !nested) {
     out << "\n";
     Table t({"KIND", "NAME", "SOURCE", "TARGET", "STATUS", "NOTE"});
     for (const v1::ItemReport& i : r.items()) {
@@ -146,8 +147,10 @@ void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool n
   PrintList("Blocking problems",
             std::vector<std::string>(r.blocking_problems().begin(), r.blocking_problems().end()),
             out);
-  PrintList("Provide in the target by hand", DependencyLines(r.manual_dependencies()), out);
-  PrintList("Unresolved references", UnresolvedLines(r.unresolved()), out);
+  if (!nested) {
+    PrintList("Provide in the target by hand", DependencyLines(r.manual_dependencies()), out);
+    PrintList("Unresolved references", UnresolvedLines(r.unresolved()), out);
+  }
   PrintList("Warnings", std::vector<std::string>(r.warnings().begin(), r.warnings().end()), out);
   if (r.has_verification()) {
     const v1::Verification& v = r.verification();
@@ -302,6 +305,16 @@ std::optional<v1::MigrationReport> ReportFromOutput(const Workflow& wf) {
   for (const char* key : {"report", "incomingReport"}) {
     auto it = wf.output().find(key);
     if (it == wf.output().end()) continue;
+    if (std::optional<v1::MigrationReport> r = MessageFromValue<v1::MigrationReport>(it->second)) {
+      return r;
+    }
+  }
+  // A failed workflow has no output; the step that failed (await_incoming, plan, ...) may still
+  // have reported. The latest attempt that did wins.
+  std::vector<const Task*> attempts = AttemptsInOrder(wf);
+  for (auto t = attempts.rbegin(); t != attempts.rend(); ++t) {
+    auto it = (*t)->output_data().find("report");
+    if (it == (*t)->output_data().end()) continue;
     if (std::optional<v1::MigrationReport> r = MessageFromValue<v1::MigrationReport>(it->second)) {
       return r;
     }

@@ -59,7 +59,8 @@ JsonObject WorkflowJson(const conductor::proto::Workflow& wf);
 // The workflow's header lines ("Workflow  <id>", "Type ...", "Status ...", ...).
 void PrintWorkflowHeader(const conductor::proto::Workflow& wf, int64_t now_ms, std::ostream& out);
 
-// The migration report in a workflow's output ("report", else "incomingReport"), if any.
+// The migration report in a workflow's output ("report", else "incomingReport"), else in the
+// output of its latest step attempt that has one (a failed workflow has no output), if any.
 std::optional<v1::MigrationReport> ReportFromOutput(const conductor::proto::Workflow& wf);
 // The plan of a dry run in a workflow's output ("plan"), if any.
 std::optional<v1::MigrationPlan> PlanFromOutput(const conductor::proto::Workflow& wf);

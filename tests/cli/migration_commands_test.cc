@@ -236,6 +236,20 @@ TEST_F(MigrationCommandsTest, MigrateWaitShowsProgressAndReport) {
   for (const char* step : {"fetch", "discover", "build_package", "push", "await_incoming"}) {
     EXPECT_THAT(h.out, HasSubstr(step));
   }
+  // ... and the incoming workflow it started in B, read through B's environment definition.
+  EXPECT_THAT(h.out, HasSubstr("Incoming workflow"));
+  for (const char* step : {"cmig_validate_package", "cmig_plan_migration", "cmig_apply_migration",
+                           "cmig_verify_applied"}) {
+    EXPECT_THAT(h.out, HasSubstr(step));
+  }
+  RunResult hj = Cli({"history", id, "--json"});
+  ASSERT_EQ(hj.exit_code, 0) << hj;
+  google::protobuf::Value hv = ParseOut(hj);
+  const auto& incoming = Field(hv, "incoming");
+  EXPECT_EQ(Field(incoming, "environment").string_value(), "B");
+  EXPECT_EQ(Field(incoming, "status").string_value(), "COMPLETED") << hj.out;
+  EXPECT_EQ(Field(incoming, "workflowType").string_value(), "incoming_migration_request");
+  EXPECT_GE(Field(incoming, "attempts").list_value().values_size(), 5);
   RunResult list = Cli({"list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list;
   EXPECT_EQ(Field(ParseOut(list), "totalHits").number_value(), 2);
@@ -263,7 +277,9 @@ TEST_F(MigrationCommandsTest, FailedMigrationExitsNonZeroWithTheReason) {
                      "--poll-interval", "20ms"});
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_THAT(r.err, HasSubstr("ended FAILED"));
-  EXPECT_THAT(r.out, HasSubstr("conflict"));
+  // The report of the failed step is shown: the conflicting item, by name.
+  EXPECT_THAT(r.out, HasSubstr("Report"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("workflow +order_flow +v1 +v1 +conflict"));
 }
 
 TEST_F(MigrationCommandsTest, MigrateErrors) {
