@@ -261,9 +261,22 @@ class Shared {
     return remote;
   }
 
+  std::shared_ptr<const v1::MigrationPackage> CachedPackage(absl::string_view ref) {
+    absl::MutexLock lock(&mu_);
+    return cached_ref_ == ref ? cached_package_ : nullptr;
+  }
+  void CachePackage(absl::string_view ref, const v1::MigrationPackage& package) {
+    auto p = std::make_shared<const v1::MigrationPackage>(package);
+    absl::MutexLock lock(&mu_);
+    cached_ref_ = std::string(ref);
+    cached_package_ = std::move(p);
+  }
+
  private:
   const MigrationDeps deps_;
   absl::Mutex mu_;
+  std::string cached_ref_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const v1::MigrationPackage> cached_package_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Remote>> remotes_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -676,12 +689,20 @@ class VerifyTargetStep final : public Step {
 // ---- incoming -------------------------------------------------------------------------------
 
 absl::StatusOr<v1::MigrationPackage> LoadPackage(Shared& shared, absl::string_view ref) {
+  // Validate, plan, apply and verify read the same package one after the other; a stored
+  // reference names its bytes, so the last one parsed can be reused without reading it again.
+  if (absl::StartsWith(ref, kStoredPrefix)) {
+    if (std::shared_ptr<const v1::MigrationPackage> cached = shared.CachedPackage(ref)) {
+      return *cached;
+    }
+  }
   ASSIGN_OR_RETURN(std::string json, shared.Load(ref, "package"));
   absl::StatusOr<v1::MigrationPackage> p = PackageFromJson(json);
   if (!p.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the package is malformed: ", p.status().message()));
   }
+  if (absl::StartsWith(ref, kStoredPrefix)) shared.CachePackage(ref, *p);
   return p;
 }
 

@@ -20,6 +20,18 @@
 // result up to `inline_limit_bytes` travels inline ("inline:<base64>"); a larger one fails the
 // step with a FailedPrecondition naming the size and the limit.
 //
+// The input of outgoing_migration_request (what the CLI starts in the source environment):
+//   {"sourceEnvironment": "dev",            // label recorded in the package
+//    "targetEnvironment": "prod",           // an id resolved by the EnvironmentResolver
+//    "selection": {"workflows": [{"name": "order_flow"}, {"name": "billing", "version": 2},
+//                                {"name": "*"}],          // "*": every workflow (latest)
+//                  "taskDefs": ["charge_card", "*"]},      // "*": every task definition
+//    "options": {"conflictStrategy": "CONFLICT_STRATEGY_FAIL|SKIP|UPDATE",
+//                "versionStrategy": "VERSION_STRATEGY_PRESERVE|NEW_VERSION",
+//                "includeSecrets": false, "dryRun": false, "skipDiscovery": false}}
+// selection and options are cmig.v1.Selection / cmig.v1.MigrationOptions in protobuf JSON;
+// unknown keys are a terminal error of the fetch step.
+//
 // The push is idempotent: the incoming workflow's correlation id is derived from the outgoing
 // workflow's id, and a retried push finds and returns the workflow it already started.
 //

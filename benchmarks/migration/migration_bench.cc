@@ -6,18 +6,23 @@
 // references), then one outgoing_migration_request of everything ("*") from A to B. Prints the
 // duration of every step of both workflows, the end-to-end time, and the peak RSS of the process
 // (both orchestrators and both workers live in it, so each one's peak is at most that).
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -31,6 +36,9 @@
 #include "worker/worker.h"
 
 ABSL_FLAG(std::string, definitions, "1000,10000", "comma-separated sizes N to migrate");
+ABSL_FLAG(bool, processes, false,
+          "Run the orchestrators and workers as the real binaries (orchestrator, migration-worker) "
+          "and report each process's peak RSS, instead of all in this process.");
 
 namespace {
 
@@ -220,6 +228,117 @@ double RunOnce(int n) {
   return seconds;
 }
 
+// ---- --processes: the real binaries ----
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+long PeakRssMbOf(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "VmHWM:")) {
+      long kb = 0;
+      std::istringstream(line.substr(6)) >> kb;
+      return kb / 1024;
+    }
+  }
+  return -1;
+}
+
+std::string StartOrchestrator(const std::string& dir, const std::string& name, pid_t* pid) {
+  const std::string port_file = dir + "/" + name + ".port";
+  *pid = Spawn({CMIG_BINARY_DIR "/orchestrator/orchestrator", "--db=" + dir + "/" + name + ".db",
+                "--listen=127.0.0.1:0", "--port_file=" + port_file});
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) return absl::StrCat("127.0.0.1:", port);
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::fprintf(stderr, "orchestrator %s did not start\n", name.c_str());
+  std::exit(1);
+}
+
+std::unique_ptr<cmig::client::GrpcOrchestratorClient> ClientTo(const std::string& address) {
+  cmig::client::ClientOptions c;
+  c.address = address;
+  c.call_timeout = absl::Seconds(60);
+  auto client = cmig::client::GrpcOrchestratorClient::Create(c);
+  Die(client.status(), "client");
+  return *std::move(client);
+}
+
+double RunProcesses(int n) {
+  const std::string dir = absl::StrCat(std::filesystem::temp_directory_path().string(),
+                                       "/migration_bench_p_", getpid(), "_", n);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  pid_t oa = 0, ob = 0;
+  const std::string a_addr = StartOrchestrator(dir, "a", &oa);
+  const std::string b_addr = StartOrchestrator(dir, "b", &ob);
+  Env a;
+  a.client = ClientTo(a_addr);
+  cmig::client::ClientOptions c;
+  c.address = a_addr;
+  auto ext = cmig::client::GrpcExtensionsClient::Create(c);
+  Die(ext.status(), "extensions client");
+  cmig::v1::Environment target;
+  target.set_id("B");
+  target.set_address(b_addr);
+  Die((*ext)->PutEnvironment(target), "put environment");
+  Seed(a, n);
+  auto b_client = ClientTo(b_addr);
+  std::vector<pid_t> workers;
+  for (const std::string& addr : {a_addr, b_addr}) {
+    workers.push_back(Spawn({CMIG_BINARY_DIR "/worker/migration-worker", "--server=" + addr,
+                             "--threads=2", "--poll_timeout_ms=500", "--poll_interval_ms=10",
+                             "--workflows_dir=" CMIG_SOURCE_DIR "/workflows", "--log_level=warn"}));
+  }
+  conductor::proto::StartWorkflowRequest req;
+  req.set_name("outgoing_migration_request");
+  auto& in = *req.mutable_input();
+  in["sourceEnvironment"].set_string_value("A");
+  in["targetEnvironment"].set_string_value("B");
+  in["selection"] = *cmig::ParseJson(R"({"workflows":[{"name":"*"}],"taskDefs":["*"]})");
+  in["options"] = *cmig::ParseJson("{}");
+  // The workers register the migration workflows at startup, in both environments.
+  while (!a.client->GetWorkflowDef("outgoing_migration_request", 0).ok() ||
+         !b_client->GetWorkflowDef("incoming_migration_request", 0).ok()) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Time start = absl::Now();
+  auto id = a.client->StartWorkflow(req);
+  Die(id.status(), "start migration");
+  Workflow out = WaitDone(a, *id);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("N=%d (separate processes): %s in %.2f s end to end\n", n,
+              Workflow::WorkflowStatus_Name(out.status()).c_str(), seconds);
+  std::printf(
+      "  peak RSS: orchestrator A %ld MB, orchestrator B %ld MB, worker A %ld MB, "
+      "worker B %ld MB\n",
+      PeakRssMbOf(oa), PeakRssMbOf(ob), PeakRssMbOf(workers[0]), PeakRssMbOf(workers[1]));
+  PrintSteps("outgoing", out);
+  auto incoming = b_client->GetWorkflowsByCorrelationId(
+      "incoming_migration_request", cmig::tasks::IncomingCorrelationId(*id), true, true);
+  if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
+  a.client.reset();
+  b_client.reset();
+  for (pid_t p : {workers[0], workers[1], oa, ob}) kill(p, SIGTERM);
+  for (pid_t p : {workers[0], workers[1], oa, ob}) waitpid(p, nullptr, 0);
+  std::filesystem::remove_all(dir);
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,7 +353,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     sizes.push_back(n);
-    times.push_back(RunOnce(n));
+    times.push_back(absl::GetFlag(FLAGS_processes) ? RunProcesses(n) : RunOnce(n));
   }
   if (times.size() >= 2 && times.front() > 0) {
     std::printf("scaling: %d -> %d definitions took %.1fx the time\n", sizes.front(), sizes.back(),
