@@ -497,7 +497,8 @@ Context::Context(GlobalOptions global, std::vector<std::string> args,
       given_flags_(std::move(given_flags)),
       in_(in),
       out_(out),
-      err_(err) {}
+      err_(err),
+      address_(global_.server) {}
 
 Context::~Context() = default;
 
@@ -601,7 +602,9 @@ int Run(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream
   Context ctx(*global, std::move(parsed->positional), std::move(parsed->given), in, out, err);
   absl::Status s = command->run(ctx);
   if (s.ok()) return kExitOk;
-  return Fail(s, ctx.global(), ctx.json(), ctx.json_printed(), out, err);
+  GlobalOptions where = ctx.global();
+  where.server = ctx.address();
+  return Fail(s, where, ctx.json(), ctx.json_printed(), out, err);
 }
 
 }  // namespace cmig::cli

@@ -79,6 +79,11 @@ class Context {
   // The extension services (environments, secrets, package store) of --server.
   absl::StatusOr<client::GrpcExtensionsClient*> Extensions();
 
+  // The server the command talks to, for error messages: --server unless the command chose
+  // another (export reads from its config's source).
+  const std::string& address() const { return address_; }
+  void set_address(std::string address) { address_ = std::move(address); }
+
   // Marks that the command printed its JSON document, so a failure is not printed again as a
   // second document.
   void MarkJsonPrinted() { json_printed_ = true; }
@@ -94,6 +99,7 @@ class Context {
   std::unique_ptr<client::GrpcOrchestratorClient> orchestrator_;
   std::unique_ptr<client::GrpcExtensionsClient> extensions_;
   bool json_printed_ = false;
+  std::string address_;
 };
 
 using CommandFn = absl::Status (*)(Context&);

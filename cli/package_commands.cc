@@ -226,6 +226,7 @@ absl::Status ExportCommand(Context& ctx) {
     }
     options.token = *std::move(token);
   }
+  ctx.set_address(options.address);
   ASSIGN_OR_RETURN(auto source, client::GrpcOrchestratorClient::Create(options));
 
   v1::Selection selection;

@@ -423,6 +423,16 @@ TEST_F(MigrationCommandsTest, MalformedConfigNamesTheField) {
   EXPECT_EQ(value.exit_code, 2) << value;
   EXPECT_THAT(value.err, HasSubstr("import_options.conflict_strategy: 'merge'"));
 
+  // The source in the config is down: the error names its address, not --server's default.
+  auto gone = StartServer("gone.db");
+  std::string gone_address = gone->address();
+  gone.reset();
+  WriteFile(config, absl::StrCat("source { environment: \"dev\" address: \"", gone_address,
+                                 "\" }\nselection { workflows: \"a\" }\n"));
+  RunResult down = RunCli({"export", "--config", config, "--output", out});
+  EXPECT_EQ(down.exit_code, 1) << down;
+  EXPECT_THAT(down.err, HasSubstr(absl::StrCat("cannot reach the server at ", gone_address)));
+
   WriteFile(config, "selection { workflows: \"a@x\" }\n");
   RunResult env = Cli({"export", "--config", config, "--output", out});
   EXPECT_EQ(env.exit_code, 2) << env;
