@@ -177,8 +177,8 @@ class Shared {
     }
     if (bytes.size() > deps_.inline_limit_bytes) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the ", what, " is ", bytes.size(), " bytes, over the ", deps_.inline_limit_bytes,
-          "-byte limit for data passed inline, and ", where,
+          "cannot pass the ", what, " inline: ", bytes.size(), " bytes, over the ",
+          deps_.inline_limit_bytes, "-byte limit, and ", where,
           " has no blob store (cmig.v1.BlobStore, offered by the embedded orchestrator)"));
     }
     return absl::StrCat(kInlinePrefix, absl::Base64Escape(bytes));

@@ -137,11 +137,11 @@ class MigrationE2eTest : public ::testing::Test {
     ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
   }
 
-  void StartWorker(Environment& e, tasks::MigrationDeps extra = {}) {
+  void StartWorker(Environment& e, tasks::MigrationDeps extra = {}, bool with_blob_store = true) {
     tasks::MigrationDeps deps = std::move(extra);
     deps.metadata = e.client.get();
     deps.workflows = e.client.get();
-    deps.blobs = e.ext.get();
+    deps.blobs = with_blob_store ? e.ext.get() : nullptr;
     deps.admin = e.ext.get();
     deps.environments = e.environments.get();
     deps.secrets = e.secrets.get();
@@ -566,6 +566,35 @@ TEST_F(MigrationE2eTest, TargetUnreachableDuringPushIsRetriedUntilItIsBack) {
   for (const Task& t : out.tasks()) push_attempts += t.reference_task_name() == "push" ? 1 : 0;
   EXPECT_GE(push_attempts, 2);
   EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, WithoutABlobStoreResultsTravelInlineWithinTheLimit) {
+  SeedSource();
+  tasks::MigrationDeps no_store;
+  // As against a Conductor server: no cmig.v1.BlobStore in the source.
+  StartWorker(a_, no_store, /*with_blob_store=*/false);
+  StartWorker(b_);
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  for (const Task& t : out.tasks()) {
+    if (t.reference_task_name() == "build_package") {
+      EXPECT_TRUE(absl::StartsWith(t.output_data().at("packageRef").string_value(), "inline:"));
+    }
+  }
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, WithoutABlobStoreAResultOverTheInlineLimitFailsClearly) {
+  SeedSource();
+  tasks::MigrationDeps small;
+  small.inline_limit_bytes = 64;
+  StartWorker(a_, small, /*with_blob_store=*/false);
+  StartWorker(b_);
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("64-byte limit"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("no blob store"));
+  EXPECT_TRUE(Hashes(b_).empty());
 }
 
 // Starts the real migration-worker binary against A; returns its pid.
