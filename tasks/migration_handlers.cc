@@ -818,6 +818,17 @@ class ApplyMigration final : public Step {
     ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), package_ref));
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
     ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, plan));
+    if (package.secrets_size() > 0) {
+      if (deps().secret_store == nullptr) {
+        return absl::FailedPreconditionError(
+            "the package carries secret values and this environment has no secret store to "
+            "write them to (cmig.v1.Secrets)");
+      }
+      for (const v1::SecretValue& secret : package.secrets()) {
+        RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
+      }
+      ctx.AddLog(absl::StrCat("wrote ", package.secrets_size(), " secret values"));
+    }
     const int batch = std::max(1, deps().apply_batch_size);
     size_t i = 0;
     while (i < steps.size()) {
@@ -847,6 +858,7 @@ class ApplyMigration final : public Step {
     ctx.AddLog(absl::StrCat("applied ", steps.size(), " definitions in dependency order"));
     TaskOutcome out;
     SetNumber(out.output, "applied", steps.size());
+    SetNumber(out.output, "secretsWritten", package.secrets_size());
     return out;
   }
 };
@@ -1037,6 +1049,7 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
   deps.workflows = &client;
   deps.blobs = r->extensions.get();
   deps.admin = r->extensions.get();
+  deps.secret_store = r->extensions.get();
   deps.environments = r->environments.get();
   deps.secrets = r->secrets.get();
   RETURN_IF_ERROR(RegisterMigrationHandlers(registry, std::move(deps)));

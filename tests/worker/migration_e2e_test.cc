@@ -35,6 +35,7 @@
 namespace cmig {
 namespace {
 
+using ::cmig::testing::StatusIs;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using ::testing::HasSubstr;
@@ -143,6 +144,7 @@ class MigrationE2eTest : public ::testing::Test {
     deps.workflows = e.client.get();
     deps.blobs = with_blob_store ? e.ext.get() : nullptr;
     deps.admin = e.ext.get();
+    deps.secret_store = e.ext.get();
     deps.environments = e.environments.get();
     deps.secrets = e.secrets.get();
     deps.remote_call_timeout = absl::Seconds(2);
@@ -595,6 +597,27 @@ TEST_F(MigrationE2eTest, WithoutABlobStoreAResultOverTheInlineLimitFailsClearly)
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("64-byte limit"));
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("no blob store"));
   EXPECT_TRUE(Hashes(b_).empty());
+}
+
+TEST_F(MigrationE2eTest, SecretValuesTravelOnlyWhenRequested) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-secret-value"));
+  StartWorkers();
+  Workflow plain = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(plain.status(), Workflow::COMPLETED) << plain.reason_for_incompletion();
+  EXPECT_THAT(b_.ext->GetSecret("ledger_key").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+
+  Workflow with = Wait(a_, StartMigration(kSelectOrder, R"({"includeSecrets":true})"));
+  ASSERT_EQ(with.status(), Workflow::COMPLETED) << with.reason_for_incompletion();
+  for (const Task& t : with.tasks()) {
+    if (t.reference_task_name() == "build_package") {
+      EXPECT_TRUE(t.output_data().at("containsSecretValues").bool_value());
+    }
+    EXPECT_THAT(t.DebugString(), ::testing::Not(HasSubstr("ledger-secret-value")));
+  }
+  ASSERT_OK_AND_ASSIGN(std::string value, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(value, "ledger-secret-value");
 }
 
 // Starts the real migration-worker binary against A; returns its pid.
