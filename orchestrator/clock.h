@@ -1,0 +1,30 @@
+// Time as the orchestrator sees it, injectable so tests can drive it.
+//
+// Every timestamp the orchestrator writes (scheduled, start, end, update times)
+// and every timer it arms (retry delays, response timeouts, long-poll timeouts)
+// is in milliseconds since the Unix epoch as read from one Clock.
+#ifndef CMIG_ORCHESTRATOR_CLOCK_H_
+#define CMIG_ORCHESTRATOR_CLOCK_H_
+
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace cmig::orchestrator {
+
+// Thread safety: NowMs may be called from any thread at any time.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t NowMs() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return absl::ToUnixMillis(absl::Now()); }
+};
+
+}  // namespace cmig::orchestrator
+
+#endif  // CMIG_ORCHESTRATOR_CLOCK_H_

@@ -1,0 +1,239 @@
+// The orchestrator's state machine: definitions, running workflows, task
+// queues, parked long polls and timers, kept in memory with SQLite (Store) as
+// the authoritative copy.
+//
+// Every change to a workflow goes through the decider (decider.h) under one
+// engine mutex, so decisions for a workflow are serialised. The changes of one
+// call are one WriteBatch, handed to the store in the order they were made;
+// callers are answered only after their batch (and so every earlier one)
+// committed. Newly scheduled tasks reach pollers as soon as their batch is
+// handed to the store, and a poll's own write (SCHEDULED -> IN_PROGRESS) is not
+// awaited: a crash can at worst deliver a task again or drop a scheduling that
+// the restarted engine decides again, never lose or repeat an accepted result.
+//
+// Asynchronous methods take a callback that runs exactly once, on the calling
+// thread, the timer thread or the committer thread, never while the engine
+// mutex is held. No method blocks on
+// I/O except the synchronous reads of finished workflows, tasks and logs.
+#ifndef CMIG_ORCHESTRATOR_ENGINE_H_
+#define CMIG_ORCHESTRATOR_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "conductor/grpc/workflow_service.pb.h"
+#include "conductor/model/rerunworkflowrequest.pb.h"
+#include "conductor/model/startworkflowrequest.pb.h"
+#include "conductor/model/task.pb.h"
+#include "conductor/model/taskdef.pb.h"
+#include "conductor/model/taskexeclog.pb.h"
+#include "conductor/model/taskresult.pb.h"
+#include "conductor/model/workflow.pb.h"
+#include "conductor/model/workflowdef.pb.h"
+#include "conductor/model/workflowsummary.pb.h"
+#include "orchestrator/clock.h"
+#include "orchestrator/decider.h"
+#include "orchestrator/store.h"
+
+namespace cmig::orchestrator {
+
+class Engine {
+ public:
+  using Done = std::function<void(absl::Status)>;
+  using PollCallback = std::function<void(std::vector<conductor::proto::Task>)>;
+
+  // Loads the state in `store`, re-queues what was queued, decides every running
+  // workflow once (which re-arms its timers) and starts the timer thread.
+  // `store` and `clock` must outlive the engine. With a clock other than the
+  // system clock, timers re-read it at least every 10 ms.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(Store& store, const Clock& clock,
+                                                        bool system_clock);
+  ~Engine();  // Shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Stops timers and answers every parked poll with no tasks. Idempotent.
+  void Shutdown();
+
+  // --- Definitions (Conductor's MetadataService semantics) ---
+  // ALREADY_EXISTS when that name and version exist; INVALID_ARGUMENT when malformed.
+  void CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done);
+  // Creates or replaces each definition.
+  void UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done);
+  // version 0 = the highest version. NOT_FOUND when absent.
+  absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(const std::string& name,
+                                                               int version) const;
+  static absl::Status ValidateWorkflowDef(const conductor::proto::WorkflowDef& def);
+  // Creates or replaces each definition.
+  void CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done);
+  // NOT_FOUND when no definition has that name.
+  void UpdateTaskDef(conductor::proto::TaskDef def, Done done);
+  void DeleteTaskDef(const std::string& name, Done done);
+  absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(const std::string& name) const;
+  std::vector<conductor::proto::WorkflowDef> ListWorkflowDefs(const std::string& name,
+                                                              bool all_versions) const;
+  std::vector<conductor::proto::TaskDef> ListTaskDefs() const;
+
+  // --- Workflows ---
+  // NOT_FOUND for an unknown definition (unless the request carries one).
+  void StartWorkflow(conductor::proto::StartWorkflowRequest request,
+                     std::function<void(absl::StatusOr<std::string>)> done);
+  absl::StatusOr<conductor::proto::Workflow> GetWorkflow(const std::string& workflow_id,
+                                                         bool include_tasks);
+  absl::StatusOr<std::vector<conductor::proto::Workflow>> GetWorkflowsByCorrelationId(
+      const std::string& name, const std::string& correlation_id, bool include_closed,
+      bool include_tasks);
+  absl::StatusOr<std::vector<std::string>> GetRunningWorkflows(const std::string& name, int version,
+                                                               int64_t start_time,
+                                                               int64_t end_time);
+  // `query` supports `workflowType = 'x'`, `status = 'RUNNING'`, `status IN (A,B)`,
+  // `correlationId = 'c'` joined by AND; `free_text` "*" or empty matches all,
+  // anything else must equal the workflow id or correlation id.
+  absl::StatusOr<conductor::grpc::workflows::WorkflowSummarySearchResult> Search(
+      int start, int size, const std::string& free_text, const std::string& query);
+  // FAILED_PRECONDITION unless RUNNING (pause) / PAUSED (resume).
+  void PauseWorkflow(const std::string& workflow_id, Done done);
+  void ResumeWorkflow(const std::string& workflow_id, Done done);
+  // FAILED_PRECONDITION when already ended.
+  void TerminateWorkflow(const std::string& workflow_id, const std::string& reason, Done done);
+  // Resumes a FAILED / TIMED_OUT / TERMINATED workflow with a new attempt of each
+  // failed task; FAILED_PRECONDITION otherwise.
+  void RetryWorkflow(const std::string& workflow_id, Done done);
+  // Runs an ended workflow again from the start under the same id.
+  void RestartWorkflow(const std::string& workflow_id, bool use_latest_definitions, Done done);
+  void RerunWorkflow(conductor::proto::RerunWorkflowRequest request,
+                     std::function<void(absl::StatusOr<std::string>)> done);
+  void RemoveWorkflow(const std::string& workflow_id, Done done);
+  void DecideWorkflow(const std::string& workflow_id, Done done);
+
+  // --- Tasks ---
+  // Hands out up to `count` tasks of `queue_name` to `worker_id`; when none is
+  // visible, parks until one is or `timeout_ms` passes, then calls `callback`
+  // (possibly with no tasks). Returns an id for CancelPoll.
+  uint64_t Poll(const std::string& queue_name, const std::string& worker_id, int count,
+                int64_t timeout_ms, PollCallback callback);
+  // True if the poll was still parked: its callback will never run.
+  bool CancelPoll(uint64_t poll_id);
+  // Puts back tasks a poll took but could not hand over (its caller went away):
+  // each is SCHEDULED and queued again, unless it changed since.
+  void ReturnTasks(const std::vector<conductor::proto::Task>& tasks);
+  // Accepted results of tasks that already ended are ignored (OK), as Conductor does.
+  void UpdateTask(conductor::proto::TaskResult result, Done done);
+  void AddLog(const std::string& task_id, const std::string& line, Done done);
+  absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> GetTaskLogs(
+      const std::string& task_id);
+  absl::StatusOr<conductor::proto::Task> GetTask(const std::string& task_id);
+  // Visible plus delayed tasks in the queue `queue_name` ("domain:type" or "type").
+  int64_t QueueSize(const std::string& queue_name) const;
+  // Every queue that ever held a task, with its size.
+  std::vector<std::pair<std::string, int64_t>> QueueSizes() const;
+
+ private:
+  struct WorkflowState;
+  struct Txn;
+  struct Waiter;
+  struct Queue;
+
+  Engine(Store& store, const Clock& clock, bool system_clock);
+  absl::Status LoadLocked(LoadedState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Finds a workflow in memory or reads it from the store into memory.
+  absl::StatusOr<WorkflowState*> FindWorkflowLocked(const std::string& workflow_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops workflows FindWorkflowLocked read from the store for this call once
+  // they are ended and have no pending writes.
+  void EvictLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  conductor::proto::Task* FindTaskLocked(WorkflowState& ws, const std::string& task_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> StartWorkflowLocked(conductor::proto::StartWorkflowRequest request,
+                                                  const std::string& parent_workflow_id,
+                                                  const std::string& parent_task_id, Txn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the decider on `ws` and everything it triggers (children, parents).
+  void DecideLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnWorkflowEndedLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TerminateLocked(WorkflowState& ws, const std::string& reason, Txn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteWorkflowLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteTaskLocked(WorkflowState& ws, const conductor::proto::Task& task, Txn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EnqueueLocked(WorkflowState& ws, const conductor::proto::Task& task, int64_t visible_at,
+                     Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DequeueLocked(const std::string& task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends `txn` to the store; on commit publishes its enqueues, then calls `done`.
+  void SubmitLocked(Txn& txn, Done done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::Status status, Done done);
+  void PublishLocked(const std::string& queue_name, const std::string& task_id, int64_t visible_at,
+                     std::vector<std::function<void()>>& deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives visible tasks of `queue_name` to parked polls.
+  void ServeWaitersLocked(const std::string& queue_name,
+                          std::vector<std::function<void()>>& deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<conductor::proto::Task> TakeTasksLocked(Queue& q, const std::string& worker_id,
+                                                      int count, Txn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmTimerLocked(int64_t at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveWaiterLocked(absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the workflow's decider wake-up (nullopt: none); one timer per workflow.
+  void SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TimerLoop();
+  // Runs a locked mutation that ends in SubmitLocked, answering `done` with its
+  // error if it fails before submitting.
+  void Mutate(Done done, const std::function<absl::Status(Txn&)>& body);
+  std::string NewId();
+  const conductor::proto::TaskDef* TaskDefLocked(const std::string& name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A lookup valid while mu_ stays held.
+  TaskDefLookup TaskDefLookupLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  Store& store_;
+  const Clock& clock_;
+  const bool system_clock_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::map<int, conductor::proto::WorkflowDef>> workflow_defs_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, conductor::proto::TaskDef> task_defs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> loaded_from_store_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
+  // task id -> queue it sits in (published or awaiting its commit).
+  absl::flat_hash_map<std::string, std::string> queued_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_waiter_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  // Timers by due time: workflows to decide (one entry per workflow, see
+  // SetWakeLocked), queues whose delayed tasks become visible, polls that
+  // expire (entries of polls answered earlier are skipped when they fire).
+  std::multimap<int64_t, std::string> workflow_timers_ ABSL_GUARDED_BY(mu_);
+  std::multimap<int64_t, std::string> queue_timers_ ABSL_GUARDED_BY(mu_);
+  std::multimap<int64_t, uint64_t> poll_timers_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar timer_cv_;
+  int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by RetryWorkflow for the first round of DecideLocked, which then runs
+  // the decider's RetryWorkflow instead of Decide; its error lands in retry_error_.
+  bool pending_retry_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status retry_error_ ABSL_GUARDED_BY(mu_);
+  std::thread timer_thread_;
+};
+
+}  // namespace cmig::orchestrator
+
+#endif  // CMIG_ORCHESTRATOR_ENGINE_H_

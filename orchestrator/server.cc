@@ -1,0 +1,101 @@
+#include "orchestrator/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "orchestrator/engine.h"
+#include "orchestrator/services.h"
+#include "orchestrator/store.h"
+#include "spdlog/spdlog.h"
+
+namespace cmig::orchestrator {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
+    const ServerOptions& options) {
+  if (options.db_path.empty()) return absl::InvalidArgumentError("ServerOptions.db_path is empty");
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate file and a key file");
+  }
+  std::unique_ptr<OrchestratorServer> s(new OrchestratorServer());
+  s->auth_ = std::make_unique<Authenticator>();
+  if (!options.tokens_file.empty()) {
+    ASSIGN_OR_RETURN(Authenticator auth, Authenticator::FromFile(options.tokens_file));
+    *s->auth_ = std::move(auth);
+  }
+  std::shared_ptr<::grpc::ServerCredentials> creds = ::grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty()) {
+    ASSIGN_OR_RETURN(std::string cert, ReadFile(options.tls_cert_file, "TLS certificate"));
+    ASSIGN_OR_RETURN(std::string key, ReadFile(options.tls_key_file, "TLS key"));
+    ::grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    creds = ::grpc::SslServerCredentials(ssl);
+  }
+  const Clock* clock = options.clock;
+  if (clock == nullptr) {
+    s->system_clock_ = std::make_unique<SystemClock>();
+    clock = s->system_clock_.get();
+  }
+  ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
+  ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr));
+  s->services_ = MakeServices(*s->engine_, *s->auth_);
+
+  ::grpc::EnableDefaultHealthCheckService(true);
+  ::grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, creds, &s->port_);
+  for (auto& svc : s->services_) builder.RegisterService(svc.get());
+  // Payloads (migration packages) may exceed gRPC's 4 MB default.
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    s->engine_->Shutdown();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+  }
+  if (auto* health = s->server_->GetHealthCheckService()) health->SetServingStatus(true);
+  spdlog::info("orchestrator serving on port {} (db {}, auth {}, tls {})", s->port_,
+               options.db_path, options.tokens_file.empty() ? "off" : "on",
+               options.tls_cert_file.empty() ? "off" : "on");
+  return s;
+}
+
+OrchestratorServer::~OrchestratorServer() { Shutdown(); }
+
+int OrchestratorServer::port() const { return port_; }
+
+std::string OrchestratorServer::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+void OrchestratorServer::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_.HasBeenNotified()) return;
+  if (server_) {
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+  }
+  // Parked polls are answered first so that the server's shutdown does not wait
+  // for their timeouts; calls waiting on a commit are answered by the committer,
+  // which keeps running until the store is destroyed.
+  if (engine_) engine_->Shutdown();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (store_) store_->CommitAndWait({}).IgnoreError();
+  engine_.reset();
+  store_.reset();
+  shut_down_.Notify();
+}
+
+void OrchestratorServer::Wait() { shut_down_.WaitForNotification(); }
+
+}  // namespace cmig::orchestrator

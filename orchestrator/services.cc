@@ -1,0 +1,504 @@
+#include "orchestrator/services.h"
+
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "base/grpc_status.h"
+
+namespace cmig::orchestrator {
+namespace {
+
+namespace md = conductor::grpc::metadata;
+namespace ts = conductor::grpc::tasks;
+namespace ws = conductor::grpc::workflows;
+using conductor::proto::Task;
+using ::grpc::CallbackServerContext;
+using ::grpc::ServerUnaryReactor;
+
+// Conductor's poll limits (grpc-server TaskServiceImpl / ExecutionService).
+constexpr int kMaxPollTimeoutMs = 5000;
+constexpr int kDefaultPollTimeoutMs = 100;
+
+std::string QueueName(const std::string& task_type, const std::string& domain) {
+  return domain.empty() ? task_type : absl::StrCat(domain, ":", task_type);
+}
+
+// Finishes `reactor` with `s`; shared by every handler that answers at once.
+ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
+  ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(ToGrpc(s));
+  return r;
+}
+
+// A reactor plus a callback that finishes it from whichever thread the engine
+// answers on.
+std::pair<ServerUnaryReactor*, Engine::Done> Deferred(CallbackServerContext* ctx) {
+  ServerUnaryReactor* r = ctx->DefaultReactor();
+  return {r, [r](absl::Status s) { r->Finish(ToGrpc(s)); }};
+}
+
+#define CMIG_AUTH(ctx)                                     \
+  do {                                                     \
+    if (absl::Status s_ = auth_.Check(*(ctx)); !s_.ok()) { \
+      return Done((ctx), s_);                              \
+    }                                                      \
+  } while (false)
+
+class MetadataServiceImpl final : public md::MetadataService::CallbackService {
+ public:
+  MetadataServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+
+  ServerUnaryReactor* CreateWorkflow(CallbackServerContext* ctx,
+                                     const md::CreateWorkflowRequest* req,
+                                     md::CreateWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.CreateWorkflowDef(req->workflow(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* ValidateWorkflow(CallbackServerContext* ctx,
+                                       const md::ValidateWorkflowRequest* req,
+                                       md::ValidateWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    return Done(ctx, Engine::ValidateWorkflowDef(req->workflow()));
+  }
+  ServerUnaryReactor* UpdateWorkflows(CallbackServerContext* ctx,
+                                      const md::UpdateWorkflowsRequest* req,
+                                      md::UpdateWorkflowsResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.UpdateWorkflowDefs({req->defs().begin(), req->defs().end()}, std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* GetWorkflow(CallbackServerContext* ctx, const md::GetWorkflowRequest* req,
+                                  md::GetWorkflowResponse* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<conductor::proto::WorkflowDef> def =
+        engine_.GetWorkflowDef(req->name(), req->version());
+    if (def.ok()) *resp->mutable_workflow() = *std::move(def);
+    return Done(ctx, def.status());
+  }
+  ServerUnaryReactor* CreateTasks(CallbackServerContext* ctx, const md::CreateTasksRequest* req,
+                                  md::CreateTasksResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.CreateTaskDefs({req->defs().begin(), req->defs().end()}, std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* UpdateTask(CallbackServerContext* ctx, const md::UpdateTaskRequest* req,
+                                 md::UpdateTaskResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.UpdateTaskDef(req->task(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const md::GetTaskRequest* req,
+                              md::GetTaskResponse* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<conductor::proto::TaskDef> def = engine_.GetTaskDef(req->task_type());
+    if (def.ok()) *resp->mutable_task() = *std::move(def);
+    return Done(ctx, def.status());
+  }
+  ServerUnaryReactor* DeleteTask(CallbackServerContext* ctx, const md::DeleteTaskRequest* req,
+                                 md::DeleteTaskResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.DeleteTaskDef(req->task_type(), std::move(done));
+    return r;
+  }
+
+ private:
+  Engine& engine_;
+  const Authenticator& auth_;
+};
+
+class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackService {
+ public:
+  CatalogServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+
+  ServerUnaryReactor* ListWorkflowDefs(CallbackServerContext* ctx,
+                                       const cmig::v1::ListWorkflowDefsRequest* req,
+                                       cmig::v1::ListWorkflowDefsResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (auto& d : engine_.ListWorkflowDefs(req->name(), req->all_versions())) {
+      *resp->add_workflows() = std::move(d);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+  ServerUnaryReactor* ListTaskDefs(CallbackServerContext* ctx, const cmig::v1::ListTaskDefsRequest*,
+                                   cmig::v1::ListTaskDefsResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (auto& d : engine_.ListTaskDefs()) *resp->add_tasks() = std::move(d);
+    return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+  const Authenticator& auth_;
+};
+
+class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
+ public:
+  WorkflowServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+
+  ServerUnaryReactor* StartWorkflow(CallbackServerContext* ctx,
+                                    const conductor::proto::StartWorkflowRequest* req,
+                                    ws::StartWorkflowResponse* resp) override {
+    CMIG_AUTH(ctx);
+    ServerUnaryReactor* r = ctx->DefaultReactor();
+    engine_.StartWorkflow(*req, [r, resp](absl::StatusOr<std::string> id) {
+      if (id.ok()) resp->set_workflow_id(*id);
+      r->Finish(ToGrpc(id.status()));
+    });
+    return r;
+  }
+  ServerUnaryReactor* GetWorkflows(CallbackServerContext* ctx, const ws::GetWorkflowsRequest* req,
+                                   ws::GetWorkflowsResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (const std::string& cid : req->correlation_id()) {
+      absl::StatusOr<std::vector<conductor::proto::Workflow>> list =
+          engine_.GetWorkflowsByCorrelationId(req->name(), cid, req->include_closed(),
+                                              req->include_tasks());
+      if (!list.ok()) return Done(ctx, list.status());
+      auto& out = (*resp->mutable_workflows_by_id())[cid];
+      for (auto& w : *list) *out.add_workflows() = std::move(w);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+  ServerUnaryReactor* GetWorkflowStatus(CallbackServerContext* ctx,
+                                        const ws::GetWorkflowStatusRequest* req,
+                                        conductor::proto::Workflow* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<conductor::proto::Workflow> wf =
+        engine_.GetWorkflow(req->workflow_id(), req->include_tasks());
+    if (wf.ok()) *resp = *std::move(wf);
+    return Done(ctx, wf.status());
+  }
+  ServerUnaryReactor* RemoveWorkflow(CallbackServerContext* ctx,
+                                     const ws::RemoveWorkflowRequest* req,
+                                     ws::RemoveWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.RemoveWorkflow(req->workflod_id(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* GetRunningWorkflows(CallbackServerContext* ctx,
+                                          const ws::GetRunningWorkflowsRequest* req,
+                                          ws::GetRunningWorkflowsResponse* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<std::vector<std::string>> ids = engine_.GetRunningWorkflows(
+        req->name(), req->version(), req->start_time(), req->end_time());
+    if (ids.ok()) {
+      for (auto& id : *ids) resp->add_workflow_ids(std::move(id));
+    }
+    return Done(ctx, ids.status());
+  }
+  ServerUnaryReactor* DecideWorkflow(CallbackServerContext* ctx,
+                                     const ws::DecideWorkflowRequest* req,
+                                     ws::DecideWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.DecideWorkflow(req->workflow_id(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* PauseWorkflow(CallbackServerContext* ctx, const ws::PauseWorkflowRequest* req,
+                                    ws::PauseWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.PauseWorkflow(req->workflow_id(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* ResumeWorkflow(CallbackServerContext* ctx,
+                                     const ws::ResumeWorkflowRequest* req,
+                                     ws::ResumeWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.ResumeWorkflow(req->workflow_id(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* RerunWorkflow(CallbackServerContext* ctx,
+                                    const conductor::proto::RerunWorkflowRequest* req,
+                                    ws::RerunWorkflowResponse* resp) override {
+    CMIG_AUTH(ctx);
+    ServerUnaryReactor* r = ctx->DefaultReactor();
+    engine_.RerunWorkflow(*req, [r, resp](absl::StatusOr<std::string> id) {
+      if (id.ok()) resp->set_workflow_id(*id);
+      r->Finish(ToGrpc(id.status()));
+    });
+    return r;
+  }
+  ServerUnaryReactor* RestartWorkflow(CallbackServerContext* ctx,
+                                      const ws::RestartWorkflowRequest* req,
+                                      ws::RestartWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.RestartWorkflow(req->workflow_id(), req->use_latest_definitions(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* RetryWorkflow(CallbackServerContext* ctx, const ws::RetryWorkflowRequest* req,
+                                    ws::RetryWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.RetryWorkflow(req->workflow_id(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* TerminateWorkflow(CallbackServerContext* ctx,
+                                        const ws::TerminateWorkflowRequest* req,
+                                        ws::TerminateWorkflowResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.TerminateWorkflow(req->workflow_id(), req->reason(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* Search(CallbackServerContext* ctx,
+                             const conductor::grpc::search::Request* req,
+                             ws::WorkflowSummarySearchResult* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
+        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
+    if (result.ok()) *resp = *std::move(result);
+    return Done(ctx, result.status());
+  }
+  // Search, answering whole workflows (without tasks) instead of summaries.
+  ServerUnaryReactor* SearchV2(CallbackServerContext* ctx,
+                               const conductor::grpc::search::Request* req,
+                               ws::WorkflowSearchResult* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
+        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
+    if (!result.ok()) return Done(ctx, result.status());
+    resp->set_total_hits(result->total_hits());
+    for (const auto& summary : result->results()) {
+      absl::StatusOr<conductor::proto::Workflow> wf =
+          engine_.GetWorkflow(summary.workflow_id(), /*include_tasks=*/false);
+      if (wf.ok()) *resp->add_results() = *std::move(wf);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+  const Authenticator& auth_;
+};
+
+// Streams the tasks of one BatchPoll. Owns itself; deleted in OnDone.
+class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
+ public:
+  BatchPollReactor(Engine& engine, CallbackServerContext* ctx) : engine_(engine), ctx_(ctx) {}
+
+  void Start(const ts::BatchPollRequest& req) {
+    int count = req.count() <= 0 ? 1 : req.count();
+    int64_t timeout = req.timeout() <= 0 ? kDefaultPollTimeoutMs : req.timeout();
+    // A poll never outlives its caller's deadline, so it cannot take a task
+    // after the caller gave up.
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         ctx_->deadline() - std::chrono::system_clock::now())
+                         .count();
+    timeout = std::max<int64_t>(std::min<int64_t>(timeout, remaining), 1);
+    uint64_t id =
+        engine_.Poll(QueueName(req.task_type(), req.domain()), req.worker_id(), count, timeout,
+                     [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
+    absl::MutexLock lock(&mu_);
+    poll_id_ = id;
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      // The stream broke: what was not written goes back to its queue.
+      engine_.ReturnTasks({tasks_.begin() + next_, tasks_.end()});
+      Finish(::grpc::Status::OK);
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnCancel() override {
+    uint64_t id;
+    {
+      absl::MutexLock lock(&mu_);
+      id = poll_id_;
+    }
+    // If the engine already handed tasks over, Deliver finishes the call; a task
+    // lost with the cancelled stream comes back after its response timeout.
+    if (id != 0 && engine_.CancelPoll(id)) Finish(::grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Writes are sequential (one outstanding at a time), so tasks_ and next_ need
+  // no lock; mu_ guards only the poll id OnCancel reads.
+  void Deliver(std::vector<Task> tasks) {
+    if (!tasks.empty() && ctx_->IsCancelled()) {
+      engine_.ReturnTasks(tasks);
+      Finish(::grpc::Status::CANCELLED);
+      return;
+    }
+    tasks_ = std::move(tasks);
+    next_ = 0;
+    WriteNext();
+  }
+
+  void WriteNext() {
+    if (next_ >= tasks_.size()) {
+      Finish(::grpc::Status::OK);
+      return;
+    }
+    const Task* t = &tasks_[next_++];
+    if (next_ == tasks_.size()) {
+      StartWriteAndFinish(t, ::grpc::WriteOptions(), ::grpc::Status::OK);
+    } else {
+      StartWrite(t);
+    }
+  }
+
+  Engine& engine_;
+  CallbackServerContext* const ctx_;
+  absl::Mutex mu_;
+  uint64_t poll_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Task> tasks_;
+  size_t next_ = 0;
+};
+
+class TaskServiceImpl final : public ts::TaskService::CallbackService {
+ public:
+  TaskServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+
+  ServerUnaryReactor* Poll(CallbackServerContext* ctx, const ts::PollRequest* req,
+                           ts::PollResponse* resp) override {
+    CMIG_AUTH(ctx);
+    ServerUnaryReactor* r = ctx->DefaultReactor();
+    engine_.Poll(QueueName(req->task_type(), req->domain()), req->worker_id(), 1,
+                 kDefaultPollTimeoutMs, [r, resp](std::vector<Task> tasks) {
+                   if (!tasks.empty()) *resp->mutable_task() = std::move(tasks[0]);
+                   r->Finish(::grpc::Status::OK);
+                 });
+    return r;
+  }
+
+  ::grpc::ServerWriteReactor<Task>* BatchPoll(CallbackServerContext* ctx,
+                                              const ts::BatchPollRequest* req) override {
+    absl::Status s = auth_.Check(*ctx);
+    if (s.ok() && req->timeout() > kMaxPollTimeoutMs) {
+      s = absl::InvalidArgumentError("Long Poll Timeout value cannot be more than 5 seconds");
+    }
+    if (s.ok() && req->task_type().empty()) {
+      s = absl::InvalidArgumentError("BatchPoll needs a task_type");
+    }
+    if (!s.ok()) {
+      class Reject final : public ::grpc::ServerWriteReactor<Task> {
+       public:
+        explicit Reject(const absl::Status& s) { Finish(ToGrpc(s)); }
+        void OnDone() override { delete this; }
+      };
+      return new Reject(s);
+    }
+    auto* r = new BatchPollReactor(engine_, ctx);
+    r->Start(*req);
+    return r;
+  }
+
+  ServerUnaryReactor* UpdateTask(CallbackServerContext* ctx, const ts::UpdateTaskRequest* req,
+                                 ts::UpdateTaskResponse* resp) override {
+    CMIG_AUTH(ctx);
+    resp->set_task_id(req->result().task_id());
+    auto [r, done] = Deferred(ctx);
+    engine_.UpdateTask(req->result(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* AddLog(CallbackServerContext* ctx, const ts::AddLogRequest* req,
+                             ts::AddLogResponse*) override {
+    CMIG_AUTH(ctx);
+    auto [r, done] = Deferred(ctx);
+    engine_.AddLog(req->task_id(), req->log(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* GetTaskLogs(CallbackServerContext* ctx, const ts::GetTaskLogsRequest* req,
+                                  ts::GetTaskLogsResponse* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> logs =
+        engine_.GetTaskLogs(req->task_id());
+    if (logs.ok()) {
+      for (auto& l : *logs) *resp->add_logs() = std::move(l);
+    }
+    return Done(ctx, logs.status());
+  }
+  ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const ts::GetTaskRequest* req,
+                              ts::GetTaskResponse* resp) override {
+    CMIG_AUTH(ctx);
+    absl::StatusOr<Task> t = engine_.GetTask(req->task_id());
+    if (t.ok()) *resp->mutable_task() = *std::move(t);
+    return Done(ctx, t.status());
+  }
+  ServerUnaryReactor* GetQueueSizesForTasks(CallbackServerContext* ctx,
+                                            const ts::QueueSizesRequest* req,
+                                            ts::QueueSizesResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (const std::string& type : req->task_types()) {
+      (*resp->mutable_queue_for_task())[type] = static_cast<int32_t>(engine_.QueueSize(type));
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+  ServerUnaryReactor* GetQueueInfo(CallbackServerContext* ctx, const ts::QueueInfoRequest*,
+                                   ts::QueueInfoResponse* resp) override {
+    CMIG_AUTH(ctx);
+    for (const auto& [name, size] : engine_.QueueSizes()) (*resp->mutable_queues())[name] = size;
+    return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+  const Authenticator& auth_;
+};
+
+#undef CMIG_AUTH
+
+}  // namespace
+
+Authenticator::Authenticator(std::vector<std::string> tokens)
+    : tokens_(tokens.begin(), tokens.end()) {}
+
+absl::StatusOr<Authenticator> Authenticator::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokens file ", path));
+  std::vector<std::string> tokens;
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view t = absl::StripAsciiWhitespace(line);
+    if (t.empty() || t[0] == '#') continue;
+    tokens.emplace_back(t);
+  }
+  if (tokens.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("tokens file ", path, " holds no token"));
+  }
+  return Authenticator(std::move(tokens));
+}
+
+absl::Status Authenticator::Check(const ::grpc::CallbackServerContext& context) const {
+  if (tokens_.empty()) return absl::OkStatus();
+  const auto& md = context.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return absl::UnauthenticatedError("missing bearer token");
+  absl::string_view value(it->second.data(), it->second.size());
+  if (!absl::ConsumePrefix(&value, "Bearer ")) {
+    return absl::UnauthenticatedError("authorization is not a bearer token");
+  }
+  if (!tokens_.contains(value)) return absl::UnauthenticatedError("invalid bearer token");
+  return absl::OkStatus();
+}
+
+std::vector<std::unique_ptr<::grpc::Service>> MakeServices(Engine& engine,
+                                                           const Authenticator& auth) {
+  std::vector<std::unique_ptr<::grpc::Service>> out;
+  out.push_back(std::make_unique<MetadataServiceImpl>(engine, auth));
+  out.push_back(std::make_unique<CatalogServiceImpl>(engine, auth));
+  out.push_back(std::make_unique<WorkflowServiceImpl>(engine, auth));
+  out.push_back(std::make_unique<TaskServiceImpl>(engine, auth));
+  return out;
+}
+
+}  // namespace cmig::orchestrator

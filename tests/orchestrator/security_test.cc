@@ -1,0 +1,184 @@
+// Bearer-token authentication on every RPC, TLS, and the gRPC health service.
+#include <grpcpp/generic/generic_stub.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <fstream>
+
+#include "orchestrator_testing.h"
+
+namespace cmig::orchestrator::test {
+namespace {
+
+using ::cmig::testing::StatusIs;
+
+void WriteFile(const std::string& path, const std::string& body) {
+  std::ofstream out(path, std::ios::trunc);
+  out << body;
+}
+
+class AuthTest : public OrchestratorTest {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    options_.db_path = dir_ + "/orchestrator.db";
+    options_.tokens_file = dir_ + "/tokens";
+    WriteFile(options_.tokens_file, "# operators\nfirst-token\n\n  second-token  \n");
+    StartServer();
+  }
+  Client WithToken(const std::string& token) {
+    return Client(::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()),
+                  token);
+  }
+};
+
+TEST_F(AuthTest, CallsWithoutAValidTokenAreUnauthenticated) {
+  WorkflowDef def;
+  def.set_name("guarded");
+  def.set_version(1);
+  *def.add_tasks() = SimpleTask("g", "g");
+
+  EXPECT_THAT(client().CreateWorkflowDef(def),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(WithToken("wrong").CreateWorkflowDef(def),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(client().BatchPoll("g", 1, 100).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  EXPECT_THAT(client().Get("anything").status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
+  cmig::v1::ListTaskDefsResponse list;
+  EXPECT_EQ(client()
+                .catalog->ListTaskDefs(client().Ctx().get(), cmig::v1::ListTaskDefsRequest(), &list)
+                .error_code(),
+            ::grpc::StatusCode::UNAUTHENTICATED);
+
+  ASSERT_OK(WithToken("first-token").CreateWorkflowDef(def));
+  Client second = WithToken("second-token");  // surrounding blanks are not part of a token
+  auto id = second.Start("guarded");
+  ASSERT_OK(id.status());
+  auto polled = second.BatchPoll("g", 1, 2000);
+  ASSERT_OK(polled.status());
+  EXPECT_EQ(polled->size(), 1u);
+}
+
+TEST(AuthOptionsTest, TokensFileWithoutTokensIsRefused) {
+  std::string dir = MakeTempDir();
+  ServerOptions options;
+  options.db_path = dir + "/o.db";
+  options.tokens_file = dir + "/tokens";
+  WriteFile(options.tokens_file, "\n# nothing\n");
+  EXPECT_THAT(OrchestratorServer::Start(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  std::filesystem::remove_all(dir);
+}
+
+// A self-signed certificate for localhost / 127.0.0.1, made with OpenSSL.
+struct CertAndKey {
+  std::string cert_pem, key_pem;
+};
+
+CertAndKey MakeSelfSigned() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* san =
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  X509_add_ext(x, san, -1);
+  X509_EXTENSION_free(san);
+  X509_sign(x, key, EVP_sha256());
+  auto to_string = [](BIO* bio) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    std::string s(data, n);
+    BIO_free(bio);
+    return s;
+  };
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, x);
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  CertAndKey out{to_string(cert_bio), to_string(key_bio)};
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+TEST(TlsTest, ServesOverTlsOnly) {
+  std::string dir = MakeTempDir();
+  CertAndKey ck = MakeSelfSigned();
+  ServerOptions options;
+  options.db_path = dir + "/o.db";
+  options.tls_cert_file = dir + "/cert.pem";
+  options.tls_key_file = dir + "/key.pem";
+  WriteFile(options.tls_cert_file, ck.cert_pem);
+  WriteFile(options.tls_key_file, ck.key_pem);
+  auto server = OrchestratorServer::Start(options);
+  ASSERT_OK(server.status());
+
+  ::grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ck.cert_pem;
+  ::grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  Client tls(::grpc::CreateCustomChannel((*server)->address(), ::grpc::SslCredentials(ssl), args));
+  cmig::v1::ListTaskDefsResponse list;
+  EXPECT_TRUE(
+      tls.catalog->ListTaskDefs(tls.Ctx().get(), cmig::v1::ListTaskDefsRequest(), &list).ok());
+
+  Client plain(::grpc::CreateChannel((*server)->address(), ::grpc::InsecureChannelCredentials()));
+  EXPECT_FALSE(
+      plain.catalog
+          ->ListTaskDefs(plain.Ctx(absl::Seconds(2)).get(), cmig::v1::ListTaskDefsRequest(), &list)
+          .ok());
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TlsTest, CertificateWithoutKeyIsRefused) {
+  ServerOptions options;
+  options.db_path = "/tmp/unused.db";
+  options.tls_cert_file = "/tmp/cert.pem";
+  EXPECT_THAT(OrchestratorServer::Start(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+class HealthTest : public OrchestratorTest {};
+
+TEST_F(HealthTest, HealthServiceReportsServing) {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest; the response
+  // is HealthCheckResponse{status: SERVING (1)} = bytes 08 01.
+  ::grpc::GenericStub stub(client().channel_);
+  ::grpc::Slice empty{std::string()};
+  ::grpc::ByteBuffer request(&empty, 1);
+  ::grpc::ByteBuffer response;
+  absl::Notification done;
+  ::grpc::Status status;
+  auto ctx = client().Ctx();
+  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", ::grpc::StubOptions(), &request,
+                 &response, [&](::grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<::grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+}  // namespace
+}  // namespace cmig::orchestrator::test
