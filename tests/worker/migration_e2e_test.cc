@@ -348,6 +348,14 @@ TEST_F(MigrationE2eTest, WorkflowWithThreeLevelsOfSubWorkflowsArrivesIdentical) 
   }
   EXPECT_THAT(in_steps,
               ::testing::ElementsAre("validate", "plan", "snapshot", "apply", "verify_applied"));
+  // Each step says what it did in its execution log.
+  for (const Task& t : in.tasks()) {
+    if (t.reference_task_name() != "plan") continue;
+    auto logs = b_.client->GetTaskLogs(t.task_id());
+    ASSERT_OK(logs.status());
+    ASSERT_FALSE(logs->empty());
+    EXPECT_THAT(logs->back().log(), HasSubstr("plan: "));
+  }
   // The token of B never appears in what either side recorded.
   EXPECT_THAT(out.DebugString(), ::testing::Not(HasSubstr(b_.token)));
   EXPECT_THAT(in.DebugString(), ::testing::Not(HasSubstr(b_.token)));
