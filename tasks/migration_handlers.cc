@@ -940,6 +940,12 @@ class RestoreSnapshot final : public Step {
       absl::Status st = s.kind == v1::ITEM_KIND_TASK_DEF
                             ? deps().admin->DeleteTaskDef(s.name)
                             : deps().admin->DeleteWorkflowDef(s.name, s.version);
+      if (absl::IsUnimplemented(st)) {
+        // Retrying cannot add the service: the operator must remove it by hand.
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
+                         " created by the failed apply: ", st.message()));
+      }
       if (!st.ok() && !absl::IsNotFound(st)) return st;
       ++removed;
     }
