@@ -53,6 +53,7 @@ struct Engine::Waiter {
   std::string queue_name;
   std::string worker_id;
   int count = 1;
+  int64_t deadline_ms = 0;  // real time; past it the caller is gone or going
   PollCallback callback;
 };
 
@@ -386,6 +387,14 @@ void Engine::ServeWaitersLocked(const std::string& queue_name,
     auto wit = waiters_.find(id);
     if (wit == waiters_.end()) {
       q.waiters.pop_front();
+      continue;
+    }
+    if (RealNowMs() >= wit->second->deadline_ms) {
+      // Expired but not yet reaped by the timer: its caller may already have
+      // given up, so it must not take tasks.
+      q.waiters.pop_front();
+      deferred.push_back([cb = std::move(wit->second->callback)] { cb({}); });
+      waiters_.erase(wit);
       continue;
     }
     std::vector<Task> tasks = TakeTasksLocked(q, wit->second->worker_id, wit->second->count, txn);
@@ -1345,11 +1354,12 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
       w->worker_id = worker_id;
       w->count = count;
       w->callback = std::move(callback);
-      waiters_[id] = std::move(w);
-      qp->waiters.push_back(id);
       // Long-poll timeouts run on real time even with an injected clock, so a
       // test that drives the clock still gets its empty polls back.
       int64_t deadline = RealNowMs() + timeout_ms;
+      w->deadline_ms = deadline;
+      waiters_[id] = std::move(w);
+      qp->waiters.push_back(id);
       poll_timers_.emplace(deadline, id);
       ArmTimerLocked(deadline);
     }
@@ -1357,6 +1367,35 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
   for (auto& f : deferred) f();
   if (id == 0) callback(std::move(tasks));
   return id;
+}
+
+void Engine::ReturnTasks(const std::vector<Task>& tasks) {
+  std::vector<std::function<void()>> deferred;
+  {
+    absl::MutexLock lock(&mu_);
+    Txn txn;
+    int64_t now = clock_.NowMs();
+    for (const Task& given : tasks) {
+      auto it = task_workflow_.find(given.task_id());
+      if (it == task_workflow_.end()) continue;
+      auto wit = workflows_.find(it->second);
+      if (wit == workflows_.end()) continue;
+      WorkflowState& ws = *wit->second;
+      Task* t = FindTaskLocked(ws, given.task_id());
+      // Only the delivery that failed is undone, not anything that came after it.
+      if (t == nullptr || t->status() != Task::IN_PROGRESS ||
+          t->poll_count() != given.poll_count() || IsTerminal(ws.wf.status())) {
+        continue;
+      }
+      t->set_status(Task::SCHEDULED);
+      t->set_update_time(now);
+      WriteTaskLocked(ws, *t, txn);
+      EnqueueLocked(ws, *t, now, txn);
+    }
+    SubmitLocked(txn, nullptr);
+    deferred = std::move(txn.deferred);
+  }
+  for (auto& f : deferred) f();
 }
 
 bool Engine::CancelPoll(uint64_t poll_id) {

@@ -129,6 +129,9 @@ class Engine {
                 int64_t timeout_ms, PollCallback callback);
   // True if the poll was still parked: its callback will never run.
   bool CancelPoll(uint64_t poll_id);
+  // Puts back tasks a poll took but could not hand over (its caller went away):
+  // each is SCHEDULED and queued again, unless it changed since.
+  void ReturnTasks(const std::vector<conductor::proto::Task>& tasks);
   // Accepted results of tasks that already ended are ignored (OK), as Conductor does.
   void UpdateTask(conductor::proto::TaskResult result, Done done);
   void AddLog(const std::string& task_id, const std::string& line, Done done);

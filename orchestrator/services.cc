@@ -288,11 +288,17 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
 // Streams the tasks of one BatchPoll. Owns itself; deleted in OnDone.
 class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
  public:
-  explicit BatchPollReactor(Engine& engine) : engine_(engine) {}
+  BatchPollReactor(Engine& engine, CallbackServerContext* ctx) : engine_(engine), ctx_(ctx) {}
 
   void Start(const ts::BatchPollRequest& req) {
     int count = req.count() <= 0 ? 1 : req.count();
-    int timeout = req.timeout() <= 0 ? kDefaultPollTimeoutMs : req.timeout();
+    int64_t timeout = req.timeout() <= 0 ? kDefaultPollTimeoutMs : req.timeout();
+    // A poll never outlives its caller's deadline, so it cannot take a task
+    // after the caller gave up.
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         ctx_->deadline() - std::chrono::system_clock::now())
+                         .count();
+    timeout = std::max<int64_t>(std::min<int64_t>(timeout, remaining), 1);
     uint64_t id =
         engine_.Poll(QueueName(req.task_type(), req.domain()), req.worker_id(), count, timeout,
                      [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
@@ -302,6 +308,8 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
+      // The stream broke: what was not written goes back to its queue.
+      engine_.ReturnTasks({tasks_.begin() + next_, tasks_.end()});
       Finish(::grpc::Status::OK);
       return;
     }
@@ -325,6 +333,11 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
   // Writes are sequential (one outstanding at a time), so tasks_ and next_ need
   // no lock; mu_ guards only the poll id OnCancel reads.
   void Deliver(std::vector<Task> tasks) {
+    if (!tasks.empty() && ctx_->IsCancelled()) {
+      engine_.ReturnTasks(tasks);
+      Finish(::grpc::Status::CANCELLED);
+      return;
+    }
     tasks_ = std::move(tasks);
     next_ = 0;
     WriteNext();
@@ -344,6 +357,7 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
   }
 
   Engine& engine_;
+  CallbackServerContext* const ctx_;
   absl::Mutex mu_;
   uint64_t poll_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Task> tasks_;
@@ -383,7 +397,7 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
       };
       return new Reject(s);
     }
-    auto* r = new BatchPollReactor(engine_);
+    auto* r = new BatchPollReactor(engine_, ctx);
     r->Start(*req);
     return r;
   }

@@ -54,11 +54,13 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Bound without a copy: `v` must outlive the statement's step (every caller
+// binds strings that live until after it resets the statement).
 void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 std::string ColumnBytes(sqlite3_stmt* s, int i) {
   const void* p = sqlite3_column_blob(s, i);
@@ -255,17 +257,19 @@ absl::Status Store::Apply(const WriteOp& op) {
     sqlite3_stmt* s = Prepared(
         kPutWorkflowDef, "INSERT OR REPLACE INTO workflow_defs(name, version, def) VALUES(?,?,?)");
     if (!s) return run(s);
+    const std::string bytes = o->def.SerializeAsString();
     BindText(s, 1, o->def.name());
     sqlite3_bind_int64(s, 2, o->def.version());
-    BindBlob(s, 3, o->def.SerializeAsString());
+    BindBlob(s, 3, bytes);
     return run(s);
   }
   if (auto* o = std::get_if<PutTaskDefOp>(&op)) {
     sqlite3_stmt* s =
         Prepared(kPutTaskDef, "INSERT OR REPLACE INTO task_defs(name, def) VALUES(?,?)");
     if (!s) return run(s);
+    const std::string bytes = o->def.SerializeAsString();
     BindText(s, 1, o->def.name());
-    BindBlob(s, 2, o->def.SerializeAsString());
+    BindBlob(s, 2, bytes);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteTaskDefOp>(&op)) {

@@ -177,8 +177,8 @@ class Shared {
     }
     if (bytes.size() > deps_.inline_limit_bytes) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the ", what, " is ", bytes.size(), " bytes, over the ", deps_.inline_limit_bytes,
-          "-byte limit for data passed inline, and ", where,
+          "cannot pass the ", what, " inline: ", bytes.size(), " bytes, over the ",
+          deps_.inline_limit_bytes, "-byte limit, and ", where,
           " has no blob store (cmig.v1.BlobStore, offered by the embedded orchestrator)"));
     }
     return absl::StrCat(kInlinePrefix, absl::Base64Escape(bytes));
@@ -440,8 +440,10 @@ class DiscoverReferences final : public Step {
     std::unique_ptr<DefinitionSource> source;
     if (fetched.complete()) {
       auto memory = std::make_unique<InMemoryDefinitionSource>();
-      for (const auto& w : fetched.workflows()) memory->AddWorkflowDef(w);
-      for (const auto& t : fetched.task_defs()) memory->AddTaskDef(t);
+      for (auto& w : *fetched.mutable_workflows()) memory->AddWorkflowDef(std::move(w));
+      for (auto& t : *fetched.mutable_task_defs()) memory->AddTaskDef(std::move(t));
+      fetched.clear_workflows();
+      fetched.clear_task_defs();
       source = std::move(memory);
     } else {
       source = std::make_unique<ClientSource>(*deps().metadata);
@@ -452,15 +454,16 @@ class DiscoverReferences final : public Step {
 
     v1::StoredDiscovery stored;
     *stored.mutable_selection() = fetched.selection();
-    for (const auto& w : d.workflows) {
+    source.reset();
+    for (auto& w : d.workflows) {
       auto* e = stored.add_workflows();
-      *e->mutable_def() = w.def;
+      *e->mutable_def() = std::move(w.def);
       e->set_requested(w.requested);
       e->set_discovered_from(w.discovered_from);
     }
-    for (const auto& t : d.task_defs) {
+    for (auto& t : d.task_defs) {
       auto* e = stored.add_task_defs();
-      *e->mutable_def() = t.def;
+      *e->mutable_def() = std::move(t.def);
       e->set_requested(t.requested);
       e->set_discovered_from(t.discovered_from);
     }
@@ -487,14 +490,21 @@ class BuildPackageStep final : public Step {
     ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "discoveryRef"));
     ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
     ASSIGN_OR_RETURN(auto stored, shared().LoadMessage<v1::StoredDiscovery>(ref, "discovery"));
+    // Moved, not copied: at ten thousand definitions the copies are the step's peak memory.
     Discovery d;
-    for (const auto& w : stored.workflows()) {
-      d.workflows.push_back({w.def(), w.requested(), w.discovered_from()});
+    d.workflows.reserve(stored.workflows_size());
+    for (auto& w : *stored.mutable_workflows()) {
+      d.workflows.push_back(
+          {std::move(*w.mutable_def()), w.requested(), std::move(*w.mutable_discovered_from())});
     }
-    for (const auto& t : stored.task_defs()) {
-      d.task_defs.push_back({t.def(), t.requested(), t.discovered_from()});
+    d.task_defs.reserve(stored.task_defs_size());
+    for (auto& t : *stored.mutable_task_defs()) {
+      d.task_defs.push_back(
+          {std::move(*t.mutable_def()), t.requested(), std::move(*t.mutable_discovered_from())});
     }
-    d.report = stored.report();
+    stored.clear_workflows();
+    stored.clear_task_defs();
+    d.report = std::move(*stored.mutable_report());
     PackageHeader header;
     header.source_environment = source_env;
     header.created_at = absl::Now();
@@ -808,6 +818,17 @@ class ApplyMigration final : public Step {
     ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), package_ref));
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
     ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, plan));
+    if (package.secrets_size() > 0) {
+      if (deps().secret_store == nullptr) {
+        return absl::FailedPreconditionError(
+            "the package carries secret values and this environment has no secret store to "
+            "write them to (cmig.v1.Secrets)");
+      }
+      for (const v1::SecretValue& secret : package.secrets()) {
+        RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
+      }
+      ctx.AddLog(absl::StrCat("wrote ", package.secrets_size(), " secret values"));
+    }
     const int batch = std::max(1, deps().apply_batch_size);
     size_t i = 0;
     while (i < steps.size()) {
@@ -822,11 +843,11 @@ class ApplyMigration final : public Step {
       }
       if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
         std::vector<conductor::proto::TaskDef> defs;
-        for (size_t k = i; k < end; ++k) defs.push_back(steps[k].task_def);
+        for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].task_def));
         RETURN_IF_ERROR(deps().metadata->CreateTaskDefs(defs));
       } else {
         std::vector<conductor::proto::WorkflowDef> defs;
-        for (size_t k = i; k < end; ++k) defs.push_back(steps[k].workflow_def);
+        for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].workflow_def));
         RETURN_IF_ERROR(deps().metadata->UpdateWorkflowDefs(defs));
       }
       i = end;
@@ -837,6 +858,7 @@ class ApplyMigration final : public Step {
     ctx.AddLog(absl::StrCat("applied ", steps.size(), " definitions in dependency order"));
     TaskOutcome out;
     SetNumber(out.output, "applied", steps.size());
+    SetNumber(out.output, "secretsWritten", package.secrets_size());
     return out;
   }
 };
@@ -918,6 +940,12 @@ class RestoreSnapshot final : public Step {
       absl::Status st = s.kind == v1::ITEM_KIND_TASK_DEF
                             ? deps().admin->DeleteTaskDef(s.name)
                             : deps().admin->DeleteWorkflowDef(s.name, s.version);
+      if (absl::IsUnimplemented(st)) {
+        // Retrying cannot add the service: the operator must remove it by hand.
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
+                         " created by the failed apply: ", st.message()));
+      }
       if (!st.ok() && !absl::IsNotFound(st)) return st;
       ++removed;
     }
@@ -1027,6 +1055,7 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
   deps.workflows = &client;
   deps.blobs = r->extensions.get();
   deps.admin = r->extensions.get();
+  deps.secret_store = r->extensions.get();
   deps.environments = r->environments.get();
   deps.secrets = r->secrets.get();
   RETURN_IF_ERROR(RegisterMigrationHandlers(registry, std::move(deps)));

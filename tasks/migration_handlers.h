@@ -77,6 +77,9 @@ struct MigrationDeps {
   // Removal of definitions for the rollback; null = a rollback that must remove a created
   // definition fails with FailedPrecondition saying so.
   client::DefinitionAdminClient* admin = nullptr;
+  // Where the apply step writes the secret values a package carries (options.includeSecrets);
+  // null = such a package fails the apply with FailedPrecondition. Values are never logged.
+  client::SecretClient* secret_store = nullptr;
   // Required; borrowed.
   EnvironmentResolver* environments = nullptr;
   SecretResolver* secrets = nullptr;

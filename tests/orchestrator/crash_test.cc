@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 
+#include "absl/synchronization/mutex.h"
 #include "orchestrator_testing.h"
 
 namespace cmig::orchestrator::test {
@@ -69,7 +71,11 @@ TEST(CrashTest, KillNineMidWorkflowLosesNothingAndRepeatsNothingAccepted) {
   WorkflowDef wf;
   wf.set_name("crashy");
   wf.set_version(1);
-  for (int i = 0; i < kSteps; ++i) *wf.add_tasks() = SimpleTask("c_step", absl::StrCat("s", i));
+  for (int i = 0; i < kSteps; ++i) {
+    WorkflowTask t = SimpleTask("c_step", absl::StrCat("s", i));
+    t.set_retry_count(-1);  // the task definition's retries: a task lost in the crash is retried
+    *wf.add_tasks() = t;
+  }
   ASSERT_OK(client->CreateWorkflowDef(wf));
   std::vector<std::string> ids;
   for (int i = 0; i < kWorkflows; ++i) {
@@ -80,22 +86,42 @@ TEST(CrashTest, KillNineMidWorkflowLosesNothingAndRepeatsNothingAccepted) {
 
   std::set<std::string> accepted;
   std::set<std::string> delivered_after_accept;
-  auto work = [&](Client& c, int max_accepts) {
-    while (static_cast<int>(accepted.size()) < max_accepts) {
-      auto got = c.BatchPoll("c_step", 2, 500);
-      ASSERT_OK(got.status());
-      for (const Task& t : *got) {
-        if (accepted.count(t.task_id())) delivered_after_accept.insert(t.task_id());
-        if (c.Update(t, TaskResult::COMPLETED).ok()) accepted.insert(t.task_id());
-      }
+  absl::Mutex mu;  // guards the two sets while the worker thread runs
+  auto handle = [&](Client& c, const Task& t) {
+    {
+      absl::MutexLock l(&mu);
+      if (accepted.count(t.task_id())) delivered_after_accept.insert(t.task_id());
+    }
+    if (c.Update(t, TaskResult::COMPLETED).ok()) {
+      absl::MutexLock l(&mu);
+      accepted.insert(t.task_id());
     }
   };
-  work(*client, 12);
-
-  // Tasks in the worker's hands at the moment of the crash.
-  auto held = client->BatchPoll("c_step", 2, 1000);
-  ASSERT_OK(held.status());
+  // A worker keeps polling and updating while the process is killed under it,
+  // so the kill lands among RPCs in flight; only results it saw acknowledged
+  // count as accepted.
+  std::vector<Task> held;
+  std::atomic<bool> crashed{false};
+  std::thread worker([&] {
+    while (!crashed.load()) {
+      auto got = client->BatchPoll("c_step", 2, 500);
+      if (!got.ok()) break;
+      for (const Task& t : *got) {
+        if (crashed.load()) {
+          held.push_back(t);  // in the worker's hands at the crash
+          continue;
+        }
+        handle(*client, t);
+      }
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] {
+    absl::MutexLock l(&mu);
+    return accepted.size() >= 12;
+  }));
   int status = process->Kill(SIGKILL);
+  crashed = true;
+  worker.join();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   client.reset();
 
@@ -104,9 +130,7 @@ TEST(CrashTest, KillNineMidWorkflowLosesNothingAndRepeatsNothingAccepted) {
       ::grpc::CreateChannel(process->address(), ::grpc::InsecureChannelCredentials()));
   // Like a real worker, finish what it held; the restarted server accepts the
   // results (or has already re-queued those tasks).
-  for (const Task& t : *held) {
-    if (client->Update(t, TaskResult::COMPLETED).ok()) accepted.insert(t.task_id());
-  }
+  for (const Task& t : held) handle(*client, t);
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   auto all_done = [&] {
     for (const auto& id : ids) {
@@ -117,9 +141,17 @@ TEST(CrashTest, KillNineMidWorkflowLosesNothingAndRepeatsNothingAccepted) {
   while (!all_done() && absl::Now() < deadline) {
     auto got = client->BatchPoll("c_step", 2, 200);
     ASSERT_OK(got.status());
-    for (const Task& t : *got) {
-      if (accepted.count(t.task_id())) delivered_after_accept.insert(t.task_id());
-      if (client->Update(t, TaskResult::COMPLETED).ok()) accepted.insert(t.task_id());
+    for (const Task& t : *got) handle(*client, t);
+  }
+  if (!all_done()) {
+    for (const auto& id : ids) {
+      auto w = client->Get(id);
+      if (!w.ok()) continue;
+      std::cerr << id << " " << Workflow::WorkflowStatus_Name(w->status()) << "\n";
+      for (const Task& t : w->tasks()) {
+        std::cerr << "  " << t.reference_task_name() << " " << t.task_id() << " "
+                  << Task::Status_Name(t.status()) << " polls " << t.poll_count() << "\n";
+      }
     }
   }
   ASSERT_TRUE(all_done());

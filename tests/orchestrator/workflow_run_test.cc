@@ -156,7 +156,10 @@ TEST_F(LongPollTest, AbandonedPollDoesNotSwallowTheNextTask) {
     auto reader = client().tasks->BatchPoll(ctx.get(), req);
     Task t;
     EXPECT_FALSE(reader->Read(&t));
-    EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+    // The server ends the poll at the caller's deadline; which side is first decides the code.
+    ::grpc::StatusCode code = reader->Finish().error_code();
+    EXPECT_TRUE(code == ::grpc::StatusCode::OK || code == ::grpc::StatusCode::DEADLINE_EXCEEDED)
+        << code;
   }
   auto id = client().Start("single");
   ASSERT_OK(id.status());

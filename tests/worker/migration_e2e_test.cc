@@ -35,6 +35,7 @@
 namespace cmig {
 namespace {
 
+using ::cmig::testing::StatusIs;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using ::testing::HasSubstr;
@@ -137,12 +138,13 @@ class MigrationE2eTest : public ::testing::Test {
     ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
   }
 
-  void StartWorker(Environment& e, tasks::MigrationDeps extra = {}) {
+  void StartWorker(Environment& e, tasks::MigrationDeps extra = {}, bool with_blob_store = true) {
     tasks::MigrationDeps deps = std::move(extra);
     deps.metadata = e.client.get();
     deps.workflows = e.client.get();
-    deps.blobs = e.ext.get();
+    deps.blobs = with_blob_store ? e.ext.get() : nullptr;
     deps.admin = e.ext.get();
+    deps.secret_store = e.ext.get();
     deps.environments = e.environments.get();
     deps.secrets = e.secrets.get();
     deps.remote_call_timeout = absl::Seconds(2);
@@ -346,6 +348,14 @@ TEST_F(MigrationE2eTest, WorkflowWithThreeLevelsOfSubWorkflowsArrivesIdentical) 
   }
   EXPECT_THAT(in_steps,
               ::testing::ElementsAre("validate", "plan", "snapshot", "apply", "verify_applied"));
+  // Each step says what it did in its execution log.
+  for (const Task& t : in.tasks()) {
+    if (t.reference_task_name() != "plan") continue;
+    auto logs = b_.client->GetTaskLogs(t.task_id());
+    ASSERT_OK(logs.status());
+    ASSERT_FALSE(logs->empty());
+    EXPECT_THAT(logs->back().log(), HasSubstr("plan: "));
+  }
   // The token of B never appears in what either side recorded.
   EXPECT_THAT(out.DebugString(), ::testing::Not(HasSubstr(b_.token)));
   EXPECT_THAT(in.DebugString(), ::testing::Not(HasSubstr(b_.token)));
@@ -566,6 +576,56 @@ TEST_F(MigrationE2eTest, TargetUnreachableDuringPushIsRetriedUntilItIsBack) {
   for (const Task& t : out.tasks()) push_attempts += t.reference_task_name() == "push" ? 1 : 0;
   EXPECT_GE(push_attempts, 2);
   EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, WithoutABlobStoreResultsTravelInlineWithinTheLimit) {
+  SeedSource();
+  tasks::MigrationDeps no_store;
+  // As against a Conductor server: no cmig.v1.BlobStore in the source.
+  StartWorker(a_, no_store, /*with_blob_store=*/false);
+  StartWorker(b_);
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  for (const Task& t : out.tasks()) {
+    if (t.reference_task_name() == "build_package") {
+      EXPECT_TRUE(absl::StartsWith(t.output_data().at("packageRef").string_value(), "inline:"));
+    }
+  }
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+}
+
+TEST_F(MigrationE2eTest, WithoutABlobStoreAResultOverTheInlineLimitFailsClearly) {
+  SeedSource();
+  tasks::MigrationDeps small;
+  small.inline_limit_bytes = 64;
+  StartWorker(a_, small, /*with_blob_store=*/false);
+  StartWorker(b_);
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("64-byte limit"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("no blob store"));
+  EXPECT_TRUE(Hashes(b_).empty());
+}
+
+TEST_F(MigrationE2eTest, SecretValuesTravelOnlyWhenRequested) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-secret-value"));
+  StartWorkers();
+  Workflow plain = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(plain.status(), Workflow::COMPLETED) << plain.reason_for_incompletion();
+  EXPECT_THAT(b_.ext->GetSecret("ledger_key").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+
+  Workflow with = Wait(a_, StartMigration(kSelectOrder, R"({"includeSecrets":true})"));
+  ASSERT_EQ(with.status(), Workflow::COMPLETED) << with.reason_for_incompletion();
+  for (const Task& t : with.tasks()) {
+    if (t.reference_task_name() == "build_package") {
+      EXPECT_TRUE(t.output_data().at("containsSecretValues").bool_value());
+    }
+    EXPECT_THAT(t.DebugString(), ::testing::Not(HasSubstr("ledger-secret-value")));
+  }
+  ASSERT_OK_AND_ASSIGN(std::string value, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(value, "ledger-secret-value");
 }
 
 // Starts the real migration-worker binary against A; returns its pid.
