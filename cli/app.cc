@@ -184,6 +184,20 @@ std::vector<Command> BuildCommands() {
       .run = SecretDeleteCommand,
   });
   c.push_back({
+      .name = "definitions load",
+      .summary = "register the Conductor JSON definitions in a folder with --server",
+      .usage = "DIR",
+      .description = "Reads every *.json file under DIR (workflow definitions, task definitions "
+                     "or arrays of them, in Conductor's JSON as its UI exports it), then creates "
+                     "what the server lacks and updates what differs; identical definitions are "
+                     "left untouched. A file that does not parse stops the command before "
+                     "anything is written.",
+      .examples = {"migrationctl definitions load ./conductor-defs --server dev:8090"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = DefinitionsLoadCommand,
+  });
+  c.push_back({
       .name = "template",
       .summary = "write a commented export config to fill in",
       .usage = "[--output FILE] [--overwrite]",
@@ -376,7 +390,7 @@ void PrintTopHelp(std::ostream& out) {
          "them across an air gap as package files.\n\nUsage: migrationctl COMMAND [flags] "
          "[args]\n\nCommands:\n";
   for (const Command& c : Commands()) {
-    out << "  " << c.name << std::string(c.name.size() < 16 ? 16 - c.name.size() : 1, ' ')
+    out << "  " << c.name << std::string(c.name.size() < 18 ? 18 - c.name.size() : 1, ' ')
         << c.summary << "\n";
   }
   out << "\nGlobal flags:\n";

@@ -37,6 +37,9 @@ absl::Status SecretListCommand(Context& ctx);
 absl::Status SecretDeleteCommand(Context& ctx);
 absl::Status MigrateCommand(Context& ctx);
 
+// Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
+absl::Status DefinitionsLoadCommand(Context& ctx);
+
 // The incoming workflow an outgoing migration started in its target.
 struct LinkedIncoming {
   std::string environment;

@@ -1,0 +1,50 @@
+// `definitions load DIR`: registers Conductor JSON definitions with --server, the way the worker
+// registers its own workflows at startup (same loader, same "unchanged stays untouched" rule).
+// It is how a team seeds an environment from definitions kept in version control.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "worker/registration.h"
+
+namespace cmig::cli {
+namespace {
+
+google::protobuf::Value NameList(const std::vector<std::string>& names) {
+  JsonArray a;
+  for (const auto& n : names) a.Add(JsonString(n));
+  return a.Take();
+}
+
+}  // namespace
+
+absl::Status DefinitionsLoadCommand(Context& ctx) {
+  const std::string& dir = ctx.args()[0];
+  // Parse everything before the first write: a bad file changes nothing on the server.
+  ASSIGN_OR_RETURN(worker::DefinitionSet defs, worker::LoadDefinitionsDir(dir));
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * orchestrator, ctx.Orchestrator());
+  ASSIGN_OR_RETURN(worker::RegistrationReport report,
+                   worker::RegisterDefinitions(*orchestrator, defs));
+  if (ctx.json()) {
+    JsonObject o;
+    o.Set("created", NameList(report.created));
+    o.Set("updated", NameList(report.updated));
+    o.Set("unchanged", NameList(report.unchanged));
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  auto line = [&](absl::string_view what, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    ctx.out() << what << " (" << names.size() << "): " << absl::StrJoin(names, ", ") << "\n";
+  };
+  line("created", report.created);
+  line("updated", report.updated);
+  line("unchanged", report.unchanged);
+  return absl::OkStatus();
+}
+
+}  // namespace cmig::cli

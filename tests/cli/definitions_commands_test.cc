@@ -1,0 +1,55 @@
+// `migrationctl definitions load` against a real embedded orchestrator.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/cli/cli_testing.h"
+
+namespace cmig::cli::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The quickstart's sample set: a workflow with two levels of sub-workflows and its task defs.
+const std::string kSampleDir = std::string(CMIG_SOURCE_DIR) + "/deploy/quickstart/sample";
+
+std::vector<std::string> Names(const google::protobuf::Value& list) {
+  std::vector<std::string> out;
+  for (const auto& v : list.list_value().values()) out.push_back(v.string_value());
+  return out;
+}
+
+class DefinitionsCommandsTest : public CliTest {};
+
+TEST_F(DefinitionsCommandsTest, LoadCreatesThenLeavesIdenticalDefinitionsAlone) {
+  RunResult first = Cli({"definitions", "load", kSampleDir, "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first;
+  google::protobuf::Value v = ParseOut(first);
+  EXPECT_THAT(Names(Field(v, "created")),
+              ::testing::IsSupersetOf({"charge_payment", "order_processing v1", "payment_flow v1",
+                                       "shipping_flow v1", "notify_customer v1"}));
+  EXPECT_TRUE(Names(Field(v, "unchanged")).empty());
+
+  auto def = client_->GetWorkflowDef("payment_flow", 1);
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_EQ(def->tasks(0).type(), "SWITCH");
+
+  RunResult second = Cli({"definitions", "load", kSampleDir, "--json"});
+  ASSERT_EQ(second.exit_code, 0) << second;
+  google::protobuf::Value again = ParseOut(second);
+  EXPECT_TRUE(Names(Field(again, "created")).empty());
+  EXPECT_TRUE(Names(Field(again, "updated")).empty());
+  EXPECT_EQ(Names(Field(again, "unchanged")).size(), Names(Field(v, "created")).size());
+}
+
+TEST_F(DefinitionsCommandsTest, ABadFileChangesNothing) {
+  std::filesystem::create_directories(dir_ + "/defs");
+  WriteFile(dir_ + "/defs/good.json", R"({"name":"fine_task","retryCount":1,"timeoutSeconds":10})");
+  WriteFile(dir_ + "/defs/zz_bad.json", R"({"name":"broken","tasks":[{"name": 5}]})");
+  RunResult r = Cli({"definitions", "load", dir_ + "/defs"});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("zz_bad.json"));
+  EXPECT_FALSE(client_->GetTaskDef("fine_task").ok());
+}
+
+}  // namespace
+}  // namespace cmig::cli::test
