@@ -198,6 +198,14 @@ std::vector<Command> BuildCommands() {
       .run = DefinitionsLoadCommand,
   });
   c.push_back({
+      .name = "definitions list",
+      .summary = "every workflow definition version and task definition on --server",
+      .description = "Needs the listing extension of the embedded orchestrator; a Conductor "
+                     "server without it is named in the error.",
+      .examples = {"migrationctl definitions list --server prod:8090 --json"},
+      .run = DefinitionsListCommand,
+  });
+  c.push_back({
       .name = "template",
       .summary = "write a commented export config to fill in",
       .usage = "[--output FILE] [--overwrite]",

@@ -39,6 +39,7 @@ absl::Status MigrateCommand(Context& ctx);
 
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
 absl::Status DefinitionsLoadCommand(Context& ctx);
+absl::Status DefinitionsListCommand(Context& ctx);
 
 // The incoming workflow an outgoing migration started in its target.
 struct LinkedIncoming {

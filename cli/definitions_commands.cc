@@ -47,4 +47,32 @@ absl::Status DefinitionsLoadCommand(Context& ctx) {
   return absl::OkStatus();
 }
 
+absl::Status DefinitionsListCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * orchestrator, ctx.Orchestrator());
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::WorkflowDef> workflows,
+                   orchestrator->ListWorkflowDefs("", /*all_versions=*/true));
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, orchestrator->ListTaskDefs());
+  if (ctx.json()) {
+    JsonArray w;
+    for (const auto& d : workflows) {
+      JsonObject o;
+      o.Set("name", JsonString(d.name()));
+      o.Set("version", JsonNumber(d.version()));
+      w.Add(o.Take());
+    }
+    JsonArray t;
+    for (const auto& d : task_defs) t.Add(JsonString(d.name()));
+    JsonObject o;
+    o.Set("workflows", w.Take());
+    o.Set("taskDefs", t.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  ctx.out() << "Workflow definitions (" << workflows.size() << "):\n";
+  for (const auto& d : workflows) ctx.out() << "  " << d.name() << " v" << d.version() << "\n";
+  ctx.out() << "Task definitions (" << task_defs.size() << "):\n";
+  for (const auto& d : task_defs) ctx.out() << "  " << d.name() << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace cmig::cli

@@ -33,6 +33,12 @@ TEST_F(DefinitionsCommandsTest, LoadCreatesThenLeavesIdenticalDefinitionsAlone) 
   ASSERT_TRUE(def.ok()) << def.status();
   EXPECT_EQ(def->tasks(0).type(), "SWITCH");
 
+  RunResult listed = Cli({"definitions", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed;
+  google::protobuf::Value l = ParseOut(listed);
+  EXPECT_EQ(Field(l, "workflows").list_value().values_size(), 4);
+  EXPECT_THAT(Names(Field(l, "taskDefs")), ::testing::Contains("book_carrier"));
+
   RunResult second = Cli({"definitions", "load", kSampleDir, "--json"});
   ASSERT_EQ(second.exit_code, 0) << second;
   google::protobuf::Value again = ParseOut(second);
