@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tasks/references.h"
 
 namespace cmig {
 
@@ -64,6 +65,38 @@ absl::StatusOr<conductor::proto::TaskDef> InMemoryDefinitionSource::GetTaskDef(
     return absl::NotFoundError(absl::StrCat("task definition '", name, "' not found"));
   }
   return it->second;
+}
+
+absl::StatusOr<const std::optional<conductor::proto::WorkflowDef>*>
+CachedDefinitionReader::Workflow(const std::string& name, int32_t version) {
+  auto key = std::make_pair(name, version);
+  if (auto it = workflows_.find(key); it != workflows_.end()) return &it->second;
+  auto def =
+      target_.GetWorkflowDef(name, version == 0 ? std::nullopt : std::optional<int32_t>(version));
+  std::optional<conductor::proto::WorkflowDef> result;
+  if (def.ok()) {
+    result = *std::move(def);
+  } else if (!absl::IsNotFound(def.status())) {
+    return absl::Status(def.status().code(),
+                        absl::StrCat("reading ", DescribeWorkflow(name, version),
+                                     " from the target: ", def.status().message()));
+  }
+  return &workflows_.emplace(key, std::move(result)).first->second;
+}
+
+absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> CachedDefinitionReader::TaskDef(
+    const std::string& name) {
+  if (auto it = task_defs_.find(name); it != task_defs_.end()) return &it->second;
+  auto def = target_.GetTaskDef(name);
+  std::optional<conductor::proto::TaskDef> result;
+  if (def.ok()) {
+    result = *std::move(def);
+  } else if (!absl::IsNotFound(def.status())) {
+    return absl::Status(def.status().code(),
+                        absl::StrCat("reading task definition '", name,
+                                     "' from the target: ", def.status().message()));
+  }
+  return &task_defs_.emplace(name, std::move(result)).first->second;
 }
 
 }  // namespace cmig

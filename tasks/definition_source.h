@@ -47,6 +47,29 @@ class DefinitionSource {
       absl::string_view name);
 };
 
+// Reads definitions from a target at most once each, telling "absent" (nullopt) apart from a
+// failed read. Planning and verification ask about the same definitions many times; a target
+// behind gRPC should be asked once. Errors other than NotFound keep their code and name the
+// definition ("reading workflow 'x' v2 from the target: ..."). Borrows `target`, which must
+// outlive it. Not thread-safe. Returned pointers stay valid for the reader's lifetime.
+class CachedDefinitionReader {
+ public:
+  explicit CachedDefinitionReader(DefinitionSource& target) : target_(target) {}
+  CachedDefinitionReader(const CachedDefinitionReader&) = delete;
+  CachedDefinitionReader& operator=(const CachedDefinitionReader&) = delete;
+
+  // `version` 0 asks for the highest version.
+  absl::StatusOr<const std::optional<conductor::proto::WorkflowDef>*> Workflow(
+      const std::string& name, int32_t version);
+  absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> TaskDef(const std::string& name);
+
+ private:
+  DefinitionSource& target_;
+  std::map<std::pair<std::string, int32_t>, std::optional<conductor::proto::WorkflowDef>>
+      workflows_;
+  std::map<std::string, std::optional<conductor::proto::TaskDef>> task_defs_;
+};
+
 // Definitions held in memory. Thread-compatible: concurrent const use is safe, mutation is not.
 class InMemoryDefinitionSource : public DefinitionSource {
  public:

@@ -130,42 +130,10 @@ class Planner {
   // Target reads, each at most once. Version 0 asks for the latest.
   absl::StatusOr<const std::optional<cp::WorkflowDef>*> TargetWorkflow(const std::string& name,
                                                                        int32_t version) {
-    auto key = std::make_pair(name, version);
-    auto it = target_workflows_.find(key);
-    if (it != target_workflows_.end()) {
-      return &it->second;
-    }
-    std::optional<int32_t> v;
-    if (version != 0) {
-      v = version;
-    }
-    auto def = target_.GetWorkflowDef(name, v);
-    std::optional<cp::WorkflowDef> result;
-    if (def.ok()) {
-      result = *std::move(def);
-    } else if (!absl::IsNotFound(def.status())) {
-      return absl::Status(def.status().code(),
-                          absl::StrCat("reading ", DescribeWorkflow(name, version),
-                                       " from the target: ", def.status().message()));
-    }
-    return &target_workflows_.emplace(key, std::move(result)).first->second;
+    return target_reader_.Workflow(name, version);
   }
-
   absl::StatusOr<const std::optional<cp::TaskDef>*> TargetTaskDef(const std::string& name) {
-    auto it = target_task_defs_.find(name);
-    if (it != target_task_defs_.end()) {
-      return &it->second;
-    }
-    auto def = target_.GetTaskDef(name);
-    std::optional<cp::TaskDef> result;
-    if (def.ok()) {
-      result = *std::move(def);
-    } else if (!absl::IsNotFound(def.status())) {
-      return absl::Status(def.status().code(),
-                          absl::StrCat("reading task definition '", name,
-                                       "' from the target: ", def.status().message()));
-    }
-    return &target_task_defs_.emplace(name, std::move(result)).first->second;
+    return target_reader_.TaskDef(name);
   }
 
   // Outcome for a definition that exists in the target with different content.
@@ -505,8 +473,7 @@ class Planner {
   v1::ConflictStrategy conflict_;
   bool new_version_;
 
-  std::map<WorkflowKey, std::optional<cp::WorkflowDef>> target_workflows_;
-  std::map<std::string, std::optional<cp::TaskDef>> target_task_defs_;
+  CachedDefinitionReader target_reader_{target_};
   std::vector<WorkflowPlan> workflows_;  // by contents_.workflows index
   std::map<WorkflowKey, int32_t> mapping_;
   std::map<WorkflowKey, int32_t> mapping_sorted_;

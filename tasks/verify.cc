@@ -19,7 +19,7 @@ namespace cp = conductor::proto;
 
 class Verifier {
  public:
-  explicit Verifier(DefinitionSource& target) : target_(target) {}
+  explicit Verifier(DefinitionSource& target) : reader_(target) {}
 
   absl::StatusOr<v1::Verification> Run(const v1::MigrationReport& report) {
     v1::Verification out;
@@ -100,47 +100,16 @@ class Verifier {
 
   absl::StatusOr<std::optional<cp::WorkflowDef>> Workflow(const std::string& name,
                                                           int32_t version) {
-    auto key = std::make_pair(name, version);
-    if (auto it = workflows_.find(key); it != workflows_.end()) {
-      return it->second;
-    }
-    std::optional<int32_t> v;
-    if (version != 0) {
-      v = version;
-    }
-    auto def = target_.GetWorkflowDef(name, v);
-    std::optional<cp::WorkflowDef> result;
-    if (def.ok()) {
-      result = *std::move(def);
-    } else if (!absl::IsNotFound(def.status())) {
-      return absl::Status(def.status().code(),
-                          absl::StrCat("reading ", DescribeWorkflow(name, version),
-                                       " from the target: ", def.status().message()));
-    }
-    workflows_[key] = result;
-    return result;
+    ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* def, reader_.Workflow(name, version));
+    return *def;
   }
 
   absl::StatusOr<std::optional<cp::TaskDef>> TaskDef(const std::string& name) {
-    if (auto it = task_defs_.find(name); it != task_defs_.end()) {
-      return it->second;
-    }
-    auto def = target_.GetTaskDef(name);
-    std::optional<cp::TaskDef> result;
-    if (def.ok()) {
-      result = *std::move(def);
-    } else if (!absl::IsNotFound(def.status())) {
-      return absl::Status(def.status().code(),
-                          absl::StrCat("reading task definition '", name,
-                                       "' from the target: ", def.status().message()));
-    }
-    task_defs_[name] = result;
-    return result;
+    ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* def, reader_.TaskDef(name));
+    return *def;
   }
 
-  DefinitionSource& target_;
-  std::map<std::pair<std::string, int32_t>, std::optional<cp::WorkflowDef>> workflows_;
-  std::map<std::string, std::optional<cp::TaskDef>> task_defs_;
+  CachedDefinitionReader reader_;
 };
 
 }  // namespace
