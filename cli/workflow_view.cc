@@ -73,17 +73,28 @@ void PrintList(absl::string_view title, const std::vector<std::string>& lines, s
   for (const std::string& l : lines) out << "  - " << l << "\n";
 }
 
-std::vector<std::string> DependencyLines(
-    const google::protobuf::RepeatedPtrField<v1::Dependency>& deps) {
-  std::vector<std::string> lines;
+// System task types are listed apart: any Conductor server runs them, so they are a fact about
+// the definitions, not a chore. Everything else (secrets, environment variables, event sinks,
+// task-to-domain maps) the target must be given by hand.
+void PrintDependencies(const google::protobuf::RepeatedPtrField<v1::Dependency>& deps,
+                       std::ostream& out) {
+  std::vector<std::string> system_types;
+  std::vector<std::string> manual;
   for (const v1::Dependency& d : deps) {
+    if (d.kind() == v1::DEPENDENCY_KIND_SYSTEM_TASK_TYPE) {
+      system_types.push_back(d.name());
+      continue;
+    }
     std::vector<std::string> refs;
     for (const v1::Referrer& r : d.referenced_by()) refs.push_back(ReferrerText(r));
-    lines.push_back(absl::StrCat(EnumWord(v1::DependencyKind_Name(d.kind()), "DEPENDENCY_KIND_"),
-                                 " ", d.name(), refs.empty() ? "" : " (used by ",
-                                 absl::StrJoin(refs, "; "), refs.empty() ? "" : ")"));
+    manual.push_back(absl::StrCat(EnumWord(v1::DependencyKind_Name(d.kind()), "DEPENDENCY_KIND_"),
+                                  " ", d.name(), refs.empty() ? "" : " (used by ",
+                                  absl::StrJoin(refs, "; "), refs.empty() ? "" : ")"));
   }
-  return lines;
+  PrintList("Provide in the target by hand", manual, out);
+  if (!system_types.empty()) {
+    out << "\nSystem task types used: " << absl::StrJoin(system_types, ", ") << "\n";
+  }
 }
 
 std::vector<std::string> UnresolvedLines(
@@ -148,7 +159,7 @@ void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool n
             std::vector<std::string>(r.blocking_problems().begin(), r.blocking_problems().end()),
             out);
   if (!nested) {
-    PrintList("Provide in the target by hand", DependencyLines(r.manual_dependencies()), out);
+    PrintDependencies(r.manual_dependencies(), out);
     PrintList("Unresolved references", UnresolvedLines(r.unresolved()), out);
   }
   PrintList("Warnings", std::vector<std::string>(r.warnings().begin(), r.warnings().end()), out);
@@ -348,7 +359,7 @@ void PrintPlan(const v1::MigrationPlan& plan, std::ostream& out) {
       "Blocking problems",
       std::vector<std::string>(plan.blocking_problems().begin(), plan.blocking_problems().end()),
       out);
-  PrintList("Provide in the target by hand", DependencyLines(plan.manual_dependencies()), out);
+  PrintDependencies(plan.manual_dependencies(), out);
   PrintList("Unresolved references", UnresolvedLines(plan.unresolved()), out);
   PrintList("Warnings", std::vector<std::string>(plan.warnings().begin(), plan.warnings().end()),
             out);

@@ -17,6 +17,8 @@ grep -q "6 tasks unchanged, 4 workflows unchanged" <<<"$out" || fail "second run
 grep -q "Verification: ok, 10 checked" <<<"$out" || fail "verification did not pass"
 grep -q "^  order_processing v1" <<<"$out" || fail "prod does not list order_processing"
 grep -q "cmig_apply_migration" <<<"$out" || fail "history lacks the incoming steps"
+grep -q "secret payment_gateway_key (used by payment_flow v1" <<<"$out" || fail "the secret dependency is not reported"
+grep -q "System task types used: .*SUB_WORKFLOW" <<<"$out" || fail "system task types are not summarised"
 if pgrep -f "$WORK/qs" >/dev/null; then fail "processes left running"; fi
 # The token files' contents never reach the output.
 for t in "$WORK"/qs/*.token; do
