@@ -3,8 +3,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,32 +28,13 @@ struct GrpcExtensionsClient::Stubs {
 
 absl::StatusOr<std::unique_ptr<GrpcExtensionsClient>> GrpcExtensionsClient::Create(
     const ClientOptions& options) {
-  if (options.address.empty()) {
-    return absl::InvalidArgumentError("extensions client: empty server address");
+  absl::StatusOr<std::shared_ptr<::grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) {
+    return absl::Status(channel.status().code(),
+                        absl::StrCat("extensions client: ", channel.status().message()));
   }
-  std::shared_ptr<::grpc::ChannelCredentials> credentials = ::grpc::InsecureChannelCredentials();
-  if (options.use_tls) {
-    ::grpc::SslCredentialsOptions ssl;
-    if (!options.root_ca_file.empty()) {
-      std::ifstream in(options.root_ca_file, std::ios::binary);
-      if (!in) {
-        return absl::NotFoundError(absl::StrCat("cannot read root CA file ", options.root_ca_file));
-      }
-      std::ostringstream content;
-      content << in.rdbuf();
-      ssl.pem_root_certs = content.str();
-    }
-    credentials = ::grpc::SslCredentials(ssl);
-  }
-  ::grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  auto channel = ::grpc::CreateCustomChannel(options.address, credentials, args);
   return std::unique_ptr<GrpcExtensionsClient>(
-      new GrpcExtensionsClient(options, std::make_unique<Stubs>(channel)));
+      new GrpcExtensionsClient(options, std::make_unique<Stubs>(*std::move(channel))));
 }
 
 GrpcExtensionsClient::GrpcExtensionsClient(const ClientOptions& options,

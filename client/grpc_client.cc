@@ -60,10 +60,9 @@ struct GrpcOrchestratorClient::Stubs {
   const std::unique_ptr<::cmig::v1::DefinitionCatalog::Stub> catalog;
 };
 
-absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::Create(
-    const ClientOptions& options) {
+absl::StatusOr<std::shared_ptr<::grpc::Channel>> MakeChannel(const ClientOptions& options) {
   if (options.address.empty()) {
-    return absl::InvalidArgumentError("orchestrator client: empty server address");
+    return absl::InvalidArgumentError("empty server address");
   }
   std::shared_ptr<::grpc::ChannelCredentials> credentials;
   if (options.use_tls) {
@@ -88,9 +87,18 @@ absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  auto channel = ::grpc::CreateCustomChannel(options.address, credentials, args);
+  return ::grpc::CreateCustomChannel(options.address, credentials, args);
+}
+
+absl::StatusOr<std::unique_ptr<GrpcOrchestratorClient>> GrpcOrchestratorClient::Create(
+    const ClientOptions& options) {
+  absl::StatusOr<std::shared_ptr<::grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) {
+    return absl::Status(channel.status().code(),
+                        absl::StrCat("orchestrator client: ", channel.status().message()));
+  }
   return std::unique_ptr<GrpcOrchestratorClient>(
-      new GrpcOrchestratorClient(options, std::move(channel)));
+      new GrpcOrchestratorClient(options, *std::move(channel)));
 }
 
 GrpcOrchestratorClient::GrpcOrchestratorClient(const ClientOptions& options,

@@ -18,6 +18,8 @@
 #ifndef CMIG_CLIENT_GRPC_CLIENT_H_
 #define CMIG_CLIENT_GRPC_CLIENT_H_
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +57,11 @@ struct ClientOptions {
 // NotFound / PermissionDenied when the file cannot be read; InvalidArgument
 // when it is empty. The message names the path, never the content.
 absl::StatusOr<std::string> ReadTokenFile(absl::string_view path);
+
+// The channel every client of this folder uses: TLS per `options` (root CA
+// file read here; errors name the file), 64 MiB messages, reconnect backoff
+// capped at 5 s. Does not connect. InvalidArgument for an empty address.
+absl::StatusOr<std::shared_ptr<::grpc::Channel>> MakeChannel(const ClientOptions& options);
 
 class GrpcOrchestratorClient final : public TaskClient,
                                      public MetadataClient,
