@@ -102,22 +102,6 @@ bool IsWorkflowTerminal(Workflow::WorkflowStatus s) {
   return s != Workflow::RUNNING && s != Workflow::PAUSED;
 }
 
-Value StringValue(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
-Value NumberValue(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
-Value NullValue() {
-  Value v;
-  v.set_null_value(google::protobuf::NULL_VALUE);
-  return v;
-}
-
 std::string TaskName(const WorkflowTask& wt) {
   return absl::StrCat(wt.type().empty() ? std::string(kSimple) : wt.type(), " task '",
                       wt.task_reference_name(), "'");

@@ -31,21 +31,6 @@ using google::protobuf::Map;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-Value NullValue() {
-  Value v;
-  v.set_null_value(google::protobuf::NULL_VALUE);
-  return v;
-}
-Value StringValue(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
-Value NumberValue(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
 Value MapValue(const Map<std::string, Value>& m) {
   Value v;
   v.mutable_struct_value()->mutable_fields()->insert(m.begin(), m.end());
@@ -859,6 +844,22 @@ absl::StatusOr<Js> Eval(const Node& n, const Js& input) {
 }
 
 }  // namespace
+
+Value NullValue() {
+  Value v;
+  v.set_null_value(google::protobuf::NULL_VALUE);
+  return v;
+}
+Value StringValue(std::string s) {
+  Value v;
+  v.set_string_value(std::move(s));
+  return v;
+}
+Value NumberValue(double d) {
+  Value v;
+  v.set_number_value(d);
+  return v;
+}
 
 Value ResolveValue(const Value& template_value, const Workflow& workflow) {
   return Resolve(template_value, workflow);

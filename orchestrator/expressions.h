@@ -31,6 +31,11 @@
 
 namespace cmig::orchestrator {
 
+// google.protobuf.Value of one kind, for the decider and the evaluator alike.
+google::protobuf::Value NullValue();
+google::protobuf::Value StringValue(std::string s);
+google::protobuf::Value NumberValue(double d);
+
 // Resolves every "${...}" in `template_value` (recursively through maps and lists) against
 // `workflow`: "workflow.{input,output,variables,workflowId,correlationId,status,
 // parentWorkflowId,parentWorkflowTaskId,workflowType,version,reasonForIncompletion,
