@@ -1,5 +1,6 @@
 #include "worker/worker_main.h"
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
@@ -212,10 +213,16 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     spdlog::info("metrics on http://{}:{}/metrics", absl::GetFlag(FLAGS_metrics_address),
                  metrics_server->port());
   }
+  // gRPC adds the default health service in Server::Start, after ServerBuilder has refused a
+  // server with nothing else to poll ("At least one of the completion queues must be frequently
+  // polled"). The generic callback service passes that check and answers every other method
+  // with UNIMPLEMENTED. It must outlive health_server.
+  ::grpc::CallbackGenericService health_only;
   std::unique_ptr<::grpc::Server> health_server;
   if (int port = absl::GetFlag(FLAGS_health_port); port >= 0) {
     ::grpc::EnableDefaultHealthCheckService(true);
     ::grpc::ServerBuilder builder;
+    builder.RegisterCallbackGenericService(&health_only);
     int bound = 0;
     builder.AddListeningPort(absl::StrCat("0.0.0.0:", port), ::grpc::InsecureServerCredentials(),
                              &bound);
