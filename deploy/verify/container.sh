@@ -107,9 +107,11 @@ missing=$(run --entrypoint sh "$IMAGE" -c \
 [ -z "$missing" ] || fail "missing libraries in the runtime image: $missing"
 pass "all three programs find their shared libraries"
 
-# absl's --help prints the usage and exits 1.
+# absl's --help prints the usage and exits 1; --helpfull lists every flag.
 help=$(run "$IMAGE" --help 2>&1 || true)
-grep -q -- '--workflows_dir' <<<"$help" || fail "migration-worker --help printed no usage: $help"
+grep -q 'Polls an orchestrator' <<<"$help" || fail "migration-worker --help printed no usage: $help"
+help=$(run "$IMAGE" --helpfull 2>&1 || true)
+grep -q -- '--workflows_dir' <<<"$help" || fail "migration-worker --helpfull lists no --workflows_dir"
 pass "migration-worker --help runs"
 run --entrypoint /usr/local/bin/migrationctl "$IMAGE" help >/dev/null || fail "migrationctl help failed"
 pass "migrationctl help runs"
