@@ -4,7 +4,10 @@
 CMIG_VERIFY_DIR="${CMIG_VERIFY_DIR:-/var/tmp/cmig-verify}"
 VERIFY_START=$(date +%s)
 
-log() { printf '[%s +%3ss] %s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - VERIFY_START))" "$*" >&2; }
+# Messages go to fd 9, a copy of stderr, so a check run under wait_until (which silences the
+# command it polls) can still fail with its reason.
+exec 9>&2
+log() { printf '[%s +%3ss] %s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - VERIFY_START))" "$*" >&9; }
 fail() {
   log "FAIL: $*"
   exit 1

@@ -77,7 +77,7 @@ DESTDIR="$MACHINE" cmake --install "$BUILD" --prefix /usr/local >"$WORK/install.
 install -D -m 0644 "$REPO/deploy/systemd/cmig.sysusers" "$MACHINE/etc/sysusers.d/cmig.conf"
 install -m 0644 "$REPO/deploy/systemd/cmig-orchestrator.service" \
   "$REPO/deploy/systemd/cmig-worker.service" "$MACHINE/etc/systemd/system/"
-chroot "$MACHINE" systemd-sysusers >/dev/null
+chroot "$MACHINE" systemd-sysusers >/dev/null 2>&1
 install -d -m 0755 "$MACHINE/etc/cmig"
 TOKEN=$(new_token)
 (umask 077 && printf '%s\n' "$TOKEN" >"$MACHINE/etc/cmig/orchestrator.tokens" &&
@@ -128,8 +128,17 @@ fi
 
 # --- 3. The units, running -----------------------------------------------------------------
 prop() { in_machine systemctl show -p "$2" --value "$1"; }
-unit_running() { [ "$(prop "$1" ActiveState)/$(prop "$1" SubState)" = active/running ]; }
 journal() { in_machine journalctl -q --no-pager -u "$1" | tail -"${2:-20}"; }
+# Restart=on-failure makes a crashing unit look active between attempts: any restart fails.
+unit_running() {
+  local restarts
+  restarts=$(prop "$1" NRestarts)
+  [ "$restarts" = 0 ] || {
+    journal "$1" 8 >&9
+    fail "$1 restarted $restarts time(s)"
+  }
+  [ "$(prop "$1" ActiveState)/$(prop "$1" SubState)" = active/running ]
+}
 for unit in cmig-orchestrator.service cmig-worker.service; do
   wait_until 30 "$unit active (running)" unit_running "$unit" || {
     in_machine systemctl status --no-pager "$unit" >&2 || true
