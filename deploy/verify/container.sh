@@ -77,7 +77,7 @@ if [ "${CMIG_VERIFY_KEEP_STORAGE:-0}" != 1 ]; then
   rm -rf "$WORK/storage" "$WORK/runroot"
 fi
 if ! pm image exists docker.io/library/debian:12; then
-  pm import --change 'CMD ["bash"]' "$BASE_TAR" docker.io/library/debian:12 >/dev/null
+  pm import -q --change 'CMD ["bash"]' "$BASE_TAR" docker.io/library/debian:12 >/dev/null
 fi
 pm tag docker.io/library/debian:12 docker.io/library/debian:12-slim
 pass "base images debian:12 and debian:12-slim present locally"

@@ -3,6 +3,8 @@
 // definition, terminal errors stop, results survive an orchestrator restart,
 // leases keep long tasks, and SIGTERM drains a real worker process.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -82,6 +84,43 @@ std::string HttpGet(int port, const std::string& path) {
   }
   ::close(fd);
   return out;
+}
+
+// grpc.health.v1.Health/Check for the whole server on 127.0.0.1:port, encoded by hand (there is
+// no generated health stub here): the response's status (1 SERVING), or -1 if the call failed.
+int HealthStatus(int port) {
+  auto channel =
+      ::grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), ::grpc::InsecureChannelCredentials());
+  ::grpc::GenericStub stub(channel);
+  ::grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ::grpc::CompletionQueue cq;
+  ::grpc::Slice empty(std::string{});  // HealthCheckRequest{service: ""} has no bytes
+  ::grpc::ByteBuffer request(&empty, 1);
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  ::grpc::ByteBuffer response;
+  ::grpc::Status status;
+  call->Finish(&response, &status, &status);
+  void* tag = nullptr;
+  bool ok = false;
+  const bool got = cq.Next(&tag, &ok);
+  cq.Shutdown();
+  for (void* t; cq.Next(&t, &ok);) {
+  }
+  if (!got || !status.ok()) {
+    return -1;
+  }
+  std::vector<::grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) {
+    return -1;
+  }
+  std::string bytes;
+  for (const ::grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  // HealthCheckResponse{status}: field 1, varint; UNKNOWN (0) is omitted.
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
 }
 
 class WorkerIntegrationTest : public ::testing::Test {
@@ -395,12 +434,15 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
   const std::string dir_flag = "--workflows_dir=" + defs;
   const int metrics_port = FreePort();
   const std::string metrics_flag = absl::StrCat("--metrics_port=", metrics_port);
+  const int health_port = FreePort();
+  const std::string health_flag = absl::StrCat("--health_port=", health_port);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     execl(binary.c_str(), binary.c_str(), server_flag.c_str(), dir_flag.c_str(),
-          metrics_flag.c_str(), "--metrics_address=127.0.0.1", "--poll_timeout_ms=200",
-          "--shutdown_grace_seconds=20", "--log_level=warn", static_cast<char*>(nullptr));
+          metrics_flag.c_str(), health_flag.c_str(), "--metrics_address=127.0.0.1",
+          "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   // Registration done: the workflow can start.
@@ -435,6 +477,8 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_THAT(metrics, HasSubstr(in_flight));
+  // The grpc.health.v1 service the systemd unit and the Kubernetes probes use.
+  EXPECT_EQ(HealthStatus(health_port), 1) << "grpc health on port " << health_port;
   ASSERT_EQ(kill(pid, SIGTERM), 0);
 
   int status = 0;
