@@ -161,7 +161,7 @@ list_definitions() {
 }
 wait_until 60 "worker registered $(wc -l <"$expected") definitions" list_definitions || {
   pm logs "$WORKER" 2>&1 | tail -20 >&2
-  fail "worker did not register the definitions in workflows/"
+  fail "the worker did not register the definitions in workflows/: $(check_registered "$expected" "$listed")"
 }
 pass "worker registered the workflows (migrationctl definitions list)"
 [ "$(pm inspect -f '{{.State.Running}}' "$WORKER")" = true ] || fail "worker is not running"

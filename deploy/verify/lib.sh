@@ -97,12 +97,13 @@ names += [t["name"] if isinstance(t, dict) else t for t in doc.get("taskDefs", [
 print("\n".join(sorted(set(names))))'
 }
 
-# check_registered EXPECTED_FILE LISTED_JSON_FILE: every expected name is listed.
+# check_registered EXPECTED_FILE LISTED_JSON_FILE: every expected name is listed; otherwise
+# prints the missing ones on stdout and fails.
 check_registered() {
   local missing
-  missing=$(comm -23 "$1" <(listed_definitions <"$2"))
+  missing=$(comm -23 "$1" <(listed_definitions <"$2" 2>/dev/null))
   [ -z "$missing" ] || {
-    log "not registered: $(echo "$missing" | tr '\n' ' ')"
+    echo "not registered: $(echo "$missing" | tr '\n' ' ')"
     return 1
   }
 }

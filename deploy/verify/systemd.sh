@@ -156,7 +156,7 @@ list_definitions() {
 }
 wait_until 60 "worker registered $(wc -l <"$expected") definitions" list_definitions || {
   journal cmig-worker.service >&2
-  fail "the worker did not register the definitions in workflows/"
+  fail "the worker did not register the definitions in workflows/: $(check_registered "$expected" "$listed")"
 }
 pass "worker registered the workflows with the orchestrator (migrationctl definitions list)"
 # Not restarted along the way: a unit that crashed and came back would also be active.
