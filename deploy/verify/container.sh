@@ -24,7 +24,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=deploy/verify/lib.sh
 . "$HERE/lib.sh"
 
 require_root

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by container.sh and systemd.sh: logging, failing, waiting, host packages, and the
 # list of definitions a worker must have registered. Source it; it does not run anything.
 
