@@ -823,14 +823,19 @@ class SnapshotTarget final : public Step {
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
-    ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), package_ref));
+    // Only the secret names are needed: the plan step usually left the package parsed here.
+    std::shared_ptr<const v1::MigrationPackage> package = shared().CachedPackage(package_ref);
+    if (package == nullptr) {
+      ASSIGN_OR_RETURN(v1::MigrationPackage loaded, LoadPackage(shared(), package_ref));
+      package = std::make_shared<const v1::MigrationPackage>(std::move(loaded));
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
-    if (package.secrets_size() > 0) {
+    if (package->secrets_size() > 0) {
       // The apply will overwrite these; their prior values stay in this environment's secret
       // store (under backup names), never in the snapshot or any task's data.
       std::vector<std::string> names;
-      for (const v1::SecretValue& secret : package.secrets()) names.push_back(secret.name());
+      for (const v1::SecretValue& secret : package->secrets()) names.push_back(secret.name());
       absl::StatusOr<std::vector<v1::SecretSnapshot>> secrets =
           deps().secret_store == nullptr
               ? absl::UnimplementedError("no secret store is configured")
