@@ -1008,6 +1008,10 @@ class RestoreSnapshot final : public Step {
                               secrets.removed, " the apply created"));
     }
     int restored = 0, removed = 0;
+    // Definitions the server cannot remove (a Conductor server has no gRPC call that removes a
+    // workflow definition). The rest of the snapshot is still restored before failing.
+    std::vector<std::string> left;
+    std::string why_left;
     for (const RestoreStep& s : steps) {
       if (s.action == RestoreStep::Action::kPut) {
         if (s.kind == v1::ITEM_KIND_TASK_DEF) {
@@ -1018,22 +1022,31 @@ class RestoreSnapshot final : public Step {
         ++restored;
         continue;
       }
-      if (deps().admin == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
-                         " created by the failed apply: this server offers no definition removal"));
+      absl::Status st = absl::UnimplementedError("this server offers no definition removal");
+      if (deps().admin != nullptr) {
+        st = s.kind == v1::ITEM_KIND_TASK_DEF ? deps().admin->DeleteTaskDef(s.name)
+                                              : deps().admin->DeleteWorkflowDef(s.name, s.version);
       }
-      absl::Status st = s.kind == v1::ITEM_KIND_TASK_DEF
-                            ? deps().admin->DeleteTaskDef(s.name)
-                            : deps().admin->DeleteWorkflowDef(s.name, s.version);
       if (absl::IsUnimplemented(st)) {
-        // Retrying cannot add the service: the operator must remove it by hand.
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
-                         " created by the failed apply: ", st.message()));
+        // Only what the apply got to write before it failed is left behind.
+        absl::Status exists = s.kind == v1::ITEM_KIND_TASK_DEF
+                                  ? deps().metadata->GetTaskDef(s.name).status()
+                                  : deps().metadata->GetWorkflowDef(s.name, s.version).status();
+        if (absl::IsNotFound(exists)) continue;
+        RETURN_IF_ERROR(exists);
+        left.push_back(DescribeItem(s.kind, s.name, s.version));
+        why_left = std::string(st.message());
+        continue;
       }
       if (!st.ok() && !absl::IsNotFound(st)) return st;
       ++removed;
+    }
+    if (!left.empty()) {
+      // Retrying cannot add the service: the operator must remove them by hand.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "restored ", restored, " and removed ", removed, " definitions, but cannot remove ",
+          absl::StrJoin(left, ", "), " created by the failed apply (", why_left,
+          "): remove them by hand (conductor-oss: DELETE /api/metadata/workflow/NAME/VERSION)"));
     }
     ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed,
                             " definitions: the target is as before workflow ", failed_id));

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -885,6 +885,50 @@ TEST_F(PlainConductorMigrationTest, SecretValuesNeverTravelInlineToAConductorOnl
   EXPECT_THAT(IncomingWorkflows(id), ::testing::IsEmpty());
   EXPECT_THAT(SeededHashes(b_), ::testing::IsEmpty());
   ExpectNoSecretValues(*a_.client, out, {"ledger-secret-value"});
+}
+
+TEST_F(PlainConductorMigrationTest, RollbackOnAConductorOnlyTargetRestoresAllItCanAndNamesTheRest) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*a_conductor_only=*/false, /*b_conductor_only=*/true));
+  SeedSource();
+  // B's own audit_flow is overwritten (strategy update); ledger_flow is created; the failure
+  // comes before payment_flow. Conductor's gRPC API can remove a task definition but not a
+  // workflow definition.
+  PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "payment_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  DefinitionHashes before = SeededHashes(b_);
+  ASSERT_EQ(before.size(), 1u);
+  const std::string id =
+      StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  auto found = b_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  ASSERT_EQ(found->results.size(), 1u);
+  Workflow rollback = Wait(b_, found->results[0].workflow_id());
+  // Everything but the created workflow is back; the rollback fails naming what is left.
+  ASSERT_EQ(rollback.status(), Workflow::FAILED);
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("cannot remove"));
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("ledger_flow"));
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("remove them by hand"));
+  for (const char* restored_or_never_written : {"audit_flow", "payment_flow", "order_flow"}) {
+    EXPECT_THAT(rollback.reason_for_incompletion(),
+                ::testing::Not(HasSubstr(restored_or_never_written)));
+  }
+  DefinitionHashes after = SeededHashes(b_);
+  EXPECT_EQ(after.at("wf:audit_flow:1"), before.at("wf:audit_flow:1"));
+  after.erase("wf:ledger_flow:2");
+  EXPECT_EQ(after, before) << "task definitions removed, audit_flow restored";
 }
 
 // Starts the real migration-worker binary against A; returns its pid.
