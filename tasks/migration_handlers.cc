@@ -886,6 +886,12 @@ class ApplyMigration final : public Step {
             "the package carries secret values and this environment has no secret store to "
             "write them to (cmig.v1.Secrets)");
       }
+      if (const Value* r = ctx.Input("snapshotRef");
+          r != nullptr && r->has_string_value() && !r->string_value().empty()) {
+        ASSIGN_OR_RETURN(auto snapshot,
+                         shared().LoadMessage<v1::TargetSnapshot>(r->string_value(), "snapshot"));
+        RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *deps().secret_store));
+      }
       for (const v1::SecretValue& secret : package.secrets()) {
         RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
       }

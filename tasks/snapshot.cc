@@ -156,6 +156,20 @@ absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
   return r;
 }
 
+absl::Status EnsureSecretBackups(const v1::TargetSnapshot& snapshot, client::SecretClient& store) {
+  for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    if (!s.existed()) continue;
+    absl::StatusOr<std::string> backup = store.GetSecret(s.backup_secret());
+    if (backup.ok()) continue;
+    if (!absl::IsNotFound(backup.status())) return backup.status();
+    absl::StatusOr<std::string> current = store.GetSecret(s.name());
+    if (absl::IsNotFound(current.status())) continue;  // removed by hand since: nothing to keep
+    RETURN_IF_ERROR(current.status());
+    RETURN_IF_ERROR(store.PutSecret(s.backup_secret(), *current));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,
                                          client::SecretClient& store) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, store.ListSecretNames());

@@ -78,6 +78,12 @@ absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
                                              absl::string_view workflow_id,
                                              client::SecretClient& store);
 
+// Makes sure every prior value `snapshot` recorded has its backup before an apply overwrites it
+// again: a workflow retried after its rollback (which restored the values and released the
+// backups) re-applies, and a second failure must still find them. A missing backup is taken from
+// the secret's current value, which the rollback put back. Errors of `store` pass through.
+absl::Status EnsureSecretBackups(const v1::TargetSnapshot& snapshot, client::SecretClient& store);
+
 // Deletes every backup SnapshotSecrets made for `workflow_id` (after a successful migration).
 // Returns how many it deleted. Errors of `store` pass through.
 absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,

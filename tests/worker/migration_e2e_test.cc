@@ -753,6 +753,58 @@ TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecret
   for (const std::string& v : values) EXPECT_THAT(snapshot_bytes, ::testing::Not(HasSubstr(v)));
 }
 
+TEST_F(MigrationE2eTest, ApplyRetriedAfterItsRollbackIsRolledBackAgainWithPriorSecretValues) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
+  ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  const std::string id = StartMigration(kSelectOrder, R"({"includeSecrets":true})");
+  ASSERT_EQ(Wait(a_, id).status(), Workflow::FAILED);
+  Workflow in = Incoming(id);
+  ASSERT_EQ(in.status(), Workflow::FAILED);
+  // Rollbacks in B, each waited for to its end.
+  auto rollbacks = [&](size_t expected) {
+    client::WorkflowSearchQuery q;
+    q.query = "workflowType = 'incoming_migration_rollback'";
+    std::vector<Workflow> out;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      auto found = b_.client->SearchWorkflows(q);
+      if (found.ok() && found->results.size() >= expected) {
+        for (const auto& r : found->results) out.push_back(Wait(b_, r.workflow_id()));
+        return out;
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    ADD_FAILURE() << "fewer than " << expected << " rollbacks";
+    return out;
+  };
+  ASSERT_EQ(rollbacks(1).size(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
+  ASSERT_EQ(ledger, "ledger-value-of-b");
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+
+  // The operator retries the incoming workflow: the apply writes the secret again and fails again.
+  ASSERT_OK(b_.client->RetryWorkflow(in.workflow_id(), false));
+  std::vector<Workflow> both = rollbacks(2);
+  ASSERT_EQ(both.size(), 2u);
+  for (const Workflow& r : both) {
+    EXPECT_EQ(r.status(), Workflow::COMPLETED) << r.reason_for_incompletion();
+  }
+  ASSERT_OK_AND_ASSIGN(ledger, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(ledger, "ledger-value-of-b") << "the second rollback also put the prior value back";
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+}
+
 TEST_F(MigrationE2eTest, SuccessfulMigrationWithSecretsLeavesNoBackupBehind) {
   SeedSource();
   ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
