@@ -360,6 +360,13 @@ absl::Status ImportCommand(Context& ctx) {
     in["packageRef"].set_string_value(absl::StrCat("sha256:", Sha256Hex(bytes)));
     how = "through the server's package store";
   } else if (absl::IsUnimplemented(put)) {
+    if (package.contains_secret_values()) {
+      // Inline, the values would become workflow input and stay in the server's history.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "package ", input, " carries secret values and the server at ", ctx.global().server,
+          " has no package store (cmig.v1.BlobStore) to keep them out of workflow data; export "
+          "it without include_secrets and set the secrets in the target by hand"));
+    }
     ASSIGN_OR_RETURN(in["package"], ParseJson(bytes));
     how = "inline (the server has no package store)";
   } else {

@@ -3,6 +3,8 @@
 //
 //   orchestrator --db=/var/lib/cmig/orchestrator.db --listen=0.0.0.0:8090 \
 //       --tokens_file=/etc/cmig/tokens --tls_cert=server.pem --tls_key=server.key
+//   orchestrator --db=dev.db --listen=127.0.0.1:0 --conductor_api_only   # a stand-in for
+//                                                                        # conductor-oss
 #include <signal.h>
 
 #include <cstdio>
@@ -22,6 +24,10 @@ ABSL_FLAG(std::string, tokens_file, "",
           "file with one accepted bearer token per line; empty disables authentication");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; with --tls_key enables TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(bool, conductor_api_only, false,
+          "serve only Conductor's gRPC services and health, as a conductor-oss server does: the "
+          "project's extension services (environments, secrets, package store, listing and "
+          "removal of definitions) answer UNIMPLEMENTED");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written there once the server is serving");
 
@@ -44,6 +50,7 @@ int main(int argc, char** argv) {
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.conductor_api_only = absl::GetFlag(FLAGS_conductor_api_only);
   auto server = cmig::orchestrator::OrchestratorServer::Start(options);
   if (!server.ok()) {
     spdlog::critical("cannot start the orchestrator: {}", server.status().ToString());

@@ -54,9 +54,12 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   }
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr));
-  s->services_ = MakeServices(*s->engine_, *s->auth_);
-  ASSIGN_OR_RETURN(auto extensions, MakeExtensionServices(options.db_path, *s->engine_, *s->auth_));
-  for (auto& svc : extensions) s->services_.push_back(std::move(svc));
+  s->services_ = MakeServices(*s->engine_, *s->auth_, options.conductor_api_only);
+  if (!options.conductor_api_only) {
+    ASSIGN_OR_RETURN(auto extensions,
+                     MakeExtensionServices(options.db_path, *s->engine_, *s->auth_));
+    for (auto& svc : extensions) s->services_.push_back(std::move(svc));
+  }
 
   ::grpc::EnableDefaultHealthCheckService(true);
   ::grpc::ServerBuilder builder;
@@ -70,9 +73,10 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
   if (auto* health = s->server_->GetHealthCheckService()) health->SetServingStatus(true);
-  spdlog::info("orchestrator serving on port {} (db {}, auth {}, tls {})", s->port_,
+  spdlog::info("orchestrator serving on port {} (db {}, auth {}, tls {}{})", s->port_,
                options.db_path, options.tokens_file.empty() ? "off" : "on",
-               options.tls_cert_file.empty() ? "off" : "on");
+               options.tls_cert_file.empty() ? "off" : "on",
+               options.conductor_api_only ? ", Conductor API only" : "");
   return s;
 }
 

@@ -1,6 +1,8 @@
 // The embedded conductor-style orchestrator as one object: Conductor's gRPC
-// API (MetadataService, WorkflowService, TaskService), the project's
-// cmig.v1.DefinitionCatalog and grpc.health.v1, served from a SQLite file.
+// API (MetadataService, WorkflowService, TaskService), the project's extension
+// services (cmig.v1.DefinitionCatalog, Environments, Secrets, BlobStore,
+// DefinitionAdmin; off with ServerOptions::conductor_api_only) and
+// grpc.health.v1, served from a SQLite file.
 //
 //   cmig::orchestrator::ServerOptions options;
 //   options.db_path = "/tmp/orchestrator.db";
@@ -35,6 +37,11 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1:0";  // port 0 = pick a free port
   std::string tokens_file;                  // optional; one bearer token per line; empty = no auth
   std::string tls_cert_file, tls_key_file;  // optional; both set = TLS
+  // Serve Conductor's gRPC services and health only, without the project's extensions
+  // (cmig.v1 DefinitionCatalog, Environments, Secrets, BlobStore, DefinitionAdmin): their calls
+  // then answer UNIMPLEMENTED, exactly as a conductor-oss server does. A stand-in for a plain
+  // Conductor server in tests; the extension tables are not opened.
+  bool conductor_api_only = false;
   // Optional, not owned, must outlive the server; null = the system clock. A
   // clock other than the system clock is re-read by timers every 10 ms.
   const Clock* clock = nullptr;

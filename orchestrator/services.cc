@@ -492,10 +492,11 @@ absl::Status Authenticator::Check(const ::grpc::CallbackServerContext& context) 
 }
 
 std::vector<std::unique_ptr<::grpc::Service>> MakeServices(Engine& engine,
-                                                           const Authenticator& auth) {
+                                                           const Authenticator& auth,
+                                                           bool conductor_api_only) {
   std::vector<std::unique_ptr<::grpc::Service>> out;
   out.push_back(std::make_unique<MetadataServiceImpl>(engine, auth));
-  out.push_back(std::make_unique<CatalogServiceImpl>(engine, auth));
+  if (!conductor_api_only) out.push_back(std::make_unique<CatalogServiceImpl>(engine, auth));
   out.push_back(std::make_unique<WorkflowServiceImpl>(engine, auth));
   out.push_back(std::make_unique<TaskServiceImpl>(engine, auth));
   return out;

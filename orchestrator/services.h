@@ -43,9 +43,12 @@ class Authenticator {
   absl::flat_hash_set<std::string> tokens_;
 };
 
-// The services borrow `engine` and `auth`, which must outlive them.
+// Conductor's MetadataService, WorkflowService and TaskService, plus cmig.v1.DefinitionCatalog
+// unless `conductor_api_only` (a server that answers like conductor-oss: no listing). The
+// services borrow `engine` and `auth`, which must outlive them.
 std::vector<std::unique_ptr<::grpc::Service>> MakeServices(Engine& engine,
-                                                           const Authenticator& auth);
+                                                           const Authenticator& auth,
+                                                           bool conductor_api_only = false);
 
 }  // namespace cmig::orchestrator
 

@@ -163,22 +163,33 @@ class Shared {
   explicit Shared(MigrationDeps deps) : deps_(std::move(deps)) {}
   const MigrationDeps& deps() const { return deps_; }
 
-  // Stores `bytes` in this environment; returns the reference.
-  absl::StatusOr<std::string> Store(absl::string_view bytes, absl::string_view what) {
-    return StoreIn(deps_.blobs, bytes, what, "this environment");
+  // Stores `bytes` in this environment; returns the reference. `may_inline` false: the bytes
+  // carry secret values, which must never become task data, so no blob store is an error.
+  absl::StatusOr<std::string> Store(absl::string_view bytes, absl::string_view what,
+                                    bool may_inline = true) {
+    return StoreIn(deps_.blobs, bytes, what, "this environment", may_inline);
   }
   absl::StatusOr<std::string> StoreIn(client::BlobClient* blobs, absl::string_view bytes,
-                                      absl::string_view what, absl::string_view where) {
+                                      absl::string_view what, absl::string_view where,
+                                      bool may_inline = true) {
     if (blobs != nullptr) {
       std::string digest = Sha256Hex(bytes);
       absl::Status s = blobs->PutBlob(digest, bytes);
       if (s.ok()) return absl::StrCat(kStoredPrefix, digest);
       if (!absl::IsUnimplemented(s)) return s;
     }
-    if (bytes.size() > deps_.inline_limit_bytes) {
+    if (!may_inline) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "cannot pass the ", what, " inline: ", bytes.size(), " bytes, over the ",
-          deps_.inline_limit_bytes, "-byte limit, and ", where,
+          "the ", what, " carries secret values and ", where,
+          " has no blob store (cmig.v1.BlobStore) to keep them out of task data; migrate without "
+          "includeSecrets and set the secrets in the target by hand"));
+    }
+    // The limit is on what travels: the reference text, base64 being 4/3 of the bytes.
+    const size_t encoded = kInlinePrefix.size() + 4 * ((bytes.size() + 2) / 3);
+    if (encoded > deps_.inline_limit_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot pass the ", what, " inline: ", bytes.size(), " bytes (", encoded,
+          " once encoded), over the ", deps_.inline_limit_bytes, "-byte limit, and ", where,
           " has no blob store (cmig.v1.BlobStore, offered by the embedded orchestrator)"));
     }
     return absl::StrCat(kInlinePrefix, absl::Base64Escape(bytes));
@@ -523,7 +534,8 @@ class BuildPackageStep final : public Step {
     }
     ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(d, header));
     std::string json = PackageToJson(built.package);
-    ASSIGN_OR_RETURN(std::string package_ref, shared().Store(json, "package"));
+    ASSIGN_OR_RETURN(std::string package_ref,
+                     shared().Store(json, "package", !built.package.contains_secret_values()));
     for (const std::string& w : built.warnings) ctx.AddLog(absl::StrCat("warning: ", w));
     ctx.AddLog(
         absl::StrCat("package ", built.package.digest(), ": ", built.package.items_size(),
@@ -575,6 +587,16 @@ class PushPackage final : public Step {
     ASSIGN_OR_RETURN(std::string target_ref,
                      shared().StoreIn(target->extensions.get(), bytes, "package",
                                       absl::StrCat("environment '", target_env, "'")));
+    if (absl::StartsWith(target_ref, kInlinePrefix)) {
+      // Inline, the package becomes part of the incoming workflow's task data.
+      absl::StatusOr<v1::MigrationPackage> package = PackageFromJson(bytes);
+      if (package.ok() && package->contains_secret_values()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the package carries secret values and environment '", target_env,
+            "' has no blob store (cmig.v1.BlobStore) to keep them out of task data; migrate "
+            "without includeSecrets and set the secrets in the target by hand"));
+      }
+    }
     conductor::proto::StartWorkflowRequest start;
     start.set_name(std::string(kIncomingWorkflowName));
     start.set_correlation_id(correlation);
@@ -623,6 +645,12 @@ class AwaitIncoming final : public Step {
           // The full report stays in the target's blob store; keep a copy here for the
           // verify step and the operator.
           const std::string& ref = it->second.string_value();
+          if (absl::StartsWith(ref, kInlinePrefix)) {
+            // A target without a blob store sent the report inline: it is usable as it is.
+            SetString(out.output, "reportRef", ref);
+            ctx.AddLog(absl::StrCat("the incoming workflow ", id, " completed"));
+            return out;
+          }
           if (!absl::StartsWith(ref, kStoredPrefix)) {
             return absl::InvalidArgumentError("the incoming report reference is malformed");
           }
@@ -793,18 +821,52 @@ class SnapshotTarget final : public Step {
   using Step::Step;
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
+    ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
+    // Only the secret names are needed: the plan step usually left the package parsed here.
+    std::shared_ptr<const v1::MigrationPackage> package = shared().CachedPackage(package_ref);
+    if (package == nullptr) {
+      ASSIGN_OR_RETURN(v1::MigrationPackage loaded, LoadPackage(shared(), package_ref));
+      package = std::make_shared<const v1::MigrationPackage>(std::move(loaded));
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
+    if (package->secrets_size() > 0) {
+      // The apply will overwrite these; their prior values stay in this environment's secret
+      // store (under backup names), never in the snapshot or any task's data.
+      std::vector<std::string> names;
+      for (const v1::SecretValue& secret : package->secrets()) names.push_back(secret.name());
+      absl::StatusOr<std::vector<v1::SecretSnapshot>> secrets =
+          deps().secret_store == nullptr
+              ? absl::UnimplementedError("no secret store is configured")
+              : SnapshotSecrets(names, ctx.task().workflow_instance_id(), *deps().secret_store);
+      if (absl::IsUnimplemented(secrets.status())) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the package carries secret values and this environment has no secret store to "
+            "write them to (cmig.v1.Secrets); migrate without includeSecrets and set the "
+            "secrets by hand: ",
+            secrets.status().message()));
+      }
+      RETURN_IF_ERROR(secrets.status());
+      for (auto& s : *secrets) *snapshot.add_secrets() = std::move(s);
+    }
     ASSIGN_OR_RETURN(std::string ref, shared().StoreMessage(snapshot, "snapshot"));
     int existed = 0;
     for (const auto& e : snapshot.entries()) existed += e.existed() ? 1 : 0;
-    ctx.AddLog(absl::StrCat("snapshot of ", snapshot.entries_size(), " keys the apply writes (",
-                            existed, " exist now)"));
+    int secrets_existed = 0;
+    for (const auto& e : snapshot.secrets()) secrets_existed += e.existed() ? 1 : 0;
+    ctx.AddLog(absl::StrCat(
+        "snapshot of ", snapshot.entries_size(), " keys the apply writes (", existed, " exist now)",
+        snapshot.secrets_size() == 0
+            ? ""
+            : absl::StrCat(" and of ", snapshot.secrets_size(), " secrets (", secrets_existed,
+                           " exist now; prior values kept "
+                           "in the secret store)")));
     TaskOutcome out;
     SetString(out.output, "snapshotRef", ref);
     SetNumber(out.output, "entries", snapshot.entries_size());
     SetNumber(out.output, "existing", existed);
+    SetNumber(out.output, "secrets", snapshot.secrets_size());
     return out;
   }
 };
@@ -823,6 +885,12 @@ class ApplyMigration final : public Step {
         return absl::FailedPreconditionError(
             "the package carries secret values and this environment has no secret store to "
             "write them to (cmig.v1.Secrets)");
+      }
+      if (const Value* r = ctx.Input("snapshotRef");
+          r != nullptr && r->has_string_value() && !r->string_value().empty()) {
+        ASSIGN_OR_RETURN(auto snapshot,
+                         shared().LoadMessage<v1::TargetSnapshot>(r->string_value(), "snapshot"));
+        RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *deps().secret_store));
       }
       for (const v1::SecretValue& secret : package.secrets()) {
         RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
@@ -883,6 +951,11 @@ class VerifyApplied final : public Step {
                                                         Summarise(verification.problems())));
     }
     *report.mutable_verification() = verification;
+    if (package.secrets_size() > 0 && deps().secret_store != nullptr) {
+      // The migration stands: the prior secret values the snapshot kept are no longer needed.
+      RETURN_IF_ERROR(
+          ReleaseSecretBackups(ctx.task().workflow_instance_id(), *deps().secret_store).status());
+    }
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;
@@ -911,6 +984,13 @@ class RestoreSnapshot final : public Step {
     }
     TaskOutcome out;
     if (snapshot_ref.empty() || !apply_started) {
+      // A snapshot step that failed part-way may still have kept prior secret values.
+      if (deps().secret_store != nullptr) {
+        absl::StatusOr<int> released = ReleaseSecretBackups(failed_id, *deps().secret_store);
+        if (!released.ok() && !absl::IsUnimplemented(released.status())) {
+          return released.status();
+        }
+      }
       ctx.AddLog(absl::StrCat("workflow ", failed_id,
                               " changed nothing before it failed; nothing to restore"));
       SetNumber(out.output, "restored", 0);
@@ -921,7 +1001,23 @@ class RestoreSnapshot final : public Step {
     ASSIGN_OR_RETURN(auto snapshot,
                      shared().LoadMessage<v1::TargetSnapshot>(snapshot_ref, "snapshot"));
     ASSIGN_OR_RETURN(std::vector<RestoreStep> steps, StepsToRestore(snapshot));
+    SecretRestore secrets;
+    if (snapshot.secrets_size() > 0) {
+      if (deps().secret_store == nullptr) {
+        return absl::FailedPreconditionError(
+            "cannot restore the secrets the failed apply wrote: no secret store is configured");
+      }
+      // Secrets first: they are independent of the definitions, and a later definition failure
+      // must not leave a new secret value behind.
+      ASSIGN_OR_RETURN(secrets, RestoreSecrets(snapshot, failed_id, *deps().secret_store));
+      ctx.AddLog(absl::StrCat("secrets: put back ", secrets.restored, " prior values, deleted ",
+                              secrets.removed, " the apply created"));
+    }
     int restored = 0, removed = 0;
+    // Definitions the server cannot remove (a Conductor server has no gRPC call that removes a
+    // workflow definition). The rest of the snapshot is still restored before failing.
+    std::vector<std::string> left;
+    std::string why_left;
     for (const RestoreStep& s : steps) {
       if (s.action == RestoreStep::Action::kPut) {
         if (s.kind == v1::ITEM_KIND_TASK_DEF) {
@@ -932,29 +1028,44 @@ class RestoreSnapshot final : public Step {
         ++restored;
         continue;
       }
-      if (deps().admin == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
-                         " created by the failed apply: this server offers no definition removal"));
+      absl::Status st = absl::UnimplementedError("this server offers no definition removal");
+      if (deps().admin != nullptr) {
+        st = s.kind == v1::ITEM_KIND_TASK_DEF ? deps().admin->DeleteTaskDef(s.name)
+                                              : deps().admin->DeleteWorkflowDef(s.name, s.version);
       }
-      absl::Status st = s.kind == v1::ITEM_KIND_TASK_DEF
-                            ? deps().admin->DeleteTaskDef(s.name)
-                            : deps().admin->DeleteWorkflowDef(s.name, s.version);
       if (absl::IsUnimplemented(st)) {
-        // Retrying cannot add the service: the operator must remove it by hand.
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot remove ", DescribeItem(s.kind, s.name, s.version),
-                         " created by the failed apply: ", st.message()));
+        // Only what the apply got to write before it failed is left behind.
+        absl::Status exists = s.kind == v1::ITEM_KIND_TASK_DEF
+                                  ? deps().metadata->GetTaskDef(s.name).status()
+                                  : deps().metadata->GetWorkflowDef(s.name, s.version).status();
+        if (absl::IsNotFound(exists)) continue;
+        RETURN_IF_ERROR(exists);
+        left.push_back(DescribeItem(s.kind, s.name, s.version));
+        why_left = std::string(st.message());
+        continue;
       }
       if (!st.ok() && !absl::IsNotFound(st)) return st;
       ++removed;
+    }
+    if (!left.empty()) {
+      // Retrying cannot add the service: the operator must remove them by hand.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "restored ", restored, " and removed ", removed, " definitions, but cannot remove ",
+          absl::StrJoin(left, ", "), " created by the failed apply (", why_left,
+          "): remove them by hand (conductor-oss: DELETE /api/metadata/workflow/NAME/VERSION)"));
     }
     ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed,
                             " definitions: the target is as before workflow ", failed_id));
     SetNumber(out.output, "restored", restored);
     SetNumber(out.output, "removed", removed);
+    SetNumber(out.output, "secretsRestored", secrets.restored);
+    SetNumber(out.output, "secretsRemoved", secrets.removed);
     SetString(out.output, "report",
-              absl::StrCat("restored ", restored, ", removed ", removed, " definitions"));
+              absl::StrCat("restored ", restored, ", removed ", removed, " definitions",
+                           snapshot.secrets_size() == 0
+                               ? ""
+                               : absl::StrCat("; restored ", secrets.restored, ", removed ",
+                                              secrets.removed, " secrets")));
     return out;
   }
 };

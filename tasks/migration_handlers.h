@@ -18,7 +18,8 @@
 // snapshot) are stored once in this environment's content-addressed blob store and only their
 // reference ("sha256:<hex>") travels between steps. Without a blob store (a Conductor server) a
 // result up to `inline_limit_bytes` travels inline ("inline:<base64>"); a larger one fails the
-// step with a FailedPrecondition naming the size and the limit.
+// step with a FailedPrecondition naming the size and the limit. A package that carries secret
+// values never travels inline: without a blob store it fails the step the same way.
 //
 // The input of outgoing_migration_request (what the CLI starts in the source environment):
 //   {"sourceEnvironment": "dev",            // label recorded in the package
@@ -85,8 +86,11 @@ struct MigrationDeps {
   SecretResolver* secrets = nullptr;
   // Deadline of each call to another environment.
   absl::Duration remote_call_timeout = absl::Seconds(30);
-  // Largest result that may travel inline when there is no blob store.
-  size_t inline_limit_bytes = 3 << 20;
+  // Largest inline reference ("inline:<base64>", 4/3 of the result's bytes) a result may travel
+  // as when there is no blob store. Just under conductor-oss's default task payload threshold
+  // (3072 KB, conductor.app.taskOutputPayloadSizeThreshold), over which it moves payloads to
+  // external storage.
+  size_t inline_limit_bytes = (3 << 20) - (16 << 10);
   // How long the await step waits before asking the target again (Conductor's unit: seconds).
   absl::Duration await_poll = absl::Seconds(1);
   // Definitions written per call by the apply step.

@@ -1,7 +1,9 @@
 #include "tasks/snapshot.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "tasks/definition_codec.h"
 #include "tasks/package.h"
 
@@ -91,6 +93,95 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
     steps.push_back(std::move(s));
   }
   return steps;
+}
+
+namespace {
+
+std::string SecretBackupPrefix(absl::string_view workflow_id) {
+  return absl::StrCat("cmig-backup.", workflow_id, ".");
+}
+
+}  // namespace
+
+std::string SecretBackupName(absl::string_view workflow_id, absl::string_view name) {
+  return absl::StrCat(SecretBackupPrefix(workflow_id), name);
+}
+
+absl::StatusOr<std::vector<v1::SecretSnapshot>> SnapshotSecrets(
+    const std::vector<std::string>& names, absl::string_view workflow_id,
+    client::SecretClient& store) {
+  std::vector<v1::SecretSnapshot> out;
+  for (const std::string& name : names) {
+    v1::SecretSnapshot s;
+    s.set_name(name);
+    absl::StatusOr<std::string> value = store.GetSecret(name);
+    if (absl::IsNotFound(value.status())) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (!value.ok()) {
+      return absl::Status(
+          value.status().code(),
+          absl::StrCat("reading secret '", name, "' for the snapshot: ", value.status().message()));
+    }
+    s.set_existed(true);
+    s.set_backup_secret(SecretBackupName(workflow_id, name));
+    if (absl::Status put = store.PutSecret(s.backup_secret(), *value); !put.ok()) {
+      return absl::Status(put.code(), absl::StrCat("keeping the prior value of secret '", name,
+                                                   "': ", put.message()));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
+                                             absl::string_view workflow_id,
+                                             client::SecretClient& store) {
+  SecretRestore r;
+  for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    if (!s.existed()) {
+      absl::Status st = store.DeleteSecret(s.name());
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+      if (st.ok()) ++r.removed;
+      continue;
+    }
+    absl::StatusOr<std::string> prior = store.GetSecret(s.backup_secret());
+    if (absl::IsNotFound(prior.status())) continue;  // restored by an earlier attempt
+    RETURN_IF_ERROR(prior.status());
+    RETURN_IF_ERROR(store.PutSecret(s.name(), *prior));
+    ++r.restored;
+  }
+  RETURN_IF_ERROR(ReleaseSecretBackups(workflow_id, store).status());
+  return r;
+}
+
+absl::Status EnsureSecretBackups(const v1::TargetSnapshot& snapshot, client::SecretClient& store) {
+  for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    if (!s.existed()) continue;
+    absl::StatusOr<std::string> backup = store.GetSecret(s.backup_secret());
+    if (backup.ok()) continue;
+    if (!absl::IsNotFound(backup.status())) return backup.status();
+    absl::StatusOr<std::string> current = store.GetSecret(s.name());
+    if (absl::IsNotFound(current.status())) continue;  // removed by hand since: nothing to keep
+    RETURN_IF_ERROR(current.status());
+    RETURN_IF_ERROR(store.PutSecret(s.backup_secret(), *current));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,
+                                         client::SecretClient& store) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, store.ListSecretNames());
+  const std::string prefix = SecretBackupPrefix(workflow_id);
+  int deleted = 0;
+  for (const std::string& name : names) {
+    if (!absl::StartsWith(name, prefix)) continue;
+    absl::Status st = store.DeleteSecret(name);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+    ++deleted;
+  }
+  return deleted;
 }
 
 }  // namespace cmig

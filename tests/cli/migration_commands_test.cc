@@ -371,6 +371,35 @@ TEST_F(MigrationCommandsTest, ExportInspectImportRoundTrip) {
   EXPECT_OK(b_.client->GetTaskDef("reserve_stock").status());
 }
 
+TEST_F(MigrationCommandsTest, PackageWithSecretValuesIsNotImportedInlineIntoAServerWithoutAStore) {
+  RegisterTaskDef(*a_.client, R"({"name":"charge_card","ownerEmail":"o@x"})");
+  RegisterWorkflow(*a_.client, R"({"name":"pay","version":1,"schemaVersion":2,"tasks":[
+      {"name":"charge_card","taskReferenceName":"c","type":"SIMPLE",
+       "inputParameters":{"k":"${workflow.secrets.card_key}"}}]})");
+  RunResult put = Cli({"secret", "put", "card_key"}, {}, "card-secret-value\n");
+  ASSERT_EQ(put.exit_code, 0) << put;
+  const std::string config = dir_ + "/export.textproto";
+  WriteFile(config,
+            absl::StrCat("source { environment: \"dev\" address: \"", server_->address(),
+                         "\" }\nselection { workflows: \"pay\" }\ninclude_secrets: true\n"));
+  const std::string package = dir_ + "/p.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  ASSERT_THAT(ReadFile(package), HasSubstr("card-secret-value"));
+
+  // As conductor-oss: no package store, so the package could only go into the workflow input.
+  orchestrator::ServerOptions options;
+  options.db_path = dir_ + "/plain.db";
+  options.conductor_api_only = true;
+  auto plain = orchestrator::OrchestratorServer::Start(options);
+  ASSERT_OK(plain.status());
+  RunResult imp = RunCli({"import", "--input", package, "--server", (*plain)->address()});
+  EXPECT_EQ(imp.exit_code, 1) << imp;
+  EXPECT_THAT(imp.err, HasSubstr("carries secret values"));
+  EXPECT_THAT(imp.err, HasSubstr("no package store"));
+  EXPECT_THAT(imp.out + imp.err, ::testing::Not(HasSubstr("card-secret-value")));
+}
+
 TEST_F(MigrationCommandsTest, TamperedPackageIsRejectedNamingTheItem) {
   SeedSource();
   const std::string config = dir_ + "/export.textproto";

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,14 @@ struct Environment {
   std::unique_ptr<client::GrpcExtensionsClient> ext;
   std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
   std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  // As conductor-oss: Conductor's API only, every extension UNIMPLEMENTED.
+  bool conductor_api_only = false;
+  // The worker's own configuration, consulted when the server has no environment or secret
+  // store (set: the worker resolves through the fallbacks, as migration-worker does).
+  std::unique_ptr<tasks::ConfigEnvironmentResolver> config_environments;
+  std::unique_ptr<tasks::ConfigSecretResolver> config_secrets;
+  std::unique_ptr<tasks::FallbackEnvironmentResolver> fallback_environments;
+  std::unique_ptr<tasks::FallbackSecretResolver> fallback_secrets;
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
 };
@@ -76,13 +85,16 @@ class MigrationE2eTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(StartServer(a_, "127.0.0.1:0"));
     ASSERT_NO_FATAL_FAILURE(StartServer(b_, "127.0.0.1:0"));
     for (Environment* e : {&a_, &b_}) ASSERT_NO_FATAL_FAILURE(Connect(*e));
-    // A knows how to reach B; B's token lives in A's secret store only.
-    v1::Environment target;
-    target.set_id("B");
-    target.set_address(b_.server->address());
-    target.set_token_secret("b-token");
-    ASSERT_OK(a_.ext->PutEnvironment(target));
-    ASSERT_OK(a_.ext->PutSecret("b-token", b_.token));
+    // A knows how to reach B; B's token lives in A's secret store only (or, when A is a
+    // Conductor-only server, in its worker's configuration).
+    if (!a_.conductor_api_only) {
+      v1::Environment target;
+      target.set_id("B");
+      target.set_address(b_.server->address());
+      target.set_token_secret("b-token");
+      ASSERT_OK(a_.ext->PutEnvironment(target));
+      ASSERT_OK(a_.ext->PutSecret("b-token", b_.token));
+    }
     for (Environment* e : {&a_, &b_}) ASSERT_NO_FATAL_FAILURE(RegisterMigrationDefinitions(*e));
   }
 
@@ -105,6 +117,7 @@ class MigrationE2eTest : public ::testing::Test {
     options.db_path = e.db_path;
     options.listen_address = listen;
     options.tokens_file = tokens;
+    options.conductor_api_only = e.conductor_api_only;
     auto s = orchestrator::OrchestratorServer::Start(options);
     ASSERT_OK(s.status());
     e.server = *std::move(s);
@@ -147,6 +160,8 @@ class MigrationE2eTest : public ::testing::Test {
     deps.secret_store = e.ext.get();
     deps.environments = e.environments.get();
     deps.secrets = e.secrets.get();
+    if (e.fallback_environments) deps.environments = e.fallback_environments.get();
+    if (e.fallback_secrets) deps.secrets = e.fallback_secrets.get();
     deps.remote_call_timeout = absl::Seconds(2);
     ASSERT_OK(tasks::RegisterMigrationHandlers(e.registry, std::move(deps)));
     worker::WorkerOptions options;
@@ -626,6 +641,346 @@ TEST_F(MigrationE2eTest, SecretValuesTravelOnlyWhenRequested) {
   }
   ASSERT_OK_AND_ASSIGN(std::string value, b_.ext->GetSecret("ledger_key"));
   EXPECT_EQ(value, "ledger-secret-value");
+}
+
+// ---- secrets an apply writes, and the rollback ---------------------------------------------
+
+// None of `values` is in workflow `wf` as history keeps it (its input and output, every task's
+// input, output and reason, as JSON) nor in any of its tasks' logs.
+void ExpectNoSecretValues(client::GrpcOrchestratorClient& client, const Workflow& wf,
+                          const std::vector<std::string>& values) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(wf, &json).ok());
+  ASSERT_FALSE(wf.tasks().empty()) << "history read without its tasks";
+  for (const std::string& v : values) {
+    EXPECT_THAT(json, ::testing::Not(HasSubstr(v))) << "in the history of " << wf.workflow_id();
+  }
+  for (const Task& t : wf.tasks()) {
+    auto logs = client.GetTaskLogs(t.task_id());
+    ASSERT_OK(logs.status());
+    for (const auto& l : *logs) {
+      for (const std::string& v : values) EXPECT_THAT(l.log(), ::testing::Not(HasSubstr(v)));
+    }
+  }
+}
+
+// The names of the secrets `e` holds that are snapshot backups.
+std::vector<std::string> Backups(Environment& e) {
+  auto names = e.ext->ListSecretNames();
+  EXPECT_OK(names.status());
+  std::vector<std::string> out;
+  if (names.ok()) {
+    for (const auto& n : *names) {
+      if (absl::StartsWith(n, "cmig-backup.")) out.push_back(n);
+    }
+  }
+  return out;
+}
+
+const Task* FindTask(const Workflow& wf, const std::string& ref) {
+  for (const Task& t : wf.tasks()) {
+    if (t.reference_task_name() == ref) return &t;
+  }
+  return nullptr;
+}
+
+TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecrets) {
+  SeedSource();
+  // audit_flow also needs a secret B does not have yet; ledger_key exists in B with its own value.
+  PutWorkflow(a_,
+              WorkflowJson("audit_flow", 1,
+                           {SimpleTask("audit_entry", R"("k":"${workflow.secrets.audit_key}")")}));
+  const std::vector<std::string> values = {"ledger-value-from-a", "audit-value-from-a",
+                                           "ledger-value-of-b"};
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", values[0]));
+  ASSERT_OK(a_.ext->PutSecret("audit_key", values[1]));
+  ASSERT_OK(b_.ext->PutSecret("ledger_key", values[2]));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    // The secrets and the first definitions are written; the parents never arrive.
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  DefinitionHashes before = Hashes(b_);
+  const std::string id = StartMigration(kSelectOrder, R"({"includeSecrets":true})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
+  Workflow in = Incoming(id);
+  ASSERT_EQ(in.status(), Workflow::FAILED);
+  // The apply did overwrite ledger_key and create audit_key before it failed.
+  const Task* apply = FindTask(in, "apply");
+  ASSERT_NE(apply, nullptr);
+  auto apply_logs = b_.client->GetTaskLogs(apply->task_id());
+  ASSERT_OK(apply_logs.status());
+  bool wrote = false;
+  for (const auto& l : *apply_logs) wrote |= absl::StrContains(l.log(), "wrote 2 secret values");
+  EXPECT_TRUE(wrote);
+  const Task* snapshot = FindTask(in, "snapshot");
+  ASSERT_NE(snapshot, nullptr);
+  EXPECT_EQ(snapshot->output_data().at("secrets").number_value(), 2);
+
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  auto found = b_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  ASSERT_EQ(found->results.size(), 1u);
+  Workflow rollback = Wait(b_, found->results[0].workflow_id());
+  ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  const Task* restore = FindTask(rollback, "restore");
+  ASSERT_NE(restore, nullptr);
+  EXPECT_EQ(restore->output_data().at("secretsRestored").number_value(), 1);
+  EXPECT_EQ(restore->output_data().at("secretsRemoved").number_value(), 1);
+
+  ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(ledger, values[2]) << "ledger_key has its value from before the migration";
+  EXPECT_THAT(b_.ext->GetSecret("audit_key").status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+  EXPECT_EQ(Hashes(b_), before);
+  // No value in either workflow's history, the rollback's, or the stored snapshot.
+  ExpectNoSecretValues(*a_.client, out, values);
+  ExpectNoSecretValues(*b_.client, in, values);
+  ExpectNoSecretValues(*b_.client, rollback, values);
+  const std::string snapshot_ref = snapshot->output_data().at("snapshotRef").string_value();
+  ASSERT_TRUE(absl::StartsWith(snapshot_ref, "sha256:"));
+  ASSERT_OK_AND_ASSIGN(std::string snapshot_bytes, b_.ext->GetBlob(snapshot_ref.substr(7)));
+  for (const std::string& v : values) EXPECT_THAT(snapshot_bytes, ::testing::Not(HasSubstr(v)));
+}
+
+TEST_F(MigrationE2eTest, ApplyRetriedAfterItsRollbackIsRolledBackAgainWithPriorSecretValues) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
+  ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  const std::string id = StartMigration(kSelectOrder, R"({"includeSecrets":true})");
+  ASSERT_EQ(Wait(a_, id).status(), Workflow::FAILED);
+  Workflow in = Incoming(id);
+  ASSERT_EQ(in.status(), Workflow::FAILED);
+  // Rollbacks in B, each waited for to its end.
+  auto rollbacks = [&](size_t expected) {
+    client::WorkflowSearchQuery q;
+    q.query = "workflowType = 'incoming_migration_rollback'";
+    std::vector<Workflow> out;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      auto found = b_.client->SearchWorkflows(q);
+      if (found.ok() && found->results.size() >= expected) {
+        for (const auto& r : found->results) out.push_back(Wait(b_, r.workflow_id()));
+        return out;
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    ADD_FAILURE() << "fewer than " << expected << " rollbacks";
+    return out;
+  };
+  ASSERT_EQ(rollbacks(1).size(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
+  ASSERT_EQ(ledger, "ledger-value-of-b");
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+
+  // The operator retries the incoming workflow: the apply writes the secret again and fails again.
+  ASSERT_OK(b_.client->RetryWorkflow(in.workflow_id(), false));
+  std::vector<Workflow> both = rollbacks(2);
+  ASSERT_EQ(both.size(), 2u);
+  for (const Workflow& r : both) {
+    EXPECT_EQ(r.status(), Workflow::COMPLETED) << r.reason_for_incompletion();
+  }
+  ASSERT_OK_AND_ASSIGN(ledger, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(ledger, "ledger-value-of-b") << "the second rollback also put the prior value back";
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+}
+
+TEST_F(MigrationE2eTest, SuccessfulMigrationWithSecretsLeavesNoBackupBehind) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
+  ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
+  StartWorkers();
+  const std::string id = StartMigration(kSelectOrder, R"({"includeSecrets":true})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  Workflow in = Incoming(id);
+  const Task* snapshot = FindTask(in, "snapshot");
+  ASSERT_NE(snapshot, nullptr);
+  EXPECT_EQ(snapshot->output_data().at("secrets").number_value(), 1);
+  ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(ledger, "ledger-value-from-a");
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+  ExpectNoSecretValues(*a_.client, out, {"ledger-value-from-a", "ledger-value-of-b"});
+  ExpectNoSecretValues(*b_.client, in, {"ledger-value-from-a", "ledger-value-of-b"});
+}
+
+// ---- against Conductor-only servers ---------------------------------------------------------
+
+// Environments A and/or B serve Conductor's API only (orchestrator --conductor_api_only), as a
+// conductor-oss server does. A's worker resolves B from its own configuration: an environments
+// list and B's token as $CMIG_SECRET_B_TOKEN, as migration-worker does with
+// CMIG_ENVIRONMENTS_FILE and the process environment.
+class PlainConductorMigrationTest : public MigrationE2eTest {
+ protected:
+  void SetUp() override {}
+  void Start(bool a_conductor_only, bool b_conductor_only) {
+    a_.conductor_api_only = a_conductor_only;
+    b_.conductor_api_only = b_conductor_only;
+    ASSERT_NO_FATAL_FAILURE(MigrationE2eTest::SetUp());
+    ASSERT_OK_AND_ASSIGN(a_.config_environments,
+                         tasks::ConfigEnvironmentResolver::FromJson(
+                             absl::StrCat(R"({"environments":[{"id":"B","address":")",
+                                          b_.server->address(), R"(","tokenSecret":"b-token"}]})"),
+                             "the test's environments"));
+    const std::string token = b_.token;
+    a_.config_secrets = std::make_unique<tasks::ConfigSecretResolver>(
+        "", [token](const std::string& var) -> std::optional<std::string> {
+          if (var == "CMIG_SECRET_B_TOKEN") return token;
+          return std::nullopt;
+        });
+    a_.fallback_environments = std::make_unique<tasks::FallbackEnvironmentResolver>(
+        *a_.environments, *a_.config_environments);
+    a_.fallback_secrets =
+        std::make_unique<tasks::FallbackSecretResolver>(*a_.secrets, *a_.config_secrets);
+  }
+
+  // The seeded definitions `e` holds, read one by one (a Conductor server cannot list them).
+  static DefinitionHashes SeededHashes(Environment& e) {
+    DefinitionHashes out;
+    const std::vector<std::pair<std::string, int>> workflows = {
+        {"order_flow", 3}, {"payment_flow", 1}, {"ledger_flow", 2}, {"audit_flow", 1}};
+    for (const auto& [name, version] : workflows) {
+      auto w = e.client->GetWorkflowDef(name, version);
+      if (w.ok()) out[absl::StrCat("wf:", name, ":", version)] = CanonicalHash(*w);
+    }
+    for (const char* name : {"reserve_stock", "charge_card", "write_ledger", "audit_entry"}) {
+      auto t = e.client->GetTaskDef(name);
+      if (t.ok()) out[absl::StrCat("task:", name)] = CanonicalHash(*t);
+    }
+    return out;
+  }
+
+  std::vector<conductor::proto::Workflow> IncomingWorkflows(const std::string& outgoing_id) {
+    auto list = b_.client->GetWorkflowsByCorrelationId(
+        "incoming_migration_request", tasks::IncomingCorrelationId(outgoing_id), true, false);
+    EXPECT_OK(list.status());
+    return list.ok() ? *list : std::vector<conductor::proto::Workflow>{};
+  }
+};
+
+TEST_F(PlainConductorMigrationTest, BetweenConductorOnlyServersTheWorkerUsesItsOwnConfig) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*a_conductor_only=*/true, /*b_conductor_only=*/true));
+  EXPECT_THAT(a_.ext->GetEnvironment("B").status(),
+              StatusIs(absl::StatusCode::kUnimplemented, ::testing::_));
+  SeedSource();
+  StartWorkers();
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(SeededHashes(b_).size(), 8u);
+  EXPECT_EQ(SeededHashes(a_), SeededHashes(b_));
+  v1::MigrationReport report = ReportOf(out.output().at("report"));
+  EXPECT_TRUE(report.verification().ok());
+  EXPECT_EQ(report.verification().checked(), 8);
+  // With no blob store anywhere, every intermediate result and the package travelled inline.
+  const Task* build = FindTask(out, "build_package");
+  ASSERT_NE(build, nullptr);
+  EXPECT_TRUE(absl::StartsWith(build->output_data().at("packageRef").string_value(), "inline:"));
+  const Task* push = FindTask(out, "push");
+  ASSERT_NE(push, nullptr);
+  EXPECT_EQ(push->output_data().at("targetPackageRef").string_value(), "inline");
+  Workflow in = Incoming(id);
+  ASSERT_EQ(in.status(), Workflow::COMPLETED) << in.reason_for_incompletion();
+  EXPECT_THAT(out.DebugString(), ::testing::Not(HasSubstr(b_.token)));
+  EXPECT_THAT(in.DebugString(), ::testing::Not(HasSubstr(b_.token)));
+}
+
+TEST_F(PlainConductorMigrationTest, APackageOverTheInlineLimitFailsThePushClearly) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*a_conductor_only=*/false, /*b_conductor_only=*/true));
+  SeedSource();
+  tasks::MigrationDeps small;
+  small.inline_limit_bytes = 64;
+  StartWorker(a_, small);  // A keeps its results in its blob store; only the push goes inline
+  StartWorker(b_);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("cannot pass the package inline"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("64-byte limit"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("environment 'B' has no blob store"));
+  const Task* push = FindTask(out, "push");
+  ASSERT_NE(push, nullptr);
+  EXPECT_EQ(push->status(), Task::FAILED_WITH_TERMINAL_ERROR) << "retrying cannot help";
+  EXPECT_THAT(IncomingWorkflows(id), ::testing::IsEmpty());
+  EXPECT_THAT(SeededHashes(b_), ::testing::IsEmpty());
+}
+
+TEST_F(PlainConductorMigrationTest, SecretValuesNeverTravelInlineToAConductorOnlyTarget) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*a_conductor_only=*/false, /*b_conductor_only=*/true));
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-secret-value"));
+  StartWorkers();
+  const std::string id = StartMigration(kSelectOrder, R"({"includeSecrets":true})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("carries secret values"));
+  EXPECT_THAT(IncomingWorkflows(id), ::testing::IsEmpty());
+  EXPECT_THAT(SeededHashes(b_), ::testing::IsEmpty());
+  ExpectNoSecretValues(*a_.client, out, {"ledger-secret-value"});
+}
+
+TEST_F(PlainConductorMigrationTest, RollbackOnAConductorOnlyTargetRestoresAllItCanAndNamesTheRest) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*a_conductor_only=*/false, /*b_conductor_only=*/true));
+  SeedSource();
+  // B's own audit_flow is overwritten (strategy update); ledger_flow is created; the failure
+  // comes before payment_flow. Conductor's gRPC API can remove a task definition but not a
+  // workflow definition.
+  PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "payment_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  DefinitionHashes before = SeededHashes(b_);
+  ASSERT_EQ(before.size(), 1u);
+  const std::string id =
+      StartMigration(kSelectOrder, R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  auto found = b_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  ASSERT_EQ(found->results.size(), 1u);
+  Workflow rollback = Wait(b_, found->results[0].workflow_id());
+  // Everything but the created workflow is back; the rollback fails naming what is left.
+  ASSERT_EQ(rollback.status(), Workflow::FAILED);
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("cannot remove"));
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("ledger_flow"));
+  EXPECT_THAT(rollback.reason_for_incompletion(), HasSubstr("remove them by hand"));
+  for (const char* restored_or_never_written : {"audit_flow", "payment_flow", "order_flow"}) {
+    EXPECT_THAT(rollback.reason_for_incompletion(),
+                ::testing::Not(HasSubstr(restored_or_never_written)));
+  }
+  DefinitionHashes after = SeededHashes(b_);
+  EXPECT_EQ(after.at("wf:audit_flow:1"), before.at("wf:audit_flow:1"));
+  after.erase("wf:ledger_flow:2");
+  EXPECT_EQ(after, before) << "task definitions removed, audit_flow restored";
 }
 
 // Starts the real migration-worker binary against A; returns its pid.
