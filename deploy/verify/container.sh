@@ -52,7 +52,11 @@ PID_MAX=$(cat /proc/sys/kernel/pid_max)
 ULIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$NPROC:$NPROC")
 
 cleanup() {
-  "${PODMAN[@]}" rm -f -t 5 "$WORKER" "$ORCH" >/dev/null 2>&1 || true
+  # One at a time: podman 4.3's `rm -f a b` skips b when a does not exist.
+  local c
+  for c in "$WORKER" "$ORCH"; do
+    "${PODMAN[@]}" rm -f -t 5 "$c" >/dev/null 2>&1 || true
+  done
 }
 trap cleanup EXIT
 
