@@ -52,7 +52,7 @@ PID_MAX=$(cat /proc/sys/kernel/pid_max)
 ULIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$NPROC:$NPROC")
 
 cleanup() {
-  # One at a time: podman 4.3's `rm -f a b` skips b when a does not exist.
+  # One at a time: podman 4.3's `rm -f -t 5 a b` removes only a.
   local c
   for c in "$WORKER" "$ORCH"; do
     "${PODMAN[@]}" rm -f -t 5 "$c" >/dev/null 2>&1 || true
