@@ -87,7 +87,7 @@ pm tag docker.io/library/debian:12 docker.io/library/debian:12-slim
 pass "base images debian:12 and debian:12-slim present locally"
 
 # --- 2. Build -------------------------------------------------------------------------------
-log "building $IMAGE (the compile takes ~10 minutes on 2 cores)"
+log "building $IMAGE (4 to 20 minutes on 2 cores, by how busy they are)"
 build_start=$(date +%s)
 # --isolation chroot: RUN steps need no OCI runtime or cgroups; --network host: apt reaches
 # the mirror without a bridge network.
