@@ -158,6 +158,12 @@ struct Remote {
   std::string fingerprint;  // address, TLS and token hash: reconnect when any changes
 };
 
+// A package as the incoming steps use it: the message and the definitions its validation parsed.
+struct ParsedPackage {
+  v1::MigrationPackage package;
+  PackageContents contents;
+};
+
 class Shared {
  public:
   explicit Shared(MigrationDeps deps) : deps_(std::move(deps)) {}
@@ -272,22 +278,24 @@ class Shared {
     return remote;
   }
 
-  std::shared_ptr<const v1::MigrationPackage> CachedPackage(absl::string_view ref) {
+  // The last package parsed and validated, by its stored reference. A stored reference names its
+  // bytes (SHA-256), so validate, plan, snapshot, apply and verify of one migration, which read
+  // the same package one after the other, parse and check it once.
+  std::shared_ptr<const ParsedPackage> CachedPackage(absl::string_view ref) {
     absl::MutexLock lock(&mu_);
     return cached_ref_ == ref ? cached_package_ : nullptr;
   }
-  void CachePackage(absl::string_view ref, const v1::MigrationPackage& package) {
-    auto p = std::make_shared<const v1::MigrationPackage>(package);
+  void CachePackage(absl::string_view ref, std::shared_ptr<const ParsedPackage> parsed) {
     absl::MutexLock lock(&mu_);
     cached_ref_ = std::string(ref);
-    cached_package_ = std::move(p);
+    cached_package_ = std::move(parsed);
   }
 
  private:
   const MigrationDeps deps_;
   absl::Mutex mu_;
   std::string cached_ref_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const v1::MigrationPackage> cached_package_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const ParsedPackage> cached_package_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Remote>> remotes_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -314,9 +322,24 @@ absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx) {
 // make each workflow read, and the orchestrator's memory, grow with the migration.
 constexpr int kInlineReportItems = 1000;
 
-v1::MigrationReport Trimmed(v1::MigrationReport r) {
+// Keeps the mappings that change a version; under the preserve strategy every mapping is the
+// identity and there would be one per workflow.
+void KeepChangedMappings(google::protobuf::RepeatedPtrField<v1::VersionMapping>* mapping) {
+  auto kept = std::remove_if(mapping->begin(), mapping->end(), [](const v1::VersionMapping& m) {
+    return m.source_version() == m.target_version();
+  });
+  mapping->erase(kept, mapping->end());
+}
+
+v1::MigrationReport Trimmed(const v1::MigrationReport& full) {
+  v1::MigrationReport r;
+  r.CopyFrom(full);
   r.clear_items();
-  if (r.has_incoming()) r.mutable_incoming()->clear_items();
+  KeepChangedMappings(r.mutable_version_mapping());
+  if (r.has_incoming()) {
+    r.mutable_incoming()->clear_items();
+    KeepChangedMappings(r.mutable_incoming()->mutable_version_mapping());
+  }
   return r;
 }
 
@@ -726,22 +749,30 @@ class VerifyTargetStep final : public Step {
 
 // ---- incoming -------------------------------------------------------------------------------
 
-absl::StatusOr<v1::MigrationPackage> LoadPackage(Shared& shared, absl::string_view ref) {
-  // Validate, plan, apply and verify read the same package one after the other; a stored
-  // reference names its bytes, so the last one parsed can be reused without reading it again.
-  if (absl::StartsWith(ref, kStoredPrefix)) {
-    if (std::shared_ptr<const v1::MigrationPackage> cached = shared.CachedPackage(ref)) {
-      return *cached;
-    }
+// The package behind `ref`, parsed and validated. A package that does not parse or validate is
+// InvalidArgument (terminal), saying that nothing was changed.
+absl::StatusOr<std::shared_ptr<const ParsedPackage>> LoadPackage(Shared& shared,
+                                                                 absl::string_view ref) {
+  const bool stored = absl::StartsWith(ref, kStoredPrefix);
+  if (stored) {
+    if (std::shared_ptr<const ParsedPackage> cached = shared.CachedPackage(ref)) return cached;
   }
   ASSIGN_OR_RETURN(std::string json, shared.Load(ref, "package"));
+  auto parsed = std::make_shared<ParsedPackage>();
   absl::StatusOr<v1::MigrationPackage> p = PackageFromJson(json);
   if (!p.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the package is malformed: ", p.status().message()));
   }
-  if (absl::StartsWith(ref, kStoredPrefix)) shared.CachePackage(ref, *p);
-  return p;
+  parsed->package = *std::move(p);
+  absl::StatusOr<PackageContents> contents = ValidatePackage(parsed->package);
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the package is rejected, nothing was changed: ", contents.status().message()));
+  }
+  parsed->contents = *std::move(contents);
+  if (stored) shared.CachePackage(ref, parsed);
+  return std::shared_ptr<const ParsedPackage>(std::move(parsed));
 }
 
 class ValidatePackageStep final : public Step {
@@ -759,12 +790,9 @@ class ValidatePackageStep final : public Step {
     } else {
       return absl::InvalidArgumentError("neither input 'packageRef' nor 'package' is given");
     }
-    ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), ref));
-    absl::StatusOr<PackageContents> contents = ValidatePackage(package);
-    if (!contents.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the package is rejected, nothing was changed: ", contents.status().message()));
-    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed, LoadPackage(shared(), ref));
+    const v1::MigrationPackage& package = parsed->package;
+    const PackageContents* contents = &parsed->contents;
     ctx.AddLog(absl::StrCat("package ", package.digest(), " from '", package.source_environment(),
                             "' is valid: ", contents->task_defs.size(), " task and ",
                             contents->workflows.size(), " workflow definitions"));
@@ -788,9 +816,10 @@ class PlanMigrationStep final : public Step {
     if (const Value* t = ctx.Input("targetEnvironment"); t && t->has_string_value()) {
       target_env = t->string_value();
     }
-    ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), ref));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed, LoadPackage(shared(), ref));
+    const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
-    ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, *target));
+    ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     ASSIGN_OR_RETURN(std::string plan_ref, shared().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     report.set_dry_run(package.options().dry_run());
@@ -823,12 +852,9 @@ class SnapshotTarget final : public Step {
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
-    // Only the secret names are needed: the plan step usually left the package parsed here.
-    std::shared_ptr<const v1::MigrationPackage> package = shared().CachedPackage(package_ref);
-    if (package == nullptr) {
-      ASSIGN_OR_RETURN(v1::MigrationPackage loaded, LoadPackage(shared(), package_ref));
-      package = std::make_shared<const v1::MigrationPackage>(std::move(loaded));
-    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(shared(), package_ref));
+    const v1::MigrationPackage* package = &parsed->package;
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
     if (package->secrets_size() > 0) {
@@ -877,9 +903,11 @@ class ApplyMigration final : public Step {
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
-    ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), package_ref));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(shared(), package_ref));
+    const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
-    ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, plan));
+    ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, parsed->contents, plan));
     if (package.secrets_size() > 0) {
       if (deps().secret_store == nullptr) {
         return absl::FailedPreconditionError(
@@ -941,7 +969,9 @@ class VerifyApplied final : public Step {
     if (const Value* t = ctx.Input("targetEnvironment"); t && t->has_string_value()) {
       target_env = t->string_value();
     }
-    ASSIGN_OR_RETURN(v1::MigrationPackage package, LoadPackage(shared(), package_ref));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(shared(), package_ref));
+    const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(auto plan, shared().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));

@@ -507,6 +507,12 @@ absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& pack
   return Planner(package, contents, target).Run();
 }
 
+absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
+                                                const PackageContents& contents,
+                                                DefinitionSource& target) {
+  return Planner(package, contents, target).Run();
+}
+
 v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
                                    const v1::MigrationPlan& plan,
                                    absl::string_view target_environment) {

@@ -36,6 +36,7 @@
 #include "cmig/v1/package.pb.h"
 #include "cmig/v1/report.pb.h"
 #include "tasks/definition_source.h"
+#include "tasks/package.h"
 
 namespace cmig {
 
@@ -43,6 +44,11 @@ namespace cmig {
 // Blocks on `target`. Errors: InvalidArgument for an invalid package; any error of `target` other
 // than NotFound, passed through naming what was being read.
 absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
+                                                DefinitionSource& target);
+
+// The same for a package already validated: `contents` is what ValidatePackage(package) returned.
+absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
+                                                const PackageContents& contents,
                                                 DefinitionSource& target);
 
 // The operator's report of a plan: per item status (the planned action), counts, version
