@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
-  libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev
+  libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev
   python3 python3-protobuf
   procps

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "google/protobuf/util/json_util.h"
+#include "simdjson.h"
 
 namespace cmig {
 namespace {
@@ -187,22 +189,101 @@ bool IsIdentifier(absl::string_view key) {
   return true;
 }
 
-}  // namespace
 
-absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
+// protobuf's parser, kept for its messages: they quote the text near the problem.
+absl::Status ProtobufParseError(absl::string_view json) {
   google::protobuf::Value v;
   google::protobuf::util::JsonParseOptions options;
   const auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), &v, options);
-  if (!status.ok()) {
-    // protobuf's message ends with the offending text and a caret; keep it on one line.
-    std::string why(status.message());
-    absl::StrReplaceAll({{"\n", " "}}, &why);
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON: ", absl::StripAsciiWhitespace(why)));
+  if (status.ok()) return CheckFinite(v);
+  // protobuf's message ends with the offending text and a caret; keep it on one line.
+  std::string why(status.message());
+  absl::StrReplaceAll({{"\n", " "}}, &why);
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid JSON: ", absl::StripAsciiWhitespace(why)));
+}
+
+// The nesting protobuf's parser allows; deeper documents are rejected by both parsers.
+constexpr size_t kMaxDepth = 100;
+// Parsers keep the buffers of the largest document they read; documents above this size get a
+// parser of their own so a thread does not hold a large buffer after a large document.
+constexpr size_t kReusedParserMaxBytes = 1 << 20;
+
+// A parser for documents up to `capacity` bytes, nested at most kMaxDepth deep. Buffers are
+// allocated by the first parse.
+std::unique_ptr<simdjson::dom::parser> NewParser(size_t capacity) {
+  auto parser = std::make_unique<simdjson::dom::parser>(capacity);
+  // Buffers start small and grow to the largest document read (at most `capacity`), keeping
+  // the depth limit.
+  // An allocation failure here shows again as the error of the first parse.
+  const simdjson::error_code allocated =
+      parser->allocate(std::min<size_t>(capacity, 4096), kMaxDepth);
+  (void)allocated;
+  return parser;
+}
+
+// Converts simdjson's document into a Value. False on a repeated object key.
+bool ToProtoValue(simdjson::dom::element e, google::protobuf::Value* out) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      auto* fields = out->mutable_struct_value()->mutable_fields();
+      for (simdjson::dom::key_value_pair field : simdjson::dom::object(e)) {
+        auto [it, inserted] = fields->try_emplace(std::string(field.key));
+        if (!inserted || !ToProtoValue(field.value, &it->second)) return false;
+      }
+      return true;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      auto* values = out->mutable_list_value()->mutable_values();
+      for (simdjson::dom::element item : simdjson::dom::array(e)) {
+        if (!ToProtoValue(item, values->Add())) return false;
+      }
+      return true;
+    }
+    case simdjson::dom::element_type::STRING:
+      out->set_string_value(std::string(std::string_view(e)));
+      return true;
+    case simdjson::dom::element_type::INT64:
+      out->set_number_value(static_cast<double>(int64_t(e)));
+      return true;
+    case simdjson::dom::element_type::UINT64:
+      out->set_number_value(static_cast<double>(uint64_t(e)));
+      return true;
+    case simdjson::dom::element_type::DOUBLE:
+      out->set_number_value(double(e));
+      return true;
+    case simdjson::dom::element_type::BOOL:
+      out->set_bool_value(bool(e));
+      return true;
+    case simdjson::dom::element_type::NULL_VALUE:
+      out->set_null_value(google::protobuf::NULL_VALUE);
+      return true;
   }
-  if (absl::Status s = CheckFinite(v); !s.ok()) return s;
-  return v;
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
+  // simdjson reads valid documents many times faster than protobuf's parser; anything it
+  // rejects is parsed again by protobuf's only to word the error.
+  thread_local std::unique_ptr<simdjson::dom::parser> reused = NewParser(kReusedParserMaxBytes);
+  std::unique_ptr<simdjson::dom::parser> own;
+  simdjson::dom::parser* parser = reused.get();
+  if (json.size() > kReusedParserMaxBytes) {
+    own = NewParser(json.size());
+    parser = own.get();
+  }
+  simdjson::dom::element root;
+  const simdjson::error_code error = parser->parse(json.data(), json.size()).get(root);
+  google::protobuf::Value v;
+  if (error == simdjson::SUCCESS && ToProtoValue(root, &v)) return v;
+  absl::Status why = ProtobufParseError(json);
+  if (!why.ok()) return why;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid JSON: ", error == simdjson::SUCCESS ? "an object repeats a key"
+                                                   : simdjson::error_message(error)));
 }
 
 std::string WriteJson(const google::protobuf::Value& v, bool pretty) {

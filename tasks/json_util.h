@@ -20,7 +20,7 @@
 
 namespace cmig {
 
-// Parses one JSON document with protobuf's JSON parser. Rejects trailing content, duplicate
+// Parses one JSON document (simdjson; protobuf's parser words the errors). Rejects trailing content, duplicate
 // object keys (they would make a definition's meaning depend on the parser), invalid escapes,
 // lone surrogates, excessive nesting and non-finite numbers. Errors are InvalidArgument quoting
 // the text near the problem. Thread-safe.

@@ -43,7 +43,7 @@ cmake --build "$BUILD" -j2 --target orchestrator migration-worker migrationctl >
 
 # The runtime libraries are those of deploy/Containerfile's runtime stage.
 ROOTFS_TAR="$CMIG_VERIFY_DIR/debian12-systemd.tar"
-PACKAGES=systemd,systemd-sysv,dbus,libgrpc++1.51,libgrpc29,libprotobuf32,libabsl20220623,libspdlog1.10,libfmt9,libsqlite3-0,libssl3,ca-certificates
+PACKAGES=systemd,systemd-sysv,dbus,libgrpc++1.51,libgrpc29,libprotobuf32,libabsl20220623,libspdlog1.10,libfmt9,libsimdjson14,libsqlite3-0,libssl3,ca-certificates
 if [ ! -s "$ROOTFS_TAR" ] || [ "${CMIG_VERIFY_REBOOTSTRAP:-0}" = 1 ]; then
   log "debootstrap bookworm with systemd and the runtime libraries from $(debian_mirror)"
   rm -rf "$WORK/rootfs"

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -472,7 +473,31 @@ TEST(JsonUtilTest, RejectsInvalidDocuments) {
   EXPECT_THAT(ParseJson(std::string(600, '[') + std::string(600, ']')),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid JSON")));
   EXPECT_THAT(ParseJson("{\"a\":1,\"a\":2}"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Repeated map key: 'a'")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Repeated map key: 'a'")));  // Strict: what protobuf's lenient parser would let through is still rejected.
+  for (const char* bad : {"[1,2,]", "{\"a\":1,}", "{\"o\":{\"k\":1,\"k\":1}}"}) {
+    EXPECT_THAT(ParseJson(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid JSON")))
+        << bad;
+  }
+  auto nested_ok = ParseJson(std::string(99, '[') + std::string(99, ']'));
+  EXPECT_THAT(nested_ok, IsOk());
+}
+
+TEST(JsonUtilTest, ParsesLargeDocumentsAndSmallOnesAfterThem) {
+  // Above the size of the per-thread parser: read with a parser of its own.
+  std::string big = "[";
+  for (int i = 0; i < 200000; ++i) absl::StrAppend(&big, i == 0 ? "" : ",", "{\"n\":", i, "}");
+  big += "]";
+  ASSERT_GT(big.size(), 1u << 20);
+  auto v = ParseJson(big);
+  ASSERT_THAT(v, IsOk());
+  ASSERT_EQ(v->list_value().values_size(), 200000);
+  EXPECT_EQ(Field(v->list_value().values(199999), "n").number_value(), 199999);
+  auto small = ParseJson(R"({"a":[1,"x",null,true,-2.5,18446744073709551615]})");
+  ASSERT_THAT(small, IsOk());
+  EXPECT_EQ(Field(*small, "a").list_value().values(1).string_value(), "x");
+  EXPECT_EQ(Field(*small, "a").list_value().values(4).number_value(), -2.5);
+  EXPECT_EQ(Field(*small, "a").list_value().values(5).number_value(), 18446744073709551615.0);
 }
 
 TEST(JsonUtilTest, WritesSortedKeysAndStableNumbers) {
