@@ -368,6 +368,9 @@ absl::StatusOr<v1::MigrationReport> ParseReport(absl::string_view json) {
 
 // ---- outgoing -------------------------------------------------------------------------------
 
+// Selections naming at least this many definitions are fetched by listing the source.
+constexpr int kListWhenSelectingAtLeast = 64;
+
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
@@ -383,8 +386,14 @@ class FetchDefinitions final : public Step {
     for (const auto& t : selection.task_defs()) wants_all_tasks |= t == "*";
 
     v1::FetchedDefinitions fetched;
+    // A few names are read one by one (discovery then reads what they reference the same way);
+    // "*" or many names list the source once, which is fewer round trips.
+    const bool list = wants_all_workflows || wants_all_tasks ||
+                      selection.workflows_size() + selection.task_defs_size() >=
+                          kListWhenSelectingAtLeast;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
-        deps().metadata->ListWorkflowDefs("", /*all_versions=*/true);
+        list ? deps().metadata->ListWorkflowDefs("", /*all_versions=*/true)
+             : absl::FailedPreconditionError("not listed: the selection names a few definitions");
     if (workflows.ok()) {
       ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs,
                        deps().metadata->ListTaskDefs());
@@ -397,7 +406,8 @@ class FetchDefinitions final : public Step {
             "the selection '*' needs definition listing, which this server does not offer: ",
             workflows.status().message()));
       }
-      ctx.AddLog("the server cannot list definitions; reading the selection one by one");
+      ctx.AddLog(list ? "the server cannot list definitions; reading the selection one by one"
+                      : "reading the selection one by one");
     } else {
       return workflows.status();
     }

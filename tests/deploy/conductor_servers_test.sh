@@ -145,7 +145,7 @@ has "$MIGRATE_LOG" "applied; 6 tasks create, 4 workflows create" "the migration 
 has "$MIGRATE_LOG" "Verification: ok, 10 checked" "the migration was not verified"
 has "$HISTORY_LOG" "cmig_push_package" "history lacks the push step"
 has "$HISTORY_LOG" "(inline)" "the package did not travel inline"
-has "$HISTORY_LOG" "cannot list definitions" "fetch did not fall back to reading one by one"
+has "$HISTORY_LOG" "reading the selection one by one" "fetch did not read the selection one by one"
 has "$HISTORY_LOG" "incoming_migration_request" "prod does not list the incoming workflow"
 # The air gap: the package checked out and its import brought order_processing v2 to prod.
 has "$AIRGAP_LOG" "wrote order.package.json" "export did not write the package"

@@ -330,6 +330,13 @@ TEST_F(MigrationE2eTest, WorkflowWithThreeLevelsOfSubWorkflowsArrivesIdentical) 
   v1::MigrationReport report = ReportOf(out.output().at("report"));
   EXPECT_TRUE(report.verification().ok());
   EXPECT_EQ(report.verification().checked(), 8);
+  // One workflow selected: fetch read it by name instead of listing all of A (which also holds
+  // the migration workflows), and discovery read what it references.
+  for (const Task& t : out.tasks()) {
+    if (t.reference_task_name() != "fetch") continue;
+    EXPECT_FALSE(t.output_data().at("complete").bool_value());
+    EXPECT_EQ(t.output_data().at("workflowDefs").number_value(), 1);
+  }
   EXPECT_EQ(Count(report, v1::ITEM_ACTION_CREATE), 8);
   EXPECT_EQ(report.incoming().items_size(), 8);
   std::vector<std::string> timed;
@@ -892,6 +899,13 @@ TEST_F(PlainConductorMigrationTest, BetweenConductorOnlyServersTheWorkerUsesItsO
   v1::MigrationReport report = ReportOf(out.output().at("report"));
   EXPECT_TRUE(report.verification().ok());
   EXPECT_EQ(report.verification().checked(), 8);
+  // One workflow selected: fetch read it by name instead of listing all of A (which also holds
+  // the migration workflows), and discovery read what it references.
+  for (const Task& t : out.tasks()) {
+    if (t.reference_task_name() != "fetch") continue;
+    EXPECT_FALSE(t.output_data().at("complete").bool_value());
+    EXPECT_EQ(t.output_data().at("workflowDefs").number_value(), 1);
+  }
   // With no blob store anywhere, every intermediate result and the package travelled inline.
   const Task* build = FindTask(out, "build_package");
   ASSERT_NE(build, nullptr);
