@@ -282,6 +282,22 @@ TEST_F(MigrationCommandsTest, FailedMigrationExitsNonZeroWithTheReason) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("workflow +order_flow +v1 +v1 +conflict"));
 }
 
+TEST_F(MigrationCommandsTest, WaitTimeoutGivesUpWaitingAndLeavesTheMigrationRunning) {
+  SeedSource();
+  AddTargetEnvironment();
+  // No worker polls A: the migration cannot progress, and --wait-timeout ends the wait.
+  RunResult r = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--wait",
+                     "--poll-interval", "20ms", "--wait-timeout", "300ms", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("gave up waiting for workflow"));
+  EXPECT_THAT(r.err, HasSubstr("after 300ms; it is still RUNNING"));
+  // Giving up waiting does not stop the migration: it is still there to follow.
+  RunResult list = Cli({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  EXPECT_EQ(Field(ParseOut(list), "totalHits").number_value(), 1) << list.out;
+  EXPECT_THAT(list.out, HasSubstr("RUNNING"));
+}
+
 TEST_F(MigrationCommandsTest, MigrateErrors) {
   AddTargetEnvironment();
   RunResult unknown = Cli({"migrate", "--target", "prod", "--workflow", "x"});
