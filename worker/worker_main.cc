@@ -17,6 +17,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
 #include "worker/config.h"
@@ -155,6 +156,9 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
   absl::SetProgramUsageMessage(
       "Polls an orchestrator (embedded or Conductor) for task types and runs their handlers.");
   absl::ParseCommandLine(argc, argv);
+  // As in the orchestrator: Debian's Abseil checks every Mutex lock for cycles, several times the
+  // cost of the lock; tests keep the check, the served binary does not.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
 
   // Every thread created from here on inherits the mask, so the signals are
