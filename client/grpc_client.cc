@@ -107,6 +107,7 @@ GrpcOrchestratorClient::GrpcOrchestratorClient(const ClientOptions& options,
       address_(options.address),
       token_(options.token),
       call_timeout_(options.call_timeout),
+      channel_(channel),
       stubs_(std::make_unique<Stubs>(channel)) {}
 
 GrpcOrchestratorClient::~GrpcOrchestratorClient() = default;

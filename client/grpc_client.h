@@ -115,6 +115,9 @@ class GrpcOrchestratorClient final : public TaskClient,
   absl::StatusOr<WorkflowSearchResult> SearchWorkflows(const WorkflowSearchQuery& query) override;
 
  private:
+  // Issues the same calls asynchronously, with this client's channel,
+  // deadline and token.
+  friend class TaskEventLoop;
   struct Stubs;
   GrpcOrchestratorClient(const ClientOptions& options,
                          const std::shared_ptr<::grpc::Channel>& channel);
@@ -128,6 +131,7 @@ class GrpcOrchestratorClient final : public TaskClient,
   const std::string address_;
   const std::string token_;
   const absl::Duration call_timeout_;
+  const std::shared_ptr<::grpc::Channel> channel_;
   const std::unique_ptr<Stubs> stubs_;
 };
 

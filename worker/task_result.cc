@@ -1,11 +1,10 @@
 #include "worker/task_result.h"
 
 #include <cmath>
-#include <random>
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "worker/backoff.h"
 
 namespace cmig::worker {
 
@@ -67,34 +66,20 @@ bool IsRetryableUpdateError(const absl::Status& status) {
   }
 }
 
-ResultReporter::ResultReporter(client::TaskClient& client, Clock& clock, ReportOptions options)
-    : client_(client), clock_(clock), options_(options) {}
+ResultRetry::ResultRetry(absl::Time give_up_at, ReportOptions options, uint64_t seed)
+    : give_up_at_(give_up_at), backoff_(options.initial_backoff, options.max_backoff, seed) {}
 
-absl::Status ResultReporter::Report(const TaskResult& result, absl::Time give_up_at,
-                                    const std::function<void(const absl::Status&)>& on_rejected) {
-  Backoff backoff(options_.initial_backoff, options_.max_backoff,
-                  std::hash<std::string>{}(result.task_id()));
-  int failures = 0;
-  absl::Status status;
-  while (true) {
-    status = client_.UpdateTask(result);
-    if (!status.ok() && on_rejected) {
-      on_rejected(status);
-    }
-    if (status.ok() || !IsRetryableUpdateError(status)) {
-      break;
-    }
-    ++failures;
-    const absl::Time now = clock_.Now();
-    if (now >= give_up_at) {
-      status = absl::DeadlineExceededError(absl::StrCat(
-          "result of task ", result.task_id(), " not accepted before its response timeout (",
-          failures, " attempts); last error: ", status.message()));
-      break;
-    }
-    clock_.SleepFor(std::min(backoff.Next(), give_up_at - now));
+absl::StatusOr<absl::Time> ResultRetry::NextAttempt(const absl::Status& error, absl::Time now) {
+  ++failures_;
+  if (!IsRetryableUpdateError(error)) {
+    return error;
   }
-  return status;
+  if (now >= give_up_at_) {
+    return absl::DeadlineExceededError(absl::StrCat("not accepted before the task's response timeout (",
+                                                    failures_, " attempts); last error: ",
+                                                    error.message()));
+  }
+  return std::min(now + backoff_.Next(), give_up_at_);
 }
 
 }  // namespace cmig::worker

@@ -1,12 +1,12 @@
 // Turning a handler's return into a Conductor TaskResult, and delivering it.
 //
-// A finished result is the only record of work done; ResultReporter keeps
-// sending it through orchestrator outages until the orchestrator accepts it
-// or the task's response timeout has handed the task to someone else anyway.
+// A finished result is the only record of work done; the worker keeps
+// sending it through orchestrator outages, as ResultRetry says, until the
+// orchestrator accepts it or the task's response timeout has handed the task
+// to someone else anyway.
 #ifndef CMIG_WORKER_TASK_RESULT_H_
 #define CMIG_WORKER_TASK_RESULT_H_
 
-#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,7 +17,7 @@
 #include "conductor/model/task.pb.h"
 #include "conductor/model/taskresult.pb.h"
 #include "tasks/task_handler.h"
-#include "worker/clock.h"
+#include "worker/backoff.h"
 
 namespace cmig::worker {
 
@@ -44,24 +44,32 @@ struct ReportOptions {
   absl::Duration max_backoff = absl::Seconds(10);
 };
 
-// Thread-safety: Report may be called from many threads at once.
-class ResultReporter {
+// When to send a result again after the orchestrator did not accept it.
+//
+//   ResultRetry retry(give_up_at, options, seed);
+//   absl::StatusOr<absl::Time> next = retry.NextAttempt(update_error, now);
+//   if (!next.ok()) { /* lost: log next.status() */ }
+//
+// Thread-safety: not thread-safe; one per result.
+class ResultRetry {
  public:
-  // Borrows `client` and `clock`; both must outlive the reporter.
-  ResultReporter(client::TaskClient& client, Clock& clock, ReportOptions options);
+  // `give_up_at`: when the task's response timeout has handed it to another
+  // worker anyway, so the result no longer matters.
+  ResultRetry(absl::Time give_up_at, ReportOptions options, uint64_t seed);
 
-  // Sends `result` with UpdateTask until accepted (OK); until an error that
-  // retrying cannot fix (that error); or until `give_up_at` passes
-  // (DeadlineExceeded wrapping the last error). Blocks between attempts with
-  // capped jittered backoff. `on_rejected`, when set, is called after every
-  // attempt that failed, as it happens (metrics, logs).
-  absl::Status Report(const conductor::proto::TaskResult& result, absl::Time give_up_at,
-                      const std::function<void(const absl::Status&)>& on_rejected = {});
+  // After an attempt failed with `error` at `now`: the time of the next
+  // attempt (capped jittered backoff, never past `give_up_at`); or the status
+  // to give up with: `error` itself when retrying cannot fix it,
+  // DeadlineExceeded wrapping it once `give_up_at` has passed.
+  absl::StatusOr<absl::Time> NextAttempt(const absl::Status& error, absl::Time now);
+
+  // Failed attempts so far.
+  int failures() const { return failures_; }
 
  private:
-  client::TaskClient& client_;
-  Clock& clock_;
-  const ReportOptions options_;
+  const absl::Time give_up_at_;
+  Backoff backoff_;
+  int failures_ = 0;
 };
 
 }  // namespace cmig::worker

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <limits>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -13,9 +17,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "client/task_event_loop.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
-#include "worker/clock.h"
 #include "worker/task_result.h"
 
 namespace cmig::worker {
@@ -32,16 +36,20 @@ std::string DefaultWorkerId() {
   return absl::StrCat(host, "-", getpid());
 }
 
+// When slots free up one at a time (short tasks), waiting a moment for half of
+// them lets one BatchPoll fetch several tasks instead of one poll per task.
+// Long tasks pay at most this delay before a free slot is offered.
+constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
+
 class Worker::Impl {
  public:
-  Impl(client::TaskClient& client, const tasks::HandlerRegistry& registry, WorkerOptions options,
-       WorkerMetrics* metrics)
+  Impl(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
+       WorkerOptions options, WorkerMetrics* metrics)
       : client_(client),
         registry_(registry),
         options_(std::move(options)),
         metrics_(metrics != nullptr ? metrics : &own_metrics_),
-        reporter_(client, RealClock(),
-                  ReportOptions{options_.update_initial_backoff, options_.update_max_backoff}) {}
+        loop_(client) {}
 
   ~Impl() {
     (void)Shutdown(absl::ZeroDuration());
@@ -56,50 +64,96 @@ class Worker::Impl {
   }
 
  private:
-  struct TypeState {
-    std::string type;
-    TaskTypeOptions options;
-    tasks::TaskHandler* handler = nullptr;
-    // Each type has its own lock so its poller and executors never contend
-    // with another type's.
+  // An executor's running task and its lease. The executor writes it at the
+  // start and end of each task; the loop reads it only when an extension
+  // falls due, so its lock is practically never contended.
+  struct Slot {
     absl::Mutex mu;
+    // Owned by the executor; null when idle.
+    const Task* task ABSL_GUARDED_BY(mu) = nullptr;
+    absl::Duration response_timeout ABSL_GUARDED_BY(mu);
+    absl::Time last_extended ABSL_GUARDED_BY(mu);
+    absl::Time next_extension ABSL_GUARDED_BY(mu);
+  };
+
+  struct TypeState {
+    TypeState(std::string type_name, TaskTypeOptions type_options, tasks::TaskHandler* h,
+              const WorkerOptions& o, uint64_t seed)
+        : type(std::move(type_name)),
+          options(std::move(type_options)),
+          handler(h),
+          empty_backoff(o.poll_interval, o.max_empty_poll_backoff, seed),
+          error_backoff(o.poll_interval, o.max_error_backoff, seed + 1) {}
+
+    const std::string type;
+    const TaskTypeOptions options;
+    tasks::TaskHandler* const handler;
+
+    // Touched only on the loop thread.
+    int busy = 0;  // polled and not yet reported: queued, executing or reporting
+    bool polling = false;
+    bool backing_off = false;
+    bool batch_timer_set = false;
+    Backoff empty_backoff;
+    Backoff error_backoff;
+
+    // One per executor: the task it runs, for lease upkeep.
+    std::vector<std::unique_ptr<Slot>> slots;
+
+    // The executors' queue. Each type has its own lock so its executors never
+    // contend with another type's.
+    absl::Mutex mu;
+    absl::CondVar ready;
     std::deque<Task> queue ABSL_GUARDED_BY(mu);
-    int busy ABSL_GUARDED_BY(mu) = 0;  // queued + executing + reporting
-    bool poller_done ABSL_GUARDED_BY(mu) = false;
-    bool stopping ABSL_GUARDED_BY(mu) = false;
-    std::thread poller;
+    bool closed ABSL_GUARDED_BY(mu) = false;
     std::vector<std::thread> executors;
   };
 
-  // A task whose handler is running: its lease is kept alive.
-  struct Lease {
-    std::string type;
-    std::string workflow_id;
-    absl::Duration response_timeout;
-    absl::Time last_extended;
-    absl::Time next_extension;
+  // A finished task's result on its way to the orchestrator.
+  struct Delivery {
+    TypeState* type;
+    TaskResult result;
+    absl::Duration run_time;
+    // The handler's error; OK when it succeeded.
+    absl::Status handler_error;
+    // When the task's response timeout makes the result moot.
+    absl::Time give_up_at;
+    // Set at the first rejected attempt; most results never need it.
+    std::optional<ResultRetry> retry;
   };
 
   class Context;
 
-  void PollLoop(TypeState& t);
-  void ExecuteLoop(TypeState& t);
-  void RunTask(TypeState& t, const Task& task);
-  void LeaseLoop();
-  // Sends one lease extension; true when the orchestrator accepted it.
-  bool ExtendLease(const std::string& task_id, const std::string& workflow_id,
-                   const std::string& type);
-  void ExtendLeaseNow(const Task& task);
-  // Waits `d` or until shutdown starts.
-  void WaitUnlessStopping(TypeState& t, absl::Duration d);
+  // On the loop thread.
+  void MaybePoll(TypeState& t, bool batch_window_over);
+  void StartPoll(TypeState& t);
+  void OnPolled(TypeState& t, absl::Time started, absl::StatusOr<std::vector<Task>> polled);
+  void BackOff(TypeState& t, absl::Duration wait);
+  void OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Status& status);
+  void Finish(TypeState& t);
+  void CheckLeases();
+  void OnLeaseExtended(TypeState& t, const std::string& task_id,
+                       const std::string& workflow_id, absl::Time sent,
+                       const absl::Status& status);
+
+  // On executor threads.
+  void ExecuteLoop(TypeState& t, Slot& slot);
+  void RunTask(TypeState& t, Slot& slot, const Task& task);
+  void ExtendLeaseNow(TypeState& t, const Task& task);
+
+  // From any thread: makes sure a lease check runs by `due`.
+  void ScheduleLeaseCheck(absl::Time due);
+
+  // From any thread.
+  void Send(std::unique_ptr<Delivery> delivery);
   void JoinAll();
 
-  client::TaskClient& client_;
+  client::GrpcOrchestratorClient& client_;
   const tasks::HandlerRegistry& registry_;
   const WorkerOptions options_;
   WorkerMetrics own_metrics_;
   WorkerMetrics* const metrics_;
-  ResultReporter reporter_;
+  client::TaskEventLoop loop_;
   absl::Notification shutdown_requested_;
 
   // Lifecycle and drain accounting.
@@ -107,25 +161,21 @@ class Worker::Impl {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int total_busy_ ABSL_GUARDED_BY(mu_) = 0;
-  int pollers_running_ ABSL_GUARDED_BY(mu_) = 0;
+  int polls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 
-  // Leases of running handlers. The lease thread sleeps until the earliest
-  // extension is due; it is woken only when a new lease falls due before
-  // that, not on every task, which would cost a context switch per task.
-  absl::Mutex lease_mu_;
-  bool lease_stop_ ABSL_GUARDED_BY(lease_mu_) = false;
-  uint64_t lease_generation_ ABSL_GUARDED_BY(lease_mu_) = 0;
-  absl::Time lease_wakeup_at_ ABSL_GUARDED_BY(lease_mu_) = absl::InfiniteFuture();
-  std::map<std::string, Lease> leases_ ABSL_GUARDED_BY(lease_mu_);
+  // When the next lease check is scheduled (Unix nanoseconds; max: none). A
+  // task schedules one only when its extension falls due before that, not
+  // on every task.
+  std::atomic<int64_t> lease_check_at_{std::numeric_limits<int64_t>::max()};
 
   // Fixed after Start.
   std::vector<std::unique_ptr<TypeState>> types_;
-  std::thread lease_thread_;
+  std::thread loop_thread_;
 };
 
 class Worker::Impl::Context final : public tasks::TaskContext {
  public:
-  Context(Impl& impl, const Task& task) : impl_(impl), task_(task) {}
+  Context(Impl& impl, TypeState& type, const Task& task) : impl_(impl), type_(type), task_(task) {}
 
   const Task& task() const override { return task_; }
 
@@ -146,7 +196,7 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 
   void ReportProgress(absl::string_view what) override {
     AddLog(what);
-    impl_.ExtendLeaseNow(task_);
+    impl_.ExtendLeaseNow(type_, task_);
   }
 
   bool ShutdownRequested() const override { return impl_.shutdown_requested_.HasBeenNotified(); }
@@ -162,6 +212,7 @@ class Worker::Impl::Context final : public tasks::TaskContext {
 
  private:
   Impl& impl_;
+  TypeState& type_;
   const Task& task_;
   absl::Mutex mu_;
   std::vector<TaskExecLog> pending_ ABSL_GUARDED_BY(mu_);
@@ -182,32 +233,35 @@ absl::Status Worker::Impl::Start() {
     }
   }
   for (const std::string& type : task_types) {
-    auto t = std::make_unique<TypeState>();
-    t->type = type;
     auto it = options_.per_type.find(type);
-    t->options = it != options_.per_type.end() ? it->second : options_.defaults;
-    if (t->options.threads < 1) {
+    const TaskTypeOptions& type_options =
+        it != options_.per_type.end() ? it->second : options_.defaults;
+    if (type_options.threads < 1) {
       types_.clear();
       return absl::InvalidArgumentError(absl::StrCat("worker: task type ", type,
-                                                     " has thread count ", t->options.threads,
+                                                     " has thread count ", type_options.threads,
                                                      "; it must be at least 1"));
     }
-    t->handler = registry_.Find(type);
+    types_.push_back(std::make_unique<TypeState>(type, type_options, registry_.Find(type),
+                                                 options_,
+                                                 std::hash<std::string>{}(options_.worker_id + type)));
     // Every served type shows in the metrics from the start, at zero.
     metrics_->AddInFlight(type, 0);
-    types_.push_back(std::move(t));
   }
   {
     absl::MutexLock lock(&mu_);
     started_ = true;
-    pollers_running_ = static_cast<int>(types_.size());
   }
-  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  loop_thread_ = std::thread([this] { loop_.Run(); });
   for (auto& t : types_) {
     for (int i = 0; i < t->options.threads; ++i) {
-      t->executors.emplace_back([this, ts = t.get()] { ExecuteLoop(*ts); });
+      t->slots.push_back(std::make_unique<Slot>());
     }
-    t->poller = std::thread([this, ts = t.get()] { PollLoop(*ts); });
+    for (int i = 0; i < t->options.threads; ++i) {
+      t->executors.emplace_back(
+          [this, ts = t.get(), slot = t->slots[i].get()] { ExecuteLoop(*ts, *slot); });
+    }
+    loop_.RunAt(absl::InfinitePast(), [this, ts = t.get()] { MaybePoll(*ts, false); });
     spdlog::info("worker {}: polling task type {} with {} thread(s){}", options_.worker_id, t->type,
                  t->options.threads,
                  t->options.domain.empty() ? "" : absl::StrCat(" in domain ", t->options.domain));
@@ -215,141 +269,147 @@ absl::Status Worker::Impl::Start() {
   return absl::OkStatus();
 }
 
-void Worker::Impl::WaitUnlessStopping(TypeState& t, absl::Duration d) {
-  absl::MutexLock lock(&t.mu);
-  t.mu.AwaitWithTimeout(absl::Condition(&t.stopping), d);
+void Worker::Impl::MaybePoll(TypeState& t, bool batch_window_over) {
+  if (t.polling || t.backing_off) {
+    return;
+  }
+  const int threads = t.options.threads;
+  if (t.busy >= threads) {
+    metrics_->RecordQueueFull(t.type);
+    return;
+  }
+  const int half = threads - std::max(1, threads / 2);
+  if (t.busy > half && !batch_window_over) {
+    if (!t.batch_timer_set) {
+      t.batch_timer_set = true;
+      loop_.RunAt(absl::Now() + kBatchWindow, [this, &t] {
+        t.batch_timer_set = false;
+        MaybePoll(t, true);
+      });
+    }
+    return;
+  }
+  StartPoll(t);
 }
 
-// When slots free up one at a time (short tasks), waiting a moment for half of
-// them lets one BatchPoll fetch several tasks instead of one poll per task.
-// Long tasks pay at most this delay before a free slot is offered.
-constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
+void Worker::Impl::StartPoll(TypeState& t) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return;
+    }
+    ++polls_in_flight_;
+  }
+  t.polling = true;
+  const absl::Time started = absl::Now();
+  loop_.BatchPoll({.task_type = t.type,
+                   .worker_id = options_.worker_id,
+                   .domain = t.options.domain,
+                   .count = t.options.threads - t.busy,
+                   .timeout = options_.poll_timeout},
+                  [this, &t, started](absl::StatusOr<std::vector<Task>> polled) {
+                    OnPolled(t, started, std::move(polled));
+                  });
+}
 
-void Worker::Impl::PollLoop(TypeState& t) {
-  const uint64_t seed = std::hash<std::string>{}(options_.worker_id + t.type);
-  Backoff empty_backoff(options_.poll_interval, options_.max_empty_poll_backoff, seed);
-  Backoff error_backoff(options_.poll_interval, options_.max_error_backoff, seed + 1);
-  const int threads = t.options.threads;
-  while (true) {
-    int free_slots = 0;
-    {
-      absl::MutexLock lock(&t.mu);
-      if (t.busy >= threads && !t.stopping) {
-        metrics_->RecordQueueFull(t.type);
-      }
-      const int half = threads - std::max(1, threads / 2);
-      auto half_free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
-        return t.stopping || t.busy <= half;
-      };
-      auto one_free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
-        return t.stopping || t.busy < threads;
-      };
-      if (!t.mu.AwaitWithTimeout(absl::Condition(&half_free), kBatchWindow)) {
-        t.mu.Await(absl::Condition(&one_free));
-      }
-      if (t.stopping) {
-        break;
-      }
-      free_slots = threads - t.busy;
+void Worker::Impl::OnPolled(TypeState& t, absl::Time started,
+                            absl::StatusOr<std::vector<Task>> polled) {
+  t.polling = false;
+  const absl::Duration latency = absl::Now() - started;
+  metrics_->RecordPoll(t.type, latency, polled.ok());
+  const int n = polled.ok() ? static_cast<int>(polled->size()) : 0;
+  {
+    // In one step, so a drain never sees neither the poll nor its tasks.
+    absl::MutexLock lock(&mu_);
+    --polls_in_flight_;
+    total_busy_ += n;
+  }
+  if (!polled.ok()) {
+    const absl::Duration wait = t.error_backoff.Next();
+    // The first failure and then every tenth: an outage should be visible,
+    // not flood the log.
+    if (t.error_backoff.attempt() == 1 || t.error_backoff.attempt() % 10 == 0) {
+      spdlog::warn("worker {}: poll of task type {} failed ({} in a row), next try in {}: {}",
+                   options_.worker_id, t.type, t.error_backoff.attempt(),
+                   absl::FormatDuration(wait), polled.status().ToString());
     }
-    const absl::Time start = absl::Now();
-    absl::StatusOr<std::vector<Task>> polled =
-        client_.BatchPoll({.task_type = t.type,
-                           .worker_id = options_.worker_id,
-                           .domain = t.options.domain,
-                           .count = free_slots,
-                           .timeout = options_.poll_timeout});
-    const absl::Duration latency = absl::Now() - start;
-    metrics_->RecordPoll(t.type, latency, polled.ok());
-    if (!polled.ok()) {
-      const absl::Duration wait = error_backoff.Next();
-      // The first failure and then every tenth: an outage should be visible,
-      // not flood the log.
-      if (error_backoff.attempt() == 1 || error_backoff.attempt() % 10 == 0) {
-        spdlog::warn("worker {}: poll of task type {} failed ({} in a row), next try in {}: {}",
-                     options_.worker_id, t.type, error_backoff.attempt(),
-                     absl::FormatDuration(wait), polled.status().ToString());
-      }
-      WaitUnlessStopping(t, wait);
-      continue;
+    BackOff(t, wait);
+    return;
+  }
+  if (t.error_backoff.attempt() > 0) {
+    spdlog::info("worker {}: polling task type {} works again", options_.worker_id, t.type);
+    t.error_backoff.Reset();
+  }
+  if (n == 0) {
+    // A server that held the poll open already waited; one that answered at
+    // once (no long-poll support) needs the client to wait instead.
+    if (latency < options_.poll_timeout / 2) {
+      BackOff(t, t.empty_backoff.Next());
+    } else {
+      t.empty_backoff.Reset();
+      MaybePoll(t, false);
     }
-    if (error_backoff.attempt() > 0) {
-      spdlog::info("worker {}: polling task type {} works again", options_.worker_id, t.type);
-      error_backoff.Reset();
-    }
-    if (polled->empty()) {
-      // A server that held the poll open already waited; one that answered
-      // at once (no long-poll support) needs the client to wait instead.
-      if (latency < options_.poll_timeout / 2) {
-        WaitUnlessStopping(t, empty_backoff.Next());
-      } else {
-        empty_backoff.Reset();
-      }
-      continue;
-    }
-    empty_backoff.Reset();
-    metrics_->AddInFlight(t.type, static_cast<int>(polled->size()));
-    {
-      // Counted for the drain before the executors can finish them.
-      absl::MutexLock lock(&mu_);
-      total_busy_ += static_cast<int>(polled->size());
-    }
+    return;
+  }
+  t.empty_backoff.Reset();
+  t.busy += n;
+  metrics_->AddInFlight(t.type, n);
+  {
     absl::MutexLock lock(&t.mu);
     for (Task& task : *polled) {
       t.queue.push_back(std::move(task));
-      ++t.busy;
+      t.ready.Signal();
     }
   }
-  {
-    absl::MutexLock lock(&t.mu);
-    t.poller_done = true;
-  }
-  absl::MutexLock lock(&mu_);
-  --pollers_running_;
+  MaybePoll(t, false);
 }
 
-void Worker::Impl::ExecuteLoop(TypeState& t) {
+void Worker::Impl::BackOff(TypeState& t, absl::Duration wait) {
+  t.backing_off = true;
+  loop_.RunAt(absl::Now() + wait, [this, &t] {
+    t.backing_off = false;
+    MaybePoll(t, false);
+  });
+}
+
+void Worker::Impl::ExecuteLoop(TypeState& t, Slot& slot) {
   while (true) {
     Task task;
     {
       absl::MutexLock lock(&t.mu);
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
-        return !t.queue.empty() || t.poller_done;
-      };
-      t.mu.Await(absl::Condition(&ready));
+      while (t.queue.empty() && !t.closed) {
+        t.ready.Wait(&t.mu);
+      }
       if (t.queue.empty()) {
-        return;  // poller gone and nothing left: drained
+        return;  // closed and nothing left: drained
       }
       task = std::move(t.queue.front());
       t.queue.pop_front();
     }
-    RunTask(t, task);
-    metrics_->AddInFlight(t.type, -1);
-    {
-      absl::MutexLock lock(&t.mu);
-      --t.busy;
-    }
-    absl::MutexLock lock(&mu_);
-    --total_busy_;
+    RunTask(t, slot, task);
   }
 }
 
-void Worker::Impl::RunTask(TypeState& t, const Task& task) {
+void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
   const absl::Time polled_at = absl::Now();
   const absl::Duration response_timeout = absl::Seconds(task.response_timeout_seconds());
-  if (response_timeout > absl::ZeroDuration()) {
-    const absl::Time due = polled_at + response_timeout * options_.lease_fraction;
-    absl::MutexLock lock(&lease_mu_);
-    leases_[task.task_id()] =
-        Lease{t.type, task.workflow_instance_id(), response_timeout, polled_at, due};
-    if (due < lease_wakeup_at_) {
-      ++lease_generation_;
-    }
+  const bool leased = response_timeout > absl::ZeroDuration();
+  const absl::Time due =
+      leased ? polled_at + response_timeout * options_.lease_fraction : absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&slot.mu);
+    slot.task = &task;
+    slot.response_timeout = response_timeout;
+    slot.last_extended = polled_at;
+    slot.next_extension = due;
+  }
+  if (leased) {
+    ScheduleLeaseCheck(due);
   }
   spdlog::debug("task_id={} workflow_id={} task_type={} started (attempt {})", task.task_id(),
                 task.workflow_instance_id(), t.type, task.retry_count() + 1);
 
-  Context context(*this, task);
+  Context context(*this, t, task);
   absl::StatusOr<tasks::TaskOutcome> outcome;
   try {
     outcome = t.handler->Execute(context);
@@ -359,20 +419,14 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
     outcome = absl::InternalError("handler threw a non-standard exception");
   }
   const absl::Duration run_time = absl::Now() - polled_at;
-  metrics_->RecordExecution(t.type, run_time,
-                            outcome.ok() ? "" : absl::StatusCodeToString(outcome.status().code()));
 
-  absl::Time last_extended = polled_at;
+  absl::Time last_extended;
   {
-    absl::MutexLock lock(&lease_mu_);
-    auto it = leases_.find(task.task_id());
-    if (it != leases_.end()) {
-      last_extended = it->second.last_extended;
-      leases_.erase(it);
-    }
+    absl::MutexLock lock(&slot.mu);
+    last_extended = slot.last_extended;
+    slot.task = nullptr;
   }
 
-  TaskResult result;
   if (!outcome.ok()) {
     const TaskResult::Status status = StatusForHandlerError(outcome.status());
     const std::string line = absl::StrCat(
@@ -382,117 +436,182 @@ void Worker::Impl::RunTask(TypeState& t, const Task& task) {
     spdlog::warn("task_id={} workflow_id={} task_type={} {}", task.task_id(),
                  task.workflow_instance_id(), t.type, line);
   }
-  result = MakeTaskResult(task, outcome, options_.worker_id, context.TakePendingLogs());
-
-  const absl::Time give_up_at = response_timeout > absl::ZeroDuration()
-                                    ? last_extended + response_timeout
-                                    : absl::Now() + options_.result_retention_without_timeout;
-  int failed_attempts = 0;
-  absl::Status reported = reporter_.Report(result, give_up_at, [&](const absl::Status& error) {
-    metrics_->RecordUpdateError(t.type);
-    // The first rejection and every tenth: an outage shows, without a flood.
-    if (failed_attempts++ % 10 == 0) {
-      spdlog::warn(
-          "task_id={} workflow_id={} task_type={} result not accepted yet ({} "
-          "attempts), retrying: {}",
-          task.task_id(), task.workflow_instance_id(), t.type, failed_attempts, error.ToString());
-    }
-  });
-  if (!reported.ok()) {
-    spdlog::error("task_id={} workflow_id={} task_type={} result {} lost: {}", task.task_id(),
-                  task.workflow_instance_id(), t.type, TaskResult::Status_Name(result.status()),
-                  reported.ToString());
-    return;
-  }
-  spdlog::info("task_id={} workflow_id={} task_type={} {} in {}{}", task.task_id(),
-               task.workflow_instance_id(), t.type, TaskResult::Status_Name(result.status()),
-               absl::FormatDuration(run_time),
-               failed_attempts > 0
-                   ? absl::StrCat(" (result delivered after ", failed_attempts, " failed attempts)")
-                   : "");
+  auto delivery = std::make_unique<Delivery>(Delivery{
+      .type = &t,
+      .result = MakeTaskResult(task, outcome, options_.worker_id, context.TakePendingLogs()),
+      .run_time = run_time,
+      .handler_error = outcome.status(),
+      .give_up_at = leased
+                        ? last_extended + response_timeout
+                        : absl::Now() + options_.result_retention_without_timeout,
+      .retry = std::nullopt});
+  Send(std::move(delivery));
 }
 
-bool Worker::Impl::ExtendLease(const std::string& task_id, const std::string& workflow_id,
-                               const std::string& type) {
+void Worker::Impl::Send(std::unique_ptr<Delivery> delivery) {
+  const TaskResult& result = delivery->result;
+  loop_.UpdateTask(result, [this, delivery = std::move(delivery)](absl::Status status) mutable {
+    OnUpdated(std::move(delivery), status);
+  });
+}
+
+void Worker::Impl::OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Status& status) {
+  TypeState& t = *delivery->type;
+  const TaskResult& result = delivery->result;
+  if (!delivery->retry.has_value()) {
+    // Recorded here, on the loop thread, once per task: executors then share
+    // no lock but their queue's.
+    metrics_->RecordExecution(t.type, delivery->run_time,
+                              delivery->handler_error.ok()
+                                  ? ""
+                                  : absl::StatusCodeToString(delivery->handler_error.code()));
+  }
+  if (!status.ok()) {
+    metrics_->RecordUpdateError(t.type);
+    if (loop_.stopped()) {
+      spdlog::error(
+          "task_id={} workflow_id={} task_type={} result {} not delivered: the worker stopped "
+          "before the orchestrator accepted it ({})",
+          result.task_id(), result.workflow_instance_id(), t.type,
+          TaskResult::Status_Name(result.status()), status.ToString());
+      return;
+    }
+    if (!delivery->retry.has_value()) {
+      delivery->retry.emplace(
+          delivery->give_up_at,
+          ReportOptions{options_.update_initial_backoff, options_.update_max_backoff},
+          std::hash<std::string>{}(result.task_id()));
+    }
+    absl::StatusOr<absl::Time> next = delivery->retry->NextAttempt(status, absl::Now());
+    if (next.ok()) {
+      // The first rejection and every tenth: an outage shows, without a flood.
+      const int failures = delivery->retry->failures();
+      if (failures % 10 == 1) {
+        spdlog::warn(
+            "task_id={} workflow_id={} task_type={} result not accepted yet ({} attempts), "
+            "retrying: {}",
+            result.task_id(), result.workflow_instance_id(), t.type, failures, status.ToString());
+      }
+      loop_.RunAt(*next, [this, delivery = std::move(delivery)]() mutable {
+        Send(std::move(delivery));
+      });
+      return;
+    }
+    spdlog::error("task_id={} workflow_id={} task_type={} result {} lost: {}", result.task_id(),
+                  result.workflow_instance_id(), t.type, TaskResult::Status_Name(result.status()),
+                  next.status().ToString());
+  } else if (spdlog::should_log(spdlog::level::info)) {
+    const int failures = delivery->retry.has_value() ? delivery->retry->failures() : 0;
+    spdlog::info("task_id={} workflow_id={} task_type={} {} in {}{}", result.task_id(),
+                 result.workflow_instance_id(), t.type, TaskResult::Status_Name(result.status()),
+                 absl::FormatDuration(delivery->run_time),
+                 failures > 0
+                     ? absl::StrCat(" (result delivered after ", failures, " failed attempts)")
+                     : "");
+  }
+  Finish(t);
+}
+
+void Worker::Impl::Finish(TypeState& t) {
+  --t.busy;
+  metrics_->AddInFlight(t.type, -1);
+  {
+    absl::MutexLock lock(&mu_);
+    --total_busy_;
+  }
+  MaybePoll(t, false);
+}
+
+void Worker::Impl::ScheduleLeaseCheck(absl::Time due) {
+  const int64_t due_ns = absl::ToUnixNanos(due);
+  int64_t scheduled = lease_check_at_.load();
+  while (due_ns < scheduled) {
+    if (lease_check_at_.compare_exchange_weak(scheduled, due_ns)) {
+      loop_.RunAt(due, [this] { CheckLeases(); });
+      return;
+    }
+  }
+}
+
+void Worker::Impl::CheckLeases() {
+  struct Due {
+    TypeState* type;
+    std::string task_id, workflow_id;
+  };
+  const absl::Time now = absl::Now();
+  std::vector<Due> due;
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& t : types_) {
+    for (auto& slot : t->slots) {
+      absl::MutexLock lock(&slot->mu);
+      if (slot->task == nullptr) {
+        continue;
+      }
+      if (slot->next_extension <= now) {
+        due.push_back({t.get(), slot->task->task_id(), slot->task->workflow_instance_id()});
+        // Retry a failed extension soon, well before the lease runs out; a
+        // successful one moves this later.
+        slot->next_extension =
+            now + slot->response_timeout * ((1 - options_.lease_fraction) / 4);
+      }
+      next = std::min(next, slot->next_extension);
+    }
+  }
+  // This check is done; the next one is due at `next`, unless a task
+  // scheduled an earlier one meanwhile.
+  lease_check_at_.store(std::numeric_limits<int64_t>::max());
+  if (next != absl::InfiniteFuture()) {
+    ScheduleLeaseCheck(next);
+  }
+  for (Due& d : due) {
+    TaskResult extend;
+    extend.set_task_id(d.task_id);
+    extend.set_workflow_instance_id(d.workflow_id);
+    extend.set_worker_id(options_.worker_id);
+    extend.set_status(TaskResult::IN_PROGRESS);
+    extend.set_extend_lease(true);
+    loop_.UpdateTask(extend, [this, d = std::move(d), now](absl::Status status) {
+      OnLeaseExtended(*d.type, d.task_id, d.workflow_id, now, status);
+    });
+  }
+}
+
+void Worker::Impl::OnLeaseExtended(TypeState& t, const std::string& task_id,
+                                   const std::string& workflow_id, absl::Time sent,
+                                   const absl::Status& status) {
+  if (!status.ok()) {
+    metrics_->RecordUpdateError(t.type);
+    spdlog::warn("task_id={} workflow_id={} task_type={} lease extension failed: {}", task_id,
+                 workflow_id, t.type, status.ToString());
+    return;
+  }
+  metrics_->RecordLeaseExtension(t.type);
+  spdlog::debug("task_id={} workflow_id={} task_type={} lease extended", task_id, workflow_id,
+                t.type);
+  for (auto& slot : t.slots) {
+    absl::MutexLock lock(&slot->mu);
+    if (slot->task == nullptr || slot->task->task_id() != task_id) {
+      continue;
+    }
+    // The server extended from when it got the call, at or after `sent`.
+    slot->last_extended = std::max(slot->last_extended, sent);
+    slot->next_extension =
+        std::max(slot->next_extension, sent + slot->response_timeout * options_.lease_fraction);
+    return;
+  }
+  // Not found: the handler finished meanwhile.
+}
+
+void Worker::Impl::ExtendLeaseNow(TypeState& t, const Task& task) {
   TaskResult extend;
-  extend.set_task_id(task_id);
-  extend.set_workflow_instance_id(workflow_id);
+  extend.set_task_id(task.task_id());
+  extend.set_workflow_instance_id(task.workflow_instance_id());
   extend.set_worker_id(options_.worker_id);
   extend.set_status(TaskResult::IN_PROGRESS);
   extend.set_extend_lease(true);
-  absl::Status s = client_.UpdateTask(extend);
-  if (!s.ok()) {
-    metrics_->RecordUpdateError(type);
-    spdlog::warn("task_id={} workflow_id={} task_type={} lease extension failed: {}", task_id,
-                 workflow_id, type, s.ToString());
-    return false;
-  }
-  metrics_->RecordLeaseExtension(type);
-  spdlog::debug("task_id={} workflow_id={} task_type={} lease extended", task_id, workflow_id,
-                type);
-  return true;
-}
-
-void Worker::Impl::ExtendLeaseNow(const Task& task) {
-  if (!ExtendLease(task.task_id(), task.workflow_instance_id(), task.task_type())) {
-    return;
-  }
-  const absl::Time now = absl::Now();
-  absl::MutexLock lock(&lease_mu_);
-  auto it = leases_.find(task.task_id());
-  if (it == leases_.end()) {
-    return;
-  }
-  // Only later than before: the lease thread's current deadline stays valid.
-  it->second.last_extended = now;
-  it->second.next_extension = now + it->second.response_timeout * options_.lease_fraction;
-}
-
-void Worker::Impl::LeaseLoop() {
-  struct Due {
-    std::string task_id, workflow_id, type;
-  };
-  absl::MutexLock lock(&lease_mu_);
-  while (!lease_stop_) {
-    absl::Time next = absl::InfiniteFuture();
-    for (const auto& [id, lease] : leases_) {
-      next = std::min(next, lease.next_extension);
-    }
-    const uint64_t generation = lease_generation_;
-    lease_wakeup_at_ = next;
-    auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lease_mu_) {
-      return lease_stop_ || lease_generation_ != generation;
-    };
-    if (lease_mu_.AwaitWithDeadline(absl::Condition(&changed), next)) {
-      continue;
-    }
-    const absl::Time now = absl::Now();
-    std::vector<Due> due;
-    for (auto& [id, lease] : leases_) {
-      if (lease.next_extension > now) {
-        continue;
-      }
-      due.push_back({id, lease.workflow_id, lease.type});
-      // Retry a failed extension soon, well before the lease runs out.
-      lease.next_extension = now + lease.response_timeout * ((1 - options_.lease_fraction) / 4);
-    }
-    lease_mu_.Unlock();
-    std::vector<std::pair<std::string, absl::Time>> extended;
-    for (const Due& d : due) {
-      if (ExtendLease(d.task_id, d.workflow_id, d.type)) {
-        extended.emplace_back(d.task_id, absl::Now());
-      }
-    }
-    lease_mu_.Lock();
-    for (const auto& [id, at] : extended) {
-      auto it = leases_.find(id);
-      if (it == leases_.end()) {
-        continue;
-      }
-      it->second.last_extended = at;
-      it->second.next_extension = at + it->second.response_timeout * options_.lease_fraction;
-    }
-  }
+  const absl::Time sent = absl::Now();
+  OnLeaseExtended(t, task.task_id(), task.workflow_instance_id(), sent,
+                  client_.UpdateTask(extend));
 }
 
 absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
@@ -504,23 +623,21 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
     }
     stopping_ = true;
   }
-  for (auto& t : types_) {
-    absl::MutexLock lock(&t->mu);
-    t->stopping = true;
-  }
   if (!shutdown_requested_.HasBeenNotified()) {
     shutdown_requested_.Notify();
   }
   absl::MutexLock lock(&mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return pollers_running_ == 0 && total_busy_ == 0;
+    return polls_in_flight_ == 0 && total_busy_ == 0;
   };
   if (!mu_.AwaitWithDeadline(absl::Condition(&drained), deadline)) {
     std::vector<std::string> running;
-    {
-      absl::MutexLock lease_lock(&lease_mu_);
-      for (const auto& [id, lease] : leases_) {
-        running.push_back(id);
+    for (auto& t : types_) {
+      for (auto& slot : t->slots) {
+        absl::MutexLock slot_lock(&slot->mu);
+        if (slot->task != nullptr) {
+          running.push_back(slot->task->task_id());
+        }
       }
     }
     return absl::DeadlineExceededError(absl::StrCat(
@@ -531,26 +648,32 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
 }
 
 void Worker::Impl::JoinAll() {
-  for (auto& t : types_) {
-    if (t->poller.joinable()) {
-      t->poller.join();
-    }
-    for (auto& e : t->executors) {
-      if (e.joinable()) {
-        e.join();
-      }
-    }
-  }
   {
-    absl::MutexLock lock(&lease_mu_);
-    lease_stop_ = true;
+    absl::MutexLock lock(&mu_);
+    if (!started_) {
+      return;
+    }
+    // A poll in flight may still bring tasks: they run before the executors go.
+    auto no_poll = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return polls_in_flight_ == 0; };
+    mu_.Await(absl::Condition(&no_poll));
   }
-  if (lease_thread_.joinable()) {
-    lease_thread_.join();
+  for (auto& t : types_) {
+    {
+      absl::MutexLock lock(&t->mu);
+      t->closed = true;
+    }
+    t->ready.SignalAll();
   }
+  for (auto& t : types_) {
+    for (auto& e : t->executors) {
+      e.join();
+    }
+  }
+  loop_.Stop();
+  loop_thread_.join();
 }
 
-Worker::Worker(client::TaskClient& client, const tasks::HandlerRegistry& registry,
+Worker::Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
                WorkerOptions options, WorkerMetrics* metrics)
     : impl_(std::make_unique<Impl>(client, registry, std::move(options), metrics)) {}
 

@@ -10,9 +10,9 @@
 //   ...  // SIGTERM
 //   absl::Status drained = worker.Shutdown(absl::Seconds(30));
 //
-// Per task type: one poller thread calls BatchPoll with count = free slots
-// (never more tasks than it can run at once), a long-poll timeout and the
-// type's domain; `threads` executor threads run the handler. Empty polls and
+// Per task type: BatchPoll with count = free slots (never more tasks than it
+// can run at once), a long-poll timeout and the type's domain; `threads`
+// executor threads run the handler. Empty polls and
 // poll errors back off (jittered, capped), so a down orchestrator costs a
 // few calls per second at most. Each finished result is kept and re-sent
 // until the orchestrator accepts it or the task's response timeout makes it
@@ -22,6 +22,12 @@
 //
 // Uses only Conductor's TaskService RPCs, so it works against a Conductor
 // server as well as the embedded orchestrator.
+//
+// One thread (a client::TaskEventLoop) issues every poll, result and lease
+// extension asynchronously and does the bookkeeping; executor threads only
+// run handlers and hand results to it. No thread blocks in a gRPC call on the
+// way of a task, which keeps the cost per task close to a single-threaded
+// poll/update loop while tasks of every type run concurrently.
 //
 // Thread-safety: Start and Shutdown are called from one thread. Handlers are
 // called concurrently (see tasks/task_handler.h).
@@ -35,7 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "client/task_client.h"
+#include "client/grpc_client.h"
 #include "tasks/handler_registry.h"
 #include "worker/metrics.h"
 
@@ -78,10 +84,12 @@ class Worker {
  public:
   // Borrows `client`, `registry` and `metrics` (optional): all must outlive
   // the worker.
-  Worker(client::TaskClient& client, const tasks::HandlerRegistry& registry, WorkerOptions options,
-         WorkerMetrics* metrics = nullptr);
+  Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
+         WorkerOptions options, WorkerMetrics* metrics = nullptr);
   // Shuts down with no grace period if still running; blocks until every
-  // handler has returned.
+  // handler has returned and its result has been sent once. A result still
+  // waiting to be re-sent after a rejection is dropped then (Shutdown with a
+  // grace period is the way to drain).
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

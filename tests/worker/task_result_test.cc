@@ -9,25 +9,11 @@
 namespace cmig::worker {
 namespace {
 
-using ::cmig::testing::FakeTaskClient;
 using ::cmig::testing::MakeTask;
 using ::cmig::testing::StatusIs;
 using conductor::proto::TaskResult;
 using ::testing::HasSubstr;
 
-class FakeClock final : public Clock {
- public:
-  absl::Time Now() override { return now_; }
-  void SleepFor(absl::Duration d) override {
-    sleeps_.push_back(d);
-    now_ += d;
-  }
-  const std::vector<absl::Duration>& sleeps() const { return sleeps_; }
-
- private:
-  absl::Time now_ = absl::FromUnixSeconds(1000000);
-  std::vector<absl::Duration> sleeps_;
-};
 
 TEST(StatusForHandlerErrorTest, BadInputIsTerminalEverythingElseRetryable) {
   EXPECT_EQ(StatusForHandlerError(absl::InvalidArgumentError("x")),
@@ -78,56 +64,59 @@ TEST(MakeTaskResultTest, ErrorGivesReasonAndKeepsPendingLogs) {
   EXPECT_EQ(r.logs(0).log(), "kept line");
 }
 
-TEST(ResultReporterTest, RetriesThroughAnOutageUntilAccepted) {
-  FakeTaskClient client;
-  FakeClock clock;
-  client.FailUpdates(6, absl::UnavailableError("connection refused"));
-  ResultReporter reporter(client, clock, {absl::Milliseconds(100), absl::Seconds(1)});
-  TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
-  int failed = 0;
-  ASSERT_OK(
-      reporter.Report(r, clock.Now() + absl::Minutes(5), [&](const absl::Status&) { ++failed; }));
-  EXPECT_EQ(failed, 6);
-  ASSERT_EQ(client.results().size(), 1u);
-  EXPECT_EQ(client.results()[0].task_id(), "id1");
-  // Backoff between attempts: never zero, growing, capped.
-  ASSERT_EQ(clock.sleeps().size(), 6u);
-  for (absl::Duration d : clock.sleeps()) {
+TEST(ResultRetryTest, BacksOffThroughAnOutage) {
+  const absl::Time start = absl::FromUnixSeconds(1000000);
+  ResultRetry retry(start + absl::Minutes(5), {absl::Milliseconds(100), absl::Seconds(1)}, 7);
+  absl::Time now = start;
+  std::vector<absl::Duration> waits;
+  for (int i = 0; i < 6; ++i) {
+    absl::StatusOr<absl::Time> next =
+        retry.NextAttempt(absl::UnavailableError("connection refused"), now);
+    ASSERT_OK(next.status());
+    waits.push_back(*next - now);
+    now = *next;
+  }
+  EXPECT_EQ(retry.failures(), 6);
+  // Never zero (no busy loop), growing, capped.
+  for (absl::Duration d : waits) {
     EXPECT_GE(d, absl::Milliseconds(50));
     EXPECT_LE(d, absl::Seconds(1));
   }
-  EXPECT_GT(clock.sleeps().back(), clock.sleeps().front());
+  EXPECT_GT(waits.back(), waits.front());
 }
 
-TEST(ResultReporterTest, StopsWhenTheServerSaysRetryCannotHelp) {
-  FakeTaskClient client;
-  FakeClock clock;
-  client.FailUpdates(100, absl::NotFoundError("no such task"));
-  ResultReporter reporter(client, clock, {});
-  TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
-  int failed = 0;
-  EXPECT_THAT(
-      reporter.Report(r, clock.Now() + absl::Minutes(5), [&](const absl::Status&) { ++failed; }),
-      StatusIs(absl::StatusCode::kNotFound, ::testing::_));
-  EXPECT_EQ(failed, 1);
-  EXPECT_EQ(client.rejected_updates(), 1);
-  EXPECT_TRUE(clock.sleeps().empty());
+TEST(ResultRetryTest, StopsWhenTheServerSaysRetryCannotHelp) {
+  const absl::Time now = absl::FromUnixSeconds(1000000);
+  ResultRetry retry(now + absl::Minutes(5), {}, 7);
+  EXPECT_THAT(retry.NextAttempt(absl::NotFoundError("no such task"), now),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no such task")));
+  EXPECT_THAT(retry.NextAttempt(absl::InvalidArgumentError("bad result"), now),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
-TEST(ResultReporterTest, GivesUpWhenTheResponseTimeoutMakesTheResultMoot) {
-  FakeTaskClient client;
-  FakeClock clock;
-  client.FailUpdates(1000000, absl::UnavailableError("down"));
-  ResultReporter reporter(client, clock, {absl::Milliseconds(100), absl::Seconds(2)});
-  TaskResult r = MakeTaskResult(MakeTask("t", "id1"), tasks::TaskOutcome{}, "w1", {});
-  const absl::Time start = clock.Now();
-  EXPECT_THAT(reporter.Report(r, start + absl::Seconds(30)),
-              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("id1")));
-  EXPECT_GE(clock.Now(), start + absl::Seconds(30));
-  EXPECT_LE(clock.Now(), start + absl::Seconds(31));
+TEST(ResultRetryTest, GivesUpWhenTheResponseTimeoutMakesTheResultMoot) {
+  const absl::Time start = absl::FromUnixSeconds(1000000);
+  const absl::Time give_up_at = start + absl::Seconds(30);
+  ResultRetry retry(give_up_at, {absl::Milliseconds(100), absl::Seconds(2)}, 7);
+  absl::Time now = start;
+  absl::Status gave_up;
+  int attempts = 0;
+  while (gave_up.ok()) {
+    ++attempts;
+    absl::StatusOr<absl::Time> next = retry.NextAttempt(absl::UnavailableError("down"), now);
+    if (!next.ok()) {
+      gave_up = next.status();
+      break;
+    }
+    // Never scheduled past the point where the result stops mattering.
+    ASSERT_LE(*next, give_up_at);
+    now = *next;
+  }
+  EXPECT_THAT(gave_up, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("down")));
+  EXPECT_EQ(now, give_up_at);
   // Capped backoff: about 30 s / 1-2 s per try, not a busy loop, not one try.
-  EXPECT_GT(client.rejected_updates(), 10);
-  EXPECT_LT(client.rejected_updates(), 60);
+  EXPECT_GT(attempts, 10);
+  EXPECT_LT(attempts, 60);
 }
 
 TEST(BackoffTest, JitteredCappedNeverZeroAndResets) {

@@ -1,4 +1,5 @@
-// The worker runtime against an in-memory TaskClient: what it sends, when.
+// The worker runtime against a scripted TaskService over loopback gRPC: what
+// it sends, when.
 #include "worker/worker.h"
 
 #include <atomic>
@@ -9,12 +10,13 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/worker/fake_task_client.h"
+#include "tests/worker/fake_task_server.h"
 
 namespace cmig::worker {
 namespace {
 
 using ::cmig::testing::FakeTaskClient;
+using ::cmig::testing::FakeTaskServer;
 using ::cmig::testing::MakeTask;
 using ::cmig::testing::StatusIs;
 using conductor::proto::TaskResult;
@@ -44,7 +46,8 @@ WorkerOptions FastOptions() {
 }
 
 TEST(WorkerTest, ExecutesTasksAndReportsOutcomes) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   ASSERT_OK(registry.Register("ok", std::make_unique<FnHandler>([](tasks::TaskContext& ctx) {
                                 tasks::TaskOutcome out;
@@ -71,7 +74,7 @@ TEST(WorkerTest, ExecutesTasksAndReportsOutcomes) {
   client.Enqueue(MakeTask("throws", "t-throws"));
 
   WorkerMetrics metrics;
-  Worker worker(client, registry, FastOptions(), &metrics);
+  Worker worker(server.client(), registry, FastOptions(), &metrics);
   ASSERT_OK(worker.Start());
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 4; }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
@@ -97,7 +100,8 @@ TEST(WorkerTest, ExecutesTasksAndReportsOutcomes) {
 }
 
 TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   absl::Mutex mu;
   int running = 0, peak = 0;
@@ -117,7 +121,7 @@ TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
   options.per_type["slow"].threads = 3;
   options.per_type["slow"].domain = "blue";
   WorkerMetrics metrics;
-  Worker worker(client, registry, options, &metrics);
+  Worker worker(server.client(), registry, options, &metrics);
   ASSERT_OK(worker.Start());
   // Three in flight, and the poller waits for a slot instead of polling.
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return !c.polls().empty(); }));
@@ -142,7 +146,8 @@ TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
 }
 
 TEST(WorkerTest, BacksOffWhenPollsFail) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   client.FailPolls(6, absl::UnavailableError("connection refused"));
   tasks::HandlerRegistry registry;
   ASSERT_OK(registry.Register(
@@ -151,7 +156,7 @@ TEST(WorkerTest, BacksOffWhenPollsFail) {
   WorkerOptions options = FastOptions();
   options.poll_interval = absl::Milliseconds(20);
   options.max_error_backoff = absl::Milliseconds(80);
-  Worker worker(client, registry, options);
+  Worker worker(server.client(), registry, options);
   ASSERT_OK(worker.Start());
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
@@ -164,7 +169,8 @@ TEST(WorkerTest, BacksOffWhenPollsFail) {
 }
 
 TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   client.FailUpdates(4, absl::UnavailableError("orchestrator restarting"));
   client.FailAddLog(true);
   tasks::HandlerRegistry registry;
@@ -174,7 +180,7 @@ TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
                               })));
   client.Enqueue(MakeTask("t", "t1"));
   WorkerMetrics metrics;
-  Worker worker(client, registry, FastOptions(), &metrics);
+  Worker worker(server.client(), registry, FastOptions(), &metrics);
   ASSERT_OK(worker.Start());
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
@@ -186,7 +192,8 @@ TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
 }
 
 TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   absl::Notification release;
   ASSERT_OK(registry.Register("long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
@@ -195,7 +202,7 @@ TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
                               })));
   client.Enqueue(MakeTask("long", "t1", /*response_timeout_seconds=*/1));
   WorkerMetrics metrics;
-  Worker worker(client, registry, FastOptions(), &metrics);
+  Worker worker(server.client(), registry, FastOptions(), &metrics);
   ASSERT_OK(worker.Start());
   // Two extensions: the lease was renewed past the 1 s response timeout.
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.lease_extensions("t1") >= 2; }));
@@ -217,14 +224,15 @@ TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
 }
 
 TEST(WorkerTest, ProgressLogsAndExtendsTheLeaseAtOnce) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([](tasks::TaskContext& ctx) {
                                 ctx.ReportProgress("3 of 10 definitions fetched");
                                 return tasks::TaskOutcome{};
                               })));
   client.Enqueue(MakeTask("t", "t1", /*response_timeout_seconds=*/600));
-  Worker worker(client, registry, FastOptions());
+  Worker worker(server.client(), registry, FastOptions());
   ASSERT_OK(worker.Start());
   ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
@@ -234,7 +242,8 @@ TEST(WorkerTest, ProgressLogsAndExtendsTheLeaseAtOnce) {
 }
 
 TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   std::atomic<bool> saw_shutdown{false};
   absl::Notification started;
@@ -246,7 +255,7 @@ TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
                                 return out;
                               })));
   client.Enqueue(MakeTask("t", "t1"));
-  Worker worker(client, registry, FastOptions());
+  Worker worker(server.client(), registry, FastOptions());
   ASSERT_OK(worker.Start());
   started.WaitForNotification();
   ASSERT_OK(worker.Shutdown(absl::Seconds(10)));
@@ -260,7 +269,8 @@ TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
 }
 
 TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
-  FakeTaskClient client;
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
   tasks::HandlerRegistry registry;
   absl::Notification started, release;
   ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
@@ -269,7 +279,7 @@ TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
                                 return tasks::TaskOutcome{};
                               })));
   client.Enqueue(MakeTask("t", "stuck"));
-  Worker worker(client, registry, FastOptions());
+  Worker worker(server.client(), registry, FastOptions());
   ASSERT_OK(worker.Start());
   started.WaitForNotification();
   EXPECT_THAT(worker.Shutdown(absl::Milliseconds(100)),
@@ -278,20 +288,20 @@ TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
 }
 
 TEST(WorkerTest, StartRejectsBadConfiguration) {
-  FakeTaskClient client;
+  FakeTaskServer server;
   tasks::HandlerRegistry empty;
-  EXPECT_THAT(Worker(client, empty, FastOptions()).Start(),
+  EXPECT_THAT(Worker(server.client(), empty, FastOptions()).Start(),
               StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
   tasks::HandlerRegistry registry;
   ASSERT_OK(registry.Register(
       "t", std::make_unique<FnHandler>([](tasks::TaskContext&) { return tasks::TaskOutcome{}; })));
   WorkerOptions zero = FastOptions();
   zero.per_type["t"].threads = 0;
-  EXPECT_THAT(Worker(client, registry, zero).Start(),
+  EXPECT_THAT(Worker(server.client(), registry, zero).Start(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("thread count")));
   WorkerOptions no_id = FastOptions();
   no_id.worker_id = "";
-  EXPECT_THAT(Worker(client, registry, no_id).Start(),
+  EXPECT_THAT(Worker(server.client(), registry, no_id).Start(),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
