@@ -63,7 +63,6 @@ class TaskEventLoop::PollOp final : public TaskEventLoop::Op {
     return true;
   }
 
-
  private:
   enum class State { kStarting, kReading, kFinishing };
   const GrpcOrchestratorClient& client_;
@@ -87,9 +86,10 @@ class TaskEventLoop::UpdateOp final : public TaskEventLoop::Op {
   std::unique_ptr<::grpc::ClientAsyncResponseReader<ctasks::UpdateTaskResponse>> call;
 
   bool Proceed(bool) override {
-    std::move(done_)(status.ok() ? absl::OkStatus()
-                                 : FromGrpc(status, client_.Where(absl::StrCat(
-                                                        "UpdateTask ", request.result().task_id()))));
+    std::move(done_)(status.ok()
+                         ? absl::OkStatus()
+                         : FromGrpc(status, client_.Where(absl::StrCat(
+                                                "UpdateTask ", request.result().task_id()))));
     return true;
   }
 

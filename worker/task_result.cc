@@ -1,7 +1,7 @@
 #include "worker/task_result.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -75,9 +75,9 @@ absl::StatusOr<absl::Time> ResultRetry::NextAttempt(const absl::Status& error, a
     return error;
   }
   if (now >= give_up_at_) {
-    return absl::DeadlineExceededError(absl::StrCat("not accepted before the task's response timeout (",
-                                                    failures_, " attempts); last error: ",
-                                                    error.message()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("not accepted before the task's response timeout (", failures_,
+                     " attempts); last error: ", error.message()));
   }
   return std::min(now + backoff_.Next(), give_up_at_);
 }

@@ -24,9 +24,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/strings/str_cat.h"
 #include "client/grpc_client.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"

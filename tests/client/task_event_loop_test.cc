@@ -177,9 +177,9 @@ TEST_F(TaskEventLoopTest, ErrorsNameTheCallNotTheTokenAndStreamedTasksAreKept) {
                      done[2].Notify();
                    });
   for (auto& d : done) ASSERT_TRUE(d.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_THAT(gone, StatusIs(absl::StatusCode::kNotFound,
-                             AllOf(HasSubstr("UpdateTask gone at 127.0.0.1:"),
-                                   Not(HasSubstr("tok-secret")))));
+  EXPECT_THAT(
+      gone, StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr("UpdateTask gone at 127.0.0.1:"),
+                                                        Not(HasSubstr("tok-secret")))));
   EXPECT_THAT(down, StatusIs(absl::StatusCode::kUnavailable,
                              AllOf(HasSubstr("BatchPoll down"), HasSubstr("draining"))));
   // The task streamed before the failure is leased to us: it is delivered.

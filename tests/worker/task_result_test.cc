@@ -14,7 +14,6 @@ using ::cmig::testing::StatusIs;
 using conductor::proto::TaskResult;
 using ::testing::HasSubstr;
 
-
 TEST(StatusForHandlerErrorTest, BadInputIsTerminalEverythingElseRetryable) {
   EXPECT_EQ(StatusForHandlerError(absl::InvalidArgumentError("x")),
             TaskResult::FAILED_WITH_TERMINAL_ERROR);
