@@ -20,9 +20,6 @@ class TaskEventLoop::Op {
   // Handles one completion. True when the operation is over: its callback
   // has run (or was dropped) and the loop may delete it.
   virtual bool Proceed(bool ok) = 0;
-  // Calls complete on their own by their deadline; timers may be far off and
-  // are tracked so that Stop can cancel them.
-  virtual bool is_call() const { return true; }
 };
 
 // A server-streaming BatchPoll: start, one read per task, finish.
@@ -98,24 +95,12 @@ class TaskEventLoop::UpdateOp final : public TaskEventLoop::Op {
   UpdateCallback done_;
 };
 
-class TaskEventLoop::TimerOp final : public TaskEventLoop::Op {
+// Ends the loop thread's wait at once, for a timer set from another thread.
+class TaskEventLoop::WakeOp final : public TaskEventLoop::Op {
  public:
-  explicit TimerOp(TimerCallback fn) : fn_(std::move(fn)) {}
-
   ::grpc::Alarm alarm;
 
-  // `ok` is false when the alarm was cancelled by Stop: the callback is dropped.
-  bool Proceed(bool ok) override {
-    if (ok) {
-      std::move(fn_)();
-    }
-    return true;
-  }
-
-  bool is_call() const override { return false; }
-
- private:
-  TimerCallback fn_;
+  bool Proceed(bool) override { return true; }
 };
 
 TaskEventLoop::TaskEventLoop(const GrpcOrchestratorClient& client)
@@ -147,7 +132,7 @@ void TaskEventLoop::CallDone() {
 }
 
 void TaskEventLoop::MaybeShutDownLocked() {
-  if (!queue_shut_down_ && timers_.empty() && calls_in_flight_.load() == 0) {
+  if (!queue_shut_down_ && calls_in_flight_.load() == 0) {
     queue_shut_down_ = true;
     queue_.Shutdown();
   }
@@ -182,50 +167,78 @@ void TaskEventLoop::UpdateTask(const conductor::proto::TaskResult& result, Updat
 }
 
 void TaskEventLoop::RunAt(absl::Time when, TimerCallback fn) {
-  auto* op = new TimerOp(std::move(fn));
-  // Set under the lock: Stop must never cancel an alarm that is not set yet.
-  absl::MutexLock lock(&mu_);
-  if (stopping_.load()) {
-    delete op;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_.load()) {
+      return;
+    }
+    timers_.emplace(when, std::move(fn));
+    if (when >= waiting_until_) {
+      return;  // the loop is running, or wakes up in time anyway
+    }
+    waiting_until_ = when;
+  }
+  if (!AdmitCall()) {
     return;
   }
-  timers_.insert(op);
-  op->alarm.Set(&queue_, absl::ToChronoTime(std::max(when, absl::UnixEpoch())), op);
+  auto* wake = new WakeOp;
+  wake->alarm.Set(&queue_, absl::ToChronoTime(absl::UnixEpoch()), wake);
+}
+
+void TaskEventLoop::RunDueTimers() {
+  const absl::Time now = absl::Now();
+  while (true) {
+    TimerCallback fn;
+    {
+      absl::MutexLock lock(&mu_);
+      if (timers_.empty() || timers_.begin()->first > now) {
+        return;
+      }
+      fn = std::move(timers_.begin()->second);
+      timers_.erase(timers_.begin());
+    }
+    std::move(fn)();
+  }
 }
 
 void TaskEventLoop::Run() {
   run_started_.store(true);
   void* tag = nullptr;
   bool ok = false;
-  while (queue_.Next(&tag, &ok)) {
-    Op* op = static_cast<Op*>(tag);
-    if (!op->Proceed(ok)) {
-      continue;
-    }
-    if (op->is_call()) {
-      delete op;
-      CallDone();
-      continue;
-    }
+  while (true) {
+    absl::Time deadline;
     {
       absl::MutexLock lock(&mu_);
-      timers_.erase(static_cast<TimerOp*>(op));
-      if (stopping_.load()) {
-        MaybeShutDownLocked();
+      deadline = timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first;
+      waiting_until_ = deadline;
+    }
+    const ::grpc::CompletionQueue::NextStatus next =
+        queue_.AsyncNext(&tag, &ok, absl::ToChronoTime(std::max(deadline, absl::UnixEpoch())));
+    {
+      absl::MutexLock lock(&mu_);
+      waiting_until_ = absl::InfinitePast();
+    }
+    if (next == ::grpc::CompletionQueue::SHUTDOWN) {
+      return;
+    }
+    if (next == ::grpc::CompletionQueue::GOT_EVENT) {
+      Op* op = static_cast<Op*>(tag);
+      if (op->Proceed(ok)) {
+        delete op;
+        CallDone();
       }
     }
-    delete op;
+    RunDueTimers();
   }
 }
 
 void TaskEventLoop::Stop() {
+  std::multimap<absl::Time, TimerCallback> dropped;
   absl::MutexLock lock(&mu_);
   if (stopping_.exchange(true)) {
     return;
   }
-  for (TimerOp* timer : timers_) {
-    timer->alarm.Cancel();
-  }
+  dropped.swap(timers_);
   MaybeShutDownLocked();
 }
 

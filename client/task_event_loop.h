@@ -28,11 +28,11 @@
 #include <grpcpp/completion_queue.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -86,7 +86,7 @@ class TaskEventLoop {
   class Op;
   class PollOp;
   class UpdateOp;
-  class TimerOp;
+  class WakeOp;
 
   // Counts a call about to start; false once stopping.
   bool AdmitCall();
@@ -94,6 +94,8 @@ class TaskEventLoop {
   void CallDone();
   // Shuts the queue down once stopping and nothing is left.
   void MaybeShutDownLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the timers that are due.
+  void RunDueTimers();
 
   const GrpcOrchestratorClient& client_;
   const std::unique_ptr<::conductor::grpc::tasks::TaskService::Stub> stub_;
@@ -105,8 +107,13 @@ class TaskEventLoop {
 
   mutable absl::Mutex mu_;
   bool queue_shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  // Timers set and not yet fired, so Stop can cancel them.
-  absl::flat_hash_set<TimerOp*> timers_ ABSL_GUARDED_BY(mu_);
+  // Timers are kept here rather than as gRPC alarms: the loop thread waits
+  // on the queue until the earliest one, so setting a timer from a callback
+  // costs no wake-up of gRPC's own timer thread.
+  std::multimap<absl::Time, TimerCallback> timers_ ABSL_GUARDED_BY(mu_);
+  // When the loop thread's current wait ends (InfinitePast while it runs
+  // callbacks). A timer set from another thread before that wakes it.
+  absl::Time waiting_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace cmig::client
