@@ -125,14 +125,19 @@ std::string GrpcOrchestratorClient::Where(absl::string_view call) const {
 
 // ---- TaskClient ----
 
-absl::StatusOr<std::vector<conductor::proto::Task>> GrpcOrchestratorClient::BatchPoll(
-    const BatchPollRequest& request) {
+ctasks::BatchPollRequest GrpcOrchestratorClient::ToWire(const BatchPollRequest& request) {
   ctasks::BatchPollRequest req;
   req.set_task_type(request.task_type);
   req.set_worker_id(request.worker_id);
   req.set_domain(request.domain);
   req.set_count(request.count);
   req.set_timeout(static_cast<int32_t>(absl::ToInt64Milliseconds(request.timeout)));
+  return req;
+}
+
+absl::StatusOr<std::vector<conductor::proto::Task>> GrpcOrchestratorClient::BatchPoll(
+    const BatchPollRequest& request) {
+  const ctasks::BatchPollRequest req = ToWire(request);
   ::grpc::ClientContext context;
   Prepare(context, request.timeout);
   std::unique_ptr<::grpc::ClientReader<conductor::proto::Task>> reader =

@@ -37,6 +37,10 @@ class Channel;
 class ClientContext;
 }  // namespace grpc
 
+namespace conductor::grpc::tasks {
+class BatchPollRequest;
+}  // namespace conductor::grpc::tasks
+
 namespace cmig::client {
 
 struct ClientOptions {
@@ -119,6 +123,9 @@ class GrpcOrchestratorClient final : public TaskClient,
   // deadline and token.
   friend class TaskEventLoop;
   struct Stubs;
+  // `request` as Conductor's wire message, for the blocking and the
+  // asynchronous call alike.
+  static ::conductor::grpc::tasks::BatchPollRequest ToWire(const BatchPollRequest& request);
   GrpcOrchestratorClient(const ClientOptions& options,
                          const std::shared_ptr<::grpc::Channel>& channel);
 

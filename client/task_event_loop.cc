@@ -143,12 +143,7 @@ void TaskEventLoop::BatchPoll(const BatchPollRequest& request, PollCallback done
     return;
   }
   auto* op = new PollOp(client_, request.task_type, std::move(done));
-  ctasks::BatchPollRequest req;
-  req.set_task_type(request.task_type);
-  req.set_worker_id(request.worker_id);
-  req.set_domain(request.domain);
-  req.set_count(request.count);
-  req.set_timeout(static_cast<int32_t>(absl::ToInt64Milliseconds(request.timeout)));
+  const ctasks::BatchPollRequest req = GrpcOrchestratorClient::ToWire(request);
   client_.Prepare(op->context, request.timeout);
   op->reader = stub_->PrepareAsyncBatchPoll(&op->context, req, &queue_);
   op->reader->StartCall(op);
