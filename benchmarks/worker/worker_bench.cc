@@ -1,26 +1,33 @@
 // worker_bench: what the worker runtime costs per task.
 //
 // The embedded orchestrator runs in a forked child process so this process's
-// CPU time (getrusage) is the client side only. Three measurements, same run,
-// same orchestrator:
+// CPU time (getrusage) is the client side only. Measurements against the same
+// orchestrator:
 //   1. bare unary round trip: GetTask of an unknown id, one call at a time;
 //   2. minimal client: one thread, BatchPoll(count=N) then UpdateTask
 //      COMPLETED for each task, nothing else (the floor for any worker);
 //   3. the worker runtime: no-op handlers, `--threads` slots.
-// Tasks are queued (one workflow of one SIMPLE task each) before each timed
-// phase so starting workflows is not counted. Then the idle RSS of a worker
-// process (tests/worker/worker_test_binary) polling an empty queue.
+// Phases 2 and 3 alternate for `--rounds` rounds, so both see the same
+// machine load and the same orchestrator database size; the comparison uses
+// the median of each. Tasks are queued (one workflow of one SIMPLE task each)
+// before each timed phase so starting workflows is not counted. Last, the idle
+// RSS of a worker process (tests/worker/worker_test_binary) polling an empty
+// queue.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -36,6 +43,7 @@
 ABSL_FLAG(int, tasks, 3000, "Tasks per measured phase.");
 ABSL_FLAG(int, threads, 8, "Worker slots (and the minimal client's batch size).");
 ABSL_FLAG(int, round_trips, 3000, "Bare unary calls.");
+ABSL_FLAG(int, rounds, 5, "Rounds of the minimal client and the worker, alternated.");
 
 namespace {
 
@@ -46,6 +54,21 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds used so far by another process (all its threads).
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 long RssKb(pid_t pid) {
@@ -94,11 +117,82 @@ struct Phase {
   double wall_s;
   double cpu_s;
   int n;
+  double orchestrator_cpu_s = 0;
 };
 
 void Print(const char* name, const Phase& p) {
-  std::printf("%-34s %7d ops  %8.0f ops/s  %7.1f us wall/op  %7.1f us CPU/op\n", name, p.n,
+  std::printf("%-34s %7d ops  %8.0f ops/s  %7.1f us wall/op  %7.1f us CPU/op", name, p.n,
               p.n / p.wall_s, p.wall_s * 1e6 / p.n, p.cpu_s * 1e6 / p.n);
+  if (p.orchestrator_cpu_s > 0) {
+    std::printf("  (orchestrator %.1f us CPU/op)", p.orchestrator_cpu_s * 1e6 / p.n);
+  }
+  std::printf("\n");
+}
+
+Phase RunMinimalClient(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int batch) {
+  QueueTasks(client, n);
+  const double o0 = ProcessCpuSeconds(orchestrator);
+  const absl::Time t0 = absl::Now();
+  const double c0 = CpuSeconds();
+  int done = 0;
+  while (done < n) {
+    auto polled = client.BatchPoll({.task_type = "bench_noop",
+                                    .worker_id = "bench-minimal",
+                                    .count = batch,
+                                    .timeout = absl::Milliseconds(100)});
+    Check(polled.status(), "BatchPoll");
+    for (const auto& task : *polled) {
+      conductor::proto::TaskResult r;
+      r.set_task_id(task.task_id());
+      r.set_workflow_instance_id(task.workflow_instance_id());
+      r.set_worker_id("bench-minimal");
+      r.set_status(conductor::proto::TaskResult::COMPLETED);
+      Check(client.UpdateTask(r), "UpdateTask");
+      ++done;
+    }
+  }
+  return {absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n,
+          ProcessCpuSeconds(orchestrator) - o0};
+}
+
+// One worker runtime from start to the last result; adds its BatchPolls to
+// `polls`.
+Phase RunWorker(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int threads,
+                int64_t& polls) {
+  QueueTasks(client, n);
+  cmig::tasks::HandlerRegistry registry;
+  auto noop_owned = std::make_unique<Noop>(n);
+  Noop& noop = *noop_owned;
+  Check(registry.Register("bench_noop", std::move(noop_owned)), "register");
+  cmig::worker::WorkerOptions wo;
+  wo.worker_id = "bench-worker";
+  wo.defaults.threads = threads;
+  wo.poll_timeout = absl::Milliseconds(100);
+  cmig::worker::WorkerMetrics metrics;
+  cmig::worker::Worker worker(client, registry, wo, &metrics);
+  const double o0 = ProcessCpuSeconds(orchestrator);
+  const absl::Time t0 = absl::Now();
+  const double c0 = CpuSeconds();
+  Check(worker.Start(), "worker start");
+  noop.WaitForAll();
+  // Then the last few results are still on their way: a short wait.
+  while (worker.in_flight() > 0) {
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  const Phase phase{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n,
+                    ProcessCpuSeconds(orchestrator) - o0};
+  polls += metrics.Count("task_poll_counter", "bench_noop");
+  Check(worker.Shutdown(absl::Seconds(10)), "worker shutdown");
+  return phase;
+}
+
+double CpuPerOp(const Phase& p) { return p.cpu_s / p.n; }
+
+// The round with the median CPU per operation.
+Phase Median(std::vector<Phase> phases) {
+  std::sort(phases.begin(), phases.end(),
+            [](const Phase& a, const Phase& b) { return CpuPerOp(a) < CpuPerOp(b); });
+  return phases[phases.size() / 2];
 }
 
 }  // namespace
@@ -162,55 +256,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < round_trips; ++i) (void)client.GetTask("no-such-task");
   const Phase unary{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, round_trips};
 
-  // 2. Minimal poll/update client.
-  QueueTasks(client, n);
-  t0 = absl::Now();
-  c0 = CpuSeconds();
-  int done = 0;
-  while (done < n) {
-    auto polled = client.BatchPoll({.task_type = "bench_noop",
-                                    .worker_id = "bench-minimal",
-                                    .count = threads,
-                                    .timeout = absl::Milliseconds(100)});
-    Check(polled.status(), "BatchPoll");
-    for (const auto& task : *polled) {
-      conductor::proto::TaskResult r;
-      r.set_task_id(task.task_id());
-      r.set_workflow_instance_id(task.workflow_instance_id());
-      r.set_worker_id("bench-minimal");
-      r.set_status(conductor::proto::TaskResult::COMPLETED);
-      Check(client.UpdateTask(r), "UpdateTask");
-      ++done;
-    }
-  }
-  const Phase minimal{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n};
-
-  // 3. The worker runtime.
-  QueueTasks(client, n);
-  cmig::tasks::HandlerRegistry registry;
-  auto noop_owned = std::make_unique<Noop>(n);
-  Noop& noop = *noop_owned;
-  Check(registry.Register("bench_noop", std::move(noop_owned)), "register");
-  cmig::worker::WorkerOptions wo;
-  wo.worker_id = "bench-worker";
-  wo.defaults.threads = threads;
-  wo.poll_timeout = absl::Milliseconds(100);
-  cmig::worker::WorkerMetrics metrics;
-  Phase worker_phase{};
+  // 2 and 3, alternated.
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  std::vector<Phase> minimal_rounds;
+  std::vector<Phase> worker_rounds;
   int64_t worker_polls = 0;
-  {
-    cmig::worker::Worker worker(client, registry, wo, &metrics);
-    t0 = absl::Now();
-    c0 = CpuSeconds();
-    Check(worker.Start(), "worker start");
-    noop.WaitForAll();
-    // Then the last few results are still on their way: a short wait.
-    while (worker.in_flight() > 0) {
-      absl::SleepFor(absl::Microseconds(100));
-    }
-    worker_phase = {absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n};
-    worker_polls = metrics.Count("task_poll_counter", "bench_noop");
-    Check(worker.Shutdown(absl::Seconds(10)), "worker shutdown");
+  for (int round = 0; round < rounds; ++round) {
+    minimal_rounds.push_back(RunMinimalClient(client, orchestrator, n, threads));
+    worker_rounds.push_back(RunWorker(client, orchestrator, n, threads, worker_polls));
   }
 
   // 4. Idle RSS of a worker process.
@@ -236,16 +289,30 @@ int main(int argc, char** argv) {
   std::printf("worker_bench: %d tasks per phase, %d slots, loopback, %ld CPUs\n", n, threads,
               sysconf(_SC_NPROCESSORS_ONLN));
   Print("bare unary round trip (GetTask)", unary);
-  Print("minimal poll/update client", minimal);
-  Print("worker runtime, no-op handler", worker_phase);
-  const double minimal_cpu = minimal.cpu_s / minimal.n;
-  const double worker_cpu = worker_phase.cpu_s / worker_phase.n;
-  std::printf("worker CPU per task vs minimal client: %+.1f%% (target <= +30%%)\n",
-              (worker_cpu / minimal_cpu - 1) * 100);
+  std::vector<double> ratios;
+  for (int round = 0; round < rounds; ++round) {
+    const Phase& m = minimal_rounds[round];
+    const Phase& w = worker_rounds[round];
+    std::printf("round %d\n", round + 1);
+    Print("  minimal poll/update client", m);
+    Print("  worker runtime, no-op handler", w);
+    ratios.push_back(CpuPerOp(w) / CpuPerOp(m) - 1);
+  }
+  const Phase minimal = Median(minimal_rounds);
+  const Phase worker_phase = Median(worker_rounds);
+  std::printf("median of %d rounds\n", rounds);
+  Print("  minimal poll/update client", minimal);
+  Print("  worker runtime, no-op handler", worker_phase);
+  std::sort(ratios.begin(), ratios.end());
+  std::printf(
+      "worker CPU per task vs minimal client: %+.1f%% (median; rounds from %+.1f%% to "
+      "%+.1f%%; target <= +30%%)\n",
+      (CpuPerOp(worker_phase) / CpuPerOp(minimal) - 1) * 100, ratios.front() * 100,
+      ratios.back() * 100);
   std::printf("worker BatchPolls per task: %.2f\n",
-              static_cast<double>(worker_polls) / worker_phase.n);
+              static_cast<double>(worker_polls) / (static_cast<double>(n) * rounds));
   std::printf("worker CPU per task in bare round trips: %.2f\n",
-              worker_cpu / (unary.cpu_s / unary.n));
+              CpuPerOp(worker_phase) / CpuPerOp(unary));
   if (idle_rss_kb >= 0) {
     std::printf("idle worker RSS: %.1f MB (target < 30 MB)\n", idle_rss_kb / 1024.0);
   } else {
