@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 import grpc
@@ -43,24 +42,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(what, condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return check(False, f"{what} within {seconds} s")
+def serving_status(answer):
+    """The status number of an encoded HealthCheckResponse (tag 0x08, then the enum value)."""
+    return answer[1] if len(answer) >= 2 and answer[0] == 0x08 else 0
 
 
-def health(port):
-    """grpc.health.v1.Health/Check with the empty service name; the status number or None."""
+def becomes_serving(port, seconds):
+    """Watches grpc.health.v1 on the port (waiting for the server to come up) until it says
+    SERVING; False if it does not within `seconds`."""
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            answer = channel.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=2)
-    except grpc.RpcError:
-        return None
-    # HealthCheckResponse{status = 1}: tag 0x08, then the enum value.
-    return answer[1] if len(answer) >= 2 and answer[0] == 0x08 else 0
+            watch = channel.unary_stream("/grpc.health.v1.Health/Watch")
+            for answer in watch(b"", timeout=seconds, wait_for_ready=True):
+                if serving_status(answer) == 1:
+                    return True
+    except grpc.RpcError as e:
+        print(f"health watch on port {port}: {e.code()}")
+    return False
 
 
 # ---- the manifest, read as kubectl would -------------------------------------------------------
@@ -116,16 +114,19 @@ with tempfile.TemporaryDirectory() as tmp:
     token = "k8s-test-token-" + os.urandom(8).hex()
     with open(os.path.join(tmp, "tokens"), "w") as f:
         f.write(token + "\n")
-    port_file = os.path.join(tmp, "port")
+    address = f"127.0.0.1:{free_port()}"
     orchestrator = subprocess.Popen(
-        [ORCHESTRATOR, "--db", os.path.join(tmp, "o.db"), "--listen", "127.0.0.1:0",
-         "--tokens_file", os.path.join(tmp, "tokens"), "--port_file", port_file],
+        [ORCHESTRATOR, "--db", os.path.join(tmp, "o.db"), "--listen", address,
+         "--tokens_file", os.path.join(tmp, "tokens")],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "orchestrator.log"), "w"))
     worker = None
     try:
-        wait_for("orchestrator port", lambda: os.path.exists(port_file) and
-                 open(port_file).read().strip() != "", 20)
-        address = "127.0.0.1:" + open(port_file).read().strip()
+        with grpc.insecure_channel(address) as channel:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=20)
+            except grpc.FutureTimeoutError:
+                check(False, f"the orchestrator listens on {address} within 20 s")
+                sys.exit(1)
         # The Secret mounted where the pod would see it, under a temporary root.
         mounted = os.path.join(tmp, token_file.lstrip("/"))
         os.makedirs(os.path.dirname(mounted))
@@ -142,7 +143,7 @@ with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "worker.log")
         worker = subprocess.Popen([WORKER] + [f"--{k}={v}" for k, v in pod_args.items()],
                                   env=pod_env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-        check(wait_for("readiness probe SERVING", lambda: health(health_port) == 1, 30),
+        check(becomes_serving(health_port, 30),
               "the readiness probe's gRPC health check answers SERVING")
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
             metrics = r.read().decode()
