@@ -133,7 +133,7 @@ class Worker::Impl {
   void BackOff(TypeState& t, absl::Duration wait);
   void OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Status& status);
   void Finish(TypeState& t);
-  void CheckLeases();
+  void CheckLeases(int64_t scheduled_ns);
   void OnLeaseExtended(TypeState& t, const std::string& task_id, const std::string& workflow_id,
                        absl::Time sent, const absl::Status& status);
 
@@ -535,13 +535,19 @@ void Worker::Impl::ScheduleLeaseCheck(absl::Time due) {
   int64_t scheduled = lease_check_at_.load();
   while (due_ns < scheduled) {
     if (lease_check_at_.compare_exchange_weak(scheduled, due_ns)) {
-      loop_.RunAt(due, [this] { CheckLeases(); });
+      loop_.RunAt(due, [this, due_ns] { CheckLeases(due_ns); });
       return;
     }
   }
 }
 
-void Worker::Impl::CheckLeases() {
+void Worker::Impl::CheckLeases(int64_t scheduled_ns) {
+  // Only the check `lease_check_at_` names runs; one superseded by an earlier
+  // check has nothing to do. Clearing the mark before reading the slots means
+  // a task that starts during the scan schedules its own check.
+  if (!lease_check_at_.compare_exchange_strong(scheduled_ns, std::numeric_limits<int64_t>::max())) {
+    return;
+  }
   struct Due {
     TypeState* type;
     std::string task_id, workflow_id;
@@ -564,9 +570,8 @@ void Worker::Impl::CheckLeases() {
       next = std::min(next, slot->next_extension);
     }
   }
-  // This check is done; the next one is due at `next`, unless a task
-  // scheduled an earlier one meanwhile.
-  lease_check_at_.store(std::numeric_limits<int64_t>::max());
+  // The next check is due at `next`, unless a task scheduled an earlier one
+  // meanwhile.
   if (next != absl::InfiniteFuture()) {
     ScheduleLeaseCheck(next);
   }

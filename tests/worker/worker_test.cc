@@ -223,6 +223,32 @@ TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
   EXPECT_EQ(client.lease_extensions("t1"), extensions);
 }
 
+TEST(WorkerTest, ExtendsTheLeasesOfLongHandlersWithDifferentTimeouts) {
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
+  tasks::HandlerRegistry registry;
+  absl::Notification release;
+  ASSERT_OK(registry.Register("long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                release.WaitForNotification();
+                                return tasks::TaskOutcome{};
+                              })));
+  // Each task's first extension falls due at a different time, and whichever
+  // starts second may need the earlier check: both leases must be kept.
+  client.Enqueue(MakeTask("long", "slow", /*response_timeout_seconds=*/2));
+  client.Enqueue(MakeTask("long", "fast", /*response_timeout_seconds=*/1));
+  WorkerOptions options = FastOptions();
+  options.defaults.threads = 2;
+  Worker worker(server.client(), registry, options);
+  ASSERT_OK(worker.Start());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) {
+    return c.lease_extensions("fast") >= 2 && c.lease_extensions("slow") >= 1;
+  }));
+  EXPECT_TRUE(client.results().empty());
+  release.Notify();
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 2; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+}
+
 TEST(WorkerTest, ProgressLogsAndExtendsTheLeaseAtOnce) {
   FakeTaskServer server;
   FakeTaskClient& client = server.fake();
