@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "benchmarks/common/minimal_client.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 #include "conductor/grpc/workflow_service.grpc.pb.h"
@@ -197,60 +199,13 @@ void Define(Orchestrator& o, const std::string& name, int steps) {
   if (!s.ok()) spdlog::error("define {}: {}", name, s.error_message());
 }
 
-// Polls `noop` and completes every task with an async UpdateTask, re-polling
-// without waiting for the updates (at most `max_outstanding` in flight);
-// `on_task` sees each task as it arrives. Stops when `stop` is set.
+// The minimal client polling `noop` in batches of `batch` until `stop`.
 void WorkerLoop(Orchestrator& o, int batch, const std::atomic<bool>& stop,
                 std::atomic<int64_t>& completed,
-                const std::function<void(const Task&, absl::Time)>& on_task) {
-  constexpr int kMaxOutstanding = 256;
-  absl::Mutex mu;
-  int outstanding = 0;
-  struct Call {
-    ::grpc::ClientContext ctx;
-    ts::UpdateTaskRequest req;
-    ts::UpdateTaskResponse resp;
-  };
-  while (!stop.load()) {
-    ts::BatchPollRequest req;
-    req.set_task_type("noop");
-    req.set_worker_id("bench");
-    req.set_count(batch);
-    req.set_timeout(200);
-    ::grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(10));
-    auto reader = o.tasks->BatchPoll(&ctx, req);
-    std::vector<Task> got;
-    Task t;
-    while (reader->Read(&t)) {
-      if (on_task) on_task(t, absl::Now());
-      got.push_back(t);
-    }
-    reader->Finish();
-    for (const Task& task : got) {
-      {
-        absl::MutexLock l(&mu);
-        auto room = [&]()
-                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding < kMaxOutstanding; };
-        mu.Await(absl::Condition(&room));
-        ++outstanding;
-      }
-      auto* c = new Call;
-      c->req.mutable_result()->set_task_id(task.task_id());
-      c->req.mutable_result()->set_workflow_instance_id(task.workflow_instance_id());
-      c->req.mutable_result()->set_status(conductor::proto::TaskResult::COMPLETED);
-      c->ctx.set_deadline(Deadline(30));
-      o.tasks->async()->UpdateTask(&c->ctx, &c->req, &c->resp, [&, c](::grpc::Status s) {
-        if (s.ok()) completed.fetch_add(1);
-        delete c;
-        absl::MutexLock l(&mu);
-        --outstanding;
-      });
-    }
-  }
-  absl::MutexLock l(&mu);
-  mu.Await(absl::Condition(
-      +[](int* p) { return *p == 0; }, &outstanding));
+                std::function<void(const Task&, absl::Time)> on_task) {
+  cmig::bench::RunMinimalClient(
+      *o.tasks, {.task_type = "noop", .batch = batch, .on_task = std::move(on_task)}, stop,
+      completed);
 }
 
 // Starts `count` workflows of `name` with at most `in_flight` StartWorkflow

@@ -1,19 +1,25 @@
 // worker_bench: what the worker runtime costs per task.
 //
-// The embedded orchestrator runs in a forked child process so this process's
-// CPU time (getrusage) is the client side only. Measurements against the same
-// orchestrator:
+// The embedded orchestrator runs in a forked child process. Measurements
+// against it:
 //   1. bare unary round trip: GetTask of an unknown id, one call at a time;
-//   2. minimal client: one thread, BatchPoll(count=N) then UpdateTask
-//      COMPLETED for each task, nothing else (the floor for any worker);
-//   3. the worker runtime: no-op handlers, `--threads` slots.
-// Phases 2 and 3 alternate for `--rounds` rounds, so both see the same
-// machine load and the same orchestrator database size; the comparison uses
-// the median of each. Tasks are queued (one workflow of one SIMPLE task each)
-// before each timed phase so starting workflows is not counted. Last, the idle
-// RSS of a worker process (tests/worker/worker_test_binary) polling an empty
+//   2. serial client: one thread, BatchPoll(count=N) then a blocking
+//      UpdateTask COMPLETED for each task, nothing else;
+//   3. the minimal client of orchestrator_bench (benchmarks/common): BatchPoll
+//      (count=N), asynchronous UpdateTasks, polls again without waiting for
+//      them; the yardstick of the worker's CPU target;
+//   4. the worker runtime: no-op handlers, `--threads` slots.
+// Phases 2 to 4 each run in a fresh process (this binary with --phase), so
+// one client's gRPC threads never do another's work, and report their own CPU
+// time (getrusage). They alternate for `--rounds` rounds, so all see the same
+// machine load and the same orchestrator database size; comparisons use the
+// median of each. Tasks are queued (one workflow of one SIMPLE task each)
+// before each phase so starting workflows is not counted. Last, the idle RSS
+// of a worker process (tests/worker/worker_test_binary) polling an empty
 // queue.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "benchmarks/common/minimal_client.h"
 #include "client/grpc_client.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
@@ -43,7 +50,11 @@
 ABSL_FLAG(int, tasks, 3000, "Tasks per measured phase.");
 ABSL_FLAG(int, threads, 8, "Worker slots (and the minimal client's batch size).");
 ABSL_FLAG(int, round_trips, 3000, "Bare unary calls.");
-ABSL_FLAG(int, rounds, 5, "Rounds of the minimal client and the worker, alternated.");
+ABSL_FLAG(int, rounds, 5, "Rounds of the clients and the worker, alternated.");
+ABSL_FLAG(std::string, phase, "",
+          "Internal: run one phase (serial, minimal or worker) against --address and print "
+          "its figures.");
+ABSL_FLAG(std::string, address, "", "Internal: the orchestrator of --phase.");
 
 namespace {
 
@@ -129,37 +140,71 @@ void Print(const char* name, const Phase& p) {
   std::printf("\n");
 }
 
-Phase RunMinimalClient(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int batch) {
-  QueueTasks(client, n);
-  const double o0 = ProcessCpuSeconds(orchestrator);
+// What a phase process prints: its wall and CPU seconds and BatchPolls.
+struct PhaseFigures {
+  double wall_s = 0;
+  double cpu_s = 0;
+  int64_t polls = 0;
+};
+
+PhaseFigures RunSerialClient(GrpcOrchestratorClient& client, int n, int batch) {
   const absl::Time t0 = absl::Now();
   const double c0 = CpuSeconds();
   int done = 0;
+  int64_t polls = 0;
   while (done < n) {
     auto polled = client.BatchPoll({.task_type = "bench_noop",
-                                    .worker_id = "bench-minimal",
+                                    .worker_id = "bench-serial",
                                     .count = batch,
                                     .timeout = absl::Milliseconds(100)});
     Check(polled.status(), "BatchPoll");
+    ++polls;
     for (const auto& task : *polled) {
       conductor::proto::TaskResult r;
       r.set_task_id(task.task_id());
       r.set_workflow_instance_id(task.workflow_instance_id());
-      r.set_worker_id("bench-minimal");
+      r.set_worker_id("bench-serial");
       r.set_status(conductor::proto::TaskResult::COMPLETED);
       Check(client.UpdateTask(r), "UpdateTask");
       ++done;
     }
   }
-  return {absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n,
-          ProcessCpuSeconds(orchestrator) - o0};
+  return {absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, polls};
 }
 
-// One worker runtime from start to the last result; adds its BatchPolls to
-// `polls`.
-Phase RunWorker(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int threads,
-                int64_t& polls) {
-  QueueTasks(client, n);
+PhaseFigures RunOrchestratorBenchClient(const std::string& address, int n, int batch) {
+  auto stub = conductor::grpc::tasks::TaskService::NewStub(
+      ::grpc::CreateChannel(address, ::grpc::InsecureChannelCredentials()));
+  {
+    // Connect before the clock starts, as the other phases do.
+    conductor::grpc::tasks::GetTaskRequest req;
+    req.set_task_id("warm-up");
+    conductor::grpc::tasks::GetTaskResponse resp;
+    ::grpc::ClientContext ctx;
+    (void)stub->GetTask(&ctx, req, &resp);
+  }
+  const absl::Time t0 = absl::Now();
+  const double c0 = CpuSeconds();
+  const std::atomic<bool> stop{false};
+  std::atomic<int64_t> completed{0};
+  cmig::bench::RunMinimalClient(*stub,
+                                {.task_type = "bench_noop",
+                                 .worker_id = "bench-minimal",
+                                 .batch = batch,
+                                 .poll_timeout = absl::Milliseconds(100),
+                                 .max_tasks = n},
+                                stop, completed);
+  const PhaseFigures figures{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, 0};
+  if (completed.load() != n) {
+    std::fprintf(stderr, "minimal client: %lld of %d updates accepted\n",
+                 static_cast<long long>(completed.load()), n);
+    std::exit(1);
+  }
+  return figures;
+}
+
+// One worker runtime from start to the last result.
+PhaseFigures RunWorker(GrpcOrchestratorClient& client, int n, int threads) {
   cmig::tasks::HandlerRegistry registry;
   auto noop_owned = std::make_unique<Noop>(n);
   Noop& noop = *noop_owned;
@@ -170,7 +215,6 @@ Phase RunWorker(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int t
   wo.poll_timeout = absl::Milliseconds(100);
   cmig::worker::WorkerMetrics metrics;
   cmig::worker::Worker worker(client, registry, wo, &metrics);
-  const double o0 = ProcessCpuSeconds(orchestrator);
   const absl::Time t0 = absl::Now();
   const double c0 = CpuSeconds();
   Check(worker.Start(), "worker start");
@@ -179,11 +223,78 @@ Phase RunWorker(GrpcOrchestratorClient& client, pid_t orchestrator, int n, int t
   while (worker.in_flight() > 0) {
     absl::SleepFor(absl::Microseconds(100));
   }
-  const Phase phase{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, n,
-                    ProcessCpuSeconds(orchestrator) - o0};
-  polls += metrics.Count("task_poll_counter", "bench_noop");
+  const PhaseFigures figures{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0,
+                             metrics.Count("task_poll_counter", "bench_noop")};
   Check(worker.Shutdown(absl::Seconds(10)), "worker shutdown");
-  return phase;
+  return figures;
+}
+
+// The --phase process: runs one phase and prints "wall_s cpu_s polls".
+int RunPhase(const std::string& phase, const std::string& address, int n, int threads) {
+  PhaseFigures figures;
+  if (phase == "minimal") {
+    figures = RunOrchestratorBenchClient(address, n, threads);
+  } else {
+    cmig::client::ClientOptions options;
+    options.address = address;
+    auto client = GrpcOrchestratorClient::Create(options);
+    Check(client.status(), "client");
+    (void)(*client)->GetTask("warm-up");
+    if (phase == "serial") {
+      figures = RunSerialClient(**client, n, threads);
+    } else if (phase == "worker") {
+      figures = RunWorker(**client, n, threads);
+    } else {
+      std::fprintf(stderr, "--phase: unknown phase \"%s\"\n", phase.c_str());
+      return 2;
+    }
+  }
+  std::printf("%.9f %.9f %lld\n", figures.wall_s, figures.cpu_s,
+              static_cast<long long>(figures.polls));
+  return 0;
+}
+
+// Runs `phase` on `n` freshly queued tasks in a process of its own.
+Phase SpawnPhase(GrpcOrchestratorClient& client, const std::string& phase,
+                 const std::string& address, pid_t orchestrator, int n, int threads,
+                 int64_t* polls = nullptr) {
+  QueueTasks(client, n);
+  int out[2];
+  if (pipe(out) != 0) std::exit(1);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = {self, "--phase=" + phase, "--address=" + address,
+                                   absl::StrCat("--tasks=", n),
+                                   absl::StrCat("--threads=", threads)};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const double o0 = ProcessCpuSeconds(orchestrator);
+  pid_t child = 0;
+  if (posix_spawn(&child, self.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+    std::fprintf(stderr, "cannot start the %s phase\n", phase.c_str());
+    std::exit(1);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string line;
+  char buf[256];
+  for (ssize_t got; (got = read(out[0], buf, sizeof(buf))) > 0;) line.append(buf, got);
+  close(out[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  Phase result{0, 0, n, ProcessCpuSeconds(orchestrator) - o0};
+  long long phase_polls = 0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      std::sscanf(line.c_str(), "%lf %lf %lld", &result.wall_s, &result.cpu_s, &phase_polls) != 3) {
+    std::fprintf(stderr, "the %s phase failed\n", phase.c_str());
+    std::exit(1);
+  }
+  if (polls != nullptr) *polls += phase_polls;
+  return result;
 }
 
 double CpuPerOp(const Phase& p) { return p.cpu_s / p.n; }
@@ -205,6 +316,9 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const int n = absl::GetFlag(FLAGS_tasks);
   const int threads = absl::GetFlag(FLAGS_threads);
+  if (const std::string phase = absl::GetFlag(FLAGS_phase); !phase.empty()) {
+    return RunPhase(phase, absl::GetFlag(FLAGS_address), n, threads);
+  }
 
   const std::string dir =
       absl::StrCat(std::filesystem::temp_directory_path().string(), "/worker_bench_", getpid());
@@ -256,17 +370,20 @@ int main(int argc, char** argv) {
   for (int i = 0; i < round_trips; ++i) (void)client.GetTask("no-such-task");
   const Phase unary{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, round_trips};
 
-  // 2 and 3, alternated.
+  // 2 to 4, alternated.
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  std::vector<Phase> serial_rounds;
   std::vector<Phase> minimal_rounds;
   std::vector<Phase> worker_rounds;
   int64_t worker_polls = 0;
   for (int round = 0; round < rounds; ++round) {
-    minimal_rounds.push_back(RunMinimalClient(client, orchestrator, n, threads));
-    worker_rounds.push_back(RunWorker(client, orchestrator, n, threads, worker_polls));
+    serial_rounds.push_back(SpawnPhase(client, "serial", address, orchestrator, n, threads));
+    minimal_rounds.push_back(SpawnPhase(client, "minimal", address, orchestrator, n, threads));
+    worker_rounds.push_back(
+        SpawnPhase(client, "worker", address, orchestrator, n, threads, &worker_polls));
   }
 
-  // 4. Idle RSS of a worker process.
+  // 5. Idle RSS of a worker process.
   long idle_rss_kb = -1;
   const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
   if (std::filesystem::exists(binary)) {
@@ -291,24 +408,27 @@ int main(int argc, char** argv) {
   Print("bare unary round trip (GetTask)", unary);
   std::vector<double> ratios;
   for (int round = 0; round < rounds; ++round) {
-    const Phase& m = minimal_rounds[round];
-    const Phase& w = worker_rounds[round];
     std::printf("round %d\n", round + 1);
-    Print("  minimal poll/update client", m);
-    Print("  worker runtime, no-op handler", w);
-    ratios.push_back(CpuPerOp(w) / CpuPerOp(m) - 1);
+    Print("  serial poll/update client", serial_rounds[round]);
+    Print("  minimal client (orchestrator_bench)", minimal_rounds[round]);
+    Print("  worker runtime, no-op handler", worker_rounds[round]);
+    ratios.push_back(CpuPerOp(worker_rounds[round]) / CpuPerOp(minimal_rounds[round]) - 1);
   }
+  const Phase serial = Median(serial_rounds);
   const Phase minimal = Median(minimal_rounds);
   const Phase worker_phase = Median(worker_rounds);
   std::printf("median of %d rounds\n", rounds);
-  Print("  minimal poll/update client", minimal);
+  Print("  serial poll/update client", serial);
+  Print("  minimal client (orchestrator_bench)", minimal);
   Print("  worker runtime, no-op handler", worker_phase);
   std::sort(ratios.begin(), ratios.end());
   std::printf(
-      "worker CPU per task vs minimal client: %+.1f%% (median; rounds from %+.1f%% to "
+      "worker CPU per task vs minimal client: %+.1f%% (medians; single rounds from %+.1f%% to "
       "%+.1f%%; target <= +30%%)\n",
       (CpuPerOp(worker_phase) / CpuPerOp(minimal) - 1) * 100, ratios.front() * 100,
       ratios.back() * 100);
+  std::printf("worker CPU per task vs serial client: %+.1f%% (medians)\n",
+              (CpuPerOp(worker_phase) / CpuPerOp(serial) - 1) * 100);
   std::printf("worker BatchPolls per task: %.2f\n",
               static_cast<double>(worker_polls) / (static_cast<double>(n) * rounds));
   std::printf("worker CPU per task in bare round trips: %.2f\n",
