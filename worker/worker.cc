@@ -99,6 +99,12 @@ class Worker::Impl {
     Backoff empty_backoff;
     Backoff error_backoff;
 
+    // Polled and not yet executed: queued or executing. The execution slots
+    // are what a poll fills; a result on its way to the orchestrator holds
+    // none, so the next poll need not wait for the previous results to land.
+    // Raised by the loop, lowered by executors.
+    std::atomic<int> running{0};
+
     // One per executor: the task it runs, for lease upkeep.
     std::vector<std::unique_ptr<Slot>> slots;
 
@@ -108,6 +114,13 @@ class Worker::Impl {
     absl::CondVar ready;
     std::deque<Task> queue ABSL_GUARDED_BY(mu);
     bool closed ABSL_GUARDED_BY(mu) = false;
+    // Executors waiting for a task.
+    int idle ABSL_GUARDED_BY(mu) = 0;
+    // An idle executor has been signalled and has not taken the lock yet. One
+    // at a time: it signals the next if tasks remain, so a batch of short
+    // tasks wakes a few executors rather than one per task, and a batch of
+    // long ones still spreads over all of them.
+    bool waking ABSL_GUARDED_BY(mu) = false;
     std::vector<std::thread> executors;
   };
 
@@ -128,7 +141,7 @@ class Worker::Impl {
 
   // On the loop thread.
   void MaybePoll(TypeState& t, bool batch_window_over);
-  void StartPoll(TypeState& t);
+  void StartPoll(TypeState& t, int free_slots);
   void OnPolled(TypeState& t, absl::Time started, absl::StatusOr<std::vector<Task>> polled);
   void BackOff(TypeState& t, absl::Duration wait);
   void OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Status& status);
@@ -139,6 +152,8 @@ class Worker::Impl {
 
   // On executor threads.
   void ExecuteLoop(TypeState& t, Slot& slot);
+  // Signals one idle executor when tasks wait and none is on its way.
+  static void WakeAnExecutorLocked(TypeState& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu);
   void RunTask(TypeState& t, Slot& slot, const Task& task);
   void ExtendLeaseNow(TypeState& t, const Task& task);
 
@@ -223,6 +238,11 @@ absl::Status Worker::Impl::Start() {
   if (options_.worker_id.empty()) {
     return absl::InvalidArgumentError("worker: empty worker id");
   }
+  if (options_.undelivered_per_thread < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("worker: undelivered_per_thread is ",
+                                                   options_.undelivered_per_thread,
+                                                   "; it must be at least 1"));
+  }
   std::vector<std::string> task_types = registry_.task_types();
   if (task_types.empty()) {
     return absl::FailedPreconditionError("worker: no task handlers registered");
@@ -275,12 +295,18 @@ void Worker::Impl::MaybePoll(TypeState& t, bool batch_window_over) {
     return;
   }
   const int threads = t.options.threads;
-  if (t.busy >= threads) {
+  // Free execution slots, as long as the results waiting for the
+  // orchestrator stay within bounds: an orchestrator that takes polls but not
+  // results does not get more work handed out.
+  const int running = t.running.load();
+  const int undelivered = t.busy - running;
+  const int room =
+      std::min(threads - running, threads * options_.undelivered_per_thread - undelivered);
+  if (room <= 0) {
     metrics_->RecordQueueFull(t.type);
     return;
   }
-  const int half = threads - std::max(1, threads / 2);
-  if (t.busy > half && !batch_window_over) {
+  if (room < std::max(1, threads / 2) && !batch_window_over) {
     if (!t.batch_timer_set) {
       t.batch_timer_set = true;
       loop_.RunAt(absl::Now() + kBatchWindow, [this, &t] {
@@ -290,10 +316,10 @@ void Worker::Impl::MaybePoll(TypeState& t, bool batch_window_over) {
     }
     return;
   }
-  StartPoll(t);
+  StartPoll(t, room);
 }
 
-void Worker::Impl::StartPoll(TypeState& t) {
+void Worker::Impl::StartPoll(TypeState& t, int free_slots) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -306,7 +332,7 @@ void Worker::Impl::StartPoll(TypeState& t) {
   loop_.BatchPoll({.task_type = t.type,
                    .worker_id = options_.worker_id,
                    .domain = t.options.domain,
-                   .count = t.options.threads - t.busy,
+                   .count = free_slots,
                    .timeout = options_.poll_timeout},
                   [this, &t, started](absl::StatusOr<std::vector<Task>> polled) {
                     OnPolled(t, started, std::move(polled));
@@ -354,13 +380,14 @@ void Worker::Impl::OnPolled(TypeState& t, absl::Time started,
   }
   t.empty_backoff.Reset();
   t.busy += n;
+  t.running.fetch_add(n);
   metrics_->AddInFlight(t.type, n);
   {
     absl::MutexLock lock(&t.mu);
     for (Task& task : *polled) {
       t.queue.push_back(std::move(task));
-      t.ready.Signal();
     }
+    WakeAnExecutorLocked(t);
   }
   MaybePoll(t, false);
 }
@@ -388,15 +415,26 @@ void Worker::Impl::ExecuteLoop(TypeState& t, Slot& slot) {
     {
       absl::MutexLock lock(&t.mu);
       while (t.queue.empty() && !t.closed) {
+        ++t.idle;
         t.ready.Wait(&t.mu);
+        --t.idle;
+        t.waking = false;
       }
       if (t.queue.empty()) {
         return;  // closed and nothing left: drained
       }
       task = std::move(t.queue.front());
       t.queue.pop_front();
+      WakeAnExecutorLocked(t);
     }
     RunTask(t, slot, task);
+  }
+}
+
+void Worker::Impl::WakeAnExecutorLocked(TypeState& t) {
+  if (!t.queue.empty() && t.idle > 0 && !t.waking) {
+    t.waking = true;
+    t.ready.Signal();
   }
 }
 
@@ -454,6 +492,9 @@ void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
       .give_up_at = leased ? last_extended + response_timeout
                            : absl::Now() + options_.result_retention_without_timeout,
       .retry = std::nullopt});
+  // The slot is free for the next poll, which the loop considers when this
+  // result's delivery completes.
+  t.running.fetch_sub(1);
   Send(std::move(delivery));
 }
 
@@ -503,6 +544,8 @@ void Worker::Impl::OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Sta
       }
       loop_.RunAt(*next,
                   [this, delivery = std::move(delivery)]() mutable { Send(std::move(delivery)); });
+      // The handler's slot is free all the same.
+      MaybePoll(t, false);
       return;
     }
     spdlog::error("task_id={} workflow_id={} task_type={} result {} lost: {}", result.task_id(),

@@ -12,7 +12,10 @@
 //
 // Per task type: BatchPoll with count = free slots (never more tasks than it
 // can run at once), a long-poll timeout and the type's domain; `threads`
-// executor threads run the handler. Empty polls and
+// executor threads run the handler. A slot is free again when its handler
+// returns, while the result is still on its way, so polling and reporting
+// overlap; past `undelivered_per_thread` x `threads` results waiting for the
+// orchestrator, the type stops polling until some land. Empty polls and
 // poll errors back off (jittered, capped), so a down orchestrator costs a
 // few calls per second at most. Each finished result is kept and re-sent
 // until the orchestrator accepts it or the task's response timeout makes it
@@ -69,6 +72,11 @@ struct WorkerOptions {
   // Backoff between attempts to deliver a result.
   absl::Duration update_initial_backoff = absl::Milliseconds(200);
   absl::Duration update_max_backoff = absl::Seconds(10);
+  // Results of a type not yet accepted by the orchestrator, per execution
+  // thread, past which the type stops polling: bounds the results held when
+  // the orchestrator takes polls but not results, while leaving room to poll
+  // and report at once.
+  int undelivered_per_thread = 4;
   // How long to keep trying to deliver a result of a task with no response
   // timeout (responseTimeoutSeconds 0).
   absl::Duration result_retention_without_timeout = absl::Hours(1);

@@ -191,6 +191,36 @@ TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
   EXPECT_EQ(metrics.Count("task_update_error", "t"), 4);
 }
 
+TEST(WorkerTest, PollsWhileResultsAreOnTheirWayButNotWithoutBound) {
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
+  client.FailUpdates(1000, absl::UnavailableError("results not taken"));
+  tasks::HandlerRegistry registry;
+  std::atomic<int> executed{0};
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                ++executed;
+                                return tasks::TaskOutcome{};
+                              })));
+  for (int i = 0; i < 5; ++i) client.Enqueue(MakeTask("t", absl::StrCat("t", i)));
+  WorkerOptions options = FastOptions();
+  options.defaults.threads = 1;
+  options.undelivered_per_thread = 2;
+  Worker worker(server.client(), registry, options);
+  ASSERT_OK(worker.Start());
+  // The one slot is free again once a handler returns, though its result is
+  // not delivered: a second task runs. Then two results wait, the cap for
+  // one thread, and polling stops while both keep being retried.
+  ASSERT_TRUE(client.WaitFor([&](FakeTaskClient& c) { return c.rejected_updates() >= 20; }));
+  EXPECT_EQ(executed.load(), 2);
+  EXPECT_EQ(client.polls().size(), 2u);
+  EXPECT_EQ(worker.in_flight(), 2);
+  // Results taken again: the held ones land and the rest of the queue runs.
+  client.FailUpdates(0, absl::OkStatus());
+  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 5; }));
+  ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
+  EXPECT_EQ(executed.load(), 5);
+}
+
 TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
   FakeTaskServer server;
   FakeTaskClient& client = server.fake();
@@ -325,6 +355,10 @@ TEST(WorkerTest, StartRejectsBadConfiguration) {
   zero.per_type["t"].threads = 0;
   EXPECT_THAT(Worker(server.client(), registry, zero).Start(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("thread count")));
+  WorkerOptions no_cap = FastOptions();
+  no_cap.undelivered_per_thread = 0;
+  EXPECT_THAT(Worker(server.client(), registry, no_cap).Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("undelivered_per_thread")));
   WorkerOptions no_id = FastOptions();
   no_id.worker_id = "";
   EXPECT_THAT(Worker(server.client(), registry, no_id).Start(),
