@@ -1,8 +1,5 @@
 #include "worker/worker_main.h"
 
-#include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,6 +18,7 @@
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
 #include "worker/config.h"
+#include "worker/health_server.h"
 #include "worker/metrics.h"
 #include "worker/metrics_server.h"
 #include "worker/registration.h"
@@ -153,6 +151,7 @@ int RegisterAtStartup(client::MetadataClient& metadata, const sigset_t& signals,
 }  // namespace
 
 int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handlers) {
+  SelectPerQueuePolling();
   absl::SetProgramUsageMessage(
       "Polls an orchestrator (embedded or Conductor) for task types and runs their handlers.");
   absl::ParseCommandLine(argc, argv);
@@ -217,25 +216,15 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     spdlog::info("metrics on http://{}:{}/metrics", absl::GetFlag(FLAGS_metrics_address),
                  metrics_server->port());
   }
-  // gRPC adds the default health service in Server::Start, after ServerBuilder has refused a
-  // server with nothing else to poll ("At least one of the completion queues must be frequently
-  // polled"). The generic callback service passes that check and answers every other method
-  // with UNIMPLEMENTED. It must outlive health_server.
-  ::grpc::CallbackGenericService health_only;
-  std::unique_ptr<::grpc::Server> health_server;
+  std::unique_ptr<GrpcHealthServer> health_server;
   if (int port = absl::GetFlag(FLAGS_health_port); port >= 0) {
-    ::grpc::EnableDefaultHealthCheckService(true);
-    ::grpc::ServerBuilder builder;
-    builder.RegisterCallbackGenericService(&health_only);
-    int bound = 0;
-    builder.AddListeningPort(absl::StrCat("0.0.0.0:", port), ::grpc::InsecureServerCredentials(),
-                             &bound);
-    health_server = builder.BuildAndStart();
-    if (health_server == nullptr || bound == 0) {
-      spdlog::error("cannot serve grpc health on port {}", port);
+    auto started = GrpcHealthServer::Start("0.0.0.0", port);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
       return 1;
     }
-    spdlog::info("grpc health on port {}", bound);
+    health_server = *std::move(started);
+    spdlog::info("grpc health on port {}", health_server->port());
   }
 
   Worker worker(**client, registry, *worker_options, &metrics);
@@ -253,7 +242,7 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     metrics_server->SetServing(false);
   }
   if (health_server) {
-    health_server->GetHealthCheckService()->SetServingStatus(false);
+    health_server->SetServing(false);
   }
   absl::Status drained = worker.Shutdown(grace);
   if (!drained.ok()) {
@@ -264,7 +253,7 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     _exit(2);
   }
   if (health_server) {
-    health_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    health_server->Shutdown(absl::Seconds(1));
   }
   spdlog::info("drained; exiting");
   return 0;

@@ -38,7 +38,8 @@ using RegisterHandlersFn =
 
 // Parses the command line, runs until a signal, returns the exit status.
 // Call once, from main, before any other thread starts (it blocks SIGTERM and
-// SIGINT for every thread it creates).
+// SIGINT for every thread it creates) and before anything uses gRPC (it
+// selects gRPC's polling engine, see SelectPerQueuePolling).
 int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handlers);
 
 }  // namespace cmig::worker

@@ -8,15 +8,17 @@
 //   3. the minimal client of orchestrator_bench (benchmarks/common): BatchPoll
 //      (count=N), asynchronous UpdateTasks, polls again without waiting for
 //      them; the yardstick of the worker's CPU target;
-//   4. the worker runtime: no-op handlers, `--threads` slots.
-// Phases 2 to 4 each run in a fresh process (this binary with --phase), so
+//   4. the worker runtime: no-op handlers, `--threads` slots, in a process
+//      set up as migration-worker sets up its own (SelectPerQueuePolling);
+//   5. the same, serving grpc health beside it as deployed (--health_port).
+// Phases 2 to 5 each run in a fresh process (this binary with --phase), so
 // one client's gRPC threads never do another's work, and report their own CPU
 // time (getrusage). They alternate for `--rounds` rounds, so all see the same
 // machine load and the same orchestrator database size; comparisons use the
 // median of each. Tasks are queued (one workflow of one SIMPLE task each)
 // before each phase so starting workflows is not counted. Last, the idle RSS
 // of a worker process (tests/worker/worker_test_binary) polling an empty
-// queue.
+// queue, serving metrics and grpc health.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -45,6 +47,7 @@
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 #include "tasks/conductor_json.h"
+#include "worker/health_server.h"
 #include "worker/worker.h"
 
 ABSL_FLAG(int, tasks, 3000, "Tasks per measured phase.");
@@ -52,7 +55,8 @@ ABSL_FLAG(int, threads, 8, "Worker slots (and the minimal client's batch size)."
 ABSL_FLAG(int, round_trips, 3000, "Bare unary calls.");
 ABSL_FLAG(int, rounds, 5, "Rounds of the clients and the worker, alternated.");
 ABSL_FLAG(std::string, phase, "",
-          "Internal: run one phase (serial, minimal or worker) against --address and print "
+          "Internal: run one phase (serial, minimal, worker or worker_health) against --address "
+          "and print "
           "its figures.");
 ABSL_FLAG(std::string, address, "", "Internal: the orchestrator of --phase.");
 
@@ -204,7 +208,14 @@ PhaseFigures RunOrchestratorBenchClient(const std::string& address, int n, int b
 }
 
 // One worker runtime from start to the last result.
-PhaseFigures RunWorker(GrpcOrchestratorClient& client, int n, int threads) {
+// With `health`, a grpc health server runs in the process throughout.
+PhaseFigures RunWorker(GrpcOrchestratorClient& client, int n, int threads, bool health) {
+  std::unique_ptr<cmig::worker::GrpcHealthServer> health_server;
+  if (health) {
+    auto started = cmig::worker::GrpcHealthServer::Start("127.0.0.1", 0);
+    Check(started.status(), "health server");
+    health_server = *std::move(started);
+  }
   cmig::tasks::HandlerRegistry registry;
   auto noop_owned = std::make_unique<Noop>(n);
   Noop& noop = *noop_owned;
@@ -235,6 +246,8 @@ int RunPhase(const std::string& phase, const std::string& address, int n, int th
   if (phase == "minimal") {
     figures = RunOrchestratorBenchClient(address, n, threads);
   } else {
+    const bool is_worker = phase == "worker" || phase == "worker_health";
+    if (is_worker) cmig::worker::SelectPerQueuePolling();
     cmig::client::ClientOptions options;
     options.address = address;
     auto client = GrpcOrchestratorClient::Create(options);
@@ -242,8 +255,8 @@ int RunPhase(const std::string& phase, const std::string& address, int n, int th
     (void)(*client)->GetTask("warm-up");
     if (phase == "serial") {
       figures = RunSerialClient(**client, n, threads);
-    } else if (phase == "worker") {
-      figures = RunWorker(**client, n, threads);
+    } else if (is_worker) {
+      figures = RunWorker(**client, n, threads, phase == "worker_health");
     } else {
       std::fprintf(stderr, "--phase: unknown phase \"%s\"\n", phase.c_str());
       return 2;
@@ -370,20 +383,23 @@ int main(int argc, char** argv) {
   for (int i = 0; i < round_trips; ++i) (void)client.GetTask("no-such-task");
   const Phase unary{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0, round_trips};
 
-  // 2 to 4, alternated.
+  // 2 to 5, alternated.
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   std::vector<Phase> serial_rounds;
   std::vector<Phase> minimal_rounds;
   std::vector<Phase> worker_rounds;
+  std::vector<Phase> health_rounds;
   int64_t worker_polls = 0;
   for (int round = 0; round < rounds; ++round) {
     serial_rounds.push_back(SpawnPhase(client, "serial", address, orchestrator, n, threads));
     minimal_rounds.push_back(SpawnPhase(client, "minimal", address, orchestrator, n, threads));
     worker_rounds.push_back(
         SpawnPhase(client, "worker", address, orchestrator, n, threads, &worker_polls));
+    health_rounds.push_back(
+        SpawnPhase(client, "worker_health", address, orchestrator, n, threads, &worker_polls));
   }
 
-  // 5. Idle RSS of a worker process.
+  // 6. Idle RSS of a worker process.
   long idle_rss_kb = -1;
   const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
   if (std::filesystem::exists(binary)) {
@@ -391,6 +407,7 @@ int main(int argc, char** argv) {
     pid_t w = fork();
     if (w == 0) {
       execl(binary.c_str(), binary.c_str(), server_flag.c_str(), "--register_definitions=false",
+            "--health_port=0", "--metrics_port=0", "--metrics_address=127.0.0.1",
             "--log_level=error", static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -407,34 +424,43 @@ int main(int argc, char** argv) {
               sysconf(_SC_NPROCESSORS_ONLN));
   Print("bare unary round trip (GetTask)", unary);
   std::vector<double> ratios;
+  std::vector<double> health_ratios;
   for (int round = 0; round < rounds; ++round) {
     std::printf("round %d\n", round + 1);
     Print("  serial poll/update client", serial_rounds[round]);
     Print("  minimal client (orchestrator_bench)", minimal_rounds[round]);
     Print("  worker runtime, no-op handler", worker_rounds[round]);
+    Print("  worker runtime + grpc health server", health_rounds[round]);
     ratios.push_back(CpuPerOp(worker_rounds[round]) / CpuPerOp(minimal_rounds[round]) - 1);
+    health_ratios.push_back(CpuPerOp(health_rounds[round]) / CpuPerOp(minimal_rounds[round]) - 1);
   }
   const Phase serial = Median(serial_rounds);
   const Phase minimal = Median(minimal_rounds);
   const Phase worker_phase = Median(worker_rounds);
+  const Phase health_phase = Median(health_rounds);
   std::printf("median of %d rounds\n", rounds);
   Print("  serial poll/update client", serial);
   Print("  minimal client (orchestrator_bench)", minimal);
   Print("  worker runtime, no-op handler", worker_phase);
-  std::sort(ratios.begin(), ratios.end());
-  std::printf(
-      "worker CPU per task vs minimal client: %+.1f%% (medians; single rounds from %+.1f%% to "
-      "%+.1f%%; target <= +30%%)\n",
-      (CpuPerOp(worker_phase) / CpuPerOp(minimal) - 1) * 100, ratios.front() * 100,
-      ratios.back() * 100);
+  Print("  worker runtime + grpc health server", health_phase);
+  const auto vs_minimal = [&](const char* name, const Phase& p, std::vector<double> r) {
+    std::sort(r.begin(), r.end());
+    std::printf(
+        "%s CPU per task vs minimal client: %+.1f%% (medians; single rounds from %+.1f%% to "
+        "%+.1f%%; target <= +30%%)\n",
+        name, (CpuPerOp(p) / CpuPerOp(minimal) - 1) * 100, r.front() * 100, r.back() * 100);
+  };
+  vs_minimal("worker", worker_phase, ratios);
+  vs_minimal("worker + health", health_phase, health_ratios);
   std::printf("worker CPU per task vs serial client: %+.1f%% (medians)\n",
               (CpuPerOp(worker_phase) / CpuPerOp(serial) - 1) * 100);
   std::printf("worker BatchPolls per task: %.2f\n",
-              static_cast<double>(worker_polls) / (static_cast<double>(n) * rounds));
+              static_cast<double>(worker_polls) / (2.0 * n * rounds));
   std::printf("worker CPU per task in bare round trips: %.2f\n",
               CpuPerOp(worker_phase) / CpuPerOp(unary));
   if (idle_rss_kb >= 0) {
-    std::printf("idle worker RSS: %.1f MB (target < 30 MB)\n", idle_rss_kb / 1024.0);
+    std::printf("idle worker RSS, metrics and health served: %.1f MB (target < 30 MB)\n",
+                idle_rss_kb / 1024.0);
   } else {
     std::printf("idle worker RSS: n/a (build worker_test_binary)\n");
   }

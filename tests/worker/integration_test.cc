@@ -29,6 +29,7 @@
 #include "orchestrator/server.h"
 #include "tasks/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
+#include "tests/worker/health_probe.h"
 #include "worker/registration.h"
 #include "worker/worker.h"
 
@@ -84,43 +85,6 @@ std::string HttpGet(int port, const std::string& path) {
   }
   ::close(fd);
   return out;
-}
-
-// grpc.health.v1.Health/Check for the whole server on 127.0.0.1:port, encoded by hand (there is
-// no generated health stub here): the response's status (1 SERVING), or -1 if the call failed.
-int HealthStatus(int port) {
-  auto channel =
-      ::grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), ::grpc::InsecureChannelCredentials());
-  ::grpc::GenericStub stub(channel);
-  ::grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  ::grpc::CompletionQueue cq;
-  ::grpc::Slice empty(std::string{});  // HealthCheckRequest{service: ""} has no bytes
-  ::grpc::ByteBuffer request(&empty, 1);
-  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
-  call->StartCall();
-  ::grpc::ByteBuffer response;
-  ::grpc::Status status;
-  call->Finish(&response, &status, &status);
-  void* tag = nullptr;
-  bool ok = false;
-  const bool got = cq.Next(&tag, &ok);
-  cq.Shutdown();
-  for (void* t; cq.Next(&t, &ok);) {
-  }
-  if (!got || !status.ok()) {
-    return -1;
-  }
-  std::vector<::grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) {
-    return -1;
-  }
-  std::string bytes;
-  for (const ::grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  // HealthCheckResponse{status}: field 1, varint; UNKNOWN (0) is omitted.
-  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
 }
 
 class WorkerIntegrationTest : public ::testing::Test {
@@ -478,7 +442,7 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
   }
   EXPECT_THAT(metrics, HasSubstr(in_flight));
   // The grpc.health.v1 service the systemd unit and the Kubernetes probes use.
-  EXPECT_EQ(HealthStatus(health_port), 1) << "grpc health on port " << health_port;
+  EXPECT_EQ(testing::HealthStatus(health_port), 1) << "grpc health on port " << health_port;
   ASSERT_EQ(kill(pid, SIGTERM), 0);
 
   int status = 0;
