@@ -15,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -30,6 +32,7 @@
 #include "tasks/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
 #include "tests/worker/health_probe.h"
+#include "tests/worker/worker_process.h"
 #include "worker/registration.h"
 #include "worker/worker.h"
 
@@ -39,6 +42,11 @@ namespace {
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using ::testing::HasSubstr;
+
+// The worker process of tests/worker/test_worker_main.cc.
+std::string WorkerBinary() {
+  return std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
+}
 
 class FnHandler final : public tasks::TaskHandler {
  public:
@@ -393,74 +401,104 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
       << R"({"name":"it_drain","version":1,"schemaVersion":2,"tasks":[
              {"name":"drain_test","taskReferenceName":"d","type":"SIMPLE"}]})";
 
-  const std::string binary = std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
-  const std::string server_flag = "--server=" + server_->address();
-  const std::string dir_flag = "--workflows_dir=" + defs;
   const int metrics_port = FreePort();
-  const std::string metrics_flag = absl::StrCat("--metrics_port=", metrics_port);
   const int health_port = FreePort();
-  const std::string health_flag = absl::StrCat("--health_port=", health_port);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl(binary.c_str(), binary.c_str(), server_flag.c_str(), dir_flag.c_str(),
-          metrics_flag.c_str(), health_flag.c_str(), "--metrics_address=127.0.0.1",
-          "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  // Registration done: the workflow can start.
-  std::string id;
-  const absl::Time registered_by = absl::Now() + absl::Seconds(20);
-  while (id.empty() && absl::Now() < registered_by) {
-    conductor::proto::StartWorkflowRequest req;
-    req.set_name("it_drain");
-    req.set_version(1);
-    if (auto started = client_->StartWorkflow(req); started.ok()) {
-      id = *started;
-    } else {
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }
-  ASSERT_FALSE(id.empty()) << "the worker did not register it_drain";
+  testing::WorkerProcess worker(
+      WorkerBinary(),
+      {"--server=" + server_->address(), "--workflows_dir=" + defs,
+       absl::StrCat("--metrics_port=", metrics_port), absl::StrCat("--health_port=", health_port),
+       "--metrics_address=127.0.0.1", "--poll_timeout_ms=200", "--shutdown_grace_seconds=20",
+       "--log_level=debug"});
+  ASSERT_GT(worker.pid(), 0);
+  ASSERT_TRUE(worker.WaitForOutput("definitions from", absl::Seconds(20))) << worker.output();
   ASSERT_OK_AND_ASSIGN(conductor::proto::TaskDef echo, client_->GetTaskDef("echo_test"));
   EXPECT_EQ(echo.retry_count(), 0);
+  conductor::proto::StartWorkflowRequest req;
+  req.set_name("it_drain");
+  req.set_version(1);
+  ASSERT_OK_AND_ASSIGN(const std::string id, client_->StartWorkflow(req));
 
-  // The task is running in the worker process.
-  Workflow running = WaitWorkflow(id, [](const Workflow& wf) {
-    return wf.tasks_size() == 1 && wf.tasks(0).status() == Task::IN_PROGRESS;
-  });
-  ASSERT_EQ(running.tasks_size(), 1);
-  // The process's metrics endpoint shows the task in flight.
-  // (The server marks the task IN_PROGRESS a moment before the poll returns.)
-  const std::string in_flight = "task_in_flight{taskType=\"drain_test\"} 1";
-  std::string metrics;
-  const absl::Time metrics_by = absl::Now() + absl::Seconds(10);
-  while (!absl::StrContains(metrics = HttpGet(metrics_port, "/metrics"), in_flight) &&
-         absl::Now() < metrics_by) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_THAT(metrics, HasSubstr(in_flight));
+  // The task is running in the worker process; its metrics endpoint shows it in flight.
+  ASSERT_TRUE(worker.WaitForOutput("task_type=drain_test started", absl::Seconds(20)))
+      << worker.output();
+  EXPECT_THAT(HttpGet(metrics_port, "/metrics"),
+              HasSubstr("task_in_flight{taskType=\"drain_test\"} 1"));
   // The grpc.health.v1 service the systemd unit and the Kubernetes probes use.
   EXPECT_EQ(testing::HealthStatus(health_port), 1) << "grpc health on port " << health_port;
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_EQ(kill(worker.pid(), SIGTERM), 0);
 
-  int status = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  pid_t done = 0;
-  while ((done = waitpid(pid, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "worker did not exit after SIGTERM";
-  }
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::optional<int> status = worker.WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value()) << "worker did not exit after SIGTERM";
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << worker.output();
   ASSERT_OK_AND_ASSIGN(Workflow wf, client_->GetWorkflowStatus(id, true));
   ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
   EXPECT_TRUE(wf.tasks(0).output_data().at("drained").bool_value());
+}
+
+TEST_F(WorkerIntegrationTest, TokenFromTheEnvironmentWorksAndNeverShows) {
+  const std::string token = "tok-s3cr3t-7f1d0c";
+  std::ofstream(dir_ + "/tokens") << token << "\n";
+  orchestrator::ServerOptions options;
+  options.db_path = dir_ + "/auth.db";
+  options.tokens_file = dir_ + "/tokens";
+  ASSERT_OK_AND_ASSIGN(auto secured, orchestrator::OrchestratorServer::Start(options));
+  client::ClientOptions with_token;
+  with_token.address = secured->address();
+  with_token.token = token;
+  ASSERT_OK_AND_ASSIGN(auto admin, client::GrpcOrchestratorClient::Create(with_token));
+
+  const std::string defs = dir_ + "/workflows";
+  std::filesystem::create_directories(defs);
+  std::ofstream(defs + "/task_defs.json") << R"([{"name":"echo_test","retryCount":0}])";
+  std::ofstream(defs + "/it_echo.json")
+      << R"({"name":"it_echo","version":1,"schemaVersion":2,"tasks":[
+             {"name":"echo_test","taskReferenceName":"e","type":"SIMPLE",
+              "inputParameters":{"in":"${workflow.input.in}"}}]})";
+  const std::vector<std::string> env = {"CONDUCTOR_AUTH_TOKEN=" + token};
+  testing::WorkerProcess worker(WorkerBinary(),
+                                {"--server=" + secured->address(), "--workflows_dir=" + defs,
+                                 "--poll_timeout_ms=200", "--log_level=trace"},
+                                env);
+  ASSERT_GT(worker.pid(), 0);
+  // Registration needs the token: the orchestrator refuses calls without it.
+  ASSERT_TRUE(worker.WaitForOutput("definitions from", absl::Seconds(20))) << worker.output();
+  conductor::proto::StartWorkflowRequest req;
+  req.set_name("it_echo");
+  req.set_version(1);
+  (*req.mutable_input())["in"].set_string_value("hello");
+  ASSERT_OK_AND_ASSIGN(const std::string id, admin->StartWorkflow(req));
+  ASSERT_TRUE(worker.WaitForOutput("task_type=echo_test COMPLETED", absl::Seconds(20)))
+      << worker.output();
+  ASSERT_OK_AND_ASSIGN(Workflow wf, admin->GetWorkflowStatus(id, true));
+  EXPECT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
+
+  std::ifstream cmdline_file(absl::StrCat("/proc/", worker.pid(), "/cmdline"));
+  const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_THAT(cmdline, HasSubstr("--workflows_dir"));
+  EXPECT_THAT(cmdline, ::testing::Not(HasSubstr(token)));
+  ASSERT_EQ(kill(worker.pid(), SIGTERM), 0);
+  const std::optional<int> status = worker.WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value()) << "worker did not exit after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << worker.output();
+  // Trace level: everything the worker could log about its configuration and calls.
+  EXPECT_THAT(worker.output(), HasSubstr("token"));
+  EXPECT_THAT(worker.output(), ::testing::Not(HasSubstr(token)));
+
+  // Neither the help text nor a mistaken attempt to pass the token as a flag shows it.
+  testing::WorkerProcess help(WorkerBinary(), {"--helpfull"}, env);
+  ASSERT_TRUE(help.WaitExit(absl::Seconds(20)).has_value());
+  EXPECT_THAT(help.output(), HasSubstr("--auth_token_file"));
+  EXPECT_THAT(help.output(), ::testing::Not(HasSubstr(token)));
+  testing::WorkerProcess flag(WorkerBinary(),
+                              {"--server=" + secured->address(), "--auth_token=" + token}, env);
+  const std::optional<int> flag_status = flag.WaitExit(absl::Seconds(20));
+  ASSERT_TRUE(flag_status.has_value());
+  EXPECT_FALSE(WIFEXITED(*flag_status) && WEXITSTATUS(*flag_status) == 0);
+  EXPECT_THAT(flag.output(), HasSubstr("auth_token"));
+  EXPECT_THAT(flag.output(), ::testing::Not(HasSubstr(token)));
+  secured->Shutdown();
 }
 
 }  // namespace
