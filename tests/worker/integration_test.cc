@@ -190,6 +190,7 @@ class WorkerIntegrationTest : public ::testing::Test {
     return last;
   }
   static bool Terminal(const Workflow& wf) { return wf.status() != Workflow::RUNNING; }
+  void DrainsOnSignal(int sig);
 
   std::string dir_;
   std::unique_ptr<orchestrator::OrchestratorServer> server_;
@@ -390,7 +391,9 @@ TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
   secured->Shutdown();
 }
 
-TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
+// A worker process with a task in flight gets `sig`: it finishes the task,
+// reports it and exits 0.
+void WorkerIntegrationTest::DrainsOnSignal(int sig) {
   // The worker process registers these itself at startup.
   const std::string defs = dir_ + "/workflows";
   std::filesystem::create_directories(defs);
@@ -425,16 +428,20 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) {
               HasSubstr("task_in_flight{taskType=\"drain_test\"} 1"));
   // The grpc.health.v1 service the systemd unit and the Kubernetes probes use.
   EXPECT_EQ(testing::HealthStatus(health_port), 1) << "grpc health on port " << health_port;
-  ASSERT_EQ(kill(worker.pid(), SIGTERM), 0);
+  ASSERT_EQ(kill(worker.pid(), sig), 0);
 
   const std::optional<int> status = worker.WaitExit(absl::Seconds(30));
-  ASSERT_TRUE(status.has_value()) << "worker did not exit after SIGTERM";
+  ASSERT_TRUE(status.has_value()) << "worker did not exit after signal " << sig;
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0) << worker.output();
   ASSERT_OK_AND_ASSIGN(Workflow wf, client_->GetWorkflowStatus(id, true));
   ASSERT_EQ(wf.status(), Workflow::COMPLETED) << wf.reason_for_incompletion();
   EXPECT_TRUE(wf.tasks(0).output_data().at("drained").bool_value());
 }
+
+TEST_F(WorkerIntegrationTest, SigtermDrainsInFlightWorkAndExitsZero) { DrainsOnSignal(SIGTERM); }
+
+TEST_F(WorkerIntegrationTest, SigintDrainsInFlightWorkAndExitsZero) { DrainsOnSignal(SIGINT); }
 
 TEST_F(WorkerIntegrationTest, TokenFromTheEnvironmentWorksAndNeverShows) {
   const std::string token = "tok-s3cr3t-7f1d0c";
