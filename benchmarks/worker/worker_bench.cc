@@ -57,8 +57,7 @@ ABSL_FLAG(int, round_trips, 3000, "Bare unary calls.");
 ABSL_FLAG(int, rounds, 5, "Rounds of the clients and the worker, alternated.");
 ABSL_FLAG(std::string, phase, "",
           "Internal: run one phase (serial, minimal, worker or worker_health) against --address "
-          "and print "
-          "its figures.");
+          "and print its figures.");
 ABSL_FLAG(std::string, address, "", "Internal: the orchestrator of --phase.");
 
 namespace {
