@@ -192,6 +192,16 @@ class WorkerIntegrationTest : public ::testing::Test {
   static bool Terminal(const Workflow& wf) { return wf.status() != Workflow::RUNNING; }
   void DrainsOnSignal(int sig);
 
+  // A second orchestrator, on a database of its own, that accepts only `token`.
+  absl::StatusOr<std::unique_ptr<orchestrator::OrchestratorServer>> StartSecured(
+      const std::string& token) {
+    std::ofstream(dir_ + "/tokens") << token << "\n";
+    orchestrator::ServerOptions options;
+    options.db_path = dir_ + "/auth.db";
+    options.tokens_file = dir_ + "/tokens";
+    return orchestrator::OrchestratorServer::Start(options);
+  }
+
   std::string dir_;
   std::unique_ptr<orchestrator::OrchestratorServer> server_;
   std::unique_ptr<client::GrpcOrchestratorClient> client_;
@@ -371,11 +381,7 @@ TEST_F(WorkerIntegrationTest, RegisteringTheMigrationWorkflowsTwiceChangesNothin
 }
 
 TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
-  std::ofstream(dir_ + "/tokens") << "tok-good\n";
-  orchestrator::ServerOptions options;
-  options.db_path = dir_ + "/auth.db";
-  options.tokens_file = dir_ + "/tokens";
-  ASSERT_OK_AND_ASSIGN(auto secured, orchestrator::OrchestratorServer::Start(options));
+  ASSERT_OK_AND_ASSIGN(auto secured, StartSecured("tok-good"));
   client::ClientOptions with_token;
   with_token.address = secured->address();
   with_token.token = "tok-good";
@@ -445,11 +451,7 @@ TEST_F(WorkerIntegrationTest, SigintDrainsInFlightWorkAndExitsZero) { DrainsOnSi
 
 TEST_F(WorkerIntegrationTest, TokenFromTheEnvironmentWorksAndNeverShows) {
   const std::string token = "tok-s3cr3t-7f1d0c";
-  std::ofstream(dir_ + "/tokens") << token << "\n";
-  orchestrator::ServerOptions options;
-  options.db_path = dir_ + "/auth.db";
-  options.tokens_file = dir_ + "/tokens";
-  ASSERT_OK_AND_ASSIGN(auto secured, orchestrator::OrchestratorServer::Start(options));
+  ASSERT_OK_AND_ASSIGN(auto secured, StartSecured(token));
   client::ClientOptions with_token;
   with_token.address = secured->address();
   with_token.token = token;
