@@ -3,7 +3,6 @@
 // definition, terminal errors stop, results survive an orchestrator restart,
 // leases keep long tasks, and SIGTERM drains a real worker process.
 #include <arpa/inet.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>

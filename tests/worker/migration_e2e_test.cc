@@ -30,6 +30,7 @@
 #include "tasks/migration_handlers.h"
 #include "tasks/package.h"
 #include "tests/worker/assign_or_fail.h"
+#include "tests/worker/worker_process.h"
 #include "worker/registration.h"
 #include "worker/worker.h"
 
@@ -997,27 +998,23 @@ TEST_F(PlainConductorMigrationTest, RollbackOnAConductorOnlyTargetRestoresAllItC
   EXPECT_EQ(after, before) << "task definitions removed, audit_flow restored";
 }
 
-// Starts the real migration-worker binary against A; returns its pid.
-pid_t SpawnWorker(const std::string& address, const std::string& token, const std::string& id) {
-  const std::string binary = std::string(CMIG_BINARY_DIR) + "/worker/migration-worker";
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("CONDUCTOR_AUTH_TOKEN", token.c_str(), 1);
-    const std::string server = "--server=" + address;
-    const std::string worker_id = "--worker_id=" + id;
-    execl(binary.c_str(), binary.c_str(), server.c_str(), worker_id.c_str(),
-          "--register_definitions=false", "--poll_timeout_ms=200", "--poll_interval_ms=20",
-          "--threads=2", "--log_level=warn", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
+// The real migration-worker binary against A, with worker id `id`.
+std::unique_ptr<testing::WorkerProcess> SpawnWorker(const std::string& address,
+                                                    const std::string& token,
+                                                    const std::string& id) {
+  return std::make_unique<testing::WorkerProcess>(
+      std::string(CMIG_BINARY_DIR) + "/worker/migration-worker",
+      std::vector<std::string>{"--server=" + address, "--worker_id=" + id,
+                               "--register_definitions=false", "--poll_timeout_ms=200",
+                               "--poll_interval_ms=20", "--threads=2", "--log_level=warn"},
+      std::vector<std::string>{"CONDUCTOR_AUTH_TOKEN=" + token});
 }
 
 TEST_F(MigrationE2eTest, WorkerProcessKilledWithSigkillMidMigrationStillCompletes) {
   SeedSource();
   StartWorker(b_);
-  pid_t first = SpawnWorker(a_.server->address(), a_.token, "killed-worker");
-  ASSERT_GT(first, 0);
+  auto first = SpawnWorker(a_.server->address(), a_.token, "killed-worker");
+  ASSERT_GT(first->pid(), 0);
   const std::string id = StartMigration(kSelectOrder, "{}");
   // Kill as soon as the process holds a step of the migration.
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -1032,15 +1029,14 @@ TEST_F(MigrationE2eTest, WorkerProcessKilledWithSigkillMidMigrationStillComplete
     if (!held) absl::SleepFor(absl::Milliseconds(5));
   }
   ASSERT_TRUE(held);
-  ASSERT_EQ(kill(first, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(first, &status, 0), first);
-  EXPECT_TRUE(WIFSIGNALED(status));
-  pid_t second = SpawnWorker(a_.server->address(), a_.token, "second-worker");
-  ASSERT_GT(second, 0);
+  ASSERT_EQ(kill(first->pid(), SIGKILL), 0);
+  const std::optional<int> status = first->WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFSIGNALED(*status));
+  auto second = SpawnWorker(a_.server->address(), a_.token, "second-worker");
+  ASSERT_GT(second->pid(), 0);
   Workflow out = Wait(a_, id, absl::Seconds(60));
-  kill(second, SIGKILL);
-  waitpid(second, &status, 0);
+  second.reset();  // SIGKILL
   ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
   EXPECT_EQ(Hashes(a_), Hashes(b_));
   bool second_worked = false;
