@@ -89,7 +89,8 @@ class WorkerProcess {
     return absl::StrContains(output_, text);
   }
 
-  // The wait status once the process exits, or nullopt after `timeout`.
+  // The wait status once the process exits, or nullopt after `timeout`. Once it returns a
+  // status, output() holds everything the process wrote.
   std::optional<int> WaitExit(absl::Duration timeout) {
     if (status_.has_value() || pid_ <= 0) return status_;
     // The syscall itself: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
@@ -100,6 +101,12 @@ class WorkerProcess {
     ::close(pidfd);
     int status = 0;
     if (ready == 1 && ::waitpid(pid_, &status, 0) == pid_) status_ = status;
+    if (status_.has_value()) {
+      // The pipe may still hold what the process wrote last: output() after WaitExit must see
+      // all of it, so wait for the reader to reach the end of the pipe.
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&closed_), timeout);
+    }
     return status_;
   }
 
