@@ -5,9 +5,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "base/grpc_status.h"
+#include "base/status_macros.h"
+#include "orchestrator/conductor_util.h"
+#include "orchestrator/search_query.h"
+#include "spdlog/spdlog.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -22,10 +27,6 @@ using ::grpc::ServerUnaryReactor;
 // Conductor's poll limits (grpc-server TaskServiceImpl / ExecutionService).
 constexpr int kMaxPollTimeoutMs = 5000;
 constexpr int kDefaultPollTimeoutMs = 100;
-
-std::string QueueName(const std::string& task_type, const std::string& domain) {
-  return domain.empty() ? task_type : absl::StrCat(domain, ":", task_type);
-}
 
 // Finishes `reactor` with `s`; shared by every handler that answers at once.
 ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
@@ -140,6 +141,42 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
   Engine& engine_;
   const Authenticator& auth_;
 };
+
+// Conductor's WorkflowSummary of a stored workflow: times as ISO-8601 text, input and output as
+// JSON text, failed reference names comma-separated.
+conductor::proto::WorkflowSummary Summary(const WorkflowRow& row) {
+  const conductor::proto::Workflow& wf = row.workflow;
+  conductor::proto::WorkflowSummary s;
+  s.set_workflow_type(wf.workflow_definition().name());
+  s.set_version(wf.workflow_definition().version());
+  s.set_workflow_id(wf.workflow_id());
+  s.set_correlation_id(wf.correlation_id());
+  s.set_start_time(Iso8601(row.start_time));
+  s.set_update_time(Iso8601(row.update_time));
+  s.set_end_time(Iso8601(wf.end_time()));
+  s.set_status(wf.status());
+  auto json = [&wf](const google::protobuf::Map<std::string, google::protobuf::Value>& m,
+                    absl::string_view what) -> std::string {
+    google::protobuf::Struct fields;
+    *fields.mutable_fields() = m;
+    absl::StatusOr<std::string> text = MessageToJson(fields);
+    if (text.ok()) return *std::move(text);
+    // A summary is still worth answering without the one field JSON cannot carry.
+    spdlog::warn("workflow {}: {} left out of its search summary: {}", wf.workflow_id(),
+                 std::string(what), std::string(text.status().message()));
+    return "";
+  };
+  s.set_input(json(wf.input(), "input"));
+  s.set_output(json(wf.output(), "output"));
+  s.set_reason_for_incompletion(wf.reason_for_incompletion());
+  if (wf.end_time() > 0) s.set_execution_time(wf.end_time() - row.start_time);
+  s.set_priority(wf.priority());
+  *s.mutable_task_to_domain() = wf.task_to_domain();
+  s.set_parent_workflow_id(wf.parent_workflow_id());
+  for (const auto& n : wf.failed_task_names()) s.add_failed_task_names(n);
+  s.set_failed_reference_task_names(absl::StrJoin(wf.failed_reference_task_names(), ","));
+  return s;
+}
 
 class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
  public:
@@ -257,30 +294,35 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* Search(CallbackServerContext* ctx,
                              const conductor::grpc::search::Request* req,
                              ws::WorkflowSummarySearchResult* resp) override {
-    CMIG_AUTH(ctx);
-    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
-        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
-    if (result.ok()) *resp = *std::move(result);
-    return Done(ctx, result.status());
+    absl::StatusOr<WorkflowPage> page = Search(*req);
+    if (!page.ok()) return Done(ctx, page.status());
+    resp->set_total_hits(page->total_hits);
+    for (const WorkflowRow& row : page->rows) *resp->add_results() = Summary(row);
+    return Done(ctx, absl::OkStatus());
   }
   // Search, answering whole workflows (without tasks) instead of summaries.
   ServerUnaryReactor* SearchV2(CallbackServerContext* ctx,
                                const conductor::grpc::search::Request* req,
                                ws::WorkflowSearchResult* resp) override {
-    CMIG_AUTH(ctx);
-    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
-        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
-    if (!result.ok()) return Done(ctx, result.status());
-    resp->set_total_hits(result->total_hits());
-    for (const auto& summary : result->results()) {
+    absl::StatusOr<WorkflowPage> page = Search(*req);
+    if (!page.ok()) return Done(ctx, page.status());
+    resp->set_total_hits(page->total_hits);
+    for (const WorkflowRow& row : page->rows) {
+      // Read again: the engine's copy of a running workflow is newer than the store's row.
       absl::StatusOr<conductor::proto::Workflow> wf =
-          engine_.GetWorkflow(summary.workflow_id(), /*include_tasks=*/false);
+          engine_.GetWorkflow(row.workflow.workflow_id(), /*include_tasks=*/false);
       if (wf.ok()) *resp->add_results() = *std::move(wf);
     }
     return Done(ctx, absl::OkStatus());
   }
 
  private:
+  absl::StatusOr<WorkflowPage> Search(const conductor::grpc::search::Request& req) {
+    ASSIGN_OR_RETURN(WorkflowQuery query,
+                     ParseSearchQuery(req.start(), req.size(), req.free_text(), req.query()));
+    return engine_.SearchWorkflows(query);
+  }
+
   Engine& engine_;
   const Authenticator& auth_;
 };

@@ -133,6 +133,12 @@ struct WorkflowRow {
   int64_t update_time = 0;
 };
 
+// One page of a query's rows, and how many rows the query selects without offset and limit.
+struct WorkflowPage {
+  std::vector<WorkflowRow> rows;
+  int64_t total_hits = 0;
+};
+
 // Thread safety: every method may be called from any thread.
 class Store {
  public:
