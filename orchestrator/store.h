@@ -14,8 +14,6 @@
 #ifndef CMIG_ORCHESTRATOR_STORE_H_
 #define CMIG_ORCHESTRATOR_STORE_H_
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -34,6 +32,7 @@
 #include "conductor/model/taskexeclog.pb.h"
 #include "conductor/model/workflow.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "orchestrator/sqlite.h"
 
 namespace cmig::orchestrator {
 
@@ -175,20 +174,21 @@ class Store {
     WriteBatch batch;
     std::function<void(absl::Status)> done;
   };
-  Store(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer);
+  Store(SqliteDb writer, SqliteDb reader, SqliteDb checkpointer);
   void CommitterLoop();
   // Copies the WAL into the database file off the commit path, so commits never
   // wait for a checkpoint's writes and fsync.
   void CheckpointerLoop();
   absl::Status Apply(const WriteOp& op);
   absl::Status Exec(const char* sql);
-  sqlite3_stmt* Prepared(int index, const char* sql);
+  // The committer's cached statement `index`, reset and ready to bind.
+  absl::StatusOr<SqliteStatement*> Prepared(int index, const char* sql);
 
-  sqlite3* const writer_;           // committer thread only
-  sqlite3* const reader_;           // guarded by read_mu_
-  sqlite3* const checkpointer_db_;  // checkpointer thread only
+  SqliteDb writer_;  // committer thread only
   absl::Mutex read_mu_;
-  std::vector<sqlite3_stmt*> write_stmts_;  // committer thread only
+  SqliteDb reader_ ABSL_GUARDED_BY(read_mu_);
+  SqliteDb checkpointer_db_;                                 // checkpointer thread only
+  std::vector<std::optional<SqliteStatement>> write_stmts_;  // committer thread only
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
