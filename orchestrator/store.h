@@ -9,7 +9,8 @@
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open("/var/lib/x.db"));
 //   WriteBatch batch;
-//   batch.push_back(PutTaskOp{task.task_id(), task.workflow_instance_id(), task});
+//   batch.push_back(
+//       PutTaskOp{task.task_id(), task.workflow_instance_id(), task.SerializeAsString()});
 //   store->Commit(std::move(batch), [](absl::Status s) { /* durable (or failed) */ });
 #ifndef CMIG_ORCHESTRATOR_STORE_H_
 #define CMIG_ORCHESTRATOR_STORE_H_
