@@ -98,22 +98,13 @@ ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
   return r;
 }
 
-#define CMIG_EXT_AUTH(ctx)                                 \
-  do {                                                     \
-    if (absl::Status s_ = auth_.Check(*(ctx)); !s_.ok()) { \
-      return Done((ctx), s_);                              \
-    }                                                      \
-  } while (false)
-
 class EnvironmentsImpl final : public v1::Environments::CallbackService {
  public:
-  EnvironmentsImpl(std::shared_ptr<ExtensionDb> db, const Authenticator& auth)
-      : db_(std::move(db)), auth_(auth) {}
+  explicit EnvironmentsImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
 
   ServerUnaryReactor* PutEnvironment(CallbackServerContext* ctx,
                                      const v1::PutEnvironmentRequest* req,
                                      v1::PutEnvironmentResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     const v1::Environment& e = req->environment();
     if (e.id().empty() || e.address().empty()) {
       return Done(ctx, absl::InvalidArgumentError("an environment needs an id and an address"));
@@ -124,7 +115,6 @@ class EnvironmentsImpl final : public v1::Environments::CallbackService {
   ServerUnaryReactor* GetEnvironment(CallbackServerContext* ctx,
                                      const v1::GetEnvironmentRequest* req,
                                      v1::GetEnvironmentResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     bool found = false;
     absl::Status s = db_->Run("SELECT data FROM cmig_environments WHERE id = ?", {req->id()},
                               [&](const SqliteStatement& st) {
@@ -137,7 +127,6 @@ class EnvironmentsImpl final : public v1::Environments::CallbackService {
   ServerUnaryReactor* ListEnvironments(CallbackServerContext* ctx,
                                        const v1::ListEnvironmentsRequest*,
                                        v1::ListEnvironmentsResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     return Done(ctx, db_->Run("SELECT data FROM cmig_environments ORDER BY id", {},
                               [&](const SqliteStatement& st) {
                                 resp->add_environments()->ParseFromString(st.ColumnBytes(0));
@@ -146,7 +135,6 @@ class EnvironmentsImpl final : public v1::Environments::CallbackService {
   ServerUnaryReactor* DeleteEnvironment(CallbackServerContext* ctx,
                                         const v1::DeleteEnvironmentRequest* req,
                                         v1::DeleteEnvironmentResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     bool found = false;
     absl::Status s = db_->Run("DELETE FROM cmig_environments WHERE id = ? RETURNING id",
                               {req->id()}, [&](const SqliteStatement&) { found = true; });
@@ -156,24 +144,20 @@ class EnvironmentsImpl final : public v1::Environments::CallbackService {
 
  private:
   const std::shared_ptr<ExtensionDb> db_;
-  const Authenticator& auth_;
 };
 
 class SecretsImpl final : public v1::Secrets::CallbackService {
  public:
-  SecretsImpl(std::shared_ptr<ExtensionDb> db, const Authenticator& auth)
-      : db_(std::move(db)), auth_(auth) {}
+  explicit SecretsImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
 
   ServerUnaryReactor* PutSecret(CallbackServerContext* ctx, const v1::PutSecretRequest* req,
                                 v1::PutSecretResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("secret name is empty"));
     return Done(ctx, db_->Run("INSERT OR REPLACE INTO cmig_secrets(name, value) VALUES(?,?)",
                               {req->name(), Blob(req->value())}));
   }
   ServerUnaryReactor* GetSecret(CallbackServerContext* ctx, const v1::GetSecretRequest* req,
                                 v1::GetSecretResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     bool found = false;
     absl::Status s = db_->Run("SELECT value FROM cmig_secrets WHERE name = ?", {req->name()},
                               [&](const SqliteStatement& st) {
@@ -185,14 +169,12 @@ class SecretsImpl final : public v1::Secrets::CallbackService {
   }
   ServerUnaryReactor* ListSecrets(CallbackServerContext* ctx, const v1::ListSecretsRequest*,
                                   v1::ListSecretsResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     return Done(ctx,
                 db_->Run("SELECT name FROM cmig_secrets ORDER BY name", {},
                          [&](const SqliteStatement& st) { resp->add_names(st.ColumnBytes(0)); }));
   }
   ServerUnaryReactor* DeleteSecret(CallbackServerContext* ctx, const v1::DeleteSecretRequest* req,
                                    v1::DeleteSecretResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     bool found = false;
     absl::Status s = db_->Run("DELETE FROM cmig_secrets WHERE name = ? RETURNING name",
                               {req->name()}, [&](const SqliteStatement&) { found = true; });
@@ -202,17 +184,14 @@ class SecretsImpl final : public v1::Secrets::CallbackService {
 
  private:
   const std::shared_ptr<ExtensionDb> db_;
-  const Authenticator& auth_;
 };
 
 class BlobStoreImpl final : public v1::BlobStore::CallbackService {
  public:
-  BlobStoreImpl(std::shared_ptr<ExtensionDb> db, const Authenticator& auth)
-      : db_(std::move(db)), auth_(auth) {}
+  explicit BlobStoreImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
 
   ServerUnaryReactor* HasBlob(CallbackServerContext* ctx, const v1::HasBlobRequest* req,
                               v1::HasBlobResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     return Done(ctx, db_->Run("SELECT size FROM cmig_blobs WHERE digest = ?", {req->digest()},
                               [&](const SqliteStatement& st) {
                                 resp->set_exists(true);
@@ -221,7 +200,6 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
   }
   ServerUnaryReactor* PutBlobChunk(CallbackServerContext* ctx, const v1::PutBlobChunkRequest* req,
                                    v1::PutBlobChunkResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     if (!IsDigest(req->digest())) {
       return Done(ctx, absl::InvalidArgumentError("blob digest is not a lower-case hex SHA-256"));
     }
@@ -232,12 +210,10 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
   }
   ServerUnaryReactor* CommitBlob(CallbackServerContext* ctx, const v1::CommitBlobRequest* req,
                                  v1::CommitBlobResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     return Done(ctx, Commit(req->digest(), req->size()));
   }
   ServerUnaryReactor* GetBlob(CallbackServerContext* ctx, const v1::GetBlobRequest* req,
                               v1::GetBlobResponse* resp) override {
-    CMIG_EXT_AUTH(ctx);
     int64_t max = req->max_bytes() <= 0 ? kDefaultChunk : std::min(req->max_bytes(), kMaxChunk);
     bool found = false;
     absl::Status s = db_->Run("SELECT size, substr(data, ?, ?) FROM cmig_blobs WHERE digest = ?",
@@ -288,17 +264,15 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
   }
 
   const std::shared_ptr<ExtensionDb> db_;
-  const Authenticator& auth_;
 };
 
 class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
  public:
-  DefinitionAdminImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  explicit DefinitionAdminImpl(Engine& engine) : engine_(engine) {}
 
   ServerUnaryReactor* DeleteWorkflowDef(CallbackServerContext* ctx,
                                         const v1::DeleteWorkflowDefRequest* req,
                                         v1::DeleteWorkflowDefResponse*) override {
-    CMIG_EXT_AUTH(ctx);
     ServerUnaryReactor* r = ctx->DefaultReactor();
     engine_.DeleteWorkflowDef(req->name(), req->version(),
                               [r](absl::Status s) { r->Finish(ToGrpc(s)); });
@@ -307,19 +281,19 @@ class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
 
  private:
   Engine& engine_;
-  const Authenticator& auth_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::unique_ptr<::grpc::Service>>> MakeExtensionServices(
-    const std::string& db_path, Engine& engine, const Authenticator& auth) {
+absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(const std::string& db_path,
+                                                                Engine& engine) {
   ASSIGN_OR_RETURN(std::shared_ptr<ExtensionDb> db, ExtensionDb::Open(db_path));
-  std::vector<std::unique_ptr<::grpc::Service>> out;
-  out.push_back(std::make_unique<EnvironmentsImpl>(db, auth));
-  out.push_back(std::make_unique<SecretsImpl>(db, auth));
-  out.push_back(std::make_unique<BlobStoreImpl>(db, auth));
-  out.push_back(std::make_unique<DefinitionAdminImpl>(engine, auth));
+  std::vector<NamedService> out;
+  out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(db)});
+  out.push_back({v1::Secrets::service_full_name(), std::make_unique<SecretsImpl>(db)});
+  out.push_back({v1::BlobStore::service_full_name(), std::make_unique<BlobStoreImpl>(db)});
+  out.push_back(
+      {v1::DefinitionAdmin::service_full_name(), std::make_unique<DefinitionAdminImpl>(engine)});
   return out;
 }
 
