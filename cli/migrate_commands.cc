@@ -14,7 +14,7 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/workflow_view.h"
-#include "tasks/json_util.h"
+#include "definitions/json.h"
 
 namespace cmig::cli {
 namespace {

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
-#include "tasks/json_util.h"
+#include "definitions/message_value.h"
+#include "definitions/json.h"
 
 namespace cmig::cli {
 
@@ -81,13 +81,7 @@ google::protobuf::Value StructValue(
 }
 
 google::protobuf::Value MessageValue(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = false;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
-    return JsonNull();
-  }
-  absl::StatusOr<google::protobuf::Value> v = ParseJson(json);
+  absl::StatusOr<google::protobuf::Value> v = MessageToValue(message);
   return v.ok() ? *std::move(v) : JsonNull();
 }
 

@@ -39,7 +39,7 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// Builders for google::protobuf::Value, which tasks/json_util.h writes with sorted keys.
+// Builders for google::protobuf::Value, which definitions/json.h writes with sorted keys.
 google::protobuf::Value JsonString(absl::string_view s);
 google::protobuf::Value JsonNumber(double d);
 google::protobuf::Value JsonBool(bool b);

@@ -22,10 +22,10 @@
 #include "cli/workflow_view.h"
 #include "client/extensions_client.h"
 #include "google/protobuf/util/time_util.h"
-#include "tasks/canonical.h"
+#include "definitions/canonical.h"
 #include "tasks/definition_source.h"
 #include "tasks/discovery.h"
-#include "tasks/json_util.h"
+#include "definitions/json.h"
 #include "tasks/package.h"
 
 namespace cmig::cli {
@@ -278,8 +278,8 @@ absl::Status ExportCommand(Context& ctx) {
     }
   }
   ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(discovery, header));
-  RETURN_IF_ERROR(
-      WriteOutputFile(output, PackageToJson(built.package, /*pretty=*/true), overwrite));
+  ASSIGN_OR_RETURN(std::string json, PackageToJson(built.package, /*pretty=*/true));
+  RETURN_IF_ERROR(WriteOutputFile(output, json, overwrite));
   if (ctx.json()) {
     JsonObject o = PackageJson(built.package);
     JsonArray warnings;
@@ -346,7 +346,7 @@ absl::Status ImportCommand(Context& ctx) {
     *package.mutable_options() = options;
     package.set_digest(ComputePackageDigest(package));
   }
-  const std::string bytes = PackageToJson(package);
+  ASSIGN_OR_RETURN(const std::string bytes, PackageToJson(package));
 
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * target, ctx.Orchestrator());
   ASSIGN_OR_RETURN(auto blobs, client::GrpcExtensionsClient::Create(ctx.ServerOptions()));

@@ -17,7 +17,8 @@
 #include "cli/output.h"
 #include "cli/workflow_view.h"
 #include "client/extensions_client.h"
-#include "tasks/json_util.h"
+#include "definitions/conductor_time.h"
+#include "definitions/json.h"
 
 namespace cmig::cli {
 namespace {
@@ -28,11 +29,9 @@ using conductor::proto::WorkflowSummary;
 
 // "2026-11-22T06:53:52.123Z" (a WorkflowSummary time) as "2026-11-22 06:53:52Z".
 std::string SummaryTime(const std::string& iso) {
-  absl::Time t;
-  std::string err;
   if (iso.empty()) return "-";
-  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", iso, &t, &err)) return iso;
-  return FormatTimeMs(absl::ToUnixMillis(t));
+  std::optional<int64_t> ms = ParseConductorTime(iso);
+  return ms.has_value() ? FormatTimeMs(*ms) : iso;
 }
 
 absl::Status PrintAfterAction(Context& ctx, client::WorkflowClient& workflows,

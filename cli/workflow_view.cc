@@ -13,8 +13,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
-#include "google/protobuf/util/json_util.h"
-#include "tasks/json_util.h"
+#include "definitions/message_value.h"
+#include "definitions/conductor_time.h"
+#include "definitions/json.h"
 
 namespace cmig::cli {
 namespace {
@@ -24,19 +25,16 @@ using conductor::proto::Workflow;
 
 google::protobuf::Value TimeJson(int64_t ms) {
   if (ms <= 0) return JsonNull();
-  return JsonString(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()));
+  return JsonString(FormatConductorTime(ms));
 }
 
+// A report or plan from workflow output; nullopt when it is missing or not one (an older
+// worker's output, say): the view then shows what it has.
 template <typename M>
-std::optional<M> MessageFromValue(const google::protobuf::Value& v) {
+std::optional<M> ReadOutputMessage(const google::protobuf::Value& v) {
   if (v.kind_case() != google::protobuf::Value::kStructValue) return std::nullopt;
   M m;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(WriteJson(v), &m, options).ok()) {
-    return std::nullopt;
-  }
+  if (!MessageFromValue(v, &m, /*ignore_unknown_fields=*/true).ok()) return std::nullopt;
   return m;
 }
 
@@ -316,7 +314,7 @@ std::optional<v1::MigrationReport> ReportFromOutput(const Workflow& wf) {
   for (const char* key : {"report", "incomingReport"}) {
     auto it = wf.output().find(key);
     if (it == wf.output().end()) continue;
-    if (std::optional<v1::MigrationReport> r = MessageFromValue<v1::MigrationReport>(it->second)) {
+    if (std::optional<v1::MigrationReport> r = ReadOutputMessage<v1::MigrationReport>(it->second)) {
       return r;
     }
   }
@@ -326,7 +324,7 @@ std::optional<v1::MigrationReport> ReportFromOutput(const Workflow& wf) {
   for (auto t = attempts.rbegin(); t != attempts.rend(); ++t) {
     auto it = (*t)->output_data().find("report");
     if (it == (*t)->output_data().end()) continue;
-    if (std::optional<v1::MigrationReport> r = MessageFromValue<v1::MigrationReport>(it->second)) {
+    if (std::optional<v1::MigrationReport> r = ReadOutputMessage<v1::MigrationReport>(it->second)) {
       return r;
     }
   }
@@ -336,7 +334,7 @@ std::optional<v1::MigrationReport> ReportFromOutput(const Workflow& wf) {
 std::optional<v1::MigrationPlan> PlanFromOutput(const Workflow& wf) {
   auto it = wf.output().find("plan");
   if (it == wf.output().end()) return std::nullopt;
-  return MessageFromValue<v1::MigrationPlan>(it->second);
+  return ReadOutputMessage<v1::MigrationPlan>(it->second);
 }
 
 void PrintReport(const v1::MigrationReport& report, std::ostream& out) {

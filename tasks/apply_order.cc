@@ -6,7 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/package.h"
 #include "tasks/references.h"
 
@@ -208,13 +209,13 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
                parsed_workflows[it->second]->version() == p.target_version()) {
       step.workflow_def = *parsed_workflows[it->second];
     } else if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
-      auto def = migration_codec::ParseTaskDef(json);
+      auto def = ParseTaskDef(json);
       if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
       }
       step.task_def = *std::move(def);
     } else {
-      auto def = migration_codec::ParseWorkflowDef(json);
+      auto def = ParseWorkflowDef(json);
       if (!def.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", def.status().message()));
       }

@@ -6,7 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
+#include "definitions/message_value.h"
 
 namespace cmig::tasks {
 
@@ -30,12 +30,8 @@ absl::StatusOr<std::unique_ptr<ConfigEnvironmentResolver>> ConfigEnvironmentReso
 absl::StatusOr<std::unique_ptr<ConfigEnvironmentResolver>> ConfigEnvironmentResolver::FromJson(
     absl::string_view json, absl::string_view origin) {
   v1::ListEnvironmentsResponse list;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (auto s = google::protobuf::util::JsonStringToMessage(std::string(json), &list, options);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("environments file ", origin, ": ", s.message().as_string()));
+  if (absl::Status s = MessageFromJson(json, &list); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("environments file ", origin, ": ", s.message()));
   }
   auto out = std::unique_ptr<ConfigEnvironmentResolver>(new ConfigEnvironmentResolver());
   out->origin_ = std::string(origin);

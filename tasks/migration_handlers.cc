@@ -14,10 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "cmig/v1/extensions.pb.h"
-#include "google/protobuf/util/json_util.h"
-#include "tasks/canonical.h"
+#include "definitions/canonical.h"
 #include "tasks/discovery.h"
-#include "tasks/json_util.h"
+#include "definitions/json.h"
+#include "definitions/message_value.h"
 #include "tasks/package.h"
 #include "tasks/plan.h"
 #include "tasks/snapshot.h"
@@ -34,28 +34,15 @@ constexpr absl::string_view kInlinePrefix = "inline:";
 
 // ---- JSON <-> messages -------------------------------------------------------------------
 
-Value ToValue(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = false;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
-  absl::StatusOr<Value> v = ParseJson(json);
-  return v.ok() ? *std::move(v) : Value();
-}
 
-// Parses an input value as message `m` (protobuf JSON). A missing input leaves `m` empty.
 absl::Status FromValue(const Value* v, absl::string_view what, google::protobuf::Message* m) {
   if (v == nullptr || v->kind_case() == Value::kNullValue ||
       v->kind_case() == Value::KIND_NOT_SET) {
     return absl::OkStatus();
   }
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto s = google::protobuf::util::JsonStringToMessage(WriteJson(*v), m, options);
-  if (!s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("input '", what, "' is not a valid ",
-                                                   m->GetDescriptor()->name(), ": ",
-                                                   s.message().as_string()));
+  if (absl::Status s = MessageFromValue(*v, m); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", what, "' is not a valid ", m->GetDescriptor()->name(), ": ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -69,6 +56,14 @@ absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name
 }
 
 void Set(Struct& s, absl::string_view key, Value v) { (*s.mutable_fields())[std::string(key)] = v; }
+
+// A message as task data. Messages written here never hold an Any, so printing them cannot fail;
+// should it, the step fails rather than writing an empty value.
+absl::Status SetMessage(Struct& s, absl::string_view key, const google::protobuf::Message& m) {
+  ASSIGN_OR_RETURN(Value v, MessageToValue(m));
+  Set(s, key, std::move(v));
+  return absl::OkStatus();
+}
 void SetString(Struct& s, absl::string_view key, absl::string_view v) {
   (*s.mutable_fields())[std::string(key)].set_string_value(std::string(v));
 }
@@ -345,23 +340,21 @@ v1::MigrationReport Trimmed(const v1::MigrationReport& full) {
 
 absl::Status SetReport(Shared& shared, Struct& out, const v1::MigrationReport& report) {
   if (report.items_size() <= kInlineReportItems) {
-    Set(out, "report", ToValue(report));
+    RETURN_IF_ERROR(SetMessage(out, "report", report));
     return absl::OkStatus();
   }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(report, &json);
+  ASSIGN_OR_RETURN(std::string json, MessageToJson(report));
   ASSIGN_OR_RETURN(std::string ref, shared.Store(json, "report"));
   SetString(out, "reportRef", ref);
-  Set(out, "report", ToValue(Trimmed(report)));
+  RETURN_IF_ERROR(SetMessage(out, "report", Trimmed(report)));
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::MigrationReport> ParseReport(absl::string_view json) {
   v1::MigrationReport r;
-  auto s = google::protobuf::util::JsonStringToMessage(std::string(json), &r);
-  if (!s.ok()) {
+  if (absl::Status s = MessageFromJson(json, &r); !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the stored report does not parse: ", s.message().as_string()));
+        absl::StrCat("the stored report does not parse: ", s.message()));
   }
   return r;
 }
@@ -468,7 +461,7 @@ class FetchDefinitions final : public Step {
     SetNumber(out.output, "workflowDefs", fetched.workflows_size());
     SetNumber(out.output, "taskDefs", fetched.task_defs_size());
     SetBool(out.output, "complete", fetched.complete());
-    Set(out.output, "selection", ToValue(resolved));
+    RETURN_IF_ERROR(SetMessage(out.output, "selection", resolved));
     return out;
   }
 };
@@ -566,7 +559,7 @@ class BuildPackageStep final : public Step {
       }
     }
     ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(d, header));
-    std::string json = PackageToJson(built.package);
+    ASSIGN_OR_RETURN(std::string json, PackageToJson(built.package));
     ASSIGN_OR_RETURN(std::string package_ref,
                      shared().Store(json, "package", !built.package.contains_secret_values()));
     for (const std::string& w : built.warnings) ctx.AddLog(absl::StrCat("warning: ", w));
@@ -751,7 +744,7 @@ class VerifyTargetStep final : public Step {
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items in '", target_env, "'"));
     TaskOutcome out;
-    Set(out.output, "verification", ToValue(verification));
+    RETURN_IF_ERROR(SetMessage(out.output, "verification", verification));
     RETURN_IF_ERROR(SetReport(shared(), out.output, report));
     return out;
   }
@@ -849,7 +842,7 @@ class PlanMigrationStep final : public Step {
     if (package.options().dry_run()) {
       v1::MigrationPlan shown = plan;
       if (shown.items_size() > kInlineReportItems) shown.clear_items();  // in planRef
-      Set(out.output, "plan", ToValue(shown));
+      RETURN_IF_ERROR(SetMessage(out.output, "plan", shown));
     }
     return out;
   }
@@ -999,7 +992,7 @@ class VerifyApplied final : public Step {
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;
-    Set(out.output, "verification", ToValue(verification));
+    RETURN_IF_ERROR(SetMessage(out.output, "verification", verification));
     RETURN_IF_ERROR(SetReport(shared(), out.output, report));
     return out;
   }

@@ -9,7 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/message_value.h"
+#include "definitions/conductor_json.h"
 #include "tasks/references.h"
 
 namespace cmig {
@@ -72,7 +74,7 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
     AppendString(&text, s->value());
     text += "\n";
   }
-  return migration_codec::Sha256Hex(text);
+  return Sha256Hex(text);
 }
 
 absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const PackageHeader& header) {
@@ -95,7 +97,7 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
     item->set_kind(kind);
     item->set_name(name);
     item->set_version(version);
-    item->set_sha256(migration_codec::Sha256Hex(json));
+    item->set_sha256(Sha256Hex(json));
     item->set_canonical_json(std::move(json));
     v1::ManifestEntry* e = manifest->add_entries();
     e->set_kind(kind);
@@ -107,12 +109,12 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   };
   // Discovery output is sorted already; items end up sorted by (kind, name, version).
   for (const DiscoveredTaskDef& t : discovery.task_defs) {
-    add(v1::ITEM_KIND_TASK_DEF, t.def.name(), 0, migration_codec::CanonicalJson(t.def), t.requested,
+    add(v1::ITEM_KIND_TASK_DEF, t.def.name(), 0, CanonicalJson(t.def), t.requested,
         t.discovered_from);
   }
   for (const DiscoveredWorkflow& w : discovery.workflows) {
     add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(),
-        migration_codec::CanonicalJson(w.def), w.requested, w.discovered_from);
+        CanonicalJson(w.def), w.requested, w.discovered_from);
   }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
@@ -140,23 +142,15 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   return built;
 }
 
-std::string PackageToJson(const v1::MigrationPackage& package, bool pretty) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = pretty;
-  // Cannot fail: the message holds no Any and its Timestamp is set by BuildPackage or parsed.
-  (void)google::protobuf::util::MessageToJsonString(package, &json, opts);
-  return json;
+absl::StatusOr<std::string> PackageToJson(const v1::MigrationPackage& package, bool pretty) {
+  return MessageToJson(package, pretty);
 }
 
 absl::StatusOr<v1::MigrationPackage> PackageFromJson(absl::string_view json) {
   v1::MigrationPackage p;
-  google::protobuf::util::JsonParseOptions opts;
-  opts.ignore_unknown_fields = false;
-  auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, opts);
-  if (!st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the migration package is not valid JSON of its format: ", st.message().as_string()));
+  if (absl::Status st = MessageFromJson(json, &p); !st.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the migration package is not valid JSON of its format: ", st.message()));
   }
   return p;
 }
@@ -194,7 +188,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     if (!seen.insert({item.kind(), item.name(), item.version()}).second) {
       problems.push_back(absl::StrCat(what, " appears more than once"));
     }
-    if (item.sha256() != migration_codec::Sha256Hex(item.canonical_json())) {
+    if (item.sha256() != Sha256Hex(item.canonical_json())) {
       problems.push_back(
           absl::StrCat(what, ": sha256 ", item.sha256(), " does not match its canonical JSON"));
     }
@@ -204,7 +198,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
           problems.push_back(
               absl::StrCat(what, ": a task definition has no version, found ", item.version()));
         }
-        auto def = migration_codec::ParseTaskDef(item.canonical_json());
+        auto def = ParseTaskDef(item.canonical_json());
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name()) {
@@ -220,7 +214,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         if (item.version() < 0) {
           problems.push_back(absl::StrCat(what, ": negative version"));
         }
-        auto def = migration_codec::ParseWorkflowDef(item.canonical_json());
+        auto def = ParseWorkflowDef(item.canonical_json());
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name() || def->version() != item.version()) {

@@ -66,9 +66,10 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
 // The digest of `package` as documented above (ignores package.digest itself).
 std::string ComputePackageDigest(const v1::MigrationPackage& package);
 
-// Protobuf JSON. Parsing rejects unknown fields and malformed JSON with InvalidArgument; it does
+// Protobuf JSON. Writing fails (Internal) only on a message protobuf cannot print. Parsing rejects unknown fields and malformed JSON with InvalidArgument; it does
 // not validate (call ValidatePackage).
-std::string PackageToJson(const v1::MigrationPackage& package, bool pretty = false);
+absl::StatusOr<std::string> PackageToJson(const v1::MigrationPackage& package,
+                                          bool pretty = false);
 absl::StatusOr<v1::MigrationPackage> PackageFromJson(absl::string_view json);
 
 // The definitions of a valid package, parsed, in item order.

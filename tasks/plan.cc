@@ -13,7 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "tasks/apply_order.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/package.h"
 #include "tasks/references.h"
 
@@ -25,10 +26,10 @@ namespace cp = conductor::proto;
 using WorkflowKey = std::pair<std::string, int32_t>;
 
 std::string HashOf(const cp::WorkflowDef& def) {
-  return migration_codec::Sha256Hex(migration_codec::CanonicalJson(def));
+  return Sha256Hex(CanonicalJson(def));
 }
 std::string HashOf(const cp::TaskDef& def) {
-  return migration_codec::Sha256Hex(migration_codec::CanonicalJson(def));
+  return Sha256Hex(CanonicalJson(def));
 }
 
 // A workflow item while it is being planned.
@@ -198,8 +199,8 @@ class Planner {
       mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
       return;
     }
-    std::string json = migration_codec::CanonicalJson(w->planned);
-    w->item.set_planned_sha256(migration_codec::Sha256Hex(json));
+    std::string json = CanonicalJson(w->planned);
+    w->item.set_planned_sha256(Sha256Hex(json));
     if (json != pkg_item.canonical_json()) {
       w->item.set_rewritten_json(std::move(json));
     }

@@ -7,7 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/task_types.h"
 
 namespace cmig {
 namespace {
@@ -153,7 +155,7 @@ class Scanner {
         p.workflow_definition().kind_case() != pb::Value::kNullValue) {
       v1::Referrer fr = r;
       fr.set_field("subWorkflowParam.workflowDefinition");
-      auto inline_def = migration_codec::WorkflowDefFromValue(p.workflow_definition());
+      auto inline_def = WorkflowDefFromValue(p.workflow_definition(), nullptr);
       if (!inline_def.ok()) {
         AddUnresolved(v1::UNRESOLVED_KIND_EXPRESSION, v1::ITEM_KIND_WORKFLOW_DEF,
                       p.workflow_definition().kind_case() == pb::Value::kStringValue
@@ -350,11 +352,11 @@ int RewriteTask(cp::WorkflowTask* t, const VersionRewrite& rewrite) {
   if (t->type() == "SUB_WORKFLOW" && t->has_sub_workflow_param()) {
     cp::SubWorkflowParams* p = t->mutable_sub_workflow_param();
     if (p->has_workflow_definition() && p->workflow_definition().has_struct_value()) {
-      auto inline_def = migration_codec::WorkflowDefFromValue(p->workflow_definition());
+      auto inline_def = WorkflowDefFromValue(p->workflow_definition(), nullptr);
       if (inline_def.ok()) {
         int n = RewriteWorkflowReferences(&*inline_def, rewrite);
         if (n > 0) {
-          *p->mutable_workflow_definition() = migration_codec::WorkflowDefToValue(*inline_def);
+          *p->mutable_workflow_definition() = WorkflowDefToValue(*inline_def);
         }
         changed += n;
       }
@@ -399,13 +401,6 @@ int RewriteTask(cp::WorkflowTask* t, const VersionRewrite& rewrite) {
 }
 
 }  // namespace
-
-bool IsControlFlowTaskType(absl::string_view type) {
-  static const auto* kTypes = new absl::flat_hash_set<std::string>{
-      "SWITCH",   "DECISION", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "EXCLUSIVE_JOIN",
-      "DO_WHILE", "DYNAMIC",  "TERMINATE", "SET_VARIABLE",      "NOOP"};
-  return kTypes->contains(type);
-}
 
 WorkflowReferences ScanWorkflow(const cp::WorkflowDef& def) {
   WorkflowReferences out;

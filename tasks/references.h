@@ -76,9 +76,6 @@ struct WorkflowReferences {
 // "outer_ref/inner_ref" in their referrer.
 WorkflowReferences ScanWorkflow(const conductor::proto::WorkflowDef& def);
 
-// True for the task types handled as control flow above.
-bool IsControlFlowTaskType(absl::string_view type);
-
 // Maps a pinned reference (name, version) to the version it should point at, or nullopt to
 // leave it as it is.
 using VersionRewrite =

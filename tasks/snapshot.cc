@@ -4,7 +4,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/package.h"
 
 namespace cmig {
@@ -30,13 +31,13 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
       auto def = target.GetTaskDef(p.name());
       st = def.status();
       if (def.ok()) {
-        json = migration_codec::CanonicalJson(*def);
+        json = CanonicalJson(*def);
       }
     } else {
       auto def = target.GetWorkflowDef(p.name(), p.target_version());
       st = def.status();
       if (def.ok()) {
-        json = migration_codec::CanonicalJson(*def);
+        json = CanonicalJson(*def);
       }
     }
     if (absl::IsNotFound(st)) {
@@ -48,7 +49,7 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
                                        " for the snapshot: ", st.message()));
     }
     e->set_existed(true);
-    e->set_sha256(migration_codec::Sha256Hex(json));
+    e->set_sha256(Sha256Hex(json));
     e->set_canonical_json(std::move(json));
   }
   return snap;
@@ -68,20 +69,20 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
       steps.push_back(std::move(s));
       continue;
     }
-    if (migration_codec::Sha256Hex(e.canonical_json()) != e.sha256()) {
+    if (Sha256Hex(e.canonical_json()) != e.sha256()) {
       return absl::InvalidArgumentError(
           absl::StrCat("snapshot entry for ", what, " does not match its sha256"));
     }
     s.action = RestoreStep::Action::kPut;
     if (e.kind() == v1::ITEM_KIND_TASK_DEF) {
-      auto def = migration_codec::ParseTaskDef(e.canonical_json());
+      auto def = ParseTaskDef(e.canonical_json());
       if (!def.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
       }
       s.task_def = *std::move(def);
     } else if (e.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
-      auto def = migration_codec::ParseWorkflowDef(e.canonical_json());
+      auto def = ParseWorkflowDef(e.canonical_json());
       if (!def.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));

@@ -12,7 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/package.h"
 #include "tasks/references.h"
 
@@ -79,9 +80,9 @@ class Verifier {
     ParallelFor(checks.size(), [&checks](size_t i) {
       Check& c = checks[i];
       if (c.task_def != nullptr) {
-        c.hash = migration_codec::Sha256Hex(migration_codec::CanonicalJson(*c.task_def));
+        c.hash = Sha256Hex(CanonicalJson(*c.task_def));
       } else if (c.workflow != nullptr) {
-        c.hash = migration_codec::Sha256Hex(migration_codec::CanonicalJson(*c.workflow));
+        c.hash = Sha256Hex(CanonicalJson(*c.workflow));
       }
     });
     for (const Check& c : checks) {

@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
-#include "tasks/canonical.h"
-#include "tasks/conductor_json.h"
-#include "tasks/json_util.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
 
 namespace cmig::worker {
 

@@ -30,7 +30,7 @@
 #include "client/grpc_client.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
-#include "tasks/json_util.h"
+#include "definitions/json.h"
 #include "tasks/migration_handlers.h"
 #include "worker/registration.h"
 #include "worker/worker.h"

@@ -46,7 +46,7 @@
 #include "client/grpc_client.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 #include "worker/health_server.h"
 #include "worker/worker.h"
 

@@ -28,8 +28,8 @@
 #include "client/grpc_client.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "tasks/conductor_json.h"
-#include "tasks/json_util.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
 
 #ifndef MIGRATIONCTL_PATH
 #error "MIGRATIONCTL_PATH must name the migrationctl binary"
@@ -118,7 +118,7 @@ inline RunResult RunCli(const std::vector<std::string>& args,
   return result;
 }
 
-// Parses stdout as JSON (tasks/json_util.h); fails the test when it does not parse.
+// Parses stdout as JSON (definitions/json.h); fails the test when it does not parse.
 inline google::protobuf::Value ParseOut(const RunResult& r) {
   absl::StatusOr<google::protobuf::Value> v = ParseJson(r.out);
   EXPECT_TRUE(v.ok()) << v.status() << "\n" << r;

@@ -10,7 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tasks/apply_order.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/discovery.h"
 #include "tasks/package.h"
 #include "tests/tasks/migration_fixtures.h"
@@ -96,7 +97,7 @@ int Position(const v1::MigrationPlan& plan, const std::string& name) {
 }
 
 cp::WorkflowDef Parse(const std::string& json) {
-  auto def = migration_codec::ParseWorkflowDef(json);
+  auto def = ParseWorkflowDef(json);
   EXPECT_TRUE(def.ok()) << def.status();
   return *def;
 }
@@ -154,8 +155,8 @@ TEST_F(PlanTest, CreatesEverythingInDependencyOrderThenReplanIsAllUnchanged) {
     EXPECT_THAT(plan.warnings(), ElementsAre(HasSubstr("5 reference(s)")));
 
     Apply(p, plan, &target_);
-    EXPECT_TRUE(migration_codec::CanonicalJson(*target_.GetWorkflowDef("order_flow", 2)) ==
-                migration_codec::CanonicalJson(*source_.GetWorkflowDef("order_flow", 2)));
+    EXPECT_TRUE(CanonicalJson(*target_.GetWorkflowDef("order_flow", 2)) ==
+                CanonicalJson(*source_.GetWorkflowDef("order_flow", 2)));
 
     v1::MigrationPlan again = PlanOk(p);
     EXPECT_FALSE(again.blocked());
@@ -310,7 +311,7 @@ TEST_F(ConflictTest, NewVersionRewritesReferencesAcrossThePackage) {
   EXPECT_EQ(packing.version(), 3);
   EXPECT_EQ(packing.tasks(1).sub_workflow_param().version(), 2);
   EXPECT_EQ(items["packing_flow:2"].planned_sha256(),
-            migration_codec::Sha256Hex(items["packing_flow:2"].rewritten_json()));
+            Sha256Hex(items["packing_flow:2"].rewritten_json()));
   EXPECT_EQ(items["express_flow:1"].action(), v1::ITEM_ACTION_UNCHANGED);
   EXPECT_EQ(items["order_flow:2"].action(), v1::ITEM_ACTION_UNCHANGED);
   EXPECT_EQ(items["order_flow:2"].rewritten_json(), "");
@@ -468,8 +469,8 @@ TEST_F(PlanTest, NewVersionRewritesStartWorkflowFailureWorkflowAndNestedReferenc
   EXPECT_EQ(
       parent.tasks(1).decision_cases().at("a").tasks(0).loop_over(0).sub_workflow_param().version(),
       2);
-  auto inline_def = migration_codec::WorkflowDefFromValue(
-      parent.tasks(2).sub_workflow_param().workflow_definition());
+  auto inline_def = WorkflowDefFromValue(
+      parent.tasks(2).sub_workflow_param().workflow_definition(), nullptr);
   ASSERT_OK(inline_def.status());
   EXPECT_EQ(inline_def->tasks(0).sub_workflow_param().version(), 2);
   EXPECT_THAT(plan.version_mapping(), SizeIs(3));
@@ -628,8 +629,8 @@ TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
   for (size_t i = 0; i < parsed->size(); ++i) {
     EXPECT_EQ((*parsed)[i].kind, (*reused)[i].kind);
     EXPECT_EQ((*parsed)[i].task_def.SerializeAsString(), (*reused)[i].task_def.SerializeAsString());
-    EXPECT_EQ(migration_codec::CanonicalJson((*parsed)[i].workflow_def),
-              migration_codec::CanonicalJson((*reused)[i].workflow_def));
+    EXPECT_EQ(CanonicalJson((*parsed)[i].workflow_def),
+              CanonicalJson((*reused)[i].workflow_def));
     saw_new_version |= (*reused)[i].workflow_def.name() == "order_flow" &&
                        (*reused)[i].workflow_def.version() == 3;
   }

@@ -121,12 +121,5 @@ TEST(ReferencesTest, ScanListsReferencesInDefinitionOrder) {
   EXPECT_FALSE(refs.task_defs.back().required);
 }
 
-TEST(ReferencesTest, ControlFlowTypes) {
-  EXPECT_TRUE(IsControlFlowTaskType("SWITCH"));
-  EXPECT_TRUE(IsControlFlowTaskType("DO_WHILE"));
-  EXPECT_FALSE(IsControlFlowTaskType("HTTP"));
-  EXPECT_FALSE(IsControlFlowTaskType("SIMPLE"));
-}
-
 }  // namespace
 }  // namespace cmig

@@ -6,7 +6,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tasks/apply_order.h"
-#include "tasks/definition_codec.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/discovery.h"
 #include "tasks/package.h"
 #include "tasks/plan.h"
@@ -31,10 +32,10 @@ using ::testing::IsEmpty;
 std::vector<std::string> State(const InMemoryDefinitionSource& s) {
   std::vector<std::string> out;
   for (const auto& [k, def] : s.task_defs()) {
-    out.push_back(migration_codec::CanonicalJson(def));
+    out.push_back(CanonicalJson(def));
   }
   for (const auto& [k, def] : s.workflows()) {
-    out.push_back(migration_codec::CanonicalJson(def));
+    out.push_back(CanonicalJson(def));
   }
   return out;
 }

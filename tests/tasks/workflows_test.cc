@@ -16,7 +16,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 
 namespace cmig {
 namespace {

@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "tasks/canonical.h"
+#include "definitions/canonical.h"
 #include "tasks/environments.h"
 #include "tests/worker/assign_or_fail.h"
 

@@ -28,7 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
 #include "tests/worker/health_probe.h"
 #include "tests/worker/worker_process.h"

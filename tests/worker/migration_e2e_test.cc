@@ -23,10 +23,10 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "tasks/canonical.h"
-#include "tasks/conductor_json.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "tasks/discovery.h"
-#include "tasks/json_util.h"
+#include "definitions/json.h"
 #include "tasks/migration_handlers.h"
 #include "tasks/package.h"
 #include "tests/worker/assign_or_fail.h"
@@ -448,7 +448,7 @@ TEST_F(MigrationE2eTest, TamperedPackageIsRejectedTerminallyAndChangesNothing) {
   v1::MigrationPackage tampered = built.package;
   std::string* json = tampered.mutable_items(0)->mutable_canonical_json();
   json->replace(json->find("audit_entry"), 11, "audit_evil_");
-  const std::string bytes = PackageToJson(tampered);
+  const std::string bytes = PackageToJson(tampered).value();
   const std::string digest = Sha256Hex(bytes);
   ASSERT_OK(b_.ext->PutBlob(digest, bytes));
   DefinitionHashes before = Hashes(b_);

@@ -1,4 +1,4 @@
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 
 #include <fstream>
 #include <sstream>

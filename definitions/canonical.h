@@ -3,7 +3,8 @@
 //   std::string digest = cmig::CanonicalHash(def);  // 64 lowercase hex characters
 //
 // The canonical form of a definition is derived from its proto, not from the JSON it was read
-// from, so everything the converter (tasks/conductor_json.h) normalises is normalised here too:
+// from, so everything the converter (definitions/conductor_json.h) normalises is normalised here
+// too:
 // - defaults: a key omitted in Conductor JSON and the same key spelled out with Conductor's
 //   default value read to the same proto, hence the same canonical form;
 // - shape: it is the Conductor dialect WorkflowDefToValue / TaskDefToValue write (decisionCases
@@ -22,8 +23,8 @@
 //
 // Numbers travel as doubles (google.protobuf.Value); int64 fields beyond 2^53 would collide,
 // which no real timeout reaches. All functions are pure and thread-safe.
-#ifndef CMIG_TASKS_CANONICAL_H_
-#define CMIG_TASKS_CANONICAL_H_
+#ifndef CMIG_DEFINITIONS_CANONICAL_H_
+#define CMIG_DEFINITIONS_CANONICAL_H_
 
 #include <string>
 
@@ -48,4 +49,4 @@ std::string CanonicalHash(const conductor::proto::TaskDef& d);
 
 }  // namespace cmig
 
-#endif  // CMIG_TASKS_CANONICAL_H_
+#endif  // CMIG_DEFINITIONS_CANONICAL_H_

@@ -1,4 +1,4 @@
-#include "tasks/canonical.h"
+#include "definitions/canonical.h"
 
 #include <fstream>
 #include <functional>
@@ -11,7 +11,7 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 
 namespace cmig {
 namespace {

@@ -1,4 +1,4 @@
-#include "tasks/canonical.h"
+#include "definitions/canonical.h"
 
 #include <openssl/evp.h>
 
@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
-#include "tasks/conductor_json.h"
-#include "tasks/json_util.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
 
 namespace cmig {
 

@@ -1,4 +1,4 @@
-#include "tasks/json_util.h"
+#include "definitions/json.h"
 
 #include <algorithm>
 #include <cmath>
@@ -50,22 +50,7 @@ void AppendNumber(double d, std::string* out) {
     out->append("null");
     return;
   }
-  if (d == 0) {  // Also folds -0 into 0.
-    out->push_back('0');
-    return;
-  }
-  if (std::trunc(d) == d && std::fabs(d) < 9.2e18) {
-    absl::StrAppend(out, static_cast<int64_t>(d));
-    return;
-  }
-  char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, d);
-    if (std::strtod(buf, nullptr) == d) {
-      break;
-    }
-  }
-  out->append(buf);
+  out->append(FormatFiniteNumber(d));
 }
 
 void AppendString(absl::string_view s, std::string* out) {
@@ -189,7 +174,6 @@ bool IsIdentifier(absl::string_view key) {
   return true;
 }
 
-
 // protobuf's parser, kept for its messages: they quote the text near the problem.
 absl::Status ProtobufParseError(absl::string_view json) {
   google::protobuf::Value v;
@@ -265,6 +249,23 @@ bool ToProtoValue(simdjson::dom::element e, google::protobuf::Value* out) {
 
 }  // namespace
 
+std::string FormatFiniteNumber(double d) {
+  if (d == 0) {  // Also folds -0 into 0.
+    return "0";
+  }
+  if (std::trunc(d) == d && std::fabs(d) < 9.2e18) {
+    return absl::StrCat(static_cast<int64_t>(d));
+  }
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) {
+      break;
+    }
+  }
+  return buf;
+}
+
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
   // simdjson reads valid documents many times faster than protobuf's parser; anything it
   // rejects is parsed again by protobuf's only to word the error.
@@ -281,9 +282,9 @@ absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
   if (error == simdjson::SUCCESS && ToProtoValue(root, &v)) return v;
   absl::Status why = ProtobufParseError(json);
   if (!why.ok()) return why;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid JSON: ", error == simdjson::SUCCESS ? "an object repeats a key"
-                                                   : simdjson::error_message(error)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid JSON: ", error == simdjson::SUCCESS ? "an object repeats a key"
+                                                                : simdjson::error_message(error)));
 }
 
 std::string WriteJson(const google::protobuf::Value& v, bool pretty) {

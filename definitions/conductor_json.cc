@@ -1,4 +1,4 @@
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 
 #include <algorithm>
 #include <cassert>
@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "google/protobuf/descriptor.h"
@@ -464,6 +465,21 @@ absl::StatusOr<T> FromValue(const Value& v, std::vector<JsonDiagnostic>* dropped
   return out;
 }
 
+// Canonical JSON written by this project never holds a key the proto cannot carry, so one in a
+// package item means the item is not the kind it claims (or was not written by us).
+absl::Status RejectDropped(const std::vector<JsonDiagnostic>& dropped, absl::string_view what) {
+  if (dropped.empty()) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> keys;
+  keys.reserve(dropped.size());
+  for (const JsonDiagnostic& d : dropped) {
+    keys.push_back(d.path);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a valid ", what, " definition: unexpected ", absl::StrJoin(keys, ", ")));
+}
+
 }  // namespace
 
 absl::StatusOr<WorkflowDef> WorkflowDefFromValue(const Value& v,
@@ -502,6 +518,32 @@ std::string WorkflowDefToConductorJson(const WorkflowDef& d, bool pretty) {
 
 std::string TaskDefToConductorJson(const TaskDef& d, bool pretty) {
   return WriteJson(TaskDefToValue(d), pretty);
+}
+
+absl::StatusOr<conductor::proto::WorkflowDef> ParseWorkflowDef(absl::string_view json) {
+  std::vector<JsonDiagnostic> dropped;
+  auto def = WorkflowDefFromConductorJson(json, &dropped);
+  if (!def.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid workflow definition: ", def.status().message()));
+  }
+  if (absl::Status st = RejectDropped(dropped, "workflow"); !st.ok()) {
+    return st;
+  }
+  return def;
+}
+
+absl::StatusOr<conductor::proto::TaskDef> ParseTaskDef(absl::string_view json) {
+  std::vector<JsonDiagnostic> dropped;
+  auto def = TaskDefFromConductorJson(json, &dropped);
+  if (!def.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid task definition: ", def.status().message()));
+  }
+  if (absl::Status st = RejectDropped(dropped, "task"); !st.ok()) {
+    return st;
+  }
+  return def;
 }
 
 }  // namespace cmig

@@ -45,8 +45,8 @@
 // elsewhere (e.g. a Conductor gRPC server) write the same JSON as ones read here.
 //
 // All functions are pure and thread-safe. `dropped` may be null; it never changes the result.
-#ifndef CMIG_TASKS_CONDUCTOR_JSON_H_
-#define CMIG_TASKS_CONDUCTOR_JSON_H_
+#ifndef CMIG_DEFINITIONS_CONDUCTOR_JSON_H_
+#define CMIG_DEFINITIONS_CONDUCTOR_JSON_H_
 
 #include <string>
 #include <vector>
@@ -55,8 +55,8 @@
 #include "absl/strings/string_view.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "definitions/json.h"  // ParseJson, WriteJson
 #include "google/protobuf/struct.pb.h"
-#include "tasks/json_util.h"  // ParseJson, WriteJson
 
 namespace cmig {
 
@@ -78,6 +78,12 @@ absl::StatusOr<conductor::proto::WorkflowDef> WorkflowDefFromConductorJson(
 absl::StatusOr<conductor::proto::TaskDef> TaskDefFromConductorJson(
     absl::string_view json, std::vector<JsonDiagnostic>* dropped);
 
+// Strict reading, for JSON this project wrote (package items, snapshots): a key the proto cannot
+// carry is an error, so a workflow's JSON does not pass for a task definition. InvalidArgument
+// says which kind was expected ("not a valid workflow definition: ...") and names the keys.
+absl::StatusOr<conductor::proto::WorkflowDef> ParseWorkflowDef(absl::string_view json);
+absl::StatusOr<conductor::proto::TaskDef> ParseTaskDef(absl::string_view json);
+
 // Same, from an already parsed JSON value (must be an object). Paths start at "$".
 absl::StatusOr<conductor::proto::WorkflowDef> WorkflowDefFromValue(
     const google::protobuf::Value& v, std::vector<JsonDiagnostic>* dropped);
@@ -96,4 +102,4 @@ std::string TaskDefToConductorJson(const conductor::proto::TaskDef& d, bool pret
 
 }  // namespace cmig
 
-#endif  // CMIG_TASKS_CONDUCTOR_JSON_H_
+#endif  // CMIG_DEFINITIONS_CONDUCTOR_JSON_H_

@@ -10,7 +10,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tasks/conductor_json.h"
+#include "definitions/conductor_json.h"
 
 namespace cmig {
 namespace {
