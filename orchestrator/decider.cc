@@ -12,7 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/message_value.h"
+#include "definitions/task_types.h"
 #include "orchestrator/decider_internal.h"
 #include "orchestrator/expressions.h"
 
@@ -186,7 +187,7 @@ absl::StatusOr<bool> Decider::Pass() {
   for (int i : pending) {
     if (ended_) return true;
     Task* task = wf_.mutable_tasks(i);
-    if (IsExecutedSystemType(task->task_type()) && !IsTerminal(task->status())) {
+    if (cmig::IsExecutedByEmbeddedOrchestrator(task->task_type()) && !IsTerminal(task->status())) {
       executed_refs.erase(task->reference_task_name());
     }
     const WorkflowTask& wt = TaskWorkflowTask(*task);
@@ -277,7 +278,8 @@ bool Decider::AddTasks(std::vector<Task> tasks) {
     Task* stored = wf_.add_tasks();
     *stored = std::move(t);
     MarkChanged(*stored);
-    if (!IsExecutedSystemType(stored->task_type()) && stored->status() == Task::SCHEDULED) {
+    if (!cmig::IsExecutedByEmbeddedOrchestrator(stored->task_type()) &&
+        stored->status() == Task::SCHEDULED) {
       decision_.enqueue_task_ids.push_back(stored->task_id());
     }
     added = true;
@@ -298,7 +300,7 @@ bool Decider::AlreadyInWorkflow(const Task& candidate) const {
 }
 
 void Decider::SetDomain(Task& t) const {
-  if (IsExecutedSystemType(t.task_type())) return;
+  if (cmig::IsExecutedByEmbeddedOrchestrator(t.task_type())) return;
   const auto& map = wf_.task_to_domain();
   auto pick = [](const std::string& domains) -> std::string {
     // Without poll data every domain is inactive, and Conductor then takes the last one.
@@ -502,7 +504,7 @@ void Decider::EndWorkflow(Workflow::WorkflowStatus status, const std::string& re
   if (!failed_task_id.empty()) input["failureTaskId"] = StringValue(failed_task_id);
   // A workflow JSON cannot carry (a NaN in its data) still starts its failure workflow, only
   // without failedWorkflow.
-  if (absl::StatusOr<Value> failed = MessageToValue(wf_); failed.ok()) {
+  if (absl::StatusOr<Value> failed = cmig::MessageToValue(wf_); failed.ok()) {
     input["failedWorkflow"] = *std::move(failed);
   }
   decision_.start_workflows.push_back(std::move(start));

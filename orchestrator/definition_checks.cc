@@ -3,7 +3,7 @@
 // before a decision changes anything. The mappers rely on them and do not check again.
 #include "absl/strings/ascii.h"
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/task_types.h"
 #include "orchestrator/decider_internal.h"
 #include "orchestrator/script.h"
 
@@ -63,7 +63,8 @@ absl::Status Decider::ValidateTasks(const RepeatedPtrField<WorkflowTask>& tasks,
                                     bool in_loop) const {
   for (const WorkflowTask& wt : tasks) {
     const std::string type = wt.type().empty() ? std::string(kSimple) : wt.type();
-    if (IsUnsupportedSystemType(type)) {
+    // A Conductor system type without an executor here would wait on a queue nobody polls.
+    if (cmig::IsKnownSystemTaskType(type) && !cmig::IsExecutedByEmbeddedOrchestrator(type)) {
       return absl::InvalidArgumentError(absl::StrCat(
           TaskName(wt), ": task type ", type, " is not supported by the embedded orchestrator"));
     }

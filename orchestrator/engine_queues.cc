@@ -3,7 +3,7 @@
 // again.
 #include <algorithm>
 
-#include "orchestrator/conductor_util.h"
+#include "definitions/task_types.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/engine_internal.h"
 
@@ -22,7 +22,7 @@ constexpr int64_t kInjectedClockTickMs = 10;
 }  // namespace
 
 void Engine::EnqueueLocked(WorkflowState& ws, const Task& task, int64_t visible_at, Txn& txn) {
-  std::string name = QueueName(task.task_type(), task.domain());
+  std::string name = cmig::TaskQueueName(task.task_type(), task.domain());
   DequeueLocked(task.task_id(), txn);
   queued_[task.task_id()] = name;
   txn.batch.push_back(PutQueueOp{task.task_id(), name, visible_at});

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/task_types.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/engine_internal.h"
 
@@ -277,7 +277,7 @@ void Engine::RerunWorkflow(conductor::proto::RerunWorkflowRequest request,
         if (from >= 0) {
           Task& t = *wf.mutable_tasks(wf.tasks_size() - 1);
           WriteTaskLocked(*ws, t, txn);
-          if (!IsSystemTaskType(t.task_type())) EnqueueLocked(*ws, t, now, txn);
+          if (!cmig::IsKnownSystemTaskType(t.task_type())) EnqueueLocked(*ws, t, now, txn);
         }
         DecideLocked(*ws, txn);
         return absl::OkStatus();

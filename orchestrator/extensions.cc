@@ -10,7 +10,7 @@
 #include "base/grpc_status.h"
 #include "base/status_macros.h"
 #include "cmig/v1/extensions.grpc.pb.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/canonical.h"
 #include "orchestrator/sqlite.h"
 
 namespace cmig::orchestrator {
@@ -250,7 +250,7 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
       bad = absl::InvalidArgumentError(absl::StrCat("blob ", digest, ": the chunks hold ",
                                                     data.size(), " contiguous bytes, expected ",
                                                     size));
-    } else if (Sha256Hex(data) != digest) {
+    } else if (cmig::Sha256Hex(data) != digest) {
       bad = absl::InvalidArgumentError(
           absl::StrCat("blob ", digest, ": the uploaded bytes hash to a different digest"));
     }

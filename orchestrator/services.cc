@@ -9,7 +9,9 @@
 #include "absl/synchronization/mutex.h"
 #include "base/grpc_status.h"
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/conductor_time.h"
+#include "definitions/message_value.h"
+#include "definitions/task_types.h"
 #include "orchestrator/search_query.h"
 #include "spdlog/spdlog.h"
 
@@ -131,15 +133,15 @@ conductor::proto::WorkflowSummary Summary(const WorkflowRow& row) {
   s.set_version(wf.workflow_definition().version());
   s.set_workflow_id(wf.workflow_id());
   s.set_correlation_id(wf.correlation_id());
-  s.set_start_time(Iso8601(row.start_time));
-  s.set_update_time(Iso8601(row.update_time));
-  s.set_end_time(Iso8601(wf.end_time()));
+  s.set_start_time(cmig::FormatConductorTime(row.start_time));
+  s.set_update_time(cmig::FormatConductorTime(row.update_time));
+  s.set_end_time(cmig::FormatConductorTime(wf.end_time()));
   s.set_status(wf.status());
   auto json = [&wf](const google::protobuf::Map<std::string, google::protobuf::Value>& m,
                     absl::string_view what) -> std::string {
     google::protobuf::Struct fields;
     *fields.mutable_fields() = m;
-    absl::StatusOr<std::string> text = MessageToJson(fields);
+    absl::StatusOr<std::string> text = cmig::MessageToJson(fields);
     if (text.ok()) return *std::move(text);
     // A summary is still worth answering without the one field JSON cannot carry.
     spdlog::warn("workflow {}: {} left out of its search summary: {}", wf.workflow_id(),
@@ -309,8 +311,8 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
                          .count();
     timeout = std::max<int64_t>(std::min<int64_t>(timeout, remaining), 1);
     uint64_t id =
-        engine_.Poll(QueueName(req.task_type(), req.domain()), req.worker_id(), count, timeout,
-                     [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
+        engine_.Poll(cmig::TaskQueueName(req.task_type(), req.domain()), req.worker_id(), count,
+                     timeout, [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
     absl::MutexLock lock(&mu_);
     poll_id_ = id;
   }
@@ -380,7 +382,7 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   ServerUnaryReactor* Poll(CallbackServerContext* ctx, const ts::PollRequest* req,
                            ts::PollResponse* resp) override {
     ServerUnaryReactor* r = ctx->DefaultReactor();
-    engine_.Poll(QueueName(req->task_type(), req->domain()), req->worker_id(), 1,
+    engine_.Poll(cmig::TaskQueueName(req->task_type(), req->domain()), req->worker_id(), 1,
                  kDefaultPollTimeoutMs, [r, resp](std::vector<Task> tasks) {
                    if (!tasks.empty()) *resp->mutable_task() = std::move(tasks[0]);
                    r->Finish(::grpc::Status::OK);

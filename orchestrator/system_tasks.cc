@@ -3,8 +3,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "definitions/conductor_json.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "orchestrator/conductor_util.h"
 #include "orchestrator/decider_internal.h"
 #include "orchestrator/expressions.h"
 #include "orchestrator/script.h"
@@ -221,15 +221,17 @@ bool Decider::StartSubWorkflowIfDue(Task& t) {
   };
   if (const Value* def = get("subWorkflowDefinition");
       def != nullptr && def->kind_case() == Value::kStructValue) {
-    absl::Status parsed = WorkflowDefFromValue(*def, req.mutable_workflow_def());
+    // Conductor's dialect, read by the one converter; keys the proto cannot carry are left out.
+    absl::StatusOr<WorkflowDef> parsed = cmig::WorkflowDefFromValue(*def, /*dropped=*/nullptr);
     if (!parsed.ok()) {
       t.set_status(Task::FAILED);
       t.set_end_time(now_);
       t.set_reason_for_incompletion(absl::StrCat(
-          "subWorkflowDefinition is not a valid workflow definition: ", parsed.message()));
+          "subWorkflowDefinition is not a valid workflow definition: ", parsed.status().message()));
       MarkChanged(t);
       return true;
     }
+    *req.mutable_workflow_def() = *std::move(parsed);
     req.set_name(req.workflow_def().name());
   }
   if (req.name().empty()) {

@@ -3,7 +3,6 @@
 // a SUB_WORKFLOW waiting to start, a DO_WHILE, or a system task completed on the spot).
 #include "absl/strings/ascii.h"
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
 #include "orchestrator/decider_internal.h"
 #include "orchestrator/expressions.h"
 #include "orchestrator/script.h"

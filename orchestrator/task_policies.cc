@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/task_types.h"
 #include "orchestrator/decider_internal.h"
 
 namespace cmig::orchestrator::decider_internal {
@@ -72,7 +72,7 @@ int64_t Decider::FirstScheduledTime(const Task& t) const {
 
 void Decider::CheckTaskTimeouts(const TaskDef& def, Task& t) {
   if (IsTerminal(t.status())) return;
-  bool system = IsExecutedSystemType(t.task_type());
+  bool system = cmig::IsExecutedByEmbeddedOrchestrator(t.task_type());
   // totalTimeoutSeconds is checked first: with the whole budget spent, per-attempt limits
   // are moot.
   if (def.total_timeout_seconds() > 0) {
@@ -177,7 +177,7 @@ void Decider::CollectWakeups() {
     if (t.task_type() == kSubWorkflow && t.status() == Task::SCHEDULED) {
       AddWake(t.scheduled_time() + t.callback_after_seconds() * 1000LL);
     }
-    if (IsExecutedSystemType(t.task_type())) continue;
+    if (cmig::IsExecutedByEmbeddedOrchestrator(t.task_type())) continue;
     if (!alert_only && def.poll_timeout_seconds() > 0 && t.status() == Task::SCHEDULED) {
       AddWake(t.scheduled_time() + t.start_delay_in_seconds() * 1000LL +
               def.poll_timeout_seconds() * 1000LL + t.callback_after_seconds() * 1000LL);
@@ -194,7 +194,7 @@ void Decider::CollectWakeups() {
 // ended, FAILED, TIMED_OUT or TERMINATED after the task's status).
 std::optional<Task> Decider::Retry(const TaskDef& def, const WorkflowTask& wt, Task& task) {
   int expected = wt.retry_count() >= 0 ? wt.retry_count() : def.retry_count();
-  if (!IsRetriable(task.status()) || IsNeverRetriedType(task.task_type()) ||
+  if (!IsRetriable(task.status()) || cmig::IsNeverRetriedTaskType(task.task_type()) ||
       expected <= task.retry_count()) {
     if (wt.optional()) return std::nullopt;
     Workflow::WorkflowStatus status = Workflow::FAILED;

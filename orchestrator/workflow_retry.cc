@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/status_macros.h"
-#include "orchestrator/conductor_util.h"
+#include "definitions/task_types.h"
 #include "orchestrator/decider_internal.h"
 #include "orchestrator/expressions.h"
 
@@ -111,7 +111,7 @@ absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& 
     Task* stored = work.add_tasks();
     *stored = std::move(next);
     touched(*stored);
-    if (!IsExecutedSystemType(stored->task_type()))
+    if (!cmig::IsExecutedByEmbeddedOrchestrator(stored->task_type()))
       prep.enqueue_task_ids.push_back(stored->task_id());
   }
 
