@@ -123,6 +123,7 @@ class Decider {
         options_(options),
         index_(wf.workflow_definition()) {}
 
+  // Advances the workflow as Decide (decider.h) describes. Call once per Decider.
   absl::StatusOr<Decision> Run();
 
  private:
