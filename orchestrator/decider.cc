@@ -66,9 +66,6 @@ Decision Decider::Finish() {
   return std::move(decision_);
 }
 
-// The definition Conductor would have attached to the WorkflowTask when the workflow started:
-// the embedded one, else the registered one, else an ad-hoc TaskDef with Java's defaults
-// (retries and response timeout disabled for anything but SIMPLE).
 const TaskDef& Decider::EffectiveDef(const WorkflowTask& wt) const {
   if (wt.has_task_definition()) return wt.task_definition();
   if (!wt.name().empty() && task_defs_) {
@@ -106,8 +103,6 @@ void Decider::AddWake(int64_t at) {
   }
 }
 
-// Index of the latest task with reference `ref`, or -1. References never change once a task
-// is in the workflow and tasks are only appended, so the map is extended, never rebuilt.
 int Decider::LatestIndex(absl::string_view ref) const {
   for (int i = indexed_tasks_; i < wf_.tasks_size(); ++i) {
     latest_by_ref_[wf_.tasks(i).reference_task_name()] = i;
@@ -123,9 +118,6 @@ bool Decider::IsSkipped(const WorkflowTask* wt) const {
   return i >= 0 && wf_.tasks(i).status() == Task::SKIPPED;
 }
 
-// WorkflowDef.getNextTask: the next sibling, else the next task after the enclosing
-// SWITCH/DECISION/FORK_JOIN (a fork branch's end leads to the JOIN after the fork), or the
-// enclosing DO_WHILE itself when the loop body ends; nothing after a TERMINATE.
 const WorkflowTask* Decider::NextInDefinition(absl::string_view ref) const {
   const Location* loc = index_.Find(ref);
   if (loc == nullptr || loc->task->type() == kTerminate) return nullptr;
@@ -268,7 +260,6 @@ absl::StatusOr<bool> Decider::Pass() {
   return changed;
 }
 
-// Appends new tasks (Conductor's dedupAndAddTasks + scheduleTask); true if any was added.
 bool Decider::AddTasks(std::vector<Task> tasks) {
   bool added = false;
   for (Task& t : tasks) {
@@ -287,8 +278,6 @@ bool Decider::AddTasks(std::vector<Task> tasks) {
   return added;
 }
 
-// Conductor's dedup: a reference runs once at a time, so a candidate is dropped when an
-// attempt of its reference exists that it does not retry.
 bool Decider::AlreadyInWorkflow(const Task& candidate) const {
   for (const Task& t : wf_.tasks()) {
     if (t.reference_task_name() == candidate.reference_task_name() && !t.retried() &&
@@ -316,7 +305,6 @@ void Decider::SetDomain(Task& t) const {
   if (own != map.end()) t.set_domain(pick(own->second));
 }
 
-// The reference a task has in the definition: loop body tasks drop their "__<iteration>".
 std::string Decider::BaseRef(const Task& t) {
   const std::string& ref = t.reference_task_name();
   if (t.iteration() <= 0 || t.task_type() == kDoWhile) return ref;
@@ -324,7 +312,6 @@ std::string Decider::BaseRef(const Task& t) {
   return absl::EndsWith(ref, suffix) ? ref.substr(0, ref.size() - suffix.size()) : ref;
 }
 
-// Whether `ref` is somewhere inside `loop`'s body (WorkflowTask.has).
 bool Decider::InLoopBody(const WorkflowTask& loop, const std::string& ref) const {
   const Location* loc = index_.Find(ref);
   while (loc != nullptr && loc->parent != nullptr) {
@@ -379,8 +366,6 @@ const Task* Decider::SuccessfulTerminateTask() const {
   return nullptr;
 }
 
-// DeciderService.updateWorkflowOutput with no task: a TERMINATE's output, else the resolved
-// outputParameters, else the last task's output.
 void Decider::UpdateWorkflowOutput() {
   if (wf_.tasks_size() == 0) return;
   google::protobuf::Map<std::string, Value> output;
@@ -430,7 +415,6 @@ void Decider::CompleteWorkflow() {
   ended_ = true;
 }
 
-// WorkflowExecutor.endExecution.
 void Decider::CompleteExecution() {
   if (const Task* term = SuccessfulTerminateTask()) {
     auto get = [&](const char* key) -> std::string {
@@ -460,8 +444,6 @@ void Decider::CompleteExecution() {
   CancelNonTerminalTasks();
 }
 
-// WorkflowExecutor.terminate / terminateWorkflow: the workflow ends with `status`, its
-// in-flight tasks are canceled, and its failureWorkflow (if any) is started.
 void Decider::EndWorkflow(Workflow::WorkflowStatus status, const std::string& reason,
                           const std::string& failed_task_id) {
   if (!IsWorkflowTerminal(wf_.status())) wf_.set_status(status);

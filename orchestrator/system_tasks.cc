@@ -20,8 +20,6 @@ absl::Status Decider::ScheduleIteration(int loop_index) {
   return absl::OkStatus();
 }
 
-// DoWhile.execute: starts iteration 1, waits for the body, records each iteration's outputs,
-// fails with the body, and evaluates loopCondition to go round again or complete.
 absl::StatusOr<bool> Decider::EvaluateDoWhile(int loop_index) {
   Task before = wf_.tasks(loop_index);
   Task* loop = wf_.mutable_tasks(loop_index);
@@ -120,8 +118,6 @@ absl::StatusOr<bool> Decider::EvaluateDoWhile(int loop_index) {
   return changed();
 }
 
-// DoWhile.isIterationComplete: every loopOver task of this iteration exists and ended, every
-// body task ended, and no ended body task still has a successor to schedule.
 bool Decider::IterationComplete(const Task& loop, const WorkflowTask& wt,
                                 const std::vector<const Task*>& relevant) const {
   absl::flat_hash_map<std::string, const Task*> by_ref;
@@ -147,8 +143,6 @@ bool Decider::IterationComplete(const Task& loop, const WorkflowTask& wt,
   return true;
 }
 
-// Inline.execute: evaluates input.expression with input.evaluatorType (javascript by
-// default) over the task's input; the value lands in output.result.
 absl::Status Decider::ExecuteInline(const WorkflowTask& wt, Task& t) {
   auto get = [&](const char* key) -> std::string {
     auto it = t.input_data().find(key);
@@ -266,8 +260,6 @@ bool Decider::StartSubWorkflowIfDue(Task& t) {
   return true;
 }
 
-// Join.execute: completes when every joined reference is terminal, fails as soon as a
-// non-optional joined task failed for good; its output maps each reference to its output.
 bool Decider::EvaluateJoin(Task& join) {
   Task before = join;
   std::vector<std::string> join_on;

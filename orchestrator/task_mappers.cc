@@ -9,8 +9,6 @@
 
 namespace cmig::orchestrator::decider_internal {
 
-// ParametersUtils.getTaskInputV2: the task definition's inputTemplate supplies keys the
-// inputParameters lack (resolved like them) and values that resolved to null.
 Struct Decider::ResolveTaskInput(const WorkflowTask& wt, const TaskDef& def) const {
   if (def.input_template().empty()) return ResolveMap(wt.input_parameters(), wf_);
   google::protobuf::Map<std::string, Value> params = wt.input_parameters();
@@ -42,9 +40,6 @@ Task Decider::NewTask(const WorkflowTask& wt, int retry_count, const std::string
   return t;
 }
 
-// DeciderService.getTasksToBeScheduled: the tasks `wt` expands to, minus references that
-// already run or ran.
-// Inside a DO_WHILE (iteration > 0) every task is renamed "<ref>__<iteration>".
 absl::StatusOr<std::vector<Task>> Decider::TasksToBeScheduled(const WorkflowTask& wt,
                                                               int retry_count,
                                                               const std::string& retried_task_id,
@@ -125,8 +120,6 @@ absl::Status Decider::MapTask(const WorkflowTask& wt, int retry_count,
   return absl::OkStatus();
 }
 
-// Schedules the first task of the chosen branch (a key that exists but lists no tasks is an
-// empty branch; a missing key falls back to defaultCase).
 absl::Status Decider::MapBranch(const WorkflowTask& wt, const std::string& case_value,
                                 bool empty_means_default, int retry_count,
                                 const std::string& retried_task_id, Task& parent,

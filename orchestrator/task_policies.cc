@@ -25,8 +25,6 @@ int32_t JavaDoubleToInt(double d) {
 
 }  // namespace
 
-// The workflow proto carries no create time; unless the engine supplies it, the first task's
-// scheduled time stands in (that task is scheduled when the workflow starts).
 int64_t Decider::WorkflowStartMs() const {
   if (wf_.last_retried_time() > 0) return wf_.last_retried_time();
   if (options_.workflow_create_time_ms > 0) return options_.workflow_create_time_ms;
@@ -55,8 +53,6 @@ void Decider::CheckWorkflowTimeout() {
               "");
 }
 
-// When the first attempt of `t` was scheduled: totalTimeoutSeconds spans every attempt,
-// retry delays included.
 int64_t Decider::FirstScheduledTime(const Task& t) const {
   const Task* first = &t;
   for (int hops = 0; hops < wf_.tasks_size() && !first->retried_task_id().empty(); ++hops) {
@@ -128,8 +124,6 @@ void Decider::CheckTaskTimeouts(const TaskDef& def, Task& t) {
   }
 }
 
-// The last time the worker was heard from: the engine stamps update_time on poll and on
-// every update; a task it never stamped counts from its start.
 int64_t Decider::ResponseReference(const Task& t) {
   if (t.update_time() > 0) return t.update_time();
   if (t.start_time() > 0) return t.start_time();
@@ -189,9 +183,6 @@ void Decider::CollectWakeups() {
   }
 }
 
-// DeciderService.retry for a task that ended unsuccessfully: the next attempt, or nothing
-// when none is due (an optional task then completes with errors; otherwise the workflow has
-// ended, FAILED, TIMED_OUT or TERMINATED after the task's status).
 std::optional<Task> Decider::Retry(const TaskDef& def, const WorkflowTask& wt, Task& task) {
   int expected = wt.retry_count() >= 0 ? wt.retry_count() : def.retry_count();
   if (!IsRetriable(task.status()) || cmig::IsNeverRetriedTaskType(task.task_type()) ||

@@ -9,7 +9,13 @@
 
 namespace cmig::orchestrator {
 
-using namespace decider_internal;  // NOLINT(build/namespaces): the decider's own vocabulary
+using conductor::proto::Task;
+using conductor::proto::Workflow;
+using decider_internal::Decider;
+using decider_internal::IsWorkflowTerminal;
+using decider_internal::kDoWhile;
+using decider_internal::kJoin;
+using google::protobuf::Struct;
 
 absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& task_defs,
                                        const IdGenerator& new_id, int64_t now_ms,
