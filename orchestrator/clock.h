@@ -1,8 +1,10 @@
 // Time as the orchestrator sees it, injectable so tests can drive it.
 //
 // Every timestamp the orchestrator writes (scheduled, start, end, update times)
-// and every timer it arms (retry delays, response timeouts, long-poll timeouts)
-// is in milliseconds since the Unix epoch as read from one Clock.
+// and every workflow timer it arms (retry and callback delays, task and workflow
+// timeouts) is in milliseconds since the Unix epoch as read from one Clock.
+// Long-poll timeouts are the exception: they run on real time, so a test that
+// drives a fake clock still gets its empty polls back when their callers expect.
 #ifndef CMIG_ORCHESTRATOR_CLOCK_H_
 #define CMIG_ORCHESTRATOR_CLOCK_H_
 

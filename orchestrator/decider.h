@@ -42,7 +42,7 @@
 // Every Decide first checks the whole definition tree, taken branches or not:
 // Conductor system types without an executor here (HTTP, WAIT,
 // FORK_JOIN_DYNAMIC, ...), scripts outside the supported JavaScript subset
-// (see expressions.h) in SWITCH / DECISION / DO_WHILE / literal INLINE
+// (see script.h) in SWITCH / DECISION / DO_WHILE / literal INLINE
 // expressions, unknown evaluator types, a FORK_JOIN not followed by a JOIN,
 // a SUB_WORKFLOW without a name or definition, DO_WHILE list iteration
 // (items) and nested DO_WHILE loops make Decide return InvalidArgument naming

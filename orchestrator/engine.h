@@ -30,10 +30,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "conductor/grpc/workflow_service.pb.h"
 #include "conductor/model/rerunworkflowrequest.pb.h"
 #include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/task.pb.h"
@@ -42,7 +42,6 @@
 #include "conductor/model/taskresult.pb.h"
 #include "conductor/model/workflow.pb.h"
 #include "conductor/model/workflowdef.pb.h"
-#include "conductor/model/workflowsummary.pb.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/decider.h"
 #include "orchestrator/store.h"
@@ -101,11 +100,9 @@ class Engine {
   absl::StatusOr<std::vector<std::string>> GetRunningWorkflows(const std::string& name, int version,
                                                                int64_t start_time,
                                                                int64_t end_time);
-  // `query` supports `workflowType = 'x'`, `status = 'RUNNING'`, `status IN (A,B)`,
-  // `correlationId = 'c'` joined by AND; `free_text` "*" or empty matches all,
-  // anything else must equal the workflow id or correlation id.
-  absl::StatusOr<conductor::grpc::workflows::WorkflowSummarySearchResult> Search(
-      int start, int size, const std::string& free_text, const std::string& query);
+  // One page of the workflows `query` selects (see search_query.h for Conductor's query
+  // language), read from the store: workflows without their tasks, in start-time order.
+  absl::StatusOr<WorkflowPage> SearchWorkflows(const WorkflowQuery& query);
   // FAILED_PRECONDITION unless RUNNING (pause) / PAUSED (resume).
   void PauseWorkflow(const std::string& workflow_id, Done done);
   void ResumeWorkflow(const std::string& workflow_id, Done done);
@@ -164,8 +161,15 @@ class Engine {
                                                   const std::string& parent_workflow_id,
                                                   const std::string& parent_task_id, Txn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How the first round of DecideLocked advances the workflow: the decider's Decide, or its
+  // RetryWorkflow (new attempts of the failed tasks of an ended workflow).
+  enum class DecideMode { kDecide, kRetry };
   // Runs the decider on `ws` and everything it triggers (children, parents).
   void DecideLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // As above in `mode`. With kRetry, the decider's RetryWorkflow error (FailedPrecondition when
+  // there is nothing to retry) is returned and nothing changed; with kDecide, always OK.
+  absl::Status DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWorkflowEndedLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TerminateLocked(WorkflowState& ws, const std::string& reason, Txn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -195,9 +199,10 @@ class Engine {
   void SetWakeLocked(WorkflowState& ws, std::optional<int64_t> at_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimerLoop();
-  // Runs a locked mutation that ends in SubmitLocked, answering `done` with its
-  // error if it fails before submitting.
-  void Mutate(Done done, const std::function<absl::Status(Txn&)>& body);
+  // Runs `body` with mu_ held (the lambdas passed here are annotated
+  // ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_), so their bodies are checked), then submits its
+  // transaction; answers `done` with `body`'s error if it fails.
+  void Mutate(Done done, absl::FunctionRef<absl::Status(Txn&)> body);
   std::string NewId();
   const conductor::proto::TaskDef* TaskDefLocked(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -230,10 +235,6 @@ class Engine {
   absl::CondVar timer_cv_;
   int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by RetryWorkflow for the first round of DecideLocked, which then runs
-  // the decider's RetryWorkflow instead of Decide; its error lands in retry_error_.
-  bool pending_retry_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status retry_error_ ABSL_GUARDED_BY(mu_);
   std::thread timer_thread_;
 };
 

@@ -1,4 +1,4 @@
-// Conductor's parameter expressions and the small script language the decider evaluates.
+// Conductor's parameter expressions, as the decider resolves task inputs and workflow outputs.
 //
 // Parameter expressions ("${workflow.input.a.b}", "${ref.output.list[0]}",
 // "${workflow.workflowId}") follow ParametersUtils (schema version 2): a string that is exactly one
@@ -6,17 +6,12 @@
 // replaced by the value's text (Java's Objects.toString: null -> "null", maps "{k=v}", lists "[a,
 // b]"); "$${" escapes a literal "${"; a path may itself contain "${...}"; a missing path yields
 // null. Paths are JSONPath-like: dot keys, [n] indexes and ['key'] / ["key"] brackets, with or
-// without a leading "$.".
-//
-// The script evaluator covers the JavaScript that SWITCH (evaluatorType "javascript"),
-// DECISION caseExpression and DO_WHILE loopCondition use in practice: `$` bound to the input,
-// property access, literals, ! - + * / %, comparisons (== != === !== < <= > >=), && || and
-// ?: with JavaScript's coercions. Anything else (function calls, assignments, statements other
-// than one trailing `;`) is an InvalidArgument naming the unsupported construct.
+// without a leading "$.". The scripts SWITCH, DECISION, DO_WHILE and INLINE evaluate are the
+// other language; see script.h.
 //
 // Usage:
-//   google::protobuf::Value input = ResolveExpressions(task.input_parameters_value, workflow);
-//   ASSIGN_OR_RETURN(ScriptValue v, EvaluateScript("$.kind == 'x' ? 'a' : 'b'", input));
+//   google::protobuf::Struct input = ResolveMap(workflow_task.input_parameters(), workflow);
+//   google::protobuf::Value id = ReadPath(workflow, "workflow.workflowId");
 //
 // Everything here is a pure function of its arguments; thread-compatible.
 #ifndef CMIG_ORCHESTRATOR_EXPRESSIONS_H_
@@ -24,7 +19,6 @@
 
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "conductor/model/workflow.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -61,29 +55,9 @@ google::protobuf::Value ReadValuePath(const google::protobuf::Value& root, absl:
 // ".0", null as "null", maps as "{k=v, ...}" with sorted keys, lists as "[a, b]").
 std::string JavaString(const google::protobuf::Value& value);
 
-// The result of a script: JavaScript distinguishes undefined from null.
-struct ScriptValue {
-  bool undefined = false;
-  google::protobuf::Value value;  // meaningful when !undefined
-};
-
-// Evaluates `expression` with `$` bound to `input`. Errors: InvalidArgument for syntax outside
-// the supported subset, nesting deeper than 64 or more than 1000 tokens (the message names the
-// construct and its position); FailedPrecondition for JavaScript's run-time TypeError (reading
-// a property of undefined or null).
-absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
-                                           const google::protobuf::Value& input);
-
-// OK when `expression` is within the supported subset; the InvalidArgument EvaluateScript would
-// return otherwise. Evaluates nothing.
-absl::Status CheckScriptSyntax(absl::string_view expression);
-
-// JavaScript truthiness of a script result.
-bool ScriptTruthy(const ScriptValue& value);
-
-// The text Conductor derives from a script result with ("" + result) in Java: integral numbers
-// without ".0", null/undefined as "null", booleans as "true"/"false".
-std::string ScriptResultString(const ScriptValue& value);
+// Java's / JavaScript's text of a number: integral values without ".0", otherwise the shortest
+// decimal that reads back as `d`; NaN and +-Infinity spelled as both languages spell them.
+std::string FormatNumber(double d);
 
 }  // namespace cmig::orchestrator
 

@@ -1,7 +1,7 @@
 // The project's extension services on the embedded orchestrator (proto/cmig/v1/extensions.proto):
 // environments, secrets, a content-addressed blob store for migration packages, and removal of
 // workflow definitions. Private to the orchestrator; server.cc registers them next to Conductor's
-// services, behind the same bearer-token check.
+// services, behind the same bearer-token check (auth.h).
 //
 // State lives in the orchestrator's SQLite file, in tables of its own (cmig_environments,
 // cmig_secrets, cmig_blobs, cmig_blob_chunks), through a connection of its own: the engine's
@@ -21,11 +21,11 @@
 
 namespace cmig::orchestrator {
 
-// Opens (creating if needed) the extension tables in `db_path`. The services borrow `engine` and
-// `auth`, which must outlive them; they share ownership of the database connection.
+// Opens (creating if needed) the extension tables in `db_path`. The services borrow `engine`,
+// which must outlive them; they share ownership of the database connection.
 // Unavailable when the database cannot be opened.
-absl::StatusOr<std::vector<std::unique_ptr<::grpc::Service>>> MakeExtensionServices(
-    const std::string& db_path, Engine& engine, const Authenticator& auth);
+absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(const std::string& db_path,
+                                                                Engine& engine);
 
 }  // namespace cmig::orchestrator
 

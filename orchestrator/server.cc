@@ -4,10 +4,12 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "orchestrator/auth.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/extensions.h"
 #include "orchestrator/services.h"
@@ -39,13 +41,11 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     ASSIGN_OR_RETURN(Authenticator auth, Authenticator::FromFile(options.tokens_file));
     *s->auth_ = std::move(auth);
   }
-  std::shared_ptr<::grpc::ServerCredentials> creds = ::grpc::InsecureServerCredentials();
+  std::optional<TlsKeyPair> tls;
   if (!options.tls_cert_file.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, ReadFile(options.tls_cert_file, "TLS certificate"));
-    ASSIGN_OR_RETURN(std::string key, ReadFile(options.tls_key_file, "TLS key"));
-    ::grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({key, cert});
-    creds = ::grpc::SslServerCredentials(ssl);
+    tls.emplace();
+    ASSIGN_OR_RETURN(tls->cert_pem, ReadFile(options.tls_cert_file, "TLS certificate"));
+    ASSIGN_OR_RETURN(tls->key_pem, ReadFile(options.tls_key_file, "TLS key"));
   }
   const Clock* clock = options.clock;
   if (clock == nullptr) {
@@ -54,12 +54,20 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   }
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr));
-  s->services_ = MakeServices(*s->engine_, *s->auth_, options.conductor_api_only);
+  std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
   if (!options.conductor_api_only) {
-    ASSIGN_OR_RETURN(auto extensions,
-                     MakeExtensionServices(options.db_path, *s->engine_, *s->auth_));
-    for (auto& svc : extensions) s->services_.push_back(std::move(svc));
+    ASSIGN_OR_RETURN(std::vector<NamedService> extensions,
+                     MakeExtensionServices(options.db_path, *s->engine_));
+    for (auto& svc : extensions) services.push_back(std::move(svc));
   }
+  // Every service registered here is behind the token check; grpc.health.v1 is not.
+  std::vector<std::string> protected_services;
+  for (auto& svc : services) {
+    protected_services.push_back(svc.name);
+    s->services_.push_back(std::move(svc.service));
+  }
+  std::shared_ptr<::grpc::ServerCredentials> creds =
+      AuthenticatingCredentials(*s->auth_, tls, std::move(protected_services));
 
   ::grpc::EnableDefaultHealthCheckService(true);
   ::grpc::ServerBuilder builder;

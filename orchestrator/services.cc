@@ -1,13 +1,16 @@
 #include "orchestrator/services.h"
 
-#include <fstream>
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "base/grpc_status.h"
+#include "base/status_macros.h"
+#include "definitions/conductor_time.h"
+#include "definitions/message_value.h"
+#include "definitions/task_types.h"
+#include "orchestrator/search_query.h"
+#include "spdlog/spdlog.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -23,10 +26,6 @@ using ::grpc::ServerUnaryReactor;
 constexpr int kMaxPollTimeoutMs = 5000;
 constexpr int kDefaultPollTimeoutMs = 100;
 
-std::string QueueName(const std::string& task_type, const std::string& domain) {
-  return domain.empty() ? task_type : absl::StrCat(domain, ":", task_type);
-}
-
 // Finishes `reactor` with `s`; shared by every handler that answers at once.
 ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
   ServerUnaryReactor* r = ctx->DefaultReactor();
@@ -41,21 +40,13 @@ std::pair<ServerUnaryReactor*, Engine::Done> Deferred(CallbackServerContext* ctx
   return {r, [r](absl::Status s) { r->Finish(ToGrpc(s)); }};
 }
 
-#define CMIG_AUTH(ctx)                                     \
-  do {                                                     \
-    if (absl::Status s_ = auth_.Check(*(ctx)); !s_.ok()) { \
-      return Done((ctx), s_);                              \
-    }                                                      \
-  } while (false)
-
 class MetadataServiceImpl final : public md::MetadataService::CallbackService {
  public:
-  MetadataServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  explicit MetadataServiceImpl(Engine& engine) : engine_(engine) {}
 
   ServerUnaryReactor* CreateWorkflow(CallbackServerContext* ctx,
                                      const md::CreateWorkflowRequest* req,
                                      md::CreateWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.CreateWorkflowDef(req->workflow(), std::move(done));
     return r;
@@ -63,20 +54,17 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
   ServerUnaryReactor* ValidateWorkflow(CallbackServerContext* ctx,
                                        const md::ValidateWorkflowRequest* req,
                                        md::ValidateWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     return Done(ctx, Engine::ValidateWorkflowDef(req->workflow()));
   }
   ServerUnaryReactor* UpdateWorkflows(CallbackServerContext* ctx,
                                       const md::UpdateWorkflowsRequest* req,
                                       md::UpdateWorkflowsResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.UpdateWorkflowDefs({req->defs().begin(), req->defs().end()}, std::move(done));
     return r;
   }
   ServerUnaryReactor* GetWorkflow(CallbackServerContext* ctx, const md::GetWorkflowRequest* req,
                                   md::GetWorkflowResponse* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<conductor::proto::WorkflowDef> def =
         engine_.GetWorkflowDef(req->name(), req->version());
     if (def.ok()) *resp->mutable_workflow() = *std::move(def);
@@ -84,28 +72,24 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
   }
   ServerUnaryReactor* CreateTasks(CallbackServerContext* ctx, const md::CreateTasksRequest* req,
                                   md::CreateTasksResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.CreateTaskDefs({req->defs().begin(), req->defs().end()}, std::move(done));
     return r;
   }
   ServerUnaryReactor* UpdateTask(CallbackServerContext* ctx, const md::UpdateTaskRequest* req,
                                  md::UpdateTaskResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.UpdateTaskDef(req->task(), std::move(done));
     return r;
   }
   ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const md::GetTaskRequest* req,
                               md::GetTaskResponse* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<conductor::proto::TaskDef> def = engine_.GetTaskDef(req->task_type());
     if (def.ok()) *resp->mutable_task() = *std::move(def);
     return Done(ctx, def.status());
   }
   ServerUnaryReactor* DeleteTask(CallbackServerContext* ctx, const md::DeleteTaskRequest* req,
                                  md::DeleteTaskResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.DeleteTaskDef(req->task_type(), std::move(done));
     return r;
@@ -113,17 +97,15 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
 
  private:
   Engine& engine_;
-  const Authenticator& auth_;
 };
 
 class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackService {
  public:
-  CatalogServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  explicit CatalogServiceImpl(Engine& engine) : engine_(engine) {}
 
   ServerUnaryReactor* ListWorkflowDefs(CallbackServerContext* ctx,
                                        const cmig::v1::ListWorkflowDefsRequest* req,
                                        cmig::v1::ListWorkflowDefsResponse* resp) override {
-    CMIG_AUTH(ctx);
     for (auto& d : engine_.ListWorkflowDefs(req->name(), req->all_versions())) {
       *resp->add_workflows() = std::move(d);
     }
@@ -131,24 +113,57 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
   }
   ServerUnaryReactor* ListTaskDefs(CallbackServerContext* ctx, const cmig::v1::ListTaskDefsRequest*,
                                    cmig::v1::ListTaskDefsResponse* resp) override {
-    CMIG_AUTH(ctx);
     for (auto& d : engine_.ListTaskDefs()) *resp->add_tasks() = std::move(d);
     return Done(ctx, absl::OkStatus());
   }
 
  private:
   Engine& engine_;
-  const Authenticator& auth_;
 };
+
+// Conductor's WorkflowSummary of a stored workflow: times as ISO-8601 text, input and output as
+// JSON text, failed reference names comma-separated.
+conductor::proto::WorkflowSummary Summary(const WorkflowRow& row) {
+  const conductor::proto::Workflow& wf = row.workflow;
+  conductor::proto::WorkflowSummary s;
+  s.set_workflow_type(wf.workflow_definition().name());
+  s.set_version(wf.workflow_definition().version());
+  s.set_workflow_id(wf.workflow_id());
+  s.set_correlation_id(wf.correlation_id());
+  s.set_start_time(cmig::FormatConductorTime(row.start_time));
+  s.set_update_time(cmig::FormatConductorTime(row.update_time));
+  s.set_end_time(cmig::FormatConductorTime(wf.end_time()));
+  s.set_status(wf.status());
+  auto json = [&wf](const google::protobuf::Map<std::string, google::protobuf::Value>& m,
+                    absl::string_view what) -> std::string {
+    google::protobuf::Struct fields;
+    *fields.mutable_fields() = m;
+    absl::StatusOr<std::string> text = cmig::MessageToJson(fields);
+    if (text.ok()) return *std::move(text);
+    // A summary is still worth answering without the one field JSON cannot carry.
+    spdlog::warn("workflow {}: {} left out of its search summary: {}", wf.workflow_id(),
+                 std::string(what), std::string(text.status().message()));
+    return "";
+  };
+  s.set_input(json(wf.input(), "input"));
+  s.set_output(json(wf.output(), "output"));
+  s.set_reason_for_incompletion(wf.reason_for_incompletion());
+  if (wf.end_time() > 0) s.set_execution_time(wf.end_time() - row.start_time);
+  s.set_priority(wf.priority());
+  *s.mutable_task_to_domain() = wf.task_to_domain();
+  s.set_parent_workflow_id(wf.parent_workflow_id());
+  for (const auto& n : wf.failed_task_names()) s.add_failed_task_names(n);
+  s.set_failed_reference_task_names(absl::StrJoin(wf.failed_reference_task_names(), ","));
+  return s;
+}
 
 class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
  public:
-  WorkflowServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  explicit WorkflowServiceImpl(Engine& engine) : engine_(engine) {}
 
   ServerUnaryReactor* StartWorkflow(CallbackServerContext* ctx,
                                     const conductor::proto::StartWorkflowRequest* req,
                                     ws::StartWorkflowResponse* resp) override {
-    CMIG_AUTH(ctx);
     ServerUnaryReactor* r = ctx->DefaultReactor();
     engine_.StartWorkflow(*req, [r, resp](absl::StatusOr<std::string> id) {
       if (id.ok()) resp->set_workflow_id(*id);
@@ -158,7 +173,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   }
   ServerUnaryReactor* GetWorkflows(CallbackServerContext* ctx, const ws::GetWorkflowsRequest* req,
                                    ws::GetWorkflowsResponse* resp) override {
-    CMIG_AUTH(ctx);
     for (const std::string& cid : req->correlation_id()) {
       absl::StatusOr<std::vector<conductor::proto::Workflow>> list =
           engine_.GetWorkflowsByCorrelationId(req->name(), cid, req->include_closed(),
@@ -172,7 +186,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* GetWorkflowStatus(CallbackServerContext* ctx,
                                         const ws::GetWorkflowStatusRequest* req,
                                         conductor::proto::Workflow* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<conductor::proto::Workflow> wf =
         engine_.GetWorkflow(req->workflow_id(), req->include_tasks());
     if (wf.ok()) *resp = *std::move(wf);
@@ -181,7 +194,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* RemoveWorkflow(CallbackServerContext* ctx,
                                      const ws::RemoveWorkflowRequest* req,
                                      ws::RemoveWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.RemoveWorkflow(req->workflod_id(), std::move(done));
     return r;
@@ -189,7 +201,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* GetRunningWorkflows(CallbackServerContext* ctx,
                                           const ws::GetRunningWorkflowsRequest* req,
                                           ws::GetRunningWorkflowsResponse* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<std::vector<std::string>> ids = engine_.GetRunningWorkflows(
         req->name(), req->version(), req->start_time(), req->end_time());
     if (ids.ok()) {
@@ -200,14 +211,12 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* DecideWorkflow(CallbackServerContext* ctx,
                                      const ws::DecideWorkflowRequest* req,
                                      ws::DecideWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.DecideWorkflow(req->workflow_id(), std::move(done));
     return r;
   }
   ServerUnaryReactor* PauseWorkflow(CallbackServerContext* ctx, const ws::PauseWorkflowRequest* req,
                                     ws::PauseWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.PauseWorkflow(req->workflow_id(), std::move(done));
     return r;
@@ -215,7 +224,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* ResumeWorkflow(CallbackServerContext* ctx,
                                      const ws::ResumeWorkflowRequest* req,
                                      ws::ResumeWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.ResumeWorkflow(req->workflow_id(), std::move(done));
     return r;
@@ -223,7 +231,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* RerunWorkflow(CallbackServerContext* ctx,
                                     const conductor::proto::RerunWorkflowRequest* req,
                                     ws::RerunWorkflowResponse* resp) override {
-    CMIG_AUTH(ctx);
     ServerUnaryReactor* r = ctx->DefaultReactor();
     engine_.RerunWorkflow(*req, [r, resp](absl::StatusOr<std::string> id) {
       if (id.ok()) resp->set_workflow_id(*id);
@@ -234,14 +241,12 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* RestartWorkflow(CallbackServerContext* ctx,
                                       const ws::RestartWorkflowRequest* req,
                                       ws::RestartWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.RestartWorkflow(req->workflow_id(), req->use_latest_definitions(), std::move(done));
     return r;
   }
   ServerUnaryReactor* RetryWorkflow(CallbackServerContext* ctx, const ws::RetryWorkflowRequest* req,
                                     ws::RetryWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.RetryWorkflow(req->workflow_id(), std::move(done));
     return r;
@@ -249,7 +254,6 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* TerminateWorkflow(CallbackServerContext* ctx,
                                         const ws::TerminateWorkflowRequest* req,
                                         ws::TerminateWorkflowResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.TerminateWorkflow(req->workflow_id(), req->reason(), std::move(done));
     return r;
@@ -257,32 +261,36 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
   ServerUnaryReactor* Search(CallbackServerContext* ctx,
                              const conductor::grpc::search::Request* req,
                              ws::WorkflowSummarySearchResult* resp) override {
-    CMIG_AUTH(ctx);
-    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
-        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
-    if (result.ok()) *resp = *std::move(result);
-    return Done(ctx, result.status());
+    absl::StatusOr<WorkflowPage> page = Search(*req);
+    if (!page.ok()) return Done(ctx, page.status());
+    resp->set_total_hits(page->total_hits);
+    for (const WorkflowRow& row : page->rows) *resp->add_results() = Summary(row);
+    return Done(ctx, absl::OkStatus());
   }
   // Search, answering whole workflows (without tasks) instead of summaries.
   ServerUnaryReactor* SearchV2(CallbackServerContext* ctx,
                                const conductor::grpc::search::Request* req,
                                ws::WorkflowSearchResult* resp) override {
-    CMIG_AUTH(ctx);
-    absl::StatusOr<ws::WorkflowSummarySearchResult> result =
-        engine_.Search(req->start(), req->size(), req->free_text(), req->query());
-    if (!result.ok()) return Done(ctx, result.status());
-    resp->set_total_hits(result->total_hits());
-    for (const auto& summary : result->results()) {
+    absl::StatusOr<WorkflowPage> page = Search(*req);
+    if (!page.ok()) return Done(ctx, page.status());
+    resp->set_total_hits(page->total_hits);
+    for (const WorkflowRow& row : page->rows) {
+      // Read again: the engine's copy of a running workflow is newer than the store's row.
       absl::StatusOr<conductor::proto::Workflow> wf =
-          engine_.GetWorkflow(summary.workflow_id(), /*include_tasks=*/false);
+          engine_.GetWorkflow(row.workflow.workflow_id(), /*include_tasks=*/false);
       if (wf.ok()) *resp->add_results() = *std::move(wf);
     }
     return Done(ctx, absl::OkStatus());
   }
 
  private:
+  absl::StatusOr<WorkflowPage> Search(const conductor::grpc::search::Request& req) {
+    ASSIGN_OR_RETURN(WorkflowQuery query,
+                     ParseSearchQuery(req.start(), req.size(), req.free_text(), req.query()));
+    return engine_.SearchWorkflows(query);
+  }
+
   Engine& engine_;
-  const Authenticator& auth_;
 };
 
 // Streams the tasks of one BatchPoll. Owns itself; deleted in OnDone.
@@ -300,8 +308,8 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
                          .count();
     timeout = std::max<int64_t>(std::min<int64_t>(timeout, remaining), 1);
     uint64_t id =
-        engine_.Poll(QueueName(req.task_type(), req.domain()), req.worker_id(), count, timeout,
-                     [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
+        engine_.Poll(cmig::TaskQueueName(req.task_type(), req.domain()), req.worker_id(), count,
+                     timeout, [this](std::vector<Task> tasks) { Deliver(std::move(tasks)); });
     absl::MutexLock lock(&mu_);
     poll_id_ = id;
   }
@@ -366,13 +374,12 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
 
 class TaskServiceImpl final : public ts::TaskService::CallbackService {
  public:
-  TaskServiceImpl(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  explicit TaskServiceImpl(Engine& engine) : engine_(engine) {}
 
   ServerUnaryReactor* Poll(CallbackServerContext* ctx, const ts::PollRequest* req,
                            ts::PollResponse* resp) override {
-    CMIG_AUTH(ctx);
     ServerUnaryReactor* r = ctx->DefaultReactor();
-    engine_.Poll(QueueName(req->task_type(), req->domain()), req->worker_id(), 1,
+    engine_.Poll(cmig::TaskQueueName(req->task_type(), req->domain()), req->worker_id(), 1,
                  kDefaultPollTimeoutMs, [r, resp](std::vector<Task> tasks) {
                    if (!tasks.empty()) *resp->mutable_task() = std::move(tasks[0]);
                    r->Finish(::grpc::Status::OK);
@@ -382,8 +389,8 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
 
   ::grpc::ServerWriteReactor<Task>* BatchPoll(CallbackServerContext* ctx,
                                               const ts::BatchPollRequest* req) override {
-    absl::Status s = auth_.Check(*ctx);
-    if (s.ok() && req->timeout() > kMaxPollTimeoutMs) {
+    absl::Status s = absl::OkStatus();
+    if (req->timeout() > kMaxPollTimeoutMs) {
       s = absl::InvalidArgumentError("Long Poll Timeout value cannot be more than 5 seconds");
     }
     if (s.ok() && req->task_type().empty()) {
@@ -404,7 +411,6 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
 
   ServerUnaryReactor* UpdateTask(CallbackServerContext* ctx, const ts::UpdateTaskRequest* req,
                                  ts::UpdateTaskResponse* resp) override {
-    CMIG_AUTH(ctx);
     resp->set_task_id(req->result().task_id());
     auto [r, done] = Deferred(ctx);
     engine_.UpdateTask(req->result(), std::move(done));
@@ -412,14 +418,12 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   }
   ServerUnaryReactor* AddLog(CallbackServerContext* ctx, const ts::AddLogRequest* req,
                              ts::AddLogResponse*) override {
-    CMIG_AUTH(ctx);
     auto [r, done] = Deferred(ctx);
     engine_.AddLog(req->task_id(), req->log(), std::move(done));
     return r;
   }
   ServerUnaryReactor* GetTaskLogs(CallbackServerContext* ctx, const ts::GetTaskLogsRequest* req,
                                   ts::GetTaskLogsResponse* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> logs =
         engine_.GetTaskLogs(req->task_id());
     if (logs.ok()) {
@@ -429,7 +433,6 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   }
   ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const ts::GetTaskRequest* req,
                               ts::GetTaskResponse* resp) override {
-    CMIG_AUTH(ctx);
     absl::StatusOr<Task> t = engine_.GetTask(req->task_id());
     if (t.ok()) *resp->mutable_task() = *std::move(t);
     return Done(ctx, t.status());
@@ -437,7 +440,6 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   ServerUnaryReactor* GetQueueSizesForTasks(CallbackServerContext* ctx,
                                             const ts::QueueSizesRequest* req,
                                             ts::QueueSizesResponse* resp) override {
-    CMIG_AUTH(ctx);
     for (const std::string& type : req->task_types()) {
       (*resp->mutable_queue_for_task())[type] = static_cast<int32_t>(engine_.QueueSize(type));
     }
@@ -445,60 +447,27 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   }
   ServerUnaryReactor* GetQueueInfo(CallbackServerContext* ctx, const ts::QueueInfoRequest*,
                                    ts::QueueInfoResponse* resp) override {
-    CMIG_AUTH(ctx);
     for (const auto& [name, size] : engine_.QueueSizes()) (*resp->mutable_queues())[name] = size;
     return Done(ctx, absl::OkStatus());
   }
 
  private:
   Engine& engine_;
-  const Authenticator& auth_;
 };
-
-#undef CMIG_AUTH
 
 }  // namespace
 
-Authenticator::Authenticator(std::vector<std::string> tokens)
-    : tokens_(tokens.begin(), tokens.end()) {}
-
-absl::StatusOr<Authenticator> Authenticator::FromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokens file ", path));
-  std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view t = absl::StripAsciiWhitespace(line);
-    if (t.empty() || t[0] == '#') continue;
-    tokens.emplace_back(t);
+std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) {
+  std::vector<NamedService> out;
+  out.push_back(
+      {md::MetadataService::service_full_name(), std::make_unique<MetadataServiceImpl>(engine)});
+  if (!conductor_api_only) {
+    out.push_back({cmig::v1::DefinitionCatalog::service_full_name(),
+                   std::make_unique<CatalogServiceImpl>(engine)});
   }
-  if (tokens.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("tokens file ", path, " holds no token"));
-  }
-  return Authenticator(std::move(tokens));
-}
-
-absl::Status Authenticator::Check(const ::grpc::CallbackServerContext& context) const {
-  if (tokens_.empty()) return absl::OkStatus();
-  const auto& md = context.client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return absl::UnauthenticatedError("missing bearer token");
-  absl::string_view value(it->second.data(), it->second.size());
-  if (!absl::ConsumePrefix(&value, "Bearer ")) {
-    return absl::UnauthenticatedError("authorization is not a bearer token");
-  }
-  if (!tokens_.contains(value)) return absl::UnauthenticatedError("invalid bearer token");
-  return absl::OkStatus();
-}
-
-std::vector<std::unique_ptr<::grpc::Service>> MakeServices(Engine& engine,
-                                                           const Authenticator& auth,
-                                                           bool conductor_api_only) {
-  std::vector<std::unique_ptr<::grpc::Service>> out;
-  out.push_back(std::make_unique<MetadataServiceImpl>(engine, auth));
-  if (!conductor_api_only) out.push_back(std::make_unique<CatalogServiceImpl>(engine, auth));
-  out.push_back(std::make_unique<WorkflowServiceImpl>(engine, auth));
-  out.push_back(std::make_unique<TaskServiceImpl>(engine, auth));
+  out.push_back(
+      {ws::WorkflowService::service_full_name(), std::make_unique<WorkflowServiceImpl>(engine)});
+  out.push_back({ts::TaskService::service_full_name(), std::make_unique<TaskServiceImpl>(engine)});
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -35,39 +36,6 @@ CREATE INDEX IF NOT EXISTS logs_by_task ON logs(task_id);
 // Workflow statuses that are not final (RUNNING, PAUSED).
 constexpr const char* kOpenStatuses = "(0, 5)";
 
-absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("SQLite ", what, ": ", sqlite3_errmsg(db)));
-}
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  absl::Status error(absl::string_view what) const { return SqliteError(db_, what); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Bound without a copy: `v` must outlive the statement's step (every caller
-// binds strings that live until after it resets the statement).
-void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-std::string ColumnBytes(sqlite3_stmt* s, int i) {
-  const void* p = sqlite3_column_blob(s, i);
-  int n = sqlite3_column_bytes(s, i);
-  return p ? std::string(static_cast<const char*>(p), n) : std::string();
-}
-
 // Statement indexes for the committer's prepared-statement cache.
 enum StmtIndex {
   kPutWorkflowDef,
@@ -90,32 +58,12 @@ enum StmtIndex {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  auto open = [&](sqlite3** db) -> absl::Status {
-    int rc =
-        sqlite3_open_v2(path.c_str(), db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      absl::Status s = absl::UnavailableError(
-          absl::StrCat("cannot open SQLite database ", path, ": ", sqlite3_errstr(rc)));
-      sqlite3_close(*db);
-      *db = nullptr;
-      return s;
-    }
-    sqlite3_busy_timeout(*db, 5000);
-    return absl::OkStatus();
-  };
-  sqlite3* writer = nullptr;
-  sqlite3* reader = nullptr;
-  sqlite3* checkpointer = nullptr;
-  RETURN_IF_ERROR(open(&writer));
-  absl::Status s = open(&reader);
-  if (s.ok()) s = open(&checkpointer);
-  if (!s.ok()) {
-    sqlite3_close(writer);
-    sqlite3_close(reader);
-    return s;
-  }
-  std::unique_ptr<Store> store(new Store(writer, reader, checkpointer));
+  constexpr absl::Duration kBusyTimeout = absl::Seconds(5);
+  ASSIGN_OR_RETURN(SqliteDb writer, SqliteDb::Open(path, SQLITE_OPEN_NOMUTEX, kBusyTimeout));
+  ASSIGN_OR_RETURN(SqliteDb reader, SqliteDb::Open(path, SQLITE_OPEN_NOMUTEX, kBusyTimeout));
+  ASSIGN_OR_RETURN(SqliteDb checkpointer, SqliteDb::Open(path, SQLITE_OPEN_NOMUTEX, kBusyTimeout));
+  std::unique_ptr<Store> store(
+      new Store(std::move(writer), std::move(reader), std::move(checkpointer)));
   // FULL: a committed transaction survives power loss too; group commit keeps
   // the fsync count per second bounded regardless of the RPC rate.
   RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
@@ -127,11 +75,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return store;
 }
 
-Store::Store(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer)
-    : writer_(writer),
-      reader_(reader),
-      checkpointer_db_(checkpointer),
-      write_stmts_(kStmtCount, nullptr) {}
+Store::Store(SqliteDb writer, SqliteDb reader, SqliteDb checkpointer)
+    : writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      checkpointer_db_(std::move(checkpointer)),
+      write_stmts_(kStmtCount) {}
 
 Store::~Store() {
   {
@@ -140,21 +88,11 @@ Store::~Store() {
   }
   if (committer_.joinable()) committer_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
-  for (sqlite3_stmt* s : write_stmts_) sqlite3_finalize(s);
-  sqlite3_close(checkpointer_db_);
-  sqlite3_close(writer_);
-  sqlite3_close(reader_);
+  // Statements are finalized before their connections close.
+  write_stmts_.clear();
 }
 
-absl::Status Store::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(writer_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    absl::Status s = absl::InternalError(absl::StrCat("SQLite: ", err ? err : "error"));
-    sqlite3_free(err);
-    return s;
-  }
-  return absl::OkStatus();
-}
+absl::Status Store::Exec(const char* sql) { return writer_.Exec(sql); }
 
 void Store::Commit(WriteBatch batch, std::function<void(absl::Status)> done) {
   absl::MutexLock lock(&mu_);
@@ -224,89 +162,88 @@ void Store::CheckpointerLoop() {
     }
     int log_frames = 0, checkpointed = 0;
     // PASSIVE never blocks the committer; a busy result is simply retried later.
-    int rc = sqlite3_wal_checkpoint_v2(checkpointer_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+    int rc = sqlite3_wal_checkpoint_v2(checkpointer_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                        &log_frames, &checkpointed);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      spdlog::warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpointer_db_));
+    if (rc != SQLITE_BUSY) {
+      if (absl::Status s = SqliteError(rc, checkpointer_db_.get(), "WAL checkpoint"); !s.ok()) {
+        spdlog::warn("{}", std::string(s.message()));
+      }
     }
   }
 }
 
-sqlite3_stmt* Store::Prepared(int index, const char* sql) {
-  sqlite3_stmt*& s = write_stmts_[index];
-  if (s == nullptr) {
-    if (sqlite3_prepare_v2(writer_, sql, -1, &s, nullptr) != SQLITE_OK) {
-      s = nullptr;
-      return nullptr;
-    }
+absl::StatusOr<SqliteStatement*> Store::Prepared(int index, const char* sql) {
+  std::optional<SqliteStatement>& s = write_stmts_[index];
+  if (!s.has_value()) {
+    ASSIGN_OR_RETURN(s, SqliteStatement::Prepare(writer_.get(), sql));
   }
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  return s;
+  s->Reset();
+  return &*s;
 }
 
 absl::Status Store::Apply(const WriteOp& op) {
-  auto run = [&](sqlite3_stmt* s) -> absl::Status {
-    if (s == nullptr) return SqliteError(writer_, "prepare");
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return SqliteError(writer_, "write");
-    return absl::OkStatus();
+  // Bound values are not copied: each lives until run() reset the statement.
+  auto run = [](SqliteStatement* s) -> absl::Status {
+    absl::StatusOr<bool> row = s->Step();
+    s->Reset();
+    return row.status();
   };
   if (auto* o = std::get_if<PutWorkflowDefOp>(&op)) {
-    sqlite3_stmt* s = Prepared(
-        kPutWorkflowDef, "INSERT OR REPLACE INTO workflow_defs(name, version, def) VALUES(?,?,?)");
-    if (!s) return run(s);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(kPutWorkflowDef,
+                 "INSERT OR REPLACE INTO workflow_defs(name, version, def) VALUES(?,?,?)"));
     const std::string bytes = o->def.SerializeAsString();
-    BindText(s, 1, o->def.name());
-    sqlite3_bind_int64(s, 2, o->def.version());
-    BindBlob(s, 3, bytes);
+    s->BindText(1, o->def.name(), /*copy=*/false);
+    s->BindInt64(2, o->def.version());
+    s->BindBlob(3, bytes, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<PutTaskDefOp>(&op)) {
-    sqlite3_stmt* s =
-        Prepared(kPutTaskDef, "INSERT OR REPLACE INTO task_defs(name, def) VALUES(?,?)");
-    if (!s) return run(s);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(kPutTaskDef, "INSERT OR REPLACE INTO task_defs(name, def) VALUES(?,?)"));
     const std::string bytes = o->def.SerializeAsString();
-    BindText(s, 1, o->def.name());
-    BindBlob(s, 2, bytes);
+    s->BindText(1, o->def.name(), /*copy=*/false);
+    s->BindBlob(2, bytes, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteTaskDefOp>(&op)) {
-    sqlite3_stmt* s = Prepared(kDeleteTaskDef, "DELETE FROM task_defs WHERE name = ?");
-    if (!s) return run(s);
-    BindText(s, 1, o->name);
+    ASSIGN_OR_RETURN(SqliteStatement * s,
+                     Prepared(kDeleteTaskDef, "DELETE FROM task_defs WHERE name = ?"));
+    s->BindText(1, o->name, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteWorkflowDefOp>(&op)) {
-    sqlite3_stmt* s =
-        Prepared(kDeleteWorkflowDef, "DELETE FROM workflow_defs WHERE name = ? AND version = ?");
-    if (!s) return run(s);
-    BindText(s, 1, o->name);
-    sqlite3_bind_int64(s, 2, o->version);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(kDeleteWorkflowDef, "DELETE FROM workflow_defs WHERE name = ? AND version = ?"));
+    s->BindText(1, o->name, /*copy=*/false);
+    s->BindInt64(2, o->version);
     return run(s);
   }
   if (auto* o = std::get_if<PutWorkflowOp>(&op)) {
-    sqlite3_stmt* s = Prepared(
-        kPutWorkflow,
-        "INSERT INTO workflows(id, status, workflow_type, version, correlation_id, parent_id, "
-        "start_time, end_time, update_time, data) VALUES(?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT(id) DO UPDATE SET status=excluded.status, "
-        "workflow_type=excluded.workflow_type, version=excluded.version, "
-        "correlation_id=excluded.correlation_id, parent_id=excluded.parent_id, "
-        "start_time=excluded.start_time, end_time=excluded.end_time, "
-        "update_time=excluded.update_time, data=excluded.data");
-    if (!s) return run(s);
-    BindText(s, 1, o->workflow_id);
-    sqlite3_bind_int(s, 2, o->status);
-    BindText(s, 3, o->workflow_type);
-    sqlite3_bind_int(s, 4, o->version);
-    BindText(s, 5, o->correlation_id);
-    BindText(s, 6, o->parent_workflow_id);
-    sqlite3_bind_int64(s, 7, o->start_time);
-    sqlite3_bind_int64(s, 8, o->end_time);
-    sqlite3_bind_int64(s, 9, o->update_time);
-    BindBlob(s, 10, o->data);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(
+            kPutWorkflow,
+            "INSERT INTO workflows(id, status, workflow_type, version, correlation_id, parent_id, "
+            "start_time, end_time, update_time, data) VALUES(?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET status=excluded.status, "
+            "workflow_type=excluded.workflow_type, version=excluded.version, "
+            "correlation_id=excluded.correlation_id, parent_id=excluded.parent_id, "
+            "start_time=excluded.start_time, end_time=excluded.end_time, "
+            "update_time=excluded.update_time, data=excluded.data"));
+    s->BindText(1, o->workflow_id, /*copy=*/false);
+    s->BindInt64(2, o->status);
+    s->BindText(3, o->workflow_type, /*copy=*/false);
+    s->BindInt64(4, o->version);
+    s->BindText(5, o->correlation_id, /*copy=*/false);
+    s->BindText(6, o->parent_workflow_id, /*copy=*/false);
+    s->BindInt64(7, o->start_time);
+    s->BindInt64(8, o->end_time);
+    s->BindInt64(9, o->update_time);
+    s->BindBlob(10, o->data, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteWorkflowOp>(&op)) {
@@ -322,51 +259,51 @@ absl::Status Store::Apply(const WriteOp& op) {
         {kDeleteWorkflow, "DELETE FROM workflows WHERE id = ?"},
     };
     for (const auto& step : steps) {
-      sqlite3_stmt* s = Prepared(step.index, step.sql);
-      if (s) BindText(s, 1, o->workflow_id);
+      ASSIGN_OR_RETURN(SqliteStatement * s, Prepared(step.index, step.sql));
+      s->BindText(1, o->workflow_id, /*copy=*/false);
       RETURN_IF_ERROR(run(s));
     }
     return absl::OkStatus();
   }
   if (auto* o = std::get_if<PutTaskOp>(&op)) {
     // An upsert keeps the rowid, which orders a workflow's task attempts.
-    sqlite3_stmt* s = Prepared(kPutTask,
-                               "INSERT INTO tasks(id, workflow_id, data) VALUES(?,?,?) "
-                               "ON CONFLICT(id) DO UPDATE SET data=excluded.data");
-    if (!s) return run(s);
-    BindText(s, 1, o->task_id);
-    BindText(s, 2, o->workflow_id);
-    BindBlob(s, 3, o->data);
+    ASSIGN_OR_RETURN(SqliteStatement * s,
+                     Prepared(kPutTask,
+                              "INSERT INTO tasks(id, workflow_id, data) VALUES(?,?,?) "
+                              "ON CONFLICT(id) DO UPDATE SET data=excluded.data"));
+    s->BindText(1, o->task_id, /*copy=*/false);
+    s->BindText(2, o->workflow_id, /*copy=*/false);
+    s->BindBlob(3, o->data, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteTaskOp>(&op)) {
-    sqlite3_stmt* s = Prepared(kDeleteTask, "DELETE FROM tasks WHERE id = ?");
-    if (!s) return run(s);
-    BindText(s, 1, o->task_id);
+    ASSIGN_OR_RETURN(SqliteStatement * s, Prepared(kDeleteTask, "DELETE FROM tasks WHERE id = ?"));
+    s->BindText(1, o->task_id, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<PutQueueOp>(&op)) {
-    sqlite3_stmt* s = Prepared(
-        kPutQueue, "INSERT OR REPLACE INTO queue(task_id, queue_name, visible_at) VALUES(?,?,?)");
-    if (!s) return run(s);
-    BindText(s, 1, o->task_id);
-    BindText(s, 2, o->queue_name);
-    sqlite3_bind_int64(s, 3, o->visible_at_ms);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(kPutQueue,
+                 "INSERT OR REPLACE INTO queue(task_id, queue_name, visible_at) VALUES(?,?,?)"));
+    s->BindText(1, o->task_id, /*copy=*/false);
+    s->BindText(2, o->queue_name, /*copy=*/false);
+    s->BindInt64(3, o->visible_at_ms);
     return run(s);
   }
   if (auto* o = std::get_if<DeleteQueueOp>(&op)) {
-    sqlite3_stmt* s = Prepared(kDeleteQueue, "DELETE FROM queue WHERE task_id = ?");
-    if (!s) return run(s);
-    BindText(s, 1, o->task_id);
+    ASSIGN_OR_RETURN(SqliteStatement * s,
+                     Prepared(kDeleteQueue, "DELETE FROM queue WHERE task_id = ?"));
+    s->BindText(1, o->task_id, /*copy=*/false);
     return run(s);
   }
   if (auto* o = std::get_if<AddLogOp>(&op)) {
-    sqlite3_stmt* s =
-        Prepared(kAddLog, "INSERT INTO logs(task_id, created_time, line) VALUES(?,?,?)");
-    if (!s) return run(s);
-    BindText(s, 1, o->task_id);
-    sqlite3_bind_int64(s, 2, o->created_time);
-    BindText(s, 3, o->line);
+    ASSIGN_OR_RETURN(
+        SqliteStatement * s,
+        Prepared(kAddLog, "INSERT INTO logs(task_id, created_time, line) VALUES(?,?,?)"));
+    s->BindText(1, o->task_id, /*copy=*/false);
+    s->BindInt64(2, o->created_time);
+    s->BindText(3, o->line, /*copy=*/false);
     return run(s);
   }
   return absl::InternalError("unknown write op");
@@ -376,57 +313,74 @@ absl::StatusOr<LoadedState> Store::Load() {
   absl::MutexLock lock(&read_mu_);
   LoadedState out;
   {
-    Stmt s(reader_, "SELECT def FROM workflow_defs ORDER BY name, version");
-    if (!s.ok()) return s.error("load workflow_defs");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      if (!out.workflow_defs.emplace_back().ParseFromString(ColumnBytes(s.get(), 0))) {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(), "SELECT def FROM workflow_defs ORDER BY name, version"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      if (!out.workflow_defs.emplace_back().ParseFromString(s.ColumnBytes(0))) {
         return absl::DataLossError("unreadable workflow definition row");
       }
     }
   }
   {
-    Stmt s(reader_, "SELECT def FROM task_defs ORDER BY name");
-    if (!s.ok()) return s.error("load task_defs");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      if (!out.task_defs.emplace_back().ParseFromString(ColumnBytes(s.get(), 0))) {
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        SqliteStatement::Prepare(reader_.get(), "SELECT def FROM task_defs ORDER BY name"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      if (!out.task_defs.emplace_back().ParseFromString(s.ColumnBytes(0))) {
         return absl::DataLossError("unreadable task definition row");
       }
     }
   }
   absl::flat_hash_map<std::string, size_t> index;
   {
-    Stmt s(reader_, absl::StrCat("SELECT data, start_time FROM workflows WHERE status IN ",
-                                 kOpenStatuses, " ORDER BY start_time"));
-    if (!s.ok()) return s.error("load workflows");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        SqliteStatement::Prepare(
+            reader_.get(), absl::StrCat("SELECT data, start_time FROM workflows WHERE status IN ",
+                                        kOpenStatuses, " ORDER BY start_time")));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
       LoadedState::WorkflowRecord& r = out.open_workflows.emplace_back();
-      if (!r.workflow.ParseFromString(ColumnBytes(s.get(), 0))) {
+      if (!r.workflow.ParseFromString(s.ColumnBytes(0))) {
         return absl::DataLossError("unreadable workflow row");
       }
-      r.start_time = sqlite3_column_int64(s.get(), 1);
+      r.start_time = s.ColumnInt64(1);
       index[r.workflow.workflow_id()] = out.open_workflows.size() - 1;
     }
   }
   {
-    Stmt s(reader_, absl::StrCat("SELECT t.workflow_id, t.data FROM tasks t JOIN workflows w ON "
-                                 "w.id = t.workflow_id WHERE w.status IN ",
-                                 kOpenStatuses, " ORDER BY t.rowid"));
-    if (!s.ok()) return s.error("load tasks");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      auto it = index.find(ColumnBytes(s.get(), 0));
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        SqliteStatement::Prepare(
+            reader_.get(),
+            absl::StrCat("SELECT t.workflow_id, t.data FROM tasks t JOIN workflows w ON "
+                         "w.id = t.workflow_id WHERE w.status IN ",
+                         kOpenStatuses, " ORDER BY t.rowid")));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      auto it = index.find(s.ColumnBytes(0));
       if (it == index.end()) continue;
-      if (!out.open_workflows[it->second].workflow.add_tasks()->ParseFromString(
-              ColumnBytes(s.get(), 1))) {
+      if (!out.open_workflows[it->second].workflow.add_tasks()->ParseFromString(s.ColumnBytes(1))) {
         return absl::DataLossError("unreadable task row");
       }
     }
   }
   {
-    Stmt s(reader_, "SELECT task_id, queue_name, visible_at FROM queue ORDER BY visible_at");
-    if (!s.ok()) return s.error("load queue");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.queue.push_back(
-          {ColumnBytes(s.get(), 0), ColumnBytes(s.get(), 1), sqlite3_column_int64(s.get(), 2)});
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(),
+                         "SELECT task_id, queue_name, visible_at FROM queue ORDER BY visible_at"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.queue.push_back({s.ColumnBytes(0), s.ColumnBytes(1), s.ColumnInt64(2)});
     }
   }
   return out;
@@ -438,23 +392,29 @@ absl::StatusOr<conductor::proto::Workflow> Store::ReadWorkflow(const std::string
   absl::MutexLock lock(&read_mu_);
   conductor::proto::Workflow wf;
   {
-    Stmt s(reader_, "SELECT data, start_time FROM workflows WHERE id = ?");
-    if (!s.ok()) return s.error("read workflow");
-    BindText(s.get(), 1, workflow_id);
-    if (sqlite3_step(s.get()) != SQLITE_ROW) {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(), "SELECT data, start_time FROM workflows WHERE id = ?"));
+    s.BindText(1, workflow_id);
+    ASSIGN_OR_RETURN(bool found, s.Step());
+    if (!found) {
       return absl::NotFoundError(absl::StrCat("no workflow with id ", workflow_id));
     }
-    if (!wf.ParseFromString(ColumnBytes(s.get(), 0))) {
+    if (!wf.ParseFromString(s.ColumnBytes(0))) {
       return absl::DataLossError(absl::StrCat("unreadable row of workflow ", workflow_id));
     }
-    if (start_time != nullptr) *start_time = sqlite3_column_int64(s.get(), 1);
+    if (start_time != nullptr) *start_time = s.ColumnInt64(1);
   }
   if (include_tasks) {
-    Stmt s(reader_, "SELECT data FROM tasks WHERE workflow_id = ? ORDER BY rowid");
-    if (!s.ok()) return s.error("read tasks");
-    BindText(s.get(), 1, workflow_id);
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      if (!wf.add_tasks()->ParseFromString(ColumnBytes(s.get(), 0))) {
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        SqliteStatement::Prepare(reader_.get(),
+                                 "SELECT data FROM tasks WHERE workflow_id = ? ORDER BY rowid"));
+    s.BindText(1, workflow_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      if (!wf.add_tasks()->ParseFromString(s.ColumnBytes(0))) {
         return absl::DataLossError(absl::StrCat("unreadable task row of workflow ", workflow_id));
       }
     }
@@ -464,14 +424,15 @@ absl::StatusOr<conductor::proto::Workflow> Store::ReadWorkflow(const std::string
 
 absl::StatusOr<conductor::proto::Task> Store::ReadTask(const std::string& task_id) {
   absl::MutexLock lock(&read_mu_);
-  Stmt s(reader_, "SELECT data FROM tasks WHERE id = ?");
-  if (!s.ok()) return s.error("read task");
-  BindText(s.get(), 1, task_id);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) {
+  ASSIGN_OR_RETURN(SqliteStatement s,
+                   SqliteStatement::Prepare(reader_.get(), "SELECT data FROM tasks WHERE id = ?"));
+  s.BindText(1, task_id);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) {
     return absl::NotFoundError(absl::StrCat("no task with id ", task_id));
   }
   conductor::proto::Task t;
-  if (!t.ParseFromString(ColumnBytes(s.get(), 0))) {
+  if (!t.ParseFromString(s.ColumnBytes(0))) {
     return absl::DataLossError(absl::StrCat("unreadable row of task ", task_id));
   }
   return t;
@@ -480,15 +441,19 @@ absl::StatusOr<conductor::proto::Task> Store::ReadTask(const std::string& task_i
 absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> Store::ReadLogs(
     const std::string& task_id) {
   absl::MutexLock lock(&read_mu_);
-  Stmt s(reader_, "SELECT created_time, line FROM logs WHERE task_id = ? ORDER BY rowid");
-  if (!s.ok()) return s.error("read logs");
-  BindText(s.get(), 1, task_id);
+  ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      SqliteStatement::Prepare(
+          reader_.get(), "SELECT created_time, line FROM logs WHERE task_id = ? ORDER BY rowid"));
+  s.BindText(1, task_id);
   std::vector<conductor::proto::TaskExecLog> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
     conductor::proto::TaskExecLog& l = out.emplace_back();
     l.set_task_id(task_id);
-    l.set_created_time(sqlite3_column_int64(s.get(), 0));
-    l.set_log(ColumnBytes(s.get(), 1));
+    l.set_created_time(s.ColumnInt64(0));
+    l.set_log(s.ColumnBytes(1));
   }
   return out;
 }
@@ -508,33 +473,40 @@ absl::StatusOr<std::vector<WorkflowRow>> Store::QueryWorkflows(const WorkflowQue
   if (q.start_time_from != 0) where.push_back("start_time >= ?4");
   if (q.start_time_to != 0) where.push_back("start_time <= ?5");
   std::string cond = where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND "));
-  auto bind = [&](sqlite3_stmt* s) {
-    if (!q.workflow_type.empty()) BindText(s, 1, q.workflow_type);
-    if (q.version != 0) sqlite3_bind_int(s, 2, q.version);
-    if (q.correlation_id) BindText(s, 3, *q.correlation_id);
-    if (q.id_or_correlation_id) BindText(s, 6, *q.id_or_correlation_id);
-    if (q.start_time_from != 0) sqlite3_bind_int64(s, 4, q.start_time_from);
-    if (q.start_time_to != 0) sqlite3_bind_int64(s, 5, q.start_time_to);
+  auto bind = [&](SqliteStatement& s) {
+    if (!q.workflow_type.empty()) s.BindText(1, q.workflow_type);
+    if (q.version != 0) s.BindInt64(2, q.version);
+    if (q.correlation_id) s.BindText(3, *q.correlation_id);
+    if (q.id_or_correlation_id) s.BindText(6, *q.id_or_correlation_id);
+    if (q.start_time_from != 0) s.BindInt64(4, q.start_time_from);
+    if (q.start_time_to != 0) s.BindInt64(5, q.start_time_to);
   };
   absl::MutexLock lock(&read_mu_);
   if (total != nullptr) {
-    Stmt s(reader_, absl::StrCat("SELECT COUNT(*) FROM workflows", cond));
-    if (!s.ok()) return s.error("count workflows");
-    bind(s.get());
-    *total = sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(), absl::StrCat("SELECT COUNT(*) FROM workflows", cond)));
+    bind(s);
+    ASSIGN_OR_RETURN(bool counted, s.Step());
+    *total = counted ? s.ColumnInt64(0) : 0;
   }
-  Stmt s(reader_, absl::StrCat("SELECT data, start_time, update_time FROM workflows", cond,
-                               " ORDER BY start_time, id LIMIT ", q.limit, " OFFSET ", q.offset));
-  if (!s.ok()) return s.error("query workflows");
-  bind(s.get());
+  ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      SqliteStatement::Prepare(
+          reader_.get(),
+          absl::StrCat("SELECT data, start_time, update_time FROM workflows", cond,
+                       " ORDER BY start_time, id LIMIT ", q.limit, " OFFSET ", q.offset)));
+  bind(s);
   std::vector<WorkflowRow> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
     WorkflowRow& r = out.emplace_back();
-    if (!r.workflow.ParseFromString(ColumnBytes(s.get(), 0))) {
+    if (!r.workflow.ParseFromString(s.ColumnBytes(0))) {
       return absl::DataLossError("unreadable workflow row");
     }
-    r.start_time = sqlite3_column_int64(s.get(), 1);
-    r.update_time = sqlite3_column_int64(s.get(), 2);
+    r.start_time = s.ColumnInt64(1);
+    r.update_time = s.ColumnInt64(2);
   }
   return out;
 }

@@ -9,12 +9,11 @@
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open("/var/lib/x.db"));
 //   WriteBatch batch;
-//   batch.push_back(PutTaskOp{task.task_id(), task.workflow_instance_id(), task});
+//   batch.push_back(
+//       PutTaskOp{task.task_id(), task.workflow_instance_id(), task.SerializeAsString()});
 //   store->Commit(std::move(batch), [](absl::Status s) { /* durable (or failed) */ });
 #ifndef CMIG_ORCHESTRATOR_STORE_H_
 #define CMIG_ORCHESTRATOR_STORE_H_
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <deque>
@@ -34,6 +33,7 @@
 #include "conductor/model/taskexeclog.pb.h"
 #include "conductor/model/workflow.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "orchestrator/sqlite.h"
 
 namespace cmig::orchestrator {
 
@@ -133,6 +133,12 @@ struct WorkflowRow {
   int64_t update_time = 0;
 };
 
+// One page of a query's rows, and how many rows the query selects without offset and limit.
+struct WorkflowPage {
+  std::vector<WorkflowRow> rows;
+  int64_t total_hits = 0;
+};
+
 // Thread safety: every method may be called from any thread.
 class Store {
  public:
@@ -169,20 +175,21 @@ class Store {
     WriteBatch batch;
     std::function<void(absl::Status)> done;
   };
-  Store(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer);
+  Store(SqliteDb writer, SqliteDb reader, SqliteDb checkpointer);
   void CommitterLoop();
   // Copies the WAL into the database file off the commit path, so commits never
   // wait for a checkpoint's writes and fsync.
   void CheckpointerLoop();
   absl::Status Apply(const WriteOp& op);
   absl::Status Exec(const char* sql);
-  sqlite3_stmt* Prepared(int index, const char* sql);
+  // The committer's cached statement `index`, reset and ready to bind.
+  absl::StatusOr<SqliteStatement*> Prepared(int index, const char* sql);
 
-  sqlite3* const writer_;           // committer thread only
-  sqlite3* const reader_;           // guarded by read_mu_
-  sqlite3* const checkpointer_db_;  // checkpointer thread only
+  SqliteDb writer_;  // committer thread only
   absl::Mutex read_mu_;
-  std::vector<sqlite3_stmt*> write_stmts_;  // committer thread only
+  SqliteDb reader_ ABSL_GUARDED_BY(read_mu_);
+  SqliteDb checkpointer_db_;                                 // checkpointer thread only
+  std::vector<std::optional<SqliteStatement>> write_stmts_;  // committer thread only
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "orchestrator/script.h"
 
 namespace cmig::orchestrator {
 namespace {

@@ -63,6 +63,34 @@ TEST_F(AuthTest, CallsWithoutAValidTokenAreUnauthenticated) {
   EXPECT_EQ(polled->size(), 1u);
 }
 
+// A unary call with an empty request to any method, as a client that knows no stubs.
+::grpc::Status GenericCall(Client& client, const std::string& method) {
+  ::grpc::GenericStub stub(client.channel_);
+  ::grpc::Slice empty{std::string()};
+  ::grpc::ByteBuffer request(&empty, 1);
+  ::grpc::ByteBuffer response;
+  absl::Notification done;
+  ::grpc::Status status;
+  auto ctx = client.Ctx();
+  stub.UnaryCall(ctx.get(), method, ::grpc::StubOptions(), &request, &response,
+                 [&](::grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  return status;
+}
+
+TEST_F(AuthTest, HealthAndUnknownMethodsNeedNoTokenAndRefusalsNeverEchoTheToken) {
+  EXPECT_TRUE(GenericCall(client(), "/grpc.health.v1.Health/Check").ok());
+  EXPECT_EQ(GenericCall(client(), "/no.such.Service/Method").error_code(),
+            ::grpc::StatusCode::UNIMPLEMENTED);
+  Client wrong = WithToken("leaked-secret");
+  ::grpc::Status refused = GenericCall(wrong, "/conductor.grpc.tasks.TaskService/GetTask");
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(refused.error_message(), ::testing::Not(::testing::HasSubstr("leaked-secret")));
+}
+
 TEST(AuthOptionsTest, TokensFileWithoutTokensIsRefused) {
   std::string dir = MakeTempDir();
   ServerOptions options;
@@ -142,6 +170,40 @@ TEST(TlsTest, ServesOverTlsOnly) {
       plain.catalog
           ->ListTaskDefs(plain.Ctx(absl::Seconds(2)).get(), cmig::v1::ListTaskDefsRequest(), &list)
           .ok());
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TlsTest, TokensAreCheckedOverTls) {
+  std::string dir = MakeTempDir();
+  CertAndKey ck = MakeSelfSigned();
+  ServerOptions options;
+  options.db_path = dir + "/o.db";
+  options.tls_cert_file = dir + "/cert.pem";
+  options.tls_key_file = dir + "/key.pem";
+  options.tokens_file = dir + "/tokens";
+  WriteFile(options.tls_cert_file, ck.cert_pem);
+  WriteFile(options.tls_key_file, ck.key_pem);
+  WriteFile(options.tokens_file, "tls-token\n");
+  auto server = OrchestratorServer::Start(options);
+  ASSERT_OK(server.status());
+
+  ::grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ck.cert_pem;
+  ::grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto channel =
+      ::grpc::CreateCustomChannel((*server)->address(), ::grpc::SslCredentials(ssl), args);
+  Client with_token(channel, "tls-token");
+  Client without_token(channel);
+  cmig::v1::ListTaskDefsResponse list;
+  EXPECT_TRUE(with_token.catalog
+                  ->ListTaskDefs(with_token.Ctx().get(), cmig::v1::ListTaskDefsRequest(), &list)
+                  .ok());
+  EXPECT_EQ(without_token.catalog
+                ->ListTaskDefs(without_token.Ctx().get(), cmig::v1::ListTaskDefsRequest(), &list)
+                .error_code(),
+            ::grpc::StatusCode::UNAUTHENTICATED);
   (*server)->Shutdown();
   std::filesystem::remove_all(dir);
 }

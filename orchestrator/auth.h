@@ -1,0 +1,67 @@
+// Bearer-token authentication of the orchestrator's RPCs, checked once per call for every
+// service, before gRPC hands the call to it.
+//
+// The check sits in the server's credentials (gRPC's auth metadata processor, the one hook that
+// runs ahead of every handler: gRPC C++ server interceptors cannot refuse a call), so no
+// service, present or future, carries an auth check of its own. Calls to services outside the
+// protected set (grpc.health.v1.Health, unknown services) are not checked, so health probes
+// need no token and an unknown method stays UNIMPLEMENTED.
+//
+//   ASSIGN_OR_RETURN(Authenticator auth, Authenticator::FromFile(tokens_file));
+//   builder.AddListeningPort(address,
+//                            AuthenticatingCredentials(auth, /*tls=*/std::nullopt, names));
+#ifndef CMIG_ORCHESTRATOR_AUTH_H_
+#define CMIG_ORCHESTRATOR_AUTH_H_
+
+#include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace cmig::orchestrator {
+
+// Checks `authorization: Bearer <token>` against a fixed set of tokens. With no tokens every
+// call passes. Immutable after construction; thread-safe.
+class Authenticator {
+ public:
+  // Reads one token per line; blank lines and lines starting with '#' are skipped.
+  // INVALID_ARGUMENT when the file names no token (an empty file would silently
+  // turn authentication off); NOT_FOUND when it cannot be read.
+  static absl::StatusOr<Authenticator> FromFile(const std::string& path);
+  Authenticator() = default;
+  explicit Authenticator(std::vector<std::string> tokens);
+
+  bool enabled() const { return !tokens_.empty(); }
+
+  // `authorization` is the call's authorization header, nullopt when it has none.
+  // UNAUTHENTICATED without a valid token. Never echoes the presented token.
+  absl::Status Check(std::optional<absl::string_view> authorization) const;
+
+ private:
+  absl::flat_hash_set<std::string> tokens_;
+};
+
+// A certificate chain and its private key, PEM.
+struct TlsKeyPair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// Server credentials, plaintext or TLS (`tls`), that check every call to a service named in
+// `protected_services` ("conductor.grpc.tasks.TaskService") with `auth` before the service
+// sees it; a refused call ends UNAUTHENTICATED. `auth` must outlive every server the
+// credentials are added to. With `auth` not enabled, gRPC's own credentials are returned.
+std::shared_ptr<::grpc::ServerCredentials> AuthenticatingCredentials(
+    const Authenticator& auth, const std::optional<TlsKeyPair>& tls,
+    std::vector<std::string> protected_services);
+
+}  // namespace cmig::orchestrator
+
+#endif  // CMIG_ORCHESTRATOR_AUTH_H_

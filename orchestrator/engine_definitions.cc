@@ -1,0 +1,188 @@
+// Workflow and task definitions in the engine (engine.h): Conductor's MetadataService semantics
+// over the in-memory maps, each change written through a transaction.
+#include <algorithm>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "orchestrator/engine.h"
+#include "orchestrator/engine_internal.h"
+
+namespace cmig::orchestrator {
+
+using conductor::proto::Task;
+using conductor::proto::Workflow;
+using engine_internal::IsTerminal;
+using engine_internal::RealNowMs;
+
+TaskDefLookup Engine::TaskDefLookupLocked() const {
+  return [this](const std::string& n) ABSL_SHARED_LOCKS_REQUIRED(mu_) { return TaskDefLocked(n); };
+}
+
+const conductor::proto::TaskDef* Engine::TaskDefLocked(const std::string& name) const {
+  auto it = task_defs_.find(name);
+  return it == task_defs_.end() ? nullptr : &it->second;
+}
+
+absl::Status Engine::ValidateWorkflowDef(const conductor::proto::WorkflowDef& def) {
+  if (def.name().empty()) return absl::InvalidArgumentError("workflow definition has no name");
+  if (def.tasks().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workflow definition ", def.name(), ": WorkflowTask list cannot be empty"));
+  }
+  absl::flat_hash_set<std::string> refs;
+  std::function<absl::Status(const conductor::proto::WorkflowTask&)> check =
+      [&](const conductor::proto::WorkflowTask& t) -> absl::Status {
+    if (t.name().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("workflow definition ", def.name(), ": a task has no name"));
+    }
+    if (t.task_reference_name().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("workflow definition ", def.name(), ": task ",
+                                                     t.name(), " has no taskReferenceName"));
+    }
+    if (!refs.insert(t.task_reference_name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("workflow definition ", def.name(),
+                                                     ": taskReferenceName ",
+                                                     t.task_reference_name(), " is not unique"));
+    }
+    for (const auto& [k, list] : t.decision_cases()) {
+      for (const auto& c : list.tasks()) RETURN_IF_ERROR(check(c));
+    }
+    for (const auto& c : t.default_case()) RETURN_IF_ERROR(check(c));
+    for (const auto& fork : t.fork_tasks()) {
+      for (const auto& c : fork.tasks()) RETURN_IF_ERROR(check(c));
+    }
+    for (const auto& c : t.loop_over()) RETURN_IF_ERROR(check(c));
+    return absl::OkStatus();
+  };
+  for (const auto& t : def.tasks()) RETURN_IF_ERROR(check(t));
+  return absl::OkStatus();
+}
+
+void Engine::CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    RETURN_IF_ERROR(ValidateWorkflowDef(def));
+    auto& versions = workflow_defs_[def.name()];
+    if (versions.contains(def.version())) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("Workflow with ", def.name(), ".", def.version(), " already exists!"));
+    }
+    versions[def.version()] = def;
+    txn.batch.push_back(PutWorkflowDefOp{std::move(def)});
+    return absl::OkStatus();
+  });
+}
+
+void Engine::UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    for (const auto& d : defs) RETURN_IF_ERROR(ValidateWorkflowDef(d));
+    for (auto& d : defs) {
+      workflow_defs_[d.name()][d.version()] = d;
+      txn.batch.push_back(PutWorkflowDefOp{std::move(d)});
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<conductor::proto::WorkflowDef> Engine::GetWorkflowDef(const std::string& name,
+                                                                     int version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = workflow_defs_.find(name);
+  if (it != workflow_defs_.end() && !it->second.empty()) {
+    if (version == 0) return it->second.rbegin()->second;
+    auto vit = it->second.find(version);
+    if (vit != it->second.end()) return vit->second;
+  }
+  return absl::NotFoundError(absl::StrCat("No such workflow found by name=", name,
+                                          version ? absl::StrCat(", version=", version) : ""));
+}
+
+void Engine::CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    for (const auto& d : defs) {
+      if (d.name().empty()) return absl::InvalidArgumentError("task definition has no name");
+    }
+    for (auto& d : defs) {
+      task_defs_[d.name()] = d;
+      txn.batch.push_back(PutTaskDefOp{std::move(d)});
+    }
+    return absl::OkStatus();
+  });
+}
+
+void Engine::UpdateTaskDef(conductor::proto::TaskDef def, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    if (def.name().empty()) return absl::InvalidArgumentError("task definition has no name");
+    auto it = task_defs_.find(def.name());
+    if (it == task_defs_.end()) {
+      return absl::NotFoundError(absl::StrCat("No such task by name ", def.name()));
+    }
+    it->second = def;
+    txn.batch.push_back(PutTaskDefOp{std::move(def)});
+    return absl::OkStatus();
+  });
+}
+
+void Engine::DeleteTaskDef(const std::string& name, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    if (task_defs_.erase(name) == 0) {
+      return absl::NotFoundError(absl::StrCat("No such task definition by name ", name));
+    }
+    txn.batch.push_back(DeleteTaskDefOp{name});
+    return absl::OkStatus();
+  });
+}
+
+void Engine::DeleteWorkflowDef(const std::string& name, int version, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    auto it = workflow_defs_.find(name);
+    if (it == workflow_defs_.end() || it->second.erase(version) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("No such workflow definition ", name, " version ", version));
+    }
+    if (it->second.empty()) workflow_defs_.erase(it);
+    txn.batch.push_back(DeleteWorkflowDefOp{name, version});
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<conductor::proto::TaskDef> Engine::GetTaskDef(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = task_defs_.find(name);
+  if (it == task_defs_.end()) {
+    return absl::NotFoundError(absl::StrCat("No such TaskDef found by taskType=", name));
+  }
+  return it->second;
+}
+
+std::vector<conductor::proto::WorkflowDef> Engine::ListWorkflowDefs(const std::string& name,
+                                                                    bool all_versions) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [n, v] : workflow_defs_) {
+    if ((name.empty() || n == name) && !v.empty()) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<conductor::proto::WorkflowDef> out;
+  for (const std::string& n : names) {
+    const auto& versions = workflow_defs_.at(n);
+    if (all_versions) {
+      for (const auto& [v, d] : versions) out.push_back(d);
+    } else {
+      out.push_back(versions.rbegin()->second);
+    }
+  }
+  return out;
+}
+
+std::vector<conductor::proto::TaskDef> Engine::ListTaskDefs() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<conductor::proto::TaskDef> out;
+  for (const auto& [n, d] : task_defs_) out.push_back(d);
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  return out;
+}
+
+}  // namespace cmig::orchestrator
