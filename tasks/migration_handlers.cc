@@ -15,15 +15,50 @@
 #include "base/status_macros.h"
 #include "cmig/v1/extensions.pb.h"
 #include "definitions/canonical.h"
-#include "tasks/discovery.h"
 #include "definitions/json.h"
 #include "definitions/message_value.h"
-#include "tasks/package.h"
-#include "tasks/plan.h"
-#include "tasks/snapshot.h"
-#include "tasks/verify.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
+#include "migration/plan.h"
+#include "migration/snapshot.h"
+#include "migration/verify.h"
 
 namespace cmig::tasks {
+
+using migration::ApplyStep;
+using migration::BuildPackage;
+using migration::BuiltPackage;
+using migration::ConfigEnvironmentResolver;
+using migration::ConfigSecretResolver;
+using migration::DefinitionSource;
+using migration::DescribeItem;
+using migration::Discover;
+using migration::Discovery;
+using migration::DiscoveryOptions;
+using migration::EnsureSecretBackups;
+using migration::EnvironmentResolver;
+using migration::ExtensionEnvironmentResolver;
+using migration::ExtensionSecretResolver;
+using migration::FallbackEnvironmentResolver;
+using migration::FallbackSecretResolver;
+using migration::InMemoryDefinitionSource;
+using migration::PackageContents;
+using migration::PackageFromJson;
+using migration::PackageHeader;
+using migration::PackageToJson;
+using migration::PlanMigration;
+using migration::ReleaseSecretBackups;
+using migration::ReportFromPlan;
+using migration::RestoreSecrets;
+using migration::RestoreStep;
+using migration::SecretRestore;
+using migration::SnapshotSecrets;
+using migration::StepsToApply;
+using migration::StepsToRestore;
+using migration::TakeSnapshot;
+using migration::ValidatePackage;
+using migration::VerifyTarget;
+
 namespace {
 
 using google::protobuf::Struct;
@@ -34,15 +69,14 @@ constexpr absl::string_view kInlinePrefix = "inline:";
 
 // ---- JSON <-> messages -------------------------------------------------------------------
 
-
 absl::Status FromValue(const Value* v, absl::string_view what, google::protobuf::Message* m) {
   if (v == nullptr || v->kind_case() == Value::kNullValue ||
       v->kind_case() == Value::KIND_NOT_SET) {
     return absl::OkStatus();
   }
   if (absl::Status s = MessageFromValue(*v, m); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", what, "' is not a valid ", m->GetDescriptor()->name(), ": ", s.message()));
+    return absl::InvalidArgumentError(absl::StrCat("input '", what, "' is not a valid ",
+                                                   m->GetDescriptor()->name(), ": ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -381,9 +415,9 @@ class FetchDefinitions final : public Step {
     v1::FetchedDefinitions fetched;
     // A few names are read one by one (discovery then reads what they reference the same way);
     // "*" or many names list the source once, which is fewer round trips.
-    const bool list = wants_all_workflows || wants_all_tasks ||
-                      selection.workflows_size() + selection.task_defs_size() >=
-                          kListWhenSelectingAtLeast;
+    const bool list =
+        wants_all_workflows || wants_all_tasks ||
+        selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
         list ? deps().metadata->ListWorkflowDefs("", /*all_versions=*/true)
              : absl::FailedPreconditionError("not listed: the selection names a few definitions");
@@ -770,8 +804,8 @@ absl::StatusOr<std::shared_ptr<const ParsedPackage>> LoadPackage(Shared& shared,
   parsed->package = *std::move(p);
   absl::StatusOr<PackageContents> contents = ValidatePackage(parsed->package);
   if (!contents.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the package is rejected, nothing was changed: ", contents.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("the package is rejected, nothing was changed: ",
+                                                   contents.status().message()));
   }
   parsed->contents = *std::move(contents);
   if (stored) shared.CachePackage(ref, parsed);
@@ -1190,7 +1224,11 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
     r->file_environments = std::make_unique<NoEnvironments>();
   }
   const char* dir = std::getenv("CMIG_SECRETS_DIR");
-  r->file_secrets = std::make_unique<ConfigSecretResolver>(dir ? dir : "", nullptr);
+  r->file_secrets =
+      std::make_unique<ConfigSecretResolver>(dir ? dir : "", [](const std::string& name) {
+        const char* v = std::getenv(name.c_str());
+        return v ? std::optional<std::string>(v) : std::nullopt;
+      });
   r->environments = std::make_unique<FallbackEnvironmentResolver>(*r->extension_environments,
                                                                   *r->file_environments);
   r->secrets = std::make_unique<FallbackSecretResolver>(*r->extension_secrets, *r->file_secrets);

@@ -56,8 +56,8 @@
 #include "client/grpc_client.h"
 #include "client/metadata_client.h"
 #include "client/workflow_client.h"
-#include "tasks/apply_order.h"
-#include "tasks/environments.h"
+#include "migration/apply_order.h"
+#include "migration/environments.h"
 #include "tasks/handler_registry.h"
 
 namespace cmig::tasks {
@@ -82,8 +82,8 @@ struct MigrationDeps {
   // null = such a package fails the apply with FailedPrecondition. Values are never logged.
   client::SecretClient* secret_store = nullptr;
   // Required; borrowed.
-  EnvironmentResolver* environments = nullptr;
-  SecretResolver* secrets = nullptr;
+  migration::EnvironmentResolver* environments = nullptr;
+  migration::SecretResolver* secrets = nullptr;
   // Deadline of each call to another environment.
   absl::Duration remote_call_timeout = absl::Seconds(30);
   // Largest inline reference ("inline:<base64>", 4/3 of the result's bytes) a result may travel
@@ -97,7 +97,7 @@ struct MigrationDeps {
   int apply_batch_size = 500;
   // Test hook: called before each write batch of the apply step with the index of its first
   // step; a non-OK status fails the step with it.
-  std::function<absl::Status(const ApplyStep& first, int index)> before_apply_write;
+  std::function<absl::Status(const migration::ApplyStep& first, int index)> before_apply_write;
 };
 
 // Registers every migration step. InvalidArgument when a required dependency is missing;

@@ -28,9 +28,9 @@
 #include "absl/strings/str_split.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "definitions/json.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
-#include "definitions/json.h"
 #include "tasks/migration_handlers.h"
 #include "worker/registration.h"
 #include "worker/worker.h"
@@ -60,8 +60,8 @@ struct Env {
   std::unique_ptr<cmig::orchestrator::OrchestratorServer> server;
   std::unique_ptr<cmig::client::GrpcOrchestratorClient> client;
   std::unique_ptr<cmig::client::GrpcExtensionsClient> ext;
-  std::unique_ptr<cmig::tasks::ExtensionEnvironmentResolver> envs;
-  std::unique_ptr<cmig::tasks::ExtensionSecretResolver> secrets;
+  std::unique_ptr<cmig::migration::ExtensionEnvironmentResolver> envs;
+  std::unique_ptr<cmig::migration::ExtensionSecretResolver> secrets;
   cmig::tasks::HandlerRegistry registry;
   std::unique_ptr<cmig::worker::Worker> worker;
 };
@@ -81,8 +81,8 @@ void StartEnv(Env& e, const std::string& db) {
   auto ext = cmig::client::GrpcExtensionsClient::Create(c);
   Die(ext.status(), "extensions client");
   e.ext = *std::move(ext);
-  e.envs = std::make_unique<cmig::tasks::ExtensionEnvironmentResolver>(*e.ext);
-  e.secrets = std::make_unique<cmig::tasks::ExtensionSecretResolver>(*e.ext);
+  e.envs = std::make_unique<cmig::migration::ExtensionEnvironmentResolver>(*e.ext);
+  e.secrets = std::make_unique<cmig::migration::ExtensionSecretResolver>(*e.ext);
   const std::string root = CMIG_SOURCE_DIR "/workflows";
   auto wfs = cmig::worker::LoadDefinitionsDir(root);
   Die(wfs.status(), "load workflows");

@@ -5,7 +5,7 @@
 #include "absl/strings/str_replace.h"
 #include "client/extensions_client.h"
 #include "gmock/gmock.h"
-#include "tasks/environments.h"
+#include "migration/environments.h"
 #include "tasks/migration_handlers.h"
 #include "tests/cli/cli_testing.h"
 #include "worker/registration.h"
@@ -22,8 +22,8 @@ struct Side {
   std::unique_ptr<orchestrator::OrchestratorServer> server;
   std::unique_ptr<client::GrpcOrchestratorClient> client;
   std::unique_ptr<client::GrpcExtensionsClient> ext;
-  std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
-  std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  std::unique_ptr<migration::ExtensionEnvironmentResolver> environments;
+  std::unique_ptr<migration::ExtensionSecretResolver> secrets;
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
 };
@@ -58,8 +58,8 @@ class MigrationCommandsTest : public CliTest {
     auto ext = client::GrpcExtensionsClient::Create(options);
     ASSERT_OK(ext.status());
     s.ext = *std::move(ext);
-    s.environments = std::make_unique<tasks::ExtensionEnvironmentResolver>(*s.ext);
-    s.secrets = std::make_unique<tasks::ExtensionSecretResolver>(*s.ext);
+    s.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*s.ext);
+    s.secrets = std::make_unique<migration::ExtensionSecretResolver>(*s.ext);
     const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
     auto workflows = worker::LoadDefinitionsDir(root);
     ASSERT_OK(workflows.status());

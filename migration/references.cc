@@ -1,4 +1,4 @@
-#include "tasks/references.h"
+#include "migration/references.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "definitions/conductor_json.h"
 #include "definitions/task_types.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -445,4 +445,4 @@ std::string DescribeReferrer(const v1::Referrer& r) {
   return s;
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

@@ -6,14 +6,14 @@
 // (the target's own content); and every reference of those workflows must resolve in the target:
 // required task definitions, pinned sub-workflow / START_WORKFLOW / failure workflow versions, and
 // for unpinned references some version of the name.
-#ifndef CMIG_TASKS_VERIFY_H_
-#define CMIG_TASKS_VERIFY_H_
+#ifndef CMIG_MIGRATION_VERIFY_H_
+#define CMIG_MIGRATION_VERIFY_H_
 
 #include "absl/status/statusor.h"
 #include "cmig/v1/report.pb.h"
-#include "tasks/definition_source.h"
+#include "migration/definition_source.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 // Blocks on `target`. Mismatches are problems in the returned Verification (ok = false), one
 // sentence each naming the item or reference; errors of `target` other than NotFound are returned
@@ -21,6 +21,6 @@ namespace cmig {
 absl::StatusOr<v1::Verification> VerifyTarget(const v1::MigrationReport& report,
                                               DefinitionSource& target);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_VERIFY_H_
+#endif  // CMIG_MIGRATION_VERIFY_H_

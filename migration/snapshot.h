@@ -19,8 +19,8 @@
 //   ASSIGN_OR_RETURN(auto secrets, SnapshotSecrets(names, workflow_id, store));   // before apply
 //   ...apply fails...
 //   ASSIGN_OR_RETURN(SecretRestore r, RestoreSecrets(snapshot, workflow_id, store));
-#ifndef CMIG_TASKS_SNAPSHOT_H_
-#define CMIG_TASKS_SNAPSHOT_H_
+#ifndef CMIG_MIGRATION_SNAPSHOT_H_
+#define CMIG_MIGRATION_SNAPSHOT_H_
 
 #include <string>
 #include <vector>
@@ -31,9 +31,9 @@
 #include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
-#include "tasks/definition_source.h"
+#include "migration/definition_source.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 // Reads the target's current definition under every key `plan` writes. Blocks on `target`.
 // FailedPrecondition for a blocked plan; other errors of `target` than NotFound pass through.
@@ -89,6 +89,6 @@ absl::Status EnsureSecretBackups(const v1::TargetSnapshot& snapshot, client::Sec
 absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,
                                          client::SecretClient& store);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_SNAPSHOT_H_
+#endif  // CMIG_MIGRATION_SNAPSHOT_H_

@@ -1,4 +1,4 @@
-#include "tasks/plan.h"
+#include "migration/plan.h"
 
 #include <algorithm>
 #include <map>
@@ -12,25 +12,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "tasks/apply_order.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/package.h"
-#include "tasks/references.h"
+#include "migration/apply_order.h"
+#include "migration/package.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
 
 using WorkflowKey = std::pair<std::string, int32_t>;
 
-std::string HashOf(const cp::WorkflowDef& def) {
-  return Sha256Hex(CanonicalJson(def));
-}
-std::string HashOf(const cp::TaskDef& def) {
-  return Sha256Hex(CanonicalJson(def));
-}
+std::string HashOf(const cp::WorkflowDef& def) { return Sha256Hex(CanonicalJson(def)); }
+std::string HashOf(const cp::TaskDef& def) { return Sha256Hex(CanonicalJson(def)); }
 
 // A workflow item while it is being planned.
 struct WorkflowPlan {
@@ -542,4 +538,4 @@ v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
   return r;
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

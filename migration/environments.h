@@ -16,8 +16,8 @@
 // Errors: NotFound (terminal for a step) when the id or secret is unknown, naming it; Unimplemented
 // from an extension-backed resolver whose server lacks the service. Messages never contain a
 // secret value. Thread-safety: every resolver here is safe for concurrent use.
-#ifndef CMIG_TASKS_ENVIRONMENTS_H_
-#define CMIG_TASKS_ENVIRONMENTS_H_
+#ifndef CMIG_MIGRATION_ENVIRONMENTS_H_
+#define CMIG_MIGRATION_ENVIRONMENTS_H_
 
 #include <functional>
 #include <map>
@@ -30,7 +30,7 @@
 #include "client/extensions_client.h"
 #include "cmig/v1/extensions.pb.h"
 
-namespace cmig::tasks {
+namespace cmig::migration {
 
 class EnvironmentResolver {
  public:
@@ -87,7 +87,8 @@ class ConfigEnvironmentResolver final : public EnvironmentResolver {
 class ConfigSecretResolver final : public SecretResolver {
  public:
   using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-  // `dir` may be empty (environment variables only); `env` null = the process environment.
+  // `dir` may be empty (environment variables only). `env` reads a variable (the process's
+  // own, in the worker); null = no variables.
   ConfigSecretResolver(std::string dir, EnvLookup env);
   absl::StatusOr<std::string> Resolve(absl::string_view name) override;
 
@@ -120,6 +121,6 @@ class FallbackSecretResolver final : public SecretResolver {
   SecretResolver& fallback_;
 };
 
-}  // namespace cmig::tasks
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_ENVIRONMENTS_H_
+#endif  // CMIG_MIGRATION_ENVIRONMENTS_H_

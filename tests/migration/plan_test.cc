@@ -1,4 +1,4 @@
-#include "tasks/plan.h"
+#include "migration/plan.h"
 
 #include <map>
 #include <string>
@@ -7,16 +7,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/status_matchers.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tasks/apply_order.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/discovery.h"
-#include "tasks/package.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "migration/apply_order.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -469,8 +469,8 @@ TEST_F(PlanTest, NewVersionRewritesStartWorkflowFailureWorkflowAndNestedReferenc
   EXPECT_EQ(
       parent.tasks(1).decision_cases().at("a").tasks(0).loop_over(0).sub_workflow_param().version(),
       2);
-  auto inline_def = WorkflowDefFromValue(
-      parent.tasks(2).sub_workflow_param().workflow_definition(), nullptr);
+  auto inline_def =
+      WorkflowDefFromValue(parent.tasks(2).sub_workflow_param().workflow_definition(), nullptr);
   ASSERT_OK(inline_def.status());
   EXPECT_EQ(inline_def->tasks(0).sub_workflow_param().version(), 2);
   EXPECT_THAT(plan.version_mapping(), SizeIs(3));
@@ -605,9 +605,9 @@ TEST_F(PlanTest, ReportCarriesStatusesCountsAndDependencies) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
@@ -629,8 +629,7 @@ TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
   for (size_t i = 0; i < parsed->size(); ++i) {
     EXPECT_EQ((*parsed)[i].kind, (*reused)[i].kind);
     EXPECT_EQ((*parsed)[i].task_def.SerializeAsString(), (*reused)[i].task_def.SerializeAsString());
-    EXPECT_EQ(CanonicalJson((*parsed)[i].workflow_def),
-              CanonicalJson((*reused)[i].workflow_def));
+    EXPECT_EQ(CanonicalJson((*parsed)[i].workflow_def), CanonicalJson((*reused)[i].workflow_def));
     saw_new_version |= (*reused)[i].workflow_def.name() == "order_flow" &&
                        (*reused)[i].workflow_def.version() == 3;
   }
@@ -638,4 +637,4 @@ TEST_F(ConflictTest, StepsFromValidatedContentsEqualStepsParsedFromThePackage) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

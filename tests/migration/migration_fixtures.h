@@ -11,7 +11,7 @@
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "tasks/definition_source.h"
+#include "migration/definition_source.h"
 
 #define MIG_CONCAT_INNER(a, b) a##b
 #define MIG_CONCAT(a, b) MIG_CONCAT_INNER(a, b)
@@ -49,7 +49,7 @@ inline conductor::proto::WorkflowDef SimpleWf(const std::string& name, int versi
 // an inline sub-workflow, START_WORKFLOW, a failure workflow, secrets, environment variables,
 // sinks, task domains, dynamic tasks, an expression-named sub-workflow, missing references, a
 // cycle (ping <-> pong) and two versions of order_flow and packing_flow.
-inline void AddSourceEnvironment(InMemoryDefinitionSource* s) {
+inline void AddSourceEnvironment(migration::InMemoryDefinitionSource* s) {
   for (const char* name :
        {"charge_card", "ship_order", "notify", "audit_log", "call_api", "unused_task"}) {
     s->AddTaskDef(Td(name));
@@ -302,9 +302,9 @@ inline void AddSourceEnvironment(InMemoryDefinitionSource* s) {
 }
 
 // Counts calls and can fail every call with a given status.
-class CountingSource : public DefinitionSource {
+class CountingSource : public migration::DefinitionSource {
  public:
-  explicit CountingSource(DefinitionSource& inner) : inner_(inner) {}
+  explicit CountingSource(migration::DefinitionSource& inner) : inner_(inner) {}
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override {
     ++workflow_calls;
@@ -320,7 +320,7 @@ class CountingSource : public DefinitionSource {
       absl::string_view name) override {
     ++workflow_calls;
     if (!fail_with.ok()) return fail_with;
-    if (!can_list) return DefinitionSource::ListWorkflowVersions(name);
+    if (!can_list) return migration::DefinitionSource::ListWorkflowVersions(name);
     return inner_.ListWorkflowVersions(name);
   }
   int workflow_calls = 0;
@@ -329,7 +329,7 @@ class CountingSource : public DefinitionSource {
   absl::Status fail_with;
 
  private:
-  DefinitionSource& inner_;
+  migration::DefinitionSource& inner_;
 };
 
 }  // namespace cmig::testing

@@ -1,9 +1,9 @@
-#include "tasks/verify.h"
+#include "migration/verify.h"
 
-#include <map>
-#include <optional>
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -14,10 +14,10 @@
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/package.h"
-#include "tasks/references.h"
+#include "migration/package.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -89,9 +89,8 @@ class Verifier {
       const v1::ItemReport& item = *c.item;
       out.set_checked(out.checked() + 1);
       if (c.task_def == nullptr && c.workflow == nullptr) {
-        out.add_problems(absl::StrCat(
-            DescribeItem(item.kind(), item.name(), item.target_version()),
-            " is missing from the target"));
+        out.add_problems(absl::StrCat(DescribeItem(item.kind(), item.name(), item.target_version()),
+                                      " is missing from the target"));
         continue;
       }
       if (c.exact && c.hash != item.sha256()) {
@@ -162,4 +161,4 @@ absl::StatusOr<v1::Verification> VerifyTarget(const v1::MigrationReport& report,
   return Verifier(target).Run(report);
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

@@ -1,6 +1,5 @@
-#include "tasks/environments.h"
+#include "migration/environments.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -8,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "definitions/message_value.h"
 
-namespace cmig::tasks {
+namespace cmig::migration {
 
 absl::StatusOr<v1::Environment> ExtensionEnvironmentResolver::Resolve(absl::string_view id) {
   return client_.GetEnvironment(id);
@@ -31,7 +30,8 @@ absl::StatusOr<std::unique_ptr<ConfigEnvironmentResolver>> ConfigEnvironmentReso
     absl::string_view json, absl::string_view origin) {
   v1::ListEnvironmentsResponse list;
   if (absl::Status s = MessageFromJson(json, &list); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("environments file ", origin, ": ", s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("environments file ", origin, ": ", s.message()));
   }
   auto out = std::unique_ptr<ConfigEnvironmentResolver>(new ConfigEnvironmentResolver());
   out->origin_ = std::string(origin);
@@ -58,10 +58,9 @@ absl::StatusOr<v1::Environment> ConfigEnvironmentResolver::Resolve(absl::string_
 }
 
 ConfigSecretResolver::ConfigSecretResolver(std::string dir, EnvLookup env)
-    : dir_(std::move(dir)), env_(env ? std::move(env) : [](const std::string& name) {
-        const char* v = std::getenv(name.c_str());
-        return v ? std::optional<std::string>(v) : std::nullopt;
-      }) {}
+    : dir_(std::move(dir)),
+      env_(env ? std::move(env) : [](const std::string&) { return std::optional<std::string>(); }) {
+}
 
 absl::StatusOr<std::string> ConfigSecretResolver::Resolve(absl::string_view name) {
   if (name.empty() || name.find('/') != absl::string_view::npos || name == "." || name == "..") {
@@ -99,4 +98,4 @@ absl::StatusOr<std::string> FallbackSecretResolver::Resolve(absl::string_view na
   return absl::NotFoundError(absl::StrCat(v.status().message(), "; ", f.status().message()));
 }
 
-}  // namespace cmig::tasks
+}  // namespace cmig::migration

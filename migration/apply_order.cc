@@ -1,4 +1,4 @@
-#include "tasks/apply_order.h"
+#include "migration/apply_order.h"
 
 #include <algorithm>
 #include <map>
@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/package.h"
-#include "tasks/references.h"
+#include "migration/package.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -244,4 +244,4 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
   return Steps(package, &contents, plan);
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

@@ -1,4 +1,4 @@
-#include "tasks/discovery.h"
+#include "migration/discovery.h"
 
 #include <algorithm>
 #include <deque>
@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "tasks/references.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -306,4 +306,4 @@ absl::StatusOr<Discovery> Discover(const v1::Selection& selection, DefinitionSou
   return Discoverer(source, options).Run(selection);
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

@@ -23,8 +23,8 @@
 //
 // so it changes when any item, the header or a secret changes, and not when items are reordered.
 // All functions are thread-safe and never block.
-#ifndef CMIG_TASKS_PACKAGE_H_
-#define CMIG_TASKS_PACKAGE_H_
+#ifndef CMIG_MIGRATION_PACKAGE_H_
+#define CMIG_MIGRATION_PACKAGE_H_
 
 #include <map>
 #include <string>
@@ -36,9 +36,9 @@
 #include "cmig/v1/package.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
-#include "tasks/discovery.h"
+#include "migration/discovery.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 // The package format this build writes and the only one it reads.
 inline constexpr int kPackageFormatVersion = 1;
@@ -66,10 +66,10 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
 // The digest of `package` as documented above (ignores package.digest itself).
 std::string ComputePackageDigest(const v1::MigrationPackage& package);
 
-// Protobuf JSON. Writing fails (Internal) only on a message protobuf cannot print. Parsing rejects unknown fields and malformed JSON with InvalidArgument; it does
-// not validate (call ValidatePackage).
-absl::StatusOr<std::string> PackageToJson(const v1::MigrationPackage& package,
-                                          bool pretty = false);
+// Protobuf JSON. Writing fails (Internal) only on a message protobuf cannot print. Parsing rejects
+// unknown fields and malformed JSON with InvalidArgument; it does not validate (call
+// ValidatePackage).
+absl::StatusOr<std::string> PackageToJson(const v1::MigrationPackage& package, bool pretty = false);
 absl::StatusOr<v1::MigrationPackage> PackageFromJson(absl::string_view json);
 
 // The definitions of a valid package, parsed, in item order.
@@ -90,6 +90,6 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& pack
 // "workflow 'name' version N" or "task definition 'name'".
 std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t version);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_PACKAGE_H_
+#endif  // CMIG_MIGRATION_PACKAGE_H_

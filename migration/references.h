@@ -1,7 +1,7 @@
 // What one workflow definition refers to, and rewriting its pinned workflow versions.
 //
-// A static scan: no definition is fetched. Discovery (tasks/discovery.h) follows the references
-// it finds; planning (tasks/plan.h) checks them against the target and rewrites versions. Both
+// A static scan: no definition is fetched. Discovery (migration/discovery.h) follows the references
+// it finds; planning (migration/plan.h) checks them against the target and rewrites versions. Both
 // walk every task at any depth: SWITCH/DECISION cases and default, FORK_JOIN branches, DO_WHILE
 // bodies, and inline sub-workflow definitions (subWorkflowParam.workflowDefinition).
 //
@@ -24,8 +24,8 @@
 // dotted segment, so `${workflow.secrets.db.user}` names secret "db"): every task's input
 // parameters at any depth and its expression fields, and the workflow's output parameters,
 // input template and variables.
-#ifndef CMIG_TASKS_REFERENCES_H_
-#define CMIG_TASKS_REFERENCES_H_
+#ifndef CMIG_MIGRATION_REFERENCES_H_
+#define CMIG_MIGRATION_REFERENCES_H_
 
 #include <cstdint>
 #include <functional>
@@ -37,7 +37,7 @@
 #include "cmig/v1/package.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 // A statically named workflow this one uses: a sub-workflow, a START_WORKFLOW target or the
 // failure workflow.
@@ -92,6 +92,6 @@ std::string DescribeWorkflow(absl::string_view name, int32_t version);
 // "workflow 'w' version 1, task 'ref'" for a referrer.
 std::string DescribeReferrer(const v1::Referrer& referrer);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_REFERENCES_H_
+#endif  // CMIG_MIGRATION_REFERENCES_H_

@@ -1,4 +1,4 @@
-#include "tasks/discovery.h"
+#include "migration/discovery.h"
 
 #include <set>
 #include <string>
@@ -9,9 +9,9 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 using ::cmig::testing::AddSourceEnvironment;
@@ -300,4 +300,4 @@ TEST_F(DiscoveryTest, OptionalTaskDefinitionOfSystemTaskIsNotReportedWhenAbsent)
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

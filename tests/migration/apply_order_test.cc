@@ -1,4 +1,4 @@
-#include "tasks/apply_order.h"
+#include "migration/apply_order.h"
 
 #include <string>
 #include <vector>
@@ -7,9 +7,9 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -117,4 +117,4 @@ TEST(ApplyOrderTest, LongChainDoesNotExhaustTheStack) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

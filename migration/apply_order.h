@@ -10,8 +10,8 @@
 // a unit after everything it references outside itself, its members ordered by (name, version).
 // Ties between independent workflows are broken by (name, version) too, so the order depends only
 // on the set of definitions.
-#ifndef CMIG_TASKS_APPLY_ORDER_H_
-#define CMIG_TASKS_APPLY_ORDER_H_
+#ifndef CMIG_MIGRATION_APPLY_ORDER_H_
+#define CMIG_MIGRATION_APPLY_ORDER_H_
 
 #include <vector>
 
@@ -20,9 +20,9 @@
 #include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
-#include "tasks/package.h"
+#include "migration/package.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 // The strongly connected components of the reference graph among `workflows`, leaves first.
 // Edges follow pinned references to a (name, version) in the set and references to the latest
@@ -60,6 +60,6 @@ absl::StatusOr<std::vector<ApplyStep>> StepsToApply(const v1::MigrationPackage& 
                                                     const PackageContents& contents,
                                                     const v1::MigrationPlan& plan);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_APPLY_ORDER_H_
+#endif  // CMIG_MIGRATION_APPLY_ORDER_H_

@@ -8,8 +8,8 @@
 //   InMemoryDefinitionSource source;
 //   source.AddWorkflowDef(def);
 //   ASSIGN_OR_RETURN(Discovery d, Discover(selection, source, DiscoveryOptions{}));
-#ifndef CMIG_TASKS_DEFINITION_SOURCE_H_
-#define CMIG_TASKS_DEFINITION_SOURCE_H_
+#ifndef CMIG_MIGRATION_DEFINITION_SOURCE_H_
+#define CMIG_MIGRATION_DEFINITION_SOURCE_H_
 
 #include <cstdint>
 #include <map>
@@ -23,7 +23,7 @@
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 class DefinitionSource {
  public:
@@ -97,6 +97,6 @@ class InMemoryDefinitionSource : public DefinitionSource {
   std::map<std::string, conductor::proto::TaskDef> task_defs_;
 };
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_DEFINITION_SOURCE_H_
+#endif  // CMIG_MIGRATION_DEFINITION_SOURCE_H_

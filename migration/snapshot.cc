@@ -1,4 +1,4 @@
-#include "tasks/snapshot.h"
+#include "migration/snapshot.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -6,9 +6,9 @@
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/package.h"
+#include "migration/package.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
                                                 DefinitionSource& target) {
@@ -185,4 +185,4 @@ absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,
   return deleted;
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

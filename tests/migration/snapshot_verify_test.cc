@@ -3,19 +3,19 @@
 
 #include "absl/time/time.h"
 #include "base/status_matchers.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tasks/apply_order.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
-#include "tasks/discovery.h"
-#include "tasks/package.h"
-#include "tasks/plan.h"
-#include "tasks/snapshot.h"
-#include "tasks/verify.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "migration/apply_order.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
+#include "migration/plan.h"
+#include "migration/snapshot.h"
+#include "migration/verify.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -204,4 +204,4 @@ TEST_F(SnapshotVerifyTest, BlockedReportIsNotVerified) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

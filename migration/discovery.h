@@ -1,7 +1,7 @@
 // Reference discovery: the definitions a migration must carry, and what it cannot carry.
 //
 // Starting from the user's selection, Discover() fetches every selected definition and, unless
-// told not to, follows references transitively (tasks/references.h says which and how) until
+// told not to, follows references transitively (migration/references.h says which and how) until
 // nothing new is found:
 //
 //   InMemoryDefinitionSource source = ...;   // or the fetch step's gRPC-backed source
@@ -21,8 +21,8 @@
 //    the step is retried.
 //  - Output order is deterministic: workflows by (name, version), task definitions by name,
 //    dependencies by (kind, name) with sorted referrers, unresolved by (referrer, kind, name).
-#ifndef CMIG_TASKS_DISCOVERY_H_
-#define CMIG_TASKS_DISCOVERY_H_
+#ifndef CMIG_MIGRATION_DISCOVERY_H_
+#define CMIG_MIGRATION_DISCOVERY_H_
 
 #include <string>
 #include <vector>
@@ -31,9 +31,9 @@
 #include "cmig/v1/package.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
-#include "tasks/definition_source.h"
+#include "migration/definition_source.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 struct DiscoveryOptions {
   // False fetches only the selection (MigrationOptions.skip_discovery); the report still lists
@@ -67,6 +67,6 @@ struct Discovery {
 absl::StatusOr<Discovery> Discover(const v1::Selection& selection, DefinitionSource& source,
                                    const DiscoveryOptions& options);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_DISCOVERY_H_
+#endif  // CMIG_MIGRATION_DISCOVERY_H_

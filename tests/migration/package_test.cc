@@ -1,18 +1,18 @@
-#include "tasks/package.h"
+#include "migration/package.h"
 
 #include <algorithm>
 #include <string>
 
 #include "absl/time/time.h"
 #include "base/status_matchers.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "definitions/canonical.h"
-#include "definitions/conductor_json.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 using ::cmig::testing::AddSourceEnvironment;
@@ -71,8 +71,7 @@ TEST_F(PackageTest, BuildsHashedSortedItemsManifestAndDigest) {
               ElementsAre("1:audit_log:0", "1:call_api:0", "1:charge_card:0", "1:notify:0",
                           "1:ship_order:0", "2:audit_flow:3", "2:express_flow:1", "2:label_flow:1",
                           "2:order_cleanup:1", "2:order_flow:2", "2:packing_flow:2"));
-  EXPECT_EQ(p.items(9).canonical_json(),
-            CanonicalJson(*source_.GetWorkflowDef("order_flow", 2)));
+  EXPECT_EQ(p.items(9).canonical_json(), CanonicalJson(*source_.GetWorkflowDef("order_flow", 2)));
   EXPECT_EQ(p.manifest().workflow_def_count(), 6);
   EXPECT_EQ(p.manifest().task_def_count(), 5);
   ASSERT_EQ(p.manifest().entries_size(), 11);
@@ -245,4 +244,4 @@ TEST_F(PackageTest, SourceEnvironmentIsRequired) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

@@ -1,10 +1,10 @@
-#include "tasks/definition_source.h"
+#include "migration/definition_source.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "tasks/references.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 
 absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> DefinitionSource::ListWorkflowVersions(
     absl::string_view name) {
@@ -99,4 +99,4 @@ absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> CachedDefinition
   return &task_defs_.emplace(name, std::move(result)).first->second;
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

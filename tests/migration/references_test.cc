@@ -1,12 +1,12 @@
-#include "tasks/references.h"
+#include "migration/references.h"
 
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/tasks/migration_fixtures.h"
+#include "tests/migration/migration_fixtures.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -122,4 +122,4 @@ TEST(ReferencesTest, ScanListsReferencesInDefinitionOrder) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration

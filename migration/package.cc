@@ -1,4 +1,4 @@
-#include "tasks/package.h"
+#include "migration/package.h"
 
 #include <algorithm>
 #include <set>
@@ -7,14 +7,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/message_value.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
-#include "definitions/canonical.h"
-#include "definitions/message_value.h"
-#include "definitions/conductor_json.h"
-#include "tasks/references.h"
+#include "migration/references.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
@@ -113,8 +113,8 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
         t.discovered_from);
   }
   for (const DiscoveredWorkflow& w : discovery.workflows) {
-    add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(),
-        CanonicalJson(w.def), w.requested, w.discovered_from);
+    add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(), CanonicalJson(w.def),
+        w.requested, w.discovered_from);
   }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
@@ -283,4 +283,4 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
   return contents;
 }
 
-}  // namespace cmig
+}  // namespace cmig::migration

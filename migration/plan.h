@@ -2,7 +2,7 @@
 //
 //   ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, target_source));
 //   if (plan.blocked()) ...                        // every problem is in plan.blocking_problems()
-//   ASSIGN_OR_RETURN(auto steps, StepsToApply(package, plan));   // tasks/apply_order.h
+//   ASSIGN_OR_RETURN(auto steps, StepsToApply(package, plan));   // migration/apply_order.h
 //
 // Per item (options come from the package, which the digest covers):
 //  - Task definitions are compared by name. Absent: CREATE. Identical (canonical hash): UNCHANGED.
@@ -28,19 +28,19 @@
 //  - CONFLICT and BLOCKED block the whole apply; all problems are collected, none stops planning.
 //  - Planning a package whose items all exist identically gives all UNCHANGED, so re-running a
 //    migration writes nothing.
-#ifndef CMIG_TASKS_PLAN_H_
-#define CMIG_TASKS_PLAN_H_
+#ifndef CMIG_MIGRATION_PLAN_H_
+#define CMIG_MIGRATION_PLAN_H_
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cmig/v1/package.pb.h"
 #include "cmig/v1/report.pb.h"
-#include "tasks/definition_source.h"
-#include "tasks/package.h"
+#include "migration/definition_source.h"
+#include "migration/package.h"
 
-namespace cmig {
+namespace cmig::migration {
 
-// Validates `package` (tasks/package.h) and plans it against `target`, which is only read.
+// Validates `package` (migration/package.h) and plans it against `target`, which is only read.
 // Blocks on `target`. Errors: InvalidArgument for an invalid package; any error of `target` other
 // than NotFound, passed through naming what was being read.
 absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
@@ -61,6 +61,6 @@ v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
 // Counts by (kind, action), sorted, zero counts omitted.
 google::protobuf::RepeatedPtrField<v1::ItemCount> CountItems(const v1::MigrationPlan& plan);
 
-}  // namespace cmig
+}  // namespace cmig::migration
 
-#endif  // CMIG_TASKS_PLAN_H_
+#endif  // CMIG_MIGRATION_PLAN_H_

@@ -8,10 +8,10 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tasks/snapshot.h"
+#include "migration/snapshot.h"
 #include "tests/worker/assign_or_fail.h"
 
-namespace cmig {
+namespace cmig::migration {
 namespace {
 
 using ::testing::ElementsAre;
@@ -87,4 +87,4 @@ TEST(SecretSnapshotTest, ReleaseRemovesOnlyTheWorkflowsBackups) {
 }
 
 }  // namespace
-}  // namespace cmig
+}  // namespace cmig::migration
