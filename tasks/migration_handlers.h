@@ -37,7 +37,8 @@
 // workflow's id, and a retried push finds and returns the workflow it already started.
 //
 //   cmig::tasks::HandlerRegistry registry;
-//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client));   // production
+//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client, local));   //
+//   production
 //
 // Thread-safety: the handlers are safe to run concurrently (tasks/task_handler.h).
 #ifndef CMIG_TASKS_MIGRATION_HANDLERS_H_
@@ -104,14 +105,25 @@ struct MigrationDeps {
 // AlreadyExists when a task type is already registered. The handlers share `deps`.
 absl::Status RegisterMigrationHandlers(HandlerRegistry& registry, MigrationDeps deps);
 
+// Where the migration-worker finds environments and secrets its orchestrator does not offer (a
+// Conductor server without the extension services). The worker's main fills it from the process
+// environment ($CMIG_ENVIRONMENTS_FILE, $CMIG_SECRETS_DIR, $CMIG_SECRET_<NAME>).
+struct LocalSettings {
+  // A JSON file of environments (migration/environments.h); empty = none.
+  std::string environments_file;
+  // A directory of secret files, one per secret; empty = none.
+  std::string secrets_dir;
+  // Reads the variable CMIG_SECRET_<NAME>; null = no such variables.
+  migration::ConfigSecretResolver::EnvLookup secret_variables;
+};
+
 // For the migration-worker binary: the handlers over `client` (this environment), with the
 // orchestrator's extension services (blob store, environments, secrets, definition removal)
-// reached on the same address with the same credentials. When the server lacks them, environments
-// come from the JSON file named by $CMIG_ENVIRONMENTS_FILE and secrets from files in
-// $CMIG_SECRETS_DIR or $CMIG_SECRET_<NAME> (tasks/environments.h). Keeps what it creates alive
-// for the life of the process.
+// reached on the same address with the same credentials, and `local` asked when the server lacks
+// them. InvalidArgument naming the file when local.environments_file cannot be read. Keeps what
+// it creates alive for the life of the process.
 absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
-                                       client::GrpcOrchestratorClient& client);
+                                       client::GrpcOrchestratorClient& client, LocalSettings local);
 
 }  // namespace cmig::tasks
 
