@@ -21,8 +21,8 @@
 #include "worker/health_server.h"
 #include "worker/metrics.h"
 #include "worker/metrics_server.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 #ifndef CMIG_SOURCE_DIR
 #define CMIG_SOURCE_DIR "."
@@ -68,6 +68,11 @@ ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 
 namespace cmig::worker {
 namespace {
+
+using workflows::DefinitionSet;
+using workflows::LoadDefinitionsDir;
+using workflows::RegisterDefinitions;
+using workflows::RegistrationReport;
 
 FlagValues ReadFlags() {
   FlagValues f;

@@ -32,8 +32,8 @@
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 #include "tasks/migration_handlers.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 ABSL_FLAG(std::string, definitions, "1000,10000", "comma-separated sizes N to migrate");
 ABSL_FLAG(bool, processes, false,
@@ -84,12 +84,12 @@ void StartEnv(Env& e, const std::string& db) {
   e.envs = std::make_unique<cmig::migration::ExtensionEnvironmentResolver>(*e.ext);
   e.secrets = std::make_unique<cmig::migration::ExtensionSecretResolver>(*e.ext);
   const std::string root = CMIG_SOURCE_DIR "/workflows";
-  auto wfs = cmig::worker::LoadDefinitionsDir(root);
+  auto wfs = cmig::workflows::LoadDefinitionsDir(root);
   Die(wfs.status(), "load workflows");
-  auto tds = cmig::worker::LoadDefinitionsDir(root + "/taskdefs");
+  auto tds = cmig::workflows::LoadDefinitionsDir(root + "/taskdefs");
   Die(tds.status(), "load taskdefs");
   wfs->task_defs = tds->task_defs;
-  Die(cmig::worker::RegisterDefinitions(*e.client, *wfs).status(), "register");
+  Die(cmig::workflows::RegisterDefinitions(*e.client, *wfs).status(), "register");
   cmig::tasks::MigrationDeps deps;
   deps.metadata = e.client.get();
   deps.workflows = e.client.get();

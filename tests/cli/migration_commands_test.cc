@@ -8,8 +8,8 @@
 #include "migration/environments.h"
 #include "tasks/migration_handlers.h"
 #include "tests/cli/cli_testing.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 namespace cmig::cli::test {
 namespace {
@@ -61,9 +61,9 @@ class MigrationCommandsTest : public CliTest {
     s.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*s.ext);
     s.secrets = std::make_unique<migration::ExtensionSecretResolver>(*s.ext);
     const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    auto workflows = worker::LoadDefinitionsDir(root);
+    auto workflows = workflows::LoadDefinitionsDir(root);
     ASSERT_OK(workflows.status());
-    auto taskdefs = worker::LoadDefinitionsDir(root + "/taskdefs");
+    auto taskdefs = workflows::LoadDefinitionsDir(root + "/taskdefs");
     ASSERT_OK(taskdefs.status());
     for (auto& t : taskdefs->task_defs) {
       // Seconds, not minutes, between attempts of steps that wait on the network.
@@ -71,7 +71,7 @@ class MigrationCommandsTest : public CliTest {
       t.set_max_retry_delay_seconds(1);
     }
     workflows->task_defs = taskdefs->task_defs;
-    ASSERT_OK(worker::RegisterDefinitions(*s.client, *workflows).status());
+    ASSERT_OK(workflows::RegisterDefinitions(*s.client, *workflows).status());
   }
 
   void StartWorker(Side& s, const std::string& id) {

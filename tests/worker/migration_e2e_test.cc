@@ -31,8 +31,8 @@
 #include "tasks/migration_handlers.h"
 #include "tests/worker/assign_or_fail.h"
 #include "tests/worker/worker_process.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 namespace cmig {
 namespace {
@@ -146,9 +146,9 @@ class MigrationE2eTest : public ::testing::Test {
 
   void RegisterMigrationDefinitions(Environment& e) {
     const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet workflows, worker::LoadDefinitionsDir(root));
-    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet taskdefs,
-                         worker::LoadDefinitionsDir(root + "/taskdefs"));
+    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet workflows, workflows::LoadDefinitionsDir(root));
+    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet taskdefs,
+                         workflows::LoadDefinitionsDir(root + "/taskdefs"));
     for (auto& t : taskdefs.task_defs) {
       // Seconds, not minutes, between attempts of the steps that wait on the network.
       if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
@@ -157,7 +157,7 @@ class MigrationE2eTest : public ::testing::Test {
       t.set_response_timeout_seconds(3);
     }
     workflows.task_defs = taskdefs.task_defs;
-    ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
+    ASSERT_OK(workflows::RegisterDefinitions(*e.client, workflows).status());
   }
 
   void StartWorker(Environment& e, tasks::MigrationDeps extra = {}, bool with_blob_store = true) {

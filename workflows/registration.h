@@ -1,8 +1,8 @@
-// Registers the definitions the worker serves (the migration workflows and
-// their task definitions) with its orchestrator at startup, idempotently:
-// a definition the orchestrator already has unchanged is left alone, a
-// changed one is updated, a missing one created, and nothing the directory
-// does not name is touched.
+// Loads a directory of Conductor JSON definitions and registers them with an orchestrator,
+// idempotently: a definition the orchestrator already has unchanged is left alone, a changed one
+// is updated, a missing one created, and nothing the directory does not name is touched. The
+// migration-worker registers the migration workflows and their task definitions (this folder)
+// this way at startup; `migrationctl definitions load` registers any such directory.
 //
 //   ASSIGN_OR_RETURN(DefinitionSet defs, LoadDefinitionsDir("workflows"));
 //   ASSIGN_OR_RETURN(RegistrationReport report, RegisterDefinitions(*client, defs));
@@ -10,8 +10,8 @@
 // "Unchanged" ignores what the server stamps on a definition
 // (create/update time and user, owner app), so a restart of the worker does
 // not rewrite every definition.
-#ifndef CMIG_WORKER_REGISTRATION_H_
-#define CMIG_WORKER_REGISTRATION_H_
+#ifndef CMIG_WORKFLOWS_REGISTRATION_H_
+#define CMIG_WORKFLOWS_REGISTRATION_H_
 
 #include <string>
 #include <vector>
@@ -22,7 +22,7 @@
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
-namespace cmig::worker {
+namespace cmig::workflows {
 
 struct DefinitionSet {
   std::vector<conductor::proto::TaskDef> task_defs;
@@ -54,6 +54,6 @@ absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& m
 bool SameDefinition(const conductor::proto::TaskDef& a, const conductor::proto::TaskDef& b);
 bool SameDefinition(const conductor::proto::WorkflowDef& a, const conductor::proto::WorkflowDef& b);
 
-}  // namespace cmig::worker
+}  // namespace cmig::workflows
 
-#endif  // CMIG_WORKER_REGISTRATION_H_
+#endif  // CMIG_WORKFLOWS_REGISTRATION_H_

@@ -1,4 +1,4 @@
-#include "worker/registration.h"
+#include "workflows/registration.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/worker/assign_or_fail.h"
 
-namespace cmig::worker {
+namespace cmig::workflows {
 namespace {
 
 using ::cmig::testing::StatusIs;
@@ -177,4 +177,4 @@ TEST(RegisterDefinitionsTest, ServerErrorsComeBack) {
 }
 
 }  // namespace
-}  // namespace cmig::worker
+}  // namespace cmig::workflows

@@ -1,4 +1,4 @@
-#include "worker/registration.h"
+#include "workflows/registration.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,12 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "spdlog/spdlog.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
 #include "definitions/json.h"
 
-namespace cmig::worker {
+namespace cmig::workflows {
 
 using conductor::proto::TaskDef;
 using conductor::proto::WorkflowDef;
@@ -139,4 +138,4 @@ absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& m
   return report;
 }
 
-}  // namespace cmig::worker
+}  // namespace cmig::workflows
