@@ -62,14 +62,14 @@ class FetchDefinitions final : public Step {
         selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
         list ? deps().metadata->ListWorkflowDefs("", /*all_versions=*/true)
-             : absl::FailedPreconditionError("not listed: the selection names a few definitions");
+             : absl::UnimplementedError("not listed: the selection names a few definitions");
     if (workflows.ok()) {
       ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs,
                        deps().metadata->ListTaskDefs());
       fetched.set_complete(true);
       for (auto& w : *workflows) *fetched.add_workflows() = std::move(w);
       for (auto& t : task_defs) *fetched.add_task_defs() = std::move(t);
-    } else if (absl::IsFailedPrecondition(workflows.status())) {
+    } else if (absl::IsUnimplemented(workflows.status())) {
       if (wants_all_workflows || wants_all_tasks) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the selection '*' needs definition listing, which this server does not offer: ",

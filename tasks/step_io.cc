@@ -124,19 +124,14 @@ absl::StatusOr<conductor::proto::TaskDef> ClientSource::GetTaskDef(absl::string_
 
 absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ClientSource::ListWorkflowVersions(
     absl::string_view name) {
-  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> all =
-      metadata_.ListWorkflowDefs(name, /*all_versions=*/true);
-  if (absl::IsFailedPrecondition(all.status())) {
-    return absl::UnimplementedError(all.status().message());
-  }
-  return all;
+  return metadata_.ListWorkflowDefs(name, /*all_versions=*/true);
 }
 
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
     client::MetadataClient& metadata) {
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
       metadata.ListWorkflowDefs("", /*all_versions=*/true);
-  if (absl::IsFailedPrecondition(workflows.status())) {
+  if (absl::IsUnimplemented(workflows.status())) {
     return std::unique_ptr<migration::DefinitionSource>(std::make_unique<ClientSource>(metadata));
   }
   RETURN_IF_ERROR(workflows.status());
