@@ -1,5 +1,5 @@
 // template, export, inspect, import: the offline flow. The package is the one the online push
-// sends (tasks/package.h), built by the same discovery and packaging code.
+// sends (migration/package.h), built by the same discovery and packaging code.
 #include <filesystem>
 #include <iostream>
 #include <optional>
