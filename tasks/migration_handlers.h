@@ -37,8 +37,8 @@
 // workflow's id, and a retried push finds and returns the workflow it already started.
 //
 //   cmig::tasks::HandlerRegistry registry;
-//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client, local));   //
-//   production
+//   cmig::tasks::LocalSettings local;   // production: filled from the process environment
+//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client, std::move(local)));
 //
 // Thread-safety: the handlers are safe to run concurrently (tasks/task_handler.h).
 #ifndef CMIG_TASKS_MIGRATION_HANDLERS_H_
@@ -120,8 +120,8 @@ struct LocalSettings {
 // For the migration-worker binary: the handlers over `client` (this environment), with the
 // orchestrator's extension services (blob store, environments, secrets, definition removal)
 // reached on the same address with the same credentials, and `local` asked when the server lacks
-// them. InvalidArgument naming the file when local.environments_file cannot be read. Keeps what
-// it creates alive for the life of the process.
+// them. NotFound or InvalidArgument naming the file when local.environments_file cannot be read
+// or parsed. Keeps what it creates alive for the life of the process.
 absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
                                        client::GrpcOrchestratorClient& client, LocalSettings local);
 
