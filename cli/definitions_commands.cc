@@ -9,7 +9,7 @@
 #include "base/status_macros.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "worker/registration.h"
+#include "workflows/registration.h"
 
 namespace cmig::cli {
 namespace {
@@ -25,10 +25,10 @@ google::protobuf::Value NameList(const std::vector<std::string>& names) {
 absl::Status DefinitionsLoadCommand(Context& ctx) {
   const std::string& dir = ctx.args()[0];
   // Parse everything before the first write: a bad file changes nothing on the server.
-  ASSIGN_OR_RETURN(worker::DefinitionSet defs, worker::LoadDefinitionsDir(dir));
+  ASSIGN_OR_RETURN(workflows::DefinitionSet defs, workflows::LoadDefinitionsDir(dir));
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * orchestrator, ctx.Orchestrator());
-  ASSIGN_OR_RETURN(worker::RegistrationReport report,
-                   worker::RegisterDefinitions(*orchestrator, defs));
+  ASSIGN_OR_RETURN(workflows::RegistrationReport report,
+                   workflows::RegisterDefinitions(*orchestrator, defs));
   if (ctx.json()) {
     JsonObject o;
     o.Set("created", NameList(report.created));

@@ -1,5 +1,5 @@
 // template, export, inspect, import: the offline flow. The package is the one the online push
-// sends (tasks/package.h), built by the same discovery and packaging code.
+// sends (migration/package.h), built by the same discovery and packaging code.
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -21,14 +21,28 @@
 #include "cli/output.h"
 #include "cli/workflow_view.h"
 #include "client/extensions_client.h"
-#include "google/protobuf/util/time_util.h"
 #include "definitions/canonical.h"
-#include "tasks/definition_source.h"
-#include "tasks/discovery.h"
 #include "definitions/json.h"
-#include "tasks/package.h"
+#include "google/protobuf/util/time_util.h"
+#include "migration/definition_source.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
 
 namespace cmig::cli {
+
+using migration::BuildPackage;
+using migration::BuiltPackage;
+using migration::ComputePackageDigest;
+using migration::DefinitionSource;
+using migration::Discover;
+using migration::Discovery;
+using migration::DiscoveryOptions;
+using migration::PackageContents;
+using migration::PackageFromJson;
+using migration::PackageHeader;
+using migration::PackageToJson;
+using migration::ValidatePackage;
+
 namespace {
 
 // One MetadataService call per definition; what discovery needs from the source.

@@ -7,7 +7,7 @@
 //   ASSIGN_OR_RETURN(std::string again, ext->GetBlob(digest));
 //
 // Against a server without the extension (a Conductor server) every call returns Unimplemented
-// with a message saying which service is missing; callers fall back (tasks/environments.h) or
+// with a message saying which service is missing; callers fall back (migration/environments.h) or
 // report it. Secret values and tokens never appear in a returned status.
 //
 // Thread-safety: implementations are safe to call from many threads at once.

@@ -307,11 +307,11 @@ absl::Status GrpcOrchestratorClient::UpdateTaskDef(const conductor::proto::TaskD
 
 namespace {
 
-// Conductor servers do not serve the extension; say that instead of a bare
+// Conductor servers do not serve the extension; say so instead of a bare
 // UNIMPLEMENTED so the operator knows listing is what is missing.
 absl::Status ListingStatus(const ::grpc::Status& status, const std::string& where) {
   if (status.error_code() == ::grpc::StatusCode::UNIMPLEMENTED) {
-    return absl::FailedPreconditionError(
+    return absl::UnimplementedError(
         absl::StrCat(where,
                      ": the server does not offer definition listing (cmig.v1.DefinitionCatalog); "
                      "name the definitions explicitly"));

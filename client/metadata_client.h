@@ -9,7 +9,7 @@
 // Thread-safety: implementations are safe to call from many threads at once.
 // Errors: the RPC's status with a message naming the call, the definition and
 // the server address. NotFound: no such definition. Listing against a server
-// without the extension returns FailedPrecondition saying so.
+// without the extension returns Unimplemented saying so.
 #ifndef CMIG_CLIENT_METADATA_CLIENT_H_
 #define CMIG_CLIENT_METADATA_CLIENT_H_
 
@@ -50,11 +50,11 @@ class MetadataClient {
 
   // Every workflow definition, ordered by name then version; only `name` when
   // it is not empty; every version when `all_versions`, else the latest per
-  // name. FailedPrecondition when the server does not offer listing.
+  // name. Unimplemented when the server does not offer listing.
   virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowDefs(
       absl::string_view name, bool all_versions) = 0;
 
-  // Every task definition, ordered by name. FailedPrecondition when the
+  // Every task definition, ordered by name. Unimplemented when the
   // server does not offer listing.
   virtual absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefs() = 0;
 };

@@ -37,7 +37,8 @@
 // workflow's id, and a retried push finds and returns the workflow it already started.
 //
 //   cmig::tasks::HandlerRegistry registry;
-//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client));   // production
+//   cmig::tasks::LocalSettings local;   // production: filled from the process environment
+//   RETURN_IF_ERROR(cmig::tasks::RegisterMigrationHandlers(registry, *client, std::move(local)));
 //
 // Thread-safety: the handlers are safe to run concurrently (tasks/task_handler.h).
 #ifndef CMIG_TASKS_MIGRATION_HANDLERS_H_
@@ -56,8 +57,8 @@
 #include "client/grpc_client.h"
 #include "client/metadata_client.h"
 #include "client/workflow_client.h"
-#include "tasks/apply_order.h"
-#include "tasks/environments.h"
+#include "migration/apply_order.h"
+#include "migration/environments.h"
 #include "tasks/handler_registry.h"
 
 namespace cmig::tasks {
@@ -82,8 +83,8 @@ struct MigrationDeps {
   // null = such a package fails the apply with FailedPrecondition. Values are never logged.
   client::SecretClient* secret_store = nullptr;
   // Required; borrowed.
-  EnvironmentResolver* environments = nullptr;
-  SecretResolver* secrets = nullptr;
+  migration::EnvironmentResolver* environments = nullptr;
+  migration::SecretResolver* secrets = nullptr;
   // Deadline of each call to another environment.
   absl::Duration remote_call_timeout = absl::Seconds(30);
   // Largest inline reference ("inline:<base64>", 4/3 of the result's bytes) a result may travel
@@ -97,21 +98,32 @@ struct MigrationDeps {
   int apply_batch_size = 500;
   // Test hook: called before each write batch of the apply step with the index of its first
   // step; a non-OK status fails the step with it.
-  std::function<absl::Status(const ApplyStep& first, int index)> before_apply_write;
+  std::function<absl::Status(const migration::ApplyStep& first, int index)> before_apply_write;
 };
 
 // Registers every migration step. InvalidArgument when a required dependency is missing;
 // AlreadyExists when a task type is already registered. The handlers share `deps`.
 absl::Status RegisterMigrationHandlers(HandlerRegistry& registry, MigrationDeps deps);
 
+// Where the migration-worker finds environments and secrets its orchestrator does not offer (a
+// Conductor server without the extension services). The worker's main fills it from the process
+// environment ($CMIG_ENVIRONMENTS_FILE, $CMIG_SECRETS_DIR, $CMIG_SECRET_<NAME>).
+struct LocalSettings {
+  // A JSON file of environments (migration/environments.h); empty = none.
+  std::string environments_file;
+  // A directory of secret files, one per secret; empty = none.
+  std::string secrets_dir;
+  // Reads the variable CMIG_SECRET_<NAME>; null = no such variables.
+  migration::ConfigSecretResolver::EnvLookup secret_variables;
+};
+
 // For the migration-worker binary: the handlers over `client` (this environment), with the
 // orchestrator's extension services (blob store, environments, secrets, definition removal)
-// reached on the same address with the same credentials. When the server lacks them, environments
-// come from the JSON file named by $CMIG_ENVIRONMENTS_FILE and secrets from files in
-// $CMIG_SECRETS_DIR or $CMIG_SECRET_<NAME> (tasks/environments.h). Keeps what it creates alive
-// for the life of the process.
+// reached on the same address with the same credentials, and `local` asked when the server lacks
+// them. NotFound or InvalidArgument naming the file when local.environments_file cannot be read
+// or parsed. Keeps what it creates alive for the life of the process.
 absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
-                                       client::GrpcOrchestratorClient& client);
+                                       client::GrpcOrchestratorClient& client, LocalSettings local);
 
 }  // namespace cmig::tasks
 

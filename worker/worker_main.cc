@@ -19,14 +19,11 @@
 #include "worker/backoff.h"
 #include "worker/config.h"
 #include "worker/health_server.h"
+#include "worker/install_paths.h"
 #include "worker/metrics.h"
 #include "worker/metrics_server.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
-
-#ifndef CMIG_SOURCE_DIR
-#define CMIG_SOURCE_DIR "."
-#endif
+#include "workflows/registration.h"
 
 ABSL_FLAG(std::string, server, "",
           "Orchestrator gRPC address host:port (env CONDUCTOR_SERVER_URL; default "
@@ -54,8 +51,9 @@ ABSL_FLAG(int, poll_interval_ms, -1,
 ABSL_FLAG(int, call_timeout_ms, -1, "Deadline of every unary call (default 10000).");
 ABSL_FLAG(int, shutdown_grace_seconds, 30,
           "On SIGTERM/SIGINT, how long in-flight tasks may take to finish.");
-ABSL_FLAG(std::string, workflows_dir, CMIG_SOURCE_DIR "/workflows",
-          "Directory of Conductor JSON workflow and task definitions registered at startup.");
+ABSL_FLAG(std::string, workflows_dir, cmig::worker::DefaultWorkflowsDir(),
+          "Directory of Conductor JSON workflow and task definitions registered at startup "
+          "(default: share/cmig/workflows of this installation).");
 ABSL_FLAG(bool, register_definitions, true,
           "Register the definitions of --workflows_dir at startup (idempotent).");
 ABSL_FLAG(int, startup_timeout_seconds, 60,
@@ -68,6 +66,11 @@ ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 
 namespace cmig::worker {
 namespace {
+
+using workflows::DefinitionSet;
+using workflows::LoadDefinitionsDir;
+using workflows::RegisterDefinitions;
+using workflows::RegistrationReport;
 
 FlagValues ReadFlags() {
   FlagValues f;

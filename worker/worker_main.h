@@ -5,7 +5,7 @@
 //   int main(int argc, char** argv) {
 //     return cmig::worker::WorkerMain(argc, argv,
 //         [](cmig::tasks::HandlerRegistry& registry, cmig::client::GrpcOrchestratorClient& c) {
-//           return RegisterMigrationHandlers(registry, c);
+//           return RegisterMigrationHandlers(registry, c, local);
 //         });
 //   }
 //

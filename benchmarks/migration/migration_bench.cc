@@ -28,12 +28,12 @@
 #include "absl/strings/str_split.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "definitions/json.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
-#include "definitions/json.h"
 #include "tasks/migration_handlers.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 ABSL_FLAG(std::string, definitions, "1000,10000", "comma-separated sizes N to migrate");
 ABSL_FLAG(bool, processes, false,
@@ -60,8 +60,8 @@ struct Env {
   std::unique_ptr<cmig::orchestrator::OrchestratorServer> server;
   std::unique_ptr<cmig::client::GrpcOrchestratorClient> client;
   std::unique_ptr<cmig::client::GrpcExtensionsClient> ext;
-  std::unique_ptr<cmig::tasks::ExtensionEnvironmentResolver> envs;
-  std::unique_ptr<cmig::tasks::ExtensionSecretResolver> secrets;
+  std::unique_ptr<cmig::migration::ExtensionEnvironmentResolver> envs;
+  std::unique_ptr<cmig::migration::ExtensionSecretResolver> secrets;
   cmig::tasks::HandlerRegistry registry;
   std::unique_ptr<cmig::worker::Worker> worker;
 };
@@ -81,15 +81,15 @@ void StartEnv(Env& e, const std::string& db) {
   auto ext = cmig::client::GrpcExtensionsClient::Create(c);
   Die(ext.status(), "extensions client");
   e.ext = *std::move(ext);
-  e.envs = std::make_unique<cmig::tasks::ExtensionEnvironmentResolver>(*e.ext);
-  e.secrets = std::make_unique<cmig::tasks::ExtensionSecretResolver>(*e.ext);
+  e.envs = std::make_unique<cmig::migration::ExtensionEnvironmentResolver>(*e.ext);
+  e.secrets = std::make_unique<cmig::migration::ExtensionSecretResolver>(*e.ext);
   const std::string root = CMIG_SOURCE_DIR "/workflows";
-  auto wfs = cmig::worker::LoadDefinitionsDir(root);
+  auto wfs = cmig::workflows::LoadDefinitionsDir(root);
   Die(wfs.status(), "load workflows");
-  auto tds = cmig::worker::LoadDefinitionsDir(root + "/taskdefs");
+  auto tds = cmig::workflows::LoadDefinitionsDir(root + "/taskdefs");
   Die(tds.status(), "load taskdefs");
   wfs->task_defs = tds->task_defs;
-  Die(cmig::worker::RegisterDefinitions(*e.client, *wfs).status(), "register");
+  Die(cmig::workflows::RegisterDefinitions(*e.client, *wfs).status(), "register");
   cmig::tasks::MigrationDeps deps;
   deps.metadata = e.client.get();
   deps.workflows = e.client.get();

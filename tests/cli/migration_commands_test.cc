@@ -5,11 +5,11 @@
 #include "absl/strings/str_replace.h"
 #include "client/extensions_client.h"
 #include "gmock/gmock.h"
-#include "tasks/environments.h"
+#include "migration/environments.h"
 #include "tasks/migration_handlers.h"
 #include "tests/cli/cli_testing.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 namespace cmig::cli::test {
 namespace {
@@ -22,8 +22,8 @@ struct Side {
   std::unique_ptr<orchestrator::OrchestratorServer> server;
   std::unique_ptr<client::GrpcOrchestratorClient> client;
   std::unique_ptr<client::GrpcExtensionsClient> ext;
-  std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
-  std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  std::unique_ptr<migration::ExtensionEnvironmentResolver> environments;
+  std::unique_ptr<migration::ExtensionSecretResolver> secrets;
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
 };
@@ -58,12 +58,12 @@ class MigrationCommandsTest : public CliTest {
     auto ext = client::GrpcExtensionsClient::Create(options);
     ASSERT_OK(ext.status());
     s.ext = *std::move(ext);
-    s.environments = std::make_unique<tasks::ExtensionEnvironmentResolver>(*s.ext);
-    s.secrets = std::make_unique<tasks::ExtensionSecretResolver>(*s.ext);
+    s.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*s.ext);
+    s.secrets = std::make_unique<migration::ExtensionSecretResolver>(*s.ext);
     const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    auto workflows = worker::LoadDefinitionsDir(root);
+    auto workflows = workflows::LoadDefinitionsDir(root);
     ASSERT_OK(workflows.status());
-    auto taskdefs = worker::LoadDefinitionsDir(root + "/taskdefs");
+    auto taskdefs = workflows::LoadDefinitionsDir(root + "/taskdefs");
     ASSERT_OK(taskdefs.status());
     for (auto& t : taskdefs->task_defs) {
       // Seconds, not minutes, between attempts of steps that wait on the network.
@@ -71,7 +71,7 @@ class MigrationCommandsTest : public CliTest {
       t.set_max_retry_delay_seconds(1);
     }
     workflows->task_defs = taskdefs->task_defs;
-    ASSERT_OK(worker::RegisterDefinitions(*s.client, *workflows).status());
+    ASSERT_OK(workflows::RegisterDefinitions(*s.client, *workflows).status());
   }
 
   void StartWorker(Side& s, const std::string& id) {

@@ -146,13 +146,13 @@ TEST_F(GrpcClientTest, ErrorsNameTheCallAndAddressButNotTheToken) {
                              HasSubstr("No such task"), Not(HasSubstr("tok-secret")))));
 }
 
-TEST_F(GrpcClientTest, ListingOnAServerWithoutTheCatalogIsAFailedPrecondition) {
+TEST_F(GrpcClientTest, ListingOnAServerWithoutTheCatalogIsUnimplemented) {
   auto client = Connect("");
   EXPECT_THAT(client->ListWorkflowDefs("", false),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
+              StatusIs(absl::StatusCode::kUnimplemented,
                        AllOf(HasSubstr("does not offer definition listing"), HasSubstr(address_))));
   EXPECT_THAT(client->ListTaskDefs(),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ListTaskDefs")));
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("ListTaskDefs")));
 }
 
 TEST(GrpcClientStandaloneTest, UnreachableServerIsUnavailableWithinTheDeadline) {

@@ -10,11 +10,11 @@
 #include "base/status_matchers.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "definitions/canonical.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "migration/environments.h"
 #include "orchestrator/server.h"
-#include "definitions/canonical.h"
-#include "tasks/environments.h"
 #include "tests/worker/assign_or_fail.h"
 
 namespace cmig {
@@ -164,13 +164,13 @@ TEST_F(ExtensionsTest, DeleteWorkflowDefRemovesOneVersion) {
 }
 
 // A secret resolver that answers like a server without the extension.
-class Unimplemented final : public tasks::SecretResolver {
+class Unimplemented final : public migration::SecretResolver {
  public:
   absl::StatusOr<std::string> Resolve(absl::string_view) override {
     return absl::UnimplementedError("no extension");
   }
 };
-class UnimplementedEnv final : public tasks::EnvironmentResolver {
+class UnimplementedEnv final : public migration::EnvironmentResolver {
  public:
   absl::StatusOr<v1::Environment> Resolve(absl::string_view) override {
     return absl::UnimplementedError("no extension");
@@ -183,17 +183,17 @@ TEST(FallbackResolversTest, ConfigFileAndSecretFilesOrVariables) {
   std::ofstream(dir + "/secrets/prod-token") << "  from-file \n";
   ASSERT_OK_AND_ASSIGN(
       auto file,
-      tasks::ConfigEnvironmentResolver::FromJson(
+      migration::ConfigEnvironmentResolver::FromJson(
           R"({"environments":[{"id":"prod","address":"p:1","tokenSecret":"prod-token"}]})",
           "test.json"));
-  tasks::ConfigSecretResolver secrets(dir + "/secrets", [](const std::string& name) {
+  migration::ConfigSecretResolver secrets(dir + "/secrets", [](const std::string& name) {
     return name == "CMIG_SECRET_STAGE_TOKEN" ? std::optional<std::string>("from-env")
                                              : std::nullopt;
   });
   UnimplementedEnv no_env;
   Unimplemented no_secrets;
-  tasks::FallbackEnvironmentResolver envs(no_env, *file);
-  tasks::FallbackSecretResolver both(no_secrets, secrets);
+  migration::FallbackEnvironmentResolver envs(no_env, *file);
+  migration::FallbackSecretResolver both(no_secrets, secrets);
   ASSERT_OK_AND_ASSIGN(v1::Environment prod, envs.Resolve("prod"));
   EXPECT_EQ(prod.address(), "p:1");
   EXPECT_THAT(envs.Resolve("nowhere").status(),
@@ -206,7 +206,7 @@ TEST(FallbackResolversTest, ConfigFileAndSecretFilesOrVariables) {
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
   EXPECT_THAT(both.Resolve("../etc/passwd").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
-  EXPECT_THAT(tasks::ConfigEnvironmentResolver::FromJson(
+  EXPECT_THAT(migration::ConfigEnvironmentResolver::FromJson(
                   R"({"environments":[{"id":"a","address":"x"},{"id":"a","address":"y"}]})", "t")
                   .status(),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));

@@ -25,15 +25,15 @@
 #include "absl/synchronization/notification.h"
 #include "base/status_matchers.h"
 #include "client/grpc_client.h"
+#include "definitions/conductor_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "definitions/conductor_json.h"
 #include "tests/worker/assign_or_fail.h"
 #include "tests/worker/health_probe.h"
 #include "tests/worker/worker_process.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 namespace cmig::worker {
 namespace {
@@ -41,6 +41,10 @@ namespace {
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using ::testing::HasSubstr;
+using workflows::DefinitionSet;
+using workflows::LoadDefinitionsDir;
+using workflows::RegisterDefinitions;
+using workflows::RegistrationReport;
 
 // The worker process of tests/worker/test_worker_main.cc.
 std::string WorkerBinary() {

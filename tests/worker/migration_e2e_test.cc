@@ -19,20 +19,20 @@
 #include "base/status_matchers.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
 #include "orchestrator/server.h"
-#include "definitions/canonical.h"
-#include "definitions/conductor_json.h"
-#include "tasks/discovery.h"
-#include "definitions/json.h"
 #include "tasks/migration_handlers.h"
-#include "tasks/package.h"
 #include "tests/worker/assign_or_fail.h"
 #include "tests/worker/worker_process.h"
-#include "worker/registration.h"
 #include "worker/worker.h"
+#include "workflows/registration.h"
 
 namespace cmig {
 namespace {
@@ -40,6 +40,14 @@ namespace {
 using ::cmig::testing::StatusIs;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
+using migration::ApplyStep;
+using migration::BuildPackage;
+using migration::BuiltPackage;
+using migration::Discover;
+using migration::Discovery;
+using migration::InMemoryDefinitionSource;
+using migration::PackageHeader;
+using migration::PackageToJson;
 using ::testing::HasSubstr;
 
 // Every definition of an environment by key ("wf:name:version" / "task:name") -> canonical hash,
@@ -58,16 +66,16 @@ struct Environment {
   std::unique_ptr<orchestrator::OrchestratorServer> server;
   std::unique_ptr<client::GrpcOrchestratorClient> client;
   std::unique_ptr<client::GrpcExtensionsClient> ext;
-  std::unique_ptr<tasks::ExtensionEnvironmentResolver> environments;
-  std::unique_ptr<tasks::ExtensionSecretResolver> secrets;
+  std::unique_ptr<migration::ExtensionEnvironmentResolver> environments;
+  std::unique_ptr<migration::ExtensionSecretResolver> secrets;
   // As conductor-oss: Conductor's API only, every extension UNIMPLEMENTED.
   bool conductor_api_only = false;
   // The worker's own configuration, consulted when the server has no environment or secret
   // store (set: the worker resolves through the fallbacks, as migration-worker does).
-  std::unique_ptr<tasks::ConfigEnvironmentResolver> config_environments;
-  std::unique_ptr<tasks::ConfigSecretResolver> config_secrets;
-  std::unique_ptr<tasks::FallbackEnvironmentResolver> fallback_environments;
-  std::unique_ptr<tasks::FallbackSecretResolver> fallback_secrets;
+  std::unique_ptr<migration::ConfigEnvironmentResolver> config_environments;
+  std::unique_ptr<migration::ConfigSecretResolver> config_secrets;
+  std::unique_ptr<migration::FallbackEnvironmentResolver> fallback_environments;
+  std::unique_ptr<migration::FallbackSecretResolver> fallback_secrets;
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
 };
@@ -132,15 +140,15 @@ class MigrationE2eTest : public ::testing::Test {
     options.call_timeout = absl::Seconds(5);
     ASSERT_OK_AND_ASSIGN(e.client, client::GrpcOrchestratorClient::Create(options));
     ASSERT_OK_AND_ASSIGN(e.ext, client::GrpcExtensionsClient::Create(options));
-    e.environments = std::make_unique<tasks::ExtensionEnvironmentResolver>(*e.ext);
-    e.secrets = std::make_unique<tasks::ExtensionSecretResolver>(*e.ext);
+    e.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*e.ext);
+    e.secrets = std::make_unique<migration::ExtensionSecretResolver>(*e.ext);
   }
 
   void RegisterMigrationDefinitions(Environment& e) {
     const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet workflows, worker::LoadDefinitionsDir(root));
-    ASSERT_OK_AND_ASSIGN(worker::DefinitionSet taskdefs,
-                         worker::LoadDefinitionsDir(root + "/taskdefs"));
+    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet workflows, workflows::LoadDefinitionsDir(root));
+    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet taskdefs,
+                         workflows::LoadDefinitionsDir(root + "/taskdefs"));
     for (auto& t : taskdefs.task_defs) {
       // Seconds, not minutes, between attempts of the steps that wait on the network.
       if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
@@ -149,7 +157,7 @@ class MigrationE2eTest : public ::testing::Test {
       t.set_response_timeout_seconds(3);
     }
     workflows.task_defs = taskdefs.task_defs;
-    ASSERT_OK(worker::RegisterDefinitions(*e.client, workflows).status());
+    ASSERT_OK(workflows::RegisterDefinitions(*e.client, workflows).status());
   }
 
   void StartWorker(Environment& e, tasks::MigrationDeps extra = {}, bool with_blob_store = true) {
@@ -846,20 +854,20 @@ class PlainConductorMigrationTest : public MigrationE2eTest {
     b_.conductor_api_only = b_conductor_only;
     ASSERT_NO_FATAL_FAILURE(MigrationE2eTest::SetUp());
     ASSERT_OK_AND_ASSIGN(a_.config_environments,
-                         tasks::ConfigEnvironmentResolver::FromJson(
+                         migration::ConfigEnvironmentResolver::FromJson(
                              absl::StrCat(R"({"environments":[{"id":"B","address":")",
                                           b_.server->address(), R"(","tokenSecret":"b-token"}]})"),
                              "the test's environments"));
     const std::string token = b_.token;
-    a_.config_secrets = std::make_unique<tasks::ConfigSecretResolver>(
+    a_.config_secrets = std::make_unique<migration::ConfigSecretResolver>(
         "", [token](const std::string& var) -> std::optional<std::string> {
           if (var == "CMIG_SECRET_B_TOKEN") return token;
           return std::nullopt;
         });
-    a_.fallback_environments = std::make_unique<tasks::FallbackEnvironmentResolver>(
+    a_.fallback_environments = std::make_unique<migration::FallbackEnvironmentResolver>(
         *a_.environments, *a_.config_environments);
     a_.fallback_secrets =
-        std::make_unique<tasks::FallbackSecretResolver>(*a_.secrets, *a_.config_secrets);
+        std::make_unique<migration::FallbackSecretResolver>(*a_.secrets, *a_.config_secrets);
   }
 
   // The seeded definitions `e` holds, read one by one (a Conductor server cannot list them).

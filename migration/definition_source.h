@@ -1,0 +1,102 @@
+// Where the migration logic reads workflow and task definitions from.
+//
+// Discovery reads the source environment through a DefinitionSource and planning reads the
+// target through one. The fetch and plan steps implement it over the orchestrator client (one
+// GetWorkflow / GetTaskDef call each, or a prefetched InMemoryDefinitionSource filled from the
+// DefinitionCatalog extension); tests use InMemoryDefinitionSource directly.
+//
+//   InMemoryDefinitionSource source;
+//   source.AddWorkflowDef(def);
+//   ASSIGN_OR_RETURN(Discovery d, Discover(selection, source, DiscoveryOptions{}));
+#ifndef CMIG_MIGRATION_DEFINITION_SOURCE_H_
+#define CMIG_MIGRATION_DEFINITION_SOURCE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "conductor/model/taskdef.pb.h"
+#include "conductor/model/workflowdef.pb.h"
+
+namespace cmig::migration {
+
+class DefinitionSource {
+ public:
+  virtual ~DefinitionSource() = default;
+
+  // The workflow definition `name` at `version`, or its highest version when `version` is
+  // nullopt. NotFound when there is no such definition; any other error (Unavailable,
+  // DeadlineExceeded, ...) is passed through to the caller unchanged. May block on the network.
+  virtual absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
+      absl::string_view name, std::optional<int32_t> version) = 0;
+
+  // The task definition `name`; NotFound when absent, other errors as above.
+  virtual absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) = 0;
+
+  // Every version of workflow `name`, ascending; empty when there is none. Planning uses it to
+  // recognise a definition the target already holds under an older version (new-version
+  // strategy). Sources that cannot list (a Conductor server without the DefinitionCatalog
+  // extension) keep this default, Unimplemented, and planning compares with the same and the
+  // latest version only.
+  virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name);
+};
+
+// Reads definitions from a target at most once each, telling "absent" (nullopt) apart from a
+// failed read. Planning and verification ask about the same definitions many times; a target
+// behind gRPC should be asked once. Errors other than NotFound keep their code and name the
+// definition ("reading workflow 'x' v2 from the target: ..."). Borrows `target`, which must
+// outlive it. Not thread-safe. Returned pointers stay valid for the reader's lifetime.
+class CachedDefinitionReader {
+ public:
+  explicit CachedDefinitionReader(DefinitionSource& target) : target_(target) {}
+  CachedDefinitionReader(const CachedDefinitionReader&) = delete;
+  CachedDefinitionReader& operator=(const CachedDefinitionReader&) = delete;
+
+  // `version` 0 asks for the highest version.
+  absl::StatusOr<const std::optional<conductor::proto::WorkflowDef>*> Workflow(
+      const std::string& name, int32_t version);
+  absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> TaskDef(const std::string& name);
+
+ private:
+  DefinitionSource& target_;
+  std::map<std::pair<std::string, int32_t>, std::optional<conductor::proto::WorkflowDef>>
+      workflows_;
+  std::map<std::string, std::optional<conductor::proto::TaskDef>> task_defs_;
+};
+
+// Definitions held in memory. Thread-compatible: concurrent const use is safe, mutation is not.
+class InMemoryDefinitionSource : public DefinitionSource {
+ public:
+  // Adds or replaces the definition under its (name, version) / name.
+  void AddWorkflowDef(conductor::proto::WorkflowDef def);
+  void AddTaskDef(conductor::proto::TaskDef def);
+  // Removes the definition if present.
+  void RemoveWorkflowDef(absl::string_view name, int32_t version);
+  void RemoveTaskDef(absl::string_view name);
+
+  absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
+      absl::string_view name, std::optional<int32_t> version) override;
+  absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name) override;
+
+  const std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef>& workflows()
+      const {
+    return workflows_;
+  }
+  const std::map<std::string, conductor::proto::TaskDef>& task_defs() const { return task_defs_; }
+
+ private:
+  std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef> workflows_;
+  std::map<std::string, conductor::proto::TaskDef> task_defs_;
+};
+
+}  // namespace cmig::migration
+
+#endif  // CMIG_MIGRATION_DEFINITION_SOURCE_H_

@@ -1,0 +1,309 @@
+#include "migration/discovery.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "migration/references.h"
+
+namespace cmig::migration {
+namespace {
+
+namespace cp = conductor::proto;
+
+using ReferrerKey = std::tuple<std::string, int32_t, std::string, std::string>;
+
+ReferrerKey KeyOf(const v1::Referrer& r) {
+  return {r.workflow_name(), r.workflow_version(), r.task_reference_name(), r.field()};
+}
+
+v1::Referrer FromKey(const ReferrerKey& k) {
+  v1::Referrer r;
+  r.set_workflow_name(std::get<0>(k));
+  r.set_workflow_version(std::get<1>(k));
+  r.set_task_reference_name(std::get<2>(k));
+  r.set_field(std::get<3>(k));
+  return r;
+}
+
+struct PendingWorkflow {
+  std::string name;
+  int32_t version;  // 0 = latest
+  bool requested;
+  std::string from;
+  std::optional<v1::Referrer> referrer;
+};
+
+class Discoverer {
+ public:
+  Discoverer(DefinitionSource& source, const DiscoveryOptions& options)
+      : source_(source), options_(options) {}
+
+  absl::StatusOr<Discovery> Run(const v1::Selection& selection) {
+    if (selection.workflows().empty() && selection.task_defs().empty()) {
+      return absl::InvalidArgumentError("the selection names no workflow and no task definition");
+    }
+    std::vector<std::string> invalid;
+    for (int i = 0; i < selection.workflows_size(); ++i) {
+      const v1::WorkflowSelector& w = selection.workflows(i);
+      if (w.name().empty()) {
+        invalid.push_back(absl::StrCat("workflows[", i, "] has no name"));
+      }
+      if (w.version() < 0) {
+        invalid.push_back(absl::StrCat("workflows[", i, "] ('", w.name(), "') has version ",
+                                       w.version(), "; use 0 for the latest"));
+      }
+      queue_.push_back({w.name(), w.version(), true, "", std::nullopt});
+    }
+    for (int i = 0; i < selection.task_defs_size(); ++i) {
+      if (selection.task_defs(i).empty()) {
+        invalid.push_back(absl::StrCat("task_defs[", i, "] is empty"));
+      }
+    }
+    if (!invalid.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid selection: ", absl::StrJoin(invalid, "; ")));
+    }
+
+    for (const std::string& name : selection.task_defs()) {
+      auto def = FetchTaskDef(name);
+      if (!def.ok()) {
+        return def.status();
+      }
+      if (!def->has_value()) {
+        missing_requested_.push_back(absl::StrCat("task definition '", name, "'"));
+        continue;
+      }
+      auto& entry = task_defs_[name];
+      entry.def = **def;
+      entry.requested = true;
+      entry.discovered_from.clear();
+    }
+
+    while (!queue_.empty()) {
+      PendingWorkflow p = std::move(queue_.front());
+      queue_.pop_front();
+      RETURN_IF_ERROR(Visit(p));
+    }
+
+    if (!missing_requested_.empty()) {
+      std::sort(missing_requested_.begin(), missing_requested_.end());
+      return absl::NotFoundError(absl::StrCat("selected definitions not found in the source: ",
+                                              absl::StrJoin(missing_requested_, ", ")));
+    }
+    return Finish();
+  }
+
+ private:
+  // Resolves and fetches a workflow; nullopt when the source does not hold it.
+  absl::StatusOr<std::optional<cp::WorkflowDef>> FetchWorkflow(const std::string& name,
+                                                               int32_t version) {
+    std::optional<int32_t> v;
+    if (version != 0) {
+      v = version;
+    }
+    auto def = source_.GetWorkflowDef(name, v);
+    if (absl::IsNotFound(def.status())) {
+      return std::optional<cp::WorkflowDef>();
+    }
+    if (!def.ok()) {
+      return absl::Status(def.status().code(),
+                          absl::StrCat("fetching ", DescribeWorkflow(name, version),
+                                       " from the source: ", def.status().message()));
+    }
+    return std::optional<cp::WorkflowDef>(*std::move(def));
+  }
+
+  absl::StatusOr<std::optional<cp::TaskDef>> FetchTaskDef(const std::string& name) {
+    auto cached = task_def_cache_.find(name);
+    if (cached != task_def_cache_.end()) {
+      return cached->second;
+    }
+    auto def = source_.GetTaskDef(name);
+    std::optional<cp::TaskDef> result;
+    if (def.ok()) {
+      result = *std::move(def);
+    } else if (!absl::IsNotFound(def.status())) {
+      return absl::Status(def.status().code(),
+                          absl::StrCat("fetching task definition '", name,
+                                       "' from the source: ", def.status().message()));
+    }
+    task_def_cache_[name] = result;
+    return result;
+  }
+
+  absl::Status Visit(const PendingWorkflow& p) {
+    int32_t version = p.version;
+    if (version == 0) {
+      // Latest: resolve once per name.
+      auto it = latest_.find(p.name);
+      if (it == latest_.end()) {
+        auto def = FetchWorkflow(p.name, 0);
+        if (!def.ok()) {
+          return def.status();
+        }
+        int32_t resolved = def->has_value() ? (*def)->version() : -1;
+        it = latest_.emplace(p.name, resolved).first;
+        if (def->has_value() && !workflows_.count({p.name, resolved})) {
+          fetched_[{p.name, resolved}] = **def;
+        }
+      }
+      version = it->second;
+      if (version < 0) {
+        return Missing(p);
+      }
+    }
+    auto key = std::make_pair(p.name, version);
+    auto existing = workflows_.find(key);
+    if (existing != workflows_.end()) {
+      if (p.requested && !existing->second.requested) {
+        existing->second.requested = true;
+        existing->second.discovered_from.clear();
+      }
+      return absl::OkStatus();
+    }
+    cp::WorkflowDef def;
+    if (auto f = fetched_.find(key); f != fetched_.end()) {
+      def = std::move(f->second);
+      fetched_.erase(f);
+    } else {
+      auto fetched = FetchWorkflow(p.name, version);
+      if (!fetched.ok()) {
+        return fetched.status();
+      }
+      if (!fetched->has_value()) {
+        return Missing(p);
+      }
+      def = **std::move(fetched);
+    }
+
+    WorkflowReferences refs = ScanWorkflow(def);
+    std::string self = absl::StrCat("workflow:", def.name(), ":", def.version());
+    DiscoveredWorkflow& entry = workflows_[key];
+    entry.def = std::move(def);
+    entry.requested = p.requested;
+    entry.discovered_from = p.requested ? "" : p.from;
+
+    for (const DependencyRecord& d : refs.dependencies) {
+      dependencies_[{d.kind, d.name}].insert(KeyOf(d.referrer));
+    }
+    for (v1::UnresolvedReference& u : refs.unresolved) {
+      unresolved_.push_back(std::move(u));
+    }
+    if (!options_.follow_references) {
+      return absl::OkStatus();
+    }
+
+    for (const WorkflowReference& w : refs.workflows) {
+      queue_.push_back({w.name, w.version, false, self, w.referrer});
+    }
+    for (const TaskDefReference& t : refs.task_defs) {
+      auto def = FetchTaskDef(t.name);
+      if (!def.ok()) {
+        return def.status();
+      }
+      if (!def->has_value()) {
+        if (t.required) {
+          v1::UnresolvedReference u;
+          u.set_kind(v1::UNRESOLVED_KIND_MISSING_DEFINITION);
+          u.set_target_kind(v1::ITEM_KIND_TASK_DEF);
+          u.set_name(t.name);
+          *u.mutable_referenced_by() = t.referrer;
+          u.set_detail(absl::StrCat("task definition '", t.name,
+                                    "' does not exist in the source; the target must provide it"));
+          unresolved_.push_back(std::move(u));
+        }
+        continue;
+      }
+      auto [it, inserted] = task_defs_.try_emplace(t.name);
+      if (inserted) {
+        it->second.def = **def;
+        it->second.discovered_from = self;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Missing(const PendingWorkflow& p) {
+    if (p.requested) {
+      missing_requested_.push_back(DescribeWorkflow(p.name, p.version));
+      return absl::OkStatus();
+    }
+    v1::UnresolvedReference u;
+    u.set_kind(v1::UNRESOLVED_KIND_MISSING_DEFINITION);
+    u.set_target_kind(v1::ITEM_KIND_WORKFLOW_DEF);
+    u.set_name(p.name);
+    u.set_version(p.version);
+    if (p.referrer.has_value()) {
+      *u.mutable_referenced_by() = *p.referrer;
+    }
+    u.set_detail(absl::StrCat(DescribeWorkflow(p.name, p.version),
+                              " does not exist in the source; the target must provide it"));
+    unresolved_.push_back(std::move(u));
+    return absl::OkStatus();
+  }
+
+  Discovery Finish() {
+    Discovery d;
+    for (auto& [key, w] : workflows_) {
+      d.workflows.push_back(std::move(w));
+    }
+    for (auto& [name, t] : task_defs_) {
+      d.task_defs.push_back(std::move(t));
+    }
+    for (auto& [key, referrers] : dependencies_) {
+      v1::Dependency* dep = d.report.add_dependencies();
+      dep->set_kind(key.first);
+      dep->set_name(key.second);
+      for (const ReferrerKey& r : referrers) {
+        *dep->add_referenced_by() = FromKey(r);
+      }
+    }
+    auto order = [](const v1::UnresolvedReference& u) {
+      return std::make_tuple(KeyOf(u.referenced_by()), static_cast<int>(u.kind()), u.name(),
+                             u.version());
+    };
+    std::sort(unresolved_.begin(), unresolved_.end(),
+              [&](const auto& a, const auto& b) { return order(a) < order(b); });
+    // The same unresolved reference reached twice (say through two versions' identical
+    // references) is listed once.
+    unresolved_.erase(std::unique(unresolved_.begin(), unresolved_.end(),
+                                  [&](const auto& a, const auto& b) {
+                                    return order(a) == order(b) && a.detail() == b.detail();
+                                  }),
+                      unresolved_.end());
+    for (auto& u : unresolved_) {
+      *d.report.add_unresolved() = std::move(u);
+    }
+    return d;
+  }
+
+  DefinitionSource& source_;
+  const DiscoveryOptions options_;
+  std::deque<PendingWorkflow> queue_;
+  std::map<std::pair<std::string, int32_t>, DiscoveredWorkflow> workflows_;
+  std::map<std::pair<std::string, int32_t>, cp::WorkflowDef> fetched_;
+  std::map<std::string, DiscoveredTaskDef> task_defs_;
+  absl::flat_hash_map<std::string, std::optional<cp::TaskDef>> task_def_cache_;
+  absl::flat_hash_map<std::string, int32_t> latest_;  // -1: not found
+  std::map<std::pair<v1::DependencyKind, std::string>, std::set<ReferrerKey>> dependencies_;
+  std::vector<v1::UnresolvedReference> unresolved_;
+  std::vector<std::string> missing_requested_;
+};
+
+}  // namespace
+
+absl::StatusOr<Discovery> Discover(const v1::Selection& selection, DefinitionSource& source,
+                                   const DiscoveryOptions& options) {
+  return Discoverer(source, options).Run(selection);
+}
+
+}  // namespace cmig::migration

@@ -1,0 +1,541 @@
+#include "migration/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "migration/apply_order.h"
+#include "migration/package.h"
+#include "migration/references.h"
+
+namespace cmig::migration {
+namespace {
+
+namespace cp = conductor::proto;
+
+using WorkflowKey = std::pair<std::string, int32_t>;
+
+std::string HashOf(const cp::WorkflowDef& def) { return Sha256Hex(CanonicalJson(def)); }
+std::string HashOf(const cp::TaskDef& def) { return Sha256Hex(CanonicalJson(def)); }
+
+// A workflow item while it is being planned.
+struct WorkflowPlan {
+  v1::PlannedItem item;
+  cp::WorkflowDef planned;  // what would be written, version = target version
+  // True when `planned` is the package item itself (no reference or version changed): its JSON
+  // and hash are the item's, which saves re-serialising ten thousand definitions.
+  bool as_packaged = false;
+};
+
+class Planner {
+ public:
+  Planner(const v1::MigrationPackage& package, const PackageContents& contents,
+          DefinitionSource& target)
+      : package_(package), contents_(contents), target_(target) {
+    conflict_ = package.options().conflict_strategy();
+    if (conflict_ == v1::CONFLICT_STRATEGY_UNSPECIFIED) {
+      conflict_ = v1::CONFLICT_STRATEGY_FAIL;
+    }
+    new_version_ = package.options().version_strategy() == v1::VERSION_STRATEGY_NEW_VERSION;
+  }
+
+  absl::StatusOr<v1::MigrationPlan> Run() {
+    v1::MigrationPlan plan;
+    plan.set_package_digest(package_.digest());
+    *plan.mutable_options() = package_.options();
+
+    for (size_t i = 0; i < contents_.task_defs.size(); ++i) {
+      RETURN_IF_ERROR(PlanTaskDef(i, plan.add_items()));
+      package_task_defs_.insert(contents_.task_defs[i].name());
+    }
+
+    workflows_.resize(contents_.workflows.size());
+    for (const cp::WorkflowDef& w : contents_.workflows) {
+      package_workflow_names_.insert(w.name());
+    }
+    WorkflowComponents comps = ComponentsInApplyOrder(contents_.workflows);
+    for (size_t c = 0; c < comps.components.size(); ++c) {
+      const std::vector<int>& members = comps.components[c];
+      if (!new_version_) {
+        for (int m : members) {
+          RETURN_IF_ERROR(PlanPreserve(m));
+        }
+      } else if (!comps.cyclic[c]) {
+        RETURN_IF_ERROR(PlanNewVersion(members[0]));
+      } else {
+        RETURN_IF_ERROR(PlanNewVersionCycle(members));
+      }
+    }
+    for (const WorkflowPlan& w : workflows_) {
+      planned_keys_.insert({w.item.name(), w.item.target_version()});
+    }
+
+    std::vector<int> order;
+    for (const auto& c : comps.components) {
+      order.insert(order.end(), c.begin(), c.end());
+    }
+    for (int i : order) {
+      RETURN_IF_ERROR(Preflight(&workflows_[i]));
+    }
+
+    for (int i : order) {
+      *plan.add_items() = std::move(workflows_[i].item);
+    }
+    for (const v1::PlannedItem& item : plan.items()) {
+      if (item.action() == v1::ITEM_ACTION_CONFLICT || item.action() == v1::ITEM_ACTION_BLOCKED) {
+        plan.set_blocked(true);
+        for (const std::string& r : item.reasons()) {
+          plan.add_blocking_problems(r);
+        }
+      }
+      if (item.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
+        mapping_sorted_[{item.name(), item.source_version()}] = item.target_version();
+      }
+    }
+    for (const auto& [key, tv] : mapping_sorted_) {
+      v1::VersionMapping* m = plan.add_version_mapping();
+      m->set_name(key.first);
+      m->set_source_version(key.second);
+      m->set_target_version(tv);
+    }
+    *plan.mutable_counts() = CountItems(plan);
+    *plan.mutable_manual_dependencies() = package_.dependencies().dependencies();
+    *plan.mutable_unresolved() = package_.dependencies().unresolved();
+    if (package_.dependencies().unresolved_size() > 0) {
+      warnings_.insert(warnings_.begin(),
+                       absl::StrCat(package_.dependencies().unresolved_size(),
+                                    " reference(s) could not be resolved statically; the target "
+                                    "must provide what they name (see unresolved)"));
+    }
+    for (std::string& w : warnings_) {
+      plan.add_warnings(std::move(w));
+    }
+    return plan;
+  }
+
+ private:
+  // Target reads, each at most once. Version 0 asks for the latest.
+  absl::StatusOr<const std::optional<cp::WorkflowDef>*> TargetWorkflow(const std::string& name,
+                                                                       int32_t version) {
+    return target_reader_.Workflow(name, version);
+  }
+  absl::StatusOr<const std::optional<cp::TaskDef>*> TargetTaskDef(const std::string& name) {
+    return target_reader_.TaskDef(name);
+  }
+
+  // Outcome for a definition that exists in the target with different content.
+  void Differs(v1::PlannedItem* item, absl::string_view what) {
+    switch (conflict_) {
+      case v1::CONFLICT_STRATEGY_SKIP:
+        item->set_action(v1::ITEM_ACTION_SKIP);
+        item->add_reasons(absl::StrCat(what,
+                                       " differs from the target's; conflict strategy "
+                                       "skip keeps the target's"));
+        break;
+      case v1::CONFLICT_STRATEGY_UPDATE:
+        item->set_action(v1::ITEM_ACTION_UPDATE);
+        item->add_reasons(absl::StrCat(what,
+                                       " differs from the target's; conflict strategy "
+                                       "update overwrites it"));
+        break;
+      default:
+        item->set_action(v1::ITEM_ACTION_CONFLICT);
+        item->add_reasons(absl::StrCat(
+            what, " differs from the target's (package sha256 ", item->planned_sha256(),
+            ", target sha256 ", item->target_sha256(),
+            "); conflict strategy fail blocks the apply: use skip, update or new-version"));
+    }
+  }
+
+  absl::Status PlanTaskDef(size_t i, v1::PlannedItem* item) {
+    const cp::TaskDef& def = contents_.task_defs[i];
+    const v1::PackageItem& pkg_item = package_.items(contents_.task_def_items[i]);
+    item->set_kind(v1::ITEM_KIND_TASK_DEF);
+    item->set_name(def.name());
+    item->set_source_sha256(pkg_item.sha256());
+    item->set_planned_sha256(pkg_item.sha256());
+    ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* existing, TargetTaskDef(def.name()));
+    if (!existing->has_value()) {
+      item->set_action(v1::ITEM_ACTION_CREATE);
+      return absl::OkStatus();
+    }
+    item->set_target_sha256(HashOf(**existing));
+    if (item->target_sha256() == item->planned_sha256()) {
+      item->set_action(v1::ITEM_ACTION_UNCHANGED);
+    } else {
+      Differs(item, DescribeItem(v1::ITEM_KIND_TASK_DEF, def.name(), 0));
+    }
+    return absl::OkStatus();
+  }
+
+  void Start(int i, WorkflowPlan* w) {
+    const cp::WorkflowDef& def = contents_.workflows[i];
+    const v1::PackageItem& pkg_item = package_.items(contents_.workflow_items[i]);
+    w->item.set_kind(v1::ITEM_KIND_WORKFLOW_DEF);
+    w->item.set_name(def.name());
+    w->item.set_source_version(def.version());
+    w->item.set_source_sha256(pkg_item.sha256());
+  }
+
+  void Finish(int i, WorkflowPlan* w) {
+    const v1::PackageItem& pkg_item = package_.items(contents_.workflow_items[i]);
+    w->item.set_target_version(w->planned.version());
+    if (w->as_packaged) {
+      w->item.set_planned_sha256(pkg_item.sha256());
+      mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
+      return;
+    }
+    std::string json = CanonicalJson(w->planned);
+    w->item.set_planned_sha256(Sha256Hex(json));
+    if (json != pkg_item.canonical_json()) {
+      w->item.set_rewritten_json(std::move(json));
+    }
+    mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
+  }
+
+  absl::Status PlanPreserve(int i) {
+    WorkflowPlan& w = workflows_[i];
+    Start(i, &w);
+    const cp::WorkflowDef& def = contents_.workflows[i];
+    w.planned = def;
+    w.as_packaged = true;
+    Finish(i, &w);
+    ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
+                     TargetWorkflow(def.name(), def.version()));
+    if (!existing->has_value()) {
+      w.item.set_action(v1::ITEM_ACTION_CREATE);
+      return absl::OkStatus();
+    }
+    w.item.set_target_sha256(HashOf(**existing));
+    if (w.item.target_sha256() == w.item.planned_sha256()) {
+      w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
+    } else {
+      Differs(&w.item, DescribeWorkflow(def.name(), def.version()));
+    }
+    return absl::OkStatus();
+  }
+
+  // `as_packaged`, when given, is set to whether nothing changed.
+  cp::WorkflowDef Rewritten(int i, const std::map<WorkflowKey, int32_t>& mapping, int32_t version,
+                            bool* as_packaged = nullptr) {
+    cp::WorkflowDef def = contents_.workflows[i];
+    int changed = RewriteWorkflowReferences(&def, [&](absl::string_view name, int32_t v) {
+      auto it = mapping.find({std::string(name), v});
+      return it == mapping.end() ? std::nullopt : std::optional<int32_t>(it->second);
+    });
+    if (as_packaged != nullptr) {
+      *as_packaged = changed == 0 && version == def.version();
+    }
+    def.set_version(version);
+    return def;
+  }
+
+  std::string PlannedHash(int i, const cp::WorkflowDef& planned, bool as_packaged) {
+    return as_packaged ? package_.items(contents_.workflow_items[i]).sha256() : HashOf(planned);
+  }
+
+  int32_t NextFree(const std::string& name, int32_t target_latest) {
+    int32_t& next = next_free_[name];
+    next = std::max(next, target_latest + 1);
+    return next++;
+  }
+
+  absl::Status PlanNewVersion(int i) {
+    WorkflowPlan& w = workflows_[i];
+    Start(i, &w);
+    const cp::WorkflowDef& def = contents_.workflows[i];
+    const int32_t v = def.version();
+    ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* latest, TargetWorkflow(def.name(), 0));
+    if (!latest->has_value()) {
+      w.planned = Rewritten(i, mapping_, v, &w.as_packaged);
+      w.item.set_action(v1::ITEM_ACTION_CREATE);
+      Finish(i, &w);
+      return absl::OkStatus();
+    }
+    const int32_t latest_version = (*latest)->version();
+    std::vector<int32_t> candidates;
+    if (v != latest_version) {
+      candidates.push_back(v);
+    }
+    candidates.push_back(latest_version);
+    for (int32_t candidate : candidates) {
+      ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
+                       TargetWorkflow(def.name(), candidate));
+      if (!existing->has_value()) {
+        continue;
+      }
+      bool as_packaged = false;
+      cp::WorkflowDef planned = Rewritten(i, mapping_, candidate, &as_packaged);
+      std::string target_hash = HashOf(**existing);
+      if (PlannedHash(i, planned, as_packaged) == target_hash) {
+        w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
+        w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
+        w.item.set_target_sha256(target_hash);
+        if (candidate != v) {
+          w.item.add_reasons(absl::StrCat("identical to the target's version ", candidate));
+        }
+        Finish(i, &w);
+        return absl::OkStatus();
+      }
+    }
+    // An older version may hold it already (a previous run of this migration wrote it, and a
+    // later one became latest). Newest first, so the most recent identical copy wins.
+    auto versions = target_.ListWorkflowVersions(def.name());
+    if (!versions.ok() && !absl::IsUnimplemented(versions.status())) {
+      return absl::Status(versions.status().code(),
+                          absl::StrCat("listing the versions of workflow '", def.name(),
+                                       "' in the target: ", versions.status().message()));
+    }
+    if (versions.ok()) {
+      for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+        if (std::find(candidates.begin(), candidates.end(), it->version()) != candidates.end()) {
+          continue;
+        }
+        bool as_packaged = false;
+        cp::WorkflowDef planned = Rewritten(i, mapping_, it->version(), &as_packaged);
+        std::string target_hash = HashOf(*it);
+        if (PlannedHash(i, planned, as_packaged) != target_hash) {
+          continue;
+        }
+        w.planned = std::move(planned);
+        w.as_packaged = as_packaged;
+        w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
+        w.item.set_target_sha256(target_hash);
+        w.item.add_reasons(absl::StrCat("identical to the target's version ", it->version()));
+        Finish(i, &w);
+        return absl::OkStatus();
+      }
+    }
+    const int32_t tv = NextFree(def.name(), latest_version);
+    w.planned = Rewritten(i, mapping_, tv, &w.as_packaged);
+    w.item.set_action(v1::ITEM_ACTION_CREATE);
+    w.item.add_reasons(absl::StrCat(DescribeWorkflow(def.name(), v),
+                                    " differs from the target's; version strategy new-version "
+                                    "writes it as version ",
+                                    tv));
+    Finish(i, &w);
+    return absl::OkStatus();
+  }
+
+  absl::Status PlanNewVersionCycle(const std::vector<int>& members) {
+    std::vector<std::string> names;
+    for (int m : members) {
+      Start(m, &workflows_[m]);
+      names.push_back(
+          DescribeWorkflow(contents_.workflows[m].name(), contents_.workflows[m].version()));
+    }
+    // Try "the target already holds this cycle" under the same versions, then under the
+    // target's latest versions.
+    for (bool use_latest : {false, true}) {
+      std::map<WorkflowKey, int32_t> trial = mapping_;
+      bool possible = true;
+      for (int m : members) {
+        const cp::WorkflowDef& def = contents_.workflows[m];
+        int32_t tv = def.version();
+        if (use_latest) {
+          ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* latest,
+                           TargetWorkflow(def.name(), 0));
+          if (!latest->has_value()) {
+            possible = false;
+            break;
+          }
+          tv = (*latest)->version();
+        }
+        trial[{def.name(), def.version()}] = tv;
+      }
+      if (!possible) {
+        continue;
+      }
+      bool identical = true;
+      std::vector<std::string> target_hashes;
+      for (int m : members) {
+        const cp::WorkflowDef& def = contents_.workflows[m];
+        int32_t tv = trial[{def.name(), def.version()}];
+        ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
+                         TargetWorkflow(def.name(), tv));
+        if (!existing->has_value() || HashOf(**existing) != HashOf(Rewritten(m, trial, tv))) {
+          identical = false;
+          break;
+        }
+        target_hashes.push_back(HashOf(**existing));
+      }
+      if (!identical) {
+        continue;
+      }
+      for (size_t k = 0; k < members.size(); ++k) {
+        int m = members[k];
+        const cp::WorkflowDef& def = contents_.workflows[m];
+        WorkflowPlan& w = workflows_[m];
+        w.planned = Rewritten(m, trial, trial[{def.name(), def.version()}], &w.as_packaged);
+        w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
+        w.item.set_target_sha256(target_hashes[k]);
+        Finish(m, &w);
+      }
+      return absl::OkStatus();
+    }
+    // Otherwise the cycle is written anew as a unit, so that its members keep referring to one
+    // another rather than to the target's older versions.
+    for (int m : members) {
+      const cp::WorkflowDef& def = contents_.workflows[m];
+      ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* latest, TargetWorkflow(def.name(), 0));
+      mapping_[{def.name(), def.version()}] =
+          latest->has_value() ? NextFree(def.name(), (*latest)->version()) : def.version();
+    }
+    std::string cycle = absl::StrJoin(names, ", ");
+    for (int m : members) {
+      const cp::WorkflowDef& def = contents_.workflows[m];
+      WorkflowPlan& w = workflows_[m];
+      w.planned = Rewritten(m, mapping_, mapping_[{def.name(), def.version()}], &w.as_packaged);
+      w.item.set_action(v1::ITEM_ACTION_CREATE);
+      w.item.add_reasons(absl::StrCat("part of a cycle of workflows (", cycle,
+                                      ") that the target does not hold identically; version "
+                                      "strategy new-version writes it as version ",
+                                      w.planned.version()));
+      Finish(m, &w);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Preflight(WorkflowPlan* w) {
+    const v1::ItemAction action = w->item.action();
+    const bool writes = action == v1::ITEM_ACTION_CREATE || action == v1::ITEM_ACTION_UPDATE ||
+                        action == v1::ITEM_ACTION_CONFLICT;
+    std::vector<std::string> problems;
+    WorkflowReferences refs = ScanWorkflow(w->planned);
+    std::set<std::string> seen;
+    for (const TaskDefReference& t : refs.task_defs) {
+      if (!t.required || package_task_defs_.count(t.name)) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* existing, TargetTaskDef(t.name));
+      if (existing->has_value()) {
+        continue;
+      }
+      std::string p = absl::StrCat(DescribeReferrer(t.referrer), " needs task definition '", t.name,
+                                   "', which is neither in the package nor in the target");
+      if (seen.insert(p).second) {
+        problems.push_back(std::move(p));
+      }
+    }
+    for (const WorkflowReference& r : refs.workflows) {
+      if (r.version != 0 ? planned_keys_.count({r.name, r.version}) > 0
+                         : package_workflow_names_.count(r.name) > 0) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
+                       TargetWorkflow(r.name, r.version));
+      if (existing->has_value()) {
+        continue;
+      }
+      std::string p = absl::StrCat(DescribeReferrer(r.referrer), " references ",
+                                   DescribeWorkflow(r.name, r.version),
+                                   ", which is neither in the package nor in the target");
+      if (seen.insert(p).second) {
+        problems.push_back(std::move(p));
+      }
+    }
+    if (problems.empty()) {
+      return absl::OkStatus();
+    }
+    if (!writes) {
+      for (std::string& p : problems) {
+        warnings_.push_back(absl::StrCat(p, " (the target's definition is kept as it is)"));
+      }
+      return absl::OkStatus();
+    }
+    if (action != v1::ITEM_ACTION_CONFLICT) {
+      w->item.set_action(v1::ITEM_ACTION_BLOCKED);
+      w->item.clear_reasons();
+    }
+    for (std::string& p : problems) {
+      w->item.add_reasons(std::move(p));
+    }
+    return absl::OkStatus();
+  }
+
+  const v1::MigrationPackage& package_;
+  const PackageContents& contents_;
+  DefinitionSource& target_;
+  v1::ConflictStrategy conflict_;
+  bool new_version_;
+
+  CachedDefinitionReader target_reader_{target_};
+  std::vector<WorkflowPlan> workflows_;  // by contents_.workflows index
+  std::map<WorkflowKey, int32_t> mapping_;
+  std::map<WorkflowKey, int32_t> mapping_sorted_;
+  std::map<std::string, int32_t> next_free_;
+  std::set<std::string> package_task_defs_;
+  std::set<std::string> package_workflow_names_;
+  std::set<WorkflowKey> planned_keys_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace
+
+google::protobuf::RepeatedPtrField<v1::ItemCount> CountItems(const v1::MigrationPlan& plan) {
+  std::map<std::pair<int, int>, int32_t> counts;
+  for (const v1::PlannedItem& item : plan.items()) {
+    ++counts[{item.kind(), item.action()}];
+  }
+  google::protobuf::RepeatedPtrField<v1::ItemCount> out;
+  for (const auto& [key, n] : counts) {
+    v1::ItemCount* c = out.Add();
+    c->set_kind(static_cast<v1::ItemKind>(key.first));
+    c->set_action(static_cast<v1::ItemAction>(key.second));
+    c->set_count(n);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
+                                                DefinitionSource& target) {
+  ASSIGN_OR_RETURN(PackageContents contents, ValidatePackage(package));
+  return Planner(package, contents, target).Run();
+}
+
+absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
+                                                const PackageContents& contents,
+                                                DefinitionSource& target) {
+  return Planner(package, contents, target).Run();
+}
+
+v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
+                                   const v1::MigrationPlan& plan,
+                                   absl::string_view target_environment) {
+  v1::MigrationReport r;
+  r.set_source_environment(package.source_environment());
+  r.set_target_environment(std::string(target_environment));
+  r.set_package_digest(plan.package_digest());
+  r.set_dry_run(package.options().dry_run());
+  r.set_blocked(plan.blocked());
+  for (const v1::PlannedItem& p : plan.items()) {
+    v1::ItemReport* i = r.add_items();
+    i->set_kind(p.kind());
+    i->set_name(p.name());
+    i->set_source_version(p.source_version());
+    i->set_target_version(p.target_version());
+    i->set_status(p.action());
+    i->set_sha256(p.planned_sha256());
+    *i->mutable_messages() = p.reasons();
+  }
+  *r.mutable_counts() = plan.counts();
+  *r.mutable_version_mapping() = plan.version_mapping();
+  *r.mutable_manual_dependencies() = plan.manual_dependencies();
+  *r.mutable_unresolved() = plan.unresolved();
+  *r.mutable_blocking_problems() = plan.blocking_problems();
+  *r.mutable_warnings() = plan.warnings();
+  return r;
+}
+
+}  // namespace cmig::migration

@@ -1,0 +1,188 @@
+#include "migration/snapshot.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "migration/package.h"
+
+namespace cmig::migration {
+
+absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
+                                                DefinitionSource& target) {
+  if (plan.blocked()) {
+    return absl::FailedPreconditionError("the plan is blocked; there is nothing to snapshot");
+  }
+  v1::TargetSnapshot snap;
+  snap.set_package_digest(plan.package_digest());
+  for (const v1::PlannedItem& p : plan.items()) {
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
+      continue;
+    }
+    v1::SnapshotEntry* e = snap.add_entries();
+    e->set_kind(p.kind());
+    e->set_name(p.name());
+    e->set_version(p.kind() == v1::ITEM_KIND_WORKFLOW_DEF ? p.target_version() : 0);
+    std::string json;
+    absl::Status st;
+    if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
+      auto def = target.GetTaskDef(p.name());
+      st = def.status();
+      if (def.ok()) {
+        json = CanonicalJson(*def);
+      }
+    } else {
+      auto def = target.GetWorkflowDef(p.name(), p.target_version());
+      st = def.status();
+      if (def.ok()) {
+        json = CanonicalJson(*def);
+      }
+    }
+    if (absl::IsNotFound(st)) {
+      continue;
+    }
+    if (!st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("reading ", DescribeItem(p.kind(), p.name(), e->version()),
+                                       " for the snapshot: ", st.message()));
+    }
+    e->set_existed(true);
+    e->set_sha256(Sha256Hex(json));
+    e->set_canonical_json(std::move(json));
+  }
+  return snap;
+}
+
+absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot& snapshot) {
+  std::vector<RestoreStep> steps;
+  for (int i = snapshot.entries_size() - 1; i >= 0; --i) {
+    const v1::SnapshotEntry& e = snapshot.entries(i);
+    std::string what = DescribeItem(e.kind(), e.name(), e.version());
+    RestoreStep s;
+    s.kind = e.kind();
+    s.name = e.name();
+    s.version = e.version();
+    if (!e.existed()) {
+      s.action = RestoreStep::Action::kRemove;
+      steps.push_back(std::move(s));
+      continue;
+    }
+    if (Sha256Hex(e.canonical_json()) != e.sha256()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot entry for ", what, " does not match its sha256"));
+    }
+    s.action = RestoreStep::Action::kPut;
+    if (e.kind() == v1::ITEM_KIND_TASK_DEF) {
+      auto def = ParseTaskDef(e.canonical_json());
+      if (!def.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
+      }
+      s.task_def = *std::move(def);
+    } else if (e.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
+      auto def = ParseWorkflowDef(e.canonical_json());
+      if (!def.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
+      }
+      s.workflow_def = *std::move(def);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot entry ", i, " has no known kind"));
+    }
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
+namespace {
+
+std::string SecretBackupPrefix(absl::string_view workflow_id) {
+  return absl::StrCat("cmig-backup.", workflow_id, ".");
+}
+
+}  // namespace
+
+std::string SecretBackupName(absl::string_view workflow_id, absl::string_view name) {
+  return absl::StrCat(SecretBackupPrefix(workflow_id), name);
+}
+
+absl::StatusOr<std::vector<v1::SecretSnapshot>> SnapshotSecrets(
+    const std::vector<std::string>& names, absl::string_view workflow_id,
+    client::SecretClient& store) {
+  std::vector<v1::SecretSnapshot> out;
+  for (const std::string& name : names) {
+    v1::SecretSnapshot s;
+    s.set_name(name);
+    absl::StatusOr<std::string> value = store.GetSecret(name);
+    if (absl::IsNotFound(value.status())) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (!value.ok()) {
+      return absl::Status(
+          value.status().code(),
+          absl::StrCat("reading secret '", name, "' for the snapshot: ", value.status().message()));
+    }
+    s.set_existed(true);
+    s.set_backup_secret(SecretBackupName(workflow_id, name));
+    if (absl::Status put = store.PutSecret(s.backup_secret(), *value); !put.ok()) {
+      return absl::Status(put.code(), absl::StrCat("keeping the prior value of secret '", name,
+                                                   "': ", put.message()));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
+                                             absl::string_view workflow_id,
+                                             client::SecretClient& store) {
+  SecretRestore r;
+  for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    if (!s.existed()) {
+      absl::Status st = store.DeleteSecret(s.name());
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+      if (st.ok()) ++r.removed;
+      continue;
+    }
+    absl::StatusOr<std::string> prior = store.GetSecret(s.backup_secret());
+    if (absl::IsNotFound(prior.status())) continue;  // restored by an earlier attempt
+    RETURN_IF_ERROR(prior.status());
+    RETURN_IF_ERROR(store.PutSecret(s.name(), *prior));
+    ++r.restored;
+  }
+  RETURN_IF_ERROR(ReleaseSecretBackups(workflow_id, store).status());
+  return r;
+}
+
+absl::Status EnsureSecretBackups(const v1::TargetSnapshot& snapshot, client::SecretClient& store) {
+  for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    if (!s.existed()) continue;
+    absl::StatusOr<std::string> backup = store.GetSecret(s.backup_secret());
+    if (backup.ok()) continue;
+    if (!absl::IsNotFound(backup.status())) return backup.status();
+    absl::StatusOr<std::string> current = store.GetSecret(s.name());
+    if (absl::IsNotFound(current.status())) continue;  // removed by hand since: nothing to keep
+    RETURN_IF_ERROR(current.status());
+    RETURN_IF_ERROR(store.PutSecret(s.backup_secret(), *current));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ReleaseSecretBackups(absl::string_view workflow_id,
+                                         client::SecretClient& store) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, store.ListSecretNames());
+  const std::string prefix = SecretBackupPrefix(workflow_id);
+  int deleted = 0;
+  for (const std::string& name : names) {
+    if (!absl::StartsWith(name, prefix)) continue;
+    absl::Status st = store.DeleteSecret(name);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+    ++deleted;
+  }
+  return deleted;
+}
+
+}  // namespace cmig::migration

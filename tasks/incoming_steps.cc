@@ -1,0 +1,305 @@
+// The incoming steps, in the target environment: validate the package, plan it against the
+// target, snapshot what the apply overwrites, apply in dependency order and verify what was applied
+// (workflows/incoming_migration_request.json).
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "definitions/json.h"
+#include "migration/apply_order.h"
+#include "migration/package.h"
+#include "migration/plan.h"
+#include "migration/snapshot.h"
+#include "migration/verify.h"
+#include "tasks/step_io.h"
+#include "tasks/steps.h"
+
+namespace cmig::tasks {
+
+using migration::ApplyStep;
+using migration::DefinitionSource;
+using migration::EnsureSecretBackups;
+using migration::PackageContents;
+using migration::PackageFromJson;
+using migration::PlanMigration;
+using migration::ReleaseSecretBackups;
+using migration::ReportFromPlan;
+using migration::SnapshotSecrets;
+using migration::StepsToApply;
+using migration::TakeSnapshot;
+using migration::ValidatePackage;
+using migration::VerifyTarget;
+
+namespace {
+
+using google::protobuf::Value;
+
+// The package behind `ref`, parsed and validated. A package that does not parse or validate is
+// InvalidArgument (terminal), saying that nothing was changed.
+absl::StatusOr<std::shared_ptr<const ParsedPackage>> LoadPackage(StepState& state,
+                                                                 absl::string_view ref) {
+  const bool stored = absl::StartsWith(ref, kStoredPrefix);
+  if (stored) {
+    if (std::shared_ptr<const ParsedPackage> cached = state.CachedPackage(ref)) return cached;
+  }
+  ASSIGN_OR_RETURN(std::string json, state.Load(ref, "package"));
+  auto parsed = std::make_shared<ParsedPackage>();
+  absl::StatusOr<v1::MigrationPackage> p = PackageFromJson(json);
+  if (!p.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the package is malformed: ", p.status().message()));
+  }
+  parsed->package = *std::move(p);
+  absl::StatusOr<PackageContents> contents = ValidatePackage(parsed->package);
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the package is rejected, nothing was changed: ",
+                                                   contents.status().message()));
+  }
+  parsed->contents = *std::move(contents);
+  if (stored) state.CachePackage(ref, parsed);
+  return std::shared_ptr<const ParsedPackage>(std::move(parsed));
+}
+
+class ValidatePackageStep final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    std::string ref;
+    const Value* inline_package = ctx.Input("package");
+    if (const Value* r = ctx.Input("packageRef");
+        r != nullptr && r->kind_case() == Value::kStringValue && !r->string_value().empty()) {
+      ref = r->string_value();
+    } else if (inline_package != nullptr && inline_package->has_struct_value()) {
+      // A package given inline (offline import against a server without a blob store).
+      ASSIGN_OR_RETURN(ref, state().Store(WriteJson(*inline_package), "package"));
+    } else {
+      return absl::InvalidArgumentError("neither input 'packageRef' nor 'package' is given");
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed, LoadPackage(state(), ref));
+    const v1::MigrationPackage& package = parsed->package;
+    const PackageContents* contents = &parsed->contents;
+    ctx.AddLog(absl::StrCat("package ", package.digest(), " from '", package.source_environment(),
+                            "' is valid: ", contents->task_defs.size(), " task and ",
+                            contents->workflows.size(), " workflow definitions"));
+    TaskOutcome out;
+    SetString(out.output, "packageRef", ref);
+    SetString(out.output, "packageDigest", package.digest());
+    SetString(out.output, "sourceEnvironment", package.source_environment());
+    SetNumber(out.output, "taskDefs", contents->task_defs.size());
+    SetNumber(out.output, "workflowDefs", contents->workflows.size());
+    SetBool(out.output, "dryRun", package.options().dry_run());
+    return out;
+  }
+};
+
+class PlanMigrationStep final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "packageRef"));
+    std::string target_env;
+    if (const Value* t = ctx.Input("targetEnvironment"); t && t->has_string_value()) {
+      target_env = t->string_value();
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed, LoadPackage(state(), ref));
+    const v1::MigrationPackage& package = parsed->package;
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
+    ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
+    v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
+    report.set_dry_run(package.options().dry_run());
+    for (const std::string& p : plan.blocking_problems()) ctx.AddLog(absl::StrCat("blocked: ", p));
+    std::vector<std::string> counts;
+    for (const auto& c : plan.counts()) {
+      counts.push_back(absl::StrCat(v1::ItemKind_Name(c.kind()), " ",
+                                    v1::ItemAction_Name(c.action()), " ", c.count()));
+    }
+    ctx.AddLog(
+        absl::StrCat("plan: ", absl::StrJoin(counts, ", "), plan.blocked() ? " (blocked)" : ""));
+    TaskOutcome out;
+    SetString(out.output, "planRef", plan_ref);
+    SetBool(out.output, "dryRun", package.options().dry_run());
+    SetBool(out.output, "blocked", plan.blocked());
+    RETURN_IF_ERROR(SetReport(state(), out.output, report));
+    if (package.options().dry_run()) {
+      v1::MigrationPlan shown = plan;
+      if (shown.items_size() > kInlineReportItems) shown.clear_items();  // in planRef
+      RETURN_IF_ERROR(SetMessage(out.output, "plan", shown));
+    }
+    return out;
+  }
+};
+
+class SnapshotTarget final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
+    ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
+    ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(state(), package_ref));
+    const v1::MigrationPackage* package = &parsed->package;
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
+    if (package->secrets_size() > 0) {
+      // The apply will overwrite these; their prior values stay in this environment's secret
+      // store (under backup names), never in the snapshot or any task's data.
+      std::vector<std::string> names;
+      for (const v1::SecretValue& secret : package->secrets()) names.push_back(secret.name());
+      absl::StatusOr<std::vector<v1::SecretSnapshot>> secrets =
+          deps().secret_store == nullptr
+              ? absl::UnimplementedError("no secret store is configured")
+              : SnapshotSecrets(names, ctx.task().workflow_instance_id(), *deps().secret_store);
+      if (absl::IsUnimplemented(secrets.status())) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the package carries secret values and this environment has no secret store to "
+            "write them to (cmig.v1.Secrets); migrate without includeSecrets and set the "
+            "secrets by hand: ",
+            secrets.status().message()));
+      }
+      RETURN_IF_ERROR(secrets.status());
+      for (auto& s : *secrets) *snapshot.add_secrets() = std::move(s);
+    }
+    ASSIGN_OR_RETURN(std::string ref, state().StoreMessage(snapshot, "snapshot"));
+    int existed = 0;
+    for (const auto& e : snapshot.entries()) existed += e.existed() ? 1 : 0;
+    int secrets_existed = 0;
+    for (const auto& e : snapshot.secrets()) secrets_existed += e.existed() ? 1 : 0;
+    ctx.AddLog(absl::StrCat(
+        "snapshot of ", snapshot.entries_size(), " keys the apply writes (", existed, " exist now)",
+        snapshot.secrets_size() == 0
+            ? ""
+            : absl::StrCat(" and of ", snapshot.secrets_size(), " secrets (", secrets_existed,
+                           " exist now; prior values kept "
+                           "in the secret store)")));
+    TaskOutcome out;
+    SetString(out.output, "snapshotRef", ref);
+    SetNumber(out.output, "entries", snapshot.entries_size());
+    SetNumber(out.output, "existing", existed);
+    SetNumber(out.output, "secrets", snapshot.secrets_size());
+    return out;
+  }
+};
+
+class ApplyMigration final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
+    ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(state(), package_ref));
+    const v1::MigrationPackage& package = parsed->package;
+    ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
+    ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, parsed->contents, plan));
+    if (package.secrets_size() > 0) {
+      if (deps().secret_store == nullptr) {
+        return absl::FailedPreconditionError(
+            "the package carries secret values and this environment has no secret store to "
+            "write them to (cmig.v1.Secrets)");
+      }
+      if (const Value* r = ctx.Input("snapshotRef");
+          r != nullptr && r->has_string_value() && !r->string_value().empty()) {
+        ASSIGN_OR_RETURN(auto snapshot,
+                         state().LoadMessage<v1::TargetSnapshot>(r->string_value(), "snapshot"));
+        RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *deps().secret_store));
+      }
+      for (const v1::SecretValue& secret : package.secrets()) {
+        RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
+      }
+      ctx.AddLog(absl::StrCat("wrote ", package.secrets_size(), " secret values"));
+    }
+    const int batch = std::max(1, deps().apply_batch_size);
+    size_t i = 0;
+    while (i < steps.size()) {
+      // A batch holds one kind only, so task definitions are all written before any workflow.
+      size_t end = i;
+      while (end < steps.size() && end - i < static_cast<size_t>(batch) &&
+             steps[end].kind == steps[i].kind) {
+        ++end;
+      }
+      if (deps().before_apply_write) {
+        RETURN_IF_ERROR(deps().before_apply_write(steps[i], static_cast<int>(i)));
+      }
+      if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
+        std::vector<conductor::proto::TaskDef> defs;
+        for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].task_def));
+        RETURN_IF_ERROR(deps().metadata->CreateTaskDefs(defs));
+      } else {
+        std::vector<conductor::proto::WorkflowDef> defs;
+        for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].workflow_def));
+        RETURN_IF_ERROR(deps().metadata->UpdateWorkflowDefs(defs));
+      }
+      i = end;
+      if (steps.size() > static_cast<size_t>(batch)) {
+        ctx.ReportProgress(absl::StrCat("applied ", i, " of ", steps.size()));
+      }
+    }
+    ctx.AddLog(absl::StrCat("applied ", steps.size(), " definitions in dependency order"));
+    TaskOutcome out;
+    SetNumber(out.output, "applied", steps.size());
+    SetNumber(out.output, "secretsWritten", package.secrets_size());
+    return out;
+  }
+};
+
+class VerifyApplied final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
+    ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
+    std::string target_env;
+    if (const Value* t = ctx.Input("targetEnvironment"); t && t->has_string_value()) {
+      target_env = t->string_value();
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
+                     LoadPackage(state(), package_ref));
+    const v1::MigrationPackage& package = parsed->package;
+    ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
+    v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(report, *target));
+    if (!verification.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the applied definitions do not verify: ",
+                                                        Summarise(verification.problems())));
+    }
+    *report.mutable_verification() = verification;
+    if (package.secrets_size() > 0 && deps().secret_store != nullptr) {
+      // The migration stands: the prior secret values the snapshot kept are no longer needed.
+      RETURN_IF_ERROR(
+          ReleaseSecretBackups(ctx.task().workflow_instance_id(), *deps().secret_store).status());
+    }
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
+    ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
+    TaskOutcome out;
+    RETURN_IF_ERROR(SetMessage(out.output, "verification", verification));
+    RETURN_IF_ERROR(SetReport(state(), out.output, report));
+    return out;
+  }
+};
+
+}  // namespace
+
+absl::Status RegisterIncomingSteps(HandlerRegistry& registry,
+                                   const std::shared_ptr<StepState>& state) {
+  RETURN_IF_ERROR(
+      registry.Register("cmig_validate_package", std::make_unique<ValidatePackageStep>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_plan_migration", std::make_unique<PlanMigrationStep>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_snapshot_target", std::make_unique<SnapshotTarget>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_apply_migration", std::make_unique<ApplyMigration>(state)));
+  RETURN_IF_ERROR(registry.Register("cmig_verify_applied", std::make_unique<VerifyApplied>(state)));
+  return absl::OkStatus();
+}
+
+}  // namespace cmig::tasks

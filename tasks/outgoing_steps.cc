@@ -1,0 +1,450 @@
+// The outgoing steps, in the source environment: fetch the selected definitions, discover what
+// they reference, build the package, push it to the target, await the incoming workflow there and
+// verify what the target holds (workflows/outgoing_migration_request.json).
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
+#include "migration/verify.h"
+#include "tasks/step_io.h"
+#include "tasks/steps.h"
+
+namespace cmig::tasks {
+
+using migration::BuildPackage;
+using migration::BuiltPackage;
+using migration::DefinitionSource;
+using migration::DescribeItem;
+using migration::Discover;
+using migration::Discovery;
+using migration::DiscoveryOptions;
+using migration::InMemoryDefinitionSource;
+using migration::PackageFromJson;
+using migration::PackageHeader;
+using migration::PackageToJson;
+using migration::VerifyTarget;
+
+namespace {
+
+using google::protobuf::Value;
+
+// Selections naming at least this many definitions are fetched by listing the source.
+constexpr int kListWhenSelectingAtLeast = 64;
+
+class FetchDefinitions final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    v1::Selection selection;
+    RETURN_IF_ERROR(FromValue(ctx.Input("selection"), "selection", &selection));
+    if (selection.workflows().empty() && selection.task_defs().empty()) {
+      return absl::InvalidArgumentError(
+          "input 'selection' selects nothing: give workflows ([{name, version}]) or taskDefs");
+    }
+    bool wants_all_workflows = false, wants_all_tasks = false;
+    for (const auto& w : selection.workflows()) wants_all_workflows |= w.name() == "*";
+    for (const auto& t : selection.task_defs()) wants_all_tasks |= t == "*";
+
+    v1::FetchedDefinitions fetched;
+    // A few names are read one by one (discovery then reads what they reference the same way);
+    // "*" or many names list the source once, which is fewer round trips.
+    const bool list =
+        wants_all_workflows || wants_all_tasks ||
+        selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
+    absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
+        list ? deps().metadata->ListWorkflowDefs("", /*all_versions=*/true)
+             : absl::UnimplementedError("not listed: the selection names a few definitions");
+    if (workflows.ok()) {
+      ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs,
+                       deps().metadata->ListTaskDefs());
+      fetched.set_complete(true);
+      for (auto& w : *workflows) *fetched.add_workflows() = std::move(w);
+      for (auto& t : task_defs) *fetched.add_task_defs() = std::move(t);
+    } else if (absl::IsUnimplemented(workflows.status())) {
+      if (wants_all_workflows || wants_all_tasks) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the selection '*' needs definition listing, which this server does not offer: ",
+            workflows.status().message()));
+      }
+      ctx.AddLog(list ? "the server cannot list definitions; reading the selection one by one"
+                      : "reading the selection one by one");
+    } else {
+      return workflows.status();
+    }
+
+    // Expand "*" and record the resolved selection.
+    v1::Selection resolved;
+    std::set<std::string> names;
+    for (const auto& w : selection.workflows()) {
+      if (w.name() != "*") {
+        *resolved.add_workflows() = w;
+        continue;
+      }
+      for (const auto& d : fetched.workflows()) {
+        if (names.insert(d.name()).second) resolved.add_workflows()->set_name(d.name());
+      }
+    }
+    for (const auto& t : selection.task_defs()) {
+      if (t != "*") {
+        resolved.add_task_defs(t);
+        continue;
+      }
+      for (const auto& d : fetched.task_defs()) resolved.add_task_defs(d.name());
+    }
+    if (!fetched.complete()) {
+      // Read what was selected now, so a missing selection fails here, named.
+      std::vector<std::string> missing;
+      for (const auto& w : resolved.workflows()) {
+        absl::StatusOr<conductor::proto::WorkflowDef> d =
+            deps().metadata->GetWorkflowDef(w.name(), w.version());
+        if (absl::IsNotFound(d.status())) {
+          missing.push_back(DescribeItem(v1::ITEM_KIND_WORKFLOW_DEF, w.name(), w.version()));
+          continue;
+        }
+        RETURN_IF_ERROR(d.status());
+        *fetched.add_workflows() = *std::move(d);
+      }
+      for (const auto& t : resolved.task_defs()) {
+        absl::StatusOr<conductor::proto::TaskDef> d = deps().metadata->GetTaskDef(t);
+        if (absl::IsNotFound(d.status())) {
+          missing.push_back(DescribeItem(v1::ITEM_KIND_TASK_DEF, t, 0));
+          continue;
+        }
+        RETURN_IF_ERROR(d.status());
+        *fetched.add_task_defs() = *std::move(d);
+      }
+      if (!missing.empty()) {
+        return absl::NotFoundError(
+            absl::StrCat("selected definitions not in the source: ", absl::StrJoin(missing, ", ")));
+      }
+    }
+    *fetched.mutable_selection() = resolved;
+    ASSIGN_OR_RETURN(std::string ref, state().StoreMessage(fetched, "fetched definitions"));
+    ctx.AddLog(absl::StrCat("fetched ", fetched.workflows_size(), " workflow and ",
+                            fetched.task_defs_size(), " task definitions",
+                            fetched.complete() ? " (every definition of the source)" : ""));
+    TaskOutcome out;
+    SetString(out.output, "definitionsRef", ref);
+    SetNumber(out.output, "workflowDefs", fetched.workflows_size());
+    SetNumber(out.output, "taskDefs", fetched.task_defs_size());
+    SetBool(out.output, "complete", fetched.complete());
+    RETURN_IF_ERROR(SetMessage(out.output, "selection", resolved));
+    return out;
+  }
+};
+
+class DiscoverReferences final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "definitionsRef"));
+    ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
+    ASSIGN_OR_RETURN(auto fetched,
+                     state().LoadMessage<v1::FetchedDefinitions>(ref, "fetched definitions"));
+    std::unique_ptr<DefinitionSource> source;
+    if (fetched.complete()) {
+      auto memory = std::make_unique<InMemoryDefinitionSource>();
+      for (auto& w : *fetched.mutable_workflows()) memory->AddWorkflowDef(std::move(w));
+      for (auto& t : *fetched.mutable_task_defs()) memory->AddTaskDef(std::move(t));
+      fetched.clear_workflows();
+      fetched.clear_task_defs();
+      source = std::move(memory);
+    } else {
+      source = std::make_unique<ClientSource>(*deps().metadata);
+    }
+    DiscoveryOptions discovery_options;
+    discovery_options.follow_references = !options.skip_discovery();
+    ASSIGN_OR_RETURN(Discovery d, Discover(fetched.selection(), *source, discovery_options));
+
+    v1::StoredDiscovery stored;
+    *stored.mutable_selection() = fetched.selection();
+    source.reset();
+    for (auto& w : d.workflows) {
+      auto* e = stored.add_workflows();
+      *e->mutable_def() = std::move(w.def);
+      e->set_requested(w.requested);
+      e->set_discovered_from(w.discovered_from);
+    }
+    for (auto& t : d.task_defs) {
+      auto* e = stored.add_task_defs();
+      *e->mutable_def() = std::move(t.def);
+      e->set_requested(t.requested);
+      e->set_discovered_from(t.discovered_from);
+    }
+    *stored.mutable_report() = d.report;
+    ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
+    ctx.AddLog(absl::StrCat("discovered ", d.workflows.size(), " workflow and ", d.task_defs.size(),
+                            " task definitions; ", d.report.dependencies_size(), " dependencies, ",
+                            d.report.unresolved_size(), " unresolved references"));
+    TaskOutcome out;
+    SetString(out.output, "discoveryRef", out_ref);
+    SetNumber(out.output, "workflowDefs", d.workflows.size());
+    SetNumber(out.output, "taskDefs", d.task_defs.size());
+    SetNumber(out.output, "dependencies", d.report.dependencies_size());
+    SetNumber(out.output, "unresolved", d.report.unresolved_size());
+    return out;
+  }
+};
+
+class BuildPackageStep final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string source_env, StringInput(ctx, "sourceEnvironment"));
+    ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "discoveryRef"));
+    ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
+    ASSIGN_OR_RETURN(auto stored, state().LoadMessage<v1::StoredDiscovery>(ref, "discovery"));
+    // Moved, not copied: at ten thousand definitions the copies are the step's peak memory.
+    Discovery d;
+    d.workflows.reserve(stored.workflows_size());
+    for (auto& w : *stored.mutable_workflows()) {
+      d.workflows.push_back(
+          {std::move(*w.mutable_def()), w.requested(), std::move(*w.mutable_discovered_from())});
+    }
+    d.task_defs.reserve(stored.task_defs_size());
+    for (auto& t : *stored.mutable_task_defs()) {
+      d.task_defs.push_back(
+          {std::move(*t.mutable_def()), t.requested(), std::move(*t.mutable_discovered_from())});
+    }
+    stored.clear_workflows();
+    stored.clear_task_defs();
+    d.report = std::move(*stored.mutable_report());
+    PackageHeader header;
+    header.source_environment = source_env;
+    header.created_at = absl::Now();
+    header.options = options;
+    header.selection = stored.selection();
+    if (options.include_secrets()) {
+      for (const auto& dep : d.report.dependencies()) {
+        if (dep.kind() != v1::DEPENDENCY_KIND_SECRET) continue;
+        absl::StatusOr<std::string> value = deps().secrets->Resolve(dep.name());
+        if (value.ok()) {
+          header.secret_values[dep.name()] = *std::move(value);
+        } else if (!absl::IsNotFound(value.status())) {
+          return value.status();
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(d, header));
+    ASSIGN_OR_RETURN(std::string json, PackageToJson(built.package));
+    ASSIGN_OR_RETURN(std::string package_ref,
+                     state().Store(json, "package", !built.package.contains_secret_values()));
+    for (const std::string& w : built.warnings) ctx.AddLog(absl::StrCat("warning: ", w));
+    ctx.AddLog(
+        absl::StrCat("package ", built.package.digest(), ": ", built.package.items_size(),
+                     " items, ", json.size(), " bytes",
+                     built.package.contains_secret_values() ? ", carries secret values" : ""));
+    TaskOutcome out;
+    SetString(out.output, "packageRef", package_ref);
+    SetString(out.output, "packageDigest", built.package.digest());
+    SetNumber(out.output, "items", built.package.items_size());
+    SetNumber(out.output, "workflowDefs", built.package.manifest().workflow_def_count());
+    SetNumber(out.output, "taskDefs", built.package.manifest().task_def_count());
+    SetNumber(out.output, "bytes", json.size());
+    SetBool(out.output, "containsSecretValues", built.package.contains_secret_values());
+    Value warnings;
+    for (const std::string& w : built.warnings) {
+      warnings.mutable_list_value()->add_values()->set_string_value(w);
+    }
+    if (!warnings.has_list_value()) warnings.mutable_list_value();
+    Set(out.output, "warnings", warnings);
+    return out;
+  }
+};
+
+class PushPackage final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string source_env, StringInput(ctx, "sourceEnvironment"));
+    ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
+    ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
+    ASSIGN_OR_RETURN(std::string outgoing_id, StringInput(ctx, "outgoingWorkflowId"));
+    ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
+    const std::string correlation = IncomingCorrelationId(outgoing_id);
+
+    ASSIGN_OR_RETURN(std::vector<conductor::proto::Workflow> existing,
+                     target->orchestrator->GetWorkflowsByCorrelationId(
+                         kIncomingWorkflowName, correlation, /*include_closed=*/true,
+                         /*include_tasks=*/false));
+    TaskOutcome out;
+    if (!existing.empty()) {
+      const std::string& id = existing.front().workflow_id();
+      ctx.AddLog(absl::StrCat("the incoming workflow ", id, " in '", target_env,
+                              "' was started by an earlier attempt; not starting another"));
+      SetString(out.output, "incomingWorkflowId", id);
+      SetBool(out.output, "alreadyStarted", true);
+      return out;
+    }
+    ASSIGN_OR_RETURN(std::string bytes, state().Load(package_ref, "package"));
+    ASSIGN_OR_RETURN(std::string target_ref,
+                     state().StoreIn(target->extensions.get(), bytes, "package",
+                                     absl::StrCat("environment '", target_env, "'")));
+    if (absl::StartsWith(target_ref, kInlinePrefix)) {
+      // Inline, the package becomes part of the incoming workflow's task data.
+      absl::StatusOr<v1::MigrationPackage> package = PackageFromJson(bytes);
+      if (package.ok() && package->contains_secret_values()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the package carries secret values and environment '", target_env,
+            "' has no blob store (cmig.v1.BlobStore) to keep them out of task data; migrate "
+            "without includeSecrets and set the secrets in the target by hand"));
+      }
+    }
+    conductor::proto::StartWorkflowRequest start;
+    start.set_name(std::string(kIncomingWorkflowName));
+    start.set_correlation_id(correlation);
+    auto& input = *start.mutable_input();
+    input["packageRef"].set_string_value(target_ref);
+    input["sourceEnvironment"].set_string_value(source_env);
+    input["targetEnvironment"].set_string_value(target_env);
+    input["outgoingWorkflowId"].set_string_value(outgoing_id);
+    ASSIGN_OR_RETURN(std::string id, target->orchestrator->StartWorkflow(start));
+    ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " in '", target_env,
+                            "' with a ", bytes.size(), "-byte package",
+                            absl::StartsWith(target_ref, kInlinePrefix) ? " (inline)" : ""));
+    SetString(out.output, "incomingWorkflowId", id);
+    SetString(out.output, "targetPackageRef",
+              absl::StartsWith(target_ref, kInlinePrefix) ? "inline" : target_ref);
+    SetBool(out.output, "alreadyStarted", false);
+    return out;
+  }
+};
+
+class AwaitIncoming final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
+    ASSIGN_OR_RETURN(std::string id, StringInput(ctx, "incomingWorkflowId"));
+    ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
+    ASSIGN_OR_RETURN(conductor::proto::Workflow wf,
+                     target->orchestrator->GetWorkflowStatus(id, /*include_tasks=*/false));
+    TaskOutcome out;
+    SetString(out.output, "incomingStatus",
+              conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));
+    switch (wf.status()) {
+      case conductor::proto::Workflow::RUNNING:
+      case conductor::proto::Workflow::PAUSED:
+        out.callback_after = deps().await_poll;
+        return out;
+      case conductor::proto::Workflow::COMPLETED:
+        for (const char* key : {"report", "plan", "verification", "dryRun", "applied"}) {
+          auto it = wf.output().find(key);
+          if (it != wf.output().end()) Set(out.output, key, it->second);
+        }
+        if (auto it = wf.output().find("reportRef"); it != wf.output().end() &&
+                                                     it->second.has_string_value() &&
+                                                     !it->second.string_value().empty()) {
+          // The full report stays in the target's blob store; keep a copy here for the
+          // verify step and the operator.
+          const std::string& ref = it->second.string_value();
+          if (absl::StartsWith(ref, kInlinePrefix)) {
+            // A target without a blob store sent the report inline: it is usable as it is.
+            SetString(out.output, "reportRef", ref);
+            ctx.AddLog(absl::StrCat("the incoming workflow ", id, " completed"));
+            return out;
+          }
+          if (!absl::StartsWith(ref, kStoredPrefix)) {
+            return absl::InvalidArgumentError("the incoming report reference is malformed");
+          }
+          ASSIGN_OR_RETURN(std::string bytes,
+                           target->extensions->GetBlob(ref.substr(kStoredPrefix.size())));
+          ASSIGN_OR_RETURN(std::string local, state().Store(bytes, "incoming report"));
+          SetString(out.output, "reportRef", local);
+        }
+        ctx.AddLog(absl::StrCat("the incoming workflow ", id, " completed"));
+        return out;
+      default:
+        break;
+    }
+    std::string detail;
+    auto report = wf.output().find("report");
+    if (report != wf.output().end()) {
+      v1::MigrationReport r;
+      if (FromValue(&report->second, "report", &r).ok() && r.blocking_problems_size() > 0) {
+        detail = absl::StrCat("; blocking problems: ", Summarise(r.blocking_problems()));
+      }
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("the incoming workflow ", id, " in '", target_env, "' ended ",
+                     conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), ": ",
+                     wf.reason_for_incompletion(), detail));
+  }
+};
+
+class VerifyTargetStep final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
+    v1::MigrationReport incoming;
+    if (const Value* r = ctx.Input("incomingReportRef");
+        r != nullptr && r->has_string_value() && !r->string_value().empty()) {
+      ASSIGN_OR_RETURN(std::string json, state().Load(r->string_value(), "incoming report"));
+      ASSIGN_OR_RETURN(incoming, ParseReport(json));
+    } else {
+      RETURN_IF_ERROR(FromValue(ctx.Input("incomingReport"), "incomingReport", &incoming));
+    }
+    if (incoming.items().empty() && incoming.package_digest().empty()) {
+      return absl::InvalidArgumentError("input 'incomingReport' is missing");
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source, ReadAll(*target->orchestrator));
+    ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(incoming, *source));
+    if (!verification.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the target '", target_env,
+                       "' does not hold what was migrated: ", Summarise(verification.problems())));
+    }
+    v1::MigrationReport report;
+    report.set_source_environment(incoming.source_environment());
+    report.set_target_environment(target_env);
+    report.set_package_digest(incoming.package_digest());
+    *report.mutable_items() = incoming.items();
+    *report.mutable_counts() = incoming.counts();
+    *report.mutable_version_mapping() = incoming.version_mapping();
+    *report.mutable_manual_dependencies() = incoming.manual_dependencies();
+    *report.mutable_unresolved() = incoming.unresolved();
+    *report.mutable_warnings() = incoming.warnings();
+    *report.mutable_verification() = verification;
+    *report.mutable_incoming() = incoming;
+    AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
+    ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items in '", target_env, "'"));
+    TaskOutcome out;
+    RETURN_IF_ERROR(SetMessage(out.output, "verification", verification));
+    RETURN_IF_ERROR(SetReport(state(), out.output, report));
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string IncomingCorrelationId(absl::string_view outgoing_workflow_id) {
+  return absl::StrCat("cmig-outgoing-", outgoing_workflow_id);
+}
+
+absl::Status RegisterOutgoingSteps(HandlerRegistry& registry,
+                                   const std::shared_ptr<StepState>& state) {
+  RETURN_IF_ERROR(
+      registry.Register("cmig_fetch_definitions", std::make_unique<FetchDefinitions>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_discover_references", std::make_unique<DiscoverReferences>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_build_package", std::make_unique<BuildPackageStep>(state)));
+  RETURN_IF_ERROR(registry.Register("cmig_push_package", std::make_unique<PushPackage>(state)));
+  RETURN_IF_ERROR(registry.Register("cmig_await_incoming", std::make_unique<AwaitIncoming>(state)));
+  RETURN_IF_ERROR(
+      registry.Register("cmig_verify_target", std::make_unique<VerifyTargetStep>(state)));
+  return absl::OkStatus();
+}
+
+}  // namespace cmig::tasks

@@ -1,0 +1,61 @@
+// Connections from a migration step to another environment (the push, await and verify_target
+// steps reach the target): the environment id resolved to an address through an
+// EnvironmentResolver, its token read through a SecretResolver, so no token is ever part of a
+// task's input, output or log.
+//
+//   RemoteEnvironments remotes(environments, secrets, absl::Seconds(30));
+//   ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, remotes.Connect("prod"));
+//   ASSIGN_OR_RETURN(std::string id, target->orchestrator->StartWorkflow(start));
+//
+// Thread-safety: Connect is safe to call concurrently.
+#ifndef CMIG_TASKS_REMOTE_H_
+#define CMIG_TASKS_REMOTE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "migration/environments.h"
+
+namespace cmig::tasks {
+
+// A connection to another environment, cached per environment id.
+struct Remote {
+  std::unique_ptr<client::GrpcOrchestratorClient> orchestrator;
+  std::unique_ptr<client::GrpcExtensionsClient> extensions;
+  std::string fingerprint;  // address, TLS and token hash: reconnect when any changes
+};
+
+class RemoteEnvironments {
+ public:
+  // Borrows both resolvers, which must outlive this. `call_timeout` is the deadline of each call
+  // to another environment.
+  RemoteEnvironments(migration::EnvironmentResolver& environments,
+                     migration::SecretResolver& secrets, absl::Duration call_timeout)
+      : environments_(environments), secrets_(secrets), call_timeout_(call_timeout) {}
+  RemoteEnvironments(const RemoteEnvironments&) = delete;
+  RemoteEnvironments& operator=(const RemoteEnvironments&) = delete;
+
+  // The connection to environment `id`, with its token read from the secret store. Reused while
+  // the environment's address, TLS settings and token stay the same. The resolvers' errors come
+  // back as they are (a token's prefixed with the environment it is for, never its value).
+  absl::StatusOr<std::shared_ptr<Remote>> Connect(absl::string_view id);
+
+ private:
+  migration::EnvironmentResolver& environments_;
+  migration::SecretResolver& secrets_;
+  const absl::Duration call_timeout_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Remote>> remotes_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cmig::tasks
+
+#endif  // CMIG_TASKS_REMOTE_H_

@@ -1,0 +1,142 @@
+// The rollback step, in the target environment: after a failed incoming workflow, put back the
+// snapshot its apply overwrote and remove what it created
+// (workflows/incoming_migration_rollback.json).
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "migration/package.h"
+#include "migration/snapshot.h"
+#include "tasks/step_io.h"
+#include "tasks/steps.h"
+
+namespace cmig::tasks {
+
+using migration::DescribeItem;
+using migration::ReleaseSecretBackups;
+using migration::RestoreSecrets;
+using migration::RestoreStep;
+using migration::SecretRestore;
+using migration::StepsToRestore;
+
+namespace {
+
+using google::protobuf::Value;
+
+class RestoreSnapshot final : public Step {
+ public:
+  using Step::Step;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string failed_id, StringInput(ctx, "failedWorkflowId"));
+    ASSIGN_OR_RETURN(conductor::proto::Workflow failed,
+                     deps().workflows->GetWorkflowStatus(failed_id, /*include_tasks=*/true));
+    std::string snapshot_ref;
+    bool apply_started = false;
+    for (const auto& t : failed.tasks()) {
+      if (t.reference_task_name() == "snapshot" &&
+          t.status() == conductor::proto::Task::COMPLETED) {
+        auto it = t.output_data().find("snapshotRef");
+        if (it != t.output_data().end()) snapshot_ref = it->second.string_value();
+      }
+      if (t.reference_task_name() == "apply") apply_started = true;
+    }
+    TaskOutcome out;
+    if (snapshot_ref.empty() || !apply_started) {
+      // A snapshot step that failed part-way may still have kept prior secret values.
+      if (deps().secret_store != nullptr) {
+        absl::StatusOr<int> released = ReleaseSecretBackups(failed_id, *deps().secret_store);
+        if (!released.ok() && !absl::IsUnimplemented(released.status())) {
+          return released.status();
+        }
+      }
+      ctx.AddLog(absl::StrCat("workflow ", failed_id,
+                              " changed nothing before it failed; nothing to restore"));
+      SetNumber(out.output, "restored", 0);
+      SetNumber(out.output, "removed", 0);
+      SetString(out.output, "report", "nothing to restore: no definition was written");
+      return out;
+    }
+    ASSIGN_OR_RETURN(auto snapshot,
+                     state().LoadMessage<v1::TargetSnapshot>(snapshot_ref, "snapshot"));
+    ASSIGN_OR_RETURN(std::vector<RestoreStep> steps, StepsToRestore(snapshot));
+    SecretRestore secrets;
+    if (snapshot.secrets_size() > 0) {
+      if (deps().secret_store == nullptr) {
+        return absl::FailedPreconditionError(
+            "cannot restore the secrets the failed apply wrote: no secret store is configured");
+      }
+      // Secrets first: they are independent of the definitions, and a later definition failure
+      // must not leave a new secret value behind.
+      ASSIGN_OR_RETURN(secrets, RestoreSecrets(snapshot, failed_id, *deps().secret_store));
+      ctx.AddLog(absl::StrCat("secrets: put back ", secrets.restored, " prior values, deleted ",
+                              secrets.removed, " the apply created"));
+    }
+    int restored = 0, removed = 0;
+    // Definitions the server cannot remove (a Conductor server has no gRPC call that removes a
+    // workflow definition). The rest of the snapshot is still restored before failing.
+    std::vector<std::string> left;
+    std::string why_left;
+    for (const RestoreStep& s : steps) {
+      if (s.action == RestoreStep::Action::kPut) {
+        if (s.kind == v1::ITEM_KIND_TASK_DEF) {
+          RETURN_IF_ERROR(deps().metadata->CreateTaskDefs({s.task_def}));
+        } else {
+          RETURN_IF_ERROR(deps().metadata->UpdateWorkflowDefs({s.workflow_def}));
+        }
+        ++restored;
+        continue;
+      }
+      absl::Status st = absl::UnimplementedError("this server offers no definition removal");
+      if (deps().admin != nullptr) {
+        st = s.kind == v1::ITEM_KIND_TASK_DEF ? deps().admin->DeleteTaskDef(s.name)
+                                              : deps().admin->DeleteWorkflowDef(s.name, s.version);
+      }
+      if (absl::IsUnimplemented(st)) {
+        // Only what the apply got to write before it failed is left behind.
+        absl::Status exists = s.kind == v1::ITEM_KIND_TASK_DEF
+                                  ? deps().metadata->GetTaskDef(s.name).status()
+                                  : deps().metadata->GetWorkflowDef(s.name, s.version).status();
+        if (absl::IsNotFound(exists)) continue;
+        RETURN_IF_ERROR(exists);
+        left.push_back(DescribeItem(s.kind, s.name, s.version));
+        why_left = std::string(st.message());
+        continue;
+      }
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+      ++removed;
+    }
+    if (!left.empty()) {
+      // Retrying cannot add the service: the operator must remove them by hand.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "restored ", restored, " and removed ", removed, " definitions, but cannot remove ",
+          absl::StrJoin(left, ", "), " created by the failed apply (", why_left,
+          "): remove them by hand (conductor-oss: DELETE /api/metadata/workflow/NAME/VERSION)"));
+    }
+    ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed,
+                            " definitions: the target is as before workflow ", failed_id));
+    SetNumber(out.output, "restored", restored);
+    SetNumber(out.output, "removed", removed);
+    SetNumber(out.output, "secretsRestored", secrets.restored);
+    SetNumber(out.output, "secretsRemoved", secrets.removed);
+    SetString(out.output, "report",
+              absl::StrCat("restored ", restored, ", removed ", removed, " definitions",
+                           snapshot.secrets_size() == 0
+                               ? ""
+                               : absl::StrCat("; restored ", secrets.restored, ", removed ",
+                                              secrets.removed, " secrets")));
+    return out;
+  }
+};
+
+}  // namespace
+
+absl::Status RegisterRollbackStep(HandlerRegistry& registry,
+                                  const std::shared_ptr<StepState>& state) {
+  RETURN_IF_ERROR(
+      registry.Register("cmig_restore_snapshot", std::make_unique<RestoreSnapshot>(state)));
+  return absl::OkStatus();
+}
+
+}  // namespace cmig::tasks

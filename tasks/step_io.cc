@@ -1,0 +1,213 @@
+#include "tasks/step_io.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "definitions/canonical.h"
+#include "definitions/json.h"
+#include "definitions/message_value.h"
+
+namespace cmig::tasks {
+namespace {
+
+// Keeps the mappings that change a version; under the preserve strategy every mapping is the
+// identity and there would be one per workflow.
+void KeepChangedMappings(google::protobuf::RepeatedPtrField<v1::VersionMapping>* mapping) {
+  auto kept = std::remove_if(mapping->begin(), mapping->end(), [](const v1::VersionMapping& m) {
+    return m.source_version() == m.target_version();
+  });
+  mapping->erase(kept, mapping->end());
+}
+
+v1::MigrationReport Trimmed(const v1::MigrationReport& full) {
+  v1::MigrationReport r;
+  r.CopyFrom(full);
+  r.clear_items();
+  KeepChangedMappings(r.mutable_version_mapping());
+  if (r.has_incoming()) {
+    r.mutable_incoming()->clear_items();
+    KeepChangedMappings(r.mutable_incoming()->mutable_version_mapping());
+  }
+  return r;
+}
+
+}  // namespace
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+absl::Status FromValue(const Value* v, absl::string_view what, google::protobuf::Message* m) {
+  if (v == nullptr || v->kind_case() == Value::kNullValue ||
+      v->kind_case() == Value::KIND_NOT_SET) {
+    return absl::OkStatus();
+  }
+  if (absl::Status s = MessageFromValue(*v, m); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("input '", what, "' is not a valid ",
+                                                   m->GetDescriptor()->name(), ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name) {
+  const Value* v = ctx.Input(name);
+  if (v == nullptr || v->kind_case() != Value::kStringValue || v->string_value().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("input '", name, "' is missing or empty"));
+  }
+  return v->string_value();
+}
+
+void Set(Struct& s, absl::string_view key, Value v) { (*s.mutable_fields())[std::string(key)] = v; }
+
+absl::Status SetMessage(Struct& s, absl::string_view key, const google::protobuf::Message& m) {
+  ASSIGN_OR_RETURN(Value v, MessageToValue(m));
+  Set(s, key, std::move(v));
+  return absl::OkStatus();
+}
+void SetString(Struct& s, absl::string_view key, absl::string_view v) {
+  (*s.mutable_fields())[std::string(key)].set_string_value(std::string(v));
+}
+void SetNumber(Struct& s, absl::string_view key, double v) {
+  (*s.mutable_fields())[std::string(key)].set_number_value(v);
+}
+void SetBool(Struct& s, absl::string_view key, bool v) {
+  (*s.mutable_fields())[std::string(key)].set_bool_value(v);
+}
+
+std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& problems, size_t n) {
+  std::vector<std::string> head(problems.begin(),
+                                problems.begin() + std::min<size_t>(n, problems.size()));
+  std::string out = absl::StrJoin(head, "; ");
+  if (static_cast<size_t>(problems.size()) > n) {
+    absl::StrAppend(&out, "; and ", problems.size() - n, " more");
+  }
+  return out;
+}
+
+absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx) {
+  v1::MigrationOptions options;
+  RETURN_IF_ERROR(FromValue(ctx.Input("options"), "options", &options));
+  return options;
+}
+
+absl::Status SetReport(StepState& state, Struct& out, const v1::MigrationReport& report) {
+  if (report.items_size() <= kInlineReportItems) {
+    RETURN_IF_ERROR(SetMessage(out, "report", report));
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::string json, MessageToJson(report));
+  ASSIGN_OR_RETURN(std::string ref, state.Store(json, "report"));
+  SetString(out, "reportRef", ref);
+  RETURN_IF_ERROR(SetMessage(out, "report", Trimmed(report)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::MigrationReport> ParseReport(absl::string_view json) {
+  v1::MigrationReport r;
+  if (absl::Status s = MessageFromJson(json, &r); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the stored report does not parse: ", s.message()));
+  }
+  return r;
+}
+
+absl::StatusOr<conductor::proto::WorkflowDef> ClientSource::GetWorkflowDef(
+    absl::string_view name, std::optional<int32_t> version) {
+  return metadata_.GetWorkflowDef(name, version.value_or(0));
+}
+
+absl::StatusOr<conductor::proto::TaskDef> ClientSource::GetTaskDef(absl::string_view name) {
+  return metadata_.GetTaskDef(name);
+}
+
+absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ClientSource::ListWorkflowVersions(
+    absl::string_view name) {
+  return metadata_.ListWorkflowDefs(name, /*all_versions=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
+    client::MetadataClient& metadata) {
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
+      metadata.ListWorkflowDefs("", /*all_versions=*/true);
+  if (absl::IsUnimplemented(workflows.status())) {
+    return std::unique_ptr<migration::DefinitionSource>(std::make_unique<ClientSource>(metadata));
+  }
+  RETURN_IF_ERROR(workflows.status());
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, metadata.ListTaskDefs());
+  auto source = std::make_unique<migration::InMemoryDefinitionSource>();
+  for (auto& w : *workflows) source->AddWorkflowDef(std::move(w));
+  for (auto& t : task_defs) source->AddTaskDef(std::move(t));
+  return std::unique_ptr<migration::DefinitionSource>(std::move(source));
+}
+
+void AddDurations(client::WorkflowClient& workflows, const std::string& id,
+                  v1::MigrationReport& report) {
+  absl::StatusOr<conductor::proto::Workflow> wf = workflows.GetWorkflowStatus(id, true);
+  if (!wf.ok()) return;
+  for (const auto& t : wf->tasks()) {
+    if (t.status() != conductor::proto::Task::COMPLETED || t.task_type() == "SWITCH") continue;
+    v1::StepDuration* d = report.add_durations();
+    d->set_step(t.reference_task_name());
+    d->set_duration_ms(t.end_time() > t.start_time() ? t.end_time() - t.start_time() : 0);
+  }
+}
+
+absl::StatusOr<std::string> StepState::StoreIn(client::BlobClient* blobs, absl::string_view bytes,
+                                               absl::string_view what, absl::string_view where,
+                                               bool may_inline) {
+  if (blobs != nullptr) {
+    std::string digest = Sha256Hex(bytes);
+    absl::Status s = blobs->PutBlob(digest, bytes);
+    if (s.ok()) return absl::StrCat(kStoredPrefix, digest);
+    if (!absl::IsUnimplemented(s)) return s;
+  }
+  if (!may_inline) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", what, " carries secret values and ", where,
+        " has no blob store (cmig.v1.BlobStore) to keep them out of task data; migrate without "
+        "includeSecrets and set the secrets in the target by hand"));
+  }
+  // The limit is on what travels: the reference text, base64 being 4/3 of the bytes.
+  const size_t encoded = kInlinePrefix.size() + 4 * ((bytes.size() + 2) / 3);
+  if (encoded > deps_.inline_limit_bytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot pass the ", what, " inline: ", bytes.size(), " bytes (", encoded,
+        " once encoded), over the ", deps_.inline_limit_bytes, "-byte limit, and ", where,
+        " has no blob store (cmig.v1.BlobStore, offered by the embedded orchestrator)"));
+  }
+  return absl::StrCat(kInlinePrefix, absl::Base64Escape(bytes));
+}
+
+absl::StatusOr<std::string> StepState::Load(absl::string_view ref, absl::string_view what) {
+  if (absl::StartsWith(ref, kInlinePrefix)) {
+    std::string out;
+    if (!absl::Base64Unescape(ref.substr(kInlinePrefix.size()), &out)) {
+      return absl::InvalidArgumentError(absl::StrCat("the inline ", what, " is not base64"));
+    }
+    return out;
+  }
+  if (!absl::StartsWith(ref, kStoredPrefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", ref.substr(0, 80), "' is not a reference to a stored ", what));
+  }
+  if (deps_.blobs == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the ", what, " is in a blob store and this environment has none"));
+  }
+  absl::string_view digest = ref.substr(kStoredPrefix.size());
+  absl::StatusOr<std::string> bytes = deps_.blobs->GetBlob(digest);
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", what, " ", ref, " is not in this environment's blob store"));
+  }
+  RETURN_IF_ERROR(bytes.status());
+  if (Sha256Hex(*bytes) != digest) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the stored ", what, " does not match its digest ", digest));
+  }
+  return bytes;
+}
+
+}  // namespace cmig::tasks

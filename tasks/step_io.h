@@ -1,0 +1,212 @@
+// What every migration step shares: reading its inputs, writing its outputs and reports, keeping
+// large intermediate results in this environment by reference, and reading an environment's
+// definitions. The step handlers (outgoing_steps.cc, incoming_steps.cc, rollback_step.cc) derive
+// from Step and hold one StepState between them.
+//
+//   class Example final : public Step {
+//    public:
+//     using Step::Step;
+//     absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+//       ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "planRef"));
+//       ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(ref, "plan"));
+//       TaskOutcome out;
+//       SetNumber(out.output, "items", plan.items_size());
+//       return out;
+//     }
+//   };
+//
+// References: a result stored in the blob store travels as "sha256:<hex>"; without a blob store
+// it travels inline as "inline:<base64>", up to MigrationDeps::inline_limit_bytes.
+//
+// Thread-safety: StepState is safe for concurrent use by every step handler.
+#ifndef CMIG_TASKS_STEP_IO_H_
+#define CMIG_TASKS_STEP_IO_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
+#include "client/extensions_client.h"
+#include "client/metadata_client.h"
+#include "client/workflow_client.h"
+#include "cmig/v1/extensions.pb.h"
+#include "cmig/v1/package.pb.h"
+#include "cmig/v1/report.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "google/protobuf/struct.pb.h"
+#include "migration/apply_order.h"
+#include "migration/definition_source.h"
+#include "tasks/migration_handlers.h"
+#include "tasks/remote.h"
+#include "tasks/task_handler.h"
+
+namespace cmig::tasks {
+
+inline constexpr absl::string_view kStoredPrefix = "sha256:";
+inline constexpr absl::string_view kInlinePrefix = "inline:";
+
+// ---- inputs and outputs ---------------------------------------------------------------------
+
+// Input `what` parsed into `m`; absent or null leaves `m` as it is. InvalidArgument naming the
+// input and the message type when it does not parse.
+absl::Status FromValue(const google::protobuf::Value* v, absl::string_view what,
+                       google::protobuf::Message* m);
+// A string input; InvalidArgument when missing or empty.
+absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name);
+// Input "options" (cmig.v1.MigrationOptions); defaults when absent.
+absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx);
+
+void Set(google::protobuf::Struct& s, absl::string_view key, google::protobuf::Value v);
+// A message as task data. Messages written here never hold an Any, so printing them cannot fail;
+// should it, the step fails rather than writing an empty value.
+absl::Status SetMessage(google::protobuf::Struct& s, absl::string_view key,
+                        const google::protobuf::Message& m);
+void SetString(google::protobuf::Struct& s, absl::string_view key, absl::string_view v);
+void SetNumber(google::protobuf::Struct& s, absl::string_view key, double v);
+void SetBool(google::protobuf::Struct& s, absl::string_view key, bool v);
+
+// First `n` problems, joined, so a status message stays readable.
+std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& problems,
+                      size_t n = 10);
+
+// ---- an environment's definitions and history -----------------------------------------------
+
+// One RPC per definition.
+class ClientSource final : public migration::DefinitionSource {
+ public:
+  // Borrows `metadata`.
+  explicit ClientSource(client::MetadataClient& metadata) : metadata_(metadata) {}
+  absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
+      absl::string_view name, std::optional<int32_t> version) override;
+  absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
+      absl::string_view name) override;
+
+ private:
+  client::MetadataClient& metadata_;
+};
+
+// Everything the environment holds, read in two listing calls, when the server offers the
+// DefinitionCatalog; otherwise the one-RPC-per-definition source (borrowing `metadata`). Bulk
+// steps (plan, snapshot, verify) read thousands of definitions; listing once turns that into two
+// round trips.
+absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
+    client::MetadataClient& metadata);
+
+// Per-step durations of workflow `id` (completed attempts, in order), for the report. Best
+// effort: a report without durations is still a report.
+void AddDurations(client::WorkflowClient& workflows, const std::string& id,
+                  v1::MigrationReport& report);
+
+// ---- shared state ---------------------------------------------------------------------------
+
+// A package as the incoming steps use it: the message and the definitions its validation parsed.
+struct ParsedPackage {
+  v1::MigrationPackage package;
+  migration::PackageContents contents;
+};
+
+class StepState {
+ public:
+  explicit StepState(MigrationDeps deps)
+      : deps_(std::move(deps)),
+        remotes_(*deps_.environments, *deps_.secrets, deps_.remote_call_timeout) {}
+  StepState(const StepState&) = delete;
+  StepState& operator=(const StepState&) = delete;
+
+  const MigrationDeps& deps() const { return deps_; }
+  RemoteEnvironments& remotes() { return remotes_; }
+
+  // Stores `bytes` in this environment; returns the reference. `may_inline` false: the bytes
+  // carry secret values, which must never become task data, so no blob store is an error.
+  absl::StatusOr<std::string> Store(absl::string_view bytes, absl::string_view what,
+                                    bool may_inline = true) {
+    return StoreIn(deps_.blobs, bytes, what, "this environment", may_inline);
+  }
+  // As Store, in the blob store `blobs` of the environment `where` names (null: none).
+  absl::StatusOr<std::string> StoreIn(client::BlobClient* blobs, absl::string_view bytes,
+                                      absl::string_view what, absl::string_view where,
+                                      bool may_inline = true);
+
+  // The bytes behind a reference made by Store. A reference that does not resolve is
+  // InvalidArgument (terminal): retrying cannot bring it back.
+  absl::StatusOr<std::string> Load(absl::string_view ref, absl::string_view what);
+
+  template <typename M>
+  absl::StatusOr<std::string> StoreMessage(const M& m, absl::string_view what) {
+    std::string bytes;
+    m.SerializeToString(&bytes);
+    return Store(bytes, what);
+  }
+  template <typename M>
+  absl::StatusOr<M> LoadMessage(absl::string_view ref, absl::string_view what) {
+    ASSIGN_OR_RETURN(std::string bytes, Load(ref, what));
+    M m;
+    if (!m.ParseFromString(bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat("the stored ", what, " does not parse"));
+    }
+    return m;
+  }
+
+  // The last package parsed and validated, by its stored reference. A stored reference names its
+  // bytes (SHA-256), so validate, plan, snapshot, apply and verify of one migration, which read
+  // the same package one after the other, parse and check it once.
+  std::shared_ptr<const ParsedPackage> CachedPackage(absl::string_view ref) {
+    absl::MutexLock lock(&mu_);
+    return cached_ref_ == ref ? cached_package_ : nullptr;
+  }
+  void CachePackage(absl::string_view ref, std::shared_ptr<const ParsedPackage> parsed) {
+    absl::MutexLock lock(&mu_);
+    cached_ref_ = std::string(ref);
+    cached_package_ = std::move(parsed);
+  }
+
+ private:
+  const MigrationDeps deps_;
+  RemoteEnvironments remotes_;
+  absl::Mutex mu_;
+  std::string cached_ref_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const ParsedPackage> cached_package_ ABSL_GUARDED_BY(mu_);
+};
+
+// The base of every migration step: the state all of them share.
+class Step : public TaskHandler {
+ public:
+  explicit Step(std::shared_ptr<StepState> state) : state_(std::move(state)) {}
+
+ protected:
+  StepState& state() { return *state_; }
+  const MigrationDeps& deps() { return state_->deps(); }
+
+ private:
+  const std::shared_ptr<StepState> state_;
+};
+
+// ---- reports --------------------------------------------------------------------------------
+
+// Reports of more items than this travel as a summary (items left out) plus "reportRef", the full
+// report as protobuf JSON in the blob store: thousands of items in every task's output would
+// make each workflow read, and the orchestrator's memory, grow with the migration.
+inline constexpr int kInlineReportItems = 1000;
+
+// Writes `report` to `out` as "report", or, over kInlineReportItems, its summary as "report" and
+// the full report stored as "reportRef".
+absl::Status SetReport(StepState& state, google::protobuf::Struct& out,
+                       const v1::MigrationReport& report);
+// A report stored by SetReport; InvalidArgument when it does not parse.
+absl::StatusOr<v1::MigrationReport> ParseReport(absl::string_view json);
+
+}  // namespace cmig::tasks
+
+#endif  // CMIG_TASKS_STEP_IO_H_

@@ -1,0 +1,141 @@
+#include "workflows/registration.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
+
+namespace cmig::workflows {
+
+using conductor::proto::TaskDef;
+using conductor::proto::WorkflowDef;
+
+bool SameDefinition(const TaskDef& a, const TaskDef& b) {
+  return CanonicalHash(a) == CanonicalHash(b);
+}
+
+bool SameDefinition(const WorkflowDef& a, const WorkflowDef& b) {
+  return CanonicalHash(a) == CanonicalHash(b);
+}
+
+namespace {
+
+absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& where,
+                           DefinitionSet& out) {
+  if (v.kind_case() != google::protobuf::Value::kStructValue) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected a workflow or task definition object"));
+  }
+  const auto& fields = v.struct_value().fields();
+  auto tasks = fields.find("tasks");
+  const bool is_workflow =
+      tasks != fields.end() && tasks->second.kind_case() == google::protobuf::Value::kListValue;
+  if (is_workflow) {
+    absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, nullptr);
+    if (!def.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
+    }
+    out.workflow_defs.push_back(*std::move(def));
+  } else {
+    absl::StatusOr<TaskDef> def = TaskDefFromValue(v, nullptr);
+    if (!def.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
+    }
+    out.task_defs.push_back(*std::move(def));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root{std::string(dir)};
+  if (!fs::is_directory(root, ec)) {
+    return absl::NotFoundError(absl::StrCat("definitions directory ", dir, " does not exist"));
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".json") {
+      files.push_back(entry.path());
+    }
+  }
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  }
+  std::sort(files.begin(), files.end());
+  DefinitionSet out;
+  for (const fs::path& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      return absl::UnavailableError(absl::StrCat("cannot read ", file.string()));
+    }
+    absl::StatusOr<google::protobuf::Value> parsed = ParseJson(text.str());
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.string(), ": ", parsed.status().message()));
+    }
+    if (parsed->kind_case() == google::protobuf::Value::kListValue) {
+      int i = 0;
+      for (const auto& item : parsed->list_value().values()) {
+        RETURN_IF_ERROR(AddDefinition(item, absl::StrCat(file.string(), "[", i++, "]"), out));
+      }
+    } else {
+      RETURN_IF_ERROR(AddDefinition(*parsed, file.string(), out));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& metadata,
+                                                       const DefinitionSet& defs) {
+  RegistrationReport report;
+  for (const TaskDef& def : defs.task_defs) {
+    absl::StatusOr<TaskDef> existing = metadata.GetTaskDef(def.name());
+    if (existing.ok()) {
+      if (SameDefinition(*existing, def)) {
+        report.unchanged.push_back(def.name());
+        continue;
+      }
+      RETURN_IF_ERROR(metadata.UpdateTaskDef(def));
+      report.updated.push_back(def.name());
+    } else if (absl::IsNotFound(existing.status())) {
+      RETURN_IF_ERROR(metadata.CreateTaskDefs({def}));
+      report.created.push_back(def.name());
+    } else {
+      return existing.status();
+    }
+  }
+  for (const WorkflowDef& def : defs.workflow_defs) {
+    const std::string label = absl::StrCat(def.name(), " v", def.version());
+    // Conductor reads version 0 as "latest": a file without a version would
+    // compare against whatever is newest, so only exact versions are checked.
+    absl::StatusOr<WorkflowDef> existing = metadata.GetWorkflowDef(def.name(), def.version());
+    if (existing.ok() && existing->version() == def.version()) {
+      if (SameDefinition(*existing, def)) {
+        report.unchanged.push_back(label);
+        continue;
+      }
+      RETURN_IF_ERROR(metadata.UpdateWorkflowDefs({def}));
+      report.updated.push_back(label);
+    } else if (existing.ok() || absl::IsNotFound(existing.status())) {
+      RETURN_IF_ERROR(metadata.CreateWorkflowDef(def));
+      report.created.push_back(label);
+    } else {
+      return existing.status();
+    }
+  }
+  return report;
+}
+
+}  // namespace cmig::workflows
