@@ -10,12 +10,11 @@
 #include "base/status_matchers.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "definitions/canonical.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "definitions/canonical.h"
 #include "tasks/environments.h"
-#include "tests/worker/assign_or_fail.h"
 
 namespace cmig {
 namespace {
