@@ -4,15 +4,18 @@
 //   EXPECT_THAT(Parse("{"), StatusIs(absl::StatusCode::kInvalidArgument,
 //                                    testing::HasSubstr("line 1")));
 //   EXPECT_THAT(Load("a"), IsOkAndHolds(testing::Eq(3)));
+//   ASSERT_OK_AND_ASSIGN(auto def, Load("a"));
 #ifndef CMIG_BASE_STATUS_MATCHERS_H_
 #define CMIG_BASE_STATUS_MATCHERS_H_
 
 #include <gmock/gmock.h>
 
 #include <ostream>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/status_macros.h"
 
 namespace cmig::testing {
 
@@ -33,8 +36,7 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
@@ -49,5 +51,14 @@ MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
 
 #define ASSERT_OK(expr) ASSERT_THAT(expr, ::cmig::testing::IsOk())
 #define EXPECT_OK(expr) EXPECT_THAT(expr, ::cmig::testing::IsOk())
+
+// Fails the test (returning from the test body) on an error status, otherwise
+// moves the value into `lhs`, which may be a declaration.
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  CMIG_ASSERT_OK_AND_ASSIGN_IMPL(CMIG_STATUS_CONCAT(cmig_statusor_, __LINE__), lhs, expr)
+#define CMIG_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                   \
+  ASSERT_OK(tmp.status());                             \
+  lhs = std::move(tmp).value()
 
 #endif  // CMIG_BASE_STATUS_MATCHERS_H_

@@ -32,6 +32,7 @@
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 #include "tasks/migration_handlers.h"
+#include "tests/testing/wait_for.h"
 #include "worker/worker.h"
 #include "workflows/registration.h"
 
@@ -170,17 +171,18 @@ void PrintSteps(const char* side, const Workflow& wf) {
   }
 }
 
+// No deadline: how long a migration takes is what the benchmark measures.
 Workflow WaitDone(Env& e, const std::string& id) {
-  while (true) {
-    auto wf = e.client->GetWorkflowStatus(id, false);
-    Die(wf.status(), "status");
-    if (wf->status() != Workflow::RUNNING) {
-      auto full = e.client->GetWorkflowStatus(id, true);
-      Die(full.status(), "status");
-      return *full;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  cmig::testing::WaitFor(
+      [&] {
+        auto wf = e.client->GetWorkflowStatus(id, false);
+        Die(wf.status(), "status");
+        return wf->status() != Workflow::RUNNING;
+      },
+      absl::InfiniteDuration(), absl::Milliseconds(20));
+  auto full = e.client->GetWorkflowStatus(id, true);
+  Die(full.status(), "status");
+  return *full;
 }
 
 double RunOnce(int n) {
@@ -259,11 +261,14 @@ std::string StartOrchestrator(const std::string& dir, const std::string& name, p
   const std::string port_file = dir + "/" + name + ".port";
   *pid = Spawn({CMIG_BINARY_DIR "/orchestrator/orchestrator", "--db=" + dir + "/" + name + ".db",
                 "--listen=127.0.0.1:0", "--port_file=" + port_file});
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream in(port_file);
-    int port = 0;
-    if (in >> port && port > 0) return absl::StrCat("127.0.0.1:", port);
-    absl::SleepFor(absl::Milliseconds(10));
+  int port = 0;
+  if (cmig::testing::WaitFor(
+          [&] {
+            std::ifstream in(port_file);
+            return in >> port && port > 0;
+          },
+          absl::Seconds(5), absl::Milliseconds(10))) {
+    return absl::StrCat("127.0.0.1:", port);
   }
   std::fprintf(stderr, "orchestrator %s did not start\n", name.c_str());
   std::exit(1);
@@ -312,10 +317,12 @@ double RunProcesses(int n) {
   in["selection"] = *cmig::ParseJson(R"({"workflows":[{"name":"*"}],"taskDefs":["*"]})");
   in["options"] = *cmig::ParseJson("{}");
   // The workers register the migration workflows at startup, in both environments.
-  while (!a.client->GetWorkflowDef("outgoing_migration_request", 0).ok() ||
-         !b_client->GetWorkflowDef("incoming_migration_request", 0).ok()) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  cmig::testing::WaitFor(
+      [&] {
+        return a.client->GetWorkflowDef("outgoing_migration_request", 0).ok() &&
+               b_client->GetWorkflowDef("incoming_migration_request", 0).ok();
+      },
+      absl::InfiniteDuration(), absl::Milliseconds(20));
   const absl::Time start = absl::Now();
   auto id = a.client->StartWorkflow(req);
   Die(id.status(), "start migration");

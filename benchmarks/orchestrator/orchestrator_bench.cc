@@ -33,6 +33,7 @@
 #include "conductor/grpc/workflow_service.grpc.pb.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
+#include "tests/testing/wait_for.h"
 
 ABSL_FLAG(int, tasks, 20000, "tasks in the throughput run (10 per workflow)");
 ABSL_FLAG(int, workers, 4, "poller threads");
@@ -295,7 +296,8 @@ int main(int argc, char** argv) {
       threads.emplace_back([&] { WorkerLoop(o, batch, stop, completed, nullptr); });
     }
     StartWorkflows(o, "bench10", n_tasks / 10, 64, absl::ZeroDuration(), nullptr);
-    while (completed.load() < n_tasks / 10 * 10) absl::SleepFor(absl::Milliseconds(1));
+    cmig::testing::WaitFor([&] { return completed.load() >= n_tasks / 10 * 10; },
+                           absl::InfiniteDuration(), absl::Milliseconds(1));
     double secs = absl::ToDoubleSeconds(absl::Now() - t0);
     stop = true;
     for (auto& t : threads) t.join();
@@ -328,9 +330,8 @@ int main(int argc, char** argv) {
       threads.emplace_back([&] { WorkerLoop(o, 1, stop, completed, on_task); });
     }
     StartWorkflows(o, "bench1", count, 1000, absl::Seconds(1) / rate, &sent);
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (completed.load() < count && absl::Now() < deadline)
-      absl::SleepFor(absl::Milliseconds(1));
+    cmig::testing::WaitFor([&] { return completed.load() >= count; }, absl::Seconds(30),
+                           absl::Milliseconds(1));
     stop = true;
     for (auto& t : threads) t.join();
     absl::MutexLock l(&mu);

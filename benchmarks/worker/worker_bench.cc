@@ -44,9 +44,10 @@
 #include "absl/synchronization/notification.h"
 #include "benchmarks/common/minimal_client.h"
 #include "client/grpc_client.h"
+#include "definitions/conductor_json.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
-#include "definitions/conductor_json.h"
+#include "tests/testing/wait_for.h"
 #include "worker/health_server.h"
 #include "worker/worker.h"
 
@@ -231,9 +232,8 @@ PhaseFigures RunWorker(GrpcOrchestratorClient& client, int n, int threads, bool 
   Check(worker.Start(), "worker start");
   noop.WaitForAll();
   // Then the last few results are still on their way: a short wait.
-  while (worker.in_flight() > 0) {
-    absl::SleepFor(absl::Microseconds(100));
-  }
+  cmig::testing::WaitFor([&] { return worker.in_flight() == 0; }, absl::InfiniteDuration(),
+                         absl::Microseconds(100));
   const PhaseFigures figures{absl::ToDoubleSeconds(absl::Now() - t0), CpuSeconds() - c0,
                              metrics.Count("task_poll_counter", "bench_noop")};
   Check(worker.Shutdown(absl::Seconds(10)), "worker shutdown");

@@ -26,10 +26,11 @@
 #include "absl/time/time.h"
 #include "base/status_matchers.h"
 #include "client/grpc_client.h"
-#include "gtest/gtest.h"
-#include "orchestrator/server.h"
 #include "definitions/conductor_json.h"
 #include "definitions/json.h"
+#include "gtest/gtest.h"
+#include "orchestrator/server.h"
+#include "tests/testing/wait_for_workflow.h"
 
 #ifndef MIGRATIONCTL_PATH
 #error "MIGRATIONCTL_PATH must name the migrationctl binary"
@@ -259,18 +260,8 @@ class CliTest : public ::testing::Test {
   conductor::proto::Workflow WaitWorkflow(
       client::WorkflowClient& workflows, const std::string& id,
       const std::function<bool(const conductor::proto::Workflow&)>& pred) {
-    absl::Time deadline = absl::Now() + absl::Seconds(10);
-    conductor::proto::Workflow last;
-    while (absl::Now() < deadline) {
-      auto wf = workflows.GetWorkflowStatus(id, true);
-      if (wf.ok()) {
-        last = *wf;
-        if (pred(last)) return last;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    ADD_FAILURE() << "workflow " << id << " never reached the expected state";
-    return last;
+    return ::cmig::testing::WaitForWorkflow(workflows, id, pred, absl::Seconds(10),
+                                            absl::Milliseconds(10));
   }
 
   std::string dir_;

@@ -75,7 +75,7 @@ class DiscoveryTest : public ::testing::Test {
 };
 
 TEST_F(DiscoveryTest, FollowsEveryKindOfReferenceAtAnyDepth) {
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
   // Latest order_flow (2), three levels express -> packing (latest: 2) -> label, the
   // START_WORKFLOW target and the failure workflow; not order_flow 1, packing_flow 1, ping/pong.
   EXPECT_THAT(WorkflowKeys(d), ElementsAre("audit_flow:3", "express_flow:1", "label_flow:1",
@@ -92,7 +92,7 @@ TEST_F(DiscoveryTest, FollowsEveryKindOfReferenceAtAnyDepth) {
 }
 
 TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_SECRET),
               ElementsAre("audit_token", "db", "stripe_key"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_ENVIRONMENT_VARIABLE), ElementsAre("REGION"));
@@ -130,7 +130,7 @@ TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
 }
 
 TEST_F(DiscoveryTest, ReportsWhatCannotBeKnownStaticallyAndWhatIsMissing) {
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
   std::vector<std::tuple<int, int, std::string, int, std::string>> got;
   for (const auto& u : d.report.unresolved()) {
     got.emplace_back(u.kind(), u.target_kind(), u.name(), u.version(),
@@ -153,7 +153,7 @@ TEST_F(DiscoveryTest, ReportsWhatCannotBeKnownStaticallyAndWhatIsMissing) {
 
 TEST_F(DiscoveryTest, CycleTerminatesAndVisitsEachDefinitionOnce) {
   CountingSource counting(source_);
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("ping", 1), counting, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("ping", 1), counting, {}));
   EXPECT_THAT(WorkflowKeys(d), ElementsAre("ping:1", "pong:1"));
   EXPECT_THAT(TaskDefNames(d), ElementsAre("notify"));
   EXPECT_EQ(counting.workflow_calls, 2);
@@ -164,7 +164,7 @@ TEST_F(DiscoveryTest, CycleTerminatesAndVisitsEachDefinitionOnce) {
 TEST_F(DiscoveryTest, LatestResolvesToHighestVersionAndPinnedVersionsStayDistinct) {
   v1::Selection s = Select("packing_flow", 1);
   s.add_workflows()->set_name("express_flow");
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(s, source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(s, source_, {}));
   EXPECT_THAT(WorkflowKeys(d),
               ElementsAre("express_flow:1", "label_flow:1", "packing_flow:1", "packing_flow:2"));
   EXPECT_TRUE(d.workflows[2].requested);
@@ -198,7 +198,7 @@ TEST_F(DiscoveryTest, InvalidSelectionIsRejected) {
 TEST_F(DiscoveryTest, WithoutFollowingOnlyTheSelectionButStillItsDependencies) {
   v1::Selection s = Select("order_flow");
   s.add_task_defs("unused_task");
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(s, source_, {.follow_references = false}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(s, source_, {.follow_references = false}));
   EXPECT_THAT(WorkflowKeys(d), ElementsAre("order_flow:2"));
   EXPECT_THAT(TaskDefNames(d), ElementsAre("unused_task"));
   EXPECT_TRUE(d.task_defs[0].requested);
@@ -217,11 +217,11 @@ TEST_F(DiscoveryTest, SourceErrorsOtherThanNotFoundAreReturned) {
 TEST_F(DiscoveryTest, OutputIsDeterministic) {
   v1::Selection s = Select("ping");
   s.add_workflows()->set_name("order_flow");
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery a, Discover(s, source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery a, Discover(s, source_, {}));
   // The same selection in another order.
   v1::Selection reversed = Select("order_flow");
   reversed.add_workflows()->set_name("ping");
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery b, Discover(reversed, source_, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery b, Discover(reversed, source_, {}));
   EXPECT_EQ(WorkflowKeys(a), WorkflowKeys(b));
   EXPECT_EQ(TaskDefNames(a), TaskDefNames(b));
   EXPECT_EQ(a.report.SerializeAsString(), b.report.SerializeAsString());
@@ -250,7 +250,7 @@ TEST_F(DiscoveryTest, LiteralDynamicTaskNameIsFollowedAndEmbeddedDefinitionsAreE
       task_definition { name: "embedded_only" retry_count: 1 }
     }
   )pb"));
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("dyn"), s, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("dyn"), s, {}));
   EXPECT_THAT(TaskDefNames(d), ElementsAre("picked"));
   EXPECT_THAT(d.report.unresolved(), IsEmpty());
 }
@@ -279,7 +279,7 @@ TEST_F(DiscoveryTest, InlineDefinitionGivenAsExpressionIsUnresolved) {
       }
     }
   )pb"));
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("p"), s, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("p"), s, {}));
   ASSERT_EQ(d.report.unresolved_size(), 2);
   EXPECT_EQ(d.report.unresolved(0).kind(), v1::UNRESOLVED_KIND_EXPRESSION);
   EXPECT_EQ(d.report.unresolved(0).name(), "${workflow.input.def}");
@@ -294,7 +294,7 @@ TEST_F(DiscoveryTest, OptionalTaskDefinitionOfSystemTaskIsNotReportedWhenAbsent)
     version: 1
     tasks { name: "no_def_http" task_reference_name: "h" type: "HTTP" }
   )pb"));
-  MIG_ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("h"), s, {}));
+  ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("h"), s, {}));
   EXPECT_THAT(TaskDefNames(d), IsEmpty());
   EXPECT_THAT(d.report.unresolved(), IsEmpty());
 }

@@ -7,20 +7,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_matchers.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "migration/definition_source.h"
-
-#define MIG_CONCAT_INNER(a, b) a##b
-#define MIG_CONCAT(a, b) MIG_CONCAT_INNER(a, b)
-// Asserts that `rexpr` (a StatusOr) is OK and moves its value into `lhs`.
-#define MIG_ASSERT_OK_AND_ASSIGN(lhs, rexpr)            \
-  auto MIG_CONCAT(mig_statusor_, __LINE__) = (rexpr);   \
-  ASSERT_TRUE(MIG_CONCAT(mig_statusor_, __LINE__).ok()) \
-      << MIG_CONCAT(mig_statusor_, __LINE__).status();  \
-  lhs = std::move(MIG_CONCAT(mig_statusor_, __LINE__)).value()
 
 namespace cmig::testing {
 

@@ -9,7 +9,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migration/snapshot.h"
-#include "tests/worker/assign_or_fail.h"
 
 namespace cmig::migration {
 namespace {

@@ -98,7 +98,7 @@ TEST_F(ConductorApiOnlyTest, ConductorServicesAndHealthStillServe) {
   std::optional<Task> task = client().PollOne("work");
   ASSERT_TRUE(task.has_value());
   ASSERT_OK(client().Update(*task, conductor::proto::TaskResult::COMPLETED));
-  EXPECT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  EXPECT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   EXPECT_TRUE(HealthCheck(client()).ok());
 }
 

@@ -42,7 +42,7 @@ TEST_F(ConstructsTest, SwitchRunsTheMatchingCase) {
   ASSERT_TRUE(fast.has_value());
   EXPECT_EQ(fast->workflow_instance_id(), *id);
   ASSERT_OK(client().Update(*fast, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   auto slow = client().BatchPoll("slow_lane", 1, 100);
   ASSERT_OK(slow.status());
   EXPECT_TRUE(slow->empty());
@@ -83,7 +83,7 @@ TEST_F(ConstructsTest, ForkRunsBranchesInParallelAndJoinWaitsForBoth) {
   auto after = client().PollOne("after");
   ASSERT_TRUE(after.has_value());
   ASSERT_OK(client().Update(*after, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 class SubWorkflowTest : public ConstructsTest {
@@ -131,7 +131,7 @@ TEST_F(SubWorkflowTest, ChildEndCompletesTheParentTask) {
   EXPECT_EQ(child->parent_workflow_id(), *id);
 
   ASSERT_OK(client().Update(*step, TaskResult::COMPLETED, {{"answer", Str("42")}}));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   parent = client().Get(*id);
   ASSERT_OK(parent.status());
   EXPECT_EQ(parent->tasks(0).status(), Task::COMPLETED);
@@ -147,7 +147,7 @@ TEST_F(SubWorkflowTest, FailedChildFailsTheParentTask) {
   auto step = client().PollOne("child_step");
   ASSERT_TRUE(step.has_value());
   ASSERT_OK(client().Update(*step, TaskResult::FAILED_WITH_TERMINAL_ERROR, {}, "broken"));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::FAILED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::FAILED; }));
   auto parent = client().Get(*id);
   ASSERT_OK(parent.status());
   EXPECT_EQ(parent->tasks(0).status(), Task::FAILED);

@@ -31,7 +31,7 @@ class Process {
       _exit(127);
     }
     EXPECT_GT(pid_, 0);
-    EXPECT_TRUE(WaitUntil([&] {
+    EXPECT_TRUE(WaitFor([&] {
       std::ifstream in(port_file);
       return static_cast<bool>(in >> port_);
     }));
@@ -115,7 +115,7 @@ TEST(CrashTest, KillNineMidWorkflowLosesNothingAndRepeatsNothingAccepted) {
       }
     }
   });
-  ASSERT_TRUE(WaitUntil([&] {
+  ASSERT_TRUE(WaitFor([&] {
     absl::MutexLock l(&mu);
     return accepted.size() >= 12;
   }));

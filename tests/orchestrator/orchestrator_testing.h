@@ -27,12 +27,14 @@
 #include "conductor/grpc/workflow_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
+#include "tests/testing/wait_for.h"
 
 namespace cmig::orchestrator::test {
 
 namespace md = conductor::grpc::metadata;
 namespace ts = conductor::grpc::tasks;
 namespace ws = conductor::grpc::workflows;
+using ::cmig::testing::WaitFor;
 using conductor::proto::Task;
 using conductor::proto::TaskDef;
 using conductor::proto::Workflow;
@@ -45,17 +47,6 @@ inline std::string MakeTempDir() {
   char* dir = mkdtemp(tmpl.data());
   EXPECT_NE(dir, nullptr);
   return tmpl;
-}
-
-// Polls `cond` until it holds or `timeout` passes; true when it held.
-inline bool WaitUntil(const std::function<bool()>& cond,
-                      absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return cond();
 }
 
 inline WorkflowTask SimpleTask(const std::string& name, const std::string& ref) {
@@ -136,7 +127,7 @@ class Client {
     return wf;
   }
 
-  // Workflow status, or -1 on error (for WaitUntil conditions).
+  // Workflow status, or -1 on error (for WaitFor conditions).
   int Status(const std::string& id) {
     auto wf = Get(id, false);
     return wf.ok() ? static_cast<int>(wf->status()) : -1;

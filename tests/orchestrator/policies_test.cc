@@ -44,7 +44,7 @@ TEST_F(PoliciesTest, FailedTaskIsRetriedAfterItsDelay) {
   EXPECT_EQ(second->retry_count(), 1);
   EXPECT_EQ(second->retried_task_id(), first->task_id());
   ASSERT_OK(client().Update(*second, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
@@ -64,7 +64,7 @@ TEST_F(PoliciesTest, TerminalErrorIsNotRetried) {
   auto t = client().PollOne("strict");
   ASSERT_TRUE(t.has_value());
   ASSERT_OK(client().Update(*t, TaskResult::FAILED_WITH_TERMINAL_ERROR, {}, "bad input"));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::FAILED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::FAILED; }));
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
   EXPECT_EQ(wf->tasks_size(), 1);
@@ -101,7 +101,7 @@ TEST_F(PoliciesTest, SilentWorkerLosesTaskAfterResponseTimeout) {
   EXPECT_EQ(got.task().status(), Task::TIMED_OUT);
 
   ASSERT_OK(client().Update(*second, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 TEST_F(PoliciesTest, InProgressWithCallbackIsDeliveredAgainAfterTheDelay) {
@@ -126,7 +126,7 @@ TEST_F(PoliciesTest, InProgressWithCallbackIsDeliveredAgainAfterTheDelay) {
   EXPECT_EQ(again->task_id(), first->task_id());  // same attempt, polled again
   EXPECT_EQ(again->poll_count(), 2);
   ASSERT_OK(client().Update(*again, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 }  // namespace

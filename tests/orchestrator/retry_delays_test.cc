@@ -72,7 +72,7 @@ TEST_P(RetryDelaysTest, RetryBecomesVisibleExactlyAfterItsDelay) {
     EXPECT_EQ(attempt->retry_count(), static_cast<int>(i + 1));
   }
   ASSERT_OK(client().Update(*attempt, TaskResult::COMPLETED));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -40,7 +40,7 @@ TEST_F(WorkflowOpsTest, RetryWorkflowResumesAtTheFailedStep) {
   auto two = client().PollOne("p_two");
   ASSERT_TRUE(two.has_value());
   ASSERT_OK(client().Update(*two, TaskResult::FAILED, {}, "transient"));
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::FAILED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::FAILED; }));
 
   ws::RetryWorkflowRequest req;
   req.set_workflow_id(*id);
@@ -58,7 +58,7 @@ TEST_F(WorkflowOpsTest, RetryWorkflowResumesAtTheFailedStep) {
   EXPECT_TRUE(none->empty());
   ASSERT_OK(client().Update(*again, TaskResult::COMPLETED));
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
   EXPECT_EQ(wf->tasks_size(), 4);  // one, two (failed), two (retried), three
@@ -78,7 +78,7 @@ TEST_F(WorkflowOpsTest, RetryOfARunningWorkflowIsRejected) {
 TEST_F(WorkflowOpsTest, TerminateCancelsQueuedTasks) {
   auto id = client().Start("pipeline");
   ASSERT_OK(id.status());
-  ASSERT_TRUE(WaitUntil([&] {
+  ASSERT_TRUE(WaitFor([&] {
     ts::QueueSizesRequest q;
     q.add_task_types("p_one");
     ts::QueueSizesResponse r;
@@ -134,7 +134,7 @@ TEST_F(WorkflowOpsTest, PausedWorkflowSchedulesNothingUntilResumed) {
               }).ok());
   Complete("p_two");
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 TEST_F(WorkflowOpsTest, RestartRunsACompletedWorkflowAgain) {
@@ -143,7 +143,7 @@ TEST_F(WorkflowOpsTest, RestartRunsACompletedWorkflowAgain) {
   Complete("p_one");
   Complete("p_two");
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   ws::RestartWorkflowRequest req;
   req.set_workflow_id(*id);
   ws::RestartWorkflowResponse resp;
@@ -153,7 +153,7 @@ TEST_F(WorkflowOpsTest, RestartRunsACompletedWorkflowAgain) {
   Complete("p_one");
   Complete("p_two");
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
   EXPECT_EQ(wf->tasks_size(), 3);
@@ -167,7 +167,7 @@ TEST_F(WorkflowOpsTest, RerunFromATaskDropsLaterAttempts) {
   ASSERT_TRUE(two.has_value());
   ASSERT_OK(client().Update(*two, TaskResult::COMPLETED));
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 
   conductor::proto::RerunWorkflowRequest req;
   req.set_re_run_from_workflow_id(*id);
@@ -181,7 +181,7 @@ TEST_F(WorkflowOpsTest, RerunFromATaskDropsLaterAttempts) {
   EXPECT_EQ(rerun->input_data().at("again").string_value(), "yes");
   ASSERT_OK(client().Update(*rerun, TaskResult::COMPLETED));
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 TEST_F(WorkflowOpsTest, QueriesFindWorkflowsByCorrelationTypeAndStatus) {
@@ -282,7 +282,7 @@ TEST_F(WorkflowOpsTest, RunningWorkflowContinuesAfterServerRestart) {
   // The accepted result of step one survives; step two is still ours to finish.
   ASSERT_OK(client().Update(*two, TaskResult::COMPLETED));
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 TEST_F(WorkflowOpsTest, ScheduledTaskIsStillQueuedAfterRestart) {
@@ -292,7 +292,7 @@ TEST_F(WorkflowOpsTest, ScheduledTaskIsStillQueuedAfterRestart) {
   Complete("p_one");
   Complete("p_two");
   Complete("p_three");
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
 }
 
 }  // namespace

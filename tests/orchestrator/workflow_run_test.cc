@@ -53,7 +53,7 @@ TEST_F(WorkflowRunTest, ThreeSequentialTasksComplete) {
   ASSERT_TRUE(c.has_value());
   ASSERT_OK(client().Update(*c, TaskResult::COMPLETED, {{"result", Num(42)}}));
 
-  ASSERT_TRUE(WaitUntil([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
   EXPECT_EQ(wf->correlation_id(), "corr-1");

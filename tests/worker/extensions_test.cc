@@ -15,7 +15,6 @@
 #include "gtest/gtest.h"
 #include "migration/environments.h"
 #include "orchestrator/server.h"
-#include "tests/worker/assign_or_fail.h"
 
 namespace cmig {
 namespace {

@@ -29,7 +29,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/server.h"
-#include "tests/worker/assign_or_fail.h"
+#include "tests/testing/fn_handler.h"
+#include "tests/testing/wait_for.h"
+#include "tests/testing/wait_for_workflow.h"
 #include "tests/worker/health_probe.h"
 #include "tests/worker/worker_process.h"
 #include "worker/worker.h"
@@ -38,6 +40,9 @@
 namespace cmig::worker {
 namespace {
 
+using ::cmig::testing::FnHandler;
+using ::cmig::testing::WaitFor;
+using ::cmig::testing::WaitForWorkflow;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using ::testing::HasSubstr;
@@ -50,16 +55,6 @@ using workflows::RegistrationReport;
 std::string WorkerBinary() {
   return std::string(CMIG_BINARY_DIR) + "/tests/worker/worker_test_binary";
 }
-
-class FnHandler final : public tasks::TaskHandler {
- public:
-  using Fn = std::function<absl::StatusOr<tasks::TaskOutcome>(tasks::TaskContext&)>;
-  explicit FnHandler(Fn fn) : fn_(std::move(fn)) {}
-  absl::StatusOr<tasks::TaskOutcome> Execute(tasks::TaskContext& ctx) override { return fn_(ctx); }
-
- private:
-  Fn fn_;
-};
 
 tasks::TaskOutcome Output(const std::string& key, const std::string& value) {
   tasks::TaskOutcome out;
@@ -178,21 +173,9 @@ class WorkerIntegrationTest : public ::testing::Test {
   // deadline; returns the last state read.
   Workflow WaitWorkflow(const std::string& id, const std::function<bool(const Workflow&)>& pred,
                         absl::Duration timeout = absl::Seconds(20)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    Workflow last;
-    while (absl::Now() < deadline) {
-      auto wf = client_->GetWorkflowStatus(id, /*include_tasks=*/true);
-      if (wf.ok()) {
-        last = *wf;
-        if (pred(last)) return last;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ADD_FAILURE() << "workflow " << id
-                  << " did not reach the expected state; last: " << last.ShortDebugString();
-    return last;
+    return WaitForWorkflow(*client_, id, pred, timeout);
   }
-  static bool Terminal(const Workflow& wf) { return wf.status() != Workflow::RUNNING; }
+  static bool Terminal(const Workflow& wf) { return ::cmig::testing::WorkflowEnded(wf); }
   void DrainsOnSignal(int sig);
 
   // A second orchestrator, on a database of its own, that accepts only `token`.
@@ -303,10 +286,7 @@ TEST_F(WorkerIntegrationTest, ResultLandsAfterTheOrchestratorRestarts) {
   server_.reset();
   release.Notify();
   // The worker's first attempts to report fail while the server is down.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (metrics_.Count("task_update_error", "it_slow") < 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  WaitFor([&] { return metrics_.Count("task_update_error", "it_slow") >= 2; }, absl::Seconds(20));
   ASSERT_GE(metrics_.Count("task_update_error", "it_slow"), 2);
 
   StartServer(address);  // same file, same port

@@ -29,7 +29,8 @@
 #include "migration/package.h"
 #include "orchestrator/server.h"
 #include "tasks/migration_handlers.h"
-#include "tests/worker/assign_or_fail.h"
+#include "tests/testing/wait_for.h"
+#include "tests/testing/wait_for_workflow.h"
 #include "tests/worker/worker_process.h"
 #include "worker/worker.h"
 #include "workflows/registration.h"
@@ -38,6 +39,8 @@ namespace cmig {
 namespace {
 
 using ::cmig::testing::StatusIs;
+using ::cmig::testing::WaitFor;
+using ::cmig::testing::WaitForWorkflow;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using migration::ApplyStep;
@@ -79,6 +82,17 @@ struct Environment {
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
 };
+
+// Whether one task of workflow `id` satisfies `pred`; false while the workflow cannot be read.
+bool AnyTask(client::WorkflowClient& workflows, const std::string& id,
+             const std::function<bool(const Task&)>& pred) {
+  auto wf = workflows.GetWorkflowStatus(id, /*include_tasks=*/true);
+  if (!wf.ok()) return false;
+  for (const Task& t : wf->tasks()) {
+    if (pred(t)) return true;
+  }
+  return false;
+}
 
 class MigrationE2eTest : public ::testing::Test {
  protected:
@@ -280,18 +294,8 @@ class MigrationE2eTest : public ::testing::Test {
 
   static conductor::proto::Workflow Wait(Environment& e, const std::string& id,
                                          absl::Duration timeout = absl::Seconds(40)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    conductor::proto::Workflow last;
-    while (absl::Now() < deadline) {
-      auto wf = e.client->GetWorkflowStatus(id, /*include_tasks=*/true);
-      if (wf.ok()) {
-        last = *wf;
-        if (last.status() != Workflow::RUNNING) return last;
-      }
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    ADD_FAILURE() << "workflow " << id << " did not end; last: " << last.ShortDebugString();
-    return last;
+    return WaitForWorkflow(*e.client, id, ::cmig::testing::WorkflowEnded, timeout,
+                           absl::Milliseconds(25));
   }
 
   // The incoming workflow the outgoing one started.
@@ -553,8 +557,7 @@ TEST_F(MigrationE2eTest, FailureInTheMiddleOfApplyLeavesTargetExactlyAsBefore) {
   ASSERT_EQ(out.status(), Workflow::FAILED);
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
   // The rollback workflow restores the snapshot.
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline && Hashes(b_) != before) absl::SleepFor(absl::Milliseconds(25));
+  WaitFor([&] { return Hashes(b_) == before; }, absl::Seconds(30), absl::Milliseconds(25));
   EXPECT_EQ(Hashes(b_), before);
   client::WorkflowSearchQuery q;
   q.query = "workflowType = 'incoming_migration_rollback'";
@@ -587,17 +590,13 @@ TEST_F(MigrationE2eTest, TargetUnreachableDuringPushIsRetriedUntilItIsBack) {
   b_.server->Shutdown();
   b_.server.reset();
   const std::string id = StartMigration(kSelectOrder, "{}");
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  bool push_failed = false;
-  while (!push_failed && absl::Now() < deadline) {
-    auto wf = a_.client->GetWorkflowStatus(id, true);
-    if (wf.ok()) {
-      for (const Task& t : wf->tasks()) {
-        push_failed |= t.reference_task_name() == "push" && t.status() == Task::FAILED;
-      }
-    }
-    if (!push_failed) absl::SleepFor(absl::Milliseconds(25));
-  }
+  const bool push_failed = WaitFor(
+      [&] {
+        return AnyTask(*a_.client, id, [](const Task& t) {
+          return t.reference_task_name() == "push" && t.status() == Task::FAILED;
+        });
+      },
+      absl::Seconds(30), absl::Milliseconds(25));
   ASSERT_TRUE(push_failed);
   ASSERT_NO_FATAL_FAILURE(StartServer(b_, absl::StrCat("127.0.0.1:", b_port)));
   StartWorker(b_);
@@ -792,16 +791,17 @@ TEST_F(MigrationE2eTest, ApplyRetriedAfterItsRollbackIsRolledBackAgainWithPriorS
     client::WorkflowSearchQuery q;
     q.query = "workflowType = 'incoming_migration_rollback'";
     std::vector<Workflow> out;
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      auto found = b_.client->SearchWorkflows(q);
-      if (found.ok() && found->results.size() >= expected) {
-        for (const auto& r : found->results) out.push_back(Wait(b_, r.workflow_id()));
-        return out;
-      }
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    ADD_FAILURE() << "fewer than " << expected << " rollbacks";
+    std::vector<std::string> ids;
+    const bool found_all = WaitFor(
+        [&] {
+          auto found = b_.client->SearchWorkflows(q);
+          if (!found.ok() || found->results.size() < expected) return false;
+          for (const auto& r : found->results) ids.push_back(r.workflow_id());
+          return true;
+        },
+        absl::Seconds(30), absl::Milliseconds(25));
+    if (!found_all) ADD_FAILURE() << "fewer than " << expected << " rollbacks";
+    for (const std::string& rollback_id : ids) out.push_back(Wait(b_, rollback_id));
     return out;
   };
   ASSERT_EQ(rollbacks(1).size(), 1u);
@@ -1025,17 +1025,13 @@ TEST_F(MigrationE2eTest, WorkerProcessKilledWithSigkillMidMigrationStillComplete
   ASSERT_GT(first->pid(), 0);
   const std::string id = StartMigration(kSelectOrder, "{}");
   // Kill as soon as the process holds a step of the migration.
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  bool held = false;
-  while (!held && absl::Now() < deadline) {
-    auto wf = a_.client->GetWorkflowStatus(id, true);
-    if (wf.ok()) {
-      for (const Task& t : wf->tasks()) {
-        held |= t.worker_id() == "killed-worker" && t.status() == Task::IN_PROGRESS;
-      }
-    }
-    if (!held) absl::SleepFor(absl::Milliseconds(5));
-  }
+  const bool held = WaitFor(
+      [&] {
+        return AnyTask(*a_.client, id, [](const Task& t) {
+          return t.worker_id() == "killed-worker" && t.status() == Task::IN_PROGRESS;
+        });
+      },
+      absl::Seconds(30), absl::Milliseconds(5));
   ASSERT_TRUE(held);
   ASSERT_EQ(kill(first->pid(), SIGKILL), 0);
   const std::optional<int> status = first->WaitExit(absl::Seconds(30));

@@ -10,6 +10,7 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fn_handler.h"
 #include "tests/worker/fake_task_server.h"
 
 namespace cmig::worker {
@@ -17,21 +18,11 @@ namespace {
 
 using ::cmig::testing::FakeTaskClient;
 using ::cmig::testing::FakeTaskServer;
+using ::cmig::testing::FnHandler;
 using ::cmig::testing::MakeTask;
 using ::cmig::testing::StatusIs;
 using conductor::proto::TaskResult;
 using ::testing::HasSubstr;
-
-// Runs a function per task; lets tests count concurrency and block handlers.
-class FnHandler final : public tasks::TaskHandler {
- public:
-  using Fn = std::function<absl::StatusOr<tasks::TaskOutcome>(tasks::TaskContext&)>;
-  explicit FnHandler(Fn fn) : fn_(std::move(fn)) {}
-  absl::StatusOr<tasks::TaskOutcome> Execute(tasks::TaskContext& ctx) override { return fn_(ctx); }
-
- private:
-  Fn fn_;
-};
 
 WorkerOptions FastOptions() {
   WorkerOptions o;

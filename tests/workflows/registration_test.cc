@@ -8,7 +8,6 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/worker/assign_or_fail.h"
 
 namespace cmig::workflows {
 namespace {
