@@ -22,6 +22,7 @@
 #include "client/task_event_loop.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
+#include "worker/clock.h"
 #include "worker/task_result.h"
 
 namespace cmig::worker {
@@ -46,8 +47,9 @@ constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
 class Worker::Impl {
  public:
   Impl(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
-       WorkerOptions options, WorkerMetrics* metrics)
+       WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
       : client_(client),
+        clock_(clock),
         registry_(registry),
         options_(std::move(options)),
         metrics_(metrics != nullptr ? metrics : &own_metrics_),
@@ -165,6 +167,7 @@ class Worker::Impl {
   void JoinAll();
 
   client::GrpcOrchestratorClient& client_;
+  const Clock& clock_;
   const tasks::HandlerRegistry& registry_;
   const WorkerOptions options_;
   WorkerMetrics own_metrics_;
@@ -205,7 +208,7 @@ class Worker::Impl::Context final : public tasks::TaskContext {
     TaskExecLog log;
     log.set_task_id(task_.task_id());
     log.set_log(std::string(line));
-    log.set_created_time(absl::ToUnixMillis(absl::Now()));
+    log.set_created_time(absl::ToUnixMillis(impl_.clock_.Now()));
     absl::MutexLock lock(&mu_);
     pending_.push_back(std::move(log));
   }
@@ -309,7 +312,7 @@ void Worker::Impl::MaybePoll(TypeState& t, bool batch_window_over) {
   if (room < std::max(1, threads / 2) && !batch_window_over) {
     if (!t.batch_timer_set) {
       t.batch_timer_set = true;
-      loop_.RunAt(absl::Now() + kBatchWindow, [this, &t] {
+      loop_.RunAt(clock_.Now() + kBatchWindow, [this, &t] {
         t.batch_timer_set = false;
         MaybePoll(t, true);
       });
@@ -328,7 +331,7 @@ void Worker::Impl::StartPoll(TypeState& t, int free_slots) {
     ++polls_in_flight_;
   }
   t.polling = true;
-  const absl::Time started = absl::Now();
+  const absl::Time started = clock_.Now();
   loop_.BatchPoll({.task_type = t.type,
                    .worker_id = options_.worker_id,
                    .domain = t.options.domain,
@@ -342,7 +345,7 @@ void Worker::Impl::StartPoll(TypeState& t, int free_slots) {
 void Worker::Impl::OnPolled(TypeState& t, absl::Time started,
                             absl::StatusOr<std::vector<Task>> polled) {
   t.polling = false;
-  const absl::Duration latency = absl::Now() - started;
+  const absl::Duration latency = clock_.Now() - started;
   metrics_->RecordPoll(t.type, latency, polled.ok());
   const int n = polled.ok() ? static_cast<int>(polled->size()) : 0;
   {
@@ -394,7 +397,7 @@ void Worker::Impl::OnPolled(TypeState& t, absl::Time started,
 
 void Worker::Impl::BackOff(TypeState& t, absl::Duration wait) {
   t.backing_off = true;
-  loop_.RunAt(absl::Now() + wait, [this, &t] {
+  loop_.RunAt(clock_.Now() + wait, [this, &t] {
     t.backing_off = false;
     MaybePoll(t, false);
   });
@@ -439,7 +442,7 @@ void Worker::Impl::WakeAnExecutorLocked(TypeState& t) {
 }
 
 void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
-  const absl::Time polled_at = absl::Now();
+  const absl::Time polled_at = clock_.Now();
   const absl::Duration response_timeout = absl::Seconds(task.response_timeout_seconds());
   const bool leased = response_timeout > absl::ZeroDuration();
   const absl::Time due =
@@ -466,7 +469,7 @@ void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
   } catch (...) {
     outcome = absl::InternalError("handler threw a non-standard exception");
   }
-  const absl::Duration run_time = absl::Now() - polled_at;
+  const absl::Duration run_time = clock_.Now() - polled_at;
 
   absl::Time last_extended;
   {
@@ -490,7 +493,7 @@ void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
       .run_time = run_time,
       .handler_error = outcome.status(),
       .give_up_at = leased ? last_extended + response_timeout
-                           : absl::Now() + options_.result_retention_without_timeout,
+                           : clock_.Now() + options_.result_retention_without_timeout,
       .retry = std::nullopt});
   // The slot is free for the next poll, which the loop considers when this
   // result's delivery completes.
@@ -532,7 +535,7 @@ void Worker::Impl::OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Sta
           ReportOptions{options_.update_initial_backoff, options_.update_max_backoff},
           std::hash<std::string>{}(result.task_id()));
     }
-    absl::StatusOr<absl::Time> next = delivery->retry->NextAttempt(status, absl::Now());
+    absl::StatusOr<absl::Time> next = delivery->retry->NextAttempt(status, clock_.Now());
     if (next.ok()) {
       // The first rejection and every tenth: an outage shows, without a flood.
       const int failures = delivery->retry->failures();
@@ -595,7 +598,7 @@ void Worker::Impl::CheckLeases(int64_t scheduled_ns) {
     TypeState* type;
     std::string task_id, workflow_id;
   };
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_.Now();
   std::vector<Due> due;
   absl::Time next = absl::InfiniteFuture();
   for (auto& t : types_) {
@@ -664,12 +667,12 @@ void Worker::Impl::ExtendLeaseNow(TypeState& t, const Task& task) {
   extend.set_worker_id(options_.worker_id);
   extend.set_status(TaskResult::IN_PROGRESS);
   extend.set_extend_lease(true);
-  const absl::Time sent = absl::Now();
+  const absl::Time sent = clock_.Now();
   OnLeaseExtended(t, task.task_id(), task.workflow_instance_id(), sent, client_.UpdateTask(extend));
 }
 
 absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
-  const absl::Time deadline = absl::Now() + grace;
+  const absl::Time deadline = clock_.Now() + grace;
   {
     absl::MutexLock lock(&mu_);
     if (!started_) {
@@ -684,7 +687,7 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return polls_in_flight_ == 0 && total_busy_ == 0;
   };
-  if (!mu_.AwaitWithDeadline(absl::Condition(&drained), deadline)) {
+  if (!clock_.AwaitWithDeadline(mu_, absl::Condition(&drained), deadline)) {
     std::vector<std::string> running;
     for (auto& t : types_) {
       for (auto& slot : t->slots) {
@@ -728,8 +731,8 @@ void Worker::Impl::JoinAll() {
 }
 
 Worker::Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
-               WorkerOptions options, WorkerMetrics* metrics)
-    : impl_(std::make_unique<Impl>(client, registry, std::move(options), metrics)) {}
+               WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, registry, std::move(options), metrics, clock)) {}
 
 Worker::~Worker() = default;
 

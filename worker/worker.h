@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "client/grpc_client.h"
 #include "tasks/handler_registry.h"
+#include "worker/clock.h"
 #include "worker/metrics.h"
 
 namespace cmig::worker {
@@ -90,10 +91,12 @@ std::string DefaultWorkerId();
 
 class Worker {
  public:
-  // Borrows `client`, `registry` and `metrics` (optional): all must outlive
-  // the worker.
+  // Borrows `client`, `registry`, `metrics` (optional) and `clock`: all must
+  // outlive the worker. Every timestamp, deadline and timed wait of the worker
+  // reads `clock`. Its timers fire on the event loop, which waits by the wall
+  // clock: `clock` must advance with it.
   Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
-         WorkerOptions options, WorkerMetrics* metrics = nullptr);
+         WorkerOptions options, WorkerMetrics* metrics = nullptr, const Clock& clock = RealClock());
   // Shuts down with no grace period if still running; blocks until every
   // handler has returned and its result has been sent once. A result still
   // waiting to be re-sent after a rejection is dropped then (Shutdown with a

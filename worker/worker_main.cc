@@ -230,7 +230,7 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     spdlog::info("grpc health on port {}", health_server->port());
   }
 
-  Worker worker(**client, registry, *worker_options, &metrics);
+  Worker worker(**client, registry, *worker_options, &metrics, RealClock());
   if (absl::Status s = worker.Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;

@@ -5,17 +5,20 @@
 #include <atomic>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fn_handler.h"
+#include "tests/worker/fake_clock.h"
 #include "tests/worker/fake_task_server.h"
 
 namespace cmig::worker {
 namespace {
 
+using ::cmig::testing::FakeClock;
 using ::cmig::testing::FakeTaskClient;
 using ::cmig::testing::FakeTaskServer;
 using ::cmig::testing::FnHandler;
@@ -331,6 +334,35 @@ TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
   started.WaitForNotification();
   EXPECT_THAT(worker.Shutdown(absl::Milliseconds(100)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("stuck")));
+  release.Notify();  // lets the destructor join
+}
+
+TEST(WorkerTest, ShutdownGracePeriodIsMeasuredByTheWorkersClock) {
+  FakeTaskServer server;
+  FakeTaskClient& client = server.fake();
+  tasks::HandlerRegistry registry;
+  absl::Notification started, release;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+                                started.Notify();
+                                release.WaitForNotification();
+                                return tasks::TaskOutcome{};
+                              })));
+  client.Enqueue(MakeTask("t", "stuck"));
+  FakeClock clock;
+  Worker worker(server.client(), registry, FastOptions(), nullptr, clock);
+  ASSERT_OK(worker.Start());
+  started.WaitForNotification();
+  absl::Status drained;
+  absl::Notification returned;
+  std::thread shutdown([&] {
+    drained = worker.Shutdown(absl::Hours(1));
+    returned.Notify();
+  });
+  // An hour of grace by the wall clock: only the worker's clock can end it.
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(100)));
+  clock.Advance(absl::Hours(1));
+  shutdown.join();
+  EXPECT_THAT(drained, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("stuck")));
   release.Notify();  // lets the destructor join
 }
 
