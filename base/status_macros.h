@@ -17,10 +17,9 @@
 
 // Evaluates `expr` (an absl::Status) once and returns it from the enclosing
 // function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    if (absl::Status cmig_status_ = (expr); !cmig_status_.ok()) \
-      return cmig_status_;                                      \
+#define RETURN_IF_ERROR(expr)                                                        \
+  do {                                                                               \
+    if (absl::Status cmig_status_ = (expr); !cmig_status_.ok()) return cmig_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>) once; on error returns its status,

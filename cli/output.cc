@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "definitions/message_value.h"
 #include "definitions/json.h"
+#include "definitions/message_value.h"
 
 namespace cmig::cli {
 

@@ -13,9 +13,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
-#include "definitions/message_value.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
+#include "definitions/message_value.h"
 
 namespace cmig::cli {
 namespace {

@@ -10,6 +10,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev
+  clang-format clang-tidy
   python3 python3-protobuf python3-yaml python3-grpcio
   procps
 )

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "base/status_matchers.h"
+#include "definitions/conductor_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "definitions/conductor_json.h"
 
 namespace cmig {
 namespace {

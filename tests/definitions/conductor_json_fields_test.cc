@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "base/status_matchers.h"
+#include "definitions/conductor_json.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "definitions/conductor_json.h"
 
 namespace cmig {
 namespace {

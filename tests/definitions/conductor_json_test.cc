@@ -472,8 +472,11 @@ TEST(JsonUtilTest, RejectsInvalidDocuments) {
   }
   EXPECT_THAT(ParseJson(std::string(600, '[') + std::string(600, ']')),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid JSON")));
-  EXPECT_THAT(ParseJson("{\"a\":1,\"a\":2}"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Repeated map key: 'a'")));  // Strict: what protobuf's lenient parser would let through is still rejected.
+  EXPECT_THAT(
+      ParseJson("{\"a\":1,\"a\":2}"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("Repeated map key: 'a'")));  // Strict: what protobuf's lenient parser
+                                                      // would let through is still rejected.
   for (const char* bad : {"[1,2,]", "{\"a\":1,}", "{\"o\":{\"k\":1,\"k\":1}}"}) {
     EXPECT_THAT(ParseJson(bad),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid JSON")))

@@ -35,10 +35,10 @@ const std::set<std::string> kServices = {"conductor.grpc.tasks.TaskService",
                                          "conductor.grpc.metadata.MetadataService"};
 // Definitions and executions must carry every field, or data is lost in transit.
 const std::set<std::string> kComplete = {
-    "conductor.proto.WorkflowDef",          "conductor.proto.WorkflowTask",
-    "conductor.proto.TaskDef",              "conductor.proto.SubWorkflowParams",
-    "conductor.proto.Task",                 "conductor.proto.TaskResult",
-    "conductor.proto.Workflow",             "conductor.proto.StartWorkflowRequest",
+    "conductor.proto.WorkflowDef", "conductor.proto.WorkflowTask",
+    "conductor.proto.TaskDef",     "conductor.proto.SubWorkflowParams",
+    "conductor.proto.Task",        "conductor.proto.TaskResult",
+    "conductor.proto.Workflow",    "conductor.proto.StartWorkflowRequest",
     "conductor.proto.TaskExecLog"};
 
 std::string TypeName(const pb::FieldDescriptor* f) {
@@ -67,12 +67,11 @@ class WireFactsTest : public ::testing::Test {
       files_.push_back(file.name());
     }
     pb::util::JsonParseOptions options;
-    ASSERT_TRUE(pb::util::JsonStringToMessage(ReadFile(CMIG_WIRE_FACTS_PATH), &facts_, options).ok());
+    ASSERT_TRUE(
+        pb::util::JsonStringToMessage(ReadFile(CMIG_WIRE_FACTS_PATH), &facts_, options).ok());
   }
 
-  const pb::Struct& Facts(const std::string& key) {
-    return facts_.fields().at(key).struct_value();
-  }
+  const pb::Struct& Facts(const std::string& key) { return facts_.fields().at(key).struct_value(); }
 
   pb::DescriptorPool pool_;
   std::vector<std::string> files_;
