@@ -27,9 +27,12 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   CMIG_ASSIGN_OR_RETURN_IMPL(CMIG_STATUS_CONCAT(cmig_statusor_, __LINE__), lhs, rexpr)
 
+// `tmp` names a variable and `lhs` may be a declaration: neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define CMIG_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                               \
   if (!tmp.ok()) return std::move(tmp).status();    \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // CMIG_BASE_STATUS_MACROS_H_

@@ -281,7 +281,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(const Command& command, const std::vector<s
   for (size_t i = 0; i < in.size(); ++i) {
     const std::string& token = in[i];
     if (token == "--") {
-      out.positional.insert(out.positional.end(), in.begin() + i + 1, in.end());
+      out.positional.insert(out.positional.end(), in.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                            in.end());
       break;
     }
     if (token.size() < 2 || token[0] != '-') {
@@ -600,7 +601,7 @@ int Run(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream
         << "'; run 'migrationctl help' for the list\n";
     return kExitUsage;
   }
-  std::vector<std::string> rest(words.begin() + consumed, words.end());
+  std::vector<std::string> rest(words.begin() + static_cast<std::ptrdiff_t>(consumed), words.end());
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(*command, rest);
   // --json may already be set when a later flag failed to parse.
   bool json = absl::GetFlag(FLAGS_json);

@@ -33,7 +33,7 @@ absl::Status UnknownEnvironment(client::EnvironmentClient& envs, const std::stri
       " (add one with 'migrationctl env add ", id, " --address HOST:PORT')"));
 }
 
-void PrintDone(Context& ctx, JsonObject o, const std::string& text) {
+void PrintDone(Context& ctx, const JsonObject& o, const std::string& text) {
   if (ctx.json()) {
     PrintJson(o.value(), ctx.out());
   } else {
@@ -227,8 +227,9 @@ absl::Status MigrateCommand(Context& ctx) {
                            "\nfollow it with: migrationctl status ", id));
     return absl::OkStatus();
   }
-  if (!ctx.json())
+  if (!ctx.json()) {
     ctx.out() << "started " << kOutgoingWorkflow << " " << id << " -> " << target << "\n";
+  }
   return WaitAndReport(ctx, *source, id);
 }
 

@@ -61,10 +61,13 @@ absl::Status GrpcExtensionsClient::Convert(const ::grpc::Status& s, absl::string
   return FromGrpc(s, absl::StrCat(service, ".", call, " at ", address_));
 }
 
+// `stub` and `method` name members, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define CMIG_CALL(stub, service, method, req, resp, what) \
   ::grpc::ClientContext context;                          \
   Prepare(context);                                       \
   absl::Status status_ = Convert(stubs_->stub->method(&context, req, &resp), service, what)
+// NOLINTEND(bugprone-macro-parentheses)
 
 absl::Status GrpcExtensionsClient::PutEnvironment(const v1::Environment& environment) {
   v1::PutEnvironmentRequest req;

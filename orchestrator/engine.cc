@@ -18,7 +18,6 @@ namespace cmig::orchestrator {
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using engine_internal::IsTerminal;
-using engine_internal::RealNowMs;
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Store& store, const Clock& clock,
                                                        bool system_clock) {
@@ -126,7 +125,8 @@ void Engine::Mutate(Done done, absl::FunctionRef<absl::Status(Txn&)> body) {
     deferred = std::move(txn.deferred);
   }
   for (auto& f : deferred) f();
-  if (!error.ok() && done) done(error);
+  // `done` went to SubmitLocked only when the body succeeded.
+  if (!error.ok() && done) done(error);  // NOLINT(bugprone-use-after-move)
 }
 
 void Engine::SubmitLocked(Txn& txn, Done done) {
@@ -139,7 +139,7 @@ void Engine::SubmitLocked(Txn& txn, Done done) {
     }
     store_.Commit(std::move(txn.batch),
                   [this, touched = std::move(txn.touched), done = std::move(done)](
-                      absl::Status s) mutable { OnCommitted(touched, s, std::move(done)); });
+                      const absl::Status& s) { OnCommitted(touched, s, done); });
   } else if (done) {
     txn.deferred.push_back([done = std::move(done)] { done(absl::OkStatus()); });
   }
@@ -158,8 +158,8 @@ void Engine::SubmitLocked(Txn& txn, Done done) {
   }
 }
 
-void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::Status status,
-                         Done done) {
+void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched,
+                         const absl::Status& status, const Done& done) {
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& id : touched) {
@@ -309,7 +309,7 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
     SetWakeLocked(ws, d->next_wake_ms);
     for (WorkflowStart& start : d->start_workflows) {
       if (start.kind == WorkflowStart::Kind::kFailureWorkflow) {
-        absl::StatusOr<std::string> id = StartWorkflowLocked(std::move(start.request), "", "", txn);
+        absl::StatusOr<std::string> id = StartWorkflowLocked(start.request, "", "", txn);
         if (!id.ok()) {
           spdlog::warn("workflow {}: cannot start failure workflow: {}", ws.wf.workflow_id(),
                        std::string(id.status().message()));
@@ -322,8 +322,8 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
       }
       Task* parent_task = FindTaskLocked(ws, start.parent_task_id);
       if (parent_task == nullptr) continue;
-      absl::StatusOr<std::string> id = StartWorkflowLocked(
-          std::move(start.request), ws.wf.workflow_id(), start.parent_task_id, txn);
+      absl::StatusOr<std::string> id =
+          StartWorkflowLocked(start.request, ws.wf.workflow_id(), start.parent_task_id, txn);
       parent_task = FindTaskLocked(ws, start.parent_task_id);
       if (!id.ok()) {
         parent_task->set_status(Task::FAILED);
@@ -344,7 +344,7 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
 }
 
 absl::StatusOr<std::string> Engine::StartWorkflowLocked(
-    conductor::proto::StartWorkflowRequest request, const std::string& parent_workflow_id,
+    const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
     const std::string& parent_task_id, Txn& txn) {
   conductor::proto::WorkflowDef def;
   if (request.has_workflow_def() && !request.workflow_def().name().empty()) {

@@ -157,10 +157,9 @@ class Engine {
   void EvictLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   conductor::proto::Task* FindTaskLocked(WorkflowState& ws, const std::string& task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::string> StartWorkflowLocked(conductor::proto::StartWorkflowRequest request,
-                                                  const std::string& parent_workflow_id,
-                                                  const std::string& parent_task_id, Txn& txn)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> StartWorkflowLocked(
+      const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
+      const std::string& parent_task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How the first round of DecideLocked advances the workflow: the decider's Decide, or its
   // RetryWorkflow (new attempts of the failed tasks of an ended workflow).
   enum class DecideMode { kDecide, kRetry };
@@ -181,7 +180,8 @@ class Engine {
   void DequeueLocked(const std::string& task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `txn` to the store; on commit publishes its enqueues, then calls `done`.
   void SubmitLocked(Txn& txn, Done done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnCommitted(const absl::flat_hash_set<std::string>& touched, absl::Status status, Done done);
+  void OnCommitted(const absl::flat_hash_set<std::string>& touched, const absl::Status& status,
+                   const Done& done);
   void PublishLocked(const std::string& queue_name, const std::string& task_id, int64_t visible_at,
                      std::vector<std::function<void()>>& deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -10,11 +10,6 @@
 
 namespace cmig::orchestrator {
 
-using conductor::proto::Task;
-using conductor::proto::Workflow;
-using engine_internal::IsTerminal;
-using engine_internal::RealNowMs;
-
 TaskDefLookup Engine::TaskDefLookupLocked() const {
   return [this](const std::string& n) ABSL_SHARED_LOCKS_REQUIRED(mu_) { return TaskDefLocked(n); };
 }

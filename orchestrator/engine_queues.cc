@@ -10,7 +10,6 @@
 namespace cmig::orchestrator {
 
 using conductor::proto::Task;
-using conductor::proto::Workflow;
 using engine_internal::IsTerminal;
 using engine_internal::RealNowMs;
 
@@ -233,7 +232,8 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
     }
   }
   for (auto& f : deferred) f();
-  if (id == 0) callback(std::move(tasks));
+  // A parked poll (id != 0) took the callback; only an answered one (id == 0) still holds it.
+  if (id == 0) callback(std::move(tasks));  // NOLINT(bugprone-use-after-move)
   return id;
 }
 

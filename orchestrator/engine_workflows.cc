@@ -15,7 +15,6 @@ namespace cmig::orchestrator {
 using conductor::proto::Task;
 using conductor::proto::Workflow;
 using engine_internal::IsTerminal;
-using engine_internal::RealNowMs;
 
 namespace {
 
@@ -42,7 +41,7 @@ void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
                            std::function<void(absl::StatusOr<std::string>)> done) {
   auto id = std::make_shared<std::string>();
   Mutate(
-      [done, id](absl::Status s) {
+      [done = std::move(done), id](const absl::Status& s) {
         if (s.ok()) {
           done(*id);
         } else {
@@ -53,7 +52,7 @@ void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
         if (request.name().empty() && request.workflow_def().name().empty()) {
           return absl::InvalidArgumentError("StartWorkflowRequest has no workflow name");
         }
-        ASSIGN_OR_RETURN(*id, StartWorkflowLocked(std::move(request), "", "", txn));
+        ASSIGN_OR_RETURN(*id, StartWorkflowLocked(request, "", "", txn));
         return absl::OkStatus();
       });
 }
@@ -106,6 +105,7 @@ absl::StatusOr<std::vector<std::string>> Engine::GetRunningWorkflows(const std::
   q.start_time_to = end_time;
   ASSIGN_OR_RETURN(std::vector<WorkflowRow> rows, store_.QueryWorkflows(q, nullptr));
   std::vector<std::string> out;
+  out.reserve(rows.size());
   for (const WorkflowRow& r : rows) out.push_back(r.workflow.workflow_id());
   return out;
 }
@@ -211,7 +211,7 @@ void Engine::RerunWorkflow(conductor::proto::RerunWorkflowRequest request,
                            std::function<void(absl::StatusOr<std::string>)> done) {
   std::string id = request.re_run_from_workflow_id();
   Mutate(
-      [done, id](absl::Status s) {
+      [done = std::move(done), id](const absl::Status& s) {
         if (s.ok()) {
           done(id);
         } else {

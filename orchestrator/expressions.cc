@@ -359,6 +359,7 @@ std::string JavaString(const Value& value) {
       for (const auto& [k, v] : value.struct_value().fields()) keys.push_back(k);
       std::sort(keys.begin(), keys.end());
       std::vector<std::string> parts;
+      parts.reserve(keys.size());
       for (const std::string& k : keys) {
         parts.push_back(absl::StrCat(k, "=", JavaString(value.struct_value().fields().at(k))));
       }

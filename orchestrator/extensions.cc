@@ -275,7 +275,7 @@ class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
                                         v1::DeleteWorkflowDefResponse*) override {
     ServerUnaryReactor* r = ctx->DefaultReactor();
     engine_.DeleteWorkflowDef(req->name(), req->version(),
-                              [r](absl::Status s) { r->Finish(ToGrpc(s)); });
+                              [r](const absl::Status& s) { r->Finish(ToGrpc(s)); });
     return r;
   }
 

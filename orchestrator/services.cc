@@ -37,7 +37,7 @@ ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
 // answers on.
 std::pair<ServerUnaryReactor*, Engine::Done> Deferred(CallbackServerContext* ctx) {
   ServerUnaryReactor* r = ctx->DefaultReactor();
-  return {r, [r](absl::Status s) { r->Finish(ToGrpc(s)); }};
+  return {r, [r](const absl::Status& s) { r->Finish(ToGrpc(s)); }};
 }
 
 class MetadataServiceImpl final : public md::MetadataService::CallbackService {
@@ -67,8 +67,9 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
                                   md::GetWorkflowResponse* resp) override {
     absl::StatusOr<conductor::proto::WorkflowDef> def =
         engine_.GetWorkflowDef(req->name(), req->version());
-    if (def.ok()) *resp->mutable_workflow() = *std::move(def);
-    return Done(ctx, def.status());
+    if (!def.ok()) return Done(ctx, def.status());
+    *resp->mutable_workflow() = *std::move(def);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* CreateTasks(CallbackServerContext* ctx, const md::CreateTasksRequest* req,
                                   md::CreateTasksResponse*) override {
@@ -85,8 +86,9 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
   ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const md::GetTaskRequest* req,
                               md::GetTaskResponse* resp) override {
     absl::StatusOr<conductor::proto::TaskDef> def = engine_.GetTaskDef(req->task_type());
-    if (def.ok()) *resp->mutable_task() = *std::move(def);
-    return Done(ctx, def.status());
+    if (!def.ok()) return Done(ctx, def.status());
+    *resp->mutable_task() = *std::move(def);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* DeleteTask(CallbackServerContext* ctx, const md::DeleteTaskRequest* req,
                                  md::DeleteTaskResponse*) override {
@@ -188,8 +190,9 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
                                         conductor::proto::Workflow* resp) override {
     absl::StatusOr<conductor::proto::Workflow> wf =
         engine_.GetWorkflow(req->workflow_id(), req->include_tasks());
-    if (wf.ok()) *resp = *std::move(wf);
-    return Done(ctx, wf.status());
+    if (!wf.ok()) return Done(ctx, wf.status());
+    *resp = *std::move(wf);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* RemoveWorkflow(CallbackServerContext* ctx,
                                      const ws::RemoveWorkflowRequest* req,
@@ -317,7 +320,7 @@ class BatchPollReactor final : public ::grpc::ServerWriteReactor<Task> {
   void OnWriteDone(bool ok) override {
     if (!ok) {
       // The stream broke: what was not written goes back to its queue.
-      engine_.ReturnTasks({tasks_.begin() + next_, tasks_.end()});
+      engine_.ReturnTasks({tasks_.begin() + static_cast<std::ptrdiff_t>(next_), tasks_.end()});
       Finish(::grpc::Status::OK);
       return;
     }
@@ -434,8 +437,9 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
   ServerUnaryReactor* GetTask(CallbackServerContext* ctx, const ts::GetTaskRequest* req,
                               ts::GetTaskResponse* resp) override {
     absl::StatusOr<Task> t = engine_.GetTask(req->task_id());
-    if (t.ok()) *resp->mutable_task() = *std::move(t);
-    return Done(ctx, t.status());
+    if (!t.ok()) return Done(ctx, t.status());
+    *resp->mutable_task() = *std::move(t);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* GetQueueSizesForTasks(CallbackServerContext* ctx,
                                             const ts::QueueSizesRequest* req,

@@ -103,7 +103,7 @@ absl::Status Store::CommitAndWait(WriteBatch batch) {
   absl::Notification n;
   absl::Status result;
   Commit(std::move(batch), [&](absl::Status s) {
-    result = s;
+    result = std::move(s);
     n.Notify();
   });
   n.WaitForNotification();

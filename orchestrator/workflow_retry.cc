@@ -117,8 +117,9 @@ absl::StatusOr<Decision> RetryWorkflow(Workflow& workflow, const TaskDefLookup& 
     Task* stored = work.add_tasks();
     *stored = std::move(next);
     touched(*stored);
-    if (!cmig::IsExecutedByEmbeddedOrchestrator(stored->task_type()))
+    if (!cmig::IsExecutedByEmbeddedOrchestrator(stored->task_type())) {
       prep.enqueue_task_ids.push_back(stored->task_id());
+    }
   }
 
   Decider decider(work, task_defs, new_id, now_ms, options);

@@ -91,8 +91,8 @@ class ValidatePackageStep final : public Step {
     SetString(out.output, "packageRef", ref);
     SetString(out.output, "packageDigest", package.digest());
     SetString(out.output, "sourceEnvironment", package.source_environment());
-    SetNumber(out.output, "taskDefs", contents->task_defs.size());
-    SetNumber(out.output, "workflowDefs", contents->workflows.size());
+    SetNumber(out.output, "taskDefs", static_cast<double>(contents->task_defs.size()));
+    SetNumber(out.output, "workflowDefs", static_cast<double>(contents->workflows.size()));
     SetBool(out.output, "dryRun", package.options().dry_run());
     return out;
   }
@@ -244,7 +244,7 @@ class ApplyMigration final : public Step {
     }
     ctx.AddLog(absl::StrCat("applied ", steps.size(), " definitions in dependency order"));
     TaskOutcome out;
-    SetNumber(out.output, "applied", steps.size());
+    SetNumber(out.output, "applied", static_cast<double>(steps.size()));
     SetNumber(out.output, "secretsWritten", package.secrets_size());
     return out;
   }

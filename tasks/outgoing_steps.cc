@@ -187,8 +187,8 @@ class DiscoverReferences final : public Step {
                             d.report.unresolved_size(), " unresolved references"));
     TaskOutcome out;
     SetString(out.output, "discoveryRef", out_ref);
-    SetNumber(out.output, "workflowDefs", d.workflows.size());
-    SetNumber(out.output, "taskDefs", d.task_defs.size());
+    SetNumber(out.output, "workflowDefs", static_cast<double>(d.workflows.size()));
+    SetNumber(out.output, "taskDefs", static_cast<double>(d.task_defs.size()));
     SetNumber(out.output, "dependencies", d.report.dependencies_size());
     SetNumber(out.output, "unresolved", d.report.unresolved_size());
     return out;
@@ -249,7 +249,7 @@ class BuildPackageStep final : public Step {
     SetNumber(out.output, "items", built.package.items_size());
     SetNumber(out.output, "workflowDefs", built.package.manifest().workflow_def_count());
     SetNumber(out.output, "taskDefs", built.package.manifest().task_def_count());
-    SetNumber(out.output, "bytes", json.size());
+    SetNumber(out.output, "bytes", static_cast<double>(json.size()));
     SetBool(out.output, "containsSecretValues", built.package.contains_secret_values());
     Value warnings;
     for (const std::string& w : built.warnings) {

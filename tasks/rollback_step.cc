@@ -23,8 +23,6 @@ using migration::StepsToRestore;
 
 namespace {
 
-using google::protobuf::Value;
-
 class RestoreSnapshot final : public Step {
  public:
   using Step::Step;

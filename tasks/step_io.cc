@@ -59,7 +59,9 @@ absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name
   return v->string_value();
 }
 
-void Set(Struct& s, absl::string_view key, Value v) { (*s.mutable_fields())[std::string(key)] = v; }
+void Set(Struct& s, absl::string_view key, Value v) {
+  (*s.mutable_fields())[std::string(key)] = std::move(v);
+}
 
 absl::Status SetMessage(Struct& s, absl::string_view key, const google::protobuf::Message& m) {
   ASSIGN_OR_RETURN(Value v, MessageToValue(m));
@@ -77,8 +79,9 @@ void SetBool(Struct& s, absl::string_view key, bool v) {
 }
 
 std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& problems, size_t n) {
-  std::vector<std::string> head(problems.begin(),
-                                problems.begin() + std::min<size_t>(n, problems.size()));
+  std::vector<std::string> head(
+      problems.begin(),
+      problems.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(n, problems.size())));
   std::string out = absl::StrJoin(head, "; ");
   if (static_cast<size_t>(problems.size()) > n) {
     absl::StrAppend(&out, "; and ", problems.size() - n, " more");
