@@ -64,7 +64,7 @@ absl::Status EnvAddCommand(Context& ctx) {
   }
   JsonObject o;
   o.Set("environment", MessageValue(env)).Set("warning", JsonString(warning));
-  PrintDone(ctx, std::move(o),
+  PrintDone(ctx, o,
             absl::StrCat("environment ", env.id(), " -> ", env.address(),
                          warning.empty() ? "" : absl::StrCat("\nwarning: ", warning)));
   return absl::OkStatus();
@@ -103,7 +103,7 @@ absl::Status EnvRemoveCommand(Context& ctx) {
   RETURN_IF_ERROR(s);
   JsonObject o;
   o.Set("removed", JsonString(id));
-  PrintDone(ctx, std::move(o), absl::StrCat("removed environment ", id));
+  PrintDone(ctx, o, absl::StrCat("removed environment ", id));
   return absl::OkStatus();
 }
 
@@ -130,7 +130,7 @@ absl::Status SecretPutCommand(Context& ctx) {
   RETURN_IF_ERROR(ext->PutSecret(name, value));
   JsonObject o;
   o.Set("name", JsonString(name)).Set("bytes", JsonNumber(static_cast<double>(value.size())));
-  PrintDone(ctx, std::move(o), absl::StrCat("stored secret ", name, " (", value.size(), " bytes)"));
+  PrintDone(ctx, o, absl::StrCat("stored secret ", name, " (", value.size(), " bytes)"));
   return absl::OkStatus();
 }
 
@@ -160,7 +160,7 @@ absl::Status SecretDeleteCommand(Context& ctx) {
   RETURN_IF_ERROR(s);
   JsonObject o;
   o.Set("deleted", JsonString(name));
-  PrintDone(ctx, std::move(o), absl::StrCat("deleted secret ", name));
+  PrintDone(ctx, o, absl::StrCat("deleted secret ", name));
   return absl::OkStatus();
 }
 
@@ -222,7 +222,7 @@ absl::Status MigrateCommand(Context& ctx) {
     o.Set("workflowId", JsonString(id))
         .Set("targetEnvironment", JsonString(target))
         .Set("status", JsonString("RUNNING"));
-    PrintDone(ctx, std::move(o),
+    PrintDone(ctx, o,
               absl::StrCat("started ", kOutgoingWorkflow, " ", id, " -> ", target,
                            "\nfollow it with: migrationctl status ", id));
     return absl::OkStatus();

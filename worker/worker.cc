@@ -503,9 +503,10 @@ void Worker::Impl::RunTask(TypeState& t, Slot& slot, const Task& task) {
 
 void Worker::Impl::Send(std::unique_ptr<Delivery> delivery) {
   const TaskResult& result = delivery->result;
-  loop_.UpdateTask(result, [this, delivery = std::move(delivery)](absl::Status status) mutable {
-    OnUpdated(std::move(delivery), status);
-  });
+  loop_.UpdateTask(result,
+                   [this, delivery = std::move(delivery)](const absl::Status& status) mutable {
+                     OnUpdated(std::move(delivery), status);
+                   });
 }
 
 void Worker::Impl::OnUpdated(std::unique_ptr<Delivery> delivery, const absl::Status& status) {
@@ -628,7 +629,7 @@ void Worker::Impl::CheckLeases(int64_t scheduled_ns) {
     extend.set_worker_id(options_.worker_id);
     extend.set_status(TaskResult::IN_PROGRESS);
     extend.set_extend_lease(true);
-    loop_.UpdateTask(extend, [this, d = std::move(d), now](absl::Status status) {
+    loop_.UpdateTask(extend, [this, d = std::move(d), now](const absl::Status& status) {
       OnLeaseExtended(*d.type, d.task_id, d.workflow_id, now, status);
     });
   }
