@@ -60,8 +60,13 @@ ABSL_FLAG(int, startup_timeout_seconds, 60,
           "How long to keep retrying registration while the orchestrator is unreachable.");
 ABSL_FLAG(int, metrics_port, -1,
           "Port of the Prometheus /metrics and /healthz HTTP endpoint; -1 off, 0 any.");
-ABSL_FLAG(std::string, metrics_address, "0.0.0.0", "Address the metrics endpoint binds.");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1",
+          "Address the metrics endpoint binds: loopback unless opened on purpose "
+          "(0.0.0.0 for a scraper on another host or a Kubernetes pod IP).");
 ABSL_FLAG(int, health_port, -1, "Port of the grpc.health.v1 service; -1 off, 0 any.");
+ABSL_FLAG(std::string, health_address, "127.0.0.1",
+          "Address the grpc.health.v1 service binds: loopback unless opened on purpose "
+          "(0.0.0.0 for Kubernetes probes, which connect to the pod IP).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 
 namespace cmig::worker {
@@ -221,13 +226,14 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
   }
   std::unique_ptr<GrpcHealthServer> health_server;
   if (int port = absl::GetFlag(FLAGS_health_port); port >= 0) {
-    auto started = GrpcHealthServer::Start("0.0.0.0", port);
+    auto started = GrpcHealthServer::Start(absl::GetFlag(FLAGS_health_address), port);
     if (!started.ok()) {
       spdlog::error("{}", started.status().ToString());
       return 1;
     }
     health_server = *std::move(started);
-    spdlog::info("grpc health on port {}", health_server->port());
+    spdlog::info("grpc health on {}:{}", absl::GetFlag(FLAGS_health_address),
+                 health_server->port());
   }
 
   Worker worker(**client, registry, *worker_options, &metrics, RealClock());

@@ -14,7 +14,8 @@
 //   --threads, --thread_counts, --domain, --domains, --poll_timeout_ms,
 //   --poll_interval_ms, --call_timeout_ms, --shutdown_grace_seconds,
 //   --workflows_dir, --register_definitions, --startup_timeout_seconds,
-//   --metrics_port, --metrics_address, --health_port, --log_level.
+//   --metrics_port, --metrics_address, --health_port, --health_address,
+//   --log_level.
 //
 // Exit status: 0 after a clean drain (or a signal during startup); 1 on a
 // configuration or startup error; 2 when in-flight tasks did not finish

@@ -87,6 +87,9 @@ check(ports.get("metrics") == int(args["metrics_port"]), "metrics containerPort 
 for probe in ("readinessProbe", "livenessProbe"):
     check(container[probe].get("grpc", {}).get("port") == int(args["health_port"]),
           f"{probe} asks gRPC health on --health_port")
+# The kubelet and the scraper connect to the pod IP; the worker binds loopback unless told.
+check(args.get("health_address") == "0.0.0.0", "--health_address opens the probes' port")
+check(args.get("metrics_address") == "0.0.0.0", "--metrics_address opens the scraped port")
 annotations = pod["metadata"]["annotations"]
 check(annotations.get("prometheus.io/port") == args["metrics_port"],
       "prometheus.io/port is --metrics_port")

@@ -18,10 +18,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "base/status_matchers.h"
 #include "client/grpc_client.h"
@@ -45,6 +50,7 @@ using ::cmig::testing::WaitFor;
 using ::cmig::testing::WaitForWorkflow;
 using conductor::proto::Task;
 using conductor::proto::Workflow;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using workflows::DefinitionSet;
 using workflows::LoadDefinitionsDir;
@@ -73,6 +79,30 @@ int FreePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+// The local addresses of the sockets listening on `port`, as /proc/net/tcp and tcp6 print them
+// (hex, network order: "0100007F" is 127.0.0.1, "00000000" is every IPv4 interface). An
+// IPv4-mapped IPv6 address (::ffff:a.b.c.d) is given in its IPv4 form.
+std::vector<std::string> ListeningAddresses(int port) {
+  std::vector<std::string> found;
+  const std::string port_hex = absl::StrFormat("%04X", port);
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      // fields: sl local_address rem_address st ...; 0A is LISTEN.
+      if (fields.size() < 4 || fields[3] != "0A") continue;
+      std::pair<std::string, std::string> local = absl::StrSplit(fields[1], ':');
+      if (local.second != port_hex) continue;
+      absl::string_view address = local.first;
+      absl::ConsumePrefix(&address, "0000000000000000FFFF0000");
+      found.emplace_back(address);
+    }
+  }
+  return found;
 }
 
 std::string HttpGet(int port, const std::string& path) {
@@ -399,8 +429,7 @@ void WorkerIntegrationTest::DrainsOnSignal(int sig) {
       WorkerBinary(),
       {"--server=" + server_->address(), "--workflows_dir=" + defs,
        absl::StrCat("--metrics_port=", metrics_port), absl::StrCat("--health_port=", health_port),
-       "--metrics_address=127.0.0.1", "--poll_timeout_ms=200", "--shutdown_grace_seconds=20",
-       "--log_level=debug"});
+       "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=debug"});
   ASSERT_GT(worker.pid(), 0);
   ASSERT_TRUE(worker.WaitForOutput("definitions from", absl::Seconds(20))) << worker.output();
   ASSERT_OK_AND_ASSIGN(conductor::proto::TaskDef echo, client_->GetTaskDef("echo_test"));
@@ -417,6 +446,9 @@ void WorkerIntegrationTest::DrainsOnSignal(int sig) {
               HasSubstr("task_in_flight{taskType=\"drain_test\"} 1"));
   // The grpc.health.v1 service the systemd unit and the Kubernetes probes use.
   EXPECT_EQ(testing::HealthStatus(health_port), 1) << "grpc health on port " << health_port;
+  // Without --metrics_address / --health_address both listen on loopback only.
+  EXPECT_THAT(ListeningAddresses(metrics_port), ElementsAre("0100007F"));
+  EXPECT_THAT(ListeningAddresses(health_port), ElementsAre("0100007F"));
   ASSERT_EQ(kill(worker.pid(), sig), 0);
 
   const std::optional<int> status = worker.WaitExit(absl::Seconds(30));
