@@ -66,16 +66,49 @@ absl::StatusOr<std::shared_ptr<const ParsedPackage>> LoadPackage(StepState& stat
   return std::shared_ptr<const ParsedPackage>(std::move(parsed));
 }
 
+// Whether an input is present with a value (absent and JSON null are both "not given").
+bool IsGiven(const Value* v) {
+  return v != nullptr && v->kind_case() != Value::KIND_NOT_SET &&
+         v->kind_case() != Value::kNullValue;
+}
+
+// The JSON name of a value's kind, for messages about inputs of the wrong type.
+absl::string_view KindName(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kStringValue:
+      return "a string";
+    case Value::kNumberValue:
+      return "a number";
+    case Value::kBoolValue:
+      return "a boolean";
+    case Value::kListValue:
+      return "a list";
+    case Value::kStructValue:
+      return "an object";
+    default:
+      return "null";
+  }
+}
+
 class ValidatePackageStep final : public Step {
  public:
   using Step::Step;
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     std::string ref;
     const Value* inline_package = ctx.Input("package");
-    if (const Value* r = ctx.Input("packageRef");
-        r != nullptr && r->kind_case() == Value::kStringValue && !r->string_value().empty()) {
-      ref = r->string_value();
-    } else if (inline_package != nullptr && inline_package->has_struct_value()) {
+    const Value* package_ref = ctx.Input("packageRef");
+    if (IsGiven(package_ref) && package_ref->kind_case() != Value::kStringValue) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input 'packageRef' must be a string, not ", KindName(*package_ref)));
+    }
+    if (IsGiven(inline_package) && !inline_package->has_struct_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input 'package' must be a JSON object (the package itself), not ",
+                       KindName(*inline_package)));
+    }
+    if (IsGiven(package_ref) && !package_ref->string_value().empty()) {
+      ref = package_ref->string_value();
+    } else if (IsGiven(inline_package)) {
       // A package given inline (offline import against a server without a blob store).
       ASSIGN_OR_RETURN(ref, state().Store(WriteJson(*inline_package), "package"));
     } else {

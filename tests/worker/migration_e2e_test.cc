@@ -480,6 +480,38 @@ TEST_F(MigrationE2eTest, TamperedPackageIsRejectedTerminallyAndChangesNothing) {
   EXPECT_EQ(Hashes(b_), before);
 }
 
+TEST_F(MigrationE2eTest, PackageInputOfTheWrongTypeIsNamedNotReportedMissing) {
+  StartWorkers();
+  DefinitionHashes before = Hashes(b_);
+  struct Case {
+    const char* input;
+    google::protobuf::Value value;
+    const char* expected;
+  };
+  std::vector<Case> cases(3);
+  cases[0] = {
+      "package", {}, "input 'package' must be a JSON object (the package itself), not a string"};
+  cases[0].value.set_string_value("{\"formatVersion\":1}");
+  cases[1] = {
+      "package", {}, "input 'package' must be a JSON object (the package itself), not a list"};
+  cases[1].value.mutable_list_value()->add_values()->set_number_value(1);
+  cases[2] = {"packageRef", {}, "input 'packageRef' must be a string, not a number"};
+  cases[2].value.set_number_value(7);
+  for (const Case& c : cases) {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("incoming_migration_request");
+    (*req.mutable_input())[c.input] = c.value;
+    (*req.mutable_input())["targetEnvironment"].set_string_value("B");
+    ASSERT_OK_AND_ASSIGN(std::string id, b_.client->StartWorkflow(req));
+    Workflow in = Wait(b_, id);
+    ASSERT_EQ(in.status(), Workflow::FAILED) << c.expected;
+    ASSERT_GE(in.tasks_size(), 1);
+    EXPECT_EQ(in.tasks(0).status(), Task::FAILED_WITH_TERMINAL_ERROR);
+    EXPECT_THAT(in.tasks(0).reason_for_incompletion(), HasSubstr(c.expected));
+  }
+  EXPECT_EQ(Hashes(b_), before);
+}
+
 TEST_F(MigrationE2eTest, ConflictWithStrategyFailBlocksAndChangesNothing) {
   SeedSource();
   // B already has a different payment_flow v1.
