@@ -62,6 +62,7 @@ class Planner {
     workflows_.resize(contents_.workflows.size());
     for (const cp::WorkflowDef& w : contents_.workflows) {
       package_workflow_names_.insert(w.name());
+      WarnIfItStartsItself(w);
     }
     WorkflowComponents comps = ComponentsInApplyOrder(contents_.workflows);
     for (size_t c = 0; c < comps.components.size(); ++c) {
@@ -405,6 +406,23 @@ class Planner {
       Finish(m, &w);
     }
     return absl::OkStatus();
+  }
+
+  // A workflow that is its own sub-workflow, START_WORKFLOW target or failure workflow starts a
+  // run of itself from every run: a chain that only the orchestrator's depth limit ends.
+  void WarnIfItStartsItself(const cp::WorkflowDef& def) {
+    for (const WorkflowReference& r : ScanWorkflow(def).workflows) {
+      if (r.name != def.name() || (r.version != 0 && r.version != def.version())) continue;
+      const std::string through =
+          r.referrer.task_reference_name().empty()
+              ? r.referrer.field()
+              : absl::StrCat("task '", r.referrer.task_reference_name(), "', ", r.referrer.field());
+      warnings_.push_back(absl::StrCat(
+          DescribeWorkflow(def.name(), def.version()), " starts itself (", through,
+          "): every run starts another run of it, until the orchestrator's limit on chains of "
+          "sub-workflows and failure workflows fails the chain"));
+      return;
+    }
   }
 
   absl::Status Preflight(WorkflowPlan* w) {

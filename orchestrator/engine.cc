@@ -20,9 +20,9 @@ using conductor::proto::Workflow;
 using engine_internal::IsTerminal;
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Store& store, const Clock& clock,
-                                                       bool system_clock) {
+                                                       bool system_clock, EngineLimits limits) {
   ASSIGN_OR_RETURN(LoadedState state, store.Load());
-  std::unique_ptr<Engine> engine(new Engine(store, clock, system_clock));
+  std::unique_ptr<Engine> engine(new Engine(store, clock, system_clock, limits));
   {
     absl::MutexLock lock(&engine->mu_);
     RETURN_IF_ERROR(engine->LoadLocked(std::move(state)));
@@ -31,8 +31,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Store& store, const Clock
   return engine;
 }
 
-Engine::Engine(Store& store, const Clock& clock, bool system_clock)
-    : store_(store), clock_(clock), system_clock_(system_clock) {}
+Engine::Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits)
+    : store_(store), clock_(clock), system_clock_(system_clock), limits_(limits) {}
 
 Engine::~Engine() { Shutdown(); }
 
@@ -249,6 +249,25 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
     ws.redecide = true;
     return absl::OkStatus();
   }
+  if (deciding_) {
+    // Started or woken by the decide in progress: decided after it, by the loop below.
+    decide_queue_.push_back(ws.wf.workflow_id());
+    return absl::OkStatus();
+  }
+  deciding_ = true;
+  absl::Status status = DecideOneLocked(ws, txn, mode);
+  while (!decide_queue_.empty()) {
+    const std::string id = std::move(decide_queue_.front());
+    decide_queue_.pop_front();
+    auto it = workflows_.find(id);
+    if (it == workflows_.end() || it->second->deciding) continue;
+    DecideOneLocked(*it->second, txn, DecideMode::kDecide).IgnoreError();
+  }
+  deciding_ = false;
+  return status;
+}
+
+absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mode) {
   ws.deciding = true;
   absl::Status retry_error;
   bool retry = mode == DecideMode::kRetry;
@@ -309,7 +328,8 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
     SetWakeLocked(ws, d->next_wake_ms);
     for (WorkflowStart& start : d->start_workflows) {
       if (start.kind == WorkflowStart::Kind::kFailureWorkflow) {
-        absl::StatusOr<std::string> id = StartWorkflowLocked(start.request, "", "", txn);
+        absl::StatusOr<std::string> id =
+            StartWorkflowLocked(start.request, "", "", txn, ws.chain_depth + 1);
         if (!id.ok()) {
           spdlog::warn("workflow {}: cannot start failure workflow: {}", ws.wf.workflow_id(),
                        std::string(id.status().message()));
@@ -322,8 +342,8 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
       }
       Task* parent_task = FindTaskLocked(ws, start.parent_task_id);
       if (parent_task == nullptr) continue;
-      absl::StatusOr<std::string> id =
-          StartWorkflowLocked(start.request, ws.wf.workflow_id(), start.parent_task_id, txn);
+      absl::StatusOr<std::string> id = StartWorkflowLocked(
+          start.request, ws.wf.workflow_id(), start.parent_task_id, txn, ws.chain_depth + 1);
       parent_task = FindTaskLocked(ws, start.parent_task_id);
       if (!id.ok()) {
         parent_task->set_status(Task::FAILED);
@@ -345,7 +365,14 @@ absl::Status Engine::DecideLocked(WorkflowState& ws, Txn& txn, DecideMode mode) 
 
 absl::StatusOr<std::string> Engine::StartWorkflowLocked(
     const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
-    const std::string& parent_task_id, Txn& txn) {
+    const std::string& parent_task_id, Txn& txn, int depth) {
+  if (depth > limits_.max_workflow_chain_depth) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "workflow '", request.has_workflow_def() ? request.workflow_def().name() : request.name(),
+        "' would be number ", depth,
+        " in a chain of sub-workflows and failure workflows; the limit is ",
+        limits_.max_workflow_chain_depth, " (does a workflow start itself?)"));
+  }
   conductor::proto::WorkflowDef def;
   if (request.has_workflow_def() && !request.workflow_def().name().empty()) {
     def = request.workflow_def();
@@ -380,6 +407,7 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
   wf.set_parent_workflow_task_id(parent_task_id);
   *wf.mutable_variables() = wf.workflow_definition().variables();
   ws->start_time = now;
+  ws->chain_depth = depth;
   WorkflowState& ref = *ws;
   workflows_[id] = std::move(ws);
   if (!parent_workflow_id.empty()) {

@@ -19,6 +19,7 @@
 #define CMIG_ORCHESTRATOR_ENGINE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,6 +49,14 @@
 
 namespace cmig::orchestrator {
 
+// Bounds the engine applies to what definitions make it do.
+struct EngineLimits {
+  // The most workflows one chain of sub-workflows and failure workflows may hold: a workflow
+  // that would start deeper fails instead (its SUB_WORKFLOW task fails; a failure workflow is
+  // not started). Stops a workflow that starts itself from starting copies without end.
+  int max_workflow_chain_depth = 100;
+};
+
 class Engine {
  public:
   using Done = std::function<void(absl::Status)>;
@@ -58,7 +67,8 @@ class Engine {
   // `store` and `clock` must outlive the engine. With a clock other than the
   // system clock, timers re-read it at least every 10 ms.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(Store& store, const Clock& clock,
-                                                        bool system_clock);
+                                                        bool system_clock,
+                                                        EngineLimits limits = {});
   ~Engine();  // Shutdown()
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -146,7 +156,7 @@ class Engine {
   struct Waiter;
   struct Queue;
 
-  Engine(Store& store, const Clock& clock, bool system_clock);
+  Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits);
   absl::Status LoadLocked(LoadedState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Finds a workflow in memory or reads it from the store into memory.
@@ -157,13 +167,19 @@ class Engine {
   void EvictLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   conductor::proto::Task* FindTaskLocked(WorkflowState& ws, const std::string& task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Creates the workflow and decides it (at once, or after the decide in progress). `depth` is
+  // its place in a chain of sub-workflows and failure workflows, 1 for a workflow started on
+  // its own. FailedPrecondition past limits_.max_workflow_chain_depth.
   absl::StatusOr<std::string> StartWorkflowLocked(
       const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
-      const std::string& parent_task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const std::string& parent_task_id, Txn& txn, int depth = 1)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How the first round of DecideLocked advances the workflow: the decider's Decide, or its
   // RetryWorkflow (new attempts of the failed tasks of an ended workflow).
   enum class DecideMode { kDecide, kRetry };
-  // Runs the decider on `ws` and everything it triggers (children, parents).
+  // Runs the decider on `ws` and everything it triggers (children, parents). Called while
+  // another decide runs, it queues `ws` for the outermost call to decide next: a chain of
+  // workflows that start or end one another is worked through in a loop, never by recursion.
   void DecideLocked(WorkflowState& ws, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // As above in `mode`. With kRetry, the decider's RetryWorkflow error (FailedPrecondition when
   // there is nothing to retry) is returned and nothing changed; with kDecide, always OK.
@@ -209,9 +225,14 @@ class Engine {
   // A lookup valid while mu_ stays held.
   TaskDefLookup TaskDefLookupLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  // One round of deciding `ws` (the body of DecideLocked, without the queue).
+  absl::Status DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   Store& store_;
   const Clock& clock_;
   const bool system_clock_;
+  const EngineLimits limits_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::map<int, conductor::proto::WorkflowDef>> workflow_defs_
@@ -219,6 +240,9 @@ class Engine {
   absl::flat_hash_map<std::string, conductor::proto::TaskDef> task_defs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
+  // Whether a DecideLocked is running, and the workflows it is still to decide, in order.
+  bool deciding_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::string> decide_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> loaded_from_store_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
   // task id -> queue it sits in (published or awaiting its commit).

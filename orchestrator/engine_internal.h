@@ -33,6 +33,9 @@ struct Engine::WorkflowState {
   std::optional<std::multimap<int64_t, std::string>::iterator> timer;
   bool deciding = false;
   bool redecide = false;
+  // Place in a chain of sub-workflows and failure workflows: 1 for a workflow started on its
+  // own, its parent's (or failed workflow's) depth + 1 otherwise.
+  int chain_depth = 1;
 };
 
 // The changes of one engine call: written to the store as one batch, published to pollers

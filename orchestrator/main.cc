@@ -28,6 +28,9 @@ ABSL_FLAG(bool, conductor_api_only, false,
           "serve only Conductor's gRPC services and health, as a conductor-oss server does: the "
           "project's extension services (environments, secrets, package store, listing and "
           "removal of definitions) answer UNIMPLEMENTED");
+ABSL_FLAG(int, max_workflow_chain_depth, 100,
+          "most workflows in one chain of sub-workflows and failure workflows; a workflow that "
+          "would start deeper fails with a reason saying so");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written there once the server is serving");
 
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.conductor_api_only = absl::GetFlag(FLAGS_conductor_api_only);
+  options.limits.max_workflow_chain_depth = absl::GetFlag(FLAGS_max_workflow_chain_depth);
   auto server = cmig::orchestrator::OrchestratorServer::Start(options);
   if (!server.ok()) {
     spdlog::critical("cannot start the orchestrator: {}", server.status().ToString());

@@ -53,7 +53,8 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     clock = s->system_clock_.get();
   }
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
-  ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr));
+  ASSIGN_OR_RETURN(s->engine_,
+                   Engine::Create(*s->store_, *clock, options.clock == nullptr, options.limits));
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
   if (!options.conductor_api_only) {
     ASSIGN_OR_RETURN(std::vector<NamedService> extensions,

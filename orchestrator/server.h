@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "orchestrator/clock.h"
+#include "orchestrator/engine.h"
 
 namespace grpc {
 class Server;
@@ -45,6 +46,8 @@ struct ServerOptions {
   // Optional, not owned, must outlive the server; null = the system clock. A
   // clock other than the system clock is re-read by timers every 10 ms.
   const Clock* clock = nullptr;
+  // Bounds on what definitions make the engine do.
+  EngineLimits limits;
 };
 
 class Engine;

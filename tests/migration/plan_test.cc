@@ -559,6 +559,53 @@ TEST_F(PlanTest, PreserveCycleIsPlannedAndOrderedDeterministically) {
   EXPECT_EQ(PlanOk(p).SerializeAsString(), plan.SerializeAsString());
 }
 
+TEST_F(PlanTest, AWorkflowThatStartsItselfIsWarnedAboutAndStillPlanned) {
+  InMemoryDefinitionSource s;
+  s.AddWorkflowDef(Wf(R"pb(
+    name: "ouroboros"
+    version: 2
+    tasks {
+      name: "again"
+      task_reference_name: "again"
+      type: "SUB_WORKFLOW"
+      sub_workflow_param { name: "ouroboros" }
+    }
+  )pb"));
+  s.AddWorkflowDef(Wf(R"pb(
+    name: "phoenix"
+    version: 1
+    failure_workflow: "phoenix"
+    tasks { name: "noop" task_reference_name: "n" type: "NOOP" }
+  )pb"));
+  // Another version of itself is an ordinary reference.
+  s.AddWorkflowDef(Wf(R"pb(
+    name: "older"
+    version: 1
+    tasks { name: "noop" task_reference_name: "n" type: "NOOP" }
+  )pb"));
+  s.AddWorkflowDef(Wf(R"pb(
+    name: "older"
+    version: 2
+    tasks {
+      name: "prev"
+      task_reference_name: "prev"
+      type: "SUB_WORKFLOW"
+      sub_workflow_param { name: "older" version: 1 }
+    }
+  )pb"));
+  v1::Selection selection = Select({"ouroboros", "phoenix"});
+  v1::WorkflowSelector* older = selection.add_workflows();
+  older->set_name("older");
+  older->set_version(2);
+  v1::MigrationPackage p =
+      MakePackage(s, selection, v1::CONFLICT_STRATEGY_FAIL, v1::VERSION_STRATEGY_PRESERVE);
+  v1::MigrationPlan plan = PlanOk(p);
+  EXPECT_FALSE(plan.blocked());
+  EXPECT_THAT(plan.warnings(),
+              ElementsAre(HasSubstr("workflow 'ouroboros' version 2 starts itself (task 'again'"),
+                          HasSubstr("workflow 'phoenix' version 1 starts itself")));
+}
+
 TEST_F(PlanTest, InvalidPackageIsRejectedBeforeReadingTheTarget) {
   v1::MigrationPackage p = MakePackage(source_, Select({"ping"}), v1::CONFLICT_STRATEGY_FAIL,
                                        v1::VERSION_STRATEGY_PRESERVE);
