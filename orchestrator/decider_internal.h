@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "orchestrator/clock.h"
 #include "orchestrator/decider.h"
 
 namespace cmig::orchestrator::decider_internal {

@@ -322,7 +322,7 @@ absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mod
     for (const std::string& id : d->enqueue_task_ids) {
       Task* t = FindTaskLocked(ws, id);
       if (t == nullptr) continue;
-      EnqueueLocked(ws, *t, t->scheduled_time() + t->callback_after_seconds() * 1000, txn);
+      EnqueueLocked(ws, *t, t->scheduled_time() + SecondsToMs(t->callback_after_seconds()), txn);
     }
     if (d->workflow_changed) WriteWorkflowLocked(ws, txn);
     SetWakeLocked(ws, d->next_wake_ms);

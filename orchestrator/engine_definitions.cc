@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "definitions/definition_ranges.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/engine_internal.h"
 
@@ -25,6 +26,7 @@ absl::Status Engine::ValidateWorkflowDef(const conductor::proto::WorkflowDef& de
     return absl::InvalidArgumentError(
         absl::StrCat("workflow definition ", def.name(), ": WorkflowTask list cannot be empty"));
   }
+  RETURN_IF_ERROR(CheckWorkflowDefRanges(def));
   absl::flat_hash_set<std::string> refs;
   std::function<absl::Status(const conductor::proto::WorkflowTask&)> check =
       [&](const conductor::proto::WorkflowTask& t) -> absl::Status {
@@ -97,6 +99,7 @@ void Engine::CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done do
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (const auto& d : defs) {
       if (d.name().empty()) return absl::InvalidArgumentError("task definition has no name");
+      RETURN_IF_ERROR(CheckTaskDefRanges(d));
     }
     for (auto& d : defs) {
       task_defs_[d.name()] = d;
@@ -109,6 +112,7 @@ void Engine::CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done do
 void Engine::UpdateTaskDef(conductor::proto::TaskDef def, Done done) {
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     if (def.name().empty()) return absl::InvalidArgumentError("task definition has no name");
+    RETURN_IF_ERROR(CheckTaskDefRanges(def));
     auto it = task_defs_.find(def.name());
     if (it == task_defs_.end()) {
       return absl::NotFoundError(absl::StrCat("No such task by name ", def.name()));

@@ -355,7 +355,7 @@ void Engine::UpdateTask(conductor::proto::TaskResult result, Done done) {
       if (result.callback_after_seconds() > 0) {
         // Conductor's way to wait: the task goes back to its queue and is
         // delivered again after the delay.
-        EnqueueLocked(*ws, *t, now + result.callback_after_seconds() * 1000, txn);
+        EnqueueLocked(*ws, *t, now + SecondsToMs(result.callback_after_seconds()), txn);
       }
     } else {
       t->set_end_time(now);

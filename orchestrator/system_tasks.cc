@@ -203,7 +203,7 @@ void Decider::ExecuteTerminate(Task& t) {
 }
 
 bool Decider::StartSubWorkflowIfDue(Task& t) {
-  if (now_ < t.scheduled_time() + t.callback_after_seconds() * 1000) return false;
+  if (now_ < t.scheduled_time() + SecondsToMs(t.callback_after_seconds())) return false;
   const auto& in = t.input_data();
   WorkflowStart start;
   start.kind = WorkflowStart::Kind::kSubWorkflow;

@@ -42,7 +42,7 @@ void Decider::CheckWorkflowTimeout() {
   if (def.timeout_seconds() <= 0) return;
   int64_t start = WorkflowStartMs();
   if (start <= 0) return;
-  int64_t timeout_ms = def.timeout_seconds() * 1000;
+  int64_t timeout_ms = SecondsToMs(def.timeout_seconds());
   int64_t elapsed = now_ - start;
   if (elapsed < timeout_ms) return;
   if (def.timeout_policy() != WorkflowDef::TIME_OUT_WF) return;  // ALERT_ONLY only logs
@@ -86,8 +86,8 @@ void Decider::CheckTaskTimeouts(const TaskDef& def, Task& t) {
   }
   // timeoutSeconds: measured from the start of the attempt (after its start delay).
   if (def.timeout_seconds() > 0 && t.start_time() > 0) {
-    int64_t elapsed = now_ - (t.start_time() + t.start_delay_in_seconds() * 1000LL);
-    if (elapsed >= def.timeout_seconds() * 1000) {
+    int64_t elapsed = now_ - (t.start_time() + SecondsToMs(t.start_delay_in_seconds()));
+    if (elapsed >= SecondsToMs(def.timeout_seconds())) {
       ApplyTimeoutPolicy(def, t,
                          absl::StrFormat("Task timed out after %d seconds. Timeout configured "
                                          "as %d seconds. Timeout policy configured to %s",
@@ -98,8 +98,9 @@ void Decider::CheckTaskTimeouts(const TaskDef& def, Task& t) {
   }
   if (system) return;  // system tasks are never polled and complete asynchronously
   if (def.poll_timeout_seconds() > 0 && t.status() == Task::SCHEDULED) {
-    int64_t elapsed = now_ - (t.scheduled_time() + t.start_delay_in_seconds() * 1000LL);
-    int64_t limit = def.poll_timeout_seconds() * 1000LL + t.callback_after_seconds() * 1000LL;
+    int64_t elapsed = now_ - (t.scheduled_time() + SecondsToMs(t.start_delay_in_seconds()));
+    int64_t limit =
+        SecondsToMs(def.poll_timeout_seconds()) + SecondsToMs(t.callback_after_seconds());
     if (elapsed >= limit) {
       ApplyTimeoutPolicy(
           def, t,
@@ -112,7 +113,8 @@ void Decider::CheckTaskTimeouts(const TaskDef& def, Task& t) {
   }
   if (t.status() == Task::IN_PROGRESS && def.response_timeout_seconds() != 0) {
     int64_t last_heard = ResponseReference(t);
-    int64_t limit = def.response_timeout_seconds() * 1000 + t.callback_after_seconds() * 1000LL;
+    int64_t limit =
+        SecondsToMs(def.response_timeout_seconds()) + SecondsToMs(t.callback_after_seconds());
     if (now_ - last_heard >= limit) {
       t.set_status(Task::TIMED_OUT);
       t.set_end_time(now_);
@@ -154,7 +156,7 @@ void Decider::CollectWakeups() {
   const WorkflowDef& wdef = wf_.workflow_definition();
   if (wdef.timeout_seconds() > 0 && wdef.timeout_policy() == WorkflowDef::TIME_OUT_WF) {
     int64_t start = WorkflowStartMs();
-    if (start > 0) AddWake(start + wdef.timeout_seconds() * 1000);
+    if (start > 0) AddWake(start + SecondsToMs(wdef.timeout_seconds()));
   }
   for (const Task& t : wf_.tasks()) {
     if (t.retried() || IsTerminal(t.status())) continue;
@@ -163,22 +165,23 @@ void Decider::CollectWakeups() {
     bool alert_only = def.timeout_policy() == TaskDef::ALERT_ONLY;
     if (!alert_only && def.total_timeout_seconds() > 0) {
       int64_t first = FirstScheduledTime(t);
-      if (first > 0) AddWake(first + def.total_timeout_seconds() * 1000);
+      if (first > 0) AddWake(first + SecondsToMs(def.total_timeout_seconds()));
     }
     if (!alert_only && def.timeout_seconds() > 0 && t.start_time() > 0) {
-      AddWake(t.start_time() + t.start_delay_in_seconds() * 1000LL + def.timeout_seconds() * 1000);
+      AddWake(t.start_time() + SecondsToMs(t.start_delay_in_seconds()) +
+              SecondsToMs(def.timeout_seconds()));
     }
     if (t.task_type() == kSubWorkflow && t.status() == Task::SCHEDULED) {
-      AddWake(t.scheduled_time() + t.callback_after_seconds() * 1000LL);
+      AddWake(t.scheduled_time() + SecondsToMs(t.callback_after_seconds()));
     }
     if (cmig::IsExecutedByEmbeddedOrchestrator(t.task_type())) continue;
     if (!alert_only && def.poll_timeout_seconds() > 0 && t.status() == Task::SCHEDULED) {
-      AddWake(t.scheduled_time() + t.start_delay_in_seconds() * 1000LL +
-              def.poll_timeout_seconds() * 1000LL + t.callback_after_seconds() * 1000LL);
+      AddWake(t.scheduled_time() + SecondsToMs(t.start_delay_in_seconds()) +
+              SecondsToMs(def.poll_timeout_seconds()) + SecondsToMs(t.callback_after_seconds()));
     }
     if (t.status() == Task::IN_PROGRESS && def.response_timeout_seconds() != 0) {
-      AddWake(ResponseReference(t) + def.response_timeout_seconds() * 1000 +
-              t.callback_after_seconds() * 1000LL);
+      AddWake(ResponseReference(t) + SecondsToMs(def.response_timeout_seconds()) +
+              SecondsToMs(t.callback_after_seconds()));
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/definition_ranges.h"
 #include "definitions/json.h"
 
 namespace cmig::workflows {
@@ -42,11 +43,17 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
     if (!def.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
     }
+    if (absl::Status s = CheckWorkflowDefRanges(*def); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
+    }
     out.workflow_defs.push_back(*std::move(def));
   } else {
     absl::StatusOr<TaskDef> def = TaskDefFromValue(v, nullptr);
     if (!def.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
+    }
+    if (absl::Status s = CheckTaskDefRanges(*def); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
     }
     out.task_defs.push_back(*std::move(def));
   }

@@ -49,11 +49,27 @@ TEST_F(DefinitionsCommandsTest, LoadCreatesThenLeavesIdenticalDefinitionsAlone) 
 
 TEST_F(DefinitionsCommandsTest, ABadFileChangesNothing) {
   std::filesystem::create_directories(dir_ + "/defs");
-  WriteFile(dir_ + "/defs/good.json", R"({"name":"fine_task","retryCount":1,"timeoutSeconds":10})");
+  WriteFile(
+      dir_ + "/defs/good.json",
+      R"({"name":"fine_task","retryCount":1,"timeoutSeconds":10,"responseTimeoutSeconds":5})");
   WriteFile(dir_ + "/defs/zz_bad.json", R"({"name":"broken","tasks":[{"name": 5}]})");
   RunResult r = Cli({"definitions", "load", dir_ + "/defs"});
   EXPECT_NE(r.exit_code, 0) << r;
   EXPECT_THAT(r.err, HasSubstr("zz_bad.json"));
+  EXPECT_FALSE(client_->GetTaskDef("fine_task").ok());
+}
+
+TEST_F(DefinitionsCommandsTest, NumbersOutOfConductorsRangesChangeNothing) {
+  std::filesystem::create_directories(dir_ + "/defs");
+  WriteFile(
+      dir_ + "/defs/good.json",
+      R"({"name":"fine_task","retryCount":1,"timeoutSeconds":10,"responseTimeoutSeconds":5})");
+  WriteFile(dir_ + "/defs/zz_negative.json",
+            R"({"name":"negative_task","retryCount":-1,"timeoutSeconds":10})");
+  RunResult r = Cli({"definitions", "load", dir_ + "/defs"});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("zz_negative.json: task definition negative_task: TaskDef "
+                               "retryCount: -1 must be >= 0"));
   EXPECT_FALSE(client_->GetTaskDef("fine_task").ok());
 }
 

@@ -106,8 +106,12 @@ class MigrationCommandsTest : public CliTest {
   // order_flow v1 -> SUB_WORKFLOW pay_flow v1; task definitions for both SIMPLE tasks.
   void SeedSource() {
     client::GrpcOrchestratorClient& a = *a_.client;
-    RegisterTaskDef(a, R"({"name":"reserve_stock","retryCount":1,"timeoutSeconds":60})");
-    RegisterTaskDef(a, R"({"name":"charge_card","retryCount":2,"timeoutSeconds":60})");
+    RegisterTaskDef(
+        a,
+        R"({"name":"reserve_stock","retryCount":1,"timeoutSeconds":60,"responseTimeoutSeconds":30})");
+    RegisterTaskDef(
+        a,
+        R"({"name":"charge_card","retryCount":2,"timeoutSeconds":60,"responseTimeoutSeconds":30})");
     RegisterWorkflow(a, R"({"name":"pay_flow","version":1,"schemaVersion":2,"tasks":[
         {"name":"charge_card","taskReferenceName":"charge","type":"SIMPLE"}]})");
     RegisterWorkflow(a, R"({"name":"order_flow","version":1,"schemaVersion":2,"tasks":[

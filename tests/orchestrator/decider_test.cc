@@ -568,6 +568,28 @@ TEST_F(DeciderTest, WorkflowTimeoutTimesOutTheWorkflow) {
   EXPECT_THAT(d.canceled_task_ids, ElementsAre(wf_.tasks(0).task_id()));
 }
 
+// Seconds too large for milliseconds in an int64_t mean "practically never", not an overflow to
+// a negative limit that times everything out at once.
+TEST_F(DeciderTest, HugeTimeoutsNeverFire) {
+  AddTaskDef(R"({"name": "job", "retryCount": 0, "timeoutSeconds": 9223372036854775807,
+                 "responseTimeoutSeconds": 9223372036854775807,
+                 "totalTimeoutSeconds": 9223372036854775807,
+                 "pollTimeoutSeconds": 2147483647, "timeoutPolicy": "TIME_OUT_WF"})");
+  Start(R"({"name": "w", "timeoutSeconds": 9223372036854775807, "timeoutPolicy": "TIME_OUT_WF",
+    "tasks": [{"name": "job", "taskReferenceName": "job1", "type": "SIMPLE"}]})");
+  Decision d = Run();
+  ASSERT_TRUE(d.next_wake_ms.has_value());
+  EXPECT_GT(*d.next_wake_ms, now_ + 1'000'000'000'000LL);  // decades away
+  Poll("job1");
+  Latest("job1")->set_callback_after_seconds(INT64_MAX);
+  now_ += 365LL * 24 * 3600 * 1000;  // a year later
+  d = Run();
+  EXPECT_EQ(Latest("job1")->status(), Task::IN_PROGRESS);
+  EXPECT_EQ(wf_.status(), Workflow::RUNNING);
+  ASSERT_TRUE(d.next_wake_ms.has_value());
+  EXPECT_GT(*d.next_wake_ms, now_);
+}
+
 // ---- SWITCH / DECISION -------------------------------------------------------------------------
 
 constexpr char kSwitchDef[] = R"({"name": "w", "tasks": [

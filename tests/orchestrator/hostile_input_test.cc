@@ -1,6 +1,7 @@
 // Definitions written to hurt the orchestrator: a workflow that starts itself, as its own
 // sub-workflow or as its own failure workflow, ends after a bounded chain with a reason saying
-// why, and the server keeps serving.
+// why, and the server keeps serving. Numbers out of range are refused at registration, and
+// numbers too large for milliseconds do not overflow into timeouts that fire at once.
 #include "orchestrator_testing.h"
 
 namespace cmig::orchestrator::test {
@@ -79,6 +80,91 @@ TEST_F(HostileInputTest, WorkflowThatIsItsOwnFailureWorkflowStopsAtTheChainLimit
   // The server still serves.
   ASSERT_OK_AND_ASSIGN(Workflow first, client().Get(id, false));
   EXPECT_EQ(first.workflow_id(), id);
+}
+
+// Numbers out of Conductor's ranges are refused at registration, each named, and nothing is
+// stored; numbers too large for milliseconds are accepted and mean "practically never".
+TEST_F(HostileInputTest, OutOfRangeNumbersAreRefusedAtRegistration) {
+  TaskDef bad;
+  bad.set_name("negative");
+  bad.set_retry_count(-1);
+  bad.set_response_timeout_seconds(-1);
+  TaskDef fine;
+  fine.set_name("fine");
+  md::CreateTasksRequest req;
+  *req.add_defs() = fine;
+  *req.add_defs() = bad;
+  md::CreateTasksResponse resp;
+  ::grpc::Status s = client().metadata->CreateTasks(client().Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("task definition negative: TaskDef retryCount: -1 "
+                                           "must be >= 0; TaskDef responseTimeoutSeconds: -1 "
+                                           "should be minimum 1 second"));
+  md::GetTaskRequest get;
+  get.set_task_type("fine");
+  md::GetTaskResponse got;
+  EXPECT_EQ(client().metadata->GetTask(client().Ctx().get(), get, &got).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+
+  WorkflowDef wf;
+  wf.set_name("negative_version");
+  wf.set_version(-2);
+  WorkflowTask t;
+  t.set_name("fine");
+  t.set_task_reference_name("fine");
+  t.set_start_delay(-1);
+  *wf.add_tasks() = t;
+  absl::Status created = client().CreateWorkflowDef(wf);
+  EXPECT_EQ(created.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.message(), HasSubstr("WorkflowDef version: -2 must be >= 0"));
+  EXPECT_THAT(created.message(), HasSubstr("task fine: WorkflowTask startDelay: -1"));
+  md::GetWorkflowRequest wreq;
+  wreq.set_name("negative_version");
+  md::GetWorkflowResponse wresp;
+  EXPECT_EQ(client().metadata->GetWorkflow(client().Ctx().get(), wreq, &wresp).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+}
+
+// A task and a workflow whose timeouts are INT64_MAX seconds run: neither times out at once.
+TEST_F(HostileInputTest, HugeTimeoutsDoNotFireAtOnce) {
+  TaskDef def;
+  def.set_name("patient");
+  def.set_timeout_seconds(INT64_MAX);
+  def.set_response_timeout_seconds(INT64_MAX);
+  def.set_total_timeout_seconds(INT64_MAX);
+  ASSERT_OK(client().CreateTaskDef(def));
+  WorkflowDef wf;
+  wf.set_name("patient_flow");
+  wf.set_version(1);
+  wf.set_timeout_seconds(INT64_MAX);
+  WorkflowTask t;
+  t.set_name("patient");
+  t.set_task_reference_name("patient");
+  t.set_type("SIMPLE");
+  *wf.add_tasks() = t;
+  ASSERT_OK(client().CreateWorkflowDef(wf));
+
+  ASSERT_OK_AND_ASSIGN(const std::string id, client().Start("patient_flow"));
+  std::optional<Task> task = client().PollOne("patient");
+  ASSERT_TRUE(task.has_value());
+  // A progress update asking to be called back in INT64_MAX seconds, then a decide.
+  ts::UpdateTaskRequest progress;
+  progress.mutable_result()->set_task_id(task->task_id());
+  progress.mutable_result()->set_workflow_instance_id(id);
+  progress.mutable_result()->set_status(conductor::proto::TaskResult::IN_PROGRESS);
+  progress.mutable_result()->set_callback_after_seconds(INT64_MAX);
+  ts::UpdateTaskResponse progressed;
+  ASSERT_TRUE(client().tasks->UpdateTask(client().Ctx().get(), progress, &progressed).ok());
+  // Not handed out again before its callback time.
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> again, client().BatchPoll("patient", 1, 100));
+  EXPECT_TRUE(again.empty());
+  ASSERT_OK_AND_ASSIGN(Workflow running, client().Get(id));
+  EXPECT_EQ(running.status(), Workflow::RUNNING);
+  ASSERT_EQ(running.tasks_size(), 1);
+  EXPECT_EQ(running.tasks(0).status(), Task::IN_PROGRESS);
+  ASSERT_OK(client().Update(*task, conductor::proto::TaskResult::COMPLETED));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(id) == Workflow::COMPLETED; }))
+      << "status " << client().Status(id);
 }
 
 }  // namespace

@@ -237,8 +237,11 @@ class MigrationE2eTest : public ::testing::Test {
   // definitions for every SIMPLE task, a secret reference in the ledger.
   void SeedSource() {
     for (const char* t : {"reserve_stock", "charge_card", "write_ledger", "audit_entry"}) {
-      PutTaskDef(a_, absl::StrCat(R"({"name":")", t,
-                                  R"(","retryCount":3,"timeoutSeconds":60,"ownerEmail":"o@x"})"));
+      PutTaskDef(
+          a_,
+          absl::StrCat(
+              R"({"name":")", t,
+              R"(","retryCount":3,"timeoutSeconds":60,"responseTimeoutSeconds":30,"ownerEmail":"o@x"})"));
     }
     PutWorkflow(a_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}));
     PutWorkflow(
@@ -516,7 +519,9 @@ TEST_F(MigrationE2eTest, ConflictWithStrategyFailBlocksAndChangesNothing) {
   SeedSource();
   // B already has a different payment_flow v1.
   PutWorkflow(b_, WorkflowJson("payment_flow", 1, {SimpleTask("charge_card")}, "B's own"));
-  PutTaskDef(b_, R"({"name":"charge_card","retryCount":3,"timeoutSeconds":60,"ownerEmail":"o@x"})");
+  PutTaskDef(
+      b_,
+      R"({"name":"charge_card","retryCount":3,"timeoutSeconds":60,"responseTimeoutSeconds":30,"ownerEmail":"o@x"})");
   StartWorkers();
   DefinitionHashes before = Hashes(b_);
   const std::string id =
