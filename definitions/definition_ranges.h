@@ -1,8 +1,8 @@
 // The ranges Conductor enforces on the numbers in a definition, checked when one is registered
 // (over gRPC, and so by `definitions load`), with Conductor's messages where it has one.
 //
-//   RETURN_IF_ERROR(cmig::CheckTaskDefRanges(def));   // "task definition t: TaskDef retryCount: -1
-//   must be >= 0"
+//   RETURN_IF_ERROR(cmig::CheckTaskDefRanges(def));
+//   // InvalidArgument "task definition t: TaskDef retryCount: -1 must be >= 0"
 //
 // Conductor's rules (conductor-oss common/metadata: TaskDef, WorkflowTask and
 // TaskTimeoutConstraint): retryCount, pollTimeoutSeconds, maxRetryDelaySeconds, backoffJitterMs,
