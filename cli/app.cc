@@ -110,16 +110,18 @@ std::vector<Command> BuildCommands() {
       .summary = "migrate definitions from this server to a target environment",
       .usage = "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
                "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
-               "[--include-secrets] [--dry-run] [--wait]",
+               "[--include-secrets] [--require-task-definitions] [--dry-run] [--wait]",
       .description =
           "Starts outgoing_migration_request on --server (the source). Its worker fetches the "
           "selection and everything it references, builds the package, pushes it to the target "
           "and verifies it there. With --wait, prints each step as it runs (step, status, "
           "attempt, elapsed) and ends with the report; exits 1 with the reason when the "
-          "migration fails. --workflow and --task repeat.",
+          "migration fails. --workflow and --task repeat. A worker task whose task definition "
+          "the source does not hold migrates as Conductor runs it, with a default task "
+          "definition, and the report lists it; --require-task-definitions blocks it instead.",
       .flags = {"target", "source", "workflow", "task", "all_workflows", "conflict_strategy",
-                "version_strategy", "include_secrets", "skip_discovery", "dry_run", "wait",
-                "poll_interval", "wait_timeout"},
+                "version_strategy", "include_secrets", "skip_discovery", "require_task_definitions",
+                "dry_run", "wait", "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
                    "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
                    "refund_flow --task charge_card --conflict-strategy update --wait",

@@ -43,6 +43,9 @@ ABSL_FLAG(bool, include_secrets, false,
           "carry the values of referenced secrets (the package must then be kept like a secret)");
 ABSL_FLAG(bool, skip_discovery, false,
           "migrate only what was selected, without following references");
+ABSL_FLAG(bool, require_task_definitions, false,
+          "refuse a worker task whose task definition the source does not hold, instead of "
+          "migrating it to run with Conductor's default task definition as in the source");
 ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
 ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "how often --wait polls the status");

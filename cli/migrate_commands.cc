@@ -197,6 +197,7 @@ absl::Status MigrateCommand(Context& ctx) {
   options.set_include_secrets(absl::GetFlag(FLAGS_include_secrets));
   options.set_dry_run(absl::GetFlag(FLAGS_dry_run));
   options.set_skip_discovery(absl::GetFlag(FLAGS_skip_discovery));
+  options.set_require_task_definitions(absl::GetFlag(FLAGS_require_task_definitions));
 
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());

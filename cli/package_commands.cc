@@ -80,10 +80,12 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
   h.AddRow({"Items", absl::StrCat(p.manifest().workflow_def_count(), " workflows, ",
                                   p.manifest().task_def_count(), " task definitions")});
   h.AddRow(
-      {"Options", absl::StrCat("conflict ", ConflictStrategyText(p.options().conflict_strategy()),
-                               ", versions ", VersionStrategyText(p.options().version_strategy()),
-                               p.options().dry_run() ? ", dry run" : "",
-                               p.options().skip_discovery() ? ", without discovery" : "")});
+      {"Options",
+       absl::StrCat("conflict ", ConflictStrategyText(p.options().conflict_strategy()),
+                    ", versions ", VersionStrategyText(p.options().version_strategy()),
+                    p.options().dry_run() ? ", dry run" : "",
+                    p.options().skip_discovery() ? ", without discovery" : "",
+                    p.options().require_task_definitions() ? ", task definitions required" : "")});
   if (p.contains_secret_values()) {
     std::vector<std::string> names;
     for (const auto& s : p.secrets()) names.push_back(s.name());
@@ -110,6 +112,11 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
   if (p.dependencies().dependencies_size() > 0) {
     out << "\nDependencies the target must provide:\n";
     for (const v1::Dependency& d : p.dependencies().dependencies()) {
+      if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
+        out << "  - task " << d.name()
+            << " runs with Conductor's default task definition, as in the source\n";
+        continue;
+      }
       out << "  - "
           << absl::AsciiStrToLower(
                  absl::StripPrefix(v1::DependencyKind_Name(d.kind()), "DEPENDENCY_KIND_"))
@@ -150,7 +157,8 @@ JsonObject PackageJson(const v1::MigrationPackage& p) {
       .Set("versionStrategy", JsonString(VersionStrategyText(p.options().version_strategy())))
       .Set("dryRun", JsonBool(p.options().dry_run()))
       .Set("includeSecrets", JsonBool(p.options().include_secrets()))
-      .Set("skipDiscovery", JsonBool(p.options().skip_discovery()));
+      .Set("skipDiscovery", JsonBool(p.options().skip_discovery()))
+      .Set("requireTaskDefinitions", JsonBool(p.options().require_task_definitions()));
   o.Set("formatVersion", JsonNumber(p.format_version()))
       .Set("sourceEnvironment", JsonString(p.source_environment()))
       .Set("createdAt", JsonString(CreatedAt(p)))
@@ -266,6 +274,7 @@ absl::Status ExportCommand(Context& ctx) {
   DiscoveryOptions discovery_options;
   discovery_options.follow_references =
       !config.has_discover_references() || config.discover_references();
+  discovery_options.require_task_definitions = config.require_task_definitions();
   ASSIGN_OR_RETURN(Discovery discovery, Discover(selection, definitions, discovery_options));
 
   PackageHeader header;
@@ -281,6 +290,7 @@ absl::Status ExportCommand(Context& ctx) {
   header.options.set_dry_run(config.import_options().dry_run());
   header.options.set_include_secrets(config.include_secrets());
   header.options.set_skip_discovery(!discovery_options.follow_references);
+  header.options.set_require_task_definitions(config.require_task_definitions());
   if (config.include_secrets()) {
     ASSIGN_OR_RETURN(auto secrets, client::GrpcExtensionsClient::Create(options));
     for (const v1::Dependency& d : discovery.report.dependencies()) {

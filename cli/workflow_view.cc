@@ -72,11 +72,13 @@ void PrintList(absl::string_view title, const std::vector<std::string>& lines, s
 }
 
 // System task types are listed apart: any Conductor server runs them, so they are a fact about
-// the definitions, not a chore. Everything else (secrets, environment variables, event sinks,
+// the definitions, not a chore. So are worker tasks without a task definition, which Conductor
+// runs with a default one. Everything else (secrets, environment variables, event sinks,
 // task-to-domain maps) the target must be given by hand.
 void PrintDependencies(const google::protobuf::RepeatedPtrField<v1::Dependency>& deps,
                        std::ostream& out) {
   std::vector<std::string> system_types;
+  std::vector<std::string> defaults;
   std::vector<std::string> manual;
   for (const v1::Dependency& d : deps) {
     if (d.kind() == v1::DEPENDENCY_KIND_SYSTEM_TASK_TYPE) {
@@ -85,10 +87,16 @@ void PrintDependencies(const google::protobuf::RepeatedPtrField<v1::Dependency>&
     }
     std::vector<std::string> refs;
     for (const v1::Referrer& r : d.referenced_by()) refs.push_back(ReferrerText(r));
+    const std::string used_by =
+        refs.empty() ? "" : absl::StrCat(" (used by ", absl::StrJoin(refs, "; "), ")");
+    if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
+      defaults.push_back(absl::StrCat(d.name(), used_by));
+      continue;
+    }
     manual.push_back(absl::StrCat(EnumWord(v1::DependencyKind_Name(d.kind()), "DEPENDENCY_KIND_"),
-                                  " ", d.name(), refs.empty() ? "" : " (used by ",
-                                  absl::StrJoin(refs, "; "), refs.empty() ? "" : ")"));
+                                  " ", d.name(), used_by));
   }
+  PrintList("Runs with Conductor's default task definition, as in the source", defaults, out);
   PrintList("Provide in the target by hand", manual, out);
   if (!system_types.empty()) {
     out << "\nSystem task types used: " << absl::StrJoin(system_types, ", ") << "\n";

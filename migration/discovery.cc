@@ -211,7 +211,10 @@ class Discoverer {
         return def.status();
       }
       if (!def->has_value()) {
-        if (t.required) {
+        if (t.required && !options_.require_task_definitions) {
+          dependencies_[{v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, t.name}].insert(
+              KeyOf(t.referrer));
+        } else if (t.required) {
           v1::UnresolvedReference u;
           u.set_kind(v1::UNRESOLVED_KIND_MISSING_DEFINITION);
           u.set_target_kind(v1::ITEM_KIND_TASK_DEF);

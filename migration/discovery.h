@@ -16,7 +16,11 @@
 //  - A selected definition that does not exist is an error: NotFound naming every one missing.
 //  - A referenced definition that does not exist is not an error: it is listed in
 //    report.unresolved as UNRESOLVED_KIND_MISSING_DEFINITION, with who refers to it. An optional
-//    task definition (of a system task) that does not exist is not listed.
+//    task definition (of a system task) that does not exist is not listed. A worker task's
+//    definition that does not exist is, as in Conductor, no error either: Conductor runs such a
+//    task with a default task definition. It is listed as a dependency of kind
+//    DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, or, with require_task_definitions, as a missing
+//    definition.
 //  - Any other source error (Unavailable, ...) is returned as is, naming what was being fetched;
 //    the step is retried.
 //  - Output order is deterministic: workflows by (name, version), task definitions by name,
@@ -39,6 +43,8 @@ struct DiscoveryOptions {
   // False fetches only the selection (MigrationOptions.skip_discovery); the report still lists
   // the selected definitions' dependencies and unresolved references.
   bool follow_references = true;
+  // MigrationOptions.require_task_definitions.
+  bool require_task_definitions = false;
 };
 
 struct DiscoveredWorkflow {

@@ -49,6 +49,7 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
   absl::StrAppend(&text, "options ", static_cast<int>(o.conflict_strategy()), " ",
                   static_cast<int>(o.version_strategy()), " ", o.include_secrets() ? 1 : 0, " ",
                   o.dry_run() ? 1 : 0, " ", o.skip_discovery() ? 1 : 0, "\n");
+  if (o.require_task_definitions()) text += "require_task_definitions 1\n";
   std::vector<const v1::PackageItem*> items;
   for (const auto& i : p.items()) {
     items.push_back(&i);

@@ -58,6 +58,13 @@ class Planner {
       RETURN_IF_ERROR(PlanTaskDef(i, plan.add_items()));
       package_task_defs_.insert(contents_.task_defs[i].name());
     }
+    if (!package_.options().require_task_definitions()) {
+      for (const v1::Dependency& d : package_.dependencies().dependencies()) {
+        if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
+          default_task_defs_.insert(d.name());
+        }
+      }
+    }
 
     workflows_.resize(contents_.workflows.size());
     for (const cp::WorkflowDef& w : contents_.workflows) {
@@ -433,7 +440,9 @@ class Planner {
     WorkflowReferences refs = ScanWorkflow(w->planned);
     std::set<std::string> seen;
     for (const TaskDefReference& t : refs.task_defs) {
-      if (!t.required || package_task_defs_.count(t.name)) {
+      // Conductor runs a worker task without a task definition with a default one; the source
+      // does, and so may the target.
+      if (!t.required || package_task_defs_.count(t.name) || default_task_defs_.count(t.name)) {
         continue;
       }
       ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* existing, TargetTaskDef(t.name));
@@ -494,6 +503,8 @@ class Planner {
   std::map<WorkflowKey, int32_t> mapping_sorted_;
   std::map<std::string, int32_t> next_free_;
   std::set<std::string> package_task_defs_;
+  // Worker tasks that run with Conductor's default task definition in the source.
+  std::set<std::string> default_task_defs_;
   std::set<std::string> package_workflow_names_;
   std::set<WorkflowKey> planned_keys_;
   std::vector<std::string> warnings_;

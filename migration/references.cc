@@ -22,6 +22,12 @@ constexpr absl::string_view kEnvPrefix = "${workflow.env.";
 
 bool IsExpression(absl::string_view s) { return absl::StrContains(s, "${"); }
 
+// Conductor takes a failureWorkflow that starts with '$' ("$workflow.input.NAME") as a path into
+// the workflow's input, read when the workflow fails.
+bool IsFailureWorkflowFromInput(absl::string_view s) {
+  return absl::StartsWith(s, "$") || IsExpression(s);
+}
+
 std::vector<std::string> SortedKeys(const pb::Map<std::string, pb::Value>& m) {
   std::vector<std::string> keys;
   keys.reserve(m.size());
@@ -40,8 +46,15 @@ class Scanner {
     if (!def.failure_workflow().empty()) {
       v1::Referrer r = base;
       r.set_field("failureWorkflow");
-      AddWorkflowRef(def.failure_workflow(), def.failure_workflow_version(), r,
-                     "the failure workflow is chosen at run time");
+      if (IsFailureWorkflowFromInput(def.failure_workflow())) {
+        AddUnresolved(v1::UNRESOLVED_KIND_EXPRESSION, v1::ITEM_KIND_WORKFLOW_DEF,
+                      def.failure_workflow(), def.failure_workflow_version(), r,
+                      "Conductor reads the failure workflow's name from the workflow's input at "
+                      "run time; migrate the workflows it may name explicitly");
+      } else {
+        AddWorkflowRef(def.failure_workflow(), def.failure_workflow_version(), r,
+                       "the failure workflow is chosen at run time");
+      }
     }
     if (!def.workflow_status_listener_sink().empty()) {
       v1::Referrer r = base;
@@ -414,7 +427,7 @@ WorkflowReferences ScanWorkflow(const cp::WorkflowDef& def) {
 int RewriteWorkflowReferences(cp::WorkflowDef* def, const VersionRewrite& rewrite) {
   int changed = 0;
   if (!def->failure_workflow().empty() && def->failure_workflow_version() != 0 &&
-      !IsExpression(def->failure_workflow())) {
+      !IsFailureWorkflowFromInput(def->failure_workflow())) {
     std::optional<int32_t> to = rewrite(def->failure_workflow(), def->failure_workflow_version());
     if (to.has_value() && *to != def->failure_workflow_version()) {
       def->set_failure_workflow_version(*to);

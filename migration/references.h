@@ -7,7 +7,9 @@
 //
 // How task types are classified (Conductor semantics):
 //  - SIMPLE (or no type): a worker task; its task definition `name` is required unless the task
-//    embeds one (WorkflowTask.taskDefinition).
+//    embeds one (WorkflowTask.taskDefinition). "Required" means the definition is migrated when
+//    the source holds one; when it does not, Conductor runs the task with a default task
+//    definition, and discovery says so (migration/discovery.h).
 //  - control flow (SWITCH, DECISION, FORK_JOIN, FORK_JOIN_DYNAMIC, JOIN, EXCLUSIVE_JOIN,
 //    DO_WHILE, DYNAMIC, TERMINATE, SET_VARIABLE, NOOP): a system task type dependency, never a
 //    task definition.
@@ -19,6 +21,10 @@
 //    problem.
 //  - DYNAMIC: the task type comes from input `dynamicTaskNameParam`; a literal value there is
 //    followed as a worker task, an expression is unresolved. FORK_JOIN_DYNAMIC is unresolved.
+//
+// A name containing `${` (a sub-workflow, START_WORKFLOW or dynamic task name) is an expression,
+// and so is a failureWorkflow starting with `$` (Conductor reads `$workflow.input.NAME` from the
+// workflow's input when it fails): each is an unresolved reference, never a definition to fetch.
 //
 // Strings scanned for `${workflow.secrets.NAME}` and `${workflow.env.NAME}` (NAME is the first
 // dotted segment, so `${workflow.secrets.db.user}` names secret "db"): every task's input

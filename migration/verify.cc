@@ -52,6 +52,10 @@ class Verifier {
       out.add_problems("the migration was blocked; nothing was applied to verify");
       return out;
     }
+    for (const v1::Dependency& d : report.manual_dependencies()) {
+      if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION)
+        default_task_defs_.insert(d.name());
+    }
     // Reading the target is serial (the reader caches); hashing what was read, most of the
     // work, runs in parallel; comparing and checking references is serial again, in item order.
     struct Check {
@@ -111,7 +115,7 @@ class Verifier {
     WorkflowReferences refs = ScanWorkflow(def);
     std::set<std::string> seen;
     for (const TaskDefReference& t : refs.task_defs) {
-      if (!t.required) {
+      if (!t.required || default_task_defs_.contains(t.name)) {
         continue;
       }
       ASSIGN_OR_RETURN(const cp::TaskDef* found, TaskDef(t.name));
@@ -152,6 +156,8 @@ class Verifier {
   }
 
   CachedDefinitionReader reader_;
+  // Worker tasks that run with Conductor's default task definition, as in the source.
+  std::set<std::string> default_task_defs_;
 };
 
 }  // namespace

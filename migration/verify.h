@@ -4,8 +4,9 @@
 // VerifyTarget with the report's items: every CREATE, UPDATE and UNCHANGED item must be in the
 // target under its target version with exactly the planned canonical hash; a SKIP item must exist
 // (the target's own content); and every reference of those workflows must resolve in the target:
-// required task definitions, pinned sub-workflow / START_WORKFLOW / failure workflow versions, and
-// for unpinned references some version of the name.
+// required task definitions (except those the report lists as running with Conductor's default
+// task definition), pinned sub-workflow / START_WORKFLOW / failure workflow versions, and for
+// unpinned references some version of the name.
 #ifndef CMIG_MIGRATION_VERIFY_H_
 #define CMIG_MIGRATION_VERIFY_H_
 

@@ -163,6 +163,7 @@ class DiscoverReferences final : public Step {
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
+    discovery_options.require_task_definitions = options.require_task_definitions();
     ASSIGN_OR_RETURN(Discovery d, Discover(fetched.selection(), *source, discovery_options));
 
     v1::StoredDiscovery stored;

@@ -259,6 +259,36 @@ TEST_F(MigrationCommandsTest, MigrateWaitShowsProgressAndReport) {
   EXPECT_EQ(Field(ParseOut(list), "totalHits").number_value(), 2);
 }
 
+// As Conductor treats them: a worker task with no task definition in the source runs with a
+// default one, and a failure workflow named by "$workflow.input.NAME" is read at run time. Neither
+// blocks the migration; the report says what the first means.
+TEST_F(MigrationCommandsTest, ATaskWithoutADefinitionAndAFailureWorkflowFromInputMigrate) {
+  RegisterWorkflow(*a_.client, R"({"name":"loose_flow","version":1,"schemaVersion":2,
+      "failureWorkflow":"$workflow.input.failureWfName","tasks":[
+      {"name":"undeclared_worker","taskReferenceName":"u","type":"SIMPLE"}]})");
+  StartWorkers();
+  AddTargetEnvironment();
+  RunResult strict = Cli({"migrate", "--target", "B", "--workflow", "loose_flow",
+                          "--require-task-definitions", "--wait", "--poll-interval", "20ms"});
+  EXPECT_EQ(strict.exit_code, 1) << strict;
+  EXPECT_THAT(strict.out + strict.err,
+              HasSubstr("needs task definition 'undeclared_worker', which is neither in the "
+                        "package nor in the target"));
+  EXPECT_FALSE(b_.client->GetWorkflowDef("loose_flow", 1).ok());
+
+  RunResult r = Cli({"migrate", "--target", "B", "--workflow", "loose_flow", "--wait",
+                     "--poll-interval", "20ms"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("Runs with Conductor's default task definition, as in the source:"
+                               "\n  - undeclared_worker (used by loose_flow v1 task u (name))"));
+  EXPECT_THAT(r.out,
+              HasSubstr("'$workflow.input.failureWfName' in loose_flow v1 (failureWorkflow)"));
+  EXPECT_THAT(r.out, HasSubstr("Verification: ok"));
+  ASSERT_OK_AND_ASSIGN(auto arrived, b_.client->GetWorkflowDef("loose_flow", 1));
+  EXPECT_EQ(arrived.failure_workflow(), "$workflow.input.failureWfName");
+  EXPECT_FALSE(b_.client->GetTaskDef("undeclared_worker").ok());
+}
+
 TEST_F(MigrationCommandsTest, MigrateDryRunChangesNothing) {
   SeedSource();
   StartWorkers();

@@ -129,14 +129,33 @@ TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
                           "order_flow/ghost", "order_flow/inline_child", "packing_flow/label"));
 }
 
-TEST_F(DiscoveryTest, ReportsWhatCannotBeKnownStaticallyAndWhatIsMissing) {
+// A worker task whose task definition the source lacks runs there with Conductor's default one:
+// a dependency to report, not a missing definition (unless definitions are required, below).
+TEST_F(DiscoveryTest, AWorkerTaskWithoutADefinitionRunsWithTheDefault) {
   ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select("order_flow"), source_, {}));
+  const v1::Dependency* by_default =
+      FindDependency(d, v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, "missing_worker");
+  ASSERT_NE(by_default, nullptr);
+  ASSERT_EQ(by_default->referenced_by_size(), 1);
+  EXPECT_EQ(by_default->referenced_by(0).workflow_name(), "order_flow");
+  EXPECT_EQ(by_default->referenced_by(0).task_reference_name(), "missing_worker");
+  std::vector<std::string> unresolved;
+  for (const auto& u : d.report.unresolved()) unresolved.push_back(u.name());
+  EXPECT_THAT(unresolved,
+              UnorderedElementsAre("taskToRun", "forks", "${workflow.input.child}", "ghost_flow"));
+}
+
+TEST_F(DiscoveryTest, ReportsWhatCannotBeKnownStaticallyAndWhatIsMissing) {
+  ASSERT_OK_AND_ASSIGN(Discovery d,
+                       Discover(Select("order_flow"), source_, {.require_task_definitions = true}));
   std::vector<std::tuple<int, int, std::string, int, std::string>> got;
   for (const auto& u : d.report.unresolved()) {
     got.emplace_back(u.kind(), u.target_kind(), u.name(), u.version(),
                      u.referenced_by().task_reference_name());
     EXPECT_FALSE(u.detail().empty());
   }
+  EXPECT_EQ(FindDependency(d, v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, "missing_worker"),
+            nullptr);
   EXPECT_THAT(
       got, UnorderedElementsAre(
                std::make_tuple(v1::UNRESOLVED_KIND_DYNAMIC_TASK, v1::ITEM_KIND_TASK_DEF,

@@ -34,14 +34,16 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 v1::MigrationPackage MakePackage(InMemoryDefinitionSource& source, const v1::Selection& selection,
-                                 v1::ConflictStrategy conflict, v1::VersionStrategy version) {
-  auto d = Discover(selection, source, {});
+                                 v1::ConflictStrategy conflict, v1::VersionStrategy version,
+                                 bool require_task_definitions = false) {
+  auto d = Discover(selection, source, {.require_task_definitions = require_task_definitions});
   EXPECT_TRUE(d.ok()) << d.status();
   PackageHeader h;
   h.source_environment = "dev";
   h.created_at = absl::FromUnixSeconds(1790000000);
   h.options.set_conflict_strategy(conflict);
   h.options.set_version_strategy(version);
+  h.options.set_require_task_definitions(require_task_definitions);
   h.selection = selection;
   auto built = BuildPackage(*d, h);
   EXPECT_TRUE(built.ok()) << built.status();
@@ -151,8 +153,8 @@ TEST_F(PlanTest, CreatesEverythingInDependencyOrderThenReplanIsAllUnchanged) {
     EXPECT_EQ(plan.counts(0).count(), 5);
     EXPECT_EQ(plan.counts(1).count(), 6);
     EXPECT_FALSE(plan.manual_dependencies().empty());
-    EXPECT_EQ(plan.unresolved_size(), 5);
-    EXPECT_THAT(plan.warnings(), ElementsAre(HasSubstr("5 reference(s)")));
+    EXPECT_EQ(plan.unresolved_size(), 4);
+    EXPECT_THAT(plan.warnings(), ElementsAre(HasSubstr("4 reference(s)")));
 
     Apply(p, plan, &target_);
     EXPECT_TRUE(CanonicalJson(*target_.GetWorkflowDef("order_flow", 2)) ==
@@ -167,10 +169,35 @@ TEST_F(PlanTest, CreatesEverythingInDependencyOrderThenReplanIsAllUnchanged) {
   }
 }
 
-TEST_F(PlanTest, PreflightBlocksNamingWorkflowTaskAndMissingDefinitionAllAtOnce) {
-  target_ = InMemoryDefinitionSource();  // provides neither missing_worker nor ghost_flow
+// A worker task without a task definition in the source runs there with Conductor's default one:
+// it does not block, and the plan lists it.
+TEST_F(PlanTest, AWorkerTaskWithoutADefinitionInTheSourceMigratesToRunWithTheDefault) {
+  target_ = InMemoryDefinitionSource();
+  target_.AddWorkflowDef(SimpleWf("ghost_flow", 1, "charge_card"));
   v1::MigrationPackage p = MakePackage(source_, Select({"order_flow"}), v1::CONFLICT_STRATEGY_FAIL,
                                        v1::VERSION_STRATEGY_PRESERVE);
+  v1::MigrationPlan plan = PlanOk(p);
+  EXPECT_FALSE(plan.blocked()) << plan.DebugString();
+  EXPECT_THAT(Actions(plan), Each(v1::ITEM_ACTION_CREATE));
+  const v1::Dependency* listed = nullptr;
+  for (const v1::Dependency& d : plan.manual_dependencies()) {
+    if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) listed = &d;
+  }
+  ASSERT_NE(listed, nullptr) << plan.DebugString();
+  EXPECT_EQ(listed->name(), "missing_worker");
+  ASSERT_EQ(listed->referenced_by_size(), 1);
+  EXPECT_EQ(listed->referenced_by(0).workflow_name(), "order_flow");
+  EXPECT_EQ(listed->referenced_by(0).task_reference_name(), "missing_worker");
+  for (const v1::UnresolvedReference& u : plan.unresolved()) {
+    EXPECT_NE(u.name(), "missing_worker") << u.DebugString();
+  }
+}
+
+TEST_F(PlanTest, PreflightBlocksNamingWorkflowTaskAndMissingDefinitionAllAtOnce) {
+  target_ = InMemoryDefinitionSource();  // provides neither missing_worker nor ghost_flow
+  v1::MigrationPackage p =
+      MakePackage(source_, Select({"order_flow"}), v1::CONFLICT_STRATEGY_FAIL,
+                  v1::VERSION_STRATEGY_PRESERVE, /*require_task_definitions=*/true);
   v1::MigrationPlan plan = PlanOk(p);
   EXPECT_TRUE(plan.blocked());
   auto items = ByKey(plan);
@@ -648,7 +675,7 @@ TEST_F(PlanTest, ReportCarriesStatusesCountsAndDependencies) {
   EXPECT_EQ(r.counts_size(), 2);
   EXPECT_EQ(r.version_mapping_size(), 6);
   EXPECT_EQ(r.manual_dependencies_size(), p.dependencies().dependencies_size());
-  EXPECT_EQ(r.unresolved_size(), 5);
+  EXPECT_EQ(r.unresolved_size(), 4);
 }
 
 }  // namespace

@@ -121,5 +121,25 @@ TEST(ReferencesTest, ScanListsReferencesInDefinitionOrder) {
   EXPECT_FALSE(refs.task_defs.back().required);
 }
 
+// Conductor reads a failureWorkflow that starts with '$' from the workflow's input when the
+// workflow fails: an expression, never a workflow to fetch, pin or rewrite.
+TEST(ReferencesTest, AFailureWorkflowFromTheInputIsAnExpression) {
+  cp::WorkflowDef def = Wf(R"pb(
+    name: "w"
+    version: 1
+    failure_workflow: "$workflow.input.failureWfName"
+    failure_workflow_version: 2
+    tasks { name: "t" task_reference_name: "t" type: "SIMPLE" }
+  )pb");
+  WorkflowReferences refs = ScanWorkflow(def);
+  EXPECT_TRUE(refs.workflows.empty());
+  ASSERT_EQ(refs.unresolved.size(), 1u);
+  EXPECT_EQ(refs.unresolved[0].kind(), v1::UNRESOLVED_KIND_EXPRESSION);
+  EXPECT_EQ(refs.unresolved[0].name(), "$workflow.input.failureWfName");
+  EXPECT_EQ(refs.unresolved[0].referenced_by().field(), "failureWorkflow");
+  EXPECT_EQ(RewriteWorkflowReferences(&def, [](absl::string_view, int32_t) { return 9; }), 0);
+  EXPECT_EQ(def.failure_workflow_version(), 2);
+}
+
 }  // namespace
 }  // namespace cmig::migration

@@ -24,6 +24,7 @@ using ::cmig::testing::SimpleWf;
 using ::cmig::testing::StatusIs;
 using ::cmig::testing::Td;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -176,7 +177,9 @@ TEST_F(SnapshotVerifyTest, VerifyAcceptsTheAppliedTargetAndNamesEveryMismatch) {
   EXPECT_EQ(ok->checked(), 11);
   EXPECT_THAT(ok->problems(), IsEmpty());
 
-  // Someone edits one workflow and removes a sub-workflow and a task definition.
+  // Someone edits one workflow and removes a sub-workflow and a task definition. missing_worker
+  // is not one the source holds either: without it, the task runs with Conductor's default task
+  // definition, as in the source, which is no problem.
   cp::WorkflowDef edited = *target_.GetWorkflowDef("audit_flow", 3);
   edited.set_description("edited");
   target_.AddWorkflowDef(edited);
@@ -189,9 +192,14 @@ TEST_F(SnapshotVerifyTest, VerifyAcceptsTheAppliedTargetAndNamesEveryMismatch) {
               ElementsAre(HasSubstr("workflow 'audit_flow' version 3 in the target has sha256"),
                           HasSubstr("workflow 'label_flow' version 1 is missing from the target"),
                           AllOf(HasSubstr("workflow 'packing_flow' version 2, task 'label'"),
-                                HasSubstr("workflow 'label_flow' version 1 does not exist")),
-                          AllOf(HasSubstr("workflow 'order_flow' version 3, task 'missing_worker'"),
-                                HasSubstr("task definition 'missing_worker' does not exist"))));
+                                HasSubstr("workflow 'label_flow' version 1 does not exist"))));
+  // A task definition the source does hold is missed.
+  target_.RemoveTaskDef("charge_card");
+  auto worse = VerifyTarget(report, target_);
+  ASSERT_OK(worse.status());
+  EXPECT_THAT(worse->problems(),
+              Contains(AllOf(HasSubstr("task 'charge"),
+                             HasSubstr("task definition 'charge_card' does not exist"))));
 }
 
 TEST_F(SnapshotVerifyTest, BlockedReportIsNotVerified) {
