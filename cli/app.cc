@@ -108,9 +108,11 @@ std::vector<Command> BuildCommands() {
   c.push_back({
       .name = "migrate",
       .summary = "migrate definitions from this server to a target environment",
-      .usage = "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
-               "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
-               "[--include-secrets] [--require-task-definitions] [--dry-run] [--wait]",
+      .usage =
+          "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
+          "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
+          "[--include-secrets] [--require-task-definitions] [--on-blocked fail|skip] [--dry-run] "
+          "[--wait]",
       .description =
           "Starts outgoing_migration_request on --server (the source). Its worker fetches the "
           "selection and everything it references, builds the package, pushes it to the target "
@@ -118,10 +120,13 @@ std::vector<Command> BuildCommands() {
           "attempt, elapsed) and ends with the report; exits 1 with the reason when the "
           "migration fails. --workflow and --task repeat. A worker task whose task definition "
           "the source does not hold migrates as Conductor runs it, with a default task "
-          "definition, and the report lists it; --require-task-definitions blocks it instead.",
+          "definition, and the report lists it; --require-task-definitions blocks it instead. "
+          "With --on-blocked skip, a conflict or missing dependency leaves out what it affects "
+          "(every workflow that depends on it) and the rest migrates; the report says why, "
+          "item by item.",
       .flags = {"target", "source", "workflow", "task", "all_workflows", "conflict_strategy",
                 "version_strategy", "include_secrets", "skip_discovery", "require_task_definitions",
-                "dry_run", "wait", "poll_interval", "wait_timeout"},
+                "on_blocked", "dry_run", "wait", "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
                    "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
                    "refund_flow --task charge_card --conflict-strategy update --wait",
@@ -246,11 +251,12 @@ std::vector<Command> BuildCommands() {
       .name = "import",
       .summary = "apply a package file to a target server (incoming_migration_request)",
       .usage = "--input PACKAGE --server ADDR [--conflict-strategy fail|skip|update] "
-               "[--version-strategy preserve|new-version] [--dry-run] [--wait]",
+               "[--version-strategy preserve|new-version] [--on-blocked fail|skip] [--dry-run] "
+               "[--wait]",
       .description = "Checks the package, then starts incoming_migration_request on the "
                      "server with it. With --wait, shows the steps as they run and ends with the "
                      "report; exits 1 when the import fails.",
-      .flags = {"input", "conflict_strategy", "version_strategy", "dry_run", "wait",
+      .flags = {"input", "conflict_strategy", "version_strategy", "on_blocked", "dry_run", "wait",
                 "poll_interval", "wait_timeout", "target"},
       .examples = {"migrationctl import --input orders.cmigpkg.json --server prod:8090 "
                    "--token-file ~/.cmig/prod.token --dry-run --wait",

@@ -46,6 +46,9 @@ ABSL_FLAG(bool, skip_discovery, false,
 ABSL_FLAG(bool, require_task_definitions, false,
           "refuse a worker task whose task definition the source does not hold, instead of "
           "migrating it to run with Conductor's default task definition as in the source");
+ABSL_FLAG(std::string, on_blocked, "fail",
+          "what a conflict or missing dependency does: fail blocks the whole migration, skip "
+          "leaves out what it affects and migrates the rest");
 ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
 ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "how often --wait polls the status");

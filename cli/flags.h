@@ -44,6 +44,7 @@ ABSL_DECLARE_FLAG(std::string, version_strategy);
 ABSL_DECLARE_FLAG(bool, include_secrets);
 ABSL_DECLARE_FLAG(bool, skip_discovery);
 ABSL_DECLARE_FLAG(bool, require_task_definitions);
+ABSL_DECLARE_FLAG(std::string, on_blocked);
 ABSL_DECLARE_FLAG(bool, dry_run);
 ABSL_DECLARE_FLAG(bool, wait);
 ABSL_DECLARE_FLAG(absl::Duration, poll_interval);

@@ -198,6 +198,10 @@ absl::Status MigrateCommand(Context& ctx) {
   options.set_dry_run(absl::GetFlag(FLAGS_dry_run));
   options.set_skip_discovery(absl::GetFlag(FLAGS_skip_discovery));
   options.set_require_task_definitions(absl::GetFlag(FLAGS_require_task_definitions));
+  absl::StatusOr<v1::OnBlocked> on_blocked =
+      ParseOnBlocked(absl::GetFlag(FLAGS_on_blocked), "--on-blocked");
+  if (!on_blocked.ok()) return UsageError(on_blocked.status().message());
+  options.set_on_blocked(*on_blocked);
 
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());

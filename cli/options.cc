@@ -55,6 +55,16 @@ absl::StatusOr<v1::VersionStrategy> ParseVersionStrategy(absl::string_view text,
       absl::StrCat(field, ": '", text, "' is not a version strategy (preserve or new-version)"));
 }
 
+absl::StatusOr<v1::OnBlocked> ParseOnBlocked(absl::string_view text, absl::string_view field) {
+  std::string t = absl::AsciiStrToLower(text);
+  if (t.empty() || t == "fail") return v1::ON_BLOCKED_FAIL;
+  if (t == "skip") return v1::ON_BLOCKED_SKIP;
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": '", text, "' is not an on-blocked policy (fail or skip)"));
+}
+
+std::string OnBlockedText(v1::OnBlocked o) { return o == v1::ON_BLOCKED_SKIP ? "skip" : "fail"; }
+
 std::string ConflictStrategyText(v1::ConflictStrategy s) {
   switch (s) {
     case v1::CONFLICT_STRATEGY_SKIP:
@@ -135,6 +145,10 @@ absl::StatusOr<v1::ExportConfig> ParseExportConfig(absl::string_view text,
       !s.ok()) {
     return bad(s.status());
   }
+  if (auto s = ParseOnBlocked(config.import_options().on_blocked(), "import_options.on_blocked");
+      !s.ok()) {
+    return bad(s.status());
+  }
   return config;
 }
 
@@ -187,9 +201,16 @@ import_options {
   # "preserve" keeps source version numbers; "new-version" gives a changed workflow the next
   # free version in the target and rewrites every reference to it.
   version_strategy: "preserve"
+  # A conflict (under "fail") or a missing dependency: "fail" blocks the whole import, "skip"
+  # leaves out what is affected (with every workflow that depends on it) and applies the rest.
+  on_blocked: "fail"
   # Plan only: report what would change, change nothing.
   dry_run: false
 }
+
+# Refuse a worker task whose task definition the source does not hold, instead of migrating it
+# to run with Conductor's default task definition, as it does in the source.
+require_task_definitions: false
 )";
 }
 

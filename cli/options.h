@@ -20,7 +20,10 @@ absl::StatusOr<v1::ConflictStrategy> ParseConflictStrategy(absl::string_view tex
 // "preserve" | "new-version" (or "new_version"); empty is PRESERVE.
 absl::StatusOr<v1::VersionStrategy> ParseVersionStrategy(absl::string_view text,
                                                          absl::string_view field);
+// "fail" | "skip"; empty is FAIL.
+absl::StatusOr<v1::OnBlocked> ParseOnBlocked(absl::string_view text, absl::string_view field);
 std::string ConflictStrategyText(v1::ConflictStrategy s);
+std::string OnBlockedText(v1::OnBlocked o);
 std::string VersionStrategyText(v1::VersionStrategy s);
 
 // "NAME" -> {NAME, 0 (latest)}; "NAME@3" -> {NAME, 3}. InvalidArgument naming `field`.

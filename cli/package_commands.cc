@@ -81,11 +81,13 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
                                   p.manifest().task_def_count(), " task definitions")});
   h.AddRow(
       {"Options",
-       absl::StrCat("conflict ", ConflictStrategyText(p.options().conflict_strategy()),
-                    ", versions ", VersionStrategyText(p.options().version_strategy()),
-                    p.options().dry_run() ? ", dry run" : "",
-                    p.options().skip_discovery() ? ", without discovery" : "",
-                    p.options().require_task_definitions() ? ", task definitions required" : "")});
+       absl::StrCat(
+           "conflict ", ConflictStrategyText(p.options().conflict_strategy()), ", versions ",
+           VersionStrategyText(p.options().version_strategy()),
+           p.options().dry_run() ? ", dry run" : "",
+           p.options().skip_discovery() ? ", without discovery" : "",
+           p.options().require_task_definitions() ? ", task definitions required" : "",
+           p.options().on_blocked() == v1::ON_BLOCKED_SKIP ? ", blocked items left out" : "")});
   if (p.contains_secret_values()) {
     std::vector<std::string> names;
     for (const auto& s : p.secrets()) names.push_back(s.name());
@@ -158,7 +160,8 @@ JsonObject PackageJson(const v1::MigrationPackage& p) {
       .Set("dryRun", JsonBool(p.options().dry_run()))
       .Set("includeSecrets", JsonBool(p.options().include_secrets()))
       .Set("skipDiscovery", JsonBool(p.options().skip_discovery()))
-      .Set("requireTaskDefinitions", JsonBool(p.options().require_task_definitions()));
+      .Set("requireTaskDefinitions", JsonBool(p.options().require_task_definitions()))
+      .Set("onBlocked", JsonString(OnBlockedText(p.options().on_blocked())));
   o.Set("formatVersion", JsonNumber(p.format_version()))
       .Set("sourceEnvironment", JsonString(p.source_environment()))
       .Set("createdAt", JsonString(CreatedAt(p)))
@@ -291,6 +294,9 @@ absl::Status ExportCommand(Context& ctx) {
   header.options.set_include_secrets(config.include_secrets());
   header.options.set_skip_discovery(!discovery_options.follow_references);
   header.options.set_require_task_definitions(config.require_task_definitions());
+  ASSIGN_OR_RETURN(v1::OnBlocked on_blocked,
+                   ParseOnBlocked(config.import_options().on_blocked(), ""));
+  header.options.set_on_blocked(on_blocked);
   if (config.include_secrets()) {
     ASSIGN_OR_RETURN(auto secrets, client::GrpcExtensionsClient::Create(options));
     for (const v1::Dependency& d : discovery.report.dependencies()) {
@@ -364,6 +370,12 @@ absl::Status ImportCommand(Context& ctx) {
     absl::StatusOr<v1::VersionStrategy> v = ParseVersionStrategy(versions, "--version-strategy");
     if (!v.ok()) return UsageError(v.status().message());
     options.set_version_strategy(*v);
+  }
+  if (ctx.flag_given("on_blocked")) {
+    absl::StatusOr<v1::OnBlocked> o =
+        ParseOnBlocked(absl::GetFlag(FLAGS_on_blocked), "--on-blocked");
+    if (!o.ok()) return UsageError(o.status().message());
+    options.set_on_blocked(*o);
   }
   if (ctx.flag_given("dry_run")) options.set_dry_run(absl::GetFlag(FLAGS_dry_run));
   if (options.SerializeAsString() != package.options().SerializeAsString()) {

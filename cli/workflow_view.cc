@@ -43,8 +43,11 @@ std::string EnumWord(absl::string_view full, absl::string_view prefix) {
   return absl::AsciiStrToLower(absl::StripPrefix(full, prefix));
 }
 
+// "left out" for ITEM_ACTION_LEFT_OUT.
 std::string ActionName(v1::ItemAction a) {
-  return EnumWord(v1::ItemAction_Name(a), "ITEM_ACTION_");
+  std::string word = EnumWord(v1::ItemAction_Name(a), "ITEM_ACTION_");
+  std::replace(word.begin(), word.end(), '_', ' ');
+  return word;
 }
 
 std::string KindName(v1::ItemKind k) {

@@ -50,6 +50,9 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
                   static_cast<int>(o.version_strategy()), " ", o.include_secrets() ? 1 : 0, " ",
                   o.dry_run() ? 1 : 0, " ", o.skip_discovery() ? 1 : 0, "\n");
   if (o.require_task_definitions()) text += "require_task_definitions 1\n";
+  if (o.on_blocked() != v1::ON_BLOCKED_UNSPECIFIED) {
+    absl::StrAppend(&text, "on_blocked ", static_cast<int>(o.on_blocked()), "\n");
+  }
   std::vector<const v1::PackageItem*> items;
   for (const auto& i : p.items()) {
     items.push_back(&i);

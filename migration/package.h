@@ -19,6 +19,7 @@
 //   created_at <seconds> <nanos>
 //   options <conflict_strategy> <version_strategy> <include_secrets> <dry_run> <skip_discovery>
 //   require_task_definitions 1                      only when that option is set
+//   on_blocked <on_blocked>                         only when that option is set
 //   item <kind> <s name> <version> <sha256>        one per item, sorted by (kind, name, version)
 //   secret <s name> <s value>                       one per secret, sorted by name
 //

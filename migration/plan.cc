@@ -95,6 +95,9 @@ class Planner {
     for (int i : order) {
       RETURN_IF_ERROR(Preflight(&workflows_[i]));
     }
+    if (package_.options().on_blocked() == v1::ON_BLOCKED_SKIP) {
+      LeaveOutWhatIsBlocked(plan);
+    }
 
     for (int i : order) {
       *plan.add_items() = std::move(workflows_[i].item);
@@ -106,7 +109,7 @@ class Planner {
           plan.add_blocking_problems(r);
         }
       }
-      if (item.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
+      if (item.kind() == v1::ITEM_KIND_WORKFLOW_DEF && item.action() != v1::ITEM_ACTION_LEFT_OUT) {
         mapping_sorted_[{item.name(), item.source_version()}] = item.target_version();
       }
     }
@@ -129,6 +132,126 @@ class Planner {
       plan.add_warnings(std::move(w));
     }
     return plan;
+  }
+
+  // Under on-blocked skip: every CONFLICT or BLOCKED item, every workflow that depends on one
+  // (at any depth), and every item that only those needed become LEFT_OUT, each with the reason.
+  // What remains is a plan that applies on its own. Task definition items are the first ones in
+  // `plan`; workflow items are still in workflows_.
+  void LeaveOutWhatIsBlocked(v1::MigrationPlan& plan) {
+    const int task_defs = static_cast<int>(contents_.task_defs.size());
+    const int total = task_defs + static_cast<int>(workflows_.size());
+    auto item_of = [&](int node) -> v1::PlannedItem& {
+      return node < task_defs ? *plan.mutable_items(node) : workflows_[node - task_defs].item;
+    };
+    // Dependencies within the package, from each workflow's own references.
+    std::map<std::string, int> task_def_node;
+    for (int i = 0; i < task_defs; ++i) task_def_node[contents_.task_defs[i].name()] = i;
+    std::map<WorkflowKey, int> workflow_node;
+    std::map<std::string, int> latest_node;
+    for (size_t j = 0; j < contents_.workflows.size(); ++j) {
+      const cp::WorkflowDef& w = contents_.workflows[j];
+      const int node = task_defs + static_cast<int>(j);
+      workflow_node[{w.name(), w.version()}] = node;
+      auto [it, inserted] = latest_node.try_emplace(w.name(), node);
+      if (!inserted && contents_.workflows[it->second - task_defs].version() < w.version()) {
+        it->second = node;
+      }
+    }
+    std::vector<std::vector<int>> needs(total);
+    std::vector<std::vector<int>> needed_by(total);
+    for (size_t j = 0; j < contents_.workflows.size(); ++j) {
+      const int node = task_defs + static_cast<int>(j);
+      WorkflowReferences refs = ScanWorkflow(contents_.workflows[j]);
+      std::set<int> deps;
+      for (const TaskDefReference& t : refs.task_defs) {
+        if (auto it = task_def_node.find(t.name); it != task_def_node.end())
+          deps.insert(it->second);
+      }
+      for (const WorkflowReference& r : refs.workflows) {
+        if (r.version != 0) {
+          auto it = workflow_node.find({r.name, r.version});
+          if (it != workflow_node.end()) deps.insert(it->second);
+        } else if (auto it = latest_node.find(r.name); it != latest_node.end()) {
+          deps.insert(it->second);
+        }
+      }
+      deps.erase(node);
+      for (int d : deps) {
+        needs[node].push_back(d);
+        needed_by[d].push_back(node);
+      }
+    }
+
+    std::vector<bool> left(total, false);
+    std::vector<int> queue;
+    for (int n = 0; n < total; ++n) {
+      v1::PlannedItem& item = item_of(n);
+      if (item.action() != v1::ITEM_ACTION_CONFLICT && item.action() != v1::ITEM_ACTION_BLOCKED) {
+        continue;
+      }
+      const bool conflict = item.action() == v1::ITEM_ACTION_CONFLICT;
+      LeaveOut(item, conflict ? "it conflicts with the target's definition"
+                              : "a definition it needs is missing");
+      left[n] = true;
+      queue.push_back(n);
+    }
+    if (queue.empty()) return;
+    // Upwards: whatever depends on a left-out item cannot be applied either.
+    for (size_t q = 0; q < queue.size(); ++q) {
+      const int n = queue[q];
+      const v1::PlannedItem& cause = item_of(n);
+      for (int parent : needed_by[n]) {
+        if (left[parent]) continue;
+        left[parent] = true;
+        LeaveOut(item_of(parent),
+                 absl::StrCat("it depends on ",
+                              DescribeItem(cause.kind(), cause.name(), cause.source_version()),
+                              ", which is left out"));
+        queue.push_back(parent);
+      }
+    }
+    // Downwards from what was requested and stays: anything not reached was only needed by
+    // workflows that are left out.
+    std::vector<bool> kept(total, false);
+    std::vector<int> stack;
+    for (int n = 0; n < total; ++n) {
+      const int package_item =
+          n < task_defs ? contents_.task_def_items[n] : contents_.workflow_items[n - task_defs];
+      const bool requested = package_item < package_.manifest().entries_size() &&
+                             package_.manifest().entries(package_item).requested();
+      if (requested && !left[n]) {
+        kept[n] = true;
+        stack.push_back(n);
+      }
+    }
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      for (int d : needs[n]) {
+        if (kept[d] || left[d]) continue;
+        kept[d] = true;
+        stack.push_back(d);
+      }
+    }
+    int count = 0;
+    for (int n = 0; n < total; ++n) {
+      if (!left[n] && !kept[n]) {
+        LeaveOut(item_of(n), "only workflows that are left out need it");
+      }
+      if (item_of(n).action() == v1::ITEM_ACTION_LEFT_OUT) ++count;
+    }
+    warnings_.push_back(absl::StrCat("on-blocked skip left out ", count,
+                                     " item(s) that cannot be applied or depend on one; the rest "
+                                     "is applied (each left-out item says why)"));
+  }
+
+  static void LeaveOut(v1::PlannedItem& item, absl::string_view why) {
+    item.set_action(v1::ITEM_ACTION_LEFT_OUT);
+    item.mutable_reasons()->Add(absl::StrCat("left out: ", why));
+    // The reason comes first; any earlier ones (the conflict, the missing dependency) follow.
+    std::rotate(item.mutable_reasons()->rbegin(), item.mutable_reasons()->rbegin() + 1,
+                item.mutable_reasons()->rend());
   }
 
  private:

@@ -20,12 +20,17 @@
 //    versions, all are UNCHANGED; otherwise every member takes a new version as above.
 //    References to the latest version (no version) are left alone: they follow the target.
 //  - Preflight, for every workflow that would be written or conflicts: each task that needs a
-//    task definition finds it in the package or the target (or embeds one); each statically named
+//    task definition finds it in the package or the target (or embeds one, or the package lists
+//    it as running with Conductor's default task definition in the source); each statically named
 //    sub-workflow, START_WORKFLOW target and failure workflow finds its (name, version) among the
 //    planned items or in the target. A missing one makes a CREATE/UPDATE item BLOCKED and is a
 //    blocking problem naming the workflow, the task and the missing definition. Missing
 //    dependencies of UNCHANGED or SKIP items are warnings: the target already runs without them.
 //  - CONFLICT and BLOCKED block the whole apply; all problems are collected, none stops planning.
+//    Under on-blocked skip (MigrationOptions.on_blocked) they do not: each becomes LEFT_OUT, and
+//    so does every workflow that depends on a left-out item (at any depth) and every item that
+//    only left-out workflows need (reached from no requested item that stays). Each says why in
+//    its reasons, first; the rest is applied, and a warning counts what was left out.
 //  - Planning a package whose items all exist identically gives all UNCHANGED, so re-running a
 //    migration writes nothing.
 #ifndef CMIG_MIGRATION_PLAN_H_

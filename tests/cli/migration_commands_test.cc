@@ -289,6 +289,67 @@ TEST_F(MigrationCommandsTest, ATaskWithoutADefinitionAndAFailureWorkflowFromInpu
   EXPECT_FALSE(b_.client->GetTaskDef("undeclared_worker").ok());
 }
 
+// One workflow of the set needs a sub-workflow that exists nowhere. By default nothing migrates;
+// with --on-blocked skip the rest migrates and the report names what was left out and why: the
+// same in a dry run, online and for an imported package.
+TEST_F(MigrationCommandsTest, OnBlockedSkipMigratesTheRestAndNamesWhatWasLeftOut) {
+  RegisterTaskDef(
+      *a_.client,
+      R"({"name":"good_task","retryCount":1,"timeoutSeconds":60,"responseTimeoutSeconds":30})");
+  RegisterTaskDef(
+      *a_.client,
+      R"({"name":"bad_task","retryCount":1,"timeoutSeconds":60,"responseTimeoutSeconds":30})");
+  RegisterWorkflow(*a_.client, R"({"name":"good_flow","version":1,"schemaVersion":2,"tasks":[
+      {"name":"good_task","taskReferenceName":"g","type":"SIMPLE"}]})");
+  RegisterWorkflow(*a_.client, R"({"name":"bad_flow","version":1,"schemaVersion":2,"tasks":[
+      {"name":"bad_task","taskReferenceName":"b","type":"SIMPLE"},
+      {"name":"child","taskReferenceName":"c","type":"SUB_WORKFLOW",
+       "subWorkflowParam":{"name":"nowhere_flow","version":1}}]})");
+  StartWorkers();
+  AddTargetEnvironment();
+
+  RunResult all_or_nothing =
+      Cli({"migrate", "--target", "B", "--all-workflows", "--wait", "--poll-interval", "20ms"});
+  EXPECT_EQ(all_or_nothing.exit_code, 1) << all_or_nothing;
+  EXPECT_FALSE(b_.client->GetWorkflowDef("good_flow", 1).ok());
+
+  const auto expect_left_out = [](const RunResult& r) {
+    EXPECT_THAT(r.out, HasSubstr("left out: a definition it needs is missing"));
+    EXPECT_THAT(r.out, HasSubstr("references workflow 'nowhere_flow' version 1"));
+    EXPECT_THAT(r.out, HasSubstr("left out: only workflows that are left out need it"));
+    EXPECT_THAT(r.out, HasSubstr("on-blocked skip left out 2 item(s)"));
+  };
+  RunResult dry = Cli({"migrate", "--target", "B", "--all-workflows", "--on-blocked", "skip",
+                       "--dry-run", "--wait", "--poll-interval", "20ms"});
+  ASSERT_EQ(dry.exit_code, 0) << dry;
+  expect_left_out(dry);
+  EXPECT_FALSE(b_.client->GetWorkflowDef("good_flow", 1).ok());
+
+  // Exported and imported: the policy is given at import.
+  const std::string config = dir_ + "/export.textproto";
+  WriteFile(config, absl::StrCat("source { environment: \"dev\" address: \"", server_->address(),
+                                 "\" }\nselection { all_workflows: true }\n"));
+  const std::string package = dir_ + "/set.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  RunResult imp_dry =
+      RunCli({"import", "--input", package, "--server", b_.server->address(), "--on-blocked",
+              "skip", "--dry-run", "--wait", "--poll-interval", "20ms"});
+  ASSERT_EQ(imp_dry.exit_code, 0) << imp_dry;
+  expect_left_out(imp_dry);
+  EXPECT_FALSE(b_.client->GetWorkflowDef("good_flow", 1).ok());
+
+  RunResult r = Cli({"migrate", "--target", "B", "--all-workflows", "--on-blocked", "skip",
+                     "--wait", "--poll-interval", "20ms"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  expect_left_out(r);
+  EXPECT_THAT(r.out, HasSubstr("Verification: ok"));
+  EXPECT_OK(b_.client->GetWorkflowDef("good_flow", 1).status());
+  EXPECT_OK(b_.client->GetTaskDef("good_task").status());
+  EXPECT_FALSE(b_.client->GetWorkflowDef("bad_flow", 1).ok());
+  EXPECT_FALSE(b_.client->GetTaskDef("bad_task").ok());
+}
+
 TEST_F(MigrationCommandsTest, MigrateDryRunChangesNothing) {
   SeedSource();
   StartWorkers();

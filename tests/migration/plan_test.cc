@@ -27,6 +27,7 @@ using ::cmig::testing::StatusIs;
 using ::cmig::testing::Td;
 using ::cmig::testing::Wf;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -35,7 +36,8 @@ using ::testing::SizeIs;
 
 v1::MigrationPackage MakePackage(InMemoryDefinitionSource& source, const v1::Selection& selection,
                                  v1::ConflictStrategy conflict, v1::VersionStrategy version,
-                                 bool require_task_definitions = false) {
+                                 bool require_task_definitions = false,
+                                 v1::OnBlocked on_blocked = v1::ON_BLOCKED_UNSPECIFIED) {
   auto d = Discover(selection, source, {.require_task_definitions = require_task_definitions});
   EXPECT_TRUE(d.ok()) << d.status();
   PackageHeader h;
@@ -44,6 +46,7 @@ v1::MigrationPackage MakePackage(InMemoryDefinitionSource& source, const v1::Sel
   h.options.set_conflict_strategy(conflict);
   h.options.set_version_strategy(version);
   h.options.set_require_task_definitions(require_task_definitions);
+  h.options.set_on_blocked(on_blocked);
   h.selection = selection;
   auto built = BuildPackage(*d, h);
   EXPECT_TRUE(built.ok()) << built.status();
@@ -212,6 +215,75 @@ TEST_F(PlanTest, PreflightBlocksNamingWorkflowTaskAndMissingDefinitionAllAtOnce)
                         HasSubstr("references workflow 'ghost_flow' version 1"))));
   EXPECT_THAT(StepsToApply(p, plan), StatusIs(absl::StatusCode::kFailedPrecondition,
                                               HasSubstr("blocked by 2 problem(s)")));
+}
+
+// Under on-blocked skip, a workflow with a missing sub-workflow is left out with everything only
+// it needed; another requested workflow still migrates, and the plan is not blocked.
+TEST_F(PlanTest, OnBlockedSkipLeavesOutTheBlockedWorkflowAndWhatOnlyItNeeded) {
+  target_ = InMemoryDefinitionSource();  // no ghost_flow: order_flow v2 is blocked
+  v1::MigrationPackage p =
+      MakePackage(source_, Select({"order_flow", "ping"}), v1::CONFLICT_STRATEGY_FAIL,
+                  v1::VERSION_STRATEGY_PRESERVE, false, v1::ON_BLOCKED_SKIP);
+  v1::MigrationPlan plan = PlanOk(p);
+  EXPECT_FALSE(plan.blocked()) << plan.DebugString();
+  EXPECT_THAT(plan.blocking_problems(), IsEmpty());
+  auto items = ByKey(plan);
+  EXPECT_EQ(items["order_flow:2"].action(), v1::ITEM_ACTION_LEFT_OUT);
+  EXPECT_THAT(items["order_flow:2"].reasons(),
+              ElementsAre("left out: a definition it needs is missing",
+                          HasSubstr("references workflow 'ghost_flow' version 1")));
+  for (const char* only_for_order_flow :
+       {"express_flow:1", "packing_flow:2", "label_flow:1", "audit_flow:3", "order_cleanup:1",
+        "charge_card", "ship_order", "audit_log", "call_api"}) {
+    SCOPED_TRACE(only_for_order_flow);
+    EXPECT_EQ(items[only_for_order_flow].action(), v1::ITEM_ACTION_LEFT_OUT);
+    EXPECT_THAT(items[only_for_order_flow].reasons(),
+                ElementsAre("left out: only workflows that are left out need it"));
+  }
+  // The cycle ping <-> pong and the task definition pong shares with order_flow's tree migrate.
+  EXPECT_EQ(items["ping:1"].action(), v1::ITEM_ACTION_CREATE);
+  EXPECT_EQ(items["pong:1"].action(), v1::ITEM_ACTION_CREATE);
+  EXPECT_EQ(items["notify"].action(), v1::ITEM_ACTION_CREATE);
+  EXPECT_THAT(plan.warnings(), Contains(HasSubstr("on-blocked skip left out 10 item(s)")));
+  for (const auto& m : plan.version_mapping()) EXPECT_NE(m.name(), "order_flow");
+
+  ASSERT_OK_AND_ASSIGN(auto steps, StepsToApply(p, plan));
+  std::vector<std::string> written;
+  for (const ApplyStep& s : steps) {
+    written.push_back(s.kind == v1::ITEM_KIND_TASK_DEF ? s.task_def.name() : s.workflow_def.name());
+  }
+  EXPECT_THAT(written, ::testing::UnorderedElementsAre("notify", "ping", "pong"));
+}
+
+// A conflict deep in the tree leaves out every workflow above it, each naming what it depends
+// on; with the default policy the same package is blocked.
+TEST_F(PlanTest, OnBlockedSkipLeavesOutEveryWorkflowAboveAConflict) {
+  cp::WorkflowDef changed = *source_.GetWorkflowDef("label_flow", 1);
+  changed.set_description("edited in the target");
+  target_.AddWorkflowDef(changed);
+  v1::MigrationPackage strict =
+      MakePackage(source_, Select({"express_flow", "ping"}), v1::CONFLICT_STRATEGY_FAIL,
+                  v1::VERSION_STRATEGY_PRESERVE);
+  EXPECT_TRUE(PlanOk(strict).blocked());
+
+  v1::MigrationPackage p =
+      MakePackage(source_, Select({"express_flow", "ping"}), v1::CONFLICT_STRATEGY_FAIL,
+                  v1::VERSION_STRATEGY_PRESERVE, false, v1::ON_BLOCKED_SKIP);
+  v1::MigrationPlan plan = PlanOk(p);
+  EXPECT_FALSE(plan.blocked());
+  auto items = ByKey(plan);
+  EXPECT_EQ(items["label_flow:1"].action(), v1::ITEM_ACTION_LEFT_OUT);
+  EXPECT_THAT(items["label_flow:1"].reasons(),
+              ElementsAre("left out: it conflicts with the target's definition",
+                          HasSubstr("conflict strategy fail")));
+  EXPECT_THAT(items["packing_flow:2"].reasons(),
+              ElementsAre("left out: it depends on workflow 'label_flow' version 1, which is "
+                          "left out"));
+  EXPECT_THAT(items["express_flow:1"].reasons(),
+              ElementsAre("left out: it depends on workflow 'packing_flow' version 2, which is "
+                          "left out"));
+  EXPECT_EQ(items["ping:1"].action(), v1::ITEM_ACTION_CREATE);
+  EXPECT_EQ(items["pong:1"].action(), v1::ITEM_ACTION_CREATE);
 }
 
 TEST_F(PlanTest, PreflightAcceptsDependenciesFromTargetOrEmbeddedDefinition) {
