@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "definitions/conductor_json.h"
 #include "workflows/registration.h"
 
 namespace cmig::cli {
@@ -30,10 +31,19 @@ absl::Status DefinitionsLoadCommand(Context& ctx) {
   ASSIGN_OR_RETURN(workflows::RegistrationReport report,
                    workflows::RegisterDefinitions(*orchestrator, defs));
   if (ctx.json()) {
+    JsonArray dropped;
+    for (const workflows::DroppedKey& d : defs.dropped) {
+      JsonObject k;
+      k.Set("file", JsonString(d.file))
+          .Set("path", JsonString(d.path))
+          .Set("kind", JsonString(d.kind));
+      dropped.Add(k.Take());
+    }
     JsonObject o;
     o.Set("created", NameList(report.created));
     o.Set("updated", NameList(report.updated));
     o.Set("unchanged", NameList(report.unchanged));
+    o.Set("dropped", dropped.Take());
     PrintJson(o.value(), ctx.out());
     return absl::OkStatus();
   }
@@ -44,6 +54,14 @@ absl::Status DefinitionsLoadCommand(Context& ctx) {
   line("created", report.created);
   line("updated", report.updated);
   line("unchanged", report.unchanged);
+  if (!defs.dropped.empty()) {
+    ctx.out() << "dropped (" << defs.dropped.size()
+              << "): not carried by Conductor's gRPC API, so not registered:\n";
+    for (const workflows::DroppedKey& d : defs.dropped) {
+      ctx.out() << "  " << d.file << ": " << d.path
+                << (d.kind == kDiagnosticAudit ? " (stamped by the server)" : "") << "\n";
+    }
+  }
   return absl::OkStatus();
 }
 

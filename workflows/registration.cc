@@ -38,8 +38,9 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
   auto tasks = fields.find("tasks");
   const bool is_workflow =
       tasks != fields.end() && tasks->second.kind_case() == google::protobuf::Value::kListValue;
+  std::vector<JsonDiagnostic> dropped;
   if (is_workflow) {
-    absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, nullptr);
+    absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, &dropped);
     if (!def.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
     }
@@ -48,7 +49,7 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
     }
     out.workflow_defs.push_back(*std::move(def));
   } else {
-    absl::StatusOr<TaskDef> def = TaskDefFromValue(v, nullptr);
+    absl::StatusOr<TaskDef> def = TaskDefFromValue(v, &dropped);
     if (!def.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
     }
@@ -57,6 +58,7 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
     }
     out.task_defs.push_back(*std::move(def));
   }
+  for (JsonDiagnostic& d : dropped) out.dropped.push_back({where, std::move(d.path), d.kind});
   return absl::OkStatus();
 }
 

@@ -24,9 +24,18 @@
 
 namespace cmig::workflows {
 
+// A key of a definition file that Conductor's gRPC API (and so the proto) cannot carry.
+struct DroppedKey {
+  std::string file;  // the file, with "[i]" for the i-th definition of a list
+  std::string path;  // e.g. "$.tasks[0].onStateChange"
+  std::string kind;  // "audit" (server-stamped) or "unsupported"
+};
+
 struct DefinitionSet {
   std::vector<conductor::proto::TaskDef> task_defs;
   std::vector<conductor::proto::WorkflowDef> workflow_defs;
+  // In file order; see definitions/conductor_json.h for which keys and why.
+  std::vector<DroppedKey> dropped;
 };
 
 // What RegisterDefinitions did, by "name" (task definitions) and
@@ -40,9 +49,10 @@ struct RegistrationReport {
 // Reads every *.json file under `dir` (subdirectories too, in path order;
 // e.g. workflows/*.json and workflows/taskdefs/*.json) in Conductor's JSON
 // dialect: an object with a "tasks" array is a workflow definition, any
-// other object a task definition, an array a list of either. NotFound: no
-// such directory. InvalidArgument naming the file: a file that does not parse
-// or convert.
+// other object a task definition, an array a list of either. Keys the proto
+// cannot carry are listed in `dropped`. NotFound: no such directory.
+// InvalidArgument naming the file: a file that does not parse or convert, or a
+// definition whose numbers are out of Conductor's ranges.
 absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir);
 
 // Task definitions first (workflows refer to them), then workflows. Stops at

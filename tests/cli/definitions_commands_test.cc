@@ -73,5 +73,36 @@ TEST_F(DefinitionsCommandsTest, NumbersOutOfConductorsRangesChangeNothing) {
   EXPECT_FALSE(client_->GetTaskDef("fine_task").ok());
 }
 
+// Keys Conductor's gRPC API cannot carry are named with their paths, never silently lost.
+TEST_F(DefinitionsCommandsTest, KeysTheWireCannotCarryAreNamed) {
+  std::filesystem::create_directories(dir_ + "/defs");
+  WriteFile(dir_ + "/defs/flow.json", R"({"name":"listening_flow","version":1,
+      "createTime":1700000000000,"tags":[{"key":"team","value":"orders"}],"tasks":[
+      {"name":"notify","taskReferenceName":"n","type":"SIMPLE",
+       "onStateChange":{"onFailed":[{"type":"ALERT"}]}}]})");
+  RunResult r = Cli({"definitions", "load", dir_ + "/defs"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::string file = dir_ + "/defs/flow.json";
+  EXPECT_THAT(r.out, HasSubstr("dropped (3): not carried by Conductor's gRPC API"));
+  EXPECT_THAT(r.out, HasSubstr(file + ": $.createTime (stamped by the server)"));
+  EXPECT_THAT(r.out, HasSubstr(file + ": $.tags\n"));
+  EXPECT_THAT(r.out, HasSubstr(file + ": $.tasks[0].onStateChange\n"));
+  EXPECT_OK(client_->GetWorkflowDef("listening_flow", 1).status());
+
+  RunResult j = Cli({"definitions", "load", dir_ + "/defs", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j;
+  google::protobuf::Value v = ParseOut(j);
+  const auto& dropped = Field(v, "dropped").list_value();
+  ASSERT_EQ(dropped.values_size(), 3) << j.out;
+  std::vector<std::string> paths;
+  for (const auto& d : dropped.values()) {
+    EXPECT_EQ(Field(d, "file").string_value(), file);
+    paths.push_back(
+        absl::StrCat(Field(d, "path").string_value(), " ", Field(d, "kind").string_value()));
+  }
+  EXPECT_THAT(paths, ::testing::ElementsAre("$.createTime audit", "$.tags unsupported",
+                                            "$.tasks[0].onStateChange unsupported"));
+}
+
 }  // namespace
 }  // namespace cmig::cli::test
