@@ -1,6 +1,6 @@
 // The commands of migrationctl. Each reads its flags (cli/flags.h) and positional arguments from
 // the Context, prints to ctx.out() (a table, or one JSON document with --json), and returns an
-// error for cli/app.cc to print. cli/app.cc holds their usage, help and examples.
+// error for cli/app.cc to print. cli/command_table.cc holds their usage, help and examples.
 #ifndef CMIG_CLI_COMMANDS_H_
 #define CMIG_CLI_COMMANDS_H_
 

@@ -1,5 +1,5 @@
 // Every flag of migrationctl. Abseil flags are process-wide, so all commands share one set of
-// definitions; cli/app.cc accepts on each command only the flags its help lists.
+// definitions; cli/arguments.cc accepts on each command only the flags its help lists.
 //
 // Names use underscores here; on the command line `--conflict-strategy` and
 // `--conflict_strategy` are the same flag.

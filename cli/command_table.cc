@@ -1,0 +1,270 @@
+// The command table: every migrationctl command with its usage, description, flags, examples and
+// the function that runs it (cli/commands.h).
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cli/app_internal.h"
+#include "cli/commands.h"
+
+namespace cmig::cli {
+namespace {
+
+std::vector<Command> BuildCommands() {
+  std::vector<Command> c;
+  c.push_back({
+      .name = "status",
+      .summary = "show a migration workflow's status and its steps",
+      .usage = "ID",
+      .description = "Prints the workflow's type, status, reason and the latest attempt of "
+                     "every step. Works for outgoing and incoming migrations, and for any other "
+                     "workflow on the server.",
+      .examples = {"migrationctl status 3f1c2a9e-...", "migrationctl status 3f1c2a9e-... --json"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = StatusCommand,
+  });
+  c.push_back({
+      .name = "history",
+      .summary = "every attempt of every step of a migration, with logs on request",
+      .usage = "ID [--logs]",
+      .description =
+          "One row per task attempt: step, reference, status, attempt (retry count), worker, "
+          "start, duration and reason. --logs adds each attempt's log lines.",
+      .flags = {"logs"},
+      .examples = {"migrationctl history 3f1c2a9e-...",
+                   "migrationctl history 3f1c2a9e-... --logs --json"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = HistoryCommand,
+  });
+  c.push_back({
+      .name = "list",
+      .summary = "recent migrations (outgoing and incoming) and their status",
+      .usage = "[--limit N] [--status STATUS]",
+      .description = "Searches the server for outgoing_migration_request and "
+                     "incoming_migration_request workflows, newest first.",
+      .flags = {"limit", "status"},
+      .examples = {"migrationctl list", "migrationctl list --status FAILED --limit 5"},
+      .run = ListCommand,
+  });
+  c.push_back({
+      .name = "retry",
+      .summary = "re-run a failed migration from its failed step",
+      .usage = "ID",
+      .description = "Steps that completed are kept; the failed step runs again with a new "
+                     "attempt.",
+      .examples = {"migrationctl retry 3f1c2a9e-..."},
+      .min_args = 1,
+      .max_args = 1,
+      .run = RetryCommand,
+  });
+  c.push_back({
+      .name = "restart",
+      .summary = "run an ended migration again from its first step",
+      .usage = "ID [--use-latest-definitions]",
+      .flags = {"use_latest_definitions"},
+      .examples = {"migrationctl restart 3f1c2a9e-..."},
+      .min_args = 1,
+      .max_args = 1,
+      .run = RestartCommand,
+  });
+  c.push_back({
+      .name = "terminate",
+      .summary = "stop a running migration",
+      .usage = "ID [--reason TEXT]",
+      .description = "An incoming migration that already changed the target is rolled back by "
+                     "its failure workflow.",
+      .flags = {"reason"},
+      .examples = {"migrationctl terminate 3f1c2a9e-... --reason 'wrong target'"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = TerminateCommand,
+  });
+  c.push_back({
+      .name = "migrate",
+      .summary = "migrate definitions from this server to a target environment",
+      .usage =
+          "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
+          "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
+          "[--include-secrets] [--require-task-definitions] [--on-blocked fail|skip] [--dry-run] "
+          "[--wait]",
+      .description =
+          "Starts outgoing_migration_request on --server (the source). Its worker fetches the "
+          "selection and everything it references, builds the package, pushes it to the target "
+          "and verifies it there. With --wait, prints each step as it runs (step, status, "
+          "attempt, elapsed) and ends with the report; exits 1 with the reason when the "
+          "migration fails. --workflow and --task repeat. A worker task whose task definition "
+          "the source does not hold migrates as Conductor runs it, with a default task "
+          "definition, and the report lists it; --require-task-definitions blocks it instead. "
+          "With --on-blocked skip, a conflict or missing dependency leaves out what it affects "
+          "(every workflow that depends on it) and the rest migrates; the report says why, "
+          "item by item.",
+      .flags = {"target", "source", "workflow", "task", "all_workflows", "conflict_strategy",
+                "version_strategy", "include_secrets", "skip_discovery", "require_task_definitions",
+                "on_blocked", "dry_run", "wait", "poll_interval", "wait_timeout"},
+      .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
+                   "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
+                   "refund_flow --task charge_card --conflict-strategy update --wait",
+                   "migrationctl migrate --target test --all-workflows --version-strategy "
+                   "new-version --json"},
+      .run = MigrateCommand,
+  });
+  c.push_back({
+      .name = "env add",
+      .summary = "define (or replace) an environment migrations can target",
+      .usage = "ID --address HOST:PORT [--use-tls] [--root-ca-file FILE] [--token-secret NAME]",
+      .description = "Stored in --server's environment registry. The token is not given here: "
+                     "store it with 'secret put NAME' and name that secret.",
+      .flags = {"address", "use_tls", "root_ca_file", "token_secret"},
+      .examples = {"migrationctl env add prod --address prod-conductor:8090 --use-tls "
+                   "--token-secret prod-token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = EnvAddCommand,
+  });
+  c.push_back({
+      .name = "env list",
+      .summary = "the environments migrations can target",
+      .examples = {"migrationctl env list", "migrationctl env list --json"},
+      .run = EnvListCommand,
+  });
+  c.push_back({
+      .name = "env remove",
+      .summary = "forget an environment",
+      .usage = "ID",
+      .examples = {"migrationctl env remove staging"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = EnvRemoveCommand,
+  });
+  c.push_back({
+      .name = "secret put",
+      .summary = "store a secret (a target's token, a secret definitions reference)",
+      .usage = "NAME [--from-file FILE]",
+      .description = "The value is read from standard input, or from --from-file; never from the "
+                     "command line. One trailing newline is dropped.",
+      .flags = {"from_file"},
+      .examples = {"migrationctl secret put prod-token < ~/prod.token",
+                   "migrationctl secret put prod-token --from-file ~/prod.token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = SecretPutCommand,
+  });
+  c.push_back({
+      .name = "secret list",
+      .summary = "the names of the stored secrets (never their values)",
+      .examples = {"migrationctl secret list"},
+      .run = SecretListCommand,
+  });
+  c.push_back({
+      .name = "secret delete",
+      .summary = "delete a secret",
+      .usage = "NAME",
+      .examples = {"migrationctl secret delete old-token"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = SecretDeleteCommand,
+  });
+  c.push_back({
+      .name = "definitions load",
+      .summary = "register the Conductor JSON definitions in a folder with --server",
+      .usage = "DIR",
+      .description = "Reads every *.json file under DIR (workflow definitions, task definitions "
+                     "or arrays of them, in Conductor's JSON as its UI exports it), then creates "
+                     "what the server lacks and updates what differs; identical definitions are "
+                     "left untouched. A file that does not parse stops the command before "
+                     "anything is written.",
+      .examples = {"migrationctl definitions load ./conductor-defs --server dev:8090"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = DefinitionsLoadCommand,
+  });
+  c.push_back({
+      .name = "definitions list",
+      .summary = "every workflow definition version and task definition on --server",
+      .description = "Needs the listing extension of the embedded orchestrator; a Conductor "
+                     "server without it is named in the error.",
+      .examples = {"migrationctl definitions list --server prod:8090 --json"},
+      .run = DefinitionsListCommand,
+  });
+  c.push_back({
+      .name = "template",
+      .summary = "write a commented export config to fill in",
+      .usage = "[--output FILE] [--overwrite]",
+      .description = "The config is a text protobuf (cmig.v1.ExportConfig, '#' starts a "
+                     "comment): the source server, the selection, discovery, secrets and "
+                     "import options. Without --output it goes to stdout.",
+      .flags = {"output", "overwrite"},
+      .examples = {"migrationctl template --output export.textproto"},
+      .run = TemplateCommand,
+      .offline = true,
+  });
+  c.push_back({
+      .name = "export",
+      .summary = "build a migration package file from the source server",
+      .usage = "--config FILE --output PACKAGE [--overwrite]",
+      .description =
+          "Fetches the selected definitions from the config's source server, follows their "
+          "references (unless discovery is off) and writes the same package an online "
+          "migration pushes. The connection flags override the config's source.",
+      .flags = {"config", "output", "overwrite"},
+      .examples = {"migrationctl export --config export.textproto --output orders.cmigpkg.json"},
+      .run = ExportCommand,
+  });
+  c.push_back({
+      .name = "inspect",
+      .summary = "summarise a package file and check its digests",
+      .usage = "PACKAGE",
+      .description = "Exits 1 naming the item (or the package digest) that does not match.",
+      .examples = {"migrationctl inspect orders.cmigpkg.json"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = InspectCommand,
+      .offline = true,
+  });
+  c.push_back({
+      .name = "import",
+      .summary = "apply a package file to a target server (incoming_migration_request)",
+      .usage = "--input PACKAGE --server ADDR [--conflict-strategy fail|skip|update] "
+               "[--version-strategy preserve|new-version] [--on-blocked fail|skip] [--dry-run] "
+               "[--wait]",
+      .description = "Checks the package, then starts incoming_migration_request on the "
+                     "server with it. With --wait, shows the steps as they run and ends with the "
+                     "report; exits 1 when the import fails.",
+      .flags = {"input", "conflict_strategy", "version_strategy", "on_blocked", "dry_run", "wait",
+                "poll_interval", "wait_timeout", "target"},
+      .examples = {"migrationctl import --input orders.cmigpkg.json --server prod:8090 "
+                   "--token-file ~/.cmig/prod.token --dry-run --wait",
+                   "migrationctl import --input orders.cmigpkg.json --server prod:8090 "
+                   "--conflict-strategy update --wait"},
+      .run = ImportCommand,
+  });
+  return c;
+}
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>(BuildCommands());
+  return *commands;
+}
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& c : Commands()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> GroupMembers(absl::string_view word) {
+  std::vector<std::string> members;
+  for (const Command& c : Commands()) {
+    if (absl::StartsWith(c.name, absl::StrCat(word, " "))) {
+      members.push_back(c.name.substr(word.size() + 1));
+    }
+  }
+  return members;
+}
+
+}  // namespace cmig::cli
