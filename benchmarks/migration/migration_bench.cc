@@ -32,6 +32,7 @@
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 #include "tasks/migration_handlers.h"
+#include "tests/testing/migration_side.h"
 #include "tests/testing/wait_for.h"
 #include "worker/worker.h"
 #include "workflows/registration.h"
@@ -57,15 +58,7 @@ long PeakRssMb() {
   return u.ru_maxrss / 1024;
 }
 
-struct Env {
-  std::unique_ptr<cmig::orchestrator::OrchestratorServer> server;
-  std::unique_ptr<cmig::client::GrpcOrchestratorClient> client;
-  std::unique_ptr<cmig::client::GrpcExtensionsClient> ext;
-  std::unique_ptr<cmig::migration::ExtensionEnvironmentResolver> envs;
-  std::unique_ptr<cmig::migration::ExtensionSecretResolver> secrets;
-  cmig::tasks::HandlerRegistry registry;
-  std::unique_ptr<cmig::worker::Worker> worker;
-};
+using Env = cmig::testing::MigrationSide;
 
 void StartEnv(Env& e, const std::string& db) {
   cmig::orchestrator::ServerOptions options;
@@ -73,41 +66,18 @@ void StartEnv(Env& e, const std::string& db) {
   auto s = cmig::orchestrator::OrchestratorServer::Start(options);
   Die(s.status(), "start orchestrator");
   e.server = *std::move(s);
-  cmig::client::ClientOptions c;
-  c.address = e.server->address();
-  c.call_timeout = absl::Seconds(60);
-  auto client = cmig::client::GrpcOrchestratorClient::Create(c);
-  Die(client.status(), "client");
-  e.client = *std::move(client);
-  auto ext = cmig::client::GrpcExtensionsClient::Create(c);
-  Die(ext.status(), "extensions client");
-  e.ext = *std::move(ext);
-  e.envs = std::make_unique<cmig::migration::ExtensionEnvironmentResolver>(*e.ext);
-  e.secrets = std::make_unique<cmig::migration::ExtensionSecretResolver>(*e.ext);
-  const std::string root = CMIG_SOURCE_DIR "/workflows";
-  auto wfs = cmig::workflows::LoadDefinitionsDir(root);
-  Die(wfs.status(), "load workflows");
-  auto tds = cmig::workflows::LoadDefinitionsDir(root + "/taskdefs");
-  Die(tds.status(), "load taskdefs");
-  wfs->task_defs = tds->task_defs;
-  Die(cmig::workflows::RegisterDefinitions(*e.client, *wfs).status(), "register");
-  cmig::tasks::MigrationDeps deps;
-  deps.metadata = e.client.get();
-  deps.workflows = e.client.get();
-  deps.blobs = e.ext.get();
-  deps.admin = e.ext.get();
-  deps.environments = e.envs.get();
-  deps.secrets = e.secrets.get();
+  Die(e.Connect("", absl::Seconds(60)), "connect");
+  // The migration steps as shipped: no test timings.
+  Die(e.RegisterMigrationWorkflows({.max_retry_delay_seconds = 0}), "register");
+  cmig::tasks::MigrationDeps deps = e.Deps();
   deps.remote_call_timeout = absl::Seconds(60);
-  Die(cmig::tasks::RegisterMigrationHandlers(e.registry, std::move(deps)), "handlers");
   cmig::worker::WorkerOptions w;
   w.worker_id = "bench";
   w.defaults.threads = 2;
   w.poll_timeout = absl::Milliseconds(500);
   w.poll_interval = absl::Milliseconds(10);
   w.max_empty_poll_backoff = absl::Milliseconds(50);
-  e.worker = std::make_unique<cmig::worker::Worker>(*e.client, e.registry, w);
-  Die(e.worker->Start(), "worker");
+  Die(e.StartWorker(std::move(deps), w), "worker");
 }
 
 void Seed(Env& a, int n) {

@@ -3,13 +3,9 @@
 // with an in-process worker running the real migration handlers and workflows.
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
-#include "client/extensions_client.h"
 #include "gmock/gmock.h"
-#include "migration/environments.h"
-#include "tasks/migration_handlers.h"
 #include "tests/cli/cli_testing.h"
-#include "worker/worker.h"
-#include "workflows/registration.h"
+#include "tests/testing/migration_side.h"
 
 namespace cmig::cli::test {
 namespace {
@@ -18,15 +14,7 @@ using conductor::proto::Workflow;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Side {
-  std::unique_ptr<orchestrator::OrchestratorServer> server;
-  std::unique_ptr<client::GrpcOrchestratorClient> client;
-  std::unique_ptr<client::GrpcExtensionsClient> ext;
-  std::unique_ptr<migration::ExtensionEnvironmentResolver> environments;
-  std::unique_ptr<migration::ExtensionSecretResolver> secrets;
-  tasks::HandlerRegistry registry;
-  std::unique_ptr<worker::Worker> worker;
-};
+using Side = cmig::testing::MigrationSide;
 
 class MigrationCommandsTest : public CliTest {
  protected:
@@ -51,51 +39,15 @@ class MigrationCommandsTest : public CliTest {
   }
 
   void Prepare(Side& s) {
-    s.client = Connect(*s.server);
-    client::ClientOptions options;
-    options.address = s.server->address();
-    options.call_timeout = absl::Seconds(5);
-    auto ext = client::GrpcExtensionsClient::Create(options);
-    ASSERT_OK(ext.status());
-    s.ext = *std::move(ext);
-    s.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*s.ext);
-    s.secrets = std::make_unique<migration::ExtensionSecretResolver>(*s.ext);
-    const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    auto workflows = workflows::LoadDefinitionsDir(root);
-    ASSERT_OK(workflows.status());
-    auto taskdefs = workflows::LoadDefinitionsDir(root + "/taskdefs");
-    ASSERT_OK(taskdefs.status());
-    for (auto& t : taskdefs->task_defs) {
-      // Seconds, not minutes, between attempts of steps that wait on the network.
-      if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
-      t.set_max_retry_delay_seconds(1);
-    }
-    workflows->task_defs = taskdefs->task_defs;
-    ASSERT_OK(workflows::RegisterDefinitions(*s.client, *workflows).status());
+    ASSERT_OK(s.Connect("", absl::Seconds(5)));
+    ASSERT_OK(s.RegisterMigrationWorkflows({}));
   }
 
   void StartWorker(Side& s, const std::string& id) {
     tasks::MigrationDeps deps;
-    deps.metadata = s.client.get();
-    deps.workflows = s.client.get();
-    deps.blobs = s.ext.get();
-    deps.admin = s.ext.get();
-    deps.environments = s.environments.get();
-    deps.secrets = s.secrets.get();
-    deps.remote_call_timeout = absl::Seconds(2);
     deps.await_poll = absl::Seconds(1);
-    ASSERT_OK(tasks::RegisterMigrationHandlers(s.registry, std::move(deps)));
-    worker::WorkerOptions options;
-    options.worker_id = absl::StrCat("worker-", id);
-    options.defaults.threads = 2;
-    options.poll_timeout = absl::Milliseconds(200);
-    options.poll_interval = absl::Milliseconds(20);
-    options.max_empty_poll_backoff = absl::Milliseconds(100);
-    options.max_error_backoff = absl::Milliseconds(200);
-    options.update_initial_backoff = absl::Milliseconds(20);
-    options.update_max_backoff = absl::Milliseconds(200);
-    s.worker = std::make_unique<worker::Worker>(*s.client, s.registry, options);
-    ASSERT_OK(s.worker->Start());
+    ASSERT_OK(s.StartWorker(s.Deps(std::move(deps)),
+                            cmig::testing::QuickWorkerOptions(absl::StrCat("worker-", id))));
   }
 
   void StartWorkers() {

@@ -29,6 +29,7 @@
 #include "migration/package.h"
 #include "orchestrator/server.h"
 #include "tasks/migration_handlers.h"
+#include "tests/testing/migration_side.h"
 #include "tests/testing/wait_for.h"
 #include "tests/testing/wait_for_workflow.h"
 #include "tests/worker/worker_process.h"
@@ -61,16 +62,10 @@ bool IsMigrationDefinition(const std::string& name) {
   return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
 }
 
-struct Environment {
-  std::string id;
+struct Environment : cmig::testing::MigrationSide {
   std::string token;
   std::string db_path;
   int port = 0;
-  std::unique_ptr<orchestrator::OrchestratorServer> server;
-  std::unique_ptr<client::GrpcOrchestratorClient> client;
-  std::unique_ptr<client::GrpcExtensionsClient> ext;
-  std::unique_ptr<migration::ExtensionEnvironmentResolver> environments;
-  std::unique_ptr<migration::ExtensionSecretResolver> secrets;
   // As conductor-oss: Conductor's API only, every extension UNIMPLEMENTED.
   bool conductor_api_only = false;
   // The worker's own configuration, consulted when the server has no environment or secret
@@ -79,8 +74,6 @@ struct Environment {
   std::unique_ptr<migration::ConfigSecretResolver> config_secrets;
   std::unique_ptr<migration::FallbackEnvironmentResolver> fallback_environments;
   std::unique_ptr<migration::FallbackSecretResolver> fallback_secrets;
-  tasks::HandlerRegistry registry;
-  std::unique_ptr<worker::Worker> worker;
 };
 
 // Whether one task of workflow `id` satisfies `pred`; false while the workflow cannot be read.
@@ -147,57 +140,21 @@ class MigrationE2eTest : public ::testing::Test {
     e.port = e.server->port();
   }
 
-  void Connect(Environment& e) {
-    client::ClientOptions options;
-    options.address = e.server->address();
-    options.token = e.token;
-    options.call_timeout = absl::Seconds(5);
-    ASSERT_OK_AND_ASSIGN(e.client, client::GrpcOrchestratorClient::Create(options));
-    ASSERT_OK_AND_ASSIGN(e.ext, client::GrpcExtensionsClient::Create(options));
-    e.environments = std::make_unique<migration::ExtensionEnvironmentResolver>(*e.ext);
-    e.secrets = std::make_unique<migration::ExtensionSecretResolver>(*e.ext);
-  }
+  void Connect(Environment& e) { ASSERT_OK(e.Connect(e.token, absl::Seconds(5))); }
 
   void RegisterMigrationDefinitions(Environment& e) {
-    const std::string root = std::string(CMIG_TESTDATA_DIR) + "/../../workflows";
-    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet workflows, workflows::LoadDefinitionsDir(root));
-    ASSERT_OK_AND_ASSIGN(workflows::DefinitionSet taskdefs,
-                         workflows::LoadDefinitionsDir(root + "/taskdefs"));
-    for (auto& t : taskdefs.task_defs) {
-      // Seconds, not minutes, between attempts of the steps that wait on the network.
-      if (t.retry_delay_seconds() > 1) t.set_retry_delay_seconds(1);
-      t.set_max_retry_delay_seconds(1);
-      // A step held by a killed worker comes back within seconds.
-      t.set_response_timeout_seconds(3);
-    }
-    workflows.task_defs = taskdefs.task_defs;
-    ASSERT_OK(workflows::RegisterDefinitions(*e.client, workflows).status());
+    // A step held by a killed worker comes back within seconds.
+    ASSERT_OK(e.RegisterMigrationWorkflows({.response_timeout_seconds = 3}));
   }
 
   void StartWorker(Environment& e, tasks::MigrationDeps extra = {}, bool with_blob_store = true) {
-    tasks::MigrationDeps deps = std::move(extra);
-    deps.metadata = e.client.get();
-    deps.workflows = e.client.get();
-    deps.blobs = with_blob_store ? e.ext.get() : nullptr;
-    deps.admin = e.ext.get();
+    tasks::MigrationDeps deps = e.Deps(std::move(extra));
+    if (!with_blob_store) deps.blobs = nullptr;
     deps.secret_store = e.ext.get();
-    deps.environments = e.environments.get();
-    deps.secrets = e.secrets.get();
     if (e.fallback_environments) deps.environments = e.fallback_environments.get();
     if (e.fallback_secrets) deps.secrets = e.fallback_secrets.get();
-    deps.remote_call_timeout = absl::Seconds(2);
-    ASSERT_OK(tasks::RegisterMigrationHandlers(e.registry, std::move(deps)));
-    worker::WorkerOptions options;
-    options.worker_id = absl::StrCat("worker-", e.id);
-    options.defaults.threads = 2;
-    options.poll_timeout = absl::Milliseconds(200);
-    options.poll_interval = absl::Milliseconds(20);
-    options.max_empty_poll_backoff = absl::Milliseconds(100);
-    options.max_error_backoff = absl::Milliseconds(200);
-    options.update_initial_backoff = absl::Milliseconds(20);
-    options.update_max_backoff = absl::Milliseconds(200);
-    e.worker = std::make_unique<worker::Worker>(*e.client, e.registry, options);
-    ASSERT_OK(e.worker->Start());
+    ASSERT_OK(e.StartWorker(std::move(deps),
+                            cmig::testing::QuickWorkerOptions(absl::StrCat("worker-", e.id))));
   }
   void StartWorkers(tasks::MigrationDeps b_extra = {}) {
     ASSERT_NO_FATAL_FAILURE(StartWorker(a_));
