@@ -1,5 +1,5 @@
-// Conductor's BatchPoll and UpdateTask as asynchronous calls, plus timers, all
-// completing on one thread.
+// Conductor's BatchPoll and UpdateTask as asynchronous gRPC calls, plus timers on the wall
+// clock, all completing on one thread (client/async_task_client.h).
 //
 // A worker with many tasks in flight pays for every thread that sits in a
 // blocking gRPC call: gRPC passes the socket between the blocked threads and
@@ -38,49 +38,45 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/async_task_client.h"
 #include "client/grpc_client.h"
 #include "client/task_client.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 
 namespace cmig::client {
 
-class TaskEventLoop {
+class TaskEventLoop final : public AsyncTaskClient {
  public:
-  using PollCallback =
-      absl::AnyInvocable<void(absl::StatusOr<std::vector<conductor::proto::Task>>) &&>;
-  using UpdateCallback = absl::AnyInvocable<void(absl::Status) &&>;
-  using TimerCallback = absl::AnyInvocable<void() &&>;
-
   // Borrows `client` (its channel, deadline and token); it must outlive the loop.
   explicit TaskEventLoop(const GrpcOrchestratorClient& client);
   // Stops the loop. Run() must have returned, or never have been called (the
   // destructor then completes what was started itself).
-  ~TaskEventLoop();
+  ~TaskEventLoop() override;
   TaskEventLoop(const TaskEventLoop&) = delete;
   TaskEventLoop& operator=(const TaskEventLoop&) = delete;
 
   // Starts a BatchPoll; `done` gets what a blocking TaskClient::BatchPoll
   // would return. Tasks already streamed when the call fails are delivered,
   // not dropped: they are leased to this worker.
-  void BatchPoll(const BatchPollRequest& request, PollCallback done);
+  void BatchPoll(const BatchPollRequest& request, PollCallback done) override;
 
   // Starts an UpdateTask of `result`; `done` gets its status.
-  void UpdateTask(const conductor::proto::TaskResult& result, UpdateCallback done);
+  void UpdateTask(const conductor::proto::TaskResult& result, UpdateCallback done) override;
 
-  // Runs `fn` on the loop thread at `when` (as soon as possible when past).
-  void RunAt(absl::Time when, TimerCallback fn);
+  // Runs `fn` on the loop thread at `when` by the wall clock (as soon as possible when past).
+  void RunAt(absl::Time when, TimerCallback fn) override;
 
   // Runs completions on the calling thread until Stop() has been called and
   // every call started before it has completed (each within its deadline).
-  void Run();
+  void Run() override;
 
   // Drops pending timers without running them; calls in flight complete as
   // usual. From now on BatchPoll, UpdateTask and RunAt drop their callbacks
   // unrun. Idempotent.
-  void Stop();
+  void Stop() override;
 
   // Whether Stop has been called.
-  bool stopped() const { return stopping_.load(); }
+  bool stopped() const override { return stopping_.load(); }
 
  private:
   class Op;

@@ -46,14 +46,16 @@ constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
 
 class Worker::Impl {
  public:
-  Impl(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
+  Impl(client::TaskClient& client, client::AsyncTaskClient& loop,
+       std::unique_ptr<client::TaskEventLoop> own_loop, const tasks::HandlerRegistry& registry,
        WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
       : client_(client),
         clock_(clock),
         registry_(registry),
         options_(std::move(options)),
         metrics_(metrics != nullptr ? metrics : &own_metrics_),
-        loop_(client) {}
+        own_loop_(std::move(own_loop)),
+        loop_(loop) {}
 
   ~Impl() {
     (void)Shutdown(absl::ZeroDuration());
@@ -166,14 +168,19 @@ class Worker::Impl {
   void Send(std::unique_ptr<Delivery> delivery);
   void JoinAll();
 
-  client::GrpcOrchestratorClient& client_;
+  client::TaskClient& client_;
   const Clock& clock_;
   const tasks::HandlerRegistry& registry_;
   const WorkerOptions options_;
   WorkerMetrics own_metrics_;
   WorkerMetrics* const metrics_;
-  client::TaskEventLoop loop_;
+  // Set when the worker was given a gRPC client to make its own loop from.
+  const std::unique_ptr<client::TaskEventLoop> own_loop_;
+  client::AsyncTaskClient& loop_;
   absl::Notification shutdown_requested_;
+  // The same event, for handlers that wait for it on the worker's clock.
+  mutable absl::Mutex shutdown_mu_;
+  bool shutdown_flag_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 
   // Lifecycle and drain accounting.
   mutable absl::Mutex mu_;
@@ -221,7 +228,9 @@ class Worker::Impl::Context final : public tasks::TaskContext {
   bool ShutdownRequested() const override { return impl_.shutdown_requested_.HasBeenNotified(); }
 
   bool WaitForShutdown(absl::Duration timeout) const override {
-    return impl_.shutdown_requested_.WaitForNotificationWithTimeout(timeout);
+    absl::MutexLock lock(&impl_.shutdown_mu_);
+    return impl_.clock_.AwaitWithDeadline(
+        impl_.shutdown_mu_, absl::Condition(&impl_.shutdown_flag_), impl_.clock_.Now() + timeout);
   }
 
   std::vector<TaskExecLog> TakePendingLogs() {
@@ -682,6 +691,10 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
     stopping_ = true;
   }
   if (!shutdown_requested_.HasBeenNotified()) {
+    {
+      absl::MutexLock lock(&shutdown_mu_);
+      shutdown_flag_ = true;
+    }
     shutdown_requested_.Notify();
   }
   absl::MutexLock lock(&mu_);
@@ -733,7 +746,20 @@ void Worker::Impl::JoinAll() {
 
 Worker::Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
                WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
-    : impl_(std::make_unique<Impl>(client, registry, std::move(options), metrics, clock)) {}
+    : Worker(client, std::make_unique<client::TaskEventLoop>(client), registry, std::move(options),
+             metrics, clock) {}
+
+Worker::Worker(client::TaskClient& client, client::AsyncTaskClient& loop,
+               const tasks::HandlerRegistry& registry, WorkerOptions options,
+               WorkerMetrics* metrics, const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, loop, nullptr, registry, std::move(options), metrics,
+                                   clock)) {}
+
+Worker::Worker(client::TaskClient& client, std::unique_ptr<client::TaskEventLoop> loop,
+               const tasks::HandlerRegistry& registry, WorkerOptions options,
+               WorkerMetrics* metrics, const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, *loop, std::move(loop), registry, std::move(options),
+                                   metrics, clock)) {}
 
 Worker::~Worker() = default;
 

@@ -26,7 +26,8 @@
 // Uses only Conductor's TaskService RPCs, so it works against a Conductor
 // server as well as the embedded orchestrator.
 //
-// One thread (a client::TaskEventLoop) issues every poll, result and lease
+// One thread (a client::AsyncTaskClient: client::TaskEventLoop over gRPC, or
+// a test's fake on a clock it moves) issues every poll, result and lease
 // extension asynchronously and does the bookkeeping; executor threads only
 // run handlers and hand results to it. No thread blocks in a gRPC call on the
 // way of a task, which keeps the cost per task close to a single-threaded
@@ -44,7 +45,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/async_task_client.h"
 #include "client/grpc_client.h"
+#include "client/task_client.h"
+#include "client/task_event_loop.h"
 #include "tasks/handler_registry.h"
 #include "worker/clock.h"
 #include "worker/metrics.h"
@@ -97,6 +101,12 @@ class Worker {
   // clock: `clock` must advance with it.
   Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
          WorkerOptions options, WorkerMetrics* metrics = nullptr, const Clock& clock = RealClock());
+  // The same over any TaskClient (AddLog, and the blocking lease extension a progress report
+  // sends) and AsyncTaskClient (polls, results, lease extensions and timers), both borrowed.
+  // `loop`'s timers must read `clock`.
+  Worker(client::TaskClient& client, client::AsyncTaskClient& loop,
+         const tasks::HandlerRegistry& registry, WorkerOptions options,
+         WorkerMetrics* metrics = nullptr, const Clock& clock = RealClock());
   // Shuts down with no grace period if still running; blocks until every
   // handler has returned and its result has been sent once. A result still
   // waiting to be re-sent after a rejection is dropped then (Shutdown with a
@@ -121,6 +131,10 @@ class Worker {
   int in_flight() const;
 
  private:
+  Worker(client::TaskClient& client, std::unique_ptr<client::TaskEventLoop> loop,
+         const tasks::HandlerRegistry& registry, WorkerOptions options, WorkerMetrics* metrics,
+         const Clock& clock);
+
   class Impl;
   const std::unique_ptr<Impl> impl_;
 };

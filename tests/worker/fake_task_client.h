@@ -37,6 +37,25 @@ class FakeTaskClient final : public client::TaskClient {
     fail_add_log_ = fail;
   }
 
+  // What the queue holds now, without a server-side wait; the poll is recorded at `now`.
+  absl::StatusOr<std::vector<conductor::proto::Task>> BatchPollAt(
+      const client::BatchPollRequest& request, absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    polls_.push_back(request);
+    poll_times_.push_back(now);
+    if (poll_failures_ > 0) {
+      --poll_failures_;
+      return poll_error_;
+    }
+    std::vector<conductor::proto::Task> out;
+    auto& q = queues_[request.task_type];
+    while (!q.empty() && static_cast<int>(out.size()) < std::max(1, request.count)) {
+      out.push_back(std::move(q.front()));
+      q.pop_front();
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<conductor::proto::Task>> BatchPoll(
       const client::BatchPollRequest& request) override {
     absl::MutexLock lock(&mu_);
@@ -90,6 +109,13 @@ class FakeTaskClient final : public client::TaskClient {
 
   absl::StatusOr<conductor::proto::Task> GetTask(absl::string_view task_id) override {
     return absl::NotFoundError(absl::StrCat("no task ", task_id));
+  }
+
+  // Whether `pred(*this)` holds now (evaluated under the lock, so it may read the accessors).
+  template <typename Pred>
+  bool Holds(Pred pred) {
+    absl::MutexLock lock(&mu_);
+    return pred(*this);
   }
 
   // Blocks until `pred(*this)` holds (checked whenever state changes) or

@@ -1,5 +1,6 @@
-// The worker runtime against a scripted TaskService over loopback gRPC: what
-// it sends, when.
+// The worker runtime: what it sends, and when. Against a scripted TaskService over loopback gRPC
+// where the transport matters, and against an in-memory loop on a clock the test moves where
+// time does (backoff, retries, leases, grace periods).
 #include "worker/worker.h"
 
 #include <atomic>
@@ -20,9 +21,11 @@ namespace {
 
 using ::cmig::testing::FakeClock;
 using ::cmig::testing::FakeTaskClient;
+using ::cmig::testing::FakeTaskLoop;
 using ::cmig::testing::FakeTaskServer;
 using ::cmig::testing::FnHandler;
 using ::cmig::testing::MakeTask;
+using ::cmig::testing::RunClockUntil;
 using ::cmig::testing::StatusIs;
 using conductor::proto::TaskResult;
 using ::testing::HasSubstr;
@@ -140,8 +143,9 @@ TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
 }
 
 TEST(WorkerTest, BacksOffWhenPollsFail) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   client.FailPolls(6, absl::UnavailableError("connection refused"));
   tasks::HandlerRegistry registry;
   ASSERT_OK(registry.Register(
@@ -150,21 +154,24 @@ TEST(WorkerTest, BacksOffWhenPollsFail) {
   WorkerOptions options = FastOptions();
   options.poll_interval = absl::Milliseconds(20);
   options.max_error_backoff = absl::Milliseconds(80);
-  Worker worker(server.client(), registry, options);
+  Worker worker(client, loop, registry, options, nullptr, clock);
   ASSERT_OK(worker.Start());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.results().size() == 1; });
+  }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   const auto times = client.poll_times();
   ASSERT_GE(times.size(), 7u);
-  // Each retry waited at least half of its backoff step: no busy loop.
+  // Each retry waited, by the worker's clock, at least half of its backoff step: no busy loop.
   for (int i = 1; i < 7; ++i) {
     EXPECT_GE(times[i] - times[i - 1], absl::Milliseconds(10)) << "poll " << i;
   }
 }
 
 TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   client.FailUpdates(4, absl::UnavailableError("orchestrator restarting"));
   client.FailAddLog(true);
   tasks::HandlerRegistry registry;
@@ -174,9 +181,11 @@ TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
                               })));
   client.Enqueue(MakeTask("t", "t1"));
   WorkerMetrics metrics;
-  Worker worker(server.client(), registry, FastOptions(), &metrics);
+  Worker worker(client, loop, registry, FastOptions(), &metrics, clock);
   ASSERT_OK(worker.Start());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.results().size() == 1; });
+  }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   const TaskResult r = client.results()[0];
   EXPECT_EQ(r.status(), TaskResult::COMPLETED);
@@ -186,8 +195,9 @@ TEST(WorkerTest, ResultSurvivesRejectedUpdatesAndLogsTravelWithIt) {
 }
 
 TEST(WorkerTest, PollsWhileResultsAreOnTheirWayButNotWithoutBound) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   client.FailUpdates(1000, absl::UnavailableError("results not taken"));
   tasks::HandlerRegistry registry;
   std::atomic<int> executed{0};
@@ -199,40 +209,51 @@ TEST(WorkerTest, PollsWhileResultsAreOnTheirWayButNotWithoutBound) {
   WorkerOptions options = FastOptions();
   options.defaults.threads = 1;
   options.undelivered_per_thread = 2;
-  Worker worker(server.client(), registry, options);
+  Worker worker(client, loop, registry, options, nullptr, clock);
   ASSERT_OK(worker.Start());
   // The one slot is free again once a handler returns, though its result is
   // not delivered: a second task runs. Then two results wait, the cap for
   // one thread, and polling stops while both keep being retried.
-  ASSERT_TRUE(client.WaitFor([&](FakeTaskClient& c) { return c.rejected_updates() >= 20; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.rejected_updates() >= 20; });
+  }));
   EXPECT_EQ(executed.load(), 2);
-  EXPECT_EQ(client.polls().size(), 2u);
+  EXPECT_TRUE(client.Holds([](FakeTaskClient& c) { return c.polls().size() == 2; }));
   EXPECT_EQ(worker.in_flight(), 2);
   // Results taken again: the held ones land and the rest of the queue runs.
   client.FailUpdates(0, absl::OkStatus());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 5; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.results().size() == 5; });
+  }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   EXPECT_EQ(executed.load(), 5);
 }
 
 TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   tasks::HandlerRegistry registry;
   absl::Notification release;
   ASSERT_OK(registry.Register("long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
                                 release.WaitForNotification();
                                 return tasks::TaskOutcome{};
                               })));
-  client.Enqueue(MakeTask("long", "t1", /*response_timeout_seconds=*/1));
+  client.Enqueue(MakeTask("long", "t1", /*response_timeout_seconds=*/60));
   WorkerMetrics metrics;
-  Worker worker(server.client(), registry, FastOptions(), &metrics);
+  Worker worker(client, loop, registry, FastOptions(), &metrics, clock);
   ASSERT_OK(worker.Start());
-  // Two extensions: the lease was renewed past the 1 s response timeout.
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.lease_extensions("t1") >= 2; }));
-  EXPECT_TRUE(client.results().empty());
+  // Two extensions: the lease was renewed past the 60 s response timeout, in a minute and a
+  // half of the worker's clock.
+  ASSERT_TRUE(RunClockUntil(
+      clock,
+      [&] { return client.Holds([](FakeTaskClient& c) { return c.lease_extensions("t1") >= 2; }); },
+      absl::Seconds(1)));
+  EXPECT_TRUE(client.Holds([](FakeTaskClient& c) { return c.results().empty(); }));
   release.Notify();
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.results().size() == 1; });
+  }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   for (const auto& u : client.updates()) {
     if (!u.extend_lease()) continue;
@@ -248,8 +269,9 @@ TEST(WorkerTest, ExtendsTheLeaseOfALongHandler) {
 }
 
 TEST(WorkerTest, ExtendsTheLeasesOfLongHandlersWithDifferentTimeouts) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   tasks::HandlerRegistry registry;
   absl::Notification release;
   ASSERT_OK(registry.Register("long", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
@@ -258,18 +280,25 @@ TEST(WorkerTest, ExtendsTheLeasesOfLongHandlersWithDifferentTimeouts) {
                               })));
   // Each task's first extension falls due at a different time, and whichever
   // starts second may need the earlier check: both leases must be kept.
-  client.Enqueue(MakeTask("long", "slow", /*response_timeout_seconds=*/2));
-  client.Enqueue(MakeTask("long", "fast", /*response_timeout_seconds=*/1));
+  client.Enqueue(MakeTask("long", "slow", /*response_timeout_seconds=*/120));
+  client.Enqueue(MakeTask("long", "fast", /*response_timeout_seconds=*/60));
   WorkerOptions options = FastOptions();
   options.defaults.threads = 2;
-  Worker worker(server.client(), registry, options);
+  Worker worker(client, loop, registry, options, nullptr, clock);
   ASSERT_OK(worker.Start());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) {
-    return c.lease_extensions("fast") >= 2 && c.lease_extensions("slow") >= 1;
-  }));
-  EXPECT_TRUE(client.results().empty());
+  ASSERT_TRUE(RunClockUntil(
+      clock,
+      [&] {
+        return client.Holds([](FakeTaskClient& c) {
+          return c.lease_extensions("fast") >= 2 && c.lease_extensions("slow") >= 1;
+        });
+      },
+      absl::Seconds(1)));
+  EXPECT_TRUE(client.Holds([](FakeTaskClient& c) { return c.results().empty(); }));
   release.Notify();
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 2; }));
+  ASSERT_TRUE(RunClockUntil(clock, [&] {
+    return client.Holds([](FakeTaskClient& c) { return c.results().size() == 2; });
+  }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
 }
 
@@ -338,18 +367,22 @@ TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
 }
 
 TEST(WorkerTest, ShutdownGracePeriodIsMeasuredByTheWorkersClock) {
-  FakeTaskServer server;
-  FakeTaskClient& client = server.fake();
+  FakeTaskClient client;
+  FakeClock clock;
+  FakeTaskLoop loop(client, clock);
   tasks::HandlerRegistry registry;
   absl::Notification started, release;
-  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext&) {
+  absl::Notification saw_shutdown;
+  ASSERT_OK(registry.Register("t", std::make_unique<FnHandler>([&](tasks::TaskContext& ctx) {
                                 started.Notify();
+                                // A handler's wait for the shutdown also reads the worker's
+                                // clock: an hour, yet it ends when the shutdown begins.
+                                if (ctx.WaitForShutdown(absl::Hours(1))) saw_shutdown.Notify();
                                 release.WaitForNotification();
                                 return tasks::TaskOutcome{};
                               })));
   client.Enqueue(MakeTask("t", "stuck"));
-  FakeClock clock;
-  Worker worker(server.client(), registry, FastOptions(), nullptr, clock);
+  Worker worker(client, loop, registry, FastOptions(), nullptr, clock);
   ASSERT_OK(worker.Start());
   started.WaitForNotification();
   absl::Status drained;
@@ -358,7 +391,8 @@ TEST(WorkerTest, ShutdownGracePeriodIsMeasuredByTheWorkersClock) {
     drained = worker.Shutdown(absl::Hours(1));
     returned.Notify();
   });
-  // An hour of grace by the wall clock: only the worker's clock can end it.
+  saw_shutdown.WaitForNotification();
+  // An hour of grace on the worker's clock, which does not move by itself.
   EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(100)));
   clock.Advance(absl::Hours(1));
   shutdown.join();
