@@ -118,16 +118,7 @@ class FakeTaskClient final : public client::TaskClient {
     return pred(*this);
   }
 
-  // Blocks until `pred(*this)` holds (checked whenever state changes) or
-  // `timeout`; returns whether it held.
-  template <typename Pred>
-  bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto cond = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pred(*this); };
-    return mu_.AwaitWithTimeout(absl::Condition(&cond), timeout);
-  }
-
-  // Accessors: call under WaitFor's predicate or after the worker stopped.
+  // Accessors: call inside Holds or after the worker stopped.
   std::vector<conductor::proto::TaskResult> updates() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return updates_;
   }

@@ -27,6 +27,7 @@ using ::cmig::testing::FnHandler;
 using ::cmig::testing::MakeTask;
 using ::cmig::testing::RunClockUntil;
 using ::cmig::testing::StatusIs;
+using ::cmig::testing::WaitFor;
 using conductor::proto::TaskResult;
 using ::testing::HasSubstr;
 
@@ -73,7 +74,8 @@ TEST(WorkerTest, ExecutesTasksAndReportsOutcomes) {
   WorkerMetrics metrics;
   Worker worker(server.client(), registry, FastOptions(), &metrics);
   ASSERT_OK(worker.Start());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 4; }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return client.Holds([](FakeTaskClient& c) { return c.results().size() == 4; }); }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
 
   std::map<std::string, TaskResult> by_id;
@@ -121,7 +123,8 @@ TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
   Worker worker(server.client(), registry, options, &metrics);
   ASSERT_OK(worker.Start());
   // Three in flight, and the poller waits for a slot instead of polling.
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return !c.polls().empty(); }));
+  ASSERT_TRUE(
+      WaitFor([&] { return client.Holds([](FakeTaskClient& c) { return !c.polls().empty(); }); }));
   {
     absl::MutexLock lock(&mu);
     auto three = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return running == 3; };
@@ -129,7 +132,8 @@ TEST(WorkerTest, PollsNoMoreThanFreeSlotsAndRunsAtMostThreadsAtOnce) {
   }
   EXPECT_EQ(worker.in_flight(), 3);
   release.Notify();
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 10; }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return client.Holds([](FakeTaskClient& c) { return c.results().size() == 10; }); }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   EXPECT_EQ(peak, 3);
   for (const auto& p : client.polls()) {
@@ -313,7 +317,8 @@ TEST(WorkerTest, ProgressLogsAndExtendsTheLeaseAtOnce) {
   client.Enqueue(MakeTask("t", "t1", /*response_timeout_seconds=*/600));
   Worker worker(server.client(), registry, FastOptions());
   ASSERT_OK(worker.Start());
-  ASSERT_TRUE(client.WaitFor([](FakeTaskClient& c) { return c.results().size() == 1; }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return client.Holds([](FakeTaskClient& c) { return c.results().size() == 1; }); }));
   ASSERT_OK(worker.Shutdown(absl::Seconds(5)));
   // Long before 2/3 of 600 s: the extension came from the progress report.
   EXPECT_EQ(client.lease_extensions("t1"), 1);
@@ -343,8 +348,9 @@ TEST(WorkerTest, ShutdownDrainsInFlightTasksAndStopsPolling) {
   EXPECT_EQ(client.results()[0].status(), TaskResult::COMPLETED);
   const size_t polls = client.polls().size();
   client.Enqueue(MakeTask("t", "t2"));
-  EXPECT_FALSE(client.WaitFor([&](FakeTaskClient& c) { return c.polls().size() > polls; },
-                              absl::Milliseconds(200)));
+  EXPECT_FALSE(WaitFor(
+      [&] { return client.Holds([&](FakeTaskClient& c) { return c.polls().size() > polls; }); },
+      absl::Milliseconds(200)));
 }
 
 TEST(WorkerTest, ShutdownReportsTasksStillRunningAfterGrace) {
