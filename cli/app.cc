@@ -85,7 +85,8 @@ std::string CodeName(absl::StatusCode code) {
 int Fail(const absl::Status& s, const GlobalOptions& g, bool json, bool json_printed,
          std::ostream& out, std::ostream& err) {
   std::string message = Explain(s, g);
-  err << "migrationctl: " << message << "\n";
+  // Messages quote what they reject (a package's names, a file's bytes): shown, never obeyed.
+  err << "migrationctl: " << TerminalSafe(message, /*keep_newlines=*/true) << "\n";
   if (json && !json_printed) {
     JsonObject e;
     e.Set("code", JsonString(CodeName(s.code()))).Set("message", JsonString(message));

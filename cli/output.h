@@ -91,6 +91,13 @@ std::string FormatDurationMs(int64_t ms);
 // The text cut to `max` characters, ending in "..." when cut.
 std::string Truncate(absl::string_view s, size_t max);
 
+// Text from elsewhere (a package, a definition, a server's message) made safe to show on a
+// terminal: control characters (ESC, BEL, CR, backspace, ...; newlines too unless
+// `keep_newlines`), C1 controls and the bidirectional overrides that reorder what is shown
+// become visible escapes (\x1b, \u202e), and bytes that are not UTF-8 become \xNN. Everything
+// else, other scripts included, is kept.
+std::string TerminalSafe(absl::string_view s, bool keep_newlines = false);
+
 }  // namespace cmig::cli
 
 #endif  // CMIG_CLI_OUTPUT_H_

@@ -115,22 +115,23 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
     out << "\nDependencies the target must provide:\n";
     for (const v1::Dependency& d : p.dependencies().dependencies()) {
       if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
-        out << "  - task " << d.name()
+        out << "  - task " << TerminalSafe(d.name())
             << " runs with Conductor's default task definition, as in the source\n";
         continue;
       }
       out << "  - "
           << absl::AsciiStrToLower(
                  absl::StripPrefix(v1::DependencyKind_Name(d.kind()), "DEPENDENCY_KIND_"))
-          << " " << d.name() << "\n";
+          << " " << TerminalSafe(d.name()) << "\n";
     }
   }
   if (p.dependencies().unresolved_size() > 0) {
     out << "\nUnresolved references:\n";
     for (const v1::UnresolvedReference& u : p.dependencies().unresolved()) {
-      out << "  - '" << u.name() << "' in " << u.referenced_by().workflow_name() << " v"
+      out << "  - '" << TerminalSafe(u.name()) << "' in "
+          << TerminalSafe(u.referenced_by().workflow_name()) << " v"
           << u.referenced_by().workflow_version()
-          << (u.detail().empty() ? "" : absl::StrCat(": ", u.detail())) << "\n";
+          << (u.detail().empty() ? "" : absl::StrCat(": ", TerminalSafe(u.detail()))) << "\n";
     }
   }
 }

@@ -71,7 +71,7 @@ std::string ReferrerText(const v1::Referrer& r) {
 void PrintList(absl::string_view title, const std::vector<std::string>& lines, std::ostream& out) {
   if (lines.empty()) return;
   out << "\n" << title << ":\n";
-  for (const std::string& l : lines) out << "  - " << l << "\n";
+  for (const std::string& l : lines) out << "  - " << TerminalSafe(l) << "\n";
 }
 
 // System task types are listed apart: any Conductor server runs them, so they are a fact about
@@ -102,7 +102,7 @@ void PrintDependencies(const google::protobuf::RepeatedPtrField<v1::Dependency>&
   PrintList("Runs with Conductor's default task definition, as in the source", defaults, out);
   PrintList("Provide in the target by hand", manual, out);
   if (!system_types.empty()) {
-    out << "\nSystem task types used: " << absl::StrJoin(system_types, ", ") << "\n";
+    out << "\nSystem task types used: " << TerminalSafe(absl::StrJoin(system_types, ", ")) << "\n";
   }
 }
 
@@ -143,8 +143,9 @@ void PrintVersionMapping(const google::protobuf::RepeatedPtrField<v1::VersionMap
 void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool nested) {
   out << (nested ? "\nIncoming report (target)\n" : "Report\n");
   if (!r.source_environment().empty() || !r.target_environment().empty()) {
-    out << "  " << (r.source_environment().empty() ? "?" : r.source_environment()) << " -> "
-        << (r.target_environment().empty() ? "?" : r.target_environment()) << "\n";
+    out << "  " << (r.source_environment().empty() ? "?" : TerminalSafe(r.source_environment()))
+        << " -> " << (r.target_environment().empty() ? "?" : TerminalSafe(r.target_environment()))
+        << "\n";
   }
   if (!r.package_digest().empty()) out << "  package " << r.package_digest() << "\n";
   std::string outcome = r.blocked()   ? "blocked: nothing was changed"

@@ -463,6 +463,45 @@ TEST_F(MigrationCommandsTest, PackageWithSecretValuesIsNotImportedInlineIntoASer
   EXPECT_THAT(imp.out + imp.err, ::testing::Not(HasSubstr("card-secret-value")));
 }
 
+// A package's names are shown, never obeyed: escape sequences and bytes that are not UTF-8
+// reach the terminal as visible escapes, in the summary and in the errors that quote them.
+TEST_F(MigrationCommandsTest, HostileNamesInAPackageAreShownEscaped) {
+  const std::string hostile = "esc\x1b[31mRED\x1b]0;title\x07\x1b[2Jname";
+  conductor::proto::TaskDef def;
+  def.set_name(hostile);
+  def.set_retry_count(2);
+  ASSERT_OK(a_.client->CreateTaskDefs({def}));
+  const std::string config = dir_ + "/export.textproto";
+  WriteFile(config, absl::StrCat("source { environment: \"dev\" address: \"", server_->address(),
+                                 "\" }\nselection { all_task_defs: true }\n"));
+  const std::string package = dir_ + "/p.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  const std::string shown = "esc\\x1b[31mRED\\x1b]0;title\\x07\\x1b[2Jname";
+
+  RunResult inspect = RunCli({"inspect", package});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr(shown));
+  EXPECT_THAT(inspect.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(inspect.out, Not(HasSubstr("\x07")));
+
+  // Tampered: the error names the item, escaped.
+  std::string json = ReadFile(package);
+  ASSERT_THAT(json, HasSubstr("retryCount\\\":2"));
+  WriteFile(package, absl::StrReplaceAll(json, {{"retryCount\\\":2", "retryCount\\\":9"}}));
+  RunResult tampered = RunCli({"inspect", package});
+  EXPECT_EQ(tampered.exit_code, 1) << tampered;
+  EXPECT_THAT(tampered.err, HasSubstr(shown));
+  EXPECT_THAT(tampered.err, Not(HasSubstr("\x1b")));
+
+  // Not UTF-8 at all: the parse error shows the bytes as escapes.
+  WriteFile(package, "{\"formatVersion\": \"\xff\xfe\x1b[2J\"}");
+  RunResult junk = RunCli({"inspect", package});
+  EXPECT_EQ(junk.exit_code, 1) << junk;
+  EXPECT_THAT(junk.err, Not(HasSubstr("\xff")));
+  EXPECT_THAT(junk.err, Not(HasSubstr("\x1b")));
+}
+
 TEST_F(MigrationCommandsTest, TamperedPackageIsRejectedNamingTheItem) {
   SeedSource();
   const std::string config = dir_ + "/export.textproto";
