@@ -218,6 +218,7 @@ std::vector<Command> BuildCommands() {
       .summary = "summarise a package file and check its digests",
       .usage = "PACKAGE",
       .description = "Exits 1 naming the item (or the package digest) that does not match.",
+      .flags = {"max_package_bytes"},
       .examples = {"migrationctl inspect orders.cmigpkg.json"},
       .min_args = 1,
       .max_args = 1,
@@ -233,8 +234,8 @@ std::vector<Command> BuildCommands() {
       .description = "Checks the package, then starts incoming_migration_request on the "
                      "server with it. With --wait, shows the steps as they run and ends with the "
                      "report; exits 1 when the import fails.",
-      .flags = {"input", "conflict_strategy", "version_strategy", "on_blocked", "dry_run", "wait",
-                "poll_interval", "wait_timeout", "target"},
+      .flags = {"input", "conflict_strategy", "version_strategy", "on_blocked", "max_package_bytes",
+                "dry_run", "wait", "poll_interval", "wait_timeout", "target"},
       .examples = {"migrationctl import --input orders.cmigpkg.json --server prod:8090 "
                    "--token-file ~/.cmig/prod.token --dry-run --wait",
                    "migrationctl import --input orders.cmigpkg.json --server prod:8090 "

@@ -49,6 +49,8 @@ ABSL_FLAG(bool, require_task_definitions, false,
 ABSL_FLAG(std::string, on_blocked, "fail",
           "what a conflict or missing dependency does: fail blocks the whole migration, skip "
           "leaves out what it affects and migrates the rest");
+ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
+          "largest package file inspect and import read; a larger one is refused before reading");
 ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
 ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "how often --wait polls the status");

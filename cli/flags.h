@@ -6,6 +6,7 @@
 #ifndef CMIG_CLI_FLAGS_H_
 #define CMIG_CLI_FLAGS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ ABSL_DECLARE_FLAG(bool, include_secrets);
 ABSL_DECLARE_FLAG(bool, skip_discovery);
 ABSL_DECLARE_FLAG(bool, require_task_definitions);
 ABSL_DECLARE_FLAG(std::string, on_blocked);
+ABSL_DECLARE_FLAG(int64_t, max_package_bytes);
 ABSL_DECLARE_FLAG(bool, dry_run);
 ABSL_DECLARE_FLAG(bool, wait);
 ABSL_DECLARE_FLAG(absl::Duration, poll_interval);

@@ -179,6 +179,15 @@ JsonObject PackageJson(const v1::MigrationPackage& p) {
 
 // Reads and parses a package file. InvalidArgument naming the file when it is no package.
 absl::StatusOr<v1::MigrationPackage> LoadPackageFile(const std::string& path) {
+  // Checked before a byte is read: a file past the limit costs no memory.
+  const int64_t limit = absl::GetFlag(FLAGS_max_package_bytes);
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > static_cast<uintmax_t>(limit)) {
+    return absl::ResourceExhaustedError(absl::StrCat("package ", path, " is ", size,
+                                                     " bytes, more than the limit of ", limit,
+                                                     " bytes (--max-package-bytes)"));
+  }
   ASSIGN_OR_RETURN(std::string json, ReadInputFile(path, "package"));
   absl::StatusOr<v1::MigrationPackage> p = PackageFromJson(json);
   if (!p.ok()) {

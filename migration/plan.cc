@@ -165,8 +165,9 @@ class Planner {
       WorkflowReferences refs = ScanWorkflow(contents_.workflows[j]);
       std::set<int> deps;
       for (const TaskDefReference& t : refs.task_defs) {
-        if (auto it = task_def_node.find(t.name); it != task_def_node.end())
+        if (auto it = task_def_node.find(t.name); it != task_def_node.end()) {
           deps.insert(it->second);
+        }
       }
       for (const WorkflowReference& r : refs.workflows) {
         if (r.version != 0) {

@@ -53,8 +53,9 @@ class Verifier {
       return out;
     }
     for (const v1::Dependency& d : report.manual_dependencies()) {
-      if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION)
+      if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
         default_task_defs_.insert(d.name());
+      }
     }
     // Reading the target is serial (the reader caches); hashing what was read, most of the
     // work, runs in parallel; comparing and checking references is serial again, in item order.

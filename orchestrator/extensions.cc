@@ -86,6 +86,34 @@ class ExtensionDb {
     return db_.Exec(sql);
   }
 
+  // Up to `max` bytes of blob `digest` from `offset`, read incrementally: only those bytes
+  // leave the file, however large the blob. NotFound when there is no such blob.
+  absl::Status ReadBlobRange(const std::string& digest, int64_t offset, int64_t max,
+                             int64_t* total_size, std::string* data) {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(db_.get(),
+                                              "SELECT rowid, size FROM cmig_blobs "
+                                              "WHERE digest = ?"));
+    s.BindText(1, digest);
+    ASSIGN_OR_RETURN(bool found, s.Step());
+    if (!found) return absl::NotFoundError(absl::StrCat("no blob with digest ", digest));
+    const int64_t rowid = s.ColumnInt64(0);
+    *total_size = s.ColumnInt64(1);
+    const int64_t n = std::clamp<int64_t>(*total_size - offset, 0, max);
+    data->clear();
+    if (n == 0) return absl::OkStatus();
+    sqlite3_blob* blob = nullptr;
+    int rc = sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 0, &blob);
+    if (rc == SQLITE_OK) {
+      data->resize(static_cast<size_t>(n));
+      rc = sqlite3_blob_read(blob, data->data(), static_cast<int>(n), static_cast<int>(offset));
+    }
+    const absl::Status status = SqliteError(rc, db_.get(), "read blob");
+    sqlite3_blob_close(blob);
+    return status;
+  }
+
  private:
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
   absl::Mutex mu_;
@@ -188,7 +216,8 @@ class SecretsImpl final : public v1::Secrets::CallbackService {
 
 class BlobStoreImpl final : public v1::BlobStore::CallbackService {
  public:
-  explicit BlobStoreImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
+  BlobStoreImpl(std::shared_ptr<ExtensionDb> db, int64_t max_bytes)
+      : db_(std::move(db)), max_bytes_(max_bytes) {}
 
   ServerUnaryReactor* HasBlob(CallbackServerContext* ctx, const v1::HasBlobRequest* req,
                               v1::HasBlobResponse* resp) override {
@@ -204,32 +233,37 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
       return Done(ctx, absl::InvalidArgumentError("blob digest is not a lower-case hex SHA-256"));
     }
     if (req->offset() < 0) return Done(ctx, absl::InvalidArgumentError("negative chunk offset"));
+    if (req->offset() > max_bytes_ - static_cast<int64_t>(req->data().size())) {
+      db_->Run("DELETE FROM cmig_blob_chunks WHERE digest = ?", {req->digest()}).IgnoreError();
+      return Done(ctx, TooLarge());
+    }
     return Done(ctx,
                 db_->Run("INSERT OR REPLACE INTO cmig_blob_chunks(digest, off, data) VALUES(?,?,?)",
                          {req->digest(), absl::StrCat(req->offset()), Blob(req->data())}));
   }
   ServerUnaryReactor* CommitBlob(CallbackServerContext* ctx, const v1::CommitBlobRequest* req,
                                  v1::CommitBlobResponse*) override {
+    if (req->size() > max_bytes_) return Done(ctx, TooLarge());
     return Done(ctx, Commit(req->digest(), req->size()));
   }
   ServerUnaryReactor* GetBlob(CallbackServerContext* ctx, const v1::GetBlobRequest* req,
                               v1::GetBlobResponse* resp) override {
     int64_t max = req->max_bytes() <= 0 ? kDefaultChunk : std::min(req->max_bytes(), kMaxChunk);
-    bool found = false;
-    absl::Status s = db_->Run("SELECT size, substr(data, ?, ?) FROM cmig_blobs WHERE digest = ?",
-                              {absl::StrCat(req->offset() + 1), absl::StrCat(max), req->digest()},
-                              [&](const SqliteStatement& st) {
-                                found = true;
-                                resp->set_total_size(st.ColumnInt64(0));
-                                resp->set_data(st.ColumnBytes(1));
-                              });
-    if (s.ok() && !found) {
-      s = absl::NotFoundError(absl::StrCat("no blob with digest ", req->digest()));
-    }
+    if (req->offset() < 0) return Done(ctx, absl::InvalidArgumentError("negative blob offset"));
+    int64_t total = 0;
+    absl::Status s =
+        db_->ReadBlobRange(req->digest(), req->offset(), max, &total, resp->mutable_data());
+    resp->set_total_size(total);
     return Done(ctx, s);
   }
 
  private:
+  absl::Status TooLarge() const {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the package is larger than this orchestrator accepts: at most ", max_bytes_,
+                     " bytes (", max_bytes_ >> 20, " MiB; its --max_package_bytes)"));
+  }
+
   absl::Status Commit(const std::string& digest, int64_t size) {
     bool exists = false;
     RETURN_IF_ERROR(db_->Run("SELECT 1 FROM cmig_blobs WHERE digest = ?", {digest},
@@ -264,6 +298,7 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
   }
 
   const std::shared_ptr<ExtensionDb> db_;
+  const int64_t max_bytes_;
 };
 
 class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
@@ -286,12 +321,14 @@ class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
 }  // namespace
 
 absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(const std::string& db_path,
-                                                                Engine& engine) {
+                                                                Engine& engine,
+                                                                int64_t max_package_bytes) {
   ASSIGN_OR_RETURN(std::shared_ptr<ExtensionDb> db, ExtensionDb::Open(db_path));
   std::vector<NamedService> out;
   out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(db)});
   out.push_back({v1::Secrets::service_full_name(), std::make_unique<SecretsImpl>(db)});
-  out.push_back({v1::BlobStore::service_full_name(), std::make_unique<BlobStoreImpl>(db)});
+  out.push_back(
+      {v1::BlobStore::service_full_name(), std::make_unique<BlobStoreImpl>(db, max_package_bytes)});
   out.push_back(
       {v1::DefinitionAdmin::service_full_name(), std::make_unique<DefinitionAdminImpl>(engine)});
   return out;

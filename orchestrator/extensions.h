@@ -22,10 +22,12 @@
 namespace cmig::orchestrator {
 
 // Opens (creating if needed) the extension tables in `db_path`. The services borrow `engine`,
-// which must outlive them; they share ownership of the database connection.
-// Unavailable when the database cannot be opened.
+// which must outlive them; they share ownership of the database connection. The package store
+// refuses a blob over `max_package_bytes` (RESOURCE_EXHAUSTED naming the limit) as soon as a
+// chunk passes it. Unavailable when the database cannot be opened.
 absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(const std::string& db_path,
-                                                                Engine& engine);
+                                                                Engine& engine,
+                                                                int64_t max_package_bytes);
 
 }  // namespace cmig::orchestrator
 

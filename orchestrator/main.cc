@@ -31,6 +31,9 @@ ABSL_FLAG(bool, conductor_api_only, false,
 ABSL_FLAG(int, max_workflow_chain_depth, 100,
           "most workflows in one chain of sub-workflows and failure workflows; a workflow that "
           "would start deeper fails with a reason saying so");
+ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
+          "largest migration package the package store accepts; an upload past it fails at once "
+          "with RESOURCE_EXHAUSTED naming this limit");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written there once the server is serving");
 
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.conductor_api_only = absl::GetFlag(FLAGS_conductor_api_only);
   options.limits.max_workflow_chain_depth = absl::GetFlag(FLAGS_max_workflow_chain_depth);
+  options.max_package_bytes = absl::GetFlag(FLAGS_max_package_bytes);
   auto server = cmig::orchestrator::OrchestratorServer::Start(options);
   if (!server.ok()) {
     spdlog::critical("cannot start the orchestrator: {}", server.status().ToString());

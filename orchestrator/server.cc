@@ -57,8 +57,9 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
                    Engine::Create(*s->store_, *clock, options.clock == nullptr, options.limits));
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
   if (!options.conductor_api_only) {
-    ASSIGN_OR_RETURN(std::vector<NamedService> extensions,
-                     MakeExtensionServices(options.db_path, *s->engine_));
+    ASSIGN_OR_RETURN(
+        std::vector<NamedService> extensions,
+        MakeExtensionServices(options.db_path, *s->engine_, options.max_package_bytes));
     for (auto& svc : extensions) services.push_back(std::move(svc));
   }
   // Every service registered here is behind the token check; grpc.health.v1 is not.

@@ -48,6 +48,8 @@ struct ServerOptions {
   const Clock* clock = nullptr;
   // Bounds on what definitions make the engine do.
   EngineLimits limits;
+  // The largest package (blob) the package store accepts.
+  int64_t max_package_bytes = int64_t{256} << 20;
 };
 
 class Engine;

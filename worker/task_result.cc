@@ -16,6 +16,9 @@ TaskResult::Status StatusForHandlerError(const absl::Status& error) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kPermissionDenied:
+    // gRPC's answer to a message over the size limit, and the package store's to a package over
+    // its limit: the same bytes will not fit on the next try.
+    case absl::StatusCode::kResourceExhausted:
       return TaskResult::FAILED_WITH_TERMINAL_ERROR;
     default:
       return TaskResult::FAILED;

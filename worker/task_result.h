@@ -23,8 +23,8 @@ namespace cmig::worker {
 
 // FAILED_WITH_TERMINAL_ERROR for InvalidArgument, FailedPrecondition,
 // NotFound and PermissionDenied (bad input or environment: retrying cannot
-// help); FAILED for every other error, so the task definition's retry policy
-// applies.
+// help) and ResourceExhausted (too large to send); FAILED for every other
+// error, so the task definition's retry policy applies.
 conductor::proto::TaskResult::Status StatusForHandlerError(const absl::Status& error);
 
 // The result for `task`: COMPLETED, IN_PROGRESS with callbackAfterSeconds, or

@@ -500,6 +500,12 @@ TEST_F(MigrationCommandsTest, HostileNamesInAPackageAreShownEscaped) {
   EXPECT_EQ(junk.exit_code, 1) << junk;
   EXPECT_THAT(junk.err, Not(HasSubstr("\xff")));
   EXPECT_THAT(junk.err, Not(HasSubstr("\x1b")));
+
+  // Past the size limit: refused before it is read, naming the limit.
+  WriteFile(package, std::string(200, ' '));
+  RunResult big = RunCli({"inspect", package, "--max-package-bytes", "100"});
+  EXPECT_EQ(big.exit_code, 1) << big;
+  EXPECT_THAT(big.err, HasSubstr("is 200 bytes, more than the limit of 100 bytes"));
 }
 
 TEST_F(MigrationCommandsTest, TamperedPackageIsRejectedNamingTheItem) {

@@ -38,10 +38,11 @@ class ExtensionsTest : public ::testing::Test {
     if (server_) server_->Shutdown();
     std::filesystem::remove_all(dir_);
   }
-  void Start() {
+  void Start(int64_t max_package_bytes = int64_t{256} << 20) {
     orchestrator::ServerOptions options;
     options.db_path = dir_ + "/o.db";
     options.tokens_file = dir_ + "/tokens";
+    options.max_package_bytes = max_package_bytes;
     auto s = orchestrator::OrchestratorServer::Start(options);
     ASSERT_OK(s.status());
     server_ = *std::move(s);
@@ -128,6 +129,25 @@ TEST_F(ExtensionsTest, BlobsAreContentAddressedChunkedAndIdempotent) {
   ASSERT_OK(ext_->PutBlob(other, "other"));
   ASSERT_OK_AND_ASSIGN(std::string o, ext_->GetBlob(other));
   EXPECT_EQ(o, "other");
+}
+
+// A package past the store's limit is refused at the chunk that passes it, naming the limit,
+// and nothing of it stays; one within the limit is stored as usual.
+TEST_F(ExtensionsTest, BlobsPastTheLimitAreRefusedNamingIt) {
+  ext_.reset();
+  server_->Shutdown();
+  const int64_t limit = client::GrpcExtensionsClient::kChunkBytes + 100;
+  ASSERT_NO_FATAL_FAILURE(Start(limit));
+  const std::string big(2 * client::GrpcExtensionsClient::kChunkBytes, 'x');
+  const std::string digest = Sha256Hex(big);
+  EXPECT_THAT(ext_->PutBlob(digest, big),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr(absl::StrCat("at most ", limit, " bytes"))));
+  EXPECT_THAT(ext_->GetBlob(digest).status(), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  const std::string fits(limit, 'y');
+  ASSERT_OK(ext_->PutBlob(Sha256Hex(fits), fits));
+  ASSERT_OK_AND_ASSIGN(std::string back, ext_->GetBlob(Sha256Hex(fits)));
+  EXPECT_EQ(back, fits);
 }
 
 TEST_F(ExtensionsTest, DeleteWorkflowDefRemovesOneVersion) {

@@ -27,7 +27,9 @@ TEST(StatusForHandlerErrorTest, BadInputIsTerminalEverythingElseRetryable) {
   EXPECT_EQ(StatusForHandlerError(absl::DeadlineExceededError("x")), TaskResult::FAILED);
   EXPECT_EQ(StatusForHandlerError(absl::InternalError("x")), TaskResult::FAILED);
   EXPECT_EQ(StatusForHandlerError(absl::UnknownError("x")), TaskResult::FAILED);
-  EXPECT_EQ(StatusForHandlerError(absl::ResourceExhaustedError("x")), TaskResult::FAILED);
+  // A message or package over a size limit: the same bytes will not fit on the next try.
+  EXPECT_EQ(StatusForHandlerError(absl::ResourceExhaustedError("x")),
+            TaskResult::FAILED_WITH_TERMINAL_ERROR);
 }
 
 TEST(MakeTaskResultTest, CompletedCarriesOutput) {
