@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -214,25 +215,34 @@ require_task_definitions: false
 )";
 }
 
-absl::Status WriteOutputFile(const std::string& path, absl::string_view content, bool overwrite) {
+absl::Status WriteOutputFile(const std::string& path, absl::string_view content, bool overwrite,
+                             bool owner_only) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec) && !overwrite) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " exists; pass --overwrite to replace it, or choose another --output"));
   }
   std::string tmp = absl::StrCat(path, ".tmp-", getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-    }
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-    f.flush();
-    if (!f) {
-      std::filesystem::remove(tmp, ec);
-      return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-    }
+  std::filesystem::remove(tmp, ec);
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, owner_only ? 0600 : 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  bool written = true;
+  for (absl::string_view rest = content; written && !rest.empty();) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) rest.remove_prefix(static_cast<size_t>(n));
+  }
+  const int write_errno = errno;
+  if (::close(fd) != 0) written = false;
+  if (!written) {
+    std::filesystem::remove(tmp, ec);
+    return absl::DataLossError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(write_errno)));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = std::strerror(errno);

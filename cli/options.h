@@ -42,8 +42,10 @@ std::string ExportConfigTemplate();
 
 // Writes `content` to `path`; FailedPrecondition naming the path and --overwrite when it exists
 // and `overwrite` is false. Written through a temporary file and a rename, so a reader never sees
-// half a file.
-absl::Status WriteOutputFile(const std::string& path, absl::string_view content, bool overwrite);
+// half a file. With `owner_only` (content such as secret values) the file is created readable and
+// writable by its owner alone (mode 0600), from its first byte on.
+absl::Status WriteOutputFile(const std::string& path, absl::string_view content, bool overwrite,
+                             bool owner_only = false);
 absl::StatusOr<std::string> ReadInputFile(const std::string& path, absl::string_view what);
 
 }  // namespace cmig::cli

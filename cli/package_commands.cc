@@ -319,7 +319,8 @@ absl::Status ExportCommand(Context& ctx) {
   }
   ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(discovery, header));
   ASSIGN_OR_RETURN(std::string json, PackageToJson(built.package, /*pretty=*/true));
-  RETURN_IF_ERROR(WriteOutputFile(output, json, overwrite));
+  // Secret values in it: readable by its owner alone.
+  RETURN_IF_ERROR(WriteOutputFile(output, json, overwrite, built.package.contains_secret_values()));
   if (ctx.json()) {
     JsonObject o = PackageJson(built.package);
     JsonArray warnings;

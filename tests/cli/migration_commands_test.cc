@@ -449,6 +449,10 @@ TEST_F(MigrationCommandsTest, PackageWithSecretValuesIsNotImportedInlineIntoASer
   RunResult e = RunCli({"export", "--config", config, "--output", package});
   ASSERT_EQ(e.exit_code, 0) << e;
   ASSERT_THAT(ReadFile(package), HasSubstr("card-secret-value"));
+  // Secret values inside: the file is its owner's alone.
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(package).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 
   // As conductor-oss: no package store, so the package could only go into the workflow input.
   orchestrator::ServerOptions options;
