@@ -109,7 +109,7 @@ class ExtensionDb {
       data->resize(static_cast<size_t>(n));
       rc = sqlite3_blob_read(blob, data->data(), static_cast<int>(n), static_cast<int>(offset));
     }
-    const absl::Status status = SqliteError(rc, db_.get(), "read blob");
+    absl::Status status = SqliteError(rc, db_.get(), "read blob");
     sqlite3_blob_close(blob);
     return status;
   }
