@@ -53,7 +53,9 @@ ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
           "largest package file inspect and import read; a larger one is refused before reading");
 ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
 ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
-ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1), "how often --wait polls the status");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
+          "the longest --wait goes between looks at the status (it looks sooner while steps "
+          "change)");
 ABSL_FLAG(absl::Duration, wait_timeout, absl::ZeroDuration(),
           "give up waiting after this long (0: wait until the migration ends)");
 

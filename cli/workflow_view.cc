@@ -381,6 +381,10 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
   absl::Time begin = absl::Now();
   // What was last printed per task attempt (task id -> status).
   std::map<std::string, Task::Status> printed;
+  // Quick looks while steps change, slower ones (up to poll_interval) while nothing does: a
+  // short migration is seen to end within milliseconds, a long one costs a look a second.
+  const absl::Duration first_interval = std::min(absl::Milliseconds(10), options.poll_interval);
+  absl::Duration interval = first_interval;
   while (true) {
     ASSIGN_OR_RETURN(Workflow wf, client.GetWorkflowStatus(workflow_id, /*include_tasks=*/true));
     int64_t now = NowMs();
@@ -388,8 +392,9 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
       auto it = printed.find(t->task_id());
       if (it != printed.end() && it->second == t->status()) continue;
       printed[t->task_id()] = t->status();
+      interval = first_interval;
       int64_t duration = AttemptDurationMs(*t, now);
-      progress << absl::StrCat(
+      progress << TerminalSafe(absl::StrCat(
                       "  ", FormatDurationMs(absl::ToInt64Milliseconds(absl::Now() - begin)), "  ",
                       t->reference_task_name(), "  ", TaskStatusName(t->status()), "  attempt ",
                       t->retry_count(),
@@ -398,7 +403,7 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
                           : "",
                       t->reason_for_incompletion().empty()
                           ? ""
-                          : absl::StrCat("  ", Truncate(t->reason_for_incompletion(), 120)))
+                          : absl::StrCat("  ", Truncate(t->reason_for_incompletion(), 120))))
                << "\n";
       progress.flush();
     }
@@ -409,7 +414,8 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
           absl::FormatDuration(options.timeout), "; it is still ", WorkflowStatusName(wf.status()),
           " (follow it with 'migrationctl status ", workflow_id, "')"));
     }
-    absl::SleepFor(options.poll_interval);
+    absl::SleepFor(interval);
+    interval = std::min(interval * 2, options.poll_interval);
   }
 }
 

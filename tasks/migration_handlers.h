@@ -92,7 +92,10 @@ struct MigrationDeps {
   // (3072 KB, conductor.app.taskOutputPayloadSizeThreshold), over which it moves payloads to
   // external storage.
   size_t inline_limit_bytes = (3 << 20) - (16 << 10);
-  // How long the await step waits before asking the target again (Conductor's unit: seconds).
+  // How long the await step looks at the target itself (quickly at first, then less often)
+  // before it reports IN_PROGRESS and asks again after await_poll (Conductor's unit: seconds),
+  // holding no thread meanwhile.
+  absl::Duration await_in_step = absl::Seconds(5);
   absl::Duration await_poll = absl::Seconds(1);
   // Definitions written per call by the apply step.
   int apply_batch_size = 500;

@@ -1,6 +1,7 @@
 // The outgoing steps, in the source environment: fetch the selected definitions, discover what
 // they reference, build the package, push it to the target, await the incoming workflow there and
 // verify what the target holds (workflows/outgoing_migration_request.json).
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -320,15 +321,26 @@ class PushPackage final : public Step {
   }
 };
 
+// Waits for the incoming workflow: first inside the step, looking again after 5 ms, then twice
+// as long each time (a small migration ends within milliseconds of its last step), and after
+// await_in_step by reporting IN_PROGRESS with a callback of await_poll, which holds no thread
+// while a long migration runs. A worker shutting down ends the in-step wait at once.
 class AwaitIncoming final : public Step {
  public:
   using Step::Step;
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    static constexpr absl::Duration kMaxPause = absl::Milliseconds(500);
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     ASSIGN_OR_RETURN(std::string id, StringInput(ctx, "incomingWorkflowId"));
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
-    ASSIGN_OR_RETURN(conductor::proto::Workflow wf,
-                     target->orchestrator->GetWorkflowStatus(id, /*include_tasks=*/false));
+    conductor::proto::Workflow wf;
+    const absl::Time give_up = absl::Now() + deps().await_in_step;
+    for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {
+      ASSIGN_OR_RETURN(wf, target->orchestrator->GetWorkflowStatus(id, /*include_tasks=*/false));
+      const bool running = wf.status() == conductor::proto::Workflow::RUNNING ||
+                           wf.status() == conductor::proto::Workflow::PAUSED;
+      if (!running || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
+    }
     TaskOutcome out;
     SetString(out.output, "incomingStatus",
               conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));
