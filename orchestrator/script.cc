@@ -191,6 +191,7 @@ struct Token {
 };
 
 constexpr size_t kMaxTokens = 1000;
+constexpr size_t kMaxScriptStringBytes = size_t{4} << 20;
 
 absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view src) {
   static constexpr const char* kOps[] = {"===", "!==", "==", "!=", "<=", ">=", "&&", "||",
@@ -534,7 +535,19 @@ absl::StatusOr<Js> Eval(const Node& n, const Js& input) {
       if (op == "+") {
         bool stringy = a.kind == Js::kString || b.kind == Js::kString || a.kind == Js::kObject ||
                        a.kind == Js::kArray || b.kind == Js::kObject || b.kind == Js::kArray;
-        if (stringy) return Js::String(ToJsString(a) + ToJsString(b));
+        if (stringy) {
+          std::string left = ToJsString(a);
+          std::string right = ToJsString(b);
+          // Joining strings is the one way a short script grows its result without bound
+          // ($.s+$.s+... over a large input): a result past the limit ends the script.
+          if (left.size() + right.size() > kMaxScriptStringBytes) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("RangeError: a string of ", left.size() + right.size(),
+                             " bytes is longer than the limit of ", kMaxScriptStringBytes,
+                             " bytes for strings a script builds"));
+          }
+          return Js::String(std::move(left) + right);
+        }
         return Js::Number(ToNumber(a) + ToNumber(b));
       }
       if (op == "<" || op == "<=" || op == ">" || op == ">=") {

@@ -34,8 +34,8 @@ struct ScriptValue {
 // Evaluates `expression` with `$` bound to `input`. Errors: InvalidArgument for syntax outside
 // the supported subset, nesting deeper than 64 or more than 1000 tokens (the message names the
 // construct and its position); FailedPrecondition for JavaScript's run-time TypeError (reading
-// a property of undefined or null). No other code: a script that parses never fails with
-// InvalidArgument.
+// a property of undefined or null) and for a string joined past 4 MiB (a RangeError naming the
+// limit). No other code: a script that parses never fails with InvalidArgument.
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
                                            const google::protobuf::Value& input);
 

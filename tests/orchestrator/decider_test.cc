@@ -1131,6 +1131,20 @@ TEST_F(DeciderTest, InlineScriptErrorsFailTheTaskOrAreRejected) {
   EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
   EXPECT_EQ(wf_.status(), Workflow::FAILED);
 
+  // A script that would build megabytes out of a large input fails its task, naming the limit.
+  wf_ = Workflow();
+  std::string joins = "$.s";
+  for (int i = 0; i < 239; ++i) joins += "+$.s";
+  Start(absl::StrCat(R"({"name": "w", "tasks": [
+    {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",
+     "inputParameters": {"s": "${workflow.input.s}", "expression": ")",
+                     joins, R"("}}]})"),
+        absl::StrCat(R"({"s": ")", std::string(100 << 10, 'a'), R"("})"));
+  Run();
+  EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
+  EXPECT_THAT(Latest("calc1")->reason_for_incompletion(),
+              HasSubstr("longer than the limit of 4194304 bytes"));
+
   wf_ = Workflow();
   Start(R"js({"name": "w", "tasks": [
     {"name": "calc", "taskReferenceName": "calc1", "type": "INLINE",

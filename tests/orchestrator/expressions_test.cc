@@ -177,6 +177,24 @@ TEST(EvaluateScriptTest, SupportedSubset) {
   EXPECT_FALSE(ScriptTruthy(*undefined));
 }
 
+// $.s+$.s+... over a large input would build tens of megabytes: the join past the limit ends
+// the script with a RangeError naming it.
+TEST(EvaluateScriptTest, StringsGrowNoFurtherThanTheLimit) {
+  Value input;
+  (*input.mutable_struct_value()->mutable_fields())["s"].set_string_value(
+      std::string(100 << 10, 'a'));
+  std::string expression = "$.s";
+  for (int i = 0; i < 239; ++i) expression += "+$.s";
+  absl::StatusOr<ScriptValue> got = EvaluateScript(expression, input);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(got.status().message(),
+              ::testing::HasSubstr("longer than the limit of 4194304 bytes"));
+  // Within the limit it is an ordinary join.
+  absl::StatusOr<ScriptValue> small = EvaluateScript("$.s + $.s", input);
+  ASSERT_OK(small.status());
+  EXPECT_EQ(small->value.string_value().size(), size_t{200} << 10);
+}
+
 TEST(EvaluateScriptTest, RejectsWhatItDoesNotImplement) {
   Value input = Json(R"({"kind": "x"})");
   const std::vector<std::string> rejected = {
