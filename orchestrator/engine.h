@@ -55,6 +55,11 @@ struct EngineLimits {
   // that would start deeper fails instead (its SUB_WORKFLOW task fails; a failure workflow is
   // not started). Stops a workflow that starts itself from starting copies without end.
   int max_workflow_chain_depth = 100;
+  // Conductor's maxTaskOutputPayloadSizeThreshold and maxWorkflowInputPayloadSizeThreshold
+  // (10240 KB each): a task result whose output is larger fails the task terminally; a start
+  // request whose input is larger is refused.
+  int64_t max_task_output_bytes = int64_t{10240} << 10;
+  int64_t max_workflow_input_bytes = int64_t{10240} << 10;
 };
 
 class Engine {

@@ -35,6 +35,13 @@ Task::Status TaskStatusFromResult(conductor::proto::TaskResult::Status s) {
   }
 }
 
+// The size of an input or output map as the wire carries it (keys and values).
+int64_t PayloadBytes(const google::protobuf::Map<std::string, google::protobuf::Value>& fields) {
+  int64_t bytes = 0;
+  for (const auto& [k, v] : fields) bytes += static_cast<int64_t>(k.size() + v.ByteSizeLong());
+  return bytes;
+}
+
 }  // namespace
 
 void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
@@ -51,6 +58,14 @@ void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
       [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
         if (request.name().empty() && request.workflow_def().name().empty()) {
           return absl::InvalidArgumentError("StartWorkflowRequest has no workflow name");
+        }
+        if (const int64_t size = PayloadBytes(request.input());
+            size > limits_.max_workflow_input_bytes) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "The payload size: ", size, " of the input of workflow ",
+              request.name().empty() ? request.workflow_def().name() : request.name(),
+              " is greater than the permissible limit: ", limits_.max_workflow_input_bytes,
+              " bytes"));
         }
         ASSIGN_OR_RETURN(*id, StartWorkflowLocked(request, "", "", txn));
         return absl::OkStatus();
@@ -341,6 +356,15 @@ void Engine::UpdateTask(conductor::proto::TaskResult result, Done done) {
     // worker after a timeout) changes nothing, as in Conductor.
     if (IsTerminal(t->status()) || IsTerminal(ws->wf.status())) return absl::OkStatus();
     Task::Status status = TaskStatusFromResult(result.status());
+    if (const int64_t size = PayloadBytes(result.output_data());
+        size > limits_.max_task_output_bytes) {
+      // As Conductor: the output is not kept, and the task fails for good.
+      result.clear_output_data();
+      status = Task::FAILED_WITH_TERMINAL_ERROR;
+      result.set_reason_for_incompletion(absl::StrCat(
+          "The payload size: ", size, " of task: ", task_id, " in workflow: ", ws->wf.workflow_id(),
+          "  is greater than the permissible limit: ", limits_.max_task_output_bytes, " bytes"));
+    }
     for (const auto& [k, v] : result.output_data()) (*t->mutable_output_data())[k] = v;
     if (!result.worker_id().empty()) t->set_worker_id(result.worker_id());
     if (!result.reason_for_incompletion().empty()) {

@@ -167,5 +167,41 @@ TEST_F(HostileInputTest, HugeTimeoutsDoNotFireAtOnce) {
       << "status " << client().Status(id);
 }
 
+// Conductor's payload limits: a result whose output is larger fails its task for good, without
+// keeping the output; a start whose input is larger is refused, naming the limit.
+TEST_F(HostileInputTest, PayloadsPastTheLimitsAreRefused) {
+  options_.limits.max_task_output_bytes = 1000;
+  options_.limits.max_workflow_input_bytes = 1000;
+  Restart();
+  WorkflowDef wf;
+  wf.set_name("chatty");
+  wf.set_version(1);
+  WorkflowTask t;
+  t.set_name("talk");
+  t.set_task_reference_name("talk");
+  t.set_type("SIMPLE");
+  *wf.add_tasks() = t;
+  ASSERT_OK(client().CreateWorkflowDef(wf));
+
+  absl::StatusOr<std::string> refused =
+      client().Start("chatty", {{"blob", Str(std::string(2000, 'i'))}});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("is greater than the permissible limit: 1000 bytes"));
+
+  ASSERT_OK_AND_ASSIGN(const std::string id, client().Start("chatty", {{"small", Str("ok")}}));
+  std::optional<Task> task = client().PollOne("talk");
+  ASSERT_TRUE(task.has_value());
+  ASSERT_OK(client().Update(*task, conductor::proto::TaskResult::COMPLETED,
+                            {{"blob", Str(std::string(2000, 'o'))}}));
+  ASSERT_OK_AND_ASSIGN(Workflow after, client().Get(id));
+  ASSERT_EQ(after.tasks_size(), 1);
+  EXPECT_EQ(after.tasks(0).status(), Task::FAILED_WITH_TERMINAL_ERROR);
+  EXPECT_THAT(after.tasks(0).reason_for_incompletion(),
+              HasSubstr("is greater than the permissible limit: 1000 bytes"));
+  EXPECT_TRUE(after.tasks(0).output_data().empty());
+  EXPECT_EQ(after.status(), Workflow::FAILED);
+}
+
 }  // namespace
 }  // namespace cmig::orchestrator::test
