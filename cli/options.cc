@@ -230,16 +230,17 @@ absl::Status WriteOutputFile(const std::string& path, absl::string_view content,
     return absl::PermissionDeniedError(
         absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
   }
-  bool written = true;
-  for (absl::string_view rest = content; written && !rest.empty();) {
+  int write_errno = 0;
+  for (absl::string_view rest = content; write_errno == 0 && !rest.empty();) {
     const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    written = n > 0;
-    if (written) rest.remove_prefix(static_cast<size_t>(n));
+    if (n > 0) {
+      rest.remove_prefix(static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      write_errno = n == 0 ? EIO : errno;
+    }
   }
-  const int write_errno = errno;
-  if (::close(fd) != 0) written = false;
-  if (!written) {
+  if (::close(fd) != 0 && write_errno == 0) write_errno = errno;
+  if (write_errno != 0) {
     std::filesystem::remove(tmp, ec);
     return absl::DataLossError(
         absl::StrCat("cannot write ", path, ": ", std::strerror(write_errno)));

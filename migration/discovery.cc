@@ -211,10 +211,12 @@ class Discoverer {
         return def.status();
       }
       if (!def->has_value()) {
-        if (t.required && !options_.require_task_definitions) {
+        if (!t.required) continue;
+        if (!options_.require_task_definitions) {
+          // As Conductor: the task runs with a default task definition.
           dependencies_[{v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, t.name}].insert(
               KeyOf(t.referrer));
-        } else if (t.required) {
+        } else {
           v1::UnresolvedReference u;
           u.set_kind(v1::UNRESOLVED_KIND_MISSING_DEFINITION);
           u.set_target_kind(v1::ITEM_KIND_TASK_DEF);

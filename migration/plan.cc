@@ -59,11 +59,7 @@ class Planner {
       package_task_defs_.insert(contents_.task_defs[i].name());
     }
     if (!package_.options().require_task_definitions()) {
-      for (const v1::Dependency& d : package_.dependencies().dependencies()) {
-        if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
-          default_task_defs_.insert(d.name());
-        }
-      }
+      default_task_defs_ = DefaultTaskDefinitionNames(package_.dependencies().dependencies());
     }
 
     workflows_.resize(contents_.workflows.size());

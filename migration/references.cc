@@ -440,6 +440,15 @@ int RewriteWorkflowReferences(cp::WorkflowDef* def, const VersionRewrite& rewrit
   return changed;
 }
 
+std::set<std::string> DefaultTaskDefinitionNames(
+    const google::protobuf::RepeatedPtrField<v1::Dependency>& dependencies) {
+  std::set<std::string> names;
+  for (const v1::Dependency& d : dependencies) {
+    if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) names.insert(d.name());
+  }
+  return names;
+}
+
 std::string DescribeWorkflow(absl::string_view name, int32_t version) {
   if (version == 0) {
     return absl::StrCat("workflow '", name, "' (latest version)");

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,11 @@ using VersionRewrite =
 // inline sub-workflow definitions. References to the latest version (0, or absent) are left
 // alone. Returns the number of references changed.
 int RewriteWorkflowReferences(conductor::proto::WorkflowDef* def, const VersionRewrite& rewrite);
+
+// The worker tasks `dependencies` lists as running with Conductor's default task definition
+// (DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION): their definitions need not exist anywhere.
+std::set<std::string> DefaultTaskDefinitionNames(
+    const google::protobuf::RepeatedPtrField<v1::Dependency>& dependencies);
 
 // "workflow 'name' version N" / "task definition 'name'", for messages.
 std::string DescribeWorkflow(absl::string_view name, int32_t version);

@@ -52,11 +52,7 @@ class Verifier {
       out.add_problems("the migration was blocked; nothing was applied to verify");
       return out;
     }
-    for (const v1::Dependency& d : report.manual_dependencies()) {
-      if (d.kind() == v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION) {
-        default_task_defs_.insert(d.name());
-      }
-    }
+    default_task_defs_ = DefaultTaskDefinitionNames(report.manual_dependencies());
     // Reading the target is serial (the reader caches); hashing what was read, most of the
     // work, runs in parallel; comparing and checking references is serial again, in item order.
     struct Check {

@@ -18,7 +18,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "client/task_event_loop.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
@@ -46,16 +45,17 @@ constexpr absl::Duration kBatchWindow = absl::Milliseconds(5);
 
 class Worker::Impl {
  public:
-  Impl(client::TaskClient& client, client::AsyncTaskClient& loop,
-       std::unique_ptr<client::TaskEventLoop> own_loop, const tasks::HandlerRegistry& registry,
+  // `loop` is borrowed; when null, the worker runs its own TaskEventLoop over `grpc`.
+  Impl(client::TaskClient& client, client::AsyncTaskClient* loop,
+       client::GrpcOrchestratorClient* grpc, const tasks::HandlerRegistry& registry,
        WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
       : client_(client),
         clock_(clock),
         registry_(registry),
         options_(std::move(options)),
         metrics_(metrics != nullptr ? metrics : &own_metrics_),
-        own_loop_(std::move(own_loop)),
-        loop_(loop) {}
+        own_loop_(loop == nullptr ? std::make_unique<client::TaskEventLoop>(*grpc) : nullptr),
+        loop_(loop != nullptr ? *loop : *own_loop_) {}
 
   ~Impl() {
     (void)Shutdown(absl::ZeroDuration());
@@ -177,10 +177,9 @@ class Worker::Impl {
   // Set when the worker was given a gRPC client to make its own loop from.
   const std::unique_ptr<client::TaskEventLoop> own_loop_;
   client::AsyncTaskClient& loop_;
-  absl::Notification shutdown_requested_;
-  // The same event, for handlers that wait for it on the worker's clock.
+  // Set once Shutdown begins; handlers wait for it on the worker's clock.
   mutable absl::Mutex shutdown_mu_;
-  bool shutdown_flag_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  bool shutdown_requested_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 
   // Lifecycle and drain accounting.
   mutable absl::Mutex mu_;
@@ -225,12 +224,16 @@ class Worker::Impl::Context final : public tasks::TaskContext {
     impl_.ExtendLeaseNow(type_, task_);
   }
 
-  bool ShutdownRequested() const override { return impl_.shutdown_requested_.HasBeenNotified(); }
+  bool ShutdownRequested() const override {
+    absl::MutexLock lock(&impl_.shutdown_mu_);
+    return impl_.shutdown_requested_;
+  }
 
   bool WaitForShutdown(absl::Duration timeout) const override {
     absl::MutexLock lock(&impl_.shutdown_mu_);
-    return impl_.clock_.AwaitWithDeadline(
-        impl_.shutdown_mu_, absl::Condition(&impl_.shutdown_flag_), impl_.clock_.Now() + timeout);
+    return impl_.clock_.AwaitWithDeadline(impl_.shutdown_mu_,
+                                          absl::Condition(&impl_.shutdown_requested_),
+                                          impl_.clock_.Now() + timeout);
   }
 
   std::vector<TaskExecLog> TakePendingLogs() {
@@ -690,12 +693,9 @@ absl::Status Worker::Impl::Shutdown(absl::Duration grace) {
     }
     stopping_ = true;
   }
-  if (!shutdown_requested_.HasBeenNotified()) {
-    {
-      absl::MutexLock lock(&shutdown_mu_);
-      shutdown_flag_ = true;
-    }
-    shutdown_requested_.Notify();
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    shutdown_requested_ = true;
   }
   absl::MutexLock lock(&mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -746,20 +746,14 @@ void Worker::Impl::JoinAll() {
 
 Worker::Worker(client::GrpcOrchestratorClient& client, const tasks::HandlerRegistry& registry,
                WorkerOptions options, WorkerMetrics* metrics, const Clock& clock)
-    : Worker(client, std::make_unique<client::TaskEventLoop>(client), registry, std::move(options),
-             metrics, clock) {}
+    : impl_(std::make_unique<Impl>(client, nullptr, &client, registry, std::move(options), metrics,
+                                   clock)) {}
 
 Worker::Worker(client::TaskClient& client, client::AsyncTaskClient& loop,
                const tasks::HandlerRegistry& registry, WorkerOptions options,
                WorkerMetrics* metrics, const Clock& clock)
-    : impl_(std::make_unique<Impl>(client, loop, nullptr, registry, std::move(options), metrics,
+    : impl_(std::make_unique<Impl>(client, &loop, nullptr, registry, std::move(options), metrics,
                                    clock)) {}
-
-Worker::Worker(client::TaskClient& client, std::unique_ptr<client::TaskEventLoop> loop,
-               const tasks::HandlerRegistry& registry, WorkerOptions options,
-               WorkerMetrics* metrics, const Clock& clock)
-    : impl_(std::make_unique<Impl>(client, *loop, std::move(loop), registry, std::move(options),
-                                   metrics, clock)) {}
 
 Worker::~Worker() = default;
 

@@ -48,7 +48,6 @@
 #include "client/async_task_client.h"
 #include "client/grpc_client.h"
 #include "client/task_client.h"
-#include "client/task_event_loop.h"
 #include "tasks/handler_registry.h"
 #include "worker/clock.h"
 #include "worker/metrics.h"
@@ -131,10 +130,6 @@ class Worker {
   int in_flight() const;
 
  private:
-  Worker(client::TaskClient& client, std::unique_ptr<client::TaskEventLoop> loop,
-         const tasks::HandlerRegistry& registry, WorkerOptions options, WorkerMetrics* metrics,
-         const Clock& clock);
-
   class Impl;
   const std::unique_ptr<Impl> impl_;
 };
