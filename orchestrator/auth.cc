@@ -126,6 +126,13 @@ absl::Status Authenticator::Check(std::optional<absl::string_view> authorization
   return absl::OkStatus();
 }
 
+absl::Status Authenticator::CheckToken(std::optional<absl::string_view> token) const {
+  if (tokens_.empty()) return absl::OkStatus();
+  if (!token.has_value() || token->empty()) return absl::UnauthenticatedError("missing token");
+  if (!tokens_.contains(*token)) return absl::PermissionDeniedError("invalid token");
+  return absl::OkStatus();
+}
+
 std::shared_ptr<::grpc::ServerCredentials> AuthenticatingCredentials(
     const Authenticator& auth, const std::optional<TlsKeyPair>& tls,
     std::vector<std::string> protected_services) {

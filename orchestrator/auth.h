@@ -43,6 +43,10 @@ class Authenticator {
   // `authorization` is the call's authorization header, nullopt when it has none.
   // UNAUTHENTICATED without a valid token. Never echoes the presented token.
   absl::Status Check(std::optional<absl::string_view> authorization) const;
+  // The bare token of an HTTP request (from `X-Authorization` or `Authorization: Bearer`):
+  // UNAUTHENTICATED without one, PERMISSION_DENIED with one that is not accepted, as a Conductor
+  // or Orkes server answers 401 and 403.
+  absl::Status CheckToken(std::optional<absl::string_view> token) const;
 
  private:
   absl::flat_hash_set<std::string> tokens_;

@@ -107,8 +107,10 @@ class Engine {
   // NOT_FOUND for an unknown definition (unless the request carries one).
   void StartWorkflow(conductor::proto::StartWorkflowRequest request,
                      std::function<void(absl::StatusOr<std::string>)> done);
+  // `start_time` (optional) receives the workflow's start time, which its message lacks.
   absl::StatusOr<conductor::proto::Workflow> GetWorkflow(const std::string& workflow_id,
-                                                         bool include_tasks);
+                                                         bool include_tasks,
+                                                         int64_t* start_time = nullptr);
   absl::StatusOr<std::vector<conductor::proto::Workflow>> GetWorkflowsByCorrelationId(
       const std::string& name, const std::string& correlation_id, bool include_closed,
       bool include_tasks);

@@ -72,11 +72,13 @@ void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
       });
 }
 
-absl::StatusOr<Workflow> Engine::GetWorkflow(const std::string& workflow_id, bool include_tasks) {
+absl::StatusOr<Workflow> Engine::GetWorkflow(const std::string& workflow_id, bool include_tasks,
+                                             int64_t* start_time) {
   {
     absl::MutexLock lock(&mu_);
     auto it = workflows_.find(workflow_id);
     if (it != workflows_.end()) {
+      if (start_time != nullptr) *start_time = it->second->start_time;
       Workflow out;
       if (include_tasks) {
         out = it->second->wf;
@@ -89,7 +91,7 @@ absl::StatusOr<Workflow> Engine::GetWorkflow(const std::string& workflow_id, boo
       return out;
     }
   }
-  return store_.ReadWorkflow(workflow_id, include_tasks);
+  return store_.ReadWorkflow(workflow_id, include_tasks, start_time);
 }
 
 absl::StatusOr<std::vector<Workflow>> Engine::GetWorkflowsByCorrelationId(

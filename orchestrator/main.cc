@@ -2,6 +2,7 @@
 // SIGINT, then shuts down cleanly and exits 0.
 //
 //   orchestrator --db=/var/lib/cmig/orchestrator.db --listen=0.0.0.0:8090 \
+//       --http_listen=0.0.0.0:8080 \
 //       --tokens_file=/etc/cmig/tokens --tls_cert=server.pem --tls_key=server.key
 //   orchestrator --db=dev.db --listen=127.0.0.1:0 --conductor_api_only   # a stand-in for
 //                                                                        # conductor-oss
@@ -20,6 +21,9 @@
 
 ABSL_FLAG(std::string, db, "orchestrator.db", "SQLite database file (created if absent)");
 ABSL_FLAG(std::string, listen, "127.0.0.1:8090", "address to serve gRPC on; port 0 picks one");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "address to serve Conductor's REST API on (same tokens and TLS as gRPC); port 0 picks "
+          "one; empty turns HTTP off");
 ABSL_FLAG(std::string, tokens_file, "",
           "file with one accepted bearer token per line; empty disables authentication");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; with --tls_key enables TLS");
@@ -35,7 +39,33 @@ ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
           "largest migration package the package store accepts; an upload past it fails at once "
           "with RESOURCE_EXHAUSTED naming this limit");
 ABSL_FLAG(std::string, port_file, "",
-          "if set, the bound port is written there once the server is serving");
+          "if set, the bound gRPC port is written there once the server is serving");
+ABSL_FLAG(std::string, http_port_file, "",
+          "if set, the bound HTTP port is written there once the server is serving");
+
+namespace {
+
+// Writes `port` to `path` (nothing when `path` is empty), through a temporary name and a rename
+// so that a reader never sees half a number. False (logged) when it cannot.
+bool WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return true;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) {
+      spdlog::critical("cannot write port file {}", path);
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    spdlog::critical("cannot write port file {}", path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -53,6 +83,7 @@ int main(int argc, char** argv) {
   cmig::orchestrator::ServerOptions options;
   options.db_path = absl::GetFlag(FLAGS_db);
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.http_listen_address = absl::GetFlag(FLAGS_http_listen);
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
@@ -64,22 +95,9 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start the orchestrator: {}", server.status().ToString());
     return 1;
   }
-  const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees half a number.
-    const std::string tmp = port_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << (*server)->port() << "\n";
-      if (!out) {
-        spdlog::critical("cannot write port file {}", port_file);
-        return 1;
-      }
-    }
-    if (std::rename(tmp.c_str(), port_file.c_str()) != 0) {
-      spdlog::critical("cannot write port file {}", port_file);
-      return 1;
-    }
+  if (!WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port()) ||
+      !WritePortFile(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port())) {
+    return 1;
   }
   int sig = 0;
   sigwait(&signals, &sig);

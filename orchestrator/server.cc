@@ -12,6 +12,8 @@
 #include "orchestrator/auth.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/extensions.h"
+#include "orchestrator/http_server.h"
+#include "orchestrator/rest_api.h"
 #include "orchestrator/services.h"
 #include "orchestrator/store.h"
 #include "spdlog/spdlog.h"
@@ -83,6 +85,21 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
   if (auto* health = s->server_->GetHealthCheckService()) health->SetServingStatus(true);
+  if (!options.http_listen_address.empty()) {
+    HttpServerOptions http;
+    http.listen_address = options.http_listen_address;
+    http.tls = tls;
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
+        http, MakeRestHandler(*s->engine_, *s->auth_,
+                              RestOptions{.conductor_api_only = options.conductor_api_only}));
+    if (!started.ok()) {
+      s->Shutdown();
+      return started.status();
+    }
+    s->http_ = *std::move(started);
+    s->https_ = tls.has_value();
+    spdlog::info("orchestrator serving Conductor's REST API on port {}", s->http_->port());
+  }
   spdlog::info("orchestrator serving on port {} (db {}, auth {}, tls {}{})", s->port_,
                options.db_path, options.tokens_file.empty() ? "off" : "on",
                options.tls_cert_file.empty() ? "off" : "on",
@@ -96,6 +113,13 @@ int OrchestratorServer::port() const { return port_; }
 
 std::string OrchestratorServer::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
+int OrchestratorServer::http_port() const { return http_ == nullptr ? 0 : http_->port(); }
+
+std::string OrchestratorServer::http_address() const {
+  if (http_ == nullptr) return "";
+  return absl::StrCat(https_ ? "https" : "http", "://127.0.0.1:", http_->port());
+}
+
 void OrchestratorServer::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_.HasBeenNotified()) return;
@@ -106,10 +130,12 @@ void OrchestratorServer::Shutdown() {
   // for their timeouts; calls waiting on a commit are answered by the committer,
   // which keeps running until the store is destroyed.
   if (engine_) engine_->Shutdown();
+  if (http_) http_->Shutdown();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (store_) store_->CommitAndWait({}).IgnoreError();
   engine_.reset();
   store_.reset();
+  http_.reset();
   shut_down_.Notify();
 }
 

@@ -36,6 +36,9 @@ namespace cmig::orchestrator {
 struct ServerOptions {
   std::string db_path;                         // SQLite file (WAL); created if absent
   std::string listen_address = "127.0.0.1:0";  // port 0 = pick a free port
+  // Conductor's REST API (rest_api.h) on this host:port, with the same tokens and TLS as gRPC;
+  // empty = no HTTP listener.
+  std::string http_listen_address;
   std::string tokens_file;                  // optional; one bearer token per line; empty = no auth
   std::string tls_cert_file, tls_key_file;  // optional; both set = TLS
   // Serve Conductor's gRPC services and health only, without the project's extensions
@@ -55,6 +58,7 @@ struct ServerOptions {
 class Engine;
 class Store;
 class Authenticator;
+class HttpServer;
 
 // Thread-safe. Serves on gRPC's callback threads plus one committer thread
 // (group commits) and one timer thread.
@@ -71,6 +75,8 @@ class OrchestratorServer {
 
   int port() const;
   std::string address() const;  // "127.0.0.1:<port>"
+  int http_port() const;        // 0 without an HTTP listener
+  std::string http_address() const;  // "http(s)://127.0.0.1:<port>", empty without one
   // Answers parked polls, stops accepting calls, waits for in-flight calls and
   // pending commits. Idempotent; also called by the destructor. Blocks.
   void Shutdown();
@@ -86,6 +92,9 @@ class OrchestratorServer {
   std::unique_ptr<Authenticator> auth_;
   std::vector<std::unique_ptr<::grpc::Service>> services_;
   std::unique_ptr<::grpc::Server> server_;
+  // Reset last in Shutdown: answers the engine gives while shutting down go through it.
+  std::unique_ptr<HttpServer> http_;
+  bool https_ = false;
   int port_ = 0;
   absl::Mutex shutdown_mu_;  // serialises Shutdown()
   absl::Notification shut_down_;

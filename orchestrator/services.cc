@@ -123,42 +123,6 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
   Engine& engine_;
 };
 
-// Conductor's WorkflowSummary of a stored workflow: times as ISO-8601 text, input and output as
-// JSON text, failed reference names comma-separated.
-conductor::proto::WorkflowSummary Summary(const WorkflowRow& row) {
-  const conductor::proto::Workflow& wf = row.workflow;
-  conductor::proto::WorkflowSummary s;
-  s.set_workflow_type(wf.workflow_definition().name());
-  s.set_version(wf.workflow_definition().version());
-  s.set_workflow_id(wf.workflow_id());
-  s.set_correlation_id(wf.correlation_id());
-  s.set_start_time(cmig::FormatConductorTime(row.start_time));
-  s.set_update_time(cmig::FormatConductorTime(row.update_time));
-  s.set_end_time(cmig::FormatConductorTime(wf.end_time()));
-  s.set_status(wf.status());
-  auto json = [&wf](const google::protobuf::Map<std::string, google::protobuf::Value>& m,
-                    absl::string_view what) -> std::string {
-    google::protobuf::Struct fields;
-    *fields.mutable_fields() = m;
-    absl::StatusOr<std::string> text = cmig::MessageToJson(fields);
-    if (text.ok()) return *std::move(text);
-    // A summary is still worth answering without the one field JSON cannot carry.
-    spdlog::warn("workflow {}: {} left out of its search summary: {}", wf.workflow_id(),
-                 std::string(what), std::string(text.status().message()));
-    return "";
-  };
-  s.set_input(json(wf.input(), "input"));
-  s.set_output(json(wf.output(), "output"));
-  s.set_reason_for_incompletion(wf.reason_for_incompletion());
-  if (wf.end_time() > 0) s.set_execution_time(wf.end_time() - row.start_time);
-  s.set_priority(wf.priority());
-  *s.mutable_task_to_domain() = wf.task_to_domain();
-  s.set_parent_workflow_id(wf.parent_workflow_id());
-  for (const auto& n : wf.failed_task_names()) s.add_failed_task_names(n);
-  s.set_failed_reference_task_names(absl::StrJoin(wf.failed_reference_task_names(), ","));
-  return s;
-}
-
 class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
  public:
   explicit WorkflowServiceImpl(Engine& engine) : engine_(engine) {}
@@ -267,7 +231,7 @@ class WorkflowServiceImpl final : public ws::WorkflowService::CallbackService {
     absl::StatusOr<WorkflowPage> page = Search(*req);
     if (!page.ok()) return Done(ctx, page.status());
     resp->set_total_hits(page->total_hits);
-    for (const WorkflowRow& row : page->rows) *resp->add_results() = Summary(row);
+    for (const WorkflowRow& row : page->rows) *resp->add_results() = WorkflowSummaryOf(row);
     return Done(ctx, absl::OkStatus());
   }
   // Search, answering whole workflows (without tasks) instead of summaries.
@@ -460,6 +424,41 @@ class TaskServiceImpl final : public ts::TaskService::CallbackService {
 };
 
 }  // namespace
+
+conductor::proto::WorkflowSummary WorkflowSummaryOf(const WorkflowRow& row) {
+  const conductor::proto::Workflow& wf = row.workflow;
+  conductor::proto::WorkflowSummary s;
+  s.set_workflow_type(wf.workflow_definition().name());
+  s.set_version(wf.workflow_definition().version());
+  s.set_workflow_id(wf.workflow_id());
+  s.set_correlation_id(wf.correlation_id());
+  s.set_start_time(cmig::FormatConductorTime(row.start_time));
+  s.set_update_time(cmig::FormatConductorTime(row.update_time));
+  s.set_end_time(cmig::FormatConductorTime(wf.end_time()));
+  s.set_status(wf.status());
+  auto json = [&wf](const google::protobuf::Map<std::string, google::protobuf::Value>& m,
+                    absl::string_view what) -> std::string {
+    google::protobuf::Struct fields;
+    *fields.mutable_fields() = m;
+    absl::StatusOr<std::string> text = cmig::MessageToJson(fields);
+    if (text.ok()) return *std::move(text);
+    // A summary is still worth answering without the one field JSON cannot carry.
+    spdlog::warn("workflow {}: {} left out of its search summary: {}", wf.workflow_id(),
+                 std::string(what), std::string(text.status().message()));
+    return "";
+  };
+  s.set_input(json(wf.input(), "input"));
+  s.set_output(json(wf.output(), "output"));
+  s.set_reason_for_incompletion(wf.reason_for_incompletion());
+  if (wf.end_time() > 0) s.set_execution_time(wf.end_time() - row.start_time);
+  s.set_priority(wf.priority());
+  *s.mutable_task_to_domain() = wf.task_to_domain();
+  s.set_parent_workflow_id(wf.parent_workflow_id());
+  for (const auto& n : wf.failed_task_names()) s.add_failed_task_names(n);
+  s.set_failed_reference_task_names(absl::StrJoin(wf.failed_reference_task_names(), ","));
+  return s;
+}
+
 
 std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) {
   std::vector<NamedService> out;

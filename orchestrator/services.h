@@ -20,6 +20,7 @@
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 #include "conductor/grpc/workflow_service.grpc.pb.h"
+#include "conductor/model/workflowsummary.pb.h"
 #include "orchestrator/engine.h"
 
 namespace cmig::orchestrator {
@@ -35,6 +36,10 @@ struct NamedService {
 // unless `conductor_api_only` (a server that answers like conductor-oss: no listing). The
 // services borrow `engine`, which must outlive them.
 std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only = false);
+
+// Conductor's WorkflowSummary of a stored workflow (search results over gRPC and REST): times as
+// ISO-8601 text, input and output as JSON text, failed reference names comma-separated.
+conductor::proto::WorkflowSummary WorkflowSummaryOf(const WorkflowRow& row);
 
 }  // namespace cmig::orchestrator
 

@@ -1,0 +1,36 @@
+// Conductor's JSON for its runtime objects (Task, Workflow, TaskResult, StartWorkflowRequest,
+// TaskExecLog, RerunWorkflowRequest, ...), as its REST API reads and writes them, from and to
+// the conductor.proto messages.
+//
+// It differs from protobuf's JSON mapping where Conductor's Java model does: int64 fields are
+// JSON numbers, numbers and booleans are always written (Java primitives), maps and lists are
+// written even when empty, strings only when set, and the definitions a message carries
+// (Workflow.workflowDefinition, Task.workflowTask, StartWorkflowRequest.workflowDef) are in
+// Conductor's definition dialect through definitions/conductor_json.h. google.protobuf.Any
+// fields exist only on the gRPC wire and are left out.
+//
+//   google::protobuf::Value v = cmig::MessageToConductorValue(task);
+//   conductor::proto::TaskResult result;
+//   RETURN_IF_ERROR(cmig::MessageFromConductorValue(body, &result));
+//
+// Pure and thread-safe.
+#ifndef CMIG_DEFINITIONS_CONDUCTOR_MESSAGES_H_
+#define CMIG_DEFINITIONS_CONDUCTOR_MESSAGES_H_
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace cmig {
+
+google::protobuf::Value MessageToConductorValue(const google::protobuf::Message& m);
+
+// Reads `v` (an object) into `m`, cleared first. Unknown keys are ignored, as Conductor's server
+// ignores them; a definition inside (e.g. StartWorkflowRequest.workflowDef) is read through the
+// definition dialect. InvalidArgument naming the key for a value of the wrong type.
+absl::Status MessageFromConductorValue(const google::protobuf::Value& v,
+                                       google::protobuf::Message* m);
+
+}  // namespace cmig
+
+#endif  // CMIG_DEFINITIONS_CONDUCTOR_MESSAGES_H_

@@ -1,0 +1,828 @@
+#include "orchestrator/rest_api.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/status_macros.h"
+#include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
+#include "definitions/json.h"
+#include "definitions/task_types.h"
+#include "orchestrator/search_query.h"
+#include "orchestrator/services.h"
+
+namespace cmig::orchestrator {
+namespace {
+
+using conductor::proto::Task;
+using conductor::proto::TaskDef;
+using conductor::proto::WorkflowDef;
+using google::protobuf::Value;
+
+// Conductor's poll limits (ExecutionService): a batch poll waits at most 5 s, 100 ms unless told.
+constexpr int kMaxPollTimeoutMs = 5000;
+constexpr int kDefaultPollTimeoutMs = 100;
+
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 413;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse JsonResponse(const Value& v, int status = 200) {
+  return HttpResponse{status, "application/json", WriteJson(v)};
+}
+
+// Conductor's ErrorResponse; `status` 0 = the one `s` maps to.
+HttpResponse ErrorResponse(const absl::Status& s, int status = 0) {
+  if (status == 0) status = HttpStatusOf(s.code());
+  Value body;
+  auto& f = *body.mutable_struct_value()->mutable_fields();
+  f["status"].set_number_value(status);
+  f["message"].set_string_value(std::string(s.message()));
+  f["instance"].set_string_value("cmig-orchestrator");
+  f["retryable"].set_bool_value(status == 503);
+  return JsonResponse(body, status);
+}
+
+Value StringValue(std::string s) {
+  Value v;
+  v.set_string_value(std::move(s));
+  return v;
+}
+
+template <typename T, typename Fn>
+Value ListOf(const std::vector<T>& items, Fn fn) {
+  Value v;
+  auto* list = v.mutable_list_value();
+  for (const T& item : items) *list->add_values() = fn(item);
+  return v;
+}
+
+// One request being answered: its path parameters, its query, and the way to answer.
+class Call {
+ public:
+  Call(HttpRequest req, HttpRespond respond) : req_(std::move(req)), respond_(std::move(respond)) {
+    for (absl::string_view pair : absl::StrSplit(req_.query, '&', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      query_[PercentDecode(kv.first, true)].push_back(PercentDecode(kv.second, true));
+    }
+  }
+
+  const HttpRequest& request() const { return req_; }
+  std::vector<std::string>& params() { return params_; }
+  const std::string& param(size_t i) const { return params_[i]; }
+
+  std::optional<std::string> Query(const std::string& name) const {
+    auto it = query_.find(name);
+    if (it == query_.end() || it->second.empty()) return std::nullopt;
+    return it->second.front();
+  }
+  std::vector<std::string> QueryAll(const std::string& name) const {
+    auto it = query_.find(name);
+    if (it == query_.end()) return {};
+    std::vector<std::string> out;
+    for (const std::string& v : it->second) {
+      for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        out.emplace_back(part);
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<bool> QueryBool(const std::string& name, bool fallback) const {
+    std::optional<std::string> v = Query(name);
+    if (!v.has_value()) return fallback;
+    std::string lower = absl::AsciiStrToLower(*v);
+    if (lower == "true") return true;
+    if (lower == "false") return false;
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter '", name, "' must be true or false, not '", *v, "'"));
+  }
+  absl::StatusOr<int64_t> QueryInt(const std::string& name, int64_t fallback) const {
+    std::optional<std::string> v = Query(name);
+    if (!v.has_value() || v->empty()) return fallback;
+    int64_t out = 0;
+    if (!absl::SimpleAtoi(*v, &out)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter '", name, "' must be a number, not '", *v, "'"));
+    }
+    return out;
+  }
+
+  absl::StatusOr<Value> Body() const {
+    if (req_.body.empty()) return absl::InvalidArgumentError("the request has no body");
+    absl::StatusOr<Value> v = ParseJson(req_.body);
+    if (!v.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("the request body is not JSON: ",
+                                                     v.status().message()));
+    }
+    return v;
+  }
+
+  void Respond(HttpResponse r) { respond_(std::move(r)); }
+  void Json(const Value& v) { Respond(JsonResponse(v)); }
+  void Text(std::string text) { Respond(HttpResponse{200, "text/plain", std::move(text)}); }
+  void Empty(int status = 200) { Respond(HttpResponse{status, "", ""}); }
+  void Error(const absl::Status& s) { Respond(ErrorResponse(s)); }
+  // Answers `s`: an empty `ok_status` on success, the error otherwise.
+  void Finish(const absl::Status& s, int ok_status = 200) {
+    if (s.ok()) {
+      Empty(ok_status);
+    } else {
+      Error(s);
+    }
+  }
+
+ private:
+  HttpRequest req_;
+  HttpRespond respond_;
+  std::vector<std::string> params_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> query_;
+};
+
+// Answers with a call that outlives the handler (asynchronous engine calls).
+using CallPtr = std::shared_ptr<Call>;
+
+// An engine callback that answers like Call::Finish; it keeps the call alive until it runs.
+Engine::Done DoneOf(const CallPtr& call, int ok_status = 200) {
+  return [call, ok_status](const absl::Status& s) { call->Finish(s, ok_status); };
+}
+using RouteFn = std::function<void(Engine&, const CallPtr&)>;
+
+struct Route {
+  std::string method;
+  std::vector<std::string> segments;  // "{}" = a path parameter
+  RouteFn fn;
+  bool cmig_only = false;  // one of the project's own paths
+};
+
+template <typename T>
+bool Take(const CallPtr& call, absl::StatusOr<T> v, T* out) {
+  if (!v.ok()) {
+    call->Error(v.status());
+    return false;
+  }
+  *out = *std::move(v);
+  return true;
+}
+
+absl::StatusOr<WorkflowDef> WorkflowDefOf(const Value& v) {
+  absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, nullptr);
+  if (!def.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a workflow definition: ", def.status().message()));
+  }
+  return def;
+}
+
+absl::StatusOr<TaskDef> TaskDefOf(const Value& v) {
+  absl::StatusOr<TaskDef> def = TaskDefFromValue(v, nullptr);
+  if (!def.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a task definition: ", def.status().message()));
+  }
+  return def;
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> ListOfDefs(const Value& v,
+                                          absl::StatusOr<T> (*read)(const Value&)) {
+  if (v.kind_case() != Value::kListValue) {
+    return absl::InvalidArgumentError("the request body must be a JSON list");
+  }
+  std::vector<T> out;
+  for (int i = 0; i < v.list_value().values_size(); ++i) {
+    absl::StatusOr<T> def = read(v.list_value().values(i));
+    if (!def.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("[", i, "]: ", def.status().message()));
+    }
+    out.push_back(*std::move(def));
+  }
+  return out;
+}
+
+// A workflow as Conductor's REST API shows it: the message plus the Java model's derived keys.
+Value WorkflowValue(const conductor::proto::Workflow& wf, int64_t start_time) {
+  Value v = MessageToConductorValue(wf);
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["workflowName"].set_string_value(wf.workflow_definition().name());
+  f["workflowVersion"].set_number_value(wf.workflow_definition().version());
+  f["createTime"].set_number_value(static_cast<double>(start_time));
+  f["startTime"].set_number_value(static_cast<double>(start_time));
+  return v;
+}
+
+Value DefSummary(const WorkflowDef& d) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["name"].set_string_value(d.name());
+  f["version"].set_number_value(d.version());
+  return v;
+}
+
+// --- /api/metadata ---
+
+void ListWorkflowDefs(Engine& engine, const CallPtr& call) {
+  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/true), WorkflowDefToValue));
+}
+
+void LatestWorkflowDefs(Engine& engine, const CallPtr& call) {
+  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/false), WorkflowDefToValue));
+}
+
+void WorkflowNames(Engine& engine, const CallPtr& call) {
+  std::vector<std::string> names;
+  for (const WorkflowDef& d : engine.ListWorkflowDefs("", /*all_versions=*/false)) {
+    names.push_back(d.name());
+  }
+  call->Json(ListOf(names, StringValue));
+}
+
+void WorkflowNamesAndVersions(Engine& engine, const CallPtr& call) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  for (const WorkflowDef& d : engine.ListWorkflowDefs("", /*all_versions=*/true)) {
+    *f[d.name()].mutable_list_value()->add_values() = DefSummary(d);
+  }
+  call->Json(v);
+}
+
+void WorkflowVersions(Engine& engine, const CallPtr& call) {
+  call->Json(ListOf(engine.ListWorkflowDefs(call->param(0), /*all_versions=*/true), DefSummary));
+}
+
+void GetWorkflowDef(Engine& engine, const CallPtr& call) {
+  absl::StatusOr<int64_t> version = call->QueryInt("version", 0);
+  int64_t v = 0;
+  if (!Take(call, std::move(version), &v)) return;
+  absl::StatusOr<WorkflowDef> def = engine.GetWorkflowDef(call->param(0), static_cast<int>(v));
+  if (!def.ok()) {
+    call->Error(absl::NotFoundError(absl::StrCat("No such workflow found by name: ",
+                                                 call->param(0), ", version: ",
+                                                 v == 0 ? "null" : absl::StrCat(v))));
+    return;
+  }
+  call->Json(WorkflowDefToValue(*def));
+}
+
+void CreateWorkflowDef(Engine& engine, const CallPtr& call) {
+  Value body;
+  WorkflowDef def;
+  bool overwrite = false;
+  if (!Take(call, call->Body(), &body) || !Take(call, WorkflowDefOf(body), &def) ||
+      !Take(call, call->QueryBool("overwrite", false), &overwrite)) {
+    return;
+  }
+  if (overwrite) {
+    engine.UpdateWorkflowDefs({std::move(def)}, DoneOf(call));
+    return;
+  }
+  engine.CreateWorkflowDef(std::move(def), [call](const absl::Status& s) {
+    if (absl::IsAlreadyExists(s)) {
+      call->Error(absl::AlreadyExistsError(s.message()));
+      return;
+    }
+    call->Finish(s);
+  });
+}
+
+void ValidateWorkflowDef(Engine&, const CallPtr& call) {
+  Value body;
+  WorkflowDef def;
+  if (!Take(call, call->Body(), &body) || !Take(call, WorkflowDefOf(body), &def)) return;
+  call->Finish(Engine::ValidateWorkflowDef(def));
+}
+
+void UpdateWorkflowDefs(Engine& engine, const CallPtr& call) {
+  Value body;
+  std::vector<WorkflowDef> defs;
+  if (!Take(call, call->Body(), &body) || !Take(call, ListOfDefs(body, &WorkflowDefOf), &defs)) {
+    return;
+  }
+  std::vector<std::string> names;
+  for (const WorkflowDef& d : defs) names.push_back(d.name());
+  engine.UpdateWorkflowDefs(std::move(defs), [call, names](const absl::Status& s) {
+    if (!s.ok()) {
+      call->Error(s);
+      return;
+    }
+    // Conductor's BulkResponse.
+    Value v;
+    auto& f = *v.mutable_struct_value()->mutable_fields();
+    f["bulkSuccessfulResults"] = ListOf(names, StringValue);
+    f["bulkErrorResults"].mutable_struct_value();
+    call->Json(v);
+  });
+}
+
+void DeleteWorkflowDef(Engine& engine, const CallPtr& call) {
+  int version = 0;
+  if (!absl::SimpleAtoi(call->param(1), &version)) {
+    call->Error(absl::InvalidArgumentError(
+        absl::StrCat("version '", call->param(1), "' is not a number")));
+    return;
+  }
+  engine.DeleteWorkflowDef(call->param(0), version, DoneOf(call));
+}
+
+void ListTaskDefs(Engine& engine, const CallPtr& call) {
+  call->Json(ListOf(engine.ListTaskDefs(), TaskDefToValue));
+}
+
+void GetTaskDef(Engine& engine, const CallPtr& call) {
+  absl::StatusOr<TaskDef> def = engine.GetTaskDef(call->param(0));
+  if (!def.ok()) {
+    call->Error(absl::NotFoundError(absl::StrCat("No such taskType found by name: ", call->param(0))));
+    return;
+  }
+  call->Json(TaskDefToValue(*def));
+}
+
+void CreateTaskDefs(Engine& engine, const CallPtr& call) {
+  Value body;
+  std::vector<TaskDef> defs;
+  if (!Take(call, call->Body(), &body) || !Take(call, ListOfDefs(body, &TaskDefOf), &defs)) return;
+  engine.CreateTaskDefs(std::move(defs), DoneOf(call));
+}
+
+void UpdateTaskDef(Engine& engine, const CallPtr& call) {
+  Value body;
+  TaskDef def;
+  if (!Take(call, call->Body(), &body) || !Take(call, TaskDefOf(body), &def)) return;
+  engine.UpdateTaskDef(std::move(def), DoneOf(call));
+}
+
+void DeleteTaskDef(Engine& engine, const CallPtr& call) {
+  engine.DeleteTaskDef(call->param(0), DoneOf(call));
+}
+
+// --- /api/workflow ---
+
+void AnswerWorkflowId(const CallPtr& call, const absl::StatusOr<std::string>& id) {
+  if (id.ok()) {
+    call->Text(*id);
+  } else {
+    call->Error(id.status());
+  }
+}
+
+void StartWorkflow(Engine& engine, const CallPtr& call) {
+  Value body;
+  if (!Take(call, call->Body(), &body)) return;
+  conductor::proto::StartWorkflowRequest request;
+  if (absl::Status s = MessageFromConductorValue(body, &request); !s.ok()) {
+    call->Error(absl::InvalidArgumentError(
+        absl::StrCat("not a StartWorkflowRequest: ", s.message())));
+    return;
+  }
+  engine.StartWorkflow(std::move(request),
+                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+}
+
+void StartWorkflowByName(Engine& engine, const CallPtr& call) {
+  conductor::proto::StartWorkflowRequest request;
+  request.set_name(call->param(0));
+  int64_t version = 0, priority = 0;
+  if (!Take(call, call->QueryInt("version", 0), &version) ||
+      !Take(call, call->QueryInt("priority", 0), &priority)) {
+    return;
+  }
+  request.set_version(static_cast<int>(version));
+  request.set_priority(static_cast<int>(priority));
+  request.set_correlation_id(call->Query("correlationId").value_or(""));
+  if (!call->request().body.empty()) {
+    Value body;
+    if (!Take(call, call->Body(), &body)) return;
+    if (body.kind_case() == Value::kStructValue) {
+      *request.mutable_input() = body.struct_value().fields();
+    } else if (body.kind_case() != Value::kNullValue) {
+      call->Error(absl::InvalidArgumentError("the workflow input must be a JSON object"));
+      return;
+    }
+  }
+  engine.StartWorkflow(std::move(request),
+                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+}
+
+void GetWorkflow(Engine& engine, const CallPtr& call) {
+  bool include_tasks = true;
+  if (!Take(call, call->QueryBool("includeTasks", true), &include_tasks)) return;
+  int64_t start_time = 0;
+  absl::StatusOr<conductor::proto::Workflow> wf =
+      engine.GetWorkflow(call->param(0), include_tasks, &start_time);
+  if (!wf.ok()) {
+    call->Error(wf.status());
+    return;
+  }
+  call->Json(WorkflowValue(*wf, start_time));
+}
+
+void CorrelatedWorkflows(Engine& engine, const CallPtr& call) {
+  bool include_closed = false, include_tasks = false;
+  if (!Take(call, call->QueryBool("includeClosed", false), &include_closed) ||
+      !Take(call, call->QueryBool("includeTasks", false), &include_tasks)) {
+    return;
+  }
+  absl::StatusOr<std::vector<conductor::proto::Workflow>> list = engine.GetWorkflowsByCorrelationId(
+      call->param(0), call->param(1), include_closed, include_tasks);
+  if (!list.ok()) {
+    call->Error(list.status());
+    return;
+  }
+  call->Json(ListOf(*list, [&engine](const conductor::proto::Workflow& wf) {
+    int64_t start_time = 0;
+    engine.GetWorkflow(wf.workflow_id(), false, &start_time).IgnoreError();
+    return WorkflowValue(wf, start_time);
+  }));
+}
+
+void TerminateWorkflow(Engine& engine, const CallPtr& call) {
+  engine.TerminateWorkflow(call->param(0), call->Query("reason").value_or(""), DoneOf(call));
+}
+
+void RemoveWorkflow(Engine& engine, const CallPtr& call) {
+  engine.RemoveWorkflow(call->param(0), DoneOf(call));
+}
+
+void PauseWorkflow(Engine& engine, const CallPtr& call) {
+  engine.PauseWorkflow(call->param(0), DoneOf(call));
+}
+
+void ResumeWorkflow(Engine& engine, const CallPtr& call) {
+  engine.ResumeWorkflow(call->param(0), DoneOf(call));
+}
+
+void DecideWorkflow(Engine& engine, const CallPtr& call) {
+  engine.DecideWorkflow(call->param(0), DoneOf(call));
+}
+
+void RetryWorkflow(Engine& engine, const CallPtr& call) {
+  engine.RetryWorkflow(call->param(0), DoneOf(call, 204));
+}
+
+void RestartWorkflow(Engine& engine, const CallPtr& call) {
+  bool latest = false;
+  if (!Take(call, call->QueryBool("useLatestDefinitions", false), &latest)) return;
+  engine.RestartWorkflow(call->param(0), latest, DoneOf(call, 204));
+}
+
+void RerunWorkflow(Engine& engine, const CallPtr& call) {
+  Value body;
+  if (!Take(call, call->Body(), &body)) return;
+  conductor::proto::RerunWorkflowRequest request;
+  if (absl::Status s = MessageFromConductorValue(body, &request); !s.ok()) {
+    call->Error(absl::InvalidArgumentError(
+        absl::StrCat("not a RerunWorkflowRequest: ", s.message())));
+    return;
+  }
+  request.set_re_run_from_workflow_id(call->param(0));
+  engine.RerunWorkflow(std::move(request),
+                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+}
+
+absl::StatusOr<WorkflowPage> Search(Engine& engine, const Call& call) {
+  ASSIGN_OR_RETURN(int64_t start, call.QueryInt("start", 0));
+  ASSIGN_OR_RETURN(int64_t size, call.QueryInt("size", 100));
+  if (start < 0 || size < 0 || start > INT32_MAX || size > INT32_MAX) {
+    return absl::InvalidArgumentError("start and size must be non-negative 32-bit numbers");
+  }
+  ASSIGN_OR_RETURN(WorkflowQuery query,
+                   ParseSearchQuery(static_cast<int>(start), static_cast<int>(size),
+                                    call.Query("freeText").value_or("*"),
+                                    call.Query("query").value_or("")));
+  return engine.SearchWorkflows(query);
+}
+
+Value SearchResult(int64_t total_hits, Value results) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["totalHits"].set_number_value(static_cast<double>(total_hits));
+  f["results"] = std::move(results);
+  return v;
+}
+
+void SearchWorkflows(Engine& engine, const CallPtr& call) {
+  WorkflowPage page;
+  if (!Take(call, Search(engine, *call), &page)) return;
+  call->Json(SearchResult(page.total_hits, ListOf(page.rows, [](const WorkflowRow& row) {
+                            return MessageToConductorValue(WorkflowSummaryOf(row));
+                          })));
+}
+
+void SearchWorkflowsV2(Engine& engine, const CallPtr& call) {
+  WorkflowPage page;
+  if (!Take(call, Search(engine, *call), &page)) return;
+  Value results;
+  results.mutable_list_value();
+  for (const WorkflowRow& row : page.rows) {
+    // The engine's copy of a running workflow is newer than the store's row.
+    int64_t start_time = row.start_time;
+    absl::StatusOr<conductor::proto::Workflow> wf =
+        engine.GetWorkflow(row.workflow.workflow_id(), /*include_tasks=*/false, &start_time);
+    if (wf.ok()) *results.mutable_list_value()->add_values() = WorkflowValue(*wf, start_time);
+  }
+  call->Json(SearchResult(page.total_hits, std::move(results)));
+}
+
+void RunningWorkflows(Engine& engine, const CallPtr& call) {
+  int64_t version = 1, start_time = 0, end_time = 0;
+  if (!Take(call, call->QueryInt("version", 1), &version) ||
+      !Take(call, call->QueryInt("startTime", 0), &start_time) ||
+      !Take(call, call->QueryInt("endTime", 0), &end_time)) {
+    return;
+  }
+  absl::StatusOr<std::vector<std::string>> ids = engine.GetRunningWorkflows(
+      call->param(0), static_cast<int>(version), start_time, end_time);
+  if (!ids.ok()) {
+    call->Error(ids.status());
+    return;
+  }
+  call->Json(ListOf(*ids, StringValue));
+}
+
+// --- /api/tasks ---
+
+void PollTasks(Engine& engine, const CallPtr& call, bool batch) {
+  int64_t count = 1, timeout = kDefaultPollTimeoutMs;
+  if (batch && (!Take(call, call->QueryInt("count", 1), &count) ||
+                !Take(call, call->QueryInt("timeout", kDefaultPollTimeoutMs), &timeout))) {
+    return;
+  }
+  if (timeout > kMaxPollTimeoutMs) {
+    call->Error(absl::InvalidArgumentError("Long Poll Timeout value cannot be more than 5 seconds"));
+    return;
+  }
+  if (count <= 0) count = 1;
+  count = std::min<int64_t>(count, 1000);
+  if (timeout <= 0) timeout = kDefaultPollTimeoutMs;
+  engine.Poll(TaskQueueName(call->param(0), call->Query("domain").value_or("")),
+              call->Query("workerid").value_or(""), static_cast<int>(count), timeout,
+              [call, batch](std::vector<Task> tasks) {
+                if (batch) {
+                  call->Json(ListOf(tasks, [](const Task& t) { return MessageToConductorValue(t); }));
+                } else if (tasks.empty()) {
+                  call->Empty(204);
+                } else {
+                  call->Json(MessageToConductorValue(tasks.front()));
+                }
+              });
+}
+
+void UpdateTask(Engine& engine, const CallPtr& call) {
+  Value body;
+  if (!Take(call, call->Body(), &body)) return;
+  conductor::proto::TaskResult result;
+  if (absl::Status s = MessageFromConductorValue(body, &result); !s.ok()) {
+    call->Error(absl::InvalidArgumentError(absl::StrCat("not a TaskResult: ", s.message())));
+    return;
+  }
+  if (result.task_id().empty()) {
+    call->Error(absl::InvalidArgumentError("TaskResult has no taskId"));
+    return;
+  }
+  std::string task_id = result.task_id();
+  engine.UpdateTask(std::move(result), [call, task_id](const absl::Status& s) {
+    if (s.ok()) {
+      call->Text(task_id);
+    } else {
+      call->Error(s);
+    }
+  });
+}
+
+void AddTaskLog(Engine& engine, const CallPtr& call) {
+  // The body is the log line; a client that sent it as a JSON string gets its text logged.
+  std::string line = call->request().body;
+  if (line.size() >= 2 && line.front() == '"') {
+    absl::StatusOr<Value> v = ParseJson(line);
+    if (v.ok() && v->kind_case() == Value::kStringValue) line = v->string_value();
+  }
+  engine.AddLog(call->param(0), line, DoneOf(call));
+}
+
+void GetTaskLogs(Engine& engine, const CallPtr& call) {
+  absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> logs = engine.GetTaskLogs(call->param(0));
+  if (!logs.ok()) {
+    call->Error(logs.status());
+    return;
+  }
+  if (logs->empty()) {
+    call->Empty(204);
+    return;
+  }
+  call->Json(ListOf(*logs, [](const conductor::proto::TaskExecLog& l) {
+    return MessageToConductorValue(l);
+  }));
+}
+
+void GetTask(Engine& engine, const CallPtr& call) {
+  absl::StatusOr<Task> task = engine.GetTask(call->param(0));
+  if (!task.ok()) {
+    call->Error(absl::IsNotFound(task.status())
+                    ? absl::NotFoundError(absl::StrCat("Task not found for taskId: ", call->param(0)))
+                    : task.status());
+    return;
+  }
+  call->Json(MessageToConductorValue(*task));
+}
+
+void QueueSizes(Engine& engine, const CallPtr& call) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  for (const std::string& type : call->QueryAll("taskType")) {
+    f[type].set_number_value(static_cast<double>(engine.QueueSize(type)));
+  }
+  call->Json(v);
+}
+
+void QueueSize(Engine& engine, const CallPtr& call) {
+  std::optional<std::string> type = call->Query("taskType");
+  if (!type.has_value()) {
+    call->Error(absl::InvalidArgumentError("parameter 'taskType' is required"));
+    return;
+  }
+  Value v;
+  v.set_number_value(static_cast<double>(
+      engine.QueueSize(TaskQueueName(*type, call->Query("domain").value_or("")))));
+  call->Json(v);
+}
+
+void AllQueues(Engine& engine, const CallPtr& call) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  for (const auto& [name, size] : engine.QueueSizes()) {
+    f[name].set_number_value(static_cast<double>(size));
+  }
+  call->Json(v);
+}
+
+void Health(Engine&, const CallPtr& call) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["healthy"].set_bool_value(true);
+  f["healthResults"].mutable_list_value();
+  f["suppressedHealthResults"].mutable_list_value();
+  call->Json(v);
+}
+
+std::vector<std::string> Segments(absl::string_view path) {
+  std::vector<std::string> out;
+  for (absl::string_view s : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    out.push_back(PercentDecode(s, /*plus_is_space=*/false));
+  }
+  return out;
+}
+
+Route R(std::string method, absl::string_view pattern, RouteFn fn) {
+  return Route{std::move(method), Segments(pattern), std::move(fn)};
+}
+
+// Literal paths come before the parameterised paths they would otherwise match
+// ("/api/workflow/search" before "/api/workflow/{}").
+std::vector<Route> Routes() {
+  return {
+      R("GET", "/health", Health),
+      R("GET", "/api/health", Health),
+      // Metadata.
+      R("GET", "/api/metadata/workflow", ListWorkflowDefs),
+      R("POST", "/api/metadata/workflow", CreateWorkflowDef),
+      R("PUT", "/api/metadata/workflow", UpdateWorkflowDefs),
+      R("POST", "/api/metadata/workflow/validate", ValidateWorkflowDef),
+      R("GET", "/api/metadata/workflow/names-and-versions", WorkflowNamesAndVersions),
+      R("GET", "/api/metadata/workflow/names", WorkflowNames),
+      R("GET", "/api/metadata/workflow/latest-versions", LatestWorkflowDefs),
+      R("GET", "/api/metadata/workflow/{}/versions", WorkflowVersions),
+      R("GET", "/api/metadata/workflow/{}", GetWorkflowDef),
+      R("DELETE", "/api/metadata/workflow/{}/{}", DeleteWorkflowDef),
+      R("GET", "/api/metadata/taskdefs", ListTaskDefs),
+      R("POST", "/api/metadata/taskdefs", CreateTaskDefs),
+      R("PUT", "/api/metadata/taskdefs", UpdateTaskDef),
+      R("GET", "/api/metadata/taskdefs/{}", GetTaskDef),
+      R("DELETE", "/api/metadata/taskdefs/{}", DeleteTaskDef),
+      // Workflows.
+      R("POST", "/api/workflow", StartWorkflow),
+      R("GET", "/api/workflow/search", SearchWorkflows),
+      R("GET", "/api/workflow/search-v2", SearchWorkflowsV2),
+      R("GET", "/api/workflow/running/{}", RunningWorkflows),
+      R("PUT", "/api/workflow/decide/{}", DecideWorkflow),
+      R("POST", "/api/workflow/{}", StartWorkflowByName),
+      R("GET", "/api/workflow/{}", GetWorkflow),
+      R("DELETE", "/api/workflow/{}", TerminateWorkflow),
+      R("DELETE", "/api/workflow/{}/remove", RemoveWorkflow),
+      R("PUT", "/api/workflow/{}/pause", PauseWorkflow),
+      R("PUT", "/api/workflow/{}/resume", ResumeWorkflow),
+      R("POST", "/api/workflow/{}/retry", RetryWorkflow),
+      R("POST", "/api/workflow/{}/restart", RestartWorkflow),
+      R("POST", "/api/workflow/{}/rerun", RerunWorkflow),
+      R("GET", "/api/workflow/{}/correlated/{}", CorrelatedWorkflows),
+      // Tasks.
+      R("GET", "/api/tasks/poll/batch/{}",
+        [](Engine& e, const CallPtr& c) { PollTasks(e, c, /*batch=*/true); }),
+      R("GET", "/api/tasks/poll/{}",
+        [](Engine& e, const CallPtr& c) { PollTasks(e, c, /*batch=*/false); }),
+      R("POST", "/api/tasks", UpdateTask),
+      R("GET", "/api/tasks/queue/sizes", QueueSizes),
+      R("GET", "/api/tasks/queue/size", QueueSize),
+      R("GET", "/api/tasks/queue/all", AllQueues),
+      R("POST", "/api/tasks/{}/log", AddTaskLog),
+      R("GET", "/api/tasks/{}/log", GetTaskLogs),
+      R("GET", "/api/tasks/{}", GetTask),
+  };
+}
+
+bool Matches(const Route& route, const std::vector<std::string>& segments,
+             std::vector<std::string>* params) {
+  if (route.segments.size() != segments.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (route.segments[i] == "{}") {
+      params->push_back(segments[i]);
+    } else if (route.segments[i] != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The token an HTTP request presents, nullopt when none.
+std::optional<absl::string_view> TokenOf(const HttpRequest& req) {
+  if (std::optional<absl::string_view> t = req.Header("x-authorization"); t.has_value()) return t;
+  if (std::optional<absl::string_view> a = req.Header("authorization"); a.has_value()) {
+    absl::string_view v = *a;
+    if (absl::ConsumePrefix(&v, "Bearer ") || absl::ConsumePrefix(&v, "bearer ")) {
+      return absl::StripAsciiWhitespace(v);
+    }
+    return absl::string_view();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, RestOptions options) {
+  auto routes = std::make_shared<const std::vector<Route>>(Routes());
+  return [&engine, &auth, options, routes](HttpRequest req, HttpRespond respond) {
+    std::vector<std::string> segments = Segments(req.path);
+    const bool is_api = !segments.empty() && segments[0] == "api";
+    if (is_api && !(segments.size() == 2 && segments[1] == "health")) {
+      if (absl::Status s = auth.CheckToken(TokenOf(req)); !s.ok()) {
+        respond(ErrorResponse(s));
+        return;
+      }
+    }
+    std::vector<std::string> params;
+    bool path_known = false;
+    for (const Route& route : *routes) {
+      if (!Matches(route, segments, &params)) continue;
+      if (route.cmig_only && options.conductor_api_only) break;
+      path_known = true;
+      if (route.method != req.method) continue;
+      auto call = std::make_shared<Call>(std::move(req), std::move(respond));
+      call->params() = std::move(params);
+      route.fn(engine, call);
+      return;
+    }
+    if (path_known) {
+      respond(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
+                                "Request method '", req.method, "' is not supported")),
+                            405));
+      return;
+    }
+    respond(ErrorResponse(absl::NotFoundError(absl::StrCat("No static resource ", req.path))));
+  };
+}
+
+}  // namespace cmig::orchestrator
