@@ -57,10 +57,13 @@ start_env() {
   new_token >"$WORK/$name.token"
   cp "$WORK/$name.token" "$WORK/$name.tokens"
   "$ORCH" --db="$WORK/$name.db" --listen=127.0.0.1:0 --tokens_file="$WORK/$name.tokens" \
-    --port_file="$WORK/$name.port" >"$WORK/$name-orchestrator.log" 2>&1 &
+    --port_file="$WORK/$name.port" --http_listen=127.0.0.1:0 \
+    --http_port_file="$WORK/$name.http-port" >"$WORK/$name-orchestrator.log" 2>&1 &
   PIDS+=($!)
   wait_for_file "$WORK/$name.port"
-  echo "$name orchestrator on 127.0.0.1:$(cat "$WORK/$name.port")"
+  wait_for_file "$WORK/$name.http-port"
+  echo "$name orchestrator on 127.0.0.1:$(cat "$WORK/$name.port") (gRPC)," \
+    "http://127.0.0.1:$(cat "$WORK/$name.http-port")/api (Conductor's REST API)"
 }
 
 start_worker() {

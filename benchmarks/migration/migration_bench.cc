@@ -230,7 +230,7 @@ long PeakRssMbOf(pid_t pid) {
 std::string StartOrchestrator(const std::string& dir, const std::string& name, pid_t* pid) {
   const std::string port_file = dir + "/" + name + ".port";
   *pid = Spawn({CMIG_BINARY_DIR "/orchestrator/orchestrator", "--db=" + dir + "/" + name + ".db",
-                "--listen=127.0.0.1:0", "--port_file=" + port_file});
+                "--listen=127.0.0.1:0", "--http_listen=", "--port_file=" + port_file});
   int port = 0;
   if (cmig::testing::WaitFor(
           [&] {

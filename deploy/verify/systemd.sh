@@ -199,6 +199,7 @@ PROD_PROPS=(-p User=cmig -p Group=cmig -p NoNewPrivileges=yes -p ProtectSystem=s
 in_machine systemd-run -q --unit=cmig-verify-prod-orchestrator "${PROD_PROPS[@]}" \
   -p StateDirectory=cmig-verify-prod /usr/local/bin/orchestrator \
   --db=/var/lib/cmig-verify-prod/orchestrator.db --listen=127.0.0.1:8091 \
+  --http_listen=127.0.0.1:8081 \
   --tokens_file=/etc/cmig/orchestrator.tokens
 in_machine systemd-run -q --unit=cmig-verify-prod-worker "${PROD_PROPS[@]}" \
   -E CONDUCTOR_SERVER_URL=127.0.0.1:8091 -E CONDUCTOR_AUTH_TOKEN_FILE=/etc/cmig/worker.token \

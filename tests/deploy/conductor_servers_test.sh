@@ -57,7 +57,7 @@ start_server() {
   [ -s "$ETC/$name.token" ] || new_token >"$ETC/$name.token"
   cp "$ETC/$name.token" "$WORK/$name.tokens"
   rm -f "$WORK/$name.port"
-  "$BUILD/orchestrator/orchestrator" --db="$WORK/$name.db" --listen=127.0.0.1:0 \
+  "$BUILD/orchestrator/orchestrator" --db="$WORK/$name.db" --listen=127.0.0.1:0 --http_listen= \
     --tokens_file="$WORK/$name.tokens" --port_file="$WORK/$name.port" "$@" \
     >>"$WORK/$name-orchestrator.log" 2>&1 &
   PIDS+=($!)

@@ -119,7 +119,7 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write(token + "\n")
     address = f"127.0.0.1:{free_port()}"
     orchestrator = subprocess.Popen(
-        [ORCHESTRATOR, "--db", os.path.join(tmp, "o.db"), "--listen", address,
+        [ORCHESTRATOR, "--db", os.path.join(tmp, "o.db"), "--listen", address, "--http_listen", "",
          "--tokens_file", os.path.join(tmp, "tokens")],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "orchestrator.log"), "w"))
     worker = None

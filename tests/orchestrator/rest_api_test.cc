@@ -1,0 +1,411 @@
+// Conductor's REST API on the embedded orchestrator, driven with libcurl (a client we did not
+// write) over real HTTP, next to the gRPC services on the same state.
+#include <curl/curl.h>
+
+#include <fstream>
+#include <set>
+
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "tests/orchestrator/orchestrator_testing.h"
+#include "tests/orchestrator/rest_testing.h"
+
+namespace cmig::orchestrator::test {
+namespace {
+
+using google::protobuf::Value;
+using google::protobuf::util::MessageDifferencer;
+
+constexpr char kToken[] = "rest-test-token";
+
+const Value& Field(const Value& v, const std::string& key) {
+  static const Value kNull;
+  auto it = v.struct_value().fields().find(key);
+  return it == v.struct_value().fields().end() ? kNull : it->second;
+}
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    {
+      std::ofstream tokens(dir_ + "/tokens");
+      tokens << kToken << "\n";
+    }
+    options_.db_path = dir_ + "/orchestrator.db";
+    options_.tokens_file = dir_ + "/tokens";
+    options_.http_listen_address = "127.0.0.1:0";
+    auto server = OrchestratorServer::Start(options_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_GT(server_->http_port(), 0);
+    rest_ = std::make_unique<RestClient>(server_->http_address(),
+                                         std::vector<std::string>{
+                                             absl::StrCat("X-Authorization: ", kToken)});
+    grpc_ = std::make_unique<Client>(
+        ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()), kToken);
+  }
+  void TearDown() override {
+    grpc_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Registers task definition `name` and a one-task workflow `name`_wf over REST.
+  void DefineOneTaskWorkflow(const std::string& name) {
+    HttpResult r = rest_->Post("/api/metadata/taskdefs",
+                               absl::StrCat(R"([{"name":")", name,
+                                            R"(","retryCount":0,"timeoutSeconds":600,)"
+                                            R"("responseTimeoutSeconds":60}])"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    r = rest_->Post("/api/metadata/workflow",
+                    absl::StrCat(R"({"name":")", name, R"(_wf","version":1,"schemaVersion":2,)",
+                                 R"("outputParameters":{"y":"${t.output.y}"},)",
+                                 R"("tasks":[{"name":")", name,
+                                 R"(","taskReferenceName":"t","type":"SIMPLE",)"
+                                 R"("inputParameters":{"x":"${workflow.input.x}"}}]})"));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  // Polls one task of `type` over REST; empty Value when none came.
+  Value PollOne(const std::string& type) {
+    for (int i = 0; i < 50; ++i) {
+      HttpResult r = rest_->Get(absl::StrCat("/api/tasks/poll/batch/", type,
+                                             "?count=1&timeout=200&workerid=rest-worker"));
+      EXPECT_EQ(r.status, 200) << r.body;
+      Value list = r.Json();
+      if (list.list_value().values_size() > 0) return list.list_value().values(0);
+    }
+    return Value();
+  }
+
+  HttpResult Complete(const Value& task, const std::string& status, const std::string& output) {
+    return rest_->Post("/api/tasks",
+                       absl::StrCat(R"({"taskId":")", Field(task, "taskId").string_value(),
+                                    R"(","workflowInstanceId":")",
+                                    Field(task, "workflowInstanceId").string_value(),
+                                    R"(","status":")", status, R"(","outputData":)", output,
+                                    R"(,"reasonForIncompletion":"by the test"})"));
+  }
+
+  std::string WorkflowStatus(const std::string& id) {
+    HttpResult r = rest_->Get(absl::StrCat("/api/workflow/", id, "?includeTasks=false"));
+    return Field(r.Json(), "status").string_value();
+  }
+
+  std::string dir_;
+  ServerOptions options_;
+  std::unique_ptr<OrchestratorServer> server_;
+  std::unique_ptr<RestClient> rest_;
+  std::unique_ptr<Client> grpc_;
+};
+
+TEST_F(RestApiTest, TokensAreCheckedAsConductorAndOrkesDo) {
+  RestClient anonymous(server_->http_address());
+  HttpResult health = anonymous.Get("/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_TRUE(Field(health.Json(), "healthy").bool_value());
+
+  HttpResult none = anonymous.Get("/api/metadata/taskdefs");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(Field(none.Json(), "status").number_value(), 401);
+  EXPECT_FALSE(Field(none.Json(), "retryable").bool_value());
+
+  RestClient wrong(server_->http_address(), {"X-Authorization: not-the-token"});
+  EXPECT_EQ(wrong.Get("/api/metadata/taskdefs").status, 403);
+  RestClient wrong_bearer(server_->http_address(), {"Authorization: Bearer not-the-token"});
+  EXPECT_EQ(wrong_bearer.Get("/api/metadata/taskdefs").status, 403);
+
+  RestClient bearer(server_->http_address(), {absl::StrCat("Authorization: Bearer ", kToken)});
+  EXPECT_EQ(bearer.Get("/api/metadata/taskdefs").status, 200);
+  EXPECT_EQ(rest_->Get("/api/metadata/taskdefs").status, 200);
+}
+
+TEST_F(RestApiTest, DefinitionsReadBackTheSameOverRestAndGrpc) {
+  const std::string json = R"({
+    "name": "order", "version": 3, "schemaVersion": 2, "description": "routes orders",
+    "inputParameters": ["kind"], "timeoutSeconds": 0,
+    "tasks": [
+      {"name": "route", "taskReferenceName": "route", "type": "SWITCH",
+       "evaluatorType": "value-param", "expression": "kind",
+       "inputParameters": {"kind": "${workflow.input.kind}"},
+       "decisionCases": {"big": [{"name": "pack", "taskReferenceName": "pack_big",
+                                  "type": "SIMPLE"}]},
+       "defaultCase": [{"name": "pack", "taskReferenceName": "pack_small", "type": "SIMPLE"}]},
+      {"name": "fan", "taskReferenceName": "fan", "type": "FORK_JOIN",
+       "forkTasks": [[{"name": "ship", "taskReferenceName": "ship_a", "type": "SIMPLE"}],
+                     [{"name": "ship", "taskReferenceName": "ship_b", "type": "SIMPLE"}]]},
+      {"name": "join", "taskReferenceName": "join", "type": "JOIN",
+       "joinOn": ["ship_a", "ship_b"]}
+    ]})";
+  ASSERT_OK_AND_ASSIGN(Value sent, ParseJson(json));
+  ASSERT_OK_AND_ASSIGN(WorkflowDef expected, WorkflowDefFromValue(sent, nullptr));
+
+  HttpResult created = rest_->Post("/api/metadata/workflow", json);
+  ASSERT_EQ(created.status, 200) << created.body;
+
+  HttpResult over_rest = rest_->Get("/api/metadata/workflow/order?version=3");
+  ASSERT_EQ(over_rest.status, 200) << over_rest.body;
+  ASSERT_OK_AND_ASSIGN(WorkflowDef rest_def, WorkflowDefFromValue(over_rest.Json(), nullptr));
+  EXPECT_TRUE(MessageDifferencer::Equals(rest_def, expected)) << over_rest.body;
+  // decisionCases and forkTasks keep Conductor's shape, not protobuf's.
+  const Value rest_json = over_rest.Json();
+  const Value& route = Field(rest_json, "tasks").list_value().values(0);
+  EXPECT_EQ(Field(route, "decisionCases").struct_value().fields().at("big").kind_case(),
+            Value::kListValue);
+
+  md::GetWorkflowRequest get;
+  get.set_name("order");
+  get.set_version(3);
+  md::GetWorkflowResponse got;
+  ASSERT_TRUE(grpc_->metadata->GetWorkflow(grpc_->Ctx().get(), get, &got).ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(got.workflow(), expected));
+
+  // And the other way round: created over gRPC, read over REST.
+  WorkflowDef from_grpc = expected;
+  from_grpc.set_name("order_grpc");
+  ASSERT_OK(grpc_->CreateWorkflowDef(from_grpc));
+  HttpResult back = rest_->Get("/api/metadata/workflow/order_grpc");
+  ASSERT_EQ(back.status, 200) << back.body;
+  ASSERT_OK_AND_ASSIGN(WorkflowDef back_def, WorkflowDefFromValue(back.Json(), nullptr));
+  EXPECT_TRUE(MessageDifferencer::Equals(back_def, from_grpc));
+
+  TaskDef task_def;
+  task_def.set_name("pack");
+  task_def.set_retry_count(2);
+  task_def.set_timeout_seconds(600);
+  task_def.set_response_timeout_seconds(30);
+  ASSERT_OK(grpc_->CreateTaskDef(task_def));
+  HttpResult task_back = rest_->Get("/api/metadata/taskdefs/pack");
+  ASSERT_EQ(task_back.status, 200) << task_back.body;
+  EXPECT_EQ(Field(task_back.Json(), "retryCount").number_value(), 2);
+  EXPECT_EQ(Field(task_back.Json(), "responseTimeoutSeconds").number_value(), 30);
+}
+
+TEST_F(RestApiTest, MetadataAnswersWithConductorsStatusCodes) {
+  const std::string def =
+      R"({"name":"w","version":1,"schemaVersion":2,"tasks":[{"name":"a","taskReferenceName":"a","type":"SIMPLE"}]})";
+  EXPECT_EQ(rest_->Post("/api/metadata/workflow", def).status, 200);
+  HttpResult again = rest_->Post("/api/metadata/workflow", def);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Field(again.Json(), "message").string_value(), "Workflow with w.1 already exists!");
+  EXPECT_EQ(rest_->Post("/api/metadata/workflow?overwrite=true", def).status, 200);
+
+  HttpResult bad_json = rest_->Post("/api/metadata/workflow", "{\"name\":");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(Field(bad_json.Json(), "status").number_value(), 400);
+  HttpResult wrong_type = rest_->Post("/api/metadata/workflow", R"({"name":"w","tasks":7})");
+  EXPECT_EQ(wrong_type.status, 400);
+  EXPECT_NE(Field(wrong_type.Json(), "message").string_value().find("tasks"), std::string::npos)
+      << wrong_type.body;
+
+  HttpResult bulk = rest_->Put(
+      "/api/metadata/workflow",
+      R"([{"name":"w","version":2,"schemaVersion":2,"tasks":[{"name":"a","taskReferenceName":"a","type":"SIMPLE"}]}])");
+  ASSERT_EQ(bulk.status, 200) << bulk.body;
+  EXPECT_EQ(Field(bulk.Json(), "bulkSuccessfulResults").list_value().values(0).string_value(), "w");
+
+  HttpResult latest = rest_->Get("/api/metadata/workflow/w");
+  EXPECT_EQ(Field(latest.Json(), "version").number_value(), 2);
+  HttpResult versions = rest_->Get("/api/metadata/workflow/names-and-versions");
+  EXPECT_EQ(Field(versions.Json(), "w").list_value().values_size(), 2) << versions.body;
+  HttpResult all = rest_->Get("/api/metadata/workflow");
+  EXPECT_EQ(all.Json().list_value().values_size(), 2);
+  HttpResult latest_all = rest_->Get("/api/metadata/workflow/latest-versions");
+  EXPECT_EQ(latest_all.Json().list_value().values_size(), 1);
+
+  EXPECT_EQ(rest_->Delete("/api/metadata/workflow/w/1").status, 200);
+  EXPECT_EQ(rest_->Get("/api/metadata/workflow/w?version=1").status, 404);
+  EXPECT_EQ(rest_->Delete("/api/metadata/workflow/w/1").status, 404);
+  EXPECT_EQ(rest_->Get("/api/metadata/workflow/nothing").status, 404);
+
+  EXPECT_EQ(rest_->Post("/api/metadata/taskdefs",
+                        R"([{"name":"a","timeoutSeconds":600,"responseTimeoutSeconds":60}])")
+                .status,
+            200);
+  EXPECT_EQ(rest_->Get("/api/metadata/taskdefs").Json().list_value().values_size(), 1);
+  EXPECT_EQ(rest_->Put("/api/metadata/taskdefs",
+                       R"({"name":"zz","timeoutSeconds":600,"responseTimeoutSeconds":60})")
+                .status,
+            404);
+  EXPECT_EQ(rest_->Delete("/api/metadata/taskdefs/a").status, 200);
+  EXPECT_EQ(rest_->Get("/api/metadata/taskdefs/a").status, 404);
+
+  EXPECT_EQ(rest_->Get("/api/no/such/path").status, 404);
+  EXPECT_EQ(rest_->Delete("/api/metadata/workflow").status, 405);
+}
+
+TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
+  DefineOneTaskWorkflow("step");
+  HttpResult started = rest_->Post("/api/workflow/step_wf?correlationId=c1", R"({"x":5})");
+  ASSERT_EQ(started.status, 200) << started.body;
+  EXPECT_EQ(started.content_type.substr(0, 10), "text/plain");
+  const std::string id = started.body;
+
+  Value task = PollOne("step");
+  ASSERT_EQ(Field(task, "workflowInstanceId").string_value(), id);
+  EXPECT_EQ(Field(Field(task, "inputData"), "x").number_value(), 5);
+  EXPECT_EQ(Field(task, "status").string_value(), "IN_PROGRESS");
+  EXPECT_EQ(rest_->Post(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"),
+                        "\"half way\"")
+                .status,
+            200);
+  HttpResult done = Complete(task, "COMPLETED", R"({"y":"shipped"})");
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.body, Field(task, "taskId").string_value());
+
+  HttpResult wf = rest_->Get(absl::StrCat("/api/workflow/", id));
+  ASSERT_EQ(wf.status, 200);
+  EXPECT_EQ(Field(wf.Json(), "status").string_value(), "COMPLETED");
+  EXPECT_EQ(Field(Field(wf.Json(), "output"), "y").string_value(), "shipped");
+  EXPECT_EQ(Field(wf.Json(), "workflowName").string_value(), "step_wf");
+  EXPECT_EQ(Field(wf.Json(), "correlationId").string_value(), "c1");
+  HttpResult logs = rest_->Get(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"));
+  ASSERT_EQ(logs.status, 200);
+  EXPECT_EQ(Field(logs.Json().list_value().values(0), "log").string_value(), "half way");
+
+  // Polled over REST, finished over gRPC; and the reverse.
+  ASSERT_OK_AND_ASSIGN(std::string id2, grpc_->Start("step_wf"));
+  Value rest_task = PollOne("step");
+  ASSERT_EQ(Field(rest_task, "workflowInstanceId").string_value(), id2);
+  Task as_proto;
+  as_proto.set_task_id(Field(rest_task, "taskId").string_value());
+  as_proto.set_workflow_instance_id(id2);
+  ASSERT_OK(grpc_->Update(as_proto, conductor::proto::TaskResult::COMPLETED));
+  EXPECT_EQ(WorkflowStatus(id2), "COMPLETED");
+
+  HttpResult id3 = rest_->Post("/api/workflow", R"({"name":"step_wf","input":{"x":1}})");
+  ASSERT_EQ(id3.status, 200) << id3.body;
+  std::optional<Task> grpc_task = grpc_->PollOne("step");
+  ASSERT_TRUE(grpc_task.has_value());
+  Value as_json;
+  (*as_json.mutable_struct_value()->mutable_fields())["taskId"].set_string_value(grpc_task->task_id());
+  (*as_json.mutable_struct_value()->mutable_fields())["workflowInstanceId"].set_string_value(id3.body);
+  ASSERT_EQ(Complete(as_json, "COMPLETED", "{}").status, 200);
+  EXPECT_EQ(WorkflowStatus(id3.body), "COMPLETED");
+
+  HttpResult search = rest_->Get("/api/workflow/search?query=workflowType%20%3D%20%27step_wf%27");
+  ASSERT_EQ(search.status, 200) << search.body;
+  EXPECT_EQ(Field(search.Json(), "totalHits").number_value(), 3);
+  HttpResult correlated = rest_->Get("/api/workflow/step_wf/correlated/c1?includeClosed=true");
+  ASSERT_EQ(correlated.status, 200) << correlated.body;
+  EXPECT_EQ(correlated.Json().list_value().values_size(), 1);
+}
+
+TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
+  DefineOneTaskWorkflow("flaky");
+  HttpResult started = rest_->Post("/api/workflow/flaky_wf", "{}");
+  ASSERT_EQ(started.status, 200);
+  const std::string id = started.body;
+
+  ASSERT_EQ(Complete(PollOne("flaky"), "FAILED_WITH_TERMINAL_ERROR", "{}").status, 200);
+  EXPECT_EQ(WorkflowStatus(id), "FAILED");
+  EXPECT_EQ(rest_->Put(absl::StrCat("/api/workflow/", id, "/pause"), "").status, 409);
+
+  EXPECT_EQ(rest_->Post(absl::StrCat("/api/workflow/", id, "/retry"), "").status, 204);
+  EXPECT_EQ(WorkflowStatus(id), "RUNNING");
+  ASSERT_EQ(Complete(PollOne("flaky"), "COMPLETED", R"({"y":2})").status, 200);
+  EXPECT_EQ(WorkflowStatus(id), "COMPLETED");
+  HttpResult wf = rest_->Get(absl::StrCat("/api/workflow/", id));
+  EXPECT_EQ(Field(wf.Json(), "tasks").list_value().values_size(), 2);  // both attempts kept
+
+  EXPECT_EQ(rest_->Post(absl::StrCat("/api/workflow/", id, "/restart"), "").status, 204);
+  EXPECT_EQ(WorkflowStatus(id), "RUNNING");
+  EXPECT_EQ(rest_->Put(absl::StrCat("/api/workflow/", id, "/pause"), "").status, 200);
+  EXPECT_EQ(WorkflowStatus(id), "PAUSED");
+  EXPECT_EQ(rest_->Put(absl::StrCat("/api/workflow/", id, "/resume"), "").status, 200);
+  EXPECT_EQ(rest_->Delete(absl::StrCat("/api/workflow/", id, "?reason=stopped%20by%20hand")).status,
+            200);
+  HttpResult ended = rest_->Get(absl::StrCat("/api/workflow/", id, "?includeTasks=false"));
+  EXPECT_EQ(Field(ended.Json(), "status").string_value(), "TERMINATED");
+  EXPECT_EQ(Field(ended.Json(), "reasonForIncompletion").string_value(), "stopped by hand");
+  EXPECT_EQ(rest_->Delete(absl::StrCat("/api/workflow/", id)).status, 409);
+
+  EXPECT_EQ(rest_->Delete(absl::StrCat("/api/workflow/", id, "/remove")).status, 200);
+  EXPECT_EQ(rest_->Get(absl::StrCat("/api/workflow/", id)).status, 404);
+  EXPECT_EQ(rest_->Get("/api/tasks/no-such-task").status, 404);
+  EXPECT_EQ(rest_->Get("/api/tasks/poll/batch/flaky?timeout=6000").status, 400);
+  EXPECT_EQ(rest_->Get("/api/tasks/poll/flaky").status, 204);  // nothing queued
+}
+
+// 200 long polls wait at once while other requests are answered; then each gets a task.
+TEST_F(RestApiTest, ParkedLongPollsDoNotStarveOtherRequests) {
+  constexpr int kPolls = 200;
+  DefineOneTaskWorkflow("long");
+  DefineOneTaskWorkflow("other");
+
+  CURLM* multi = curl_multi_init();
+  std::vector<HttpResult> results(kPolls);
+  std::vector<curl_slist*> headers(kPolls);
+  std::vector<CURL*> handles(kPolls);
+  for (int i = 0; i < kPolls; ++i) {
+    handles[i] = rest_->Prepare("GET", "/api/tasks/poll/batch/long?count=1&timeout=5000",
+                                nullptr, &results[i], &headers[i]);
+    curl_multi_add_handle(multi, handles[i]);
+  }
+  // Drive the transfers until every request has been sent.
+  int running = kPolls;
+  auto all_sent = [&] {
+    for (CURL* h : handles) {
+      long sent = 0;
+      curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+      if (sent == 0) return false;
+    }
+    return true;
+  };
+  while (!all_sent()) {
+    curl_multi_perform(multi, &running);
+    curl_multi_poll(multi, nullptr, 0, 50, nullptr);
+  }
+  curl_multi_perform(multi, &running);
+  ASSERT_EQ(running, kPolls) << "a poll ended before any task existed";
+
+  // Meanwhile, other requests are answered.
+  EXPECT_EQ(rest_->Get("/health").status, 200);
+  HttpResult other = rest_->Post("/api/workflow/other_wf", "{}");
+  ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(WorkflowStatus(other.body), "RUNNING");
+  EXPECT_EQ(rest_->Get("/api/metadata/workflow/long_wf").status, 200);
+  curl_multi_perform(multi, &running);
+  EXPECT_EQ(running, kPolls) << "the parked polls were answered without a task";
+
+  // One task per parked poll.
+  for (int i = 0; i < kPolls; ++i) {
+    ASSERT_EQ(rest_->Post("/api/workflow/long_wf", "{}").status, 200);
+  }
+  while (running > 0) {
+    curl_multi_perform(multi, &running);
+    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  CURLMsg* msg;
+  int left = 0;
+  while ((msg = curl_multi_info_read(multi, &left)) != nullptr) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    for (int i = 0; i < kPolls; ++i) {
+      if (handles[i] == msg->easy_handle) RestClient::Collect(handles[i], msg->data.result, &results[i]);
+    }
+  }
+  std::set<std::string> task_ids;
+  for (int i = 0; i < kPolls; ++i) {
+    ASSERT_EQ(results[i].status, 200) << results[i].error;
+    Value list = results[i].Json();
+    ASSERT_EQ(list.list_value().values_size(), 1) << "poll " << i << ": " << results[i].body;
+    task_ids.insert(Field(list.list_value().values(0), "taskId").string_value());
+    curl_multi_remove_handle(multi, handles[i]);
+    curl_easy_cleanup(handles[i]);
+    curl_slist_free_all(headers[i]);
+  }
+  curl_multi_cleanup(multi);
+  EXPECT_EQ(task_ids.size(), static_cast<size_t>(kPolls));
+}
+
+TEST_F(RestApiTest, HttpListenerFollowsTheServersLifetime) {
+  const std::string address = server_->http_address();
+  server_->Shutdown();
+  HttpResult after = RestClient(address).Get("/health");
+  EXPECT_EQ(after.status, 0) << "still answering after shutdown: " << after.body;
+}
+
+}  // namespace
+}  // namespace cmig::orchestrator::test
