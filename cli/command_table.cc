@@ -168,6 +168,34 @@ std::vector<Command> BuildCommands() {
       .run = SecretDeleteCommand,
   });
   c.push_back({
+      .name = "access-key create",
+      .summary = "create an access key for Conductor's REST API (POST /api/token)",
+      .description = "Prints the key id and the key secret. The secret is shown this once: the "
+                     "orchestrator keeps only a hash of it. With --output the pair is written "
+                     "there as JSON, {\"keyId\": ..., \"keySecret\": ...} (mode 0600), instead of "
+                     "to the terminal.",
+      .flags = {"output", "overwrite"},
+      .examples = {"migrationctl access-key create --output ~/.cmig/ci.key"},
+      .run = AccessKeyCreateCommand,
+  });
+  c.push_back({
+      .name = "access-key list",
+      .summary = "the access keys' ids and creation times (never their secrets)",
+      .examples = {"migrationctl access-key list"},
+      .run = AccessKeyListCommand,
+  });
+  c.push_back({
+      .name = "access-key revoke",
+      .summary = "revoke an access key: it can no longer be exchanged for tokens",
+      .usage = "KEY_ID",
+      .description = "Tokens already handed out for it stay valid until they expire "
+                     "(the orchestrator's --token_ttl).",
+      .examples = {"migrationctl access-key revoke 3f9c0a..."},
+      .min_args = 1,
+      .max_args = 1,
+      .run = AccessKeyRevokeCommand,
+  });
+  c.push_back({
       .name = "definitions load",
       .summary = "register the Conductor JSON definitions in a folder with --server",
       .usage = "DIR",

@@ -35,6 +35,9 @@ absl::Status EnvRemoveCommand(Context& ctx);
 absl::Status SecretPutCommand(Context& ctx);
 absl::Status SecretListCommand(Context& ctx);
 absl::Status SecretDeleteCommand(Context& ctx);
+absl::Status AccessKeyCreateCommand(Context& ctx);
+absl::Status AccessKeyListCommand(Context& ctx);
+absl::Status AccessKeyRevokeCommand(Context& ctx);
 absl::Status MigrateCommand(Context& ctx);
 
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).

@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/workflow_view.h"
+#include "definitions/conductor_time.h"
 #include "definitions/json.h"
 
 namespace cmig::cli {
@@ -161,6 +162,70 @@ absl::Status SecretDeleteCommand(Context& ctx) {
   JsonObject o;
   o.Set("deleted", JsonString(name));
   PrintDone(ctx, o, absl::StrCat("deleted secret ", name));
+  return absl::OkStatus();
+}
+
+absl::Status AccessKeyCreateCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string output = absl::GetFlag(FLAGS_output);
+  ASSIGN_OR_RETURN(v1::CreateAccessKeyResponse key, ext->CreateAccessKey());
+  JsonObject pair;
+  pair.Set("keyId", JsonString(key.key_id())).Set("keySecret", JsonString(key.key_secret()));
+  if (!output.empty()) {
+    RETURN_IF_ERROR(WriteOutputFile(output, WriteJson(pair.value(), /*pretty=*/true) + "\n",
+                                    absl::GetFlag(FLAGS_overwrite), /*owner_only=*/true));
+    JsonObject o;
+    o.Set("keyId", JsonString(key.key_id())).Set("file", JsonString(output));
+    PrintDone(ctx, o,
+              absl::StrCat("created access key ", key.key_id(), "; its secret is in ", output));
+    return absl::OkStatus();
+  }
+  if (ctx.json()) {
+    PrintJson(pair.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  ctx.out() << "key id:     " << key.key_id() << "\n"
+            << "key secret: " << key.key_secret() << "\n"
+            << "The secret is shown this once. Exchange the pair for a token with\n"
+            << "POST /api/token {\"keyId\": ..., \"keySecret\": ...}.\n";
+  return absl::OkStatus();
+}
+
+absl::Status AccessKeyListCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  ASSIGN_OR_RETURN(std::vector<v1::AccessKeyInfo> keys, ext->ListAccessKeys());
+  if (ctx.json()) {
+    JsonArray a;
+    for (const auto& k : keys) {
+      JsonObject o;
+      o.Set("keyId", JsonString(k.key_id()))
+          .Set("createdTime", JsonNumber(static_cast<double>(k.created_time())));
+      a.Add(o.Take());
+    }
+    JsonObject o;
+    o.Set("accessKeys", a.Take());
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  if (keys.empty()) ctx.out() << "No access keys.\n";
+  for (const auto& k : keys) {
+    ctx.out() << k.key_id() << "  created " << FormatConductorTime(k.created_time()) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccessKeyRevokeCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string& id = ctx.args()[0];
+  absl::Status s = ext->RevokeAccessKey(id);
+  if (absl::IsNotFound(s)) {
+    return absl::NotFoundError(
+        absl::StrCat("no access key '", id, "' (see 'access-key list')"));
+  }
+  RETURN_IF_ERROR(s);
+  JsonObject o;
+  o.Set("revoked", JsonString(id));
+  PrintDone(ctx, o, absl::StrCat("revoked access key ", id));
   return absl::OkStatus();
 }
 

@@ -16,11 +16,13 @@ struct GrpcExtensionsClient::Stubs {
   explicit Stubs(const std::shared_ptr<::grpc::Channel>& channel)
       : environments(v1::Environments::NewStub(channel)),
         secrets(v1::Secrets::NewStub(channel)),
+        access_keys(v1::AccessKeys::NewStub(channel)),
         blobs(v1::BlobStore::NewStub(channel)),
         admin(v1::DefinitionAdmin::NewStub(channel)),
         metadata(::conductor::grpc::metadata::MetadataService::NewStub(channel)) {}
   const std::unique_ptr<v1::Environments::Stub> environments;
   const std::unique_ptr<v1::Secrets::Stub> secrets;
+  const std::unique_ptr<v1::AccessKeys::Stub> access_keys;
   const std::unique_ptr<v1::BlobStore::Stub> blobs;
   const std::unique_ptr<v1::DefinitionAdmin::Stub> admin;
   const std::unique_ptr<::conductor::grpc::metadata::MetadataService::Stub> metadata;
@@ -136,6 +138,31 @@ absl::Status GrpcExtensionsClient::DeleteSecret(absl::string_view name) {
   req.set_name(std::string(name));
   v1::DeleteSecretResponse resp;
   CMIG_CALL(secrets, "Secrets", DeleteSecret, req, resp, absl::StrCat("DeleteSecret ", name));
+  return status_;
+}
+
+absl::StatusOr<v1::CreateAccessKeyResponse> GrpcExtensionsClient::CreateAccessKey() {
+  v1::CreateAccessKeyRequest req;
+  v1::CreateAccessKeyResponse resp;
+  CMIG_CALL(access_keys, "AccessKeys", CreateAccessKey, req, resp, "CreateAccessKey");
+  if (!status_.ok()) return status_;
+  return resp;
+}
+
+absl::StatusOr<std::vector<v1::AccessKeyInfo>> GrpcExtensionsClient::ListAccessKeys() {
+  v1::ListAccessKeysRequest req;
+  v1::ListAccessKeysResponse resp;
+  CMIG_CALL(access_keys, "AccessKeys", ListAccessKeys, req, resp, "ListAccessKeys");
+  if (!status_.ok()) return status_;
+  return std::vector<v1::AccessKeyInfo>(resp.keys().begin(), resp.keys().end());
+}
+
+absl::Status GrpcExtensionsClient::RevokeAccessKey(absl::string_view id) {
+  v1::RevokeAccessKeyRequest req;
+  req.set_key_id(std::string(id));
+  v1::RevokeAccessKeyResponse resp;
+  CMIG_CALL(access_keys, "AccessKeys", RevokeAccessKey, req, resp,
+            absl::StrCat("RevokeAccessKey ", id));
   return status_;
 }
 

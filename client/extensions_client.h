@@ -100,6 +100,12 @@ class GrpcExtensionsClient final : public EnvironmentClient,
   absl::Status PutBlob(absl::string_view digest, absl::string_view bytes) override;
   absl::StatusOr<std::string> GetBlob(absl::string_view digest) override;
 
+  // Access keys for POST /api/token (cmig.v1.AccessKeys). The key secret is in the creation's
+  // answer only. Revoke: NotFound when absent.
+  absl::StatusOr<v1::CreateAccessKeyResponse> CreateAccessKey();
+  absl::StatusOr<std::vector<v1::AccessKeyInfo>> ListAccessKeys();
+  absl::Status RevokeAccessKey(absl::string_view id);
+
   absl::Status DeleteWorkflowDef(absl::string_view name, int version) override;
   absl::Status DeleteTaskDef(absl::string_view name) override;
 

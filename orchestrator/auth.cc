@@ -8,7 +8,11 @@
 #include <fstream>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
+#include "openssl/rand.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -122,14 +126,36 @@ absl::Status Authenticator::Check(std::optional<absl::string_view> authorization
   if (!absl::ConsumePrefix(&value, "Bearer ")) {
     return absl::UnauthenticatedError("authorization is not a bearer token");
   }
-  if (!tokens_.contains(value)) return absl::UnauthenticatedError("invalid bearer token");
+  if (!Accepts(value)) return absl::UnauthenticatedError("invalid bearer token");
   return absl::OkStatus();
+}
+
+bool Authenticator::Accepts(absl::string_view token) const {
+  return tokens_.contains(token) || (issued_ != nullptr && issued_->Valid(token));
+}
+
+std::string IssuedTokens::Issue() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return "";
+  std::string token = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(expiry_, [now](const auto& entry) { return entry.second <= now; });
+  expiry_[token] = now + ttl_;
+  return token;
+}
+
+bool IssuedTokens::Valid(absl::string_view token) const {
+  absl::MutexLock lock(&mu_);
+  auto it = expiry_.find(token);
+  return it != expiry_.end() && absl::Now() < it->second;
 }
 
 absl::Status Authenticator::CheckToken(std::optional<absl::string_view> token) const {
   if (tokens_.empty()) return absl::OkStatus();
   if (!token.has_value() || token->empty()) return absl::UnauthenticatedError("missing token");
-  if (!tokens_.contains(*token)) return absl::PermissionDeniedError("invalid token");
+  if (!Accepts(*token)) return absl::PermissionDeniedError("invalid token");
   return absl::OkStatus();
 }
 

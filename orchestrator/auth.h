@@ -20,15 +20,38 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace cmig::orchestrator {
 
-// Checks `authorization: Bearer <token>` against a fixed set of tokens. With no tokens every
-// call passes. Immutable after construction; thread-safe.
+// Tokens handed out for access keys (POST /api/token), each valid for `ttl` from its issue.
+// Kept in memory only: a restarted server asks its clients to exchange their keys again, as an
+// expired token does. Thread-safe.
+class IssuedTokens {
+ public:
+  explicit IssuedTokens(absl::Duration ttl) : ttl_(ttl) {}
+  absl::Duration ttl() const { return ttl_; }
+  // A new random token; empty when no random bytes could be had.
+  std::string Issue();
+  // True while `token` was issued here and has not expired.
+  bool Valid(absl::string_view token) const;
+
+ private:
+  const absl::Duration ttl_;
+  mutable absl::Mutex mu_;
+  // token -> expiry; expired entries are dropped when the next token is issued.
+  absl::flat_hash_map<std::string, absl::Time> expiry_ ABSL_GUARDED_BY(mu_);
+};
+
+// Checks `authorization: Bearer <token>` against a fixed set of tokens, plus the tokens issued
+// for access keys when given IssuedTokens. With no fixed tokens every call passes. Thread-safe;
+// fixed after construction but for AcceptIssued, called before serving.
 class Authenticator {
  public:
   // Reads one token per line; blank lines and lines starting with '#' are skipped.
@@ -39,6 +62,8 @@ class Authenticator {
   explicit Authenticator(std::vector<std::string> tokens);
 
   bool enabled() const { return !tokens_.empty(); }
+  // Also accepts the tokens `issued` hands out; `issued` must outlive this.
+  void AcceptIssued(const IssuedTokens* issued) { issued_ = issued; }
 
   // `authorization` is the call's authorization header, nullopt when it has none.
   // UNAUTHENTICATED without a valid token. Never echoes the presented token.
@@ -49,7 +74,10 @@ class Authenticator {
   absl::Status CheckToken(std::optional<absl::string_view> token) const;
 
  private:
+  bool Accepts(absl::string_view token) const;
+
   absl::flat_hash_set<std::string> tokens_;
+  const IssuedTokens* issued_ = nullptr;
 };
 
 // A certificate chain and its private key, PEM.

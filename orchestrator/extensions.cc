@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +13,10 @@
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "definitions/canonical.h"
 #include "orchestrator/sqlite.h"
+#include "openssl/crypto.h"
+#include "openssl/rand.h"
+#include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -44,6 +49,8 @@ Param Blob(std::string v) {
   return p;
 }
 
+}  // namespace
+
 // One SQLite connection, serialised by a mutex: these calls are rare and small next to the
 // engine's traffic.
 class ExtensionDb {
@@ -57,7 +64,9 @@ class ExtensionDb {
         "CREATE TABLE IF NOT EXISTS cmig_blobs(digest TEXT PRIMARY KEY, size INTEGER NOT NULL,"
         " data BLOB NOT NULL);"
         "CREATE TABLE IF NOT EXISTS cmig_blob_chunks(digest TEXT NOT NULL, off INTEGER NOT NULL,"
-        " data BLOB NOT NULL, PRIMARY KEY(digest, off));"));
+        " data BLOB NOT NULL, PRIMARY KEY(digest, off));"
+        "CREATE TABLE IF NOT EXISTS cmig_access_keys(id TEXT PRIMARY KEY, salt BLOB NOT NULL,"
+        " secret_hash BLOB NOT NULL, created INTEGER NOT NULL);"));
     return out;
   }
   ExtensionDb(const ExtensionDb&) = delete;
@@ -120,6 +129,8 @@ class ExtensionDb {
   SqliteDb db_ ABSL_GUARDED_BY(mu_);
 };
 
+namespace {
+
 ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
   ServerUnaryReactor* r = ctx->DefaultReactor();
   r->Finish(ToGrpc(s));
@@ -176,42 +187,69 @@ class EnvironmentsImpl final : public v1::Environments::CallbackService {
 
 class SecretsImpl final : public v1::Secrets::CallbackService {
  public:
-  explicit SecretsImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
+  explicit SecretsImpl(std::shared_ptr<ExtensionStore> store) : store_(std::move(store)) {}
 
   ServerUnaryReactor* PutSecret(CallbackServerContext* ctx, const v1::PutSecretRequest* req,
                                 v1::PutSecretResponse*) override {
-    if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("secret name is empty"));
-    return Done(ctx, db_->Run("INSERT OR REPLACE INTO cmig_secrets(name, value) VALUES(?,?)",
-                              {req->name(), Blob(req->value())}));
+    return Done(ctx, store_->PutSecret(req->name(), req->value()));
   }
   ServerUnaryReactor* GetSecret(CallbackServerContext* ctx, const v1::GetSecretRequest* req,
                                 v1::GetSecretResponse* resp) override {
-    bool found = false;
-    absl::Status s = db_->Run("SELECT value FROM cmig_secrets WHERE name = ?", {req->name()},
-                              [&](const SqliteStatement& st) {
-                                found = true;
-                                resp->set_value(st.ColumnBytes(0));
-                              });
-    if (s.ok() && !found) s = absl::NotFoundError(absl::StrCat("no secret '", req->name(), "'"));
-    return Done(ctx, s);
+    absl::StatusOr<std::string> value = store_->GetSecret(req->name());
+    if (value.ok()) resp->set_value(*std::move(value));
+    return Done(ctx, value.status());
   }
   ServerUnaryReactor* ListSecrets(CallbackServerContext* ctx, const v1::ListSecretsRequest*,
                                   v1::ListSecretsResponse* resp) override {
-    return Done(ctx,
-                db_->Run("SELECT name FROM cmig_secrets ORDER BY name", {},
-                         [&](const SqliteStatement& st) { resp->add_names(st.ColumnBytes(0)); }));
+    absl::StatusOr<std::vector<std::string>> names = store_->ListSecretNames();
+    if (names.ok()) {
+      for (std::string& n : *names) resp->add_names(std::move(n));
+    }
+    return Done(ctx, names.status());
   }
   ServerUnaryReactor* DeleteSecret(CallbackServerContext* ctx, const v1::DeleteSecretRequest* req,
                                    v1::DeleteSecretResponse*) override {
-    bool found = false;
-    absl::Status s = db_->Run("DELETE FROM cmig_secrets WHERE name = ? RETURNING name",
-                              {req->name()}, [&](const SqliteStatement&) { found = true; });
-    if (s.ok() && !found) s = absl::NotFoundError(absl::StrCat("no secret '", req->name(), "'"));
-    return Done(ctx, s);
+    return Done(ctx, store_->DeleteSecret(req->name()));
   }
 
  private:
-  const std::shared_ptr<ExtensionDb> db_;
+  const std::shared_ptr<ExtensionStore> store_;
+};
+
+class AccessKeysImpl final : public v1::AccessKeys::CallbackService {
+ public:
+  explicit AccessKeysImpl(std::shared_ptr<ExtensionStore> store) : store_(std::move(store)) {}
+
+  ServerUnaryReactor* CreateAccessKey(CallbackServerContext* ctx,
+                                      const v1::CreateAccessKeyRequest*,
+                                      v1::CreateAccessKeyResponse* resp) override {
+    absl::StatusOr<ExtensionStore::NewAccessKey> key = store_->CreateAccessKey();
+    if (key.ok()) {
+      resp->set_key_id(key->id);
+      resp->set_key_secret(key->secret);
+    }
+    return Done(ctx, key.status());
+  }
+  ServerUnaryReactor* ListAccessKeys(CallbackServerContext* ctx, const v1::ListAccessKeysRequest*,
+                                     v1::ListAccessKeysResponse* resp) override {
+    absl::StatusOr<std::vector<ExtensionStore::AccessKey>> keys = store_->ListAccessKeys();
+    if (keys.ok()) {
+      for (const auto& k : *keys) {
+        v1::AccessKeyInfo* info = resp->add_keys();
+        info->set_key_id(k.id);
+        info->set_created_time(k.created_ms);
+      }
+    }
+    return Done(ctx, keys.status());
+  }
+  ServerUnaryReactor* RevokeAccessKey(CallbackServerContext* ctx,
+                                      const v1::RevokeAccessKeyRequest* req,
+                                      v1::RevokeAccessKeyResponse*) override {
+    return Done(ctx, store_->RevokeAccessKey(req->key_id()));
+  }
+
+ private:
+  const std::shared_ptr<ExtensionStore> store_;
 };
 
 class BlobStoreImpl final : public v1::BlobStore::CallbackService {
@@ -320,13 +358,115 @@ class DefinitionAdminImpl final : public v1::DefinitionAdmin::CallbackService {
 
 }  // namespace
 
-absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(const std::string& db_path,
-                                                                Engine& engine,
-                                                                int64_t max_package_bytes) {
+ExtensionStore::ExtensionStore(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
+ExtensionStore::~ExtensionStore() = default;
+
+absl::StatusOr<std::shared_ptr<ExtensionStore>> ExtensionStore::Open(const std::string& db_path) {
   ASSIGN_OR_RETURN(std::shared_ptr<ExtensionDb> db, ExtensionDb::Open(db_path));
+  return std::shared_ptr<ExtensionStore>(new ExtensionStore(std::move(db)));
+}
+
+absl::Status ExtensionStore::PutSecret(const std::string& name, const std::string& value) {
+  if (name.empty()) return absl::InvalidArgumentError("secret name is empty");
+  return db_->Run("INSERT OR REPLACE INTO cmig_secrets(name, value) VALUES(?,?)",
+                  {name, Blob(value)});
+}
+
+absl::StatusOr<std::string> ExtensionStore::GetSecret(const std::string& name) {
+  std::optional<std::string> value;
+  RETURN_IF_ERROR(db_->Run("SELECT value FROM cmig_secrets WHERE name = ?", {name},
+                           [&](const SqliteStatement& st) { value = st.ColumnBytes(0); }));
+  if (!value.has_value()) return absl::NotFoundError(absl::StrCat("no secret '", name, "'"));
+  return *std::move(value);
+}
+
+absl::StatusOr<std::vector<std::string>> ExtensionStore::ListSecretNames() {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(db_->Run("SELECT name FROM cmig_secrets ORDER BY name", {},
+                           [&](const SqliteStatement& st) { names.push_back(st.ColumnBytes(0)); }));
+  return names;
+}
+
+absl::Status ExtensionStore::DeleteSecret(const std::string& name) {
+  bool found = false;
+  RETURN_IF_ERROR(db_->Run("DELETE FROM cmig_secrets WHERE name = ? RETURNING name", {name},
+                           [&](const SqliteStatement&) { found = true; }));
+  if (!found) return absl::NotFoundError(absl::StrCat("no secret '", name, "'"));
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    return "";
+  }
+  return absl::BytesToHexString(raw);
+}
+
+// A key secret is 32 random bytes, so one salted SHA-256 is enough to keep the stored form
+// useless to a reader of the database (a slow password hash protects low-entropy secrets).
+std::string HashKeySecret(const std::string& salt, const std::string& secret) {
+  return Sha256Hex(absl::StrCat(salt, ":", secret));
+}
+
+}  // namespace
+
+absl::StatusOr<ExtensionStore::NewAccessKey> ExtensionStore::CreateAccessKey() {
+  NewAccessKey key{RandomHex(16), RandomHex(32)};
+  std::string salt = RandomHex(16);
+  if (key.id.empty() || key.secret.empty() || salt.empty()) {
+    return absl::InternalError("no random bytes for a new access key");
+  }
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  RETURN_IF_ERROR(db_->Run(
+      "INSERT INTO cmig_access_keys(id, salt, secret_hash, created) VALUES(?,?,?,?)",
+      {key.id, Blob(salt), Blob(HashKeySecret(salt, key.secret)), absl::StrCat(now)}));
+  return key;
+}
+
+absl::StatusOr<std::vector<ExtensionStore::AccessKey>> ExtensionStore::ListAccessKeys() {
+  std::vector<AccessKey> keys;
+  RETURN_IF_ERROR(db_->Run("SELECT id, created FROM cmig_access_keys ORDER BY created, id", {},
+                           [&](const SqliteStatement& st) {
+                             keys.push_back({st.ColumnBytes(0), st.ColumnInt64(1)});
+                           }));
+  return keys;
+}
+
+absl::Status ExtensionStore::RevokeAccessKey(const std::string& id) {
+  bool found = false;
+  RETURN_IF_ERROR(db_->Run("DELETE FROM cmig_access_keys WHERE id = ? RETURNING id", {id},
+                           [&](const SqliteStatement&) { found = true; }));
+  if (!found) return absl::NotFoundError(absl::StrCat("no access key '", id, "'"));
+  return absl::OkStatus();
+}
+
+absl::Status ExtensionStore::CheckAccessKey(const std::string& id, const std::string& secret) {
+  std::optional<std::pair<std::string, std::string>> stored;
+  RETURN_IF_ERROR(db_->Run("SELECT salt, secret_hash FROM cmig_access_keys WHERE id = ?", {id},
+                           [&](const SqliteStatement& st) {
+                             stored.emplace(st.ColumnBytes(0), st.ColumnBytes(1));
+                           }));
+  // One message for an unknown key and a wrong secret: the answer does not confirm key ids.
+  const absl::Status refused = absl::UnauthenticatedError("invalid access key id or secret");
+  if (!stored.has_value()) return refused;
+  const std::string presented = HashKeySecret(stored->first, secret);
+  if (presented.size() != stored->second.size() ||
+      CRYPTO_memcmp(presented.data(), stored->second.data(), presented.size()) != 0) {
+    return refused;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(
+    std::shared_ptr<ExtensionStore> store, Engine& engine, int64_t max_package_bytes) {
+  std::shared_ptr<ExtensionDb> db = store->db_;
   std::vector<NamedService> out;
   out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(db)});
-  out.push_back({v1::Secrets::service_full_name(), std::make_unique<SecretsImpl>(db)});
+  out.push_back({v1::Secrets::service_full_name(), std::make_unique<SecretsImpl>(store)});
+  out.push_back({v1::AccessKeys::service_full_name(), std::make_unique<AccessKeysImpl>(store)});
   out.push_back(
       {v1::BlobStore::service_full_name(), std::make_unique<BlobStoreImpl>(db, max_package_bytes)});
   out.push_back(

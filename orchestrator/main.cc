@@ -15,6 +15,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
@@ -26,6 +27,8 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "one; empty turns HTTP off");
 ABSL_FLAG(std::string, tokens_file, "",
           "file with one accepted bearer token per line; empty disables authentication");
+ABSL_FLAG(absl::Duration, token_ttl, absl::Hours(1),
+          "how long a token handed out for an access key (POST /api/token) stays valid");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; with --tls_key enables TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(bool, conductor_api_only, false,
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.http_listen_address = absl::GetFlag(FLAGS_http_listen);
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  options.token_ttl = absl::GetFlag(FLAGS_token_ttl);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.conductor_api_only = absl::GetFlag(FLAGS_conductor_api_only);

@@ -78,6 +78,13 @@ HttpResponse ErrorResponse(const absl::Status& s, int status = 0) {
   return JsonResponse(body, status);
 }
 
+// `key` of object `v`; null when absent or when `v` is not an object.
+const Value& Field(const Value& v, const std::string& key) {
+  static const Value* const kNull = new Value();
+  auto it = v.struct_value().fields().find(key);
+  return it == v.struct_value().fields().end() ? *kNull : it->second;
+}
+
 Value StringValue(std::string s) {
   Value v;
   v.set_string_value(std::move(s));
@@ -186,7 +193,8 @@ struct Route {
   std::string method;
   std::vector<std::string> segments;  // "{}" = a path parameter
   RouteFn fn;
-  bool cmig_only = false;  // one of the project's own paths
+  bool beyond_conductor = false;  // not served by conductor-oss (Orkes' or the project's own)
+  bool open = false;              // answered without a token
 };
 
 template <typename T>
@@ -710,10 +718,86 @@ Route R(std::string method, absl::string_view pattern, RouteFn fn) {
   return Route{std::move(method), Segments(pattern), std::move(fn)};
 }
 
+// A route conductor-oss does not serve.
+Route Beyond(Route r) {
+  r.beyond_conductor = true;
+  return r;
+}
+
+// --- /api/secrets and /api/token ---
+
+// A secret's value as sent: the raw body, or the text of a body that is one JSON string (what
+// JSON clients send for a string).
+std::string BodyText(const std::string& body) {
+  if (body.size() >= 2 && body.front() == '"') {
+    absl::StatusOr<Value> v = ParseJson(body);
+    if (v.ok() && v->kind_case() == Value::kStringValue) return v->string_value();
+  }
+  return body;
+}
+
+void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes) {
+  routes.push_back(R("GET", "/api/secrets", [store](Engine&, const CallPtr& call) {
+    std::vector<std::string> names;
+    if (store != nullptr && !Take(call, store->ListSecretNames(), &names)) return;
+    call->Json(ListOf(names, StringValue));
+  }));
+  if (store == nullptr) return;
+  routes.push_back(Beyond(R("GET", "/api/secrets/{}/exists", [store](Engine&, const CallPtr& call) {
+    absl::StatusOr<std::string> value = store->GetSecret(call->param(0));
+    if (!value.ok() && !absl::IsNotFound(value.status())) {
+      call->Error(value.status());
+      return;
+    }
+    Value v;
+    v.set_bool_value(value.ok());
+    call->Json(v);
+  })));
+  routes.push_back(Beyond(R("PUT", "/api/secrets/{}", [store](Engine&, const CallPtr& call) {
+    call->Finish(store->PutSecret(call->param(0), BodyText(call->request().body)));
+  })));
+  routes.push_back(Beyond(R("GET", "/api/secrets/{}", [store](Engine&, const CallPtr& call) {
+    std::string value;
+    if (Take(call, store->GetSecret(call->param(0)), &value)) call->Text(std::move(value));
+  })));
+  routes.push_back(Beyond(R("DELETE", "/api/secrets/{}", [store](Engine&, const CallPtr& call) {
+    call->Finish(store->DeleteSecret(call->param(0)));
+  })));
+}
+
+void AddTokenRoute(const std::shared_ptr<ExtensionStore>& store, IssuedTokens* issued,
+                   std::vector<Route>& routes) {
+  if (store == nullptr || issued == nullptr) return;
+  Route token = Beyond(R("POST", "/api/token", [store, issued](Engine&, const CallPtr& call) {
+    Value body;
+    if (!Take(call, call->Body(), &body)) return;
+    const std::string& id = Field(body, "keyId").string_value();
+    const std::string& secret = Field(body, "keySecret").string_value();
+    if (id.empty() || secret.empty()) {
+      call->Error(absl::InvalidArgumentError("the body needs keyId and keySecret"));
+      return;
+    }
+    if (absl::Status s = store->CheckAccessKey(id, secret); !s.ok()) {
+      call->Error(s);
+      return;
+    }
+    std::string token = issued->Issue();
+    if (token.empty()) {
+      call->Error(absl::UnavailableError("no token could be issued; try again"));
+      return;
+    }
+    Value v;
+    (*v.mutable_struct_value()->mutable_fields())["token"].set_string_value(std::move(token));
+    call->Json(v);
+  }));
+  token.open = true;
+  routes.push_back(std::move(token));
+}
+
 // Literal paths come before the parameterised paths they would otherwise match
 // ("/api/workflow/search" before "/api/workflow/{}").
-std::vector<Route> Routes() {
-  return {
+std::vector<Route> Routes(const RestOptions& options) {
+  std::vector<Route> routes = {
       R("GET", "/health", Health),
       R("GET", "/api/health", Health),
       // Metadata.
@@ -761,6 +845,10 @@ std::vector<Route> Routes() {
       R("GET", "/api/tasks/{}/log", GetTaskLogs),
       R("GET", "/api/tasks/{}", GetTask),
   };
+  routes[0].open = routes[1].open = true;
+  AddSecretRoutes(options.extensions, routes);
+  AddTokenRoute(options.extensions, options.issued_tokens, routes);
+  return routes;
 }
 
 bool Matches(const Route& route, const std::vector<std::string>& segments,
@@ -793,35 +881,40 @@ std::optional<absl::string_view> TokenOf(const HttpRequest& req) {
 }  // namespace
 
 HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, RestOptions options) {
-  auto routes = std::make_shared<const std::vector<Route>>(Routes());
-  return [&engine, &auth, options, routes](HttpRequest req, HttpRespond respond) {
+  auto routes = std::make_shared<const std::vector<Route>>(Routes(options));
+  return [&engine, &auth, api_only = options.conductor_api_only, routes](HttpRequest req,
+                                                                        HttpRespond respond) {
     std::vector<std::string> segments = Segments(req.path);
-    const bool is_api = !segments.empty() && segments[0] == "api";
-    if (is_api && !(segments.size() == 2 && segments[1] == "health")) {
+    const Route* found = nullptr;
+    bool path_known = false;
+    std::vector<std::string> params;
+    for (const Route& route : *routes) {
+      if (route.beyond_conductor && api_only) continue;
+      if (!Matches(route, segments, &params)) continue;
+      path_known = true;
+      if (route.method == req.method) {
+        found = &route;
+        break;
+      }
+    }
+    const bool open = found != nullptr ? found->open : (segments.empty() || segments[0] != "api");
+    if (!open) {
       if (absl::Status s = auth.CheckToken(TokenOf(req)); !s.ok()) {
         respond(ErrorResponse(s));
         return;
       }
     }
-    std::vector<std::string> params;
-    bool path_known = false;
-    for (const Route& route : *routes) {
-      if (!Matches(route, segments, &params)) continue;
-      if (route.cmig_only && options.conductor_api_only) break;
-      path_known = true;
-      if (route.method != req.method) continue;
-      auto call = std::make_shared<Call>(std::move(req), std::move(respond));
-      call->params() = std::move(params);
-      route.fn(engine, call);
+    if (found == nullptr) {
+      respond(path_known ? ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
+                                             "Request method '", req.method, "' is not supported")),
+                                         405)
+                         : ErrorResponse(absl::NotFoundError(
+                               absl::StrCat("No static resource ", req.path))));
       return;
     }
-    if (path_known) {
-      respond(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
-                                "Request method '", req.method, "' is not supported")),
-                            405));
-      return;
-    }
-    respond(ErrorResponse(absl::NotFoundError(absl::StrCat("No static resource ", req.path))));
+    auto call = std::make_shared<Call>(std::move(req), std::move(respond));
+    call->params() = std::move(params);
+    found->fn(engine, call);
   };
 }
 

@@ -4,19 +4,28 @@
 //
 // Every /api path needs a token when the server has any: `X-Authorization: <token>` (Orkes'
 // header) or `Authorization: Bearer <token>`; none is 401, a wrong one 403. /health needs none.
+// Secrets: GET /api/secrets lists names (conductor-oss); PUT, GET, DELETE /api/secrets/{key} and
+// GET /api/secrets/{key}/exists are Orkes'. POST /api/token {keyId, keySecret} -> {token} is
+// Orkes' exchange of an access key for a token that expires (RestOptions.issued_tokens).
 // Errors carry Conductor's body: {"status":404,"message":"...","instance":"...","retryable":false}.
 #ifndef CMIG_ORCHESTRATOR_REST_API_H_
 #define CMIG_ORCHESTRATOR_REST_API_H_
 
 #include "orchestrator/auth.h"
 #include "orchestrator/engine.h"
+#include "orchestrator/extensions.h"
 #include "orchestrator/http_server.h"
 
 namespace cmig::orchestrator {
 
 struct RestOptions {
-  // Serve only what conductor-oss serves: the project's own paths (/api/cmig/...) answer 404.
+  // Serve only what conductor-oss serves: Orkes' paths (secret values, /api/token) and the
+  // project's own (/api/cmig/...) answer 404.
   bool conductor_api_only = false;
+  // Secrets and access keys; null = none (GET /api/secrets lists nothing).
+  std::shared_ptr<ExtensionStore> extensions;
+  // Where POST /api/token gets its tokens; null = no token endpoint. Not owned.
+  IssuedTokens* issued_tokens = nullptr;
 };
 
 // A handler for HttpServer. Borrows `engine` and `auth`, which must outlive every request.

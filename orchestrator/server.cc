@@ -57,11 +57,14 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_,
                    Engine::Create(*s->store_, *clock, options.clock == nullptr, options.limits));
+  s->issued_ = std::make_unique<IssuedTokens>(options.token_ttl);
+  s->auth_->AcceptIssued(s->issued_.get());
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
+  std::shared_ptr<ExtensionStore> extension_store;
   if (!options.conductor_api_only) {
-    ASSIGN_OR_RETURN(
-        std::vector<NamedService> extensions,
-        MakeExtensionServices(options.db_path, *s->engine_, options.max_package_bytes));
+    ASSIGN_OR_RETURN(extension_store, ExtensionStore::Open(options.db_path));
+    ASSIGN_OR_RETURN(std::vector<NamedService> extensions,
+                     MakeExtensionServices(extension_store, *s->engine_, options.max_package_bytes));
     for (auto& svc : extensions) services.push_back(std::move(svc));
   }
   // Every service registered here is behind the token check; grpc.health.v1 is not.
@@ -89,9 +92,12 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     HttpServerOptions http;
     http.listen_address = options.http_listen_address;
     http.tls = tls;
-    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
-        http, MakeRestHandler(*s->engine_, *s->auth_,
-                              RestOptions{.conductor_api_only = options.conductor_api_only}));
+    RestOptions rest;
+    rest.conductor_api_only = options.conductor_api_only;
+    rest.extensions = extension_store;
+    rest.issued_tokens = s->issued_.get();
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        HttpServer::Start(http, MakeRestHandler(*s->engine_, *s->auth_, std::move(rest)));
     if (!started.ok()) {
       s->Shutdown();
       return started.status();

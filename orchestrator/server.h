@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/engine.h"
 
@@ -51,6 +52,8 @@ struct ServerOptions {
   const Clock* clock = nullptr;
   // Bounds on what definitions make the engine do.
   EngineLimits limits;
+  // How long a token handed out for an access key (POST /api/token) stays valid.
+  absl::Duration token_ttl = absl::Hours(1);
   // The largest package (blob) the package store accepts.
   int64_t max_package_bytes = int64_t{256} << 20;
 };
@@ -59,6 +62,7 @@ class Engine;
 class Store;
 class Authenticator;
 class HttpServer;
+class IssuedTokens;
 
 // Thread-safe. Serves on gRPC's callback threads plus one committer thread
 // (group commits) and one timer thread.
@@ -90,6 +94,7 @@ class OrchestratorServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<IssuedTokens> issued_;
   std::vector<std::unique_ptr<::grpc::Service>> services_;
   std::unique_ptr<::grpc::Server> server_;
   // Reset last in Shutdown: answers the engine gives while shutting down go through it.

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "orchestrator_testing.h"
+#include "rest_testing.h"
 
 namespace cmig::orchestrator::test {
 namespace {
@@ -170,6 +171,42 @@ TEST(TlsTest, ServesOverTlsOnly) {
       plain.catalog
           ->ListTaskDefs(plain.Ctx(absl::Seconds(2)).get(), cmig::v1::ListTaskDefsRequest(), &list)
           .ok());
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TlsTest, RestApiServesOverHttpsWithTheSameCertificate) {
+  std::string dir = MakeTempDir();
+  CertAndKey ck = MakeSelfSigned();
+  ServerOptions options;
+  options.db_path = dir + "/o.db";
+  options.tls_cert_file = dir + "/cert.pem";
+  options.tls_key_file = dir + "/key.pem";
+  options.http_listen_address = "127.0.0.1:0";
+  WriteFile(options.tls_cert_file, ck.cert_pem);
+  WriteFile(options.tls_key_file, ck.key_pem);
+  auto server = OrchestratorServer::Start(options);
+  ASSERT_OK(server.status());
+  ASSERT_EQ((*server)->http_address().substr(0, 8), "https://");
+
+  // curl verifies the chain against the certificate and the host name against its SAN.
+  HttpResult over_tls;
+  curl_slist* headers = nullptr;
+  CURL* curl = RestClient((*server)->http_address()).Prepare("GET", "/health", nullptr, &over_tls,
+                                                             &headers);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_blob ca{ck.cert_pem.data(), ck.cert_pem.size(), CURL_BLOB_COPY};
+  curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+  RestClient::Collect(curl, curl_easy_perform(curl), &over_tls);
+  curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
+  EXPECT_EQ(over_tls.status, 200) << over_tls.error;
+
+  // Plain HTTP on the HTTPS port gets no answer.
+  HttpResult plain = RestClient(absl::StrCat("http://127.0.0.1:", (*server)->http_port()))
+                         .Get("/health");
+  EXPECT_NE(plain.status, 200);
   (*server)->Shutdown();
   std::filesystem::remove_all(dir);
 }
