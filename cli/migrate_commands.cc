@@ -219,8 +219,7 @@ absl::Status AccessKeyRevokeCommand(Context& ctx) {
   const std::string& id = ctx.args()[0];
   absl::Status s = ext->RevokeAccessKey(id);
   if (absl::IsNotFound(s)) {
-    return absl::NotFoundError(
-        absl::StrCat("no access key '", id, "' (see 'access-key list')"));
+    return absl::NotFoundError(absl::StrCat("no access key '", id, "' (see 'access-key list')"));
   }
   RETURN_IF_ERROR(s);
   JsonObject o;

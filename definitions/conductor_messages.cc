@@ -19,7 +19,16 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 using google::protobuf::Value;
 
-enum class Special { kNone, kAny, kValue, kStruct, kListValue, kWorkflowDef, kWorkflowTask, kTaskDef };
+enum class Special {
+  kNone,
+  kAny,
+  kValue,
+  kStruct,
+  kListValue,
+  kWorkflowDef,
+  kWorkflowTask,
+  kTaskDef
+};
 
 Special SpecialOf(const Descriptor* d) {
   const std::string& name = d->full_name();
@@ -27,7 +36,9 @@ Special SpecialOf(const Descriptor* d) {
   if (name == "google.protobuf.Value") return Special::kValue;
   if (name == "google.protobuf.Struct") return Special::kStruct;
   if (name == "google.protobuf.ListValue") return Special::kListValue;
-  if (name == conductor::proto::WorkflowDef::descriptor()->full_name()) return Special::kWorkflowDef;
+  if (name == conductor::proto::WorkflowDef::descriptor()->full_name()) {
+    return Special::kWorkflowDef;
+  }
   if (name == conductor::proto::WorkflowTask::descriptor()->full_name()) {
     return Special::kWorkflowTask;
   }

@@ -11,11 +11,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/time/clock.h"
-#include "openssl/rand.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "openssl/rand.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -137,8 +137,8 @@ bool Authenticator::Accepts(absl::string_view token) const {
 std::string IssuedTokens::Issue() {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof(raw)) != 1) return "";
-  std::string token = absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+  std::string token =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   absl::erase_if(expiry_, [now](const auto& entry) { return entry.second <= now; });

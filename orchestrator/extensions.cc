@@ -6,17 +6,17 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "base/grpc_status.h"
 #include "base/status_macros.h"
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "definitions/canonical.h"
-#include "orchestrator/sqlite.h"
 #include "openssl/crypto.h"
 #include "openssl/rand.h"
-#include "absl/strings/escaping.h"
-#include "absl/time/clock.h"
+#include "orchestrator/sqlite.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -196,8 +196,9 @@ class SecretsImpl final : public v1::Secrets::CallbackService {
   ServerUnaryReactor* GetSecret(CallbackServerContext* ctx, const v1::GetSecretRequest* req,
                                 v1::GetSecretResponse* resp) override {
     absl::StatusOr<std::string> value = store_->GetSecret(req->name());
-    if (value.ok()) resp->set_value(*std::move(value));
-    return Done(ctx, value.status());
+    if (!value.ok()) return Done(ctx, value.status());
+    resp->set_value(*std::move(value));
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* ListSecrets(CallbackServerContext* ctx, const v1::ListSecretsRequest*,
                                   v1::ListSecretsResponse* resp) override {
@@ -220,8 +221,7 @@ class AccessKeysImpl final : public v1::AccessKeys::CallbackService {
  public:
   explicit AccessKeysImpl(std::shared_ptr<ExtensionStore> store) : store_(std::move(store)) {}
 
-  ServerUnaryReactor* CreateAccessKey(CallbackServerContext* ctx,
-                                      const v1::CreateAccessKeyRequest*,
+  ServerUnaryReactor* CreateAccessKey(CallbackServerContext* ctx, const v1::CreateAccessKeyRequest*,
                                       v1::CreateAccessKeyResponse* resp) override {
     absl::StatusOr<ExtensionStore::NewAccessKey> key = store_->CreateAccessKey();
     if (key.ok()) {
@@ -420,9 +420,9 @@ absl::StatusOr<ExtensionStore::NewAccessKey> ExtensionStore::CreateAccessKey() {
     return absl::InternalError("no random bytes for a new access key");
   }
   const int64_t now = absl::ToUnixMillis(absl::Now());
-  RETURN_IF_ERROR(db_->Run(
-      "INSERT INTO cmig_access_keys(id, salt, secret_hash, created) VALUES(?,?,?,?)",
-      {key.id, Blob(salt), Blob(HashKeySecret(salt, key.secret)), absl::StrCat(now)}));
+  RETURN_IF_ERROR(
+      db_->Run("INSERT INTO cmig_access_keys(id, salt, secret_hash, created) VALUES(?,?,?,?)",
+               {key.id, Blob(salt), Blob(HashKeySecret(salt, key.secret)), absl::StrCat(now)}));
   return key;
 }
 
@@ -445,12 +445,11 @@ absl::Status ExtensionStore::RevokeAccessKey(const std::string& id) {
 
 absl::Status ExtensionStore::CheckAccessKey(const std::string& id, const std::string& secret) {
   std::optional<std::pair<std::string, std::string>> stored;
-  RETURN_IF_ERROR(db_->Run("SELECT salt, secret_hash FROM cmig_access_keys WHERE id = ?", {id},
-                           [&](const SqliteStatement& st) {
-                             stored.emplace(st.ColumnBytes(0), st.ColumnBytes(1));
-                           }));
+  RETURN_IF_ERROR(db_->Run(
+      "SELECT salt, secret_hash FROM cmig_access_keys WHERE id = ?", {id},
+      [&](const SqliteStatement& st) { stored.emplace(st.ColumnBytes(0), st.ColumnBytes(1)); }));
   // One message for an unknown key and a wrong secret: the answer does not confirm key ids.
-  const absl::Status refused = absl::UnauthenticatedError("invalid access key id or secret");
+  absl::Status refused = absl::UnauthenticatedError("invalid access key id or secret");
   if (!stored.has_value()) return refused;
   const std::string presented = HashKeySecret(stored->first, secret);
   if (presented.size() != stored->second.size() ||
@@ -461,7 +460,7 @@ absl::Status ExtensionStore::CheckAccessKey(const std::string& id, const std::st
 }
 
 absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(
-    std::shared_ptr<ExtensionStore> store, Engine& engine, int64_t max_package_bytes) {
+    const std::shared_ptr<ExtensionStore>& store, Engine& engine, int64_t max_package_bytes) {
   std::shared_ptr<ExtensionDb> db = store->db_;
   std::vector<NamedService> out;
   out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(db)});

@@ -1,11 +1,11 @@
 // The project's extension services on the embedded orchestrator (proto/cmig/v1/extensions.proto):
 // environments, secrets, access keys, a content-addressed blob store for migration packages, and
-// removal of workflow definitions. Private to the orchestrator; server.cc registers them next to Conductor's
-// services, behind the same bearer-token check (auth.h).
+// removal of workflow definitions. Private to the orchestrator; server.cc registers them next to
+// Conductor's services, behind the same bearer-token check (auth.h).
 //
 // State lives in the orchestrator's SQLite file, in tables of its own (cmig_environments,
-// cmig_secrets, cmig_access_keys, cmig_blobs, cmig_blob_chunks), through a connection of its own: the engine's
-// group commits are not involved, and these writes are durable when the RPC returns.
+// cmig_secrets, cmig_access_keys, cmig_blobs, cmig_blob_chunks), through a connection of its own:
+// the engine's group commits are not involved, and these writes are durable when the RPC returns.
 #ifndef CMIG_ORCHESTRATOR_EXTENSIONS_H_
 #define CMIG_ORCHESTRATOR_EXTENSIONS_H_
 
@@ -58,7 +58,7 @@ class ExtensionStore {
 
  private:
   friend absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(
-      std::shared_ptr<ExtensionStore> store, Engine& engine, int64_t max_package_bytes);
+      const std::shared_ptr<ExtensionStore>& store, Engine& engine, int64_t max_package_bytes);
   explicit ExtensionStore(std::shared_ptr<ExtensionDb> db);
   std::shared_ptr<ExtensionDb> db_;
 };
@@ -67,7 +67,7 @@ class ExtensionStore {
 // store refuses a blob over `max_package_bytes` (RESOURCE_EXHAUSTED naming the limit) as soon as
 // a chunk passes it.
 absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(
-    std::shared_ptr<ExtensionStore> store, Engine& engine, int64_t max_package_bytes);
+    const std::shared_ptr<ExtensionStore>& store, Engine& engine, int64_t max_package_bytes);
 
 }  // namespace cmig::orchestrator
 

@@ -107,7 +107,8 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
 template <typename Stream>
 class Session final : public SessionBase {
  public:
-  Session(HttpServer::Impl& server, Stream stream) : SessionBase(server), stream_(std::move(stream)) {}
+  Session(HttpServer::Impl& server, Stream stream)
+      : SessionBase(server), stream_(std::move(stream)) {}
 
   void Start() override {
     net::dispatch(stream_.get_executor(), [self = Self()] { self->Begin(); });
@@ -122,20 +123,17 @@ class Session final : public SessionBase {
   }
 
  private:
-  std::shared_ptr<Session> Self() {
-    return std::static_pointer_cast<Session>(shared_from_this());
-  }
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
 
   void Begin() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       Read();
     } else {
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = Self()](beast::error_code ec) {
-                                if (ec) return self->End();
-                                self->Read();
-                              });
+      stream_.async_handshake(ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+        if (ec) return self->End();
+        self->Read();
+      });
     }
   }
 
@@ -151,15 +149,16 @@ class Session final : public SessionBase {
   void OnRead(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
-      return Write(HttpResponse{413, "application/json",
-                                absl::StrCat(R"({"status":413,"message":"request body larger than )",
-                                             server_.max_body_bytes,
-                                             R"( bytes","retryable":false})")});
+      return Write(
+          HttpResponse{413, "application/json",
+                       absl::StrCat(R"({"status":413,"message":"request body larger than )",
+                                    server_.max_body_bytes, R"( bytes","retryable":false})")});
     }
     if (ec == http::error::header_limit) {
       keep_alive_ = false;
-      return Write(HttpResponse{431, "application/json",
-                                R"({"status":431,"message":"request headers too large","retryable":false})"});
+      return Write(HttpResponse{
+          431, "application/json",
+          R"({"status":431,"message":"request headers too large","retryable":false})"});
     }
     if (ec) return End();
     beast::get_lowest_layer(stream_).expires_never();
@@ -172,8 +171,8 @@ class Session final : public SessionBase {
     out.path = std::string(target.substr(0, q));
     if (q != absl::string_view::npos) out.query = std::string(target.substr(q + 1));
     for (const auto& field : req) {
-      out.headers.emplace_back(absl::AsciiStrToLower(absl::string_view(
-                                   field.name_string().data(), field.name_string().size())),
+      out.headers.emplace_back(absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
+                                                                       field.name_string().size())),
                                std::string(field.value()));
     }
     out.body = std::move(req.body());
@@ -184,9 +183,8 @@ class Session final : public SessionBase {
       if (server->stopped) return;
       std::shared_ptr<Session> self = weak.lock();
       if (self == nullptr) return;
-      net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
-        self->Write(std::move(resp));
-      });
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
     });
   }
 
@@ -200,11 +198,10 @@ class Session final : public SessionBase {
     msg->keep_alive(keep_alive_);
     msg->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    http::async_write(stream_, *msg,
-                      [self = Self(), msg](beast::error_code ec, size_t) {
-                        if (ec || !self->keep_alive_) return self->End();
-                        self->Read();
-                      });
+    http::async_write(stream_, *msg, [self = Self(), msg](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) return self->End();
+      self->Read();
+    });
   }
 
   void End() {
@@ -232,8 +229,8 @@ void HttpServer::Impl::Accept() {
       session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
           *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls));
     } else {
-      session = std::make_shared<Session<beast::tcp_stream>>(*this,
-                                                             beast::tcp_stream(std::move(socket)));
+      session =
+          std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)));
     }
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -247,7 +244,15 @@ void HttpServer::Impl::Accept() {
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HttpServer::~HttpServer() { Shutdown(); }
+HttpServer::~HttpServer() {
+  // Joining threads can throw std::system_error only on a programming error; a destructor must
+  // not let it out.
+  try {
+    Shutdown();
+  } catch (const std::exception& e) {
+    spdlog::error("http: shutdown failed: {}", e.what());
+  }
+}
 
 int HttpServer::port() const { return impl_->port; }
 
@@ -285,8 +290,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
         net::buffer(options.tls->cert_pem.data(), options.tls->cert_pem.size()), ec);
     if (!ec) {
       impl->tls->use_private_key(
-          net::buffer(options.tls->key_pem.data(), options.tls->key_pem.size()),
-          ssl::context::pem, ec);
+          net::buffer(options.tls->key_pem.data(), options.tls->key_pem.size()), ssl::context::pem,
+          ec);
     }
     if (ec) {
       return absl::InvalidArgumentError(

@@ -10,7 +10,8 @@
 //
 //   HttpServerOptions options;
 //   options.listen_address = "127.0.0.1:0";
-//   ASSIGN_OR_RETURN(auto server, HttpServer::Start(options, [](HttpRequest req, HttpRespond respond) {
+//   ASSIGN_OR_RETURN(auto server, HttpServer::Start(options, [](HttpRequest req, HttpRespond
+//   respond) {
 //     respond(HttpResponse{200, "text/plain", "hello"});
 //   }));
 //   ... server->port() ...

@@ -15,8 +15,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 

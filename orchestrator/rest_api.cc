@@ -104,7 +104,8 @@ class Call {
  public:
   Call(HttpRequest req, HttpRespond respond) : req_(std::move(req)), respond_(std::move(respond)) {
     for (absl::string_view pair : absl::StrSplit(req_.query, '&', absl::SkipEmpty())) {
-      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      std::pair<absl::string_view, absl::string_view> kv =
+          absl::StrSplit(pair, absl::MaxSplits('=', 1));
       query_[PercentDecode(kv.first, true)].push_back(PercentDecode(kv.second, true));
     }
   }
@@ -153,8 +154,8 @@ class Call {
     if (req_.body.empty()) return absl::InvalidArgumentError("the request has no body");
     absl::StatusOr<Value> v = ParseJson(req_.body);
     if (!v.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("the request body is not JSON: ",
-                                                     v.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the request body is not JSON: ", v.status().message()));
     }
     return v;
   }
@@ -226,8 +227,7 @@ absl::StatusOr<TaskDef> TaskDefOf(const Value& v) {
 }
 
 template <typename T>
-absl::StatusOr<std::vector<T>> ListOfDefs(const Value& v,
-                                          absl::StatusOr<T> (*read)(const Value&)) {
+absl::StatusOr<std::vector<T>> ListOfDefs(const Value& v, absl::StatusOr<T> (*read)(const Value&)) {
   if (v.kind_case() != Value::kListValue) {
     return absl::InvalidArgumentError("the request body must be a JSON list");
   }
@@ -298,9 +298,9 @@ void GetWorkflowDef(Engine& engine, const CallPtr& call) {
   if (!Take(call, std::move(version), &v)) return;
   absl::StatusOr<WorkflowDef> def = engine.GetWorkflowDef(call->param(0), static_cast<int>(v));
   if (!def.ok()) {
-    call->Error(absl::NotFoundError(absl::StrCat("No such workflow found by name: ",
-                                                 call->param(0), ", version: ",
-                                                 v == 0 ? "null" : absl::StrCat(v))));
+    call->Error(
+        absl::NotFoundError(absl::StrCat("No such workflow found by name: ", call->param(0),
+                                         ", version: ", v == 0 ? "null" : absl::StrCat(v))));
     return;
   }
   call->Json(WorkflowDefToValue(*def));
@@ -341,6 +341,7 @@ void UpdateWorkflowDefs(Engine& engine, const CallPtr& call) {
     return;
   }
   std::vector<std::string> names;
+  names.reserve(defs.size());
   for (const WorkflowDef& d : defs) names.push_back(d.name());
   engine.UpdateWorkflowDefs(std::move(defs), [call, names](const absl::Status& s) {
     if (!s.ok()) {
@@ -359,8 +360,8 @@ void UpdateWorkflowDefs(Engine& engine, const CallPtr& call) {
 void DeleteWorkflowDef(Engine& engine, const CallPtr& call) {
   int version = 0;
   if (!absl::SimpleAtoi(call->param(1), &version)) {
-    call->Error(absl::InvalidArgumentError(
-        absl::StrCat("version '", call->param(1), "' is not a number")));
+    call->Error(
+        absl::InvalidArgumentError(absl::StrCat("version '", call->param(1), "' is not a number")));
     return;
   }
   engine.DeleteWorkflowDef(call->param(0), version, DoneOf(call));
@@ -373,7 +374,8 @@ void ListTaskDefs(Engine& engine, const CallPtr& call) {
 void GetTaskDef(Engine& engine, const CallPtr& call) {
   absl::StatusOr<TaskDef> def = engine.GetTaskDef(call->param(0));
   if (!def.ok()) {
-    call->Error(absl::NotFoundError(absl::StrCat("No such taskType found by name: ", call->param(0))));
+    call->Error(
+        absl::NotFoundError(absl::StrCat("No such taskType found by name: ", call->param(0))));
     return;
   }
   call->Json(TaskDefToValue(*def));
@@ -412,12 +414,13 @@ void StartWorkflow(Engine& engine, const CallPtr& call) {
   if (!Take(call, call->Body(), &body)) return;
   conductor::proto::StartWorkflowRequest request;
   if (absl::Status s = MessageFromConductorValue(body, &request); !s.ok()) {
-    call->Error(absl::InvalidArgumentError(
-        absl::StrCat("not a StartWorkflowRequest: ", s.message())));
+    call->Error(
+        absl::InvalidArgumentError(absl::StrCat("not a StartWorkflowRequest: ", s.message())));
     return;
   }
-  engine.StartWorkflow(std::move(request),
-                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+  engine.StartWorkflow(std::move(request), [call](const absl::StatusOr<std::string>& id) {
+    AnswerWorkflowId(call, id);
+  });
 }
 
 void StartWorkflowByName(Engine& engine, const CallPtr& call) {
@@ -441,8 +444,9 @@ void StartWorkflowByName(Engine& engine, const CallPtr& call) {
       return;
     }
   }
-  engine.StartWorkflow(std::move(request),
-                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+  engine.StartWorkflow(std::move(request), [call](const absl::StatusOr<std::string>& id) {
+    AnswerWorkflowId(call, id);
+  });
 }
 
 void GetWorkflow(Engine& engine, const CallPtr& call) {
@@ -512,13 +516,14 @@ void RerunWorkflow(Engine& engine, const CallPtr& call) {
   if (!Take(call, call->Body(), &body)) return;
   conductor::proto::RerunWorkflowRequest request;
   if (absl::Status s = MessageFromConductorValue(body, &request); !s.ok()) {
-    call->Error(absl::InvalidArgumentError(
-        absl::StrCat("not a RerunWorkflowRequest: ", s.message())));
+    call->Error(
+        absl::InvalidArgumentError(absl::StrCat("not a RerunWorkflowRequest: ", s.message())));
     return;
   }
   request.set_re_run_from_workflow_id(call->param(0));
-  engine.RerunWorkflow(std::move(request),
-                       [call](absl::StatusOr<std::string> id) { AnswerWorkflowId(call, id); });
+  engine.RerunWorkflow(std::move(request), [call](const absl::StatusOr<std::string>& id) {
+    AnswerWorkflowId(call, id);
+  });
 }
 
 absl::StatusOr<WorkflowPage> Search(Engine& engine, const Call& call) {
@@ -527,10 +532,10 @@ absl::StatusOr<WorkflowPage> Search(Engine& engine, const Call& call) {
   if (start < 0 || size < 0 || start > INT32_MAX || size > INT32_MAX) {
     return absl::InvalidArgumentError("start and size must be non-negative 32-bit numbers");
   }
-  ASSIGN_OR_RETURN(WorkflowQuery query,
-                   ParseSearchQuery(static_cast<int>(start), static_cast<int>(size),
-                                    call.Query("freeText").value_or("*"),
-                                    call.Query("query").value_or("")));
+  ASSIGN_OR_RETURN(
+      WorkflowQuery query,
+      ParseSearchQuery(static_cast<int>(start), static_cast<int>(size),
+                       call.Query("freeText").value_or("*"), call.Query("query").value_or("")));
   return engine.SearchWorkflows(query);
 }
 
@@ -572,8 +577,8 @@ void RunningWorkflows(Engine& engine, const CallPtr& call) {
       !Take(call, call->QueryInt("endTime", 0), &end_time)) {
     return;
   }
-  absl::StatusOr<std::vector<std::string>> ids = engine.GetRunningWorkflows(
-      call->param(0), static_cast<int>(version), start_time, end_time);
+  absl::StatusOr<std::vector<std::string>> ids =
+      engine.GetRunningWorkflows(call->param(0), static_cast<int>(version), start_time, end_time);
   if (!ids.ok()) {
     call->Error(ids.status());
     return;
@@ -590,23 +595,25 @@ void PollTasks(Engine& engine, const CallPtr& call, bool batch) {
     return;
   }
   if (timeout > kMaxPollTimeoutMs) {
-    call->Error(absl::InvalidArgumentError("Long Poll Timeout value cannot be more than 5 seconds"));
+    call->Error(
+        absl::InvalidArgumentError("Long Poll Timeout value cannot be more than 5 seconds"));
     return;
   }
   if (count <= 0) count = 1;
   count = std::min<int64_t>(count, 1000);
   if (timeout <= 0) timeout = kDefaultPollTimeoutMs;
-  engine.Poll(TaskQueueName(call->param(0), call->Query("domain").value_or("")),
-              call->Query("workerid").value_or(""), static_cast<int>(count), timeout,
-              [call, batch](std::vector<Task> tasks) {
-                if (batch) {
-                  call->Json(ListOf(tasks, [](const Task& t) { return MessageToConductorValue(t); }));
-                } else if (tasks.empty()) {
-                  call->Empty(204);
-                } else {
-                  call->Json(MessageToConductorValue(tasks.front()));
-                }
-              });
+  engine.Poll(
+      TaskQueueName(call->param(0), call->Query("domain").value_or("")),
+      call->Query("workerid").value_or(""), static_cast<int>(count), timeout,
+      [call, batch](std::vector<Task> tasks) {
+        if (batch) {
+          call->Json(ListOf(tasks, [](const Task& t) { return MessageToConductorValue(t); }));
+        } else if (tasks.empty()) {
+          call->Empty(204);
+        } else {
+          call->Json(MessageToConductorValue(tasks.front()));
+        }
+      });
 }
 
 void UpdateTask(Engine& engine, const CallPtr& call) {
@@ -642,7 +649,8 @@ void AddTaskLog(Engine& engine, const CallPtr& call) {
 }
 
 void GetTaskLogs(Engine& engine, const CallPtr& call) {
-  absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> logs = engine.GetTaskLogs(call->param(0));
+  absl::StatusOr<std::vector<conductor::proto::TaskExecLog>> logs =
+      engine.GetTaskLogs(call->param(0));
   if (!logs.ok()) {
     call->Error(logs.status());
     return;
@@ -651,17 +659,17 @@ void GetTaskLogs(Engine& engine, const CallPtr& call) {
     call->Empty(204);
     return;
   }
-  call->Json(ListOf(*logs, [](const conductor::proto::TaskExecLog& l) {
-    return MessageToConductorValue(l);
-  }));
+  call->Json(ListOf(
+      *logs, [](const conductor::proto::TaskExecLog& l) { return MessageToConductorValue(l); }));
 }
 
 void GetTask(Engine& engine, const CallPtr& call) {
   absl::StatusOr<Task> task = engine.GetTask(call->param(0));
   if (!task.ok()) {
-    call->Error(absl::IsNotFound(task.status())
-                    ? absl::NotFoundError(absl::StrCat("Task not found for taskId: ", call->param(0)))
-                    : task.status());
+    call->Error(
+        absl::IsNotFound(task.status())
+            ? absl::NotFoundError(absl::StrCat("Task not found for taskId: ", call->param(0)))
+            : task.status());
     return;
   }
   call->Json(MessageToConductorValue(*task));
@@ -880,10 +888,10 @@ std::optional<absl::string_view> TokenOf(const HttpRequest& req) {
 
 }  // namespace
 
-HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, RestOptions options) {
+HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, const RestOptions& options) {
   auto routes = std::make_shared<const std::vector<Route>>(Routes(options));
   return [&engine, &auth, api_only = options.conductor_api_only, routes](HttpRequest req,
-                                                                        HttpRespond respond) {
+                                                                         HttpRespond respond) {
     std::vector<std::string> segments = Segments(req.path);
     const Route* found = nullptr;
     bool path_known = false;
@@ -908,8 +916,8 @@ HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, RestOptio
       respond(path_known ? ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
                                              "Request method '", req.method, "' is not supported")),
                                          405)
-                         : ErrorResponse(absl::NotFoundError(
-                               absl::StrCat("No static resource ", req.path))));
+                         : ErrorResponse(
+                               absl::NotFoundError(absl::StrCat("No static resource ", req.path))));
       return;
     }
     auto call = std::make_shared<Call>(std::move(req), std::move(respond));

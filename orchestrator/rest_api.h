@@ -29,7 +29,8 @@ struct RestOptions {
 };
 
 // A handler for HttpServer. Borrows `engine` and `auth`, which must outlive every request.
-HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, RestOptions options = {});
+HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth,
+                            const RestOptions& options = {});
 
 }  // namespace cmig::orchestrator
 

@@ -63,8 +63,9 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   std::shared_ptr<ExtensionStore> extension_store;
   if (!options.conductor_api_only) {
     ASSIGN_OR_RETURN(extension_store, ExtensionStore::Open(options.db_path));
-    ASSIGN_OR_RETURN(std::vector<NamedService> extensions,
-                     MakeExtensionServices(extension_store, *s->engine_, options.max_package_bytes));
+    ASSIGN_OR_RETURN(
+        std::vector<NamedService> extensions,
+        MakeExtensionServices(extension_store, *s->engine_, options.max_package_bytes));
     for (auto& svc : extensions) services.push_back(std::move(svc));
   }
   // Every service registered here is behind the token check; grpc.health.v1 is not.
@@ -97,7 +98,7 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     rest.extensions = extension_store;
     rest.issued_tokens = s->issued_.get();
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
-        HttpServer::Start(http, MakeRestHandler(*s->engine_, *s->auth_, std::move(rest)));
+        HttpServer::Start(http, MakeRestHandler(*s->engine_, *s->auth_, rest));
     if (!started.ok()) {
       s->Shutdown();
       return started.status();

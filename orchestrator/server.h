@@ -78,8 +78,8 @@ class OrchestratorServer {
   OrchestratorServer& operator=(const OrchestratorServer&) = delete;
 
   int port() const;
-  std::string address() const;  // "127.0.0.1:<port>"
-  int http_port() const;        // 0 without an HTTP listener
+  std::string address() const;       // "127.0.0.1:<port>"
+  int http_port() const;             // 0 without an HTTP listener
   std::string http_address() const;  // "http(s)://127.0.0.1:<port>", empty without one
   // Answers parked polls, stops accepting calls, waits for in-flight calls and
   // pending commits. Idempotent; also called by the destructor. Blocks.

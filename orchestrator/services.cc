@@ -459,7 +459,6 @@ conductor::proto::WorkflowSummary WorkflowSummaryOf(const WorkflowRow& row) {
   return s;
 }
 
-
 std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) {
   std::vector<NamedService> out;
   out.push_back(

@@ -26,8 +26,8 @@ class Process {
     if (pid_ == 0) {
       std::string db_flag = "--db=" + db;
       std::string port_flag = "--port_file=" + port_file;
-      execl(CMIG_ORCHESTRATOR_BIN, CMIG_ORCHESTRATOR_BIN, db_flag.c_str(), "--listen=127.0.0.1:0", "--http_listen=",
-            port_flag.c_str(), static_cast<char*>(nullptr));
+      execl(CMIG_ORCHESTRATOR_BIN, CMIG_ORCHESTRATOR_BIN, db_flag.c_str(), "--listen=127.0.0.1:0",
+            "--http_listen=", port_flag.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     EXPECT_GT(pid_, 0);

@@ -41,9 +41,9 @@ class RestApiTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     ASSERT_GT(server_->http_port(), 0);
-    rest_ = std::make_unique<RestClient>(server_->http_address(),
-                                         std::vector<std::string>{
-                                             absl::StrCat("X-Authorization: ", kToken)});
+    rest_ = std::make_unique<RestClient>(
+        server_->http_address(),
+        std::vector<std::string>{absl::StrCat("X-Authorization: ", kToken)});
     grpc_ = std::make_unique<Client>(
         ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()), kToken);
   }
@@ -60,12 +60,12 @@ class RestApiTest : public ::testing::Test {
                                             R"(","retryCount":0,"timeoutSeconds":600,)"
                                             R"("responseTimeoutSeconds":60}])"));
     ASSERT_EQ(r.status, 200) << r.body;
-    r = rest_->Post("/api/metadata/workflow",
-                    absl::StrCat(R"({"name":")", name, R"(_wf","version":1,"schemaVersion":2,)",
-                                 R"("outputParameters":{"y":"${t.output.y}"},)",
-                                 R"("tasks":[{"name":")", name,
-                                 R"(","taskReferenceName":"t","type":"SIMPLE",)"
-                                 R"("inputParameters":{"x":"${workflow.input.x}"}}]})"));
+    r = rest_->Post(
+        "/api/metadata/workflow",
+        absl::StrCat(R"({"name":")", name, R"(_wf","version":1,"schemaVersion":2,)",
+                     R"("outputParameters":{"y":"${t.output.y}"},)", R"("tasks":[{"name":")", name,
+                     R"(","taskReferenceName":"t","type":"SIMPLE",)"
+                     R"("inputParameters":{"x":"${workflow.input.x}"}}]})"));
     ASSERT_EQ(r.status, 200) << r.body;
   }
 
@@ -82,12 +82,12 @@ class RestApiTest : public ::testing::Test {
   }
 
   HttpResult Complete(const Value& task, const std::string& status, const std::string& output) {
-    return rest_->Post("/api/tasks",
-                       absl::StrCat(R"({"taskId":")", Field(task, "taskId").string_value(),
-                                    R"(","workflowInstanceId":")",
-                                    Field(task, "workflowInstanceId").string_value(),
-                                    R"(","status":")", status, R"(","outputData":)", output,
-                                    R"(,"reasonForIncompletion":"by the test"})"));
+    return rest_->Post(
+        "/api/tasks",
+        absl::StrCat(R"({"taskId":")", Field(task, "taskId").string_value(),
+                     R"(","workflowInstanceId":")",
+                     Field(task, "workflowInstanceId").string_value(), R"(","status":")", status,
+                     R"(","outputData":)", output, R"(,"reasonForIncompletion":"by the test"})"));
   }
 
   std::string WorkflowStatus(const std::string& id) {
@@ -221,13 +221,15 @@ TEST_F(RestApiTest, MetadataAnswersWithConductorsStatusCodes) {
   EXPECT_EQ(rest_->Delete("/api/metadata/workflow/w/1").status, 404);
   EXPECT_EQ(rest_->Get("/api/metadata/workflow/nothing").status, 404);
 
-  EXPECT_EQ(rest_->Post("/api/metadata/taskdefs",
-                        R"([{"name":"a","timeoutSeconds":600,"responseTimeoutSeconds":60}])")
+  EXPECT_EQ(rest_
+                ->Post("/api/metadata/taskdefs",
+                       R"([{"name":"a","timeoutSeconds":600,"responseTimeoutSeconds":60}])")
                 .status,
             200);
   EXPECT_EQ(rest_->Get("/api/metadata/taskdefs").Json().list_value().values_size(), 1);
-  EXPECT_EQ(rest_->Put("/api/metadata/taskdefs",
-                       R"({"name":"zz","timeoutSeconds":600,"responseTimeoutSeconds":60})")
+  EXPECT_EQ(rest_
+                ->Put("/api/metadata/taskdefs",
+                      R"({"name":"zz","timeoutSeconds":600,"responseTimeoutSeconds":60})")
                 .status,
             404);
   EXPECT_EQ(rest_->Delete("/api/metadata/taskdefs/a").status, 200);
@@ -248,8 +250,9 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   ASSERT_EQ(Field(task, "workflowInstanceId").string_value(), id);
   EXPECT_EQ(Field(Field(task, "inputData"), "x").number_value(), 5);
   EXPECT_EQ(Field(task, "status").string_value(), "IN_PROGRESS");
-  EXPECT_EQ(rest_->Post(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"),
-                        "\"half way\"")
+  EXPECT_EQ(rest_
+                ->Post(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"),
+                       "\"half way\"")
                 .status,
             200);
   HttpResult done = Complete(task, "COMPLETED", R"({"y":"shipped"})");
@@ -262,7 +265,8 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   EXPECT_EQ(Field(Field(wf.Json(), "output"), "y").string_value(), "shipped");
   EXPECT_EQ(Field(wf.Json(), "workflowName").string_value(), "step_wf");
   EXPECT_EQ(Field(wf.Json(), "correlationId").string_value(), "c1");
-  HttpResult logs = rest_->Get(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"));
+  HttpResult logs =
+      rest_->Get(absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log"));
   ASSERT_EQ(logs.status, 200);
   EXPECT_EQ(Field(logs.Json().list_value().values(0), "log").string_value(), "half way");
 
@@ -281,8 +285,10 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   std::optional<Task> grpc_task = grpc_->PollOne("step");
   ASSERT_TRUE(grpc_task.has_value());
   Value as_json;
-  (*as_json.mutable_struct_value()->mutable_fields())["taskId"].set_string_value(grpc_task->task_id());
-  (*as_json.mutable_struct_value()->mutable_fields())["workflowInstanceId"].set_string_value(id3.body);
+  (*as_json.mutable_struct_value()->mutable_fields())["taskId"].set_string_value(
+      grpc_task->task_id());
+  (*as_json.mutable_struct_value()->mutable_fields())["workflowInstanceId"].set_string_value(
+      id3.body);
   ASSERT_EQ(Complete(as_json, "COMPLETED", "{}").status, 200);
   EXPECT_EQ(WorkflowStatus(id3.body), "COMPLETED");
 
@@ -341,8 +347,8 @@ TEST_F(RestApiTest, ParkedLongPollsDoNotStarveOtherRequests) {
   std::vector<curl_slist*> headers(kPolls);
   std::vector<CURL*> handles(kPolls);
   for (int i = 0; i < kPolls; ++i) {
-    handles[i] = rest_->Prepare("GET", "/api/tasks/poll/batch/long?count=1&timeout=5000",
-                                nullptr, &results[i], &headers[i]);
+    handles[i] = rest_->Prepare("GET", "/api/tasks/poll/batch/long?count=1&timeout=5000", nullptr,
+                                &results[i], &headers[i]);
     curl_multi_add_handle(multi, handles[i]);
   }
   // Drive the transfers until every request has been sent.
@@ -384,7 +390,8 @@ TEST_F(RestApiTest, ParkedLongPollsDoNotStarveOtherRequests) {
   while ((msg = curl_multi_info_read(multi, &left)) != nullptr) {
     if (msg->msg != CURLMSG_DONE) continue;
     for (int i = 0; i < kPolls; ++i) {
-      if (handles[i] == msg->easy_handle) RestClient::Collect(handles[i], msg->data.result, &results[i]);
+      if (handles[i] == msg->easy_handle)
+        RestClient::Collect(handles[i], msg->data.result, &results[i]);
     }
   }
   std::set<std::string> task_ids;
@@ -443,12 +450,11 @@ TEST_F(RestApiTest, AccessKeysAreExchangedForTokensThatBothProtocolsAccept) {
       "/api/token", absl::StrCat(R"({"keyId":")", key.key_id(), R"(","keySecret":"guess"})"));
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.body.find("guess"), std::string::npos);
-  EXPECT_EQ(anonymous.Post("/api/token", R"({"keyId":"no-such-key","keySecret":"x"})").status,
-            401);
+  EXPECT_EQ(anonymous.Post("/api/token", R"({"keyId":"no-such-key","keySecret":"x"})").status, 401);
   EXPECT_EQ(anonymous.Post("/api/token", R"({"keyId":""})").status, 400);
 
-  const std::string pair = absl::StrCat(R"({"keyId":")", key.key_id(), R"(","keySecret":")",
-                                        key.key_secret(), R"("})");
+  const std::string pair =
+      absl::StrCat(R"({"keyId":")", key.key_id(), R"(","keySecret":")", key.key_secret(), R"("})");
   HttpResult issued = anonymous.Post("/api/token", pair);
   ASSERT_EQ(issued.status, 200) << issued.body;
   const std::string token = Field(issued.Json(), "token").string_value();
@@ -498,11 +504,12 @@ TEST_F(RestApiTest, TokensExpireAfterTheirTimeToLive) {
   ASSERT_TRUE(keys->CreateAccessKey(grpc_->Ctx().get(), {}, &key).ok());
   RestClient anonymous(server_->http_address());
   HttpResult issued = anonymous.Post(
-      "/api/token", absl::StrCat(R"({"keyId":")", key.key_id(), R"(","keySecret":")",
-                                 key.key_secret(), R"("})"));
+      "/api/token",
+      absl::StrCat(R"({"keyId":")", key.key_id(), R"(","keySecret":")", key.key_secret(), R"("})"));
   ASSERT_EQ(issued.status, 200);
-  RestClient expired(server_->http_address(),
-                     {absl::StrCat("X-Authorization: ", Field(issued.Json(), "token").string_value())});
+  RestClient expired(
+      server_->http_address(),
+      {absl::StrCat("X-Authorization: ", Field(issued.Json(), "token").string_value())});
   EXPECT_EQ(expired.Get("/api/metadata/taskdefs").status, 403);
 }
 

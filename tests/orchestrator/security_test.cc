@@ -192,8 +192,8 @@ TEST(TlsTest, RestApiServesOverHttpsWithTheSameCertificate) {
   // curl verifies the chain against the certificate and the host name against its SAN.
   HttpResult over_tls;
   curl_slist* headers = nullptr;
-  CURL* curl = RestClient((*server)->http_address()).Prepare("GET", "/health", nullptr, &over_tls,
-                                                             &headers);
+  CURL* curl =
+      RestClient((*server)->http_address()).Prepare("GET", "/health", nullptr, &over_tls, &headers);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_blob ca{ck.cert_pem.data(), ck.cert_pem.size(), CURL_BLOB_COPY};
@@ -204,8 +204,8 @@ TEST(TlsTest, RestApiServesOverHttpsWithTheSameCertificate) {
   EXPECT_EQ(over_tls.status, 200) << over_tls.error;
 
   // Plain HTTP on the HTTPS port gets no answer.
-  HttpResult plain = RestClient(absl::StrCat("http://127.0.0.1:", (*server)->http_port()))
-                         .Get("/health");
+  HttpResult plain =
+      RestClient(absl::StrCat("http://127.0.0.1:", (*server)->http_port())).Get("/health");
   EXPECT_NE(plain.status, 200);
   (*server)->Shutdown();
   std::filesystem::remove_all(dir);
