@@ -224,6 +224,9 @@ void HttpServer::Impl::Accept() {
       spdlog::warn("http: accept failed: {}", ec.message());
       return Accept();
     }
+    // Answers are single writes that a client waits for: Nagle's delay would only add latency.
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     std::shared_ptr<SessionBase> session;
     if (tls.has_value()) {
       session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
