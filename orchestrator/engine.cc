@@ -73,6 +73,8 @@ absl::Status Engine::LoadLocked(LoadedState state) {
     std::string name = d.name();
     task_defs_[name] = std::move(d);
   }
+  for (auto& [key, json] : state.workflow_def_extras) workflow_def_extras_[key] = std::move(json);
+  for (auto& [name, json] : state.task_def_extras) task_def_extras_[name] = std::move(json);
   for (auto& r : state.open_workflows) {
     auto ws = std::make_unique<WorkflowState>();
     ws->wf = std::move(r.workflow);

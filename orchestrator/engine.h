@@ -82,18 +82,27 @@ class Engine {
   void Shutdown();
 
   // --- Definitions (Conductor's MetadataService semantics) ---
+  // A definition's `extra` is the JSON text of its keys the message cannot carry (as REST
+  // received them, definitions/json_overlay.h), kept and returned with it; empty = none. Writing
+  // a definition without one drops what an earlier write kept.
+  //
   // ALREADY_EXISTS when that name and version exist; INVALID_ARGUMENT when malformed.
-  void CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done);
-  // Creates or replaces each definition.
-  void UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done);
+  void CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done, std::string extra = {});
+  // Creates or replaces each definition; `extras` is empty or one per definition.
+  void UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done,
+                          std::vector<std::string> extras = {});
   // version 0 = the highest version. NOT_FOUND when absent.
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(const std::string& name,
                                                                int version) const;
   static absl::Status ValidateWorkflowDef(const conductor::proto::WorkflowDef& def);
-  // Creates or replaces each definition.
-  void CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done);
+  // Creates or replaces each definition; `extras` is empty or one per definition.
+  void CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done,
+                      std::vector<std::string> extras = {});
   // NOT_FOUND when no definition has that name.
-  void UpdateTaskDef(conductor::proto::TaskDef def, Done done);
+  void UpdateTaskDef(conductor::proto::TaskDef def, Done done, std::string extra = {});
+  // The extra keys kept with a definition; empty when none (or no such definition).
+  std::string WorkflowDefExtra(const std::string& name, int version) const;
+  std::string TaskDefExtra(const std::string& name) const;
   void DeleteTaskDef(const std::string& name, Done done);
   // NOT_FOUND when there is no such (name, version). Running workflows keep
   // the definition they started with.
@@ -245,6 +254,10 @@ class Engine {
   absl::flat_hash_map<std::string, std::map<int, conductor::proto::WorkflowDef>> workflow_defs_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, conductor::proto::TaskDef> task_defs_ ABSL_GUARDED_BY(mu_);
+  // Keys beyond the messages (see CreateWorkflowDef); only definitions that have some.
+  absl::flat_hash_map<std::pair<std::string, int>, std::string> workflow_def_extras_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> task_def_extras_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
   // Whether a DecideLocked is running, and the workflows it is still to decide, in order.

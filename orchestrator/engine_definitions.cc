@@ -57,7 +57,21 @@ absl::Status Engine::ValidateWorkflowDef(const conductor::proto::WorkflowDef& de
   return absl::OkStatus();
 }
 
-void Engine::CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done) {
+namespace {
+
+// Keeps `extra` under `key` in `extras`, or forgets what was kept when it is empty.
+template <typename Map, typename Key>
+void KeepExtra(Map& extras, const Key& key, const std::string& extra) {
+  if (extra.empty()) {
+    extras.erase(key);
+  } else {
+    extras[key] = extra;
+  }
+}
+
+}  // namespace
+
+void Engine::CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done, std::string extra) {
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     RETURN_IF_ERROR(ValidateWorkflowDef(def));
     auto& versions = workflow_defs_[def.name()];
@@ -66,17 +80,22 @@ void Engine::CreateWorkflowDef(conductor::proto::WorkflowDef def, Done done) {
           absl::StrCat("Workflow with ", def.name(), ".", def.version(), " already exists!"));
     }
     versions[def.version()] = def;
-    txn.batch.push_back(PutWorkflowDefOp{std::move(def)});
+    KeepExtra(workflow_def_extras_, std::make_pair(def.name(), def.version()), extra);
+    txn.batch.push_back(PutWorkflowDefOp{std::move(def), std::move(extra)});
     return absl::OkStatus();
   });
 }
 
-void Engine::UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done) {
+void Engine::UpdateWorkflowDefs(std::vector<conductor::proto::WorkflowDef> defs, Done done,
+                                std::vector<std::string> extras) {
+  extras.resize(defs.size());
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (const auto& d : defs) RETURN_IF_ERROR(ValidateWorkflowDef(d));
-    for (auto& d : defs) {
+    for (size_t i = 0; i < defs.size(); ++i) {
+      auto& d = defs[i];
       workflow_defs_[d.name()][d.version()] = d;
-      txn.batch.push_back(PutWorkflowDefOp{std::move(d)});
+      KeepExtra(workflow_def_extras_, std::make_pair(d.name(), d.version()), extras[i]);
+      txn.batch.push_back(PutWorkflowDefOp{std::move(d), std::move(extras[i])});
     }
     return absl::OkStatus();
   });
@@ -95,21 +114,25 @@ absl::StatusOr<conductor::proto::WorkflowDef> Engine::GetWorkflowDef(const std::
                                           version ? absl::StrCat(", version=", version) : ""));
 }
 
-void Engine::CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done) {
+void Engine::CreateTaskDefs(std::vector<conductor::proto::TaskDef> defs, Done done,
+                            std::vector<std::string> extras) {
+  extras.resize(defs.size());
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (const auto& d : defs) {
       if (d.name().empty()) return absl::InvalidArgumentError("task definition has no name");
       RETURN_IF_ERROR(CheckTaskDefRanges(d));
     }
-    for (auto& d : defs) {
+    for (size_t i = 0; i < defs.size(); ++i) {
+      auto& d = defs[i];
       task_defs_[d.name()] = d;
-      txn.batch.push_back(PutTaskDefOp{std::move(d)});
+      KeepExtra(task_def_extras_, d.name(), extras[i]);
+      txn.batch.push_back(PutTaskDefOp{std::move(d), std::move(extras[i])});
     }
     return absl::OkStatus();
   });
 }
 
-void Engine::UpdateTaskDef(conductor::proto::TaskDef def, Done done) {
+void Engine::UpdateTaskDef(conductor::proto::TaskDef def, Done done, std::string extra) {
   Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     if (def.name().empty()) return absl::InvalidArgumentError("task definition has no name");
     RETURN_IF_ERROR(CheckTaskDefRanges(def));
@@ -118,7 +141,8 @@ void Engine::UpdateTaskDef(conductor::proto::TaskDef def, Done done) {
       return absl::NotFoundError(absl::StrCat("No such task by name ", def.name()));
     }
     it->second = def;
-    txn.batch.push_back(PutTaskDefOp{std::move(def)});
+    KeepExtra(task_def_extras_, def.name(), extra);
+    txn.batch.push_back(PutTaskDefOp{std::move(def), std::move(extra)});
     return absl::OkStatus();
   });
 }
@@ -128,6 +152,7 @@ void Engine::DeleteTaskDef(const std::string& name, Done done) {
     if (task_defs_.erase(name) == 0) {
       return absl::NotFoundError(absl::StrCat("No such task definition by name ", name));
     }
+    task_def_extras_.erase(name);
     txn.batch.push_back(DeleteTaskDefOp{name});
     return absl::OkStatus();
   });
@@ -141,6 +166,7 @@ void Engine::DeleteWorkflowDef(const std::string& name, int version, Done done) 
           absl::StrCat("No such workflow definition ", name, " version ", version));
     }
     if (it->second.empty()) workflow_defs_.erase(it);
+    workflow_def_extras_.erase(std::make_pair(name, version));
     txn.batch.push_back(DeleteWorkflowDefOp{name, version});
     return absl::OkStatus();
   });
@@ -173,6 +199,18 @@ std::vector<conductor::proto::WorkflowDef> Engine::ListWorkflowDefs(const std::s
     }
   }
   return out;
+}
+
+std::string Engine::WorkflowDefExtra(const std::string& name, int version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = workflow_def_extras_.find(std::make_pair(name, version));
+  return it == workflow_def_extras_.end() ? std::string() : it->second;
+}
+
+std::string Engine::TaskDefExtra(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = task_def_extras_.find(name);
+  return it == task_def_extras_.end() ? std::string() : it->second;
 }
 
 std::vector<conductor::proto::TaskDef> Engine::ListTaskDefs() const {

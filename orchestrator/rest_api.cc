@@ -17,6 +17,7 @@
 #include "definitions/conductor_json.h"
 #include "definitions/conductor_messages.h"
 #include "definitions/json.h"
+#include "definitions/json_overlay.h"
 #include "definitions/task_types.h"
 #include "orchestrator/search_query.h"
 #include "orchestrator/services.h"
@@ -208,6 +209,36 @@ bool Take(const CallPtr& call, absl::StatusOr<T> v, T* out) {
   return true;
 }
 
+// The keys of a definition's JSON that its message cannot carry, as JSON text for the engine to
+// keep with it (empty when there are none). The audit keys are the server's to set, not kept.
+std::string ExtraKeys(const Value& original, const Value& converted) {
+  Value extra = KeysMissingFrom(original, converted);
+  if (extra.kind_case() != Value::kStructValue) return "";
+  auto& fields = *extra.mutable_struct_value()->mutable_fields();
+  for (const char* audit : {"createTime", "updateTime", "createdBy", "updatedBy"}) {
+    fields.erase(audit);
+  }
+  return fields.empty() ? "" : WriteJson(extra);
+}
+
+// A stored definition as REST shows it: the message in Conductor's dialect plus the keys kept
+// beside it.
+Value WithExtra(Value converted, const std::string& extra) {
+  if (!extra.empty()) {
+    absl::StatusOr<Value> keys = ParseJson(extra);
+    if (keys.ok()) AddMissingKeys(*keys, &converted);
+  }
+  return converted;
+}
+
+Value WorkflowDefJson(const Engine& engine, const WorkflowDef& def) {
+  return WithExtra(WorkflowDefToValue(def), engine.WorkflowDefExtra(def.name(), def.version()));
+}
+
+Value TaskDefJson(const Engine& engine, const TaskDef& def) {
+  return WithExtra(TaskDefToValue(def), engine.TaskDefExtra(def.name()));
+}
+
 absl::StatusOr<WorkflowDef> WorkflowDefOf(const Value& v) {
   absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, nullptr);
   if (!def.ok()) {
@@ -264,11 +295,13 @@ Value DefSummary(const WorkflowDef& d) {
 // --- /api/metadata ---
 
 void ListWorkflowDefs(Engine& engine, const CallPtr& call) {
-  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/true), WorkflowDefToValue));
+  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/true),
+                    [&engine](const WorkflowDef& d) { return WorkflowDefJson(engine, d); }));
 }
 
 void LatestWorkflowDefs(Engine& engine, const CallPtr& call) {
-  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/false), WorkflowDefToValue));
+  call->Json(ListOf(engine.ListWorkflowDefs("", /*all_versions=*/false),
+                    [&engine](const WorkflowDef& d) { return WorkflowDefJson(engine, d); }));
 }
 
 void WorkflowNames(Engine& engine, const CallPtr& call) {
@@ -303,7 +336,7 @@ void GetWorkflowDef(Engine& engine, const CallPtr& call) {
                                          ", version: ", v == 0 ? "null" : absl::StrCat(v))));
     return;
   }
-  call->Json(WorkflowDefToValue(*def));
+  call->Json(WorkflowDefJson(engine, *def));
 }
 
 void CreateWorkflowDef(Engine& engine, const CallPtr& call) {
@@ -314,17 +347,12 @@ void CreateWorkflowDef(Engine& engine, const CallPtr& call) {
       !Take(call, call->QueryBool("overwrite", false), &overwrite)) {
     return;
   }
+  std::string extra = ExtraKeys(body, WorkflowDefToValue(def));
   if (overwrite) {
-    engine.UpdateWorkflowDefs({std::move(def)}, DoneOf(call));
+    engine.UpdateWorkflowDefs({std::move(def)}, DoneOf(call), {std::move(extra)});
     return;
   }
-  engine.CreateWorkflowDef(std::move(def), [call](const absl::Status& s) {
-    if (absl::IsAlreadyExists(s)) {
-      call->Error(absl::AlreadyExistsError(s.message()));
-      return;
-    }
-    call->Finish(s);
-  });
+  engine.CreateWorkflowDef(std::move(def), DoneOf(call), std::move(extra));
 }
 
 void ValidateWorkflowDef(Engine&, const CallPtr& call) {
@@ -340,21 +368,29 @@ void UpdateWorkflowDefs(Engine& engine, const CallPtr& call) {
   if (!Take(call, call->Body(), &body) || !Take(call, ListOfDefs(body, &WorkflowDefOf), &defs)) {
     return;
   }
-  std::vector<std::string> names;
+  std::vector<std::string> names, extras;
   names.reserve(defs.size());
-  for (const WorkflowDef& d : defs) names.push_back(d.name());
-  engine.UpdateWorkflowDefs(std::move(defs), [call, names](const absl::Status& s) {
-    if (!s.ok()) {
-      call->Error(s);
-      return;
-    }
-    // Conductor's BulkResponse.
-    Value v;
-    auto& f = *v.mutable_struct_value()->mutable_fields();
-    f["bulkSuccessfulResults"] = ListOf(names, StringValue);
-    f["bulkErrorResults"].mutable_struct_value();
-    call->Json(v);
-  });
+  extras.reserve(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) {
+    names.push_back(defs[i].name());
+    extras.push_back(
+        ExtraKeys(body.list_value().values(static_cast<int>(i)), WorkflowDefToValue(defs[i])));
+  }
+  engine.UpdateWorkflowDefs(
+      std::move(defs),
+      [call, names](const absl::Status& s) {
+        if (!s.ok()) {
+          call->Error(s);
+          return;
+        }
+        // Conductor's BulkResponse.
+        Value v;
+        auto& f = *v.mutable_struct_value()->mutable_fields();
+        f["bulkSuccessfulResults"] = ListOf(names, StringValue);
+        f["bulkErrorResults"].mutable_struct_value();
+        call->Json(v);
+      },
+      std::move(extras));
 }
 
 void DeleteWorkflowDef(Engine& engine, const CallPtr& call) {
@@ -368,7 +404,8 @@ void DeleteWorkflowDef(Engine& engine, const CallPtr& call) {
 }
 
 void ListTaskDefs(Engine& engine, const CallPtr& call) {
-  call->Json(ListOf(engine.ListTaskDefs(), TaskDefToValue));
+  call->Json(ListOf(engine.ListTaskDefs(),
+                    [&engine](const TaskDef& d) { return TaskDefJson(engine, d); }));
 }
 
 void GetTaskDef(Engine& engine, const CallPtr& call) {
@@ -378,21 +415,28 @@ void GetTaskDef(Engine& engine, const CallPtr& call) {
         absl::NotFoundError(absl::StrCat("No such taskType found by name: ", call->param(0))));
     return;
   }
-  call->Json(TaskDefToValue(*def));
+  call->Json(TaskDefJson(engine, *def));
 }
 
 void CreateTaskDefs(Engine& engine, const CallPtr& call) {
   Value body;
   std::vector<TaskDef> defs;
   if (!Take(call, call->Body(), &body) || !Take(call, ListOfDefs(body, &TaskDefOf), &defs)) return;
-  engine.CreateTaskDefs(std::move(defs), DoneOf(call));
+  std::vector<std::string> extras;
+  extras.reserve(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) {
+    extras.push_back(
+        ExtraKeys(body.list_value().values(static_cast<int>(i)), TaskDefToValue(defs[i])));
+  }
+  engine.CreateTaskDefs(std::move(defs), DoneOf(call), std::move(extras));
 }
 
 void UpdateTaskDef(Engine& engine, const CallPtr& call) {
   Value body;
   TaskDef def;
   if (!Take(call, call->Body(), &body) || !Take(call, TaskDefOf(body), &def)) return;
-  engine.UpdateTaskDef(std::move(def), DoneOf(call));
+  std::string extra = ExtraKeys(body, TaskDefToValue(def));
+  engine.UpdateTaskDef(std::move(def), DoneOf(call), std::move(extra));
 }
 
 void DeleteTaskDef(Engine& engine, const CallPtr& call) {

@@ -17,6 +17,9 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS workflow_defs(
   name TEXT NOT NULL, version INTEGER NOT NULL, def BLOB NOT NULL, PRIMARY KEY(name, version));
 CREATE TABLE IF NOT EXISTS task_defs(name TEXT PRIMARY KEY, def BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS workflow_def_extras(
+  name TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(name, version));
+CREATE TABLE IF NOT EXISTS task_def_extras(name TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workflows(
   id TEXT PRIMARY KEY, status INTEGER NOT NULL, workflow_type TEXT NOT NULL,
   version INTEGER NOT NULL, correlation_id TEXT NOT NULL, parent_id TEXT NOT NULL,
@@ -52,6 +55,10 @@ enum StmtIndex {
   kDeleteQueue,
   kAddLog,
   kDeleteWorkflowDef,
+  kPutWorkflowDefExtra,
+  kDeleteWorkflowDefExtra,
+  kPutTaskDefExtra,
+  kDeleteTaskDefExtra,
   kStmtCount
 };
 
@@ -181,6 +188,41 @@ absl::StatusOr<SqliteStatement*> Store::Prepared(int index, const char* sql) {
   return &*s;
 }
 
+absl::Status Store::PutWorkflowDefExtra(const std::string& name, int version,
+                                        const std::string& json) {
+  SqliteStatement* s = nullptr;
+  if (json.empty()) {
+    ASSIGN_OR_RETURN(s, Prepared(kDeleteWorkflowDefExtra,
+                                 "DELETE FROM workflow_def_extras WHERE name = ? AND version = ?"));
+  } else {
+    ASSIGN_OR_RETURN(s, Prepared(kPutWorkflowDefExtra,
+                                 "INSERT OR REPLACE INTO workflow_def_extras(name, version, json) "
+                                 "VALUES(?,?,?)"));
+    s->BindText(3, json, /*copy=*/false);
+  }
+  s->BindText(1, name, /*copy=*/false);
+  s->BindInt64(2, version);
+  absl::StatusOr<bool> row = s->Step();
+  s->Reset();
+  return row.status();
+}
+
+absl::Status Store::PutTaskDefExtra(const std::string& name, const std::string& json) {
+  SqliteStatement* s = nullptr;
+  if (json.empty()) {
+    ASSIGN_OR_RETURN(s,
+                     Prepared(kDeleteTaskDefExtra, "DELETE FROM task_def_extras WHERE name = ?"));
+  } else {
+    ASSIGN_OR_RETURN(s, Prepared(kPutTaskDefExtra,
+                                 "INSERT OR REPLACE INTO task_def_extras(name, json) VALUES(?,?)"));
+    s->BindText(2, json, /*copy=*/false);
+  }
+  s->BindText(1, name, /*copy=*/false);
+  absl::StatusOr<bool> row = s->Step();
+  s->Reset();
+  return row.status();
+}
+
 absl::Status Store::Apply(const WriteOp& op) {
   // Bound values are not copied: each lives until run() reset the statement.
   auto run = [](SqliteStatement* s) -> absl::Status {
@@ -197,7 +239,8 @@ absl::Status Store::Apply(const WriteOp& op) {
     s->BindText(1, o->def.name(), /*copy=*/false);
     s->BindInt64(2, o->def.version());
     s->BindBlob(3, bytes, /*copy=*/false);
-    return run(s);
+    RETURN_IF_ERROR(run(s));
+    return PutWorkflowDefExtra(o->def.name(), o->def.version(), o->extra);
   }
   if (auto* o = std::get_if<PutTaskDefOp>(&op)) {
     ASSIGN_OR_RETURN(
@@ -206,13 +249,15 @@ absl::Status Store::Apply(const WriteOp& op) {
     const std::string bytes = o->def.SerializeAsString();
     s->BindText(1, o->def.name(), /*copy=*/false);
     s->BindBlob(2, bytes, /*copy=*/false);
-    return run(s);
+    RETURN_IF_ERROR(run(s));
+    return PutTaskDefExtra(o->def.name(), o->extra);
   }
   if (auto* o = std::get_if<DeleteTaskDefOp>(&op)) {
     ASSIGN_OR_RETURN(SqliteStatement * s,
                      Prepared(kDeleteTaskDef, "DELETE FROM task_defs WHERE name = ?"));
     s->BindText(1, o->name, /*copy=*/false);
-    return run(s);
+    RETURN_IF_ERROR(run(s));
+    return PutTaskDefExtra(o->name, "");
   }
   if (auto* o = std::get_if<DeleteWorkflowDefOp>(&op)) {
     ASSIGN_OR_RETURN(
@@ -220,7 +265,8 @@ absl::Status Store::Apply(const WriteOp& op) {
         Prepared(kDeleteWorkflowDef, "DELETE FROM workflow_defs WHERE name = ? AND version = ?"));
     s->BindText(1, o->name, /*copy=*/false);
     s->BindInt64(2, o->version);
-    return run(s);
+    RETURN_IF_ERROR(run(s));
+    return PutWorkflowDefExtra(o->name, o->version, "");
   }
   if (auto* o = std::get_if<PutWorkflowOp>(&op)) {
     ASSIGN_OR_RETURN(
@@ -334,6 +380,27 @@ absl::StatusOr<LoadedState> Store::Load() {
       if (!out.task_defs.emplace_back().ParseFromString(s.ColumnBytes(0))) {
         return absl::DataLossError("unreadable task definition row");
       }
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(), "SELECT name, version, json FROM workflow_def_extras"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.workflow_def_extras[{s.ColumnBytes(0), static_cast<int>(s.ColumnInt64(1))}] =
+          s.ColumnBytes(2);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        SqliteStatement::Prepare(reader_.get(), "SELECT name, json FROM task_def_extras"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.task_def_extras[s.ColumnBytes(0)] = s.ColumnBytes(1);
     }
   }
   absl::flat_hash_map<std::string, size_t> index;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,11 +38,15 @@
 
 namespace cmig::orchestrator {
 
+// `extra`: the definition's keys its message cannot carry, as JSON text (json_overlay.h); empty
+// = none, and any kept before are dropped.
 struct PutWorkflowDefOp {
   conductor::proto::WorkflowDef def;
+  std::string extra;
 };
 struct PutTaskDefOp {
   conductor::proto::TaskDef def;
+  std::string extra;
 };
 struct DeleteTaskDefOp {
   std::string name;
@@ -100,6 +105,9 @@ using WriteBatch = std::vector<WriteOp>;
 struct LoadedState {
   std::vector<conductor::proto::WorkflowDef> workflow_defs;
   std::vector<conductor::proto::TaskDef> task_defs;
+  // The keys beyond the message, by (name, version) and by name (PutWorkflowDefOp::extra).
+  std::map<std::pair<std::string, int>, std::string> workflow_def_extras;
+  std::map<std::string, std::string> task_def_extras;
   struct WorkflowRecord {
     conductor::proto::Workflow workflow;  // with tasks
     int64_t start_time = 0;
@@ -184,6 +192,9 @@ class Store {
   absl::Status Exec(const char* sql);
   // The committer's cached statement `index`, reset and ready to bind.
   absl::StatusOr<SqliteStatement*> Prepared(int index, const char* sql);
+  // Writes (or, with `json` empty, removes) a definition's keys beyond its message.
+  absl::Status PutWorkflowDefExtra(const std::string& name, int version, const std::string& json);
+  absl::Status PutTaskDefExtra(const std::string& name, const std::string& json);
 
   SqliteDb writer_;  // committer thread only
   absl::Mutex read_mu_;

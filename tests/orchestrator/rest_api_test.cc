@@ -184,6 +184,72 @@ TEST_F(RestApiTest, DefinitionsReadBackTheSameOverRestAndGrpc) {
   EXPECT_EQ(Field(task_back.Json(), "responseTimeoutSeconds").number_value(), 30);
 }
 
+// Keys the gRPC wire cannot carry (Orkes' tags, conductor-oss' onStateChange, a task
+// definition's inputSchema) are kept with the definition and returned over REST, across a restart.
+TEST_F(RestApiTest, DefinitionsKeepEveryKeyTheyWereGiven) {
+  const std::string workflow = R"({"name":"tagged","version":1,"schemaVersion":2,
+    "tags":[{"key":"team","value":"payments"}],
+    "tasks":[{"name":"charge","taskReferenceName":"charge","type":"SIMPLE",
+              "onStateChange":{"onFailed":[{"type":"notify","payload":{"to":"ops"}}]}}]})";
+  const std::string task_def = R"([{"name":"charge","timeoutSeconds":600,
+    "responseTimeoutSeconds":60,"inputSchema":{"name":"charge_in","type":"JSON"},
+    "tags":[{"key":"pci","value":"yes"}]}])";
+  ASSERT_EQ(rest_->Post("/api/metadata/workflow", workflow).status, 200);
+  ASSERT_EQ(rest_->Post("/api/metadata/taskdefs", task_def).status, 200);
+  ASSERT_OK_AND_ASSIGN(Value sent, ParseJson(workflow));
+  ASSERT_OK_AND_ASSIGN(Value sent_task, ParseJson(task_def));
+
+  auto check = [&](const std::string& when) {
+    Value got = rest_->Get("/api/metadata/workflow/tagged").Json();
+    EXPECT_EQ(WriteJson(Field(got, "tags")), WriteJson(Field(sent, "tags"))) << when;
+    const Value& task = Field(got, "tasks").list_value().values(0);
+    const Value& sent_task0 = Field(sent, "tasks").list_value().values(0);
+    EXPECT_EQ(WriteJson(Field(task, "onStateChange")),
+              WriteJson(Field(sent_task0, "onStateChange")))
+        << when;
+    Value got_task = rest_->Get("/api/metadata/taskdefs/charge").Json();
+    EXPECT_EQ(WriteJson(Field(got_task, "inputSchema")),
+              WriteJson(Field(sent_task.list_value().values(0), "inputSchema")))
+        << when;
+    EXPECT_EQ(WriteJson(Field(got_task, "tags")),
+              WriteJson(Field(sent_task.list_value().values(0), "tags")))
+        << when;
+    // The listing shows them too.
+    Value all = rest_->Get("/api/metadata/workflow").Json();
+    EXPECT_EQ(WriteJson(Field(all.list_value().values(0), "tags")), WriteJson(Field(sent, "tags")))
+        << when;
+  };
+  check("after create");
+
+  // gRPC serves what its wire carries: the same definition, without the extra keys.
+  ASSERT_OK_AND_ASSIGN(WorkflowDef expected, WorkflowDefFromValue(sent, nullptr));
+  md::GetWorkflowRequest get;
+  get.set_name("tagged");
+  md::GetWorkflowResponse got;
+  ASSERT_TRUE(grpc_->metadata->GetWorkflow(grpc_->Ctx().get(), get, &got).ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(got.workflow(), expected));
+
+  // Kept in the database: a restarted server still has them.
+  grpc_.reset();
+  server_.reset();
+  auto server = OrchestratorServer::Start(options_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  rest_ = std::make_unique<RestClient>(
+      server_->http_address(), std::vector<std::string>{absl::StrCat("X-Authorization: ", kToken)});
+  grpc_ = std::make_unique<Client>(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()), kToken);
+  check("after a restart");
+
+  // A definition replaced over gRPC is what gRPC sent: the old extra keys go.
+  md::UpdateWorkflowsRequest update;
+  *update.add_defs() = expected;
+  md::UpdateWorkflowsResponse updated;
+  ASSERT_TRUE(grpc_->metadata->UpdateWorkflows(grpc_->Ctx().get(), update, &updated).ok());
+  Value after = rest_->Get("/api/metadata/workflow/tagged").Json();
+  EXPECT_EQ(Field(after, "tags").kind_case(), Value::KIND_NOT_SET);
+}
+
 TEST_F(RestApiTest, MetadataAnswersWithConductorsStatusCodes) {
   const std::string def =
       R"({"name":"w","version":1,"schemaVersion":2,"tasks":[{"name":"a","taskReferenceName":"a","type":"SIMPLE"}]})";
