@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "conductor/model/workflowtask.pb.h"
@@ -223,6 +225,69 @@ absl::Status MessageFromConductorValue(const Value& v, Message* m) {
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(f->json_name(), ": ", s.message()));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+constexpr char kExpandJava[] = "expandInlineJSON";
+constexpr char kExpandProto[] = "expandInlineJson";
+
+// Applies `fn` to each action object of an event handler's JSON.
+template <typename Fn>
+void ForEachAction(Value& handler, Fn fn) {
+  if (handler.kind_case() != Value::kStructValue) return;
+  auto& fields = *handler.mutable_struct_value()->mutable_fields();
+  auto it = fields.find("actions");
+  if (it == fields.end() || it->second.kind_case() != Value::kListValue) return;
+  for (Value& action : *it->second.mutable_list_value()->mutable_values()) {
+    if (action.kind_case() == Value::kStructValue)
+      fn(*action.mutable_struct_value()->mutable_fields());
+  }
+}
+
+void RenameKey(google::protobuf::Map<std::string, Value>& fields, const std::string& from,
+               const std::string& to) {
+  auto it = fields.find(from);
+  if (it == fields.end()) return;
+  Value v = it->second;
+  fields.erase(it);
+  fields[to] = std::move(v);
+}
+
+}  // namespace
+
+Value EventHandlerToValue(const conductor::proto::EventHandler& h) {
+  Value v = MessageToConductorValue(h);
+  ForEachAction(v, [](google::protobuf::Map<std::string, Value>& action) {
+    auto it = action.find("action");
+    if (it != action.end())
+      it->second.set_string_value(absl::AsciiStrToLower(it->second.string_value()));
+    RenameKey(action, kExpandProto, kExpandJava);
+  });
+  return v;
+}
+
+absl::StatusOr<conductor::proto::EventHandler> EventHandlerFromValue(const Value& v) {
+  Value copy = v;
+  absl::Status bad_action;
+  ForEachAction(copy, [&bad_action](google::protobuf::Map<std::string, Value>& action) {
+    auto it = action.find("action");
+    if (it != action.end() && it->second.kind_case() == Value::kStringValue) {
+      const std::string& given = it->second.string_value();
+      conductor::proto::EventHandler::Action::Type type;
+      // Unknown keys are ignored, but an unknown action would silently become start_workflow.
+      if (!conductor::proto::EventHandler::Action::Type_Parse(absl::AsciiStrToUpper(given),
+                                                              &type)) {
+        bad_action = absl::InvalidArgumentError(absl::StrCat("unknown action '", given, "'"));
+      }
+      it->second.set_string_value(absl::AsciiStrToUpper(given));
+    }
+    RenameKey(action, kExpandJava, kExpandProto);
+  });
+  RETURN_IF_ERROR(bad_action);
+  conductor::proto::EventHandler h;
+  RETURN_IF_ERROR(MessageFromConductorValue(copy, &h));
+  return h;
 }
 
 }  // namespace cmig

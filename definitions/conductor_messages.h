@@ -18,6 +18,8 @@
 #define CMIG_DEFINITIONS_CONDUCTOR_MESSAGES_H_
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -30,6 +32,14 @@ google::protobuf::Value MessageToConductorValue(const google::protobuf::Message&
 // definition dialect. InvalidArgument naming the key for a value of the wrong type.
 absl::Status MessageFromConductorValue(const google::protobuf::Value& v,
                                        google::protobuf::Message* m);
+
+// An event handler as Conductor's REST API shows it: as above, but for the Java model's names
+// that protobuf's differ from: an action's type is lower case ("start_workflow") and
+// `expandInlineJSON` keeps its capitals.
+google::protobuf::Value EventHandlerToValue(const conductor::proto::EventHandler& h);
+// InvalidArgument naming what is wrong (an unknown action type, a value of the wrong type).
+absl::StatusOr<conductor::proto::EventHandler> EventHandlerFromValue(
+    const google::protobuf::Value& v);
 
 }  // namespace cmig
 

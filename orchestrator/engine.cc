@@ -75,6 +75,13 @@ absl::Status Engine::LoadLocked(LoadedState state) {
   }
   for (auto& [key, json] : state.workflow_def_extras) workflow_def_extras_[key] = std::move(json);
   for (auto& [name, json] : state.task_def_extras) task_def_extras_[name] = std::move(json);
+  for (auto& h : state.event_handlers) {
+    std::string name = h.name();
+    event_handlers_[name] = std::move(h);
+  }
+  for (auto& [name, json] : state.event_handler_extras) {
+    event_handler_extras_[name] = std::move(json);
+  }
   for (auto& r : state.open_workflows) {
     auto ws = std::make_unique<WorkflowState>();
     ws->wf = std::move(r.workflow);

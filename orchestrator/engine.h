@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/rerunworkflowrequest.pb.h"
 #include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/task.pb.h"
@@ -111,6 +112,19 @@ class Engine {
   std::vector<conductor::proto::WorkflowDef> ListWorkflowDefs(const std::string& name,
                                                               bool all_versions) const;
   std::vector<conductor::proto::TaskDef> ListTaskDefs() const;
+
+  // --- Event handlers (Conductor's EventService semantics; `extra` as for definitions) ---
+  // ALREADY_EXISTS for a name in use; INVALID_ARGUMENT without name, event or actions.
+  void AddEventHandler(conductor::proto::EventHandler handler, Done done, std::string extra = {});
+  // NOT_FOUND when no handler has that name.
+  void UpdateEventHandler(conductor::proto::EventHandler handler, Done done,
+                          std::string extra = {});
+  void RemoveEventHandler(const std::string& name, Done done);
+  // By name.
+  std::vector<conductor::proto::EventHandler> ListEventHandlers() const;
+  std::vector<conductor::proto::EventHandler> EventHandlersForEvent(const std::string& event,
+                                                                    bool active_only) const;
+  std::string EventHandlerExtra(const std::string& name) const;
 
   // --- Workflows ---
   // NOT_FOUND for an unknown definition (unless the request carries one).
@@ -258,6 +272,8 @@ class Engine {
   absl::flat_hash_map<std::pair<std::string, int>, std::string> workflow_def_extras_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_def_extras_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, conductor::proto::EventHandler> event_handlers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> event_handler_extras_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<WorkflowState>> workflows_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> task_workflow_ ABSL_GUARDED_BY(mu_);
   // Whether a DecideLocked is running, and the workflows it is still to decide, in order.

@@ -213,6 +213,85 @@ std::string Engine::TaskDefExtra(const std::string& name) const {
   return it == task_def_extras_.end() ? std::string() : it->second;
 }
 
+namespace {
+
+// Conductor's checks of an event handler (its @NotEmpty constraints), worded as it words them.
+absl::Status ValidateEventHandler(const conductor::proto::EventHandler& h) {
+  if (h.name().empty()) return absl::InvalidArgumentError("Missing event handler name");
+  if (h.event().empty()) return absl::InvalidArgumentError("Missing event location");
+  if (h.actions().empty()) {
+    return absl::InvalidArgumentError("No actions specified. Please specify at-least one action");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void Engine::AddEventHandler(conductor::proto::EventHandler handler, Done done, std::string extra) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    RETURN_IF_ERROR(ValidateEventHandler(handler));
+    if (event_handlers_.contains(handler.name())) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("EventHandler with name ", handler.name(), " already exists!"));
+    }
+    event_handlers_[handler.name()] = handler;
+    KeepExtra(event_handler_extras_, handler.name(), extra);
+    txn.batch.push_back(PutEventHandlerOp{std::move(handler), std::move(extra)});
+    return absl::OkStatus();
+  });
+}
+
+void Engine::UpdateEventHandler(conductor::proto::EventHandler handler, Done done,
+                                std::string extra) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    RETURN_IF_ERROR(ValidateEventHandler(handler));
+    auto it = event_handlers_.find(handler.name());
+    if (it == event_handlers_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("EventHandler with name ", handler.name(), " not found!"));
+    }
+    it->second = handler;
+    KeepExtra(event_handler_extras_, handler.name(), extra);
+    txn.batch.push_back(PutEventHandlerOp{std::move(handler), std::move(extra)});
+    return absl::OkStatus();
+  });
+}
+
+void Engine::RemoveEventHandler(const std::string& name, Done done) {
+  Mutate(std::move(done), [&](Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    if (event_handlers_.erase(name) == 0) {
+      return absl::NotFoundError(absl::StrCat("EventHandler with name ", name, " not found!"));
+    }
+    event_handler_extras_.erase(name);
+    txn.batch.push_back(DeleteEventHandlerOp{name});
+    return absl::OkStatus();
+  });
+}
+
+std::vector<conductor::proto::EventHandler> Engine::ListEventHandlers() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<conductor::proto::EventHandler> out;
+  out.reserve(event_handlers_.size());
+  for (const auto& [name, h] : event_handlers_) out.push_back(h);
+  return out;
+}
+
+std::vector<conductor::proto::EventHandler> Engine::EventHandlersForEvent(const std::string& event,
+                                                                          bool active_only) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<conductor::proto::EventHandler> out;
+  for (const auto& [name, h] : event_handlers_) {
+    if (h.event() == event && (!active_only || h.active())) out.push_back(h);
+  }
+  return out;
+}
+
+std::string Engine::EventHandlerExtra(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = event_handler_extras_.find(name);
+  return it == event_handler_extras_.end() ? std::string() : it->second;
+}
+
 std::vector<conductor::proto::TaskDef> Engine::ListTaskDefs() const {
   absl::MutexLock lock(&mu_);
   std::vector<conductor::proto::TaskDef> out;

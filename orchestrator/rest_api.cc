@@ -443,6 +443,61 @@ void DeleteTaskDef(Engine& engine, const CallPtr& call) {
   engine.DeleteTaskDef(call->param(0), DoneOf(call));
 }
 
+// --- /api/event ---
+
+Value EventHandlerJson(const Engine& engine, const conductor::proto::EventHandler& h) {
+  return WithExtra(EventHandlerToValue(h), engine.EventHandlerExtra(h.name()));
+}
+
+// The event handler in the request's body and its keys beyond the message; false (answered)
+// when it cannot be read.
+bool ReadEventHandler(const CallPtr& call, conductor::proto::EventHandler* handler,
+                      std::string* extra) {
+  Value body;
+  if (!Take(call, call->Body(), &body)) return false;
+  absl::StatusOr<conductor::proto::EventHandler> h = EventHandlerFromValue(body);
+  if (!h.ok()) {
+    call->Error(
+        absl::InvalidArgumentError(absl::StrCat("not an event handler: ", h.status().message())));
+    return false;
+  }
+  *extra = ExtraKeys(body, EventHandlerToValue(*h));
+  *handler = *std::move(h);
+  return true;
+}
+
+void ListEventHandlers(Engine& engine, const CallPtr& call) {
+  call->Json(ListOf(engine.ListEventHandlers(), [&engine](const conductor::proto::EventHandler& h) {
+    return EventHandlerJson(engine, h);
+  }));
+}
+
+void EventHandlersForEvent(Engine& engine, const CallPtr& call) {
+  bool active_only = true;
+  if (!Take(call, call->QueryBool("activeOnly", true), &active_only)) return;
+  call->Json(ListOf(
+      engine.EventHandlersForEvent(call->param(0), active_only),
+      [&engine](const conductor::proto::EventHandler& h) { return EventHandlerJson(engine, h); }));
+}
+
+void AddEventHandler(Engine& engine, const CallPtr& call) {
+  conductor::proto::EventHandler handler;
+  std::string extra;
+  if (!ReadEventHandler(call, &handler, &extra)) return;
+  engine.AddEventHandler(std::move(handler), DoneOf(call), std::move(extra));
+}
+
+void UpdateEventHandler(Engine& engine, const CallPtr& call) {
+  conductor::proto::EventHandler handler;
+  std::string extra;
+  if (!ReadEventHandler(call, &handler, &extra)) return;
+  engine.UpdateEventHandler(std::move(handler), DoneOf(call), std::move(extra));
+}
+
+void RemoveEventHandler(Engine& engine, const CallPtr& call) {
+  engine.RemoveEventHandler(call->param(0), DoneOf(call));
+}
+
 // --- /api/workflow ---
 
 void AnswerWorkflowId(const CallPtr& call, const absl::StatusOr<std::string>& id) {
@@ -868,6 +923,12 @@ std::vector<Route> Routes(const RestOptions& options) {
       R("PUT", "/api/metadata/taskdefs", UpdateTaskDef),
       R("GET", "/api/metadata/taskdefs/{}", GetTaskDef),
       R("DELETE", "/api/metadata/taskdefs/{}", DeleteTaskDef),
+      // Event handlers.
+      R("GET", "/api/event", ListEventHandlers),
+      R("POST", "/api/event", AddEventHandler),
+      R("PUT", "/api/event", UpdateEventHandler),
+      R("GET", "/api/event/{}", EventHandlersForEvent),
+      R("DELETE", "/api/event/{}", RemoveEventHandler),
       // Workflows.
       R("POST", "/api/workflow", StartWorkflow),
       R("GET", "/api/workflow/search", SearchWorkflows),

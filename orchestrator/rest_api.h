@@ -4,6 +4,7 @@
 //
 // Every /api path needs a token when the server has any: `X-Authorization: <token>` (Orkes'
 // header) or `Authorization: Bearer <token>`; none is 401, a wrong one 403. /health needs none.
+// Event handlers: /api/event (GET, POST, PUT, DELETE /{name}, GET /{event}?activeOnly=).
 // Secrets: GET /api/secrets lists names (conductor-oss); PUT, GET, DELETE /api/secrets/{key} and
 // GET /api/secrets/{key}/exists are Orkes'. POST /api/token {keyId, keySecret} -> {token} is
 // Orkes' exchange of an access key for a token that expires (RestOptions.issued_tokens).

@@ -15,6 +15,7 @@
 namespace cmig::orchestrator {
 namespace {
 
+namespace ev = conductor::grpc::events;
 namespace md = conductor::grpc::metadata;
 namespace ts = conductor::grpc::tasks;
 namespace ws = conductor::grpc::workflows;
@@ -117,6 +118,71 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
                                    cmig::v1::ListTaskDefsResponse* resp) override {
     for (auto& d : engine_.ListTaskDefs()) *resp->add_tasks() = std::move(d);
     return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+};
+
+// Streams a list of messages, one write at a time. Owns itself; deleted in OnDone.
+template <typename T>
+class WriteAllReactor final : public ::grpc::ServerWriteReactor<T> {
+ public:
+  explicit WriteAllReactor(std::vector<T> items) : items_(std::move(items)) { Next(); }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      this->Finish(::grpc::Status::CANCELLED);
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (next_ >= items_.size()) {
+      this->Finish(::grpc::Status::OK);
+      return;
+    }
+    this->StartWrite(&items_[next_++]);
+  }
+  std::vector<T> items_;
+  size_t next_ = 0;
+};
+
+class EventServiceImpl final : public ev::EventService::CallbackService {
+ public:
+  explicit EventServiceImpl(Engine& engine) : engine_(engine) {}
+
+  ServerUnaryReactor* AddEventHandler(CallbackServerContext* ctx,
+                                      const ev::AddEventHandlerRequest* req,
+                                      ev::AddEventHandlerResponse*) override {
+    auto [r, done] = Deferred(ctx);
+    engine_.AddEventHandler(req->handler(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* UpdateEventHandler(CallbackServerContext* ctx,
+                                         const ev::UpdateEventHandlerRequest* req,
+                                         ev::UpdateEventHandlerResponse*) override {
+    auto [r, done] = Deferred(ctx);
+    engine_.UpdateEventHandler(req->handler(), std::move(done));
+    return r;
+  }
+  ServerUnaryReactor* RemoveEventHandler(CallbackServerContext* ctx,
+                                         const ev::RemoveEventHandlerRequest* req,
+                                         ev::RemoveEventHandlerResponse*) override {
+    auto [r, done] = Deferred(ctx);
+    engine_.RemoveEventHandler(req->name(), std::move(done));
+    return r;
+  }
+  ::grpc::ServerWriteReactor<conductor::proto::EventHandler>* GetEventHandlers(
+      CallbackServerContext*, const ev::GetEventHandlersRequest*) override {
+    return new WriteAllReactor<conductor::proto::EventHandler>(engine_.ListEventHandlers());
+  }
+  ::grpc::ServerWriteReactor<conductor::proto::EventHandler>* GetEventHandlersForEvent(
+      CallbackServerContext*, const ev::GetEventHandlersForEventRequest* req) override {
+    return new WriteAllReactor<conductor::proto::EventHandler>(
+        engine_.EventHandlersForEvent(req->event(), req->active_only()));
   }
 
  private:
@@ -470,6 +536,8 @@ std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) 
   out.push_back(
       {ws::WorkflowService::service_full_name(), std::make_unique<WorkflowServiceImpl>(engine)});
   out.push_back({ts::TaskService::service_full_name(), std::make_unique<TaskServiceImpl>(engine)});
+  out.push_back(
+      {ev::EventService::service_full_name(), std::make_unique<EventServiceImpl>(engine)});
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cmig/v1/definitions.grpc.pb.h"
+#include "conductor/grpc/event_service.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 #include "conductor/grpc/workflow_service.grpc.pb.h"
@@ -32,9 +33,9 @@ struct NamedService {
   std::unique_ptr<::grpc::Service> service;
 };
 
-// Conductor's MetadataService, WorkflowService and TaskService, plus cmig.v1.DefinitionCatalog
-// unless `conductor_api_only` (a server that answers like conductor-oss: no listing). The
-// services borrow `engine`, which must outlive them.
+// Conductor's MetadataService, WorkflowService, TaskService and EventService, plus
+// cmig.v1.DefinitionCatalog unless `conductor_api_only` (a server that answers like conductor-oss:
+// no listing). The services borrow `engine`, which must outlive them.
 std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only = false);
 
 // Conductor's WorkflowSummary of a stored workflow (search results over gRPC and REST): times as

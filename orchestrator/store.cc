@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS task_defs(name TEXT PRIMARY KEY, def BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS workflow_def_extras(
   name TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(name, version));
 CREATE TABLE IF NOT EXISTS task_def_extras(name TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS event_handlers(
+  name TEXT PRIMARY KEY, handler BLOB NOT NULL, extra TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workflows(
   id TEXT PRIMARY KEY, status INTEGER NOT NULL, workflow_type TEXT NOT NULL,
   version INTEGER NOT NULL, correlation_id TEXT NOT NULL, parent_id TEXT NOT NULL,
@@ -59,6 +61,8 @@ enum StmtIndex {
   kDeleteWorkflowDefExtra,
   kPutTaskDefExtra,
   kDeleteTaskDefExtra,
+  kPutEventHandler,
+  kDeleteEventHandler,
   kStmtCount
 };
 
@@ -268,6 +272,23 @@ absl::Status Store::Apply(const WriteOp& op) {
     RETURN_IF_ERROR(run(s));
     return PutWorkflowDefExtra(o->name, o->version, "");
   }
+  if (auto* o = std::get_if<PutEventHandlerOp>(&op)) {
+    ASSIGN_OR_RETURN(SqliteStatement * s,
+                     Prepared(kPutEventHandler,
+                              "INSERT OR REPLACE INTO event_handlers(name, handler, extra) "
+                              "VALUES(?,?,?)"));
+    const std::string bytes = o->handler.SerializeAsString();
+    s->BindText(1, o->handler.name(), /*copy=*/false);
+    s->BindBlob(2, bytes, /*copy=*/false);
+    s->BindText(3, o->extra, /*copy=*/false);
+    return run(s);
+  }
+  if (auto* o = std::get_if<DeleteEventHandlerOp>(&op)) {
+    ASSIGN_OR_RETURN(SqliteStatement * s,
+                     Prepared(kDeleteEventHandler, "DELETE FROM event_handlers WHERE name = ?"));
+    s->BindText(1, o->name, /*copy=*/false);
+    return run(s);
+  }
   if (auto* o = std::get_if<PutWorkflowOp>(&op)) {
     ASSIGN_OR_RETURN(
         SqliteStatement * s,
@@ -401,6 +422,21 @@ absl::StatusOr<LoadedState> Store::Load() {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
       out.task_def_extras[s.ColumnBytes(0)] = s.ColumnBytes(1);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     SqliteStatement::Prepare(
+                         reader_.get(), "SELECT handler, extra FROM event_handlers ORDER BY name"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      conductor::proto::EventHandler& h = out.event_handlers.emplace_back();
+      if (!h.ParseFromString(s.ColumnBytes(0))) {
+        return absl::DataLossError("unreadable event handler row");
+      }
+      std::string extra = s.ColumnBytes(1);
+      if (!extra.empty()) out.event_handler_extras[h.name()] = std::move(extra);
     }
   }
   absl::flat_hash_map<std::string, size_t> index;

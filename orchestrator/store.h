@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/taskexeclog.pb.h"
 #include "conductor/model/workflow.pb.h"
@@ -47,6 +48,13 @@ struct PutWorkflowDefOp {
 struct PutTaskDefOp {
   conductor::proto::TaskDef def;
   std::string extra;
+};
+struct PutEventHandlerOp {
+  conductor::proto::EventHandler handler;
+  std::string extra;  // as PutWorkflowDefOp::extra
+};
+struct DeleteEventHandlerOp {
+  std::string name;
 };
 struct DeleteTaskDefOp {
   std::string name;
@@ -97,7 +105,8 @@ struct AddLogOp {
 
 using WriteOp =
     std::variant<PutWorkflowDefOp, PutTaskDefOp, DeleteTaskDefOp, PutWorkflowOp, DeleteWorkflowOp,
-                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp, DeleteWorkflowDefOp>;
+                 PutTaskOp, DeleteTaskOp, PutQueueOp, DeleteQueueOp, AddLogOp, DeleteWorkflowDefOp,
+                 PutEventHandlerOp, DeleteEventHandlerOp>;
 using WriteBatch = std::vector<WriteOp>;
 
 // What survives a restart: every definition, every workflow not yet ended (with
@@ -108,6 +117,8 @@ struct LoadedState {
   // The keys beyond the message, by (name, version) and by name (PutWorkflowDefOp::extra).
   std::map<std::pair<std::string, int>, std::string> workflow_def_extras;
   std::map<std::string, std::string> task_def_extras;
+  std::vector<conductor::proto::EventHandler> event_handlers;
+  std::map<std::string, std::string> event_handler_extras;
   struct WorkflowRecord {
     conductor::proto::Workflow workflow;  // with tasks
     int64_t start_time = 0;

@@ -2,13 +2,17 @@
 // write) over real HTTP, next to the gRPC services on the same state.
 #include <curl/curl.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 
 #include "cmig/v1/extensions.grpc.pb.h"
+#include "conductor/grpc/event_service.grpc.pb.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "definitions/json.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "orchestrator/clock.h"
 #include "tests/orchestrator/orchestrator_testing.h"
 #include "tests/orchestrator/rest_testing.h"
 
@@ -250,6 +254,73 @@ TEST_F(RestApiTest, DefinitionsKeepEveryKeyTheyWereGiven) {
   EXPECT_EQ(Field(after, "tags").kind_case(), Value::KIND_NOT_SET);
 }
 
+TEST_F(RestApiTest, EventHandlersAsConductorServesThem) {
+  const std::string handler = R"({"name":"on_order","event":"kafka:orders","active":true,
+    "condition":"$.amount > 10","evaluatorType":"javascript",
+    "actions":[{"action":"start_workflow","expandInlineJSON":true,
+                "startWorkflow":{"name":"ship","version":2,"input":{"id":"${orderId}"}}},
+               {"action":"complete_task","completeTask":{"workflowId":"${wf}",
+                "taskRefName":"wait_order","output":{"ok":true}}}],
+    "tags":[{"key":"team","value":"orders"}]})";
+  ASSERT_EQ(rest_->Post("/api/event", handler).status, 200);
+  HttpResult again = rest_->Post("/api/event", handler);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Field(again.Json(), "message").string_value(),
+            "EventHandler with name on_order already exists!");
+
+  HttpResult listed = rest_->Get("/api/event");
+  ASSERT_EQ(listed.status, 200);
+  ASSERT_EQ(listed.Json().list_value().values_size(), 1);
+  const Value got = listed.Json().list_value().values(0);
+  ASSERT_OK_AND_ASSIGN(Value sent, ParseJson(handler));
+  ASSERT_OK_AND_ASSIGN(conductor::proto::EventHandler sent_handler, EventHandlerFromValue(sent));
+  ASSERT_OK_AND_ASSIGN(conductor::proto::EventHandler got_handler, EventHandlerFromValue(got));
+  EXPECT_TRUE(MessageDifferencer::Equals(got_handler, sent_handler)) << listed.body;
+  const Value& first_action = Field(got, "actions").list_value().values(0);
+  EXPECT_EQ(Field(first_action, "action").string_value(), "start_workflow");
+  EXPECT_TRUE(Field(first_action, "expandInlineJSON").bool_value());
+  EXPECT_EQ(WriteJson(Field(got, "tags")), WriteJson(Field(sent, "tags")));
+  EXPECT_EQ(Field(got, "condition").string_value(), "$.amount > 10");
+
+  // The gRPC EventService serves the same handler, in protobuf's names.
+  auto events = conductor::grpc::events::EventService::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  auto ctx = grpc_->Ctx();
+  auto reader = events->GetEventHandlers(ctx.get(), {});
+  conductor::proto::EventHandler over_grpc;
+  ASSERT_TRUE(reader->Read(&over_grpc));
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(over_grpc.actions(0).action(), conductor::proto::EventHandler::Action::START_WORKFLOW);
+  EXPECT_TRUE(over_grpc.actions(0).expand_inline_json());
+  EXPECT_EQ(over_grpc.actions(0).start_workflow().version(), 2);
+  EXPECT_EQ(over_grpc.actions(1).complete_task().task_ref_name(), "wait_order");
+
+  EXPECT_EQ(rest_->Get("/api/event/kafka:orders").Json().list_value().values_size(), 1);
+  ASSERT_EQ(
+      rest_
+          ->Put("/api/event", R"({"name":"on_order","event":"kafka:orders","active":false,)"
+                              R"("actions":[{"action":"fail_task","failTask":{"taskId":"t"}}]})")
+          .status,
+      200);
+  EXPECT_EQ(rest_->Get("/api/event/kafka:orders").Json().list_value().values_size(), 0);
+  EXPECT_EQ(
+      rest_->Get("/api/event/kafka:orders?activeOnly=false").Json().list_value().values_size(), 1);
+  EXPECT_EQ(
+      rest_->Put("/api/event", R"({"name":"nope","event":"e","actions":[{"action":"fail_task"}]})")
+          .status,
+      404);
+  HttpResult no_actions = rest_->Post("/api/event", R"({"name":"x","event":"e","actions":[]})");
+  EXPECT_EQ(no_actions.status, 400);
+  EXPECT_EQ(Field(no_actions.Json(), "message").string_value(),
+            "No actions specified. Please specify at-least one action");
+  EXPECT_EQ(
+      rest_->Post("/api/event", R"({"name":"x","event":"e","actions":[{"action":"fly"}]})").status,
+      400);
+  EXPECT_EQ(rest_->Delete("/api/event/on_order").status, 200);
+  EXPECT_EQ(rest_->Delete("/api/event/on_order").status, 404);
+  EXPECT_EQ(rest_->Get("/api/event").body, "[]");
+}
+
 TEST_F(RestApiTest, MetadataAnswersWithConductorsStatusCodes) {
   const std::string def =
       R"({"name":"w","version":1,"schemaVersion":2,"tasks":[{"name":"a","taskReferenceName":"a","type":"SIMPLE"}]})";
@@ -400,6 +471,57 @@ TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
   EXPECT_EQ(rest_->Get("/api/tasks/no-such-task").status, 404);
   EXPECT_EQ(rest_->Get("/api/tasks/poll/batch/flaky?timeout=6000").status, 400);
   EXPECT_EQ(rest_->Get("/api/tasks/poll/flaky").status, 204);  // nothing queued
+}
+
+class ManualClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return now_.load(); }
+  void Advance(absl::Duration d) { now_ += absl::ToInt64Milliseconds(d); }
+
+ private:
+  std::atomic<int64_t> now_{1'700'000'000'000};
+};
+
+TEST_F(RestApiTest, ATaskThatTimesOutIsRetriedAndShownOverRest) {
+  ManualClock clock;
+  grpc_.reset();
+  server_.reset();
+  options_.clock = &clock;
+  auto server = OrchestratorServer::Start(options_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  rest_ = std::make_unique<RestClient>(
+      server_->http_address(), std::vector<std::string>{absl::StrCat("X-Authorization: ", kToken)});
+
+  ASSERT_EQ(
+      rest_
+          ->Post("/api/metadata/taskdefs",
+                 R"([{"name":"slow","retryCount":1,"retryLogic":"FIXED",)"
+                 R"("retryDelaySeconds":0,"timeoutSeconds":600,"responseTimeoutSeconds":30}])")
+          .status,
+      200);
+  ASSERT_EQ(rest_
+                ->Post("/api/metadata/workflow",
+                       R"({"name":"slow_wf","version":1,"schemaVersion":2,"tasks":[)"
+                       R"({"name":"slow","taskReferenceName":"s","type":"SIMPLE"}]})")
+                .status,
+            200);
+  HttpResult started = rest_->Post("/api/workflow/slow_wf", "{}");
+  ASSERT_EQ(started.status, 200);
+  Value first = PollOne("slow");
+  ASSERT_EQ(Field(first, "retryCount").number_value(), 0);
+
+  // The worker goes silent past the response timeout: the attempt times out and a retry is
+  // scheduled, which a REST poller gets.
+  clock.Advance(absl::Seconds(31));
+  Value retry = PollOne("slow");
+  ASSERT_EQ(Field(retry, "retryCount").number_value(), 1) << WriteJson(retry);
+  HttpResult wf = rest_->Get(absl::StrCat("/api/workflow/", started.body));
+  const Value tasks = Field(wf.Json(), "tasks");
+  ASSERT_EQ(tasks.list_value().values_size(), 2);
+  EXPECT_EQ(Field(tasks.list_value().values(0), "status").string_value(), "TIMED_OUT");
+  ASSERT_EQ(Complete(retry, "COMPLETED", "{}").status, 200);
+  EXPECT_EQ(WorkflowStatus(started.body), "COMPLETED");
 }
 
 // 200 long polls wait at once while other requests are answered; then each gets a task.
