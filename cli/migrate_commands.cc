@@ -16,6 +16,7 @@
 #include "cli/workflow_view.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
+#include "migration/migration_start.h"
 
 namespace cmig::cli {
 namespace {
@@ -275,15 +276,9 @@ absl::Status MigrateCommand(Context& ctx) {
   if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, target);
   if (!env.ok() && !absl::IsUnimplemented(env.status())) return env.status();
 
-  conductor::proto::StartWorkflowRequest start;
-  start.set_name(kOutgoingWorkflow);
-  auto& in = *start.mutable_input();
-  in["sourceEnvironment"].set_string_value(absl::GetFlag(FLAGS_source));
-  in["targetEnvironment"].set_string_value(target);
-  in["selection"] = MessageValue(selection);
-  in["options"] = MessageValue(options);
-  // The workflow's dry-run switch reads options.dryRun; proto JSON would omit a false.
-  (*in["options"].mutable_struct_value()->mutable_fields())["dryRun"] = JsonBool(options.dry_run());
+  ASSIGN_OR_RETURN(
+      conductor::proto::StartWorkflowRequest start,
+      migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection, options));
   ASSIGN_OR_RETURN(std::string id, source->StartWorkflow(start));
 
   if (!absl::GetFlag(FLAGS_wait)) {

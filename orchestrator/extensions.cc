@@ -139,50 +139,37 @@ ServerUnaryReactor* Done(CallbackServerContext* ctx, const absl::Status& s) {
 
 class EnvironmentsImpl final : public v1::Environments::CallbackService {
  public:
-  explicit EnvironmentsImpl(std::shared_ptr<ExtensionDb> db) : db_(std::move(db)) {}
+  explicit EnvironmentsImpl(std::shared_ptr<ExtensionStore> store) : store_(std::move(store)) {}
 
   ServerUnaryReactor* PutEnvironment(CallbackServerContext* ctx,
                                      const v1::PutEnvironmentRequest* req,
                                      v1::PutEnvironmentResponse*) override {
-    const v1::Environment& e = req->environment();
-    if (e.id().empty() || e.address().empty()) {
-      return Done(ctx, absl::InvalidArgumentError("an environment needs an id and an address"));
-    }
-    return Done(ctx, db_->Run("INSERT OR REPLACE INTO cmig_environments(id, data) VALUES(?,?)",
-                              {e.id(), Blob(e.SerializeAsString())}));
+    return Done(ctx, store_->PutEnvironment(req->environment()));
   }
   ServerUnaryReactor* GetEnvironment(CallbackServerContext* ctx,
                                      const v1::GetEnvironmentRequest* req,
                                      v1::GetEnvironmentResponse* resp) override {
-    bool found = false;
-    absl::Status s = db_->Run("SELECT data FROM cmig_environments WHERE id = ?", {req->id()},
-                              [&](const SqliteStatement& st) {
-                                found =
-                                    resp->mutable_environment()->ParseFromString(st.ColumnBytes(0));
-                              });
-    if (s.ok() && !found) s = absl::NotFoundError(absl::StrCat("no environment '", req->id(), "'"));
-    return Done(ctx, s);
+    absl::StatusOr<v1::Environment> e = store_->GetEnvironment(req->id());
+    if (!e.ok()) return Done(ctx, e.status());
+    *resp->mutable_environment() = *std::move(e);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* ListEnvironments(CallbackServerContext* ctx,
                                        const v1::ListEnvironmentsRequest*,
                                        v1::ListEnvironmentsResponse* resp) override {
-    return Done(ctx, db_->Run("SELECT data FROM cmig_environments ORDER BY id", {},
-                              [&](const SqliteStatement& st) {
-                                resp->add_environments()->ParseFromString(st.ColumnBytes(0));
-                              }));
+    absl::StatusOr<std::vector<v1::Environment>> list = store_->ListEnvironments();
+    if (!list.ok()) return Done(ctx, list.status());
+    for (auto& e : *list) *resp->add_environments() = std::move(e);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* DeleteEnvironment(CallbackServerContext* ctx,
                                         const v1::DeleteEnvironmentRequest* req,
                                         v1::DeleteEnvironmentResponse*) override {
-    bool found = false;
-    absl::Status s = db_->Run("DELETE FROM cmig_environments WHERE id = ? RETURNING id",
-                              {req->id()}, [&](const SqliteStatement&) { found = true; });
-    if (s.ok() && !found) s = absl::NotFoundError(absl::StrCat("no environment '", req->id(), "'"));
-    return Done(ctx, s);
+    return Done(ctx, store_->DeleteEnvironment(req->id()));
   }
 
  private:
-  const std::shared_ptr<ExtensionDb> db_;
+  const std::shared_ptr<ExtensionStore> store_;
 };
 
 class SecretsImpl final : public v1::Secrets::CallbackService {
@@ -366,6 +353,45 @@ absl::StatusOr<std::shared_ptr<ExtensionStore>> ExtensionStore::Open(const std::
   return std::shared_ptr<ExtensionStore>(new ExtensionStore(std::move(db)));
 }
 
+absl::Status ExtensionStore::PutEnvironment(const v1::Environment& e) {
+  if (e.id().empty() || e.address().empty()) {
+    return absl::InvalidArgumentError("an environment needs an id and an address");
+  }
+  return db_->Run("INSERT OR REPLACE INTO cmig_environments(id, data) VALUES(?,?)",
+                  {e.id(), Blob(e.SerializeAsString())});
+}
+
+absl::StatusOr<v1::Environment> ExtensionStore::GetEnvironment(const std::string& id) {
+  std::optional<v1::Environment> found;
+  absl::Status parsed = absl::OkStatus();
+  RETURN_IF_ERROR(db_->Run(
+      "SELECT data FROM cmig_environments WHERE id = ?", {id}, [&](const SqliteStatement& st) {
+        found.emplace();
+        if (!found->ParseFromString(st.ColumnBytes(0))) {
+          parsed = absl::DataLossError(absl::StrCat("environment '", id, "' is unreadable"));
+        }
+      }));
+  RETURN_IF_ERROR(parsed);
+  if (!found.has_value()) return absl::NotFoundError(absl::StrCat("no environment '", id, "'"));
+  return *std::move(found);
+}
+
+absl::StatusOr<std::vector<v1::Environment>> ExtensionStore::ListEnvironments() {
+  std::vector<v1::Environment> out;
+  RETURN_IF_ERROR(db_->Run(
+      "SELECT data FROM cmig_environments ORDER BY id", {},
+      [&](const SqliteStatement& st) { out.emplace_back().ParseFromString(st.ColumnBytes(0)); }));
+  return out;
+}
+
+absl::Status ExtensionStore::DeleteEnvironment(const std::string& id) {
+  bool found = false;
+  RETURN_IF_ERROR(db_->Run("DELETE FROM cmig_environments WHERE id = ? RETURNING id", {id},
+                           [&](const SqliteStatement&) { found = true; }));
+  if (!found) return absl::NotFoundError(absl::StrCat("no environment '", id, "'"));
+  return absl::OkStatus();
+}
+
 absl::Status ExtensionStore::PutSecret(const std::string& name, const std::string& value) {
   if (name.empty()) return absl::InvalidArgumentError("secret name is empty");
   return db_->Run("INSERT OR REPLACE INTO cmig_secrets(name, value) VALUES(?,?)",
@@ -463,7 +489,7 @@ absl::StatusOr<std::vector<NamedService>> MakeExtensionServices(
     const std::shared_ptr<ExtensionStore>& store, Engine& engine, int64_t max_package_bytes) {
   std::shared_ptr<ExtensionDb> db = store->db_;
   std::vector<NamedService> out;
-  out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(db)});
+  out.push_back({v1::Environments::service_full_name(), std::make_unique<EnvironmentsImpl>(store)});
   out.push_back({v1::Secrets::service_full_name(), std::make_unique<SecretsImpl>(store)});
   out.push_back({v1::AccessKeys::service_full_name(), std::make_unique<AccessKeysImpl>(store)});
   out.push_back(

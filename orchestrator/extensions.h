@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cmig/v1/extensions.pb.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/services.h"
 
@@ -31,6 +32,12 @@ class ExtensionStore {
   // cannot be opened.
   static absl::StatusOr<std::shared_ptr<ExtensionStore>> Open(const std::string& db_path);
   ~ExtensionStore();
+
+  // Environments. Put: InvalidArgument without an id or an address. Get, Delete: NotFound.
+  absl::Status PutEnvironment(const v1::Environment& environment);
+  absl::StatusOr<v1::Environment> GetEnvironment(const std::string& id);
+  absl::StatusOr<std::vector<v1::Environment>> ListEnvironments();
+  absl::Status DeleteEnvironment(const std::string& id);
 
   // InvalidArgument for an empty name.
   absl::Status PutSecret(const std::string& name, const std::string& value);

@@ -18,7 +18,9 @@
 #include "definitions/conductor_messages.h"
 #include "definitions/json.h"
 #include "definitions/json_overlay.h"
+#include "definitions/message_value.h"
 #include "definitions/task_types.h"
+#include "migration/migration_start.h"
 #include "orchestrator/search_query.h"
 #include "orchestrator/services.h"
 
@@ -872,6 +874,99 @@ void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<R
   })));
 }
 
+// --- /api/cmig: the project's own operations ---
+
+absl::StatusOr<Value> ProtoJson(const google::protobuf::Message& m) { return MessageToValue(m); }
+
+void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes) {
+  if (store == nullptr) return;
+  routes.push_back(Beyond(R("GET", "/api/cmig/environments", [store](Engine&, const CallPtr& call) {
+    std::vector<v1::Environment> list;
+    if (!Take(call, store->ListEnvironments(), &list)) return;
+    Value out;
+    out.mutable_list_value();
+    for (const v1::Environment& e : list) {
+      Value v;
+      if (!Take(call, ProtoJson(e), &v)) return;
+      *out.mutable_list_value()->add_values() = std::move(v);
+    }
+    call->Json(out);
+  })));
+  routes.push_back(
+      Beyond(R("GET", "/api/cmig/environments/{}", [store](Engine&, const CallPtr& call) {
+        v1::Environment e;
+        Value v;
+        if (Take(call, store->GetEnvironment(call->param(0)), &e) && Take(call, ProtoJson(e), &v)) {
+          call->Json(v);
+        }
+      })));
+  routes.push_back(
+      Beyond(R("PUT", "/api/cmig/environments/{}", [store](Engine&, const CallPtr& call) {
+        Value body;
+        if (!Take(call, call->Body(), &body)) return;
+        v1::Environment e;
+        if (absl::Status s = MessageFromValue(body, &e); !s.ok()) {
+          call->Error(
+              absl::InvalidArgumentError(absl::StrCat("not an environment: ", s.message())));
+          return;
+        }
+        if (!e.id().empty() && e.id() != call->param(0)) {
+          call->Error(absl::InvalidArgumentError(absl::StrCat(
+              "the body's id '", e.id(), "' is not the path's '", call->param(0), "'")));
+          return;
+        }
+        e.set_id(call->param(0));
+        call->Finish(store->PutEnvironment(e));
+      })));
+  routes.push_back(
+      Beyond(R("DELETE", "/api/cmig/environments/{}", [store](Engine&, const CallPtr& call) {
+        call->Finish(store->DeleteEnvironment(call->param(0)));
+      })));
+  // Starts a migration as `migrationctl migrate` does: {"targetEnvironment", "selection",
+  // "options", "sourceEnvironment" (default "local")} -> {"workflowId"}.
+  routes.push_back(
+      Beyond(R("POST", "/api/cmig/migrations", [store](Engine& engine, const CallPtr& call) {
+        Value body;
+        if (!Take(call, call->Body(), &body)) return;
+        const std::string target = Field(body, "targetEnvironment").string_value();
+        std::string source = Field(body, "sourceEnvironment").string_value();
+        if (source.empty()) source = "local";
+        v1::Selection selection;
+        v1::MigrationOptions options;
+        if (absl::Status s = MessageFromValue(Field(body, "selection"), &selection); !s.ok()) {
+          call->Error(absl::InvalidArgumentError(absl::StrCat("selection: ", s.message())));
+          return;
+        }
+        if (Field(body, "options").kind_case() == Value::kStructValue) {
+          if (absl::Status s = MessageFromValue(Field(body, "options"), &options); !s.ok()) {
+            call->Error(absl::InvalidArgumentError(absl::StrCat("options: ", s.message())));
+            return;
+          }
+        }
+        conductor::proto::StartWorkflowRequest start;
+        if (!Take(call, migration::OutgoingMigrationStart(source, target, selection, options),
+                  &start)) {
+          return;
+        }
+        if (absl::Status s = store->GetEnvironment(target).status(); !s.ok()) {
+          call->Error(absl::IsNotFound(s) ? absl::InvalidArgumentError(
+                                                absl::StrCat("no target environment '", target,
+                                                             "' (see GET /api/cmig/environments)"))
+                                          : s);
+          return;
+        }
+        engine.StartWorkflow(std::move(start), [call](const absl::StatusOr<std::string>& id) {
+          if (!id.ok()) {
+            call->Error(id.status());
+            return;
+          }
+          Value v;
+          (*v.mutable_struct_value()->mutable_fields())["workflowId"].set_string_value(*id);
+          call->Json(v);
+        });
+      })));
+}
+
 void AddTokenRoute(const std::shared_ptr<ExtensionStore>& store, IssuedTokens* issued,
                    std::vector<Route>& routes) {
   if (store == nullptr || issued == nullptr) return;
@@ -961,6 +1056,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   routes[0].open = routes[1].open = true;
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
+  AddCmigRoutes(options.extensions, routes);
   return routes;
 }
 

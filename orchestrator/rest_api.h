@@ -8,6 +8,9 @@
 // Secrets: GET /api/secrets lists names (conductor-oss); PUT, GET, DELETE /api/secrets/{key} and
 // GET /api/secrets/{key}/exists are Orkes'. POST /api/token {keyId, keySecret} -> {token} is
 // Orkes' exchange of an access key for a token that expires (RestOptions.issued_tokens).
+// The project's own operations, never mixed into Conductor's paths: /api/cmig/environments
+// (GET, and GET / PUT / DELETE /{id}; protobuf's JSON of cmig.v1.Environment) and POST
+// /api/cmig/migrations (start a migration as `migrationctl migrate` does).
 // Errors carry Conductor's body: {"status":404,"message":"...","instance":"...","retryable":false}.
 #ifndef CMIG_ORCHESTRATOR_REST_API_H_
 #define CMIG_ORCHESTRATOR_REST_API_H_

@@ -713,6 +713,28 @@ TEST_F(RestApiTest, ConductorApiOnlyServesWhatConductorOssServes) {
   EXPECT_EQ(rest.Put("/api/secrets/k", "v").status, 404);
   EXPECT_EQ(rest.Get("/api/secrets/k/exists").status, 404);
   EXPECT_EQ(RestClient(server_->http_address()).Post("/api/token", "{}").status, 401);
+  EXPECT_EQ(rest.Get("/api/cmig/environments").status, 404);
+  EXPECT_EQ(rest.Post("/api/cmig/migrations", "{}").status, 404);
+}
+
+TEST_F(RestApiTest, EnvironmentsOnTheProjectsOwnPaths) {
+  EXPECT_EQ(rest_->Get("/api/cmig/environments").body, "[]");
+  EXPECT_EQ(
+      rest_
+          ->Put("/api/cmig/environments/prod",
+                R"({"address":"prod.internal:8090","useTls":true,"tokenSecret":"prod_token"})")
+          .status,
+      200);
+  HttpResult got = rest_->Get("/api/cmig/environments/prod");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(Field(got.Json(), "address").string_value(), "prod.internal:8090");
+  EXPECT_EQ(Field(got.Json(), "id").string_value(), "prod");
+  EXPECT_EQ(rest_->Put("/api/cmig/environments/prod", R"({"id":"test","address":"x:1"})").status,
+            400);
+  EXPECT_EQ(rest_->Put("/api/cmig/environments/prod", R"({"adress":"typo:1"})").status, 400);
+  EXPECT_EQ(rest_->Get("/api/cmig/environments").Json().list_value().values_size(), 1);
+  EXPECT_EQ(rest_->Delete("/api/cmig/environments/prod").status, 200);
+  EXPECT_EQ(rest_->Get("/api/cmig/environments/prod").status, 404);
 }
 
 TEST_F(RestApiTest, HttpListenerFollowsTheServersLifetime) {

@@ -29,6 +29,7 @@
 #include "migration/package.h"
 #include "orchestrator/server.h"
 #include "tasks/migration_handlers.h"
+#include "tests/orchestrator/rest_testing.h"
 #include "tests/testing/migration_side.h"
 #include "tests/testing/wait_for.h"
 #include "tests/testing/wait_for_workflow.h"
@@ -134,6 +135,7 @@ class MigrationE2eTest : public ::testing::Test {
     options.listen_address = listen;
     options.tokens_file = tokens;
     options.conductor_api_only = e.conductor_api_only;
+    options.http_listen_address = "127.0.0.1:0";
     auto s = orchestrator::OrchestratorServer::Start(options);
     ASSERT_OK(s.status());
     e.server = *std::move(s);
@@ -377,6 +379,42 @@ TEST_F(MigrationE2eTest, SecondRunReportsEverythingUnchangedAndWritesNothing) {
   EXPECT_EQ(Hashes(b_), before);
   Workflow in = Incoming(id);
   EXPECT_EQ(in.output().at("applied").number_value(), 0);
+}
+
+// What the console and scripts do: environments and the migration itself over REST (libcurl),
+// the definitions read back from the target over REST.
+TEST_F(MigrationE2eTest, AMigrationStartedOverRestArrivesInTheTarget) {
+  SeedSource();
+  StartWorkers();
+  orchestrator::test::RestClient a_rest(a_.server->http_address(),
+                                        {absl::StrCat("X-Authorization: ", a_.token)});
+  orchestrator::test::HttpResult envs = a_rest.Get("/api/cmig/environments");
+  ASSERT_EQ(envs.status, 200) << envs.body;
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value env_list, ParseJson(envs.body));
+  ASSERT_EQ(env_list.list_value().values_size(), 1);
+  EXPECT_EQ(env_list.list_value().values(0).struct_value().fields().at("id").string_value(), "B");
+
+  orchestrator::test::HttpResult nowhere =
+      a_rest.Post("/api/cmig/migrations",
+                  absl::StrCat(R"({"targetEnvironment":"C","selection":)", kSelectOrder, "}"));
+  EXPECT_EQ(nowhere.status, 400) << nowhere.body;
+  EXPECT_EQ(
+      a_rest.Post("/api/cmig/migrations", R"({"targetEnvironment":"B","selection":{}})").status,
+      400);
+
+  orchestrator::test::HttpResult started = a_rest.Post(
+      "/api/cmig/migrations", absl::StrCat(R"({"sourceEnvironment":"A","targetEnvironment":"B",)",
+                                           R"("selection":)", kSelectOrder, "}"));
+  ASSERT_EQ(started.status, 200) << started.body;
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value answer, ParseJson(started.body));
+  const std::string id = answer.struct_value().fields().at("workflowId").string_value();
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+
+  orchestrator::test::RestClient b_rest(b_.server->http_address(),
+                                        {absl::StrCat("X-Authorization: ", b_.token)});
+  orchestrator::test::HttpResult arrived = b_rest.Get("/api/metadata/workflow/order_flow");
+  EXPECT_EQ(arrived.status, 200) << arrived.body;
 }
 
 TEST_F(MigrationE2eTest, DryRunEndsWithThePlanAndWritesNothing) {
