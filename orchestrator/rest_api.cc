@@ -94,6 +94,15 @@ Value StringValue(std::string s) {
   return v;
 }
 
+// Conductor's SearchResult.
+Value SearchResult(int64_t total_hits, Value results) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["totalHits"].set_number_value(static_cast<double>(total_hits));
+  f["results"] = std::move(results);
+  return v;
+}
+
 template <typename T, typename Fn>
 Value ListOf(const std::vector<T>& items, Fn fn) {
   Value v;
@@ -582,6 +591,92 @@ void CorrelatedWorkflows(Engine& engine, const CallPtr& call) {
   }));
 }
 
+// POST /{name}/correlated: a list of correlation ids -> {id: [workflows]}.
+void CorrelatedWorkflowsBulk(Engine& engine, const CallPtr& call) {
+  bool include_closed = false, include_tasks = false;
+  Value body;
+  if (!Take(call, call->QueryBool("includeClosed", false), &include_closed) ||
+      !Take(call, call->QueryBool("includeTasks", false), &include_tasks) ||
+      !Take(call, call->Body(), &body)) {
+    return;
+  }
+  if (body.kind_case() != Value::kListValue) {
+    call->Error(absl::InvalidArgumentError("the body must be a JSON list of correlation ids"));
+    return;
+  }
+  Value out;
+  auto& fields = *out.mutable_struct_value()->mutable_fields();
+  for (const Value& cid : body.list_value().values()) {
+    if (cid.kind_case() != Value::kStringValue) {
+      call->Error(absl::InvalidArgumentError("a correlation id must be a string"));
+      return;
+    }
+    absl::StatusOr<std::vector<conductor::proto::Workflow>> list =
+        engine.GetWorkflowsByCorrelationId(call->param(0), cid.string_value(), include_closed,
+                                           include_tasks);
+    if (!list.ok()) {
+      call->Error(list.status());
+      return;
+    }
+    fields[cid.string_value()] = ListOf(*list, [&engine](const conductor::proto::Workflow& wf) {
+      int64_t start_time = 0;
+      engine.GetWorkflow(wf.workflow_id(), false, &start_time).IgnoreError();
+      return WorkflowValue(wf, start_time);
+    });
+  }
+  call->Json(out);
+}
+
+// GET /{id}/status: Conductor's WorkflowStatus summary.
+void WorkflowStatusSummary(Engine& engine, const CallPtr& call) {
+  bool include_output = false, include_variables = false;
+  if (!Take(call, call->QueryBool("includeOutput", false), &include_output) ||
+      !Take(call, call->QueryBool("includeVariables", false), &include_variables)) {
+    return;
+  }
+  conductor::proto::Workflow wf;
+  if (!Take(call, engine.GetWorkflow(call->param(0), /*include_tasks=*/false), &wf)) return;
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["workflowId"].set_string_value(wf.workflow_id());
+  if (!wf.correlation_id().empty()) f["correlationId"].set_string_value(wf.correlation_id());
+  f["status"].set_string_value(conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));
+  if (include_output) *f["output"].mutable_struct_value()->mutable_fields() = wf.output();
+  if (include_variables) *f["variables"].mutable_struct_value()->mutable_fields() = wf.variables();
+  call->Json(v);
+}
+
+// GET /{id}/tasks: a page of the workflow's tasks, optionally of some statuses.
+void WorkflowTasksPage(Engine& engine, const CallPtr& call) {
+  int64_t start = 0, count = 15;
+  if (!Take(call, call->QueryInt("start", 0), &start) ||
+      !Take(call, call->QueryInt("count", 15), &count)) {
+    return;
+  }
+  if (start < 0 || count < 0) {
+    call->Error(absl::InvalidArgumentError("start and count must not be negative"));
+    return;
+  }
+  conductor::proto::Workflow wf;
+  if (!Take(call, engine.GetWorkflow(call->param(0), /*include_tasks=*/true), &wf)) return;
+  std::vector<std::string> statuses;
+  for (const std::string& s : call->QueryAll("status"))
+    statuses.push_back(absl::AsciiStrToUpper(s));
+  std::vector<Task> matching;
+  for (const Task& t : wf.tasks()) {
+    const std::string& name = Task::Status_Name(t.status());
+    if (statuses.empty() || std::find(statuses.begin(), statuses.end(), name) != statuses.end()) {
+      matching.push_back(t);
+    }
+  }
+  const size_t from = std::min<size_t>(static_cast<size_t>(start), matching.size());
+  const size_t to = std::min<size_t>(from + static_cast<size_t>(count), matching.size());
+  std::vector<Task> page(matching.begin() + static_cast<std::ptrdiff_t>(from),
+                         matching.begin() + static_cast<std::ptrdiff_t>(to));
+  call->Json(SearchResult(static_cast<int64_t>(matching.size()),
+                          ListOf(page, [](const Task& t) { return MessageToConductorValue(t); })));
+}
+
 void TerminateWorkflow(Engine& engine, const CallPtr& call) {
   engine.TerminateWorkflow(call->param(0), call->Query("reason").value_or(""), DoneOf(call));
 }
@@ -638,14 +733,6 @@ absl::StatusOr<WorkflowPage> Search(Engine& engine, const Call& call) {
       ParseSearchQuery(static_cast<int>(start), static_cast<int>(size),
                        call.Query("freeText").value_or("*"), call.Query("query").value_or("")));
   return engine.SearchWorkflows(query);
-}
-
-Value SearchResult(int64_t total_hits, Value results) {
-  Value v;
-  auto& f = *v.mutable_struct_value()->mutable_fields();
-  f["totalHits"].set_number_value(static_cast<double>(total_hits));
-  f["results"] = std::move(results);
-  return v;
 }
 
 void SearchWorkflows(Engine& engine, const CallPtr& call) {
@@ -1040,6 +1127,9 @@ std::vector<Route> Routes(const RestOptions& options) {
       R("POST", "/api/workflow/{}/restart", RestartWorkflow),
       R("POST", "/api/workflow/{}/rerun", RerunWorkflow),
       R("GET", "/api/workflow/{}/correlated/{}", CorrelatedWorkflows),
+      R("POST", "/api/workflow/{}/correlated", CorrelatedWorkflowsBulk),
+      R("GET", "/api/workflow/{}/status", WorkflowStatusSummary),
+      R("GET", "/api/workflow/{}/tasks", WorkflowTasksPage),
       // Tasks.
       R("GET", "/api/tasks/poll/batch/{}",
         [](Engine& e, const CallPtr& c) { PollTasks(e, c, /*batch=*/true); }),

@@ -435,6 +435,26 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   HttpResult correlated = rest_->Get("/api/workflow/step_wf/correlated/c1?includeClosed=true");
   ASSERT_EQ(correlated.status, 200) << correlated.body;
   EXPECT_EQ(correlated.Json().list_value().values_size(), 1);
+  HttpResult bulk =
+      rest_->Post("/api/workflow/step_wf/correlated?includeClosed=true", R"(["c1","none"])");
+  ASSERT_EQ(bulk.status, 200) << bulk.body;
+  EXPECT_EQ(Field(bulk.Json(), "c1").list_value().values_size(), 1);
+  EXPECT_EQ(Field(bulk.Json(), "none").list_value().values_size(), 0);
+
+  HttpResult status = rest_->Get(absl::StrCat("/api/workflow/", id, "/status?includeOutput=true"));
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_EQ(Field(status.Json(), "status").string_value(), "COMPLETED");
+  EXPECT_EQ(Field(Field(status.Json(), "output"), "y").string_value(), "shipped");
+  HttpResult tasks = rest_->Get(absl::StrCat("/api/workflow/", id, "/tasks?status=completed"));
+  ASSERT_EQ(tasks.status, 200) << tasks.body;
+  EXPECT_EQ(Field(tasks.Json(), "totalHits").number_value(), 1);
+  EXPECT_EQ(rest_->Get(absl::StrCat("/api/workflow/", id, "/tasks?status=FAILED"))
+                .Json()
+                .struct_value()
+                .fields()
+                .at("totalHits")
+                .number_value(),
+            0);
 }
 
 TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
