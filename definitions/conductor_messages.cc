@@ -240,8 +240,9 @@ void ForEachAction(Value& handler, Fn fn) {
   auto it = fields.find("actions");
   if (it == fields.end() || it->second.kind_case() != Value::kListValue) return;
   for (Value& action : *it->second.mutable_list_value()->mutable_values()) {
-    if (action.kind_case() == Value::kStructValue)
+    if (action.kind_case() == Value::kStructValue) {
       fn(*action.mutable_struct_value()->mutable_fields());
+    }
   }
 }
 
@@ -260,8 +261,9 @@ Value EventHandlerToValue(const conductor::proto::EventHandler& h) {
   Value v = MessageToConductorValue(h);
   ForEachAction(v, [](google::protobuf::Map<std::string, Value>& action) {
     auto it = action.find("action");
-    if (it != action.end())
+    if (it != action.end()) {
       it->second.set_string_value(absl::AsciiStrToLower(it->second.string_value()));
+    }
     RenameKey(action, kExpandProto, kExpandJava);
   });
   return v;

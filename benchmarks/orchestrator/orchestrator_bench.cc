@@ -330,6 +330,30 @@ void RestWorkerLoop(const std::string& base, int batch, const std::atomic<bool>&
   curl_easy_cleanup(poll);
 }
 
+struct Throughput {
+  int64_t tasks = 0;
+  double seconds = 0;
+  double tasks_per_second() const { return tasks / seconds; }
+};
+
+// Runs `pollers` copies of `poll(stop, completed)` while n_tasks no-op tasks (10-task workflows)
+// are started, until all completed.
+template <typename Poll>
+Throughput MeasureThroughput(Orchestrator& o, int pollers, int n_tasks, Poll poll) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> completed{0};
+  std::vector<std::thread> threads;
+  absl::Time t0 = absl::Now();
+  for (int i = 0; i < pollers; ++i) threads.emplace_back([&] { poll(stop, completed); });
+  StartWorkflows(o, "bench10", n_tasks / 10, 64, absl::ZeroDuration(), nullptr);
+  cmig::testing::WaitFor([&] { return completed.load() >= n_tasks / 10 * 10; },
+                         absl::InfiniteDuration(), absl::Milliseconds(1));
+  Throughput out{completed.load(), absl::ToDoubleSeconds(absl::Now() - t0)};
+  stop = true;
+  for (auto& t : threads) t.join();
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -367,54 +391,28 @@ int main(int argc, char** argv) {
   Define(o, "bench10", 10);
   Define(o, "bench1", 1);
 
-  // Throughput: n_tasks no-op tasks in 10-task workflows, starts included.
-  double grpc_tps = 0;
-  {
-    std::atomic<bool> stop{false};
-    std::atomic<int64_t> completed{0};
-    std::vector<std::thread> threads;
-    absl::Time t0 = absl::Now();
-    for (int i = 0; i < workers; ++i) {
-      threads.emplace_back([&] { WorkerLoop(o, batch, stop, completed, nullptr); });
-    }
-    StartWorkflows(o, "bench10", n_tasks / 10, 64, absl::ZeroDuration(), nullptr);
-    cmig::testing::WaitFor([&] { return completed.load() >= n_tasks / 10 * 10; },
-                           absl::InfiniteDuration(), absl::Milliseconds(1));
-    double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-    stop = true;
-    for (auto& t : threads) t.join();
-    double tps = completed.load() / secs;
-    grpc_tps = tps;
-    std::printf("throughput: %lld durable tasks in %.2f s = %.0f tasks/s (%d pollers, batch %d)\n",
-                static_cast<long long>(completed.load()), secs, tps, workers, batch);
-    std::printf(
-        "per-task cost: %.2f bare RPCs (bare RPC/s / tasks/s); wall time per task %.1f us "
-        "= %.2f sequential bare round trips\n",
-        bare.rps / tps, 1e6 / tps, (1e6 / tps) / bare.latency_us_mean);
-  }
-
-  // The same workload with pollers on Conductor's REST API (starts stay on gRPC).
-  {
-    std::atomic<bool> stop{false};
-    std::atomic<int64_t> completed{0};
-    std::vector<std::thread> threads;
-    const std::string base = (*server)->http_address();
-    absl::Time t0 = absl::Now();
-    for (int i = 0; i < workers; ++i) {
-      threads.emplace_back([&] { RestWorkerLoop(base, batch, stop, completed); });
-    }
-    StartWorkflows(o, "bench10", n_tasks / 10, 64, absl::ZeroDuration(), nullptr);
-    cmig::testing::WaitFor([&] { return completed.load() >= n_tasks / 10 * 10; },
-                           absl::InfiniteDuration(), absl::Milliseconds(1));
-    double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-    stop = true;
-    for (auto& t : threads) t.join();
-    double tps = completed.load() / secs;
-    std::printf(
-        "REST throughput: %lld durable tasks in %.2f s = %.0f tasks/s over HTTP/1.1 keep-alive "
-        "(%d pollers, batch %d) = %.2f x the gRPC figure\n",
-        static_cast<long long>(completed.load()), secs, tps, workers, batch, tps / grpc_tps);
-  }
+  // Throughput: n_tasks no-op tasks in 10-task workflows, starts included, first with gRPC
+  // pollers, then with pollers on Conductor's REST API (starts stay on gRPC).
+  const Throughput grpc = MeasureThroughput(o, workers, n_tasks, [&](auto& stop, auto& completed) {
+    WorkerLoop(o, batch, stop, completed, nullptr);
+  });
+  std::printf("throughput: %lld durable tasks in %.2f s = %.0f tasks/s (%d pollers, batch %d)\n",
+              static_cast<long long>(grpc.tasks), grpc.seconds, grpc.tasks_per_second(), workers,
+              batch);
+  std::printf(
+      "per-task cost: %.2f bare RPCs (bare RPC/s / tasks/s); wall time per task %.1f us "
+      "= %.2f sequential bare round trips\n",
+      bare.rps / grpc.tasks_per_second(), 1e6 / grpc.tasks_per_second(),
+      (1e6 / grpc.tasks_per_second()) / bare.latency_us_mean);
+  const std::string base = (*server)->http_address();
+  const Throughput rest = MeasureThroughput(o, workers, n_tasks, [&](auto& stop, auto& completed) {
+    RestWorkerLoop(base, batch, stop, completed);
+  });
+  std::printf(
+      "REST throughput: %lld durable tasks in %.2f s = %.0f tasks/s over HTTP/1.1 keep-alive "
+      "(%d pollers, batch %d) = %.2f x the gRPC figure\n",
+      static_cast<long long>(rest.tasks), rest.seconds, rest.tasks_per_second(), workers, batch,
+      rest.tasks_per_second() / grpc.tasks_per_second());
 
   // Latency at a fixed offered rate: single-task workflows started every 1/rate s.
   {

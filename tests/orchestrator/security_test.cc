@@ -145,15 +145,21 @@ CertAndKey MakeSelfSigned() {
   return out;
 }
 
-TEST(TlsTest, ServesOverTlsOnly) {
-  std::string dir = MakeTempDir();
-  CertAndKey ck = MakeSelfSigned();
+// Options for a server in `dir` serving with `ck`, written there as its certificate and key.
+ServerOptions TlsOptions(const std::string& dir, const CertAndKey& ck) {
   ServerOptions options;
   options.db_path = dir + "/o.db";
   options.tls_cert_file = dir + "/cert.pem";
   options.tls_key_file = dir + "/key.pem";
   WriteFile(options.tls_cert_file, ck.cert_pem);
   WriteFile(options.tls_key_file, ck.key_pem);
+  return options;
+}
+
+TEST(TlsTest, ServesOverTlsOnly) {
+  std::string dir = MakeTempDir();
+  CertAndKey ck = MakeSelfSigned();
+  ServerOptions options = TlsOptions(dir, ck);
   auto server = OrchestratorServer::Start(options);
   ASSERT_OK(server.status());
 
@@ -178,13 +184,8 @@ TEST(TlsTest, ServesOverTlsOnly) {
 TEST(TlsTest, RestApiServesOverHttpsWithTheSameCertificate) {
   std::string dir = MakeTempDir();
   CertAndKey ck = MakeSelfSigned();
-  ServerOptions options;
-  options.db_path = dir + "/o.db";
-  options.tls_cert_file = dir + "/cert.pem";
-  options.tls_key_file = dir + "/key.pem";
+  ServerOptions options = TlsOptions(dir, ck);
   options.http_listen_address = "127.0.0.1:0";
-  WriteFile(options.tls_cert_file, ck.cert_pem);
-  WriteFile(options.tls_key_file, ck.key_pem);
   auto server = OrchestratorServer::Start(options);
   ASSERT_OK(server.status());
   ASSERT_EQ((*server)->http_address().substr(0, 8), "https://");
@@ -214,13 +215,8 @@ TEST(TlsTest, RestApiServesOverHttpsWithTheSameCertificate) {
 TEST(TlsTest, TokensAreCheckedOverTls) {
   std::string dir = MakeTempDir();
   CertAndKey ck = MakeSelfSigned();
-  ServerOptions options;
-  options.db_path = dir + "/o.db";
-  options.tls_cert_file = dir + "/cert.pem";
-  options.tls_key_file = dir + "/key.pem";
+  ServerOptions options = TlsOptions(dir, ck);
   options.tokens_file = dir + "/tokens";
-  WriteFile(options.tls_cert_file, ck.cert_pem);
-  WriteFile(options.tls_key_file, ck.key_pem);
   WriteFile(options.tokens_file, "tls-token\n");
   auto server = OrchestratorServer::Start(options);
   ASSERT_OK(server.status());
