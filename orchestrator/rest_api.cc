@@ -660,8 +660,9 @@ void WorkflowTasksPage(Engine& engine, const CallPtr& call) {
   conductor::proto::Workflow wf;
   if (!Take(call, engine.GetWorkflow(call->param(0), /*include_tasks=*/true), &wf)) return;
   std::vector<std::string> statuses;
-  for (const std::string& s : call->QueryAll("status"))
+  for (const std::string& s : call->QueryAll("status")) {
     statuses.push_back(absl::AsciiStrToUpper(s));
+  }
   std::vector<Task> matching;
   for (const Task& t : wf.tasks()) {
     const std::string& name = Task::Status_Name(t.status());
