@@ -290,6 +290,9 @@ void RestWorkerLoop(const std::string& base, int batch, const std::atomic<bool>&
     curl_easy_setopt(u.curl, CURLOPT_HTTPHEADER, json);
     curl_easy_setopt(u.curl, CURLOPT_WRITEFUNCTION, &AppendBody);
     curl_easy_setopt(u.curl, CURLOPT_WRITEDATA, &u.response);
+    // CURLE_OK alone means a response arrived, 4xx and 5xx included; an update counts only if
+    // the server accepted it, as the gRPC client counts only OK statuses.
+    curl_easy_setopt(u.curl, CURLOPT_FAILONERROR, 1L);
   }
   while (!stop.load()) {
     poll_body.clear();
