@@ -75,6 +75,7 @@ struct HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   HttpHandler handler;
   int64_t max_body_bytes = 0;
+  size_t max_connections = 0;
   int port = 0;
   std::vector<std::thread> threads;
 
@@ -238,6 +239,11 @@ void HttpServer::Impl::Accept() {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (stopped) return;
+      if (sessions.size() >= max_connections) {
+        spdlog::warn("http: {} connections open; closing a new one", sessions.size());
+        session->Close();
+        return Accept();
+      }
       sessions.emplace(session.get(), session);
     }
     session->Start();
@@ -284,6 +290,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
   impl->max_body_bytes = options.max_body_bytes;
+  impl->max_connections = static_cast<size_t>(std::max(1, options.max_connections));
   if (options.tls.has_value()) {
     impl->tls.emplace(ssl::context::tls_server);
     impl->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

@@ -61,6 +61,9 @@ struct HttpServerOptions {
   int threads = 2;
   // A request whose body is larger is answered 413 without reaching the handler.
   int64_t max_body_bytes = int64_t{64} << 20;
+  // Open connections at most; one more is closed as soon as it is accepted, so that clients
+  // that open connections without end cannot exhaust the process's file descriptors.
+  int max_connections = 4096;
 };
 
 class HttpServer {

@@ -733,6 +733,16 @@ absl::StatusOr<WorkflowPage> Search(Engine& engine, const Call& call) {
       WorkflowQuery query,
       ParseSearchQuery(static_cast<int>(start), static_cast<int>(size),
                        call.Query("freeText").value_or("*"), call.Query("query").value_or("")));
+  // Conductor's sort=<field>:ASC|DESC; results are kept in start-time order.
+  if (std::optional<std::string> sort = call.Query("sort"); sort.has_value() && !sort->empty()) {
+    if (*sort == "startTime:DESC") {
+      query.newest_first = true;
+    } else if (*sort != "startTime" && *sort != "startTime:ASC") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sort '", *sort,
+                       "' is not supported: workflows sort by startTime:ASC or startTime:DESC"));
+    }
+  }
   return engine.SearchWorkflows(query);
 }
 

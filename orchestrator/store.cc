@@ -596,9 +596,10 @@ absl::StatusOr<std::vector<WorkflowRow>> Store::QueryWorkflows(const WorkflowQue
   ASSIGN_OR_RETURN(
       SqliteStatement s,
       SqliteStatement::Prepare(
-          reader_.get(),
-          absl::StrCat("SELECT data, start_time, update_time FROM workflows", cond,
-                       " ORDER BY start_time, id LIMIT ", q.limit, " OFFSET ", q.offset)));
+          reader_.get(), absl::StrCat("SELECT data, start_time, update_time FROM workflows", cond,
+                                      q.newest_first ? " ORDER BY start_time DESC, id DESC"
+                                                     : " ORDER BY start_time, id",
+                                      " LIMIT ", q.limit, " OFFSET ", q.offset)));
   bind(s);
   std::vector<WorkflowRow> out;
   for (;;) {

@@ -143,7 +143,8 @@ struct WorkflowQuery {
   int64_t start_time_from = 0;  // inclusive, 0 = unbounded
   int64_t start_time_to = 0;    // inclusive, 0 = unbounded
   int offset = 0;
-  int limit = -1;  // -1 = no limit
+  int limit = -1;             // -1 = no limit
+  bool newest_first = false;  // order by start time, descending
 };
 
 struct WorkflowRow {

@@ -432,6 +432,18 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   HttpResult search = rest_->Get("/api/workflow/search?query=workflowType%20%3D%20%27step_wf%27");
   ASSERT_EQ(search.status, 200) << search.body;
   EXPECT_EQ(Field(search.Json(), "totalHits").number_value(), 3);
+  HttpResult newest = rest_->Get(
+      "/api/workflow/search?size=1&sort=startTime:DESC&query=workflowType%3D%27step_wf%27");
+  ASSERT_EQ(newest.status, 200) << newest.body;
+  EXPECT_EQ(
+      Field(Field(newest.Json(), "results").list_value().values(0), "workflowId").string_value(),
+      id3.body);
+  HttpResult oldest = rest_->Get("/api/workflow/search?size=1&query=workflowType%3D%27step_wf%27");
+  EXPECT_EQ(
+      Field(Field(oldest.Json(), "results").list_value().values(0), "workflowId").string_value(),
+      id);
+  EXPECT_EQ(rest_->Get("/api/workflow/search?sort=workflowId:ASC").status, 400);
+
   HttpResult correlated = rest_->Get("/api/workflow/step_wf/correlated/c1?includeClosed=true");
   ASSERT_EQ(correlated.status, 200) << correlated.body;
   EXPECT_EQ(correlated.Json().list_value().values_size(), 1);
@@ -455,6 +467,15 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
                 .at("totalHits")
                 .number_value(),
             0);
+
+  // Rerun from the start gives the workflow a new run under the same id.
+  HttpResult rerun =
+      rest_->Post(absl::StrCat("/api/workflow/", id, "/rerun"), R"({"workflowInput":{"x":9}})");
+  ASSERT_EQ(rerun.status, 200) << rerun.body;
+  EXPECT_EQ(rerun.body, id);
+  Value again = PollOne("step");
+  EXPECT_EQ(Field(again, "workflowInstanceId").string_value(), id);
+  EXPECT_EQ(Field(Field(again, "inputData"), "x").number_value(), 9);
 }
 
 TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
