@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -390,6 +391,31 @@ absl::Status ExtensionStore::DeleteEnvironment(const std::string& id) {
                            [&](const SqliteStatement&) { found = true; }));
   if (!found) return absl::NotFoundError(absl::StrCat("no environment '", id, "'"));
   return absl::OkStatus();
+}
+
+absl::Status ExtensionStore::PutPackage(const std::string& digest, const std::string& bytes,
+                                        int64_t max_bytes) {
+  if (!IsDigest(digest)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", digest, "' is not a package digest (64 lower-case hex digits)"));
+  }
+  if (static_cast<int64_t>(bytes.size()) > max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the package is ", bytes.size(), " bytes, more than the store's limit of ", max_bytes));
+  }
+  if (cmig::Sha256Hex(bytes) != digest) {
+    return absl::InvalidArgumentError(absl::StrCat("the package's bytes do not hash to ", digest));
+  }
+  return db_->Run("INSERT OR IGNORE INTO cmig_blobs(digest, size, data) VALUES(?,?,?)",
+                  {digest, absl::StrCat(bytes.size()), Blob(bytes)});
+}
+
+absl::StatusOr<std::string> ExtensionStore::GetPackage(const std::string& digest) {
+  int64_t total = 0;
+  std::string data;
+  RETURN_IF_ERROR(
+      db_->ReadBlobRange(digest, 0, std::numeric_limits<int64_t>::max(), &total, &data));
+  return data;
 }
 
 absl::Status ExtensionStore::PutSecret(const std::string& name, const std::string& value) {

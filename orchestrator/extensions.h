@@ -39,6 +39,12 @@ class ExtensionStore {
   absl::StatusOr<std::vector<v1::Environment>> ListEnvironments();
   absl::Status DeleteEnvironment(const std::string& id);
 
+  // Packages, whole (the gRPC BlobStore also takes them in chunks). Put: InvalidArgument when
+  // `bytes` do not hash to `digest`, ResourceExhausted past `max_bytes`; storing a package that
+  // exists changes nothing. Get: NotFound when absent.
+  absl::Status PutPackage(const std::string& digest, const std::string& bytes, int64_t max_bytes);
+  absl::StatusOr<std::string> GetPackage(const std::string& digest);
+
   // InvalidArgument for an empty name.
   absl::Status PutSecret(const std::string& name, const std::string& value);
   // NotFound when there is no such secret.

@@ -976,8 +976,19 @@ void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<R
 
 absl::StatusOr<Value> ProtoJson(const google::protobuf::Message& m) { return MessageToValue(m); }
 
-void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes) {
+void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_package_bytes,
+                   std::vector<Route>& routes) {
   if (store == nullptr) return;
+  routes.push_back(Beyond(
+      R("PUT", "/api/cmig/packages/{}", [store, max_package_bytes](Engine&, const CallPtr& call) {
+        call->Finish(store->PutPackage(call->param(0), call->request().body, max_package_bytes));
+      })));
+  routes.push_back(Beyond(R("GET", "/api/cmig/packages/{}", [store](Engine&, const CallPtr& call) {
+    std::string bytes;
+    if (Take(call, store->GetPackage(call->param(0)), &bytes)) {
+      call->Respond(HttpResponse{200, "application/octet-stream", std::move(bytes)});
+    }
+  })));
   routes.push_back(Beyond(R("GET", "/api/cmig/environments", [store](Engine&, const CallPtr& call) {
     std::vector<v1::Environment> list;
     if (!Take(call, store->ListEnvironments(), &list)) return;
@@ -1157,7 +1168,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   routes[0].open = routes[1].open = true;
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
-  AddCmigRoutes(options.extensions, routes);
+  AddCmigRoutes(options.extensions, options.max_package_bytes, routes);
   return routes;
 }
 

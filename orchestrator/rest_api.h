@@ -10,7 +10,8 @@
 // Orkes' exchange of an access key for a token that expires (RestOptions.issued_tokens).
 // The project's own operations, never mixed into Conductor's paths: /api/cmig/environments
 // (GET, and GET / PUT / DELETE /{id}; protobuf's JSON of cmig.v1.Environment) and POST
-// /api/cmig/migrations (start a migration as `migrationctl migrate` does).
+// /api/cmig/migrations (start a migration as `migrationctl migrate` does); GET and PUT
+// /api/cmig/packages/{digest} (a migration package's bytes, checked against the digest).
 // Errors carry Conductor's body: {"status":404,"message":"...","instance":"...","retryable":false}.
 #ifndef CMIG_ORCHESTRATOR_REST_API_H_
 #define CMIG_ORCHESTRATOR_REST_API_H_
@@ -30,6 +31,8 @@ struct RestOptions {
   std::shared_ptr<ExtensionStore> extensions;
   // Where POST /api/token gets its tokens; null = no token endpoint. Not owned.
   IssuedTokens* issued_tokens = nullptr;
+  // The largest package PUT /api/cmig/packages/{digest} stores.
+  int64_t max_package_bytes = int64_t{256} << 20;
 };
 
 // A handler for HttpServer. Borrows `engine` and `auth`, which must outlive every request.

@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     rest.conductor_api_only = options.conductor_api_only;
     rest.extensions = extension_store;
     rest.issued_tokens = s->issued_.get();
+    rest.max_package_bytes = options.max_package_bytes;
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         HttpServer::Start(http, MakeRestHandler(*s->engine_, *s->auth_, rest));
     if (!started.ok()) {

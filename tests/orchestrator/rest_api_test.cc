@@ -8,6 +8,7 @@
 
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
+#include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
 #include "definitions/conductor_messages.h"
 #include "definitions/json.h"
@@ -776,6 +777,38 @@ TEST_F(RestApiTest, EnvironmentsOnTheProjectsOwnPaths) {
   EXPECT_EQ(rest_->Get("/api/cmig/environments").Json().list_value().values_size(), 1);
   EXPECT_EQ(rest_->Delete("/api/cmig/environments/prod").status, 200);
   EXPECT_EQ(rest_->Get("/api/cmig/environments/prod").status, 404);
+}
+
+TEST_F(RestApiTest, PackagesAreStoredByDigestAndServedBack) {
+  const std::string package = R"({"formatVersion":1,"items":[]})";
+  const std::string digest = Sha256Hex(package);
+  EXPECT_EQ(rest_->Get("/api/cmig/packages/" + digest).status, 404);
+  EXPECT_EQ(rest_->Put("/api/cmig/packages/" + digest, package + " ").status, 400);
+  EXPECT_EQ(rest_->Put("/api/cmig/packages/not-a-digest", package).status, 400);
+  ASSERT_EQ(rest_->Put("/api/cmig/packages/" + digest, package).status, 200);
+  HttpResult back = rest_->Get("/api/cmig/packages/" + digest);
+  ASSERT_EQ(back.status, 200);
+  EXPECT_EQ(back.body, package);
+
+  // The gRPC BlobStore sees the same package.
+  auto blobs = cmig::v1::BlobStore::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  cmig::v1::HasBlobRequest has;
+  has.set_digest(digest);
+  cmig::v1::HasBlobResponse answer;
+  ASSERT_TRUE(blobs->HasBlob(grpc_->Ctx().get(), has, &answer).ok());
+  EXPECT_TRUE(answer.exists());
+
+  // Past the store's limit: 413, nothing stored.
+  server_.reset();
+  options_.max_package_bytes = 16;
+  auto server = OrchestratorServer::Start(options_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  RestClient rest(server_->http_address(), {absl::StrCat("X-Authorization: ", kToken)});
+  const std::string big(17, 'x');
+  EXPECT_EQ(rest.Put("/api/cmig/packages/" + Sha256Hex(big), big).status, 413);
+  EXPECT_EQ(rest.Get("/api/cmig/packages/" + Sha256Hex(big)).status, 404);
 }
 
 TEST_F(RestApiTest, HttpListenerFollowsTheServersLifetime) {
