@@ -107,6 +107,16 @@ void GetWorkflow(Engine& engine, const CallPtr& call) {
   call->Json(WorkflowValue(*wf, start_time));
 }
 
+// Workflows found by correlation id as REST shows them; their start times (which the message
+// lacks) are read from the engine.
+Value CorrelatedValue(Engine& engine, const std::vector<conductor::proto::Workflow>& list) {
+  return ListOf(list, [&engine](const conductor::proto::Workflow& wf) {
+    int64_t start_time = 0;
+    engine.GetWorkflow(wf.workflow_id(), false, &start_time).IgnoreError();
+    return WorkflowValue(wf, start_time);
+  });
+}
+
 void CorrelatedWorkflows(Engine& engine, const CallPtr& call) {
   bool include_closed = false, include_tasks = false;
   if (!Take(call, call->QueryBool("includeClosed", false), &include_closed) ||
@@ -119,11 +129,7 @@ void CorrelatedWorkflows(Engine& engine, const CallPtr& call) {
     call->Error(list.status());
     return;
   }
-  call->Json(ListOf(*list, [&engine](const conductor::proto::Workflow& wf) {
-    int64_t start_time = 0;
-    engine.GetWorkflow(wf.workflow_id(), false, &start_time).IgnoreError();
-    return WorkflowValue(wf, start_time);
-  }));
+  call->Json(CorrelatedValue(engine, *list));
 }
 
 // POST /{name}/correlated: a list of correlation ids -> {id: [workflows]}.
@@ -153,11 +159,7 @@ void CorrelatedWorkflowsBulk(Engine& engine, const CallPtr& call) {
       call->Error(list.status());
       return;
     }
-    fields[cid.string_value()] = ListOf(*list, [&engine](const conductor::proto::Workflow& wf) {
-      int64_t start_time = 0;
-      engine.GetWorkflow(wf.workflow_id(), false, &start_time).IgnoreError();
-      return WorkflowValue(wf, start_time);
-    });
+    fields[cid.string_value()] = CorrelatedValue(engine, *list);
   }
   call->Json(out);
 }
