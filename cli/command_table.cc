@@ -114,12 +114,22 @@ std::vector<Command> BuildCommands() {
   c.push_back({
       .name = "env add",
       .summary = "define (or replace) an environment migrations can target",
-      .usage = "ID --address HOST:PORT [--use-tls] [--root-ca-file FILE] [--token-secret NAME]",
-      .description = "Stored in --server's environment registry. The token is not given here: "
-                     "store it with 'secret put NAME' and name that secret.",
-      .flags = {"address", "use_tls", "root_ca_file", "token_secret"},
-      .examples = {"migrationctl env add prod --address prod-conductor:8090 --use-tls "
-                   "--token-secret prod-token"},
+      .usage = "ID --address URL|HOST:PORT [--use-tls] [--root-ca-file FILE] "
+               "[--token-secret NAME | --access-key-id ID --access-key-secret NAME]",
+      .description =
+          "Stored in --server's environment registry. An http(s):// address is a Conductor "
+          "server's REST API (conductor-oss or Orkes as they ship): migrations from and to it "
+          "run on --server's worker, which reads and writes it over REST. HOST:PORT (or "
+          "grpc:// / grpcs://) is a Conductor gRPC API with its own migration worker. "
+          "Credentials are not given here: store the token or the access key's secret with "
+          "'secret put NAME' and name that secret.",
+      .flags = {"address", "use_tls", "root_ca_file", "token_secret", "access_key_id",
+                "access_key_secret"},
+      .examples = {"migrationctl env add prod --address https://conductor.example.com/api "
+                   "--access-key-id 6f1c0d2e --access-key-secret prod-key",
+                   "migrationctl env add staging --address http://staging:8080/api",
+                   "migrationctl env add test --address test-conductor:8090 --use-tls "
+                   "--token-secret test-token"},
       .min_args = 1,
       .max_args = 1,
       .run = EnvAddCommand,

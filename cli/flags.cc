@@ -59,10 +59,16 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, wait_timeout, absl::ZeroDuration(),
           "give up waiting after this long (0: wait until the migration ends)");
 
-ABSL_FLAG(std::string, address, "", "the environment's gRPC address, host:port");
-ABSL_FLAG(bool, use_tls, false, "the environment is reached over TLS");
+ABSL_FLAG(std::string, address, "",
+          "where the environment is: http(s)://HOST[:PORT]/api (Conductor's REST API), "
+          "HOST:PORT or grpc(s)://HOST:PORT (its gRPC API)");
+ABSL_FLAG(bool, use_tls, false, "a HOST:PORT environment is reached over TLS");
 ABSL_FLAG(std::string, root_ca_file, "",
           "PEM roots to verify the environment with, on the worker's machine");
 ABSL_FLAG(std::string, token_secret, "",
           "name of the secret holding the environment's token (see 'migrationctl secret put')");
+ABSL_FLAG(std::string, access_key_id, "",
+          "an Orkes access key's id, exchanged for tokens at POST /api/token (REST only)");
+ABSL_FLAG(std::string, access_key_secret, "",
+          "name of the secret holding that access key's secret");
 ABSL_FLAG(std::string, from_file, "", "read the secret's value from this file instead of stdin");

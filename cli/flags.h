@@ -57,6 +57,8 @@ ABSL_DECLARE_FLAG(std::string, address);
 ABSL_DECLARE_FLAG(bool, use_tls);
 ABSL_DECLARE_FLAG(std::string, root_ca_file);
 ABSL_DECLARE_FLAG(std::string, token_secret);
+ABSL_DECLARE_FLAG(std::string, access_key_id);
+ABSL_DECLARE_FLAG(std::string, access_key_secret);
 ABSL_DECLARE_FLAG(std::string, from_file);
 
 #endif  // CMIG_CLI_FLAGS_H_

@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/workflow_view.h"
+#include "client/conductor_environment.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
 #include "migration/migration_start.h"
@@ -53,21 +54,28 @@ absl::Status EnvAddCommand(Context& ctx) {
   env.set_use_tls(absl::GetFlag(FLAGS_use_tls));
   env.set_tls_root_ca_file(absl::GetFlag(FLAGS_root_ca_file));
   env.set_token_secret(absl::GetFlag(FLAGS_token_secret));
-  if (env.address().empty()) return UsageError("env add needs --address HOST:PORT");
+  env.set_access_key_id(absl::GetFlag(FLAGS_access_key_id));
+  env.set_access_key_secret(absl::GetFlag(FLAGS_access_key_secret));
+  if (env.address().empty()) return UsageError("env add needs --address URL or HOST:PORT");
+  absl::StatusOr<client::EnvironmentAddress> where = client::ParseEnvironmentAddress(env);
+  if (!where.ok()) return UsageError(where.status().message());
   RETURN_IF_ERROR(ext->PutEnvironment(env));
   std::string warning;
-  if (!env.token_secret().empty()) {
+  const std::string& secret =
+      env.token_secret().empty() ? env.access_key_secret() : env.token_secret();
+  if (!secret.empty()) {
     absl::StatusOr<std::vector<std::string>> names = ext->ListSecretNames();
-    if (names.ok() && std::find(names->begin(), names->end(), env.token_secret()) == names->end()) {
-      warning = absl::StrCat("secret '", env.token_secret(),
-                             "' does not exist yet; store the token with 'migrationctl secret put ",
-                             env.token_secret(), "'");
+    if (names.ok() && std::find(names->begin(), names->end(), secret) == names->end()) {
+      warning = absl::StrCat("secret '", secret, "' does not exist yet; store the ",
+                             env.token_secret().empty() ? "access key's secret" : "token",
+                             " with 'migrationctl secret put ", secret, "'");
     }
   }
   JsonObject o;
   o.Set("environment", MessageValue(env)).Set("warning", JsonString(warning));
   PrintDone(ctx, o,
-            absl::StrCat("environment ", env.id(), " -> ", env.address(),
+            absl::StrCat("environment ", env.id(), " -> ", env.address(), " (",
+                         client::ProtocolName(where->protocol), ")",
                          warning.empty() ? "" : absl::StrCat("\nwarning: ", warning)));
   return absl::OkStatus();
 }
@@ -87,11 +95,17 @@ absl::Status EnvListCommand(Context& ctx) {
     ctx.out() << "No environments; add one with 'migrationctl env add ID --address HOST:PORT'.\n";
     return absl::OkStatus();
   }
-  Table t({"ID", "ADDRESS", "TLS", "CA FILE", "TOKEN SECRET"});
+  Table t({"ID", "PROTOCOL", "ADDRESS", "TLS", "CA FILE", "CREDENTIALS"});
   for (const auto& e : envs) {
-    t.AddRow({e.id(), e.address(), e.use_tls() ? "yes" : "no",
-              e.tls_root_ca_file().empty() ? "-" : e.tls_root_ca_file(),
-              e.token_secret().empty() ? "-" : e.token_secret()});
+    absl::StatusOr<client::EnvironmentAddress> where = client::ParseEnvironmentAddress(e);
+    std::string credentials = "-";
+    if (!e.token_secret().empty()) credentials = absl::StrCat("token in ", e.token_secret());
+    if (!e.access_key_id().empty()) {
+      credentials = absl::StrCat("key ", e.access_key_id(), ", secret in ", e.access_key_secret());
+    }
+    t.AddRow({e.id(), where.ok() ? std::string(client::ProtocolName(where->protocol)) : "invalid",
+              e.address(), where.ok() && where->use_tls ? "yes" : "no",
+              e.tls_root_ca_file().empty() ? "-" : e.tls_root_ca_file(), credentials});
   }
   t.Print(ctx.out());
   return absl::OkStatus();

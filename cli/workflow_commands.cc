@@ -16,6 +16,7 @@
 #include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/workflow_view.h"
+#include "client/conductor_environment.h"
 #include "client/extensions_client.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
@@ -79,9 +80,20 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
   if (!ext.ok()) return fail(ext.status());
   absl::StatusOr<v1::Environment> env = (*ext)->GetEnvironment(linked.environment);
   if (!env.ok()) return fail(env.status());
+  absl::StatusOr<client::EnvironmentAddress> where = client::ParseEnvironmentAddress(*env);
+  if (!where.ok()) return fail(where.status());
+  if (where->protocol == client::Protocol::kRest) {
+    // A REST target's incoming workflow ran on this server, on the target's behalf.
+    absl::StatusOr<client::GrpcOrchestratorClient*> here = ctx.Orchestrator();
+    if (!here.ok()) return fail(here.status());
+    absl::StatusOr<Workflow> incoming = (*here)->GetWorkflowStatus(linked.workflow_id, true);
+    if (!incoming.ok()) return fail(incoming.status());
+    linked.workflow = *std::move(incoming);
+    return linked;
+  }
   client::ClientOptions options;
-  options.address = env->address();
-  options.use_tls = env->use_tls();
+  options.address = where->target;
+  options.use_tls = where->use_tls;
   options.root_ca_file = env->tls_root_ca_file();
   options.call_timeout = ctx.global().timeout;
   if (!env->token_secret().empty()) {

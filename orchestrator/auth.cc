@@ -139,9 +139,9 @@ std::string IssuedTokens::Issue() {
   if (RAND_bytes(raw, sizeof(raw)) != 1) return "";
   std::string token =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
-  const absl::Time now = absl::Now();
+  const absl::Time now = Now();
   absl::MutexLock lock(&mu_);
-  absl::erase_if(expiry_, [now](const auto& entry) { return entry.second <= now; });
+  absl::erase_if(expiry_, [now, this](const auto& entry) { return entry.second + ttl_ <= now; });
   expiry_[token] = now + ttl_;
   return token;
 }
@@ -149,12 +149,21 @@ std::string IssuedTokens::Issue() {
 bool IssuedTokens::Valid(absl::string_view token) const {
   absl::MutexLock lock(&mu_);
   auto it = expiry_.find(token);
-  return it != expiry_.end() && absl::Now() < it->second;
+  return it != expiry_.end() && Now() < it->second;
+}
+
+bool IssuedTokens::Expired(absl::string_view token) const {
+  absl::MutexLock lock(&mu_);
+  auto it = expiry_.find(token);
+  return it != expiry_.end() && Now() >= it->second;
 }
 
 absl::Status Authenticator::CheckToken(std::optional<absl::string_view> token) const {
   if (tokens_.empty()) return absl::OkStatus();
   if (!token.has_value() || token->empty()) return absl::UnauthenticatedError("missing token");
+  if (issued_ != nullptr && issued_->Expired(*token)) {
+    return absl::UnauthenticatedError("token expired");
+  }
   if (!Accepts(*token)) return absl::PermissionDeniedError("invalid token");
   return absl::OkStatus();
 }

@@ -27,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "orchestrator/clock.h"
 
 namespace cmig::orchestrator {
 
@@ -35,17 +36,25 @@ namespace cmig::orchestrator {
 // expired token does. Thread-safe.
 class IssuedTokens {
  public:
-  explicit IssuedTokens(absl::Duration ttl) : ttl_(ttl) {}
+  // Expiry is read off `clock` (borrowed; the orchestrator's, so a test's fake clock drives it).
+  IssuedTokens(absl::Duration ttl, const Clock& clock) : ttl_(ttl), clock_(clock) {}
   absl::Duration ttl() const { return ttl_; }
   // A new random token; empty when no random bytes could be had.
   std::string Issue();
   // True while `token` was issued here and has not expired.
   bool Valid(absl::string_view token) const;
+  // True when `token` was issued here and has expired (remembered for one more ttl), so a client
+  // is told 401 and asks for a new one, as Orkes answers an expired token.
+  bool Expired(absl::string_view token) const;
 
  private:
+  absl::Time Now() const { return absl::FromUnixMillis(clock_.NowMs()); }
+
   const absl::Duration ttl_;
+  const Clock& clock_;
   mutable absl::Mutex mu_;
-  // token -> expiry; expired entries are dropped when the next token is issued.
+  // token -> expiry; entries expired for longer than ttl are dropped when the next token is
+  // issued.
   absl::flat_hash_map<std::string, absl::Time> expiry_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -69,8 +78,8 @@ class Authenticator {
   // UNAUTHENTICATED without a valid token. Never echoes the presented token.
   absl::Status Check(std::optional<absl::string_view> authorization) const;
   // The bare token of an HTTP request (from `X-Authorization` or `Authorization: Bearer`):
-  // UNAUTHENTICATED without one, PERMISSION_DENIED with one that is not accepted, as a Conductor
-  // or Orkes server answers 401 and 403.
+  // UNAUTHENTICATED without one or with an issued token that expired, PERMISSION_DENIED with one
+  // that is not accepted, as a Conductor or Orkes server answers 401 and 403.
   absl::Status CheckToken(std::optional<absl::string_view> token) const;
 
  private:

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "base/grpc_status.h"
 #include "base/status_macros.h"
+#include "client/conductor_environment.h"
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "definitions/canonical.h"
 #include "openssl/crypto.h"
@@ -358,6 +359,7 @@ absl::Status ExtensionStore::PutEnvironment(const v1::Environment& e) {
   if (e.id().empty() || e.address().empty()) {
     return absl::InvalidArgumentError("an environment needs an id and an address");
   }
+  RETURN_IF_ERROR(client::ParseEnvironmentAddress(e).status());
   return db_->Run("INSERT OR REPLACE INTO cmig_environments(id, data) VALUES(?,?)",
                   {e.id(), Blob(e.SerializeAsString())});
 }

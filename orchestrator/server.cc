@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_,
                    Engine::Create(*s->store_, *clock, options.clock == nullptr, options.limits));
-  s->issued_ = std::make_unique<IssuedTokens>(options.token_ttl);
+  s->issued_ = std::make_unique<IssuedTokens>(options.token_ttl, *clock);
   s->auth_->AcceptIssued(s->issued_.get());
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
   std::shared_ptr<ExtensionStore> extension_store;

@@ -90,6 +90,14 @@ absl::string_view KindName(const Value& v) {
   }
 }
 
+// The environment the step writes: input "remoteTarget" (a REST environment this incoming
+// workflow runs here for), else this one.
+absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> WrittenEnvironment(StepState& state,
+                                                                                 TaskContext& ctx) {
+  ASSIGN_OR_RETURN(std::string remote, OptionalStringInput(ctx, kRemoteTargetInput));
+  return state.Written(remote);
+}
+
 class ValidatePackageStep final : public Step {
  public:
   using Step::Step;
@@ -142,7 +150,9 @@ class PlanMigrationStep final : public Step {
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed, LoadPackage(state(), ref));
     const v1::MigrationPackage& package = parsed->package;
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
+                     WrittenEnvironment(state(), ctx));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
@@ -179,7 +189,9 @@ class SnapshotTarget final : public Step {
     ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
                      LoadPackage(state(), package_ref));
     const v1::MigrationPackage* package = &parsed->package;
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
+                     WrittenEnvironment(state(), ctx));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
     if (package->secrets_size() > 0) {
       // The apply will overwrite these; their prior values stay in this environment's secret
@@ -187,9 +199,9 @@ class SnapshotTarget final : public Step {
       std::vector<std::string> names;
       for (const v1::SecretValue& secret : package->secrets()) names.push_back(secret.name());
       absl::StatusOr<std::vector<v1::SecretSnapshot>> secrets =
-          deps().secret_store == nullptr
+          written->secrets() == nullptr
               ? absl::UnimplementedError("no secret store is configured")
-              : SnapshotSecrets(names, ctx.task().workflow_instance_id(), *deps().secret_store);
+              : SnapshotSecrets(names, ctx.task().workflow_instance_id(), *written->secrets());
       if (absl::IsUnimplemented(secrets.status())) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the package carries secret values and this environment has no secret store to "
@@ -232,8 +244,11 @@ class ApplyMigration final : public Step {
     const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
     ASSIGN_OR_RETURN(std::vector<ApplyStep> steps, StepsToApply(package, parsed->contents, plan));
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
+                     WrittenEnvironment(state(), ctx));
+    client::SecretClient* secret_store = written->secrets();
     if (package.secrets_size() > 0) {
-      if (deps().secret_store == nullptr) {
+      if (secret_store == nullptr) {
         return absl::FailedPreconditionError(
             "the package carries secret values and this environment has no secret store to "
             "write them to (cmig.v1.Secrets)");
@@ -242,10 +257,10 @@ class ApplyMigration final : public Step {
           r != nullptr && r->has_string_value() && !r->string_value().empty()) {
         ASSIGN_OR_RETURN(auto snapshot,
                          state().LoadMessage<v1::TargetSnapshot>(r->string_value(), "snapshot"));
-        RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *deps().secret_store));
+        RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *secret_store));
       }
       for (const v1::SecretValue& secret : package.secrets()) {
-        RETURN_IF_ERROR(deps().secret_store->PutSecret(secret.name(), secret.value()));
+        RETURN_IF_ERROR(secret_store->PutSecret(secret.name(), secret.value()));
       }
       ctx.AddLog(absl::StrCat("wrote ", package.secrets_size(), " secret values"));
     }
@@ -264,11 +279,11 @@ class ApplyMigration final : public Step {
       if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
         std::vector<conductor::proto::TaskDef> defs;
         for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].task_def));
-        RETURN_IF_ERROR(deps().metadata->CreateTaskDefs(defs));
+        RETURN_IF_ERROR(written->metadata().CreateTaskDefs(defs));
       } else {
         std::vector<conductor::proto::WorkflowDef> defs;
         for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].workflow_def));
-        RETURN_IF_ERROR(deps().metadata->UpdateWorkflowDefs(defs));
+        RETURN_IF_ERROR(written->metadata().UpdateWorkflowDefs(defs));
       }
       i = end;
       if (steps.size() > static_cast<size_t>(batch)) {
@@ -298,17 +313,19 @@ class VerifyApplied final : public Step {
     const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*deps().metadata));
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
+                     WrittenEnvironment(state(), ctx));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(report, *target));
     if (!verification.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("the applied definitions do not verify: ",
                                                         Summarise(verification.problems())));
     }
     *report.mutable_verification() = verification;
-    if (package.secrets_size() > 0 && deps().secret_store != nullptr) {
+    if (package.secrets_size() > 0 && written->secrets() != nullptr) {
       // The migration stands: the prior secret values the snapshot kept are no longer needed.
       RETURN_IF_ERROR(
-          ReleaseSecretBackups(ctx.task().workflow_instance_id(), *deps().secret_store).status());
+          ReleaseSecretBackups(ctx.task().workflow_instance_id(), *written->secrets()).status());
     }
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));

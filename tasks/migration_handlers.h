@@ -8,11 +8,15 @@
 //   cmig_await_incoming                  cmig_verify_applied
 //   cmig_verify_target                   cmig_restore_snapshot (incoming_migration_rollback)
 //
-// "This environment" is always the orchestrator the worker polls: the outgoing steps read the
-// source from it, the incoming steps write the target through it. Only the push, await and
-// verify_target steps reach another environment: they resolve the workflow input's
-// targetEnvironment id through the EnvironmentResolver and its token through the SecretResolver,
-// so no token is ever part of a task's input, output or log.
+// "This environment" is the orchestrator the worker polls. A gRPC environment runs its own
+// migrations: the outgoing steps read the source from this environment, the push starts the
+// incoming workflow in the target, whose steps write it through its own orchestrator. A REST
+// environment (a Conductor server as it ships, client/rest_client.h) has no migration worker:
+// when sourceEnvironment names one, the outgoing steps read it over REST; when targetEnvironment
+// names one, the push starts the incoming workflow here with input "remoteTarget" set to it, and
+// its steps (and the rollback's) write it over REST. Environment ids resolve through the
+// EnvironmentResolver and their tokens or access key secrets through the SecretResolver, so no
+// credential is ever part of a task's input, output or log.
 //
 // Large intermediate results (fetched definitions, the discovery, the package, the plan, the
 // snapshot) are stored once in this environment's content-addressed blob store and only their

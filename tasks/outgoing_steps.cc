@@ -55,6 +55,10 @@ class FetchDefinitions final : public Step {
     for (const auto& w : selection.workflows()) wants_all_workflows |= w.name() == "*";
     for (const auto& t : selection.task_defs()) wants_all_tasks |= t == "*";
 
+    ASSIGN_OR_RETURN(std::string source_env, OptionalStringInput(ctx, "environment"));
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> source,
+                     state().Source(source_env));
+    client::MetadataClient& metadata = source->metadata();
     v1::FetchedDefinitions fetched;
     // A few names are read one by one (discovery then reads what they reference the same way);
     // "*" or many names list the source once, which is fewer round trips.
@@ -62,11 +66,10 @@ class FetchDefinitions final : public Step {
         wants_all_workflows || wants_all_tasks ||
         selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
-        list ? deps().metadata->ListWorkflowDefs("", /*all_versions=*/true)
+        list ? metadata.ListWorkflowDefs("", /*all_versions=*/true)
              : absl::UnimplementedError("not listed: the selection names a few definitions");
     if (workflows.ok()) {
-      ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs,
-                       deps().metadata->ListTaskDefs());
+      ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, metadata.ListTaskDefs());
       fetched.set_complete(true);
       for (auto& w : *workflows) *fetched.add_workflows() = std::move(w);
       for (auto& t : task_defs) *fetched.add_task_defs() = std::move(t);
@@ -106,7 +109,7 @@ class FetchDefinitions final : public Step {
       std::vector<std::string> missing;
       for (const auto& w : resolved.workflows()) {
         absl::StatusOr<conductor::proto::WorkflowDef> d =
-            deps().metadata->GetWorkflowDef(w.name(), w.version());
+            metadata.GetWorkflowDef(w.name(), w.version());
         if (absl::IsNotFound(d.status())) {
           missing.push_back(DescribeItem(v1::ITEM_KIND_WORKFLOW_DEF, w.name(), w.version()));
           continue;
@@ -115,7 +118,7 @@ class FetchDefinitions final : public Step {
         *fetched.add_workflows() = *std::move(d);
       }
       for (const auto& t : resolved.task_defs()) {
-        absl::StatusOr<conductor::proto::TaskDef> d = deps().metadata->GetTaskDef(t);
+        absl::StatusOr<conductor::proto::TaskDef> d = metadata.GetTaskDef(t);
         if (absl::IsNotFound(d.status())) {
           missing.push_back(DescribeItem(v1::ITEM_KIND_TASK_DEF, t, 0));
           continue;
@@ -132,7 +135,10 @@ class FetchDefinitions final : public Step {
     ASSIGN_OR_RETURN(std::string ref, state().StoreMessage(fetched, "fetched definitions"));
     ctx.AddLog(absl::StrCat("fetched ", fetched.workflows_size(), " workflow and ",
                             fetched.task_defs_size(), " task definitions",
-                            fetched.complete() ? " (every definition of the source)" : ""));
+                            fetched.complete() ? " (every definition of the source)" : "",
+                            source->protocol() == client::Protocol::kRest
+                                ? absl::StrCat(" from '", source_env, "' over REST")
+                                : ""));
     TaskOutcome out;
     SetString(out.output, "definitionsRef", ref);
     SetNumber(out.output, "workflowDefs", fetched.workflows_size());
@@ -151,7 +157,9 @@ class DiscoverReferences final : public Step {
     ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
     ASSIGN_OR_RETURN(auto fetched,
                      state().LoadMessage<v1::FetchedDefinitions>(ref, "fetched definitions"));
+    ASSIGN_OR_RETURN(std::string source_env, OptionalStringInput(ctx, "environment"));
     std::unique_ptr<DefinitionSource> source;
+    std::shared_ptr<client::ConductorEnvironment> environment;
     if (fetched.complete()) {
       auto memory = std::make_unique<InMemoryDefinitionSource>();
       for (auto& w : *fetched.mutable_workflows()) memory->AddWorkflowDef(std::move(w));
@@ -160,7 +168,8 @@ class DiscoverReferences final : public Step {
       fetched.clear_task_defs();
       source = std::move(memory);
     } else {
-      source = std::make_unique<ClientSource>(*deps().metadata);
+      ASSIGN_OR_RETURN(environment, state().Source(source_env));
+      source = std::make_unique<ClientSource>(environment->metadata());
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
@@ -226,11 +235,26 @@ class BuildPackageStep final : public Step {
     header.options = options;
     header.selection = stored.selection();
     if (options.include_secrets()) {
+      // A REST source keeps its secrets in its own store (Orkes); this environment's come
+      // through the secret resolver (its store, then the worker's files).
+      ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> source,
+                       state().Source(source_env));
+      client::SecretClient* remote_secrets =
+          source->protocol() == client::Protocol::kRest ? source->secrets() : nullptr;
       for (const auto& dep : d.report.dependencies()) {
         if (dep.kind() != v1::DEPENDENCY_KIND_SECRET) continue;
-        absl::StatusOr<std::string> value = deps().secrets->Resolve(dep.name());
+        absl::StatusOr<std::string> value = remote_secrets != nullptr
+                                                ? remote_secrets->GetSecret(dep.name())
+                                                : deps().secrets->Resolve(dep.name());
         if (value.ok()) {
           header.secret_values[dep.name()] = *std::move(value);
+        } else if (remote_secrets != nullptr && absl::IsUnimplemented(value.status())) {
+          // A server without a secret API (conductor-oss): the values stay with the operator,
+          // and the report lists the secrets to provide by hand.
+          ctx.AddLog(absl::StrCat(
+              "warning: environment '", source_env,
+              "' has no secret API; no secret values are carried: ", value.status().message()));
+          break;
         } else if (!absl::IsNotFound(value.status())) {
           return value.status();
         }
@@ -273,25 +297,46 @@ class PushPackage final : public Step {
     ASSIGN_OR_RETURN(std::string outgoing_id, StringInput(ctx, "outgoingWorkflowId"));
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
     const std::string correlation = IncomingCorrelationId(outgoing_id);
+    // A gRPC target runs the incoming workflow itself; a REST target (a Conductor server as it
+    // ships) has no migration worker, so the incoming workflow runs here and writes to it.
+    client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
+    client::WorkflowClient& runner =
+        remote_orchestrator != nullptr ? static_cast<client::WorkflowClient&>(*remote_orchestrator)
+                                       : *deps().workflows;
+    const std::string where = remote_orchestrator != nullptr
+                                  ? absl::StrCat("in '", target_env, "'")
+                                  : absl::StrCat("here, for REST environment '", target_env, "'");
+    if (absl::Status reached = target->environment->Check(); !reached.ok()) {
+      // Refused credentials will be refused again: fail now, before anything starts.
+      if (absl::IsUnauthenticated(reached) || absl::IsPermissionDenied(reached)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "environment '", target_env, "' refused the credentials: ", reached.message()));
+      }
+      return reached;
+    }
 
     ASSIGN_OR_RETURN(std::vector<conductor::proto::Workflow> existing,
-                     target->orchestrator->GetWorkflowsByCorrelationId(
-                         kIncomingWorkflowName, correlation, /*include_closed=*/true,
-                         /*include_tasks=*/false));
+                     runner.GetWorkflowsByCorrelationId(kIncomingWorkflowName, correlation,
+                                                        /*include_closed=*/true,
+                                                        /*include_tasks=*/false));
     TaskOutcome out;
     if (!existing.empty()) {
       const std::string& id = existing.front().workflow_id();
-      ctx.AddLog(absl::StrCat("the incoming workflow ", id, " in '", target_env,
-                              "' was started by an earlier attempt; not starting another"));
+      ctx.AddLog(absl::StrCat("the incoming workflow ", id, " ", where,
+                              " was started by an earlier attempt; not starting another"));
       SetString(out.output, "incomingWorkflowId", id);
       SetBool(out.output, "alreadyStarted", true);
       return out;
     }
-    ASSIGN_OR_RETURN(std::string bytes, state().Load(package_ref, "package"));
-    ASSIGN_OR_RETURN(std::string target_ref,
-                     state().StoreIn(target->extensions.get(), bytes, "package",
-                                     absl::StrCat("environment '", target_env, "'")));
-    if (absl::StartsWith(target_ref, kInlinePrefix)) {
+    std::string bytes;
+    std::string target_ref = package_ref;
+    if (remote_orchestrator != nullptr) {
+      ASSIGN_OR_RETURN(bytes, state().Load(package_ref, "package"));
+      ASSIGN_OR_RETURN(target_ref,
+                       state().StoreIn(target->environment->extensions(), bytes, "package",
+                                       absl::StrCat("environment '", target_env, "'")));
+    }
+    if (remote_orchestrator != nullptr && absl::StartsWith(target_ref, kInlinePrefix)) {
       // Inline, the package becomes part of the incoming workflow's task data.
       absl::StatusOr<v1::MigrationPackage> package = PackageFromJson(bytes);
       if (package.ok() && package->contains_secret_values()) {
@@ -309,13 +354,19 @@ class PushPackage final : public Step {
     input["sourceEnvironment"].set_string_value(source_env);
     input["targetEnvironment"].set_string_value(target_env);
     input["outgoingWorkflowId"].set_string_value(outgoing_id);
-    ASSIGN_OR_RETURN(std::string id, target->orchestrator->StartWorkflow(start));
-    ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " in '", target_env,
-                            "' with a ", bytes.size(), "-byte package",
+    if (remote_orchestrator == nullptr) {
+      input[std::string(kRemoteTargetInput)].set_string_value(target_env);
+    }
+    ASSIGN_OR_RETURN(std::string id, runner.StartWorkflow(start));
+    ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " ", where,
+                            remote_orchestrator == nullptr
+                                ? ""
+                                : absl::StrCat(" with a ", bytes.size(), "-byte package"),
                             absl::StartsWith(target_ref, kInlinePrefix) ? " (inline)" : ""));
     SetString(out.output, "incomingWorkflowId", id);
     SetString(out.output, "targetPackageRef",
               absl::StartsWith(target_ref, kInlinePrefix) ? "inline" : target_ref);
+    SetString(out.output, "targetProtocol", ProtocolName(target->environment->protocol()));
     SetBool(out.output, "alreadyStarted", false);
     return out;
   }
@@ -333,10 +384,15 @@ class AwaitIncoming final : public Step {
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     ASSIGN_OR_RETURN(std::string id, StringInput(ctx, "incomingWorkflowId"));
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
+    // Where the push started the incoming workflow: in a gRPC target, or here for a REST one.
+    client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
+    client::WorkflowClient& runner =
+        remote_orchestrator != nullptr ? static_cast<client::WorkflowClient&>(*remote_orchestrator)
+                                       : *deps().workflows;
     conductor::proto::Workflow wf;
     const absl::Time give_up = absl::Now() + deps().await_in_step;
     for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {
-      ASSIGN_OR_RETURN(wf, target->orchestrator->GetWorkflowStatus(id, /*include_tasks=*/false));
+      ASSIGN_OR_RETURN(wf, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
       const bool running = wf.status() == conductor::proto::Workflow::RUNNING ||
                            wf.status() == conductor::proto::Workflow::PAUSED;
       if (!running || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
@@ -360,8 +416,8 @@ class AwaitIncoming final : public Step {
           // The full report stays in the target's blob store; keep a copy here for the
           // verify step and the operator.
           const std::string& ref = it->second.string_value();
-          if (absl::StartsWith(ref, kInlinePrefix)) {
-            // A target without a blob store sent the report inline: it is usable as it is.
+          if (absl::StartsWith(ref, kInlinePrefix) || remote_orchestrator == nullptr) {
+            // Inline (a target without a blob store), or already here: usable as it is.
             SetString(out.output, "reportRef", ref);
             ctx.AddLog(absl::StrCat("the incoming workflow ", id, " completed"));
             return out;
@@ -369,8 +425,8 @@ class AwaitIncoming final : public Step {
           if (!absl::StartsWith(ref, kStoredPrefix)) {
             return absl::InvalidArgumentError("the incoming report reference is malformed");
           }
-          ASSIGN_OR_RETURN(std::string bytes,
-                           target->extensions->GetBlob(ref.substr(kStoredPrefix.size())));
+          ASSIGN_OR_RETURN(std::string bytes, target->environment->extensions()->GetBlob(
+                                                  ref.substr(kStoredPrefix.size())));
           ASSIGN_OR_RETURN(std::string local, state().Store(bytes, "incoming report"));
           SetString(out.output, "reportRef", local);
         }
@@ -411,7 +467,8 @@ class VerifyTargetStep final : public Step {
       return absl::InvalidArgumentError("input 'incomingReport' is missing");
     }
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source, ReadAll(*target->orchestrator));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source,
+                     ReadAll(target->environment->metadata()));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(incoming, *source));
     if (!verification.ok()) {
       return absl::FailedPreconditionError(

@@ -10,27 +10,30 @@ namespace cmig::tasks {
 
 absl::StatusOr<std::shared_ptr<Remote>> RemoteEnvironments::Connect(absl::string_view id) {
   ASSIGN_OR_RETURN(v1::Environment env, environments_.Resolve(id));
-  client::ClientOptions options;
-  options.address = env.address();
-  options.use_tls = env.use_tls();
-  options.root_ca_file = env.tls_root_ca_file();
-  options.call_timeout = call_timeout_;
-  if (!env.token_secret().empty()) {
-    absl::StatusOr<std::string> token = secrets_.Resolve(env.token_secret());
-    if (!token.ok()) {
-      return absl::Status(token.status().code(), absl::StrCat("the token of environment '", id,
-                                                              "': ", token.status().message()));
+  RETURN_IF_ERROR(client::ParseEnvironmentAddress(env).status());
+  auto secret = [&](const std::string& name, absl::string_view what,
+                    std::string* value) -> absl::Status {
+    if (name.empty()) return absl::OkStatus();
+    absl::StatusOr<std::string> v = secrets_.Resolve(name);
+    if (!v.ok()) {
+      return absl::Status(v.status().code(), absl::StrCat("the ", what, " of environment '", id,
+                                                          "': ", v.status().message()));
     }
-    options.token = *std::move(token);
-  }
-  std::string fingerprint = absl::StrCat(options.address, "|", options.use_tls, "|",
-                                         options.root_ca_file, "|", Sha256Hex(options.token));
+    *value = *std::move(v);
+    return absl::OkStatus();
+  };
+  client::EnvironmentCredentials credentials;
+  RETURN_IF_ERROR(secret(env.token_secret(), "token", &credentials.token));
+  RETURN_IF_ERROR(secret(env.access_key_secret(), "access key secret", &credentials.key_secret));
+  std::string fingerprint = absl::StrCat(
+      env.address(), "|", env.use_tls(), "|", env.tls_root_ca_file(), "|", env.access_key_id(), "|",
+      Sha256Hex(credentials.token), "|", Sha256Hex(credentials.key_secret));
   absl::MutexLock lock(&mu_);
   auto it = remotes_.find(std::string(id));
   if (it != remotes_.end() && it->second->fingerprint == fingerprint) return it->second;
   auto remote = std::make_shared<Remote>();
-  ASSIGN_OR_RETURN(remote->orchestrator, client::GrpcOrchestratorClient::Create(options));
-  ASSIGN_OR_RETURN(remote->extensions, client::GrpcExtensionsClient::Create(options));
+  ASSIGN_OR_RETURN(remote->environment,
+                   client::ConnectEnvironment(env, credentials, call_timeout_));
   remote->fingerprint = std::move(fingerprint);
   remotes_[std::string(id)] = remote;
   return remote;

@@ -1,11 +1,11 @@
-// Connections from a migration step to another environment (the push, await and verify_target
-// steps reach the target): the environment id resolved to an address through an
-// EnvironmentResolver, its token read through a SecretResolver, so no token is ever part of a
-// task's input, output or log.
+// Connections from a migration step to another environment (a REST source or target, and the
+// push, await and verify_target steps' target): the environment id resolved to an address through
+// an EnvironmentResolver, its token or access key secret read through a SecretResolver, so no
+// credential is ever part of a task's input, output or log.
 //
 //   RemoteEnvironments remotes(environments, secrets, absl::Seconds(30));
 //   ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, remotes.Connect("prod"));
-//   ASSIGN_OR_RETURN(std::string id, target->orchestrator->StartWorkflow(start));
+//   ASSIGN_OR_RETURN(auto def, target->environment->metadata().GetWorkflowDef("order_flow", 0));
 //
 // Thread-safety: Connect is safe to call concurrently.
 #ifndef CMIG_TASKS_REMOTE_H_
@@ -20,17 +20,17 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/extensions_client.h"
-#include "client/grpc_client.h"
+#include "client/conductor_environment.h"
 #include "migration/environments.h"
 
 namespace cmig::tasks {
 
 // A connection to another environment, cached per environment id.
 struct Remote {
-  std::unique_ptr<client::GrpcOrchestratorClient> orchestrator;
-  std::unique_ptr<client::GrpcExtensionsClient> extensions;
-  std::string fingerprint;  // address, TLS and token hash: reconnect when any changes
+  // Its definitions, their removal and its secrets, over gRPC or REST. For a gRPC environment,
+  // also the orchestrator that runs migrations there (environment->orchestrator()).
+  std::unique_ptr<client::ConductorEnvironment> environment;
+  std::string fingerprint;  // address, TLS, key id and credential hashes: reconnect on change
 };
 
 class RemoteEnvironments {
@@ -43,9 +43,10 @@ class RemoteEnvironments {
   RemoteEnvironments(const RemoteEnvironments&) = delete;
   RemoteEnvironments& operator=(const RemoteEnvironments&) = delete;
 
-  // The connection to environment `id`, with its token read from the secret store. Reused while
-  // the environment's address, TLS settings and token stay the same. The resolvers' errors come
-  // back as they are (a token's prefixed with the environment it is for, never its value).
+  // The connection to environment `id`, with its token or access key secret read from the secret
+  // store. Reused while the environment's address, TLS settings and credentials stay the same.
+  // The resolvers' errors come back as they are (a credential's prefixed with the environment it
+  // is for, never its value); an address that does not parse is InvalidArgument naming it.
   absl::StatusOr<std::shared_ptr<Remote>> Connect(absl::string_view id);
 
  private:

@@ -40,11 +40,20 @@ class RestoreSnapshot final : public Step {
       }
       if (t.reference_task_name() == "apply") apply_started = true;
     }
+    // The environment the failed workflow wrote: a REST one it ran here for, or this one.
+    std::string remote;
+    if (auto it = failed.input().find(std::string(kRemoteTargetInput));
+        it != failed.input().end() && it->second.has_string_value()) {
+      remote = it->second.string_value();
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
+                     state().Written(remote));
+    client::SecretClient* secret_store = written->secrets();
     TaskOutcome out;
     if (snapshot_ref.empty() || !apply_started) {
       // A snapshot step that failed part-way may still have kept prior secret values.
-      if (deps().secret_store != nullptr) {
-        absl::StatusOr<int> released = ReleaseSecretBackups(failed_id, *deps().secret_store);
+      if (secret_store != nullptr) {
+        absl::StatusOr<int> released = ReleaseSecretBackups(failed_id, *secret_store);
         if (!released.ok() && !absl::IsUnimplemented(released.status())) {
           return released.status();
         }
@@ -61,13 +70,13 @@ class RestoreSnapshot final : public Step {
     ASSIGN_OR_RETURN(std::vector<RestoreStep> steps, StepsToRestore(snapshot));
     SecretRestore secrets;
     if (snapshot.secrets_size() > 0) {
-      if (deps().secret_store == nullptr) {
+      if (secret_store == nullptr) {
         return absl::FailedPreconditionError(
             "cannot restore the secrets the failed apply wrote: no secret store is configured");
       }
       // Secrets first: they are independent of the definitions, and a later definition failure
       // must not leave a new secret value behind.
-      ASSIGN_OR_RETURN(secrets, RestoreSecrets(snapshot, failed_id, *deps().secret_store));
+      ASSIGN_OR_RETURN(secrets, RestoreSecrets(snapshot, failed_id, *secret_store));
       ctx.AddLog(absl::StrCat("secrets: put back ", secrets.restored, " prior values, deleted ",
                               secrets.removed, " the apply created"));
     }
@@ -79,23 +88,23 @@ class RestoreSnapshot final : public Step {
     for (const RestoreStep& s : steps) {
       if (s.action == RestoreStep::Action::kPut) {
         if (s.kind == v1::ITEM_KIND_TASK_DEF) {
-          RETURN_IF_ERROR(deps().metadata->CreateTaskDefs({s.task_def}));
+          RETURN_IF_ERROR(written->metadata().CreateTaskDefs({s.task_def}));
         } else {
-          RETURN_IF_ERROR(deps().metadata->UpdateWorkflowDefs({s.workflow_def}));
+          RETURN_IF_ERROR(written->metadata().UpdateWorkflowDefs({s.workflow_def}));
         }
         ++restored;
         continue;
       }
       absl::Status st = absl::UnimplementedError("this server offers no definition removal");
-      if (deps().admin != nullptr) {
-        st = s.kind == v1::ITEM_KIND_TASK_DEF ? deps().admin->DeleteTaskDef(s.name)
-                                              : deps().admin->DeleteWorkflowDef(s.name, s.version);
+      if (client::DefinitionAdminClient* admin = written->admin(); admin != nullptr) {
+        st = s.kind == v1::ITEM_KIND_TASK_DEF ? admin->DeleteTaskDef(s.name)
+                                              : admin->DeleteWorkflowDef(s.name, s.version);
       }
       if (absl::IsUnimplemented(st)) {
         // Only what the apply got to write before it failed is left behind.
         absl::Status exists = s.kind == v1::ITEM_KIND_TASK_DEF
-                                  ? deps().metadata->GetTaskDef(s.name).status()
-                                  : deps().metadata->GetWorkflowDef(s.name, s.version).status();
+                                  ? written->metadata().GetTaskDef(s.name).status()
+                                  : written->metadata().GetWorkflowDef(s.name, s.version).status();
         if (absl::IsNotFound(exists)) continue;
         RETURN_IF_ERROR(exists);
         left.push_back(DescribeItem(s.kind, s.name, s.version));

@@ -59,6 +59,18 @@ absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name
   return v->string_value();
 }
 
+absl::StatusOr<std::string> OptionalStringInput(TaskContext& ctx, absl::string_view name) {
+  const Value* v = ctx.Input(name);
+  if (v == nullptr || v->kind_case() == Value::KIND_NOT_SET ||
+      v->kind_case() == Value::kNullValue) {
+    return std::string();
+  }
+  if (v->kind_case() != Value::kStringValue) {
+    return absl::InvalidArgumentError(absl::StrCat("input '", name, "' must be a string"));
+  }
+  return v->string_value();
+}
+
 void Set(Struct& s, absl::string_view key, Value v) {
   (*s.mutable_fields())[std::string(key)] = std::move(v);
 }
@@ -211,6 +223,30 @@ absl::StatusOr<std::string> StepState::Load(absl::string_view ref, absl::string_
         absl::StrCat("the stored ", what, " does not match its digest ", digest));
   }
   return bytes;
+}
+
+absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> StepState::Source(
+    absl::string_view source_env) {
+  if (source_env.empty()) return Here();
+  absl::StatusOr<v1::Environment> env = deps_.environments->Resolve(source_env);
+  if (absl::IsNotFound(env.status())) return Here();
+  RETURN_IF_ERROR(env.status());
+  ASSIGN_OR_RETURN(client::EnvironmentAddress where, client::ParseEnvironmentAddress(*env));
+  if (where.protocol != client::Protocol::kRest) return Here();
+  ASSIGN_OR_RETURN(std::shared_ptr<Remote> remote, remotes_.Connect(source_env));
+  return std::shared_ptr<client::ConductorEnvironment>(remote, remote->environment.get());
+}
+
+absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> StepState::Written(
+    absl::string_view remote_target) {
+  if (remote_target.empty()) return Here();
+  ASSIGN_OR_RETURN(std::shared_ptr<Remote> remote, remotes_.Connect(remote_target));
+  if (remote->environment->protocol() != client::Protocol::kRest) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", kRemoteTargetInput, "' names environment '", remote_target,
+        "', which is not a REST environment: a gRPC environment runs its own migrations"));
+  }
+  return std::shared_ptr<client::ConductorEnvironment>(remote, remote->environment.get());
 }
 
 }  // namespace cmig::tasks

@@ -36,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
+#include "client/conductor_environment.h"
 #include "client/extensions_client.h"
 #include "client/metadata_client.h"
 #include "client/workflow_client.h"
@@ -55,6 +56,9 @@ namespace cmig::tasks {
 
 inline constexpr absl::string_view kStoredPrefix = "sha256:";
 inline constexpr absl::string_view kInlinePrefix = "inline:";
+// The incoming workflow's input (and its steps') naming the REST environment it writes, when it
+// runs here on that environment's behalf; absent or empty = it writes this environment.
+inline constexpr absl::string_view kRemoteTargetInput = "remoteTarget";
 
 // ---- inputs and outputs ---------------------------------------------------------------------
 
@@ -64,6 +68,8 @@ absl::Status FromValue(const google::protobuf::Value* v, absl::string_view what,
                        google::protobuf::Message* m);
 // A string input; InvalidArgument when missing or empty.
 absl::StatusOr<std::string> StringInput(TaskContext& ctx, absl::string_view name);
+// A string input that may be absent or null (then empty); InvalidArgument when of another type.
+absl::StatusOr<std::string> OptionalStringInput(TaskContext& ctx, absl::string_view name);
 // Input "options" (cmig.v1.MigrationOptions); defaults when absent.
 absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx);
 
@@ -121,12 +127,23 @@ class StepState {
  public:
   explicit StepState(MigrationDeps deps)
       : deps_(std::move(deps)),
-        remotes_(*deps_.environments, *deps_.secrets, deps_.remote_call_timeout) {}
+        remotes_(*deps_.environments, *deps_.secrets, deps_.remote_call_timeout),
+        here_(*deps_.metadata, deps_.admin, deps_.secret_store) {}
   StepState(const StepState&) = delete;
   StepState& operator=(const StepState&) = delete;
 
   const MigrationDeps& deps() const { return deps_; }
   RemoteEnvironments& remotes() { return remotes_; }
+
+  // The environment an outgoing step reads: `source_env` when it names a REST environment, else
+  // this one (a migration from a gRPC environment runs there, and a source name nobody registered
+  // is a label). Errors: resolution other than NotFound, and connecting.
+  absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> Source(
+      absl::string_view source_env);
+  // The environment an incoming step writes: the REST environment `remote_target` names when it
+  // is not empty (the incoming workflow runs here on its behalf), else this one.
+  absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> Written(
+      absl::string_view remote_target);
 
   // Stores `bytes` in this environment; returns the reference. `may_inline` false: the bytes
   // carry secret values, which must never become task data, so no blob store is an error.
@@ -173,8 +190,14 @@ class StepState {
   }
 
  private:
+  // This environment, borrowed for the lifetime of the state.
+  std::shared_ptr<client::ConductorEnvironment> Here() {
+    return std::shared_ptr<client::ConductorEnvironment>(std::shared_ptr<void>(), &here_);
+  }
+
   const MigrationDeps deps_;
   RemoteEnvironments remotes_;
+  client::BorrowedEnvironment here_;
   absl::Mutex mu_;
   std::string cached_ref_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const ParsedPackage> cached_package_ ABSL_GUARDED_BY(mu_);

@@ -740,7 +740,10 @@ TEST_F(RestApiTest, TokensExpireAfterTheirTimeToLive) {
   RestClient expired(
       server_->http_address(),
       {absl::StrCat("X-Authorization: ", Field(issued.Json(), "token").string_value())});
-  EXPECT_EQ(expired.Get("/api/metadata/taskdefs").status, 403);
+  // Expired: 401, so a client asks for a new token (as Orkes answers); unknown: 403.
+  EXPECT_EQ(expired.Get("/api/metadata/taskdefs").status, 401);
+  RestClient unknown(server_->http_address(), {"X-Authorization: never-issued"});
+  EXPECT_EQ(unknown.Get("/api/metadata/taskdefs").status, 403);
 }
 
 TEST_F(RestApiTest, ConductorApiOnlyServesWhatConductorOssServes) {

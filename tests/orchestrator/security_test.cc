@@ -1,14 +1,11 @@
 // Bearer-token authentication on every RPC, TLS, and the gRPC health service.
 #include <grpcpp/generic/generic_stub.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <fstream>
 
 #include "orchestrator_testing.h"
 #include "rest_testing.h"
+#include "tests/testing/self_signed.h"
 
 namespace cmig::orchestrator::test {
 namespace {
@@ -103,47 +100,8 @@ TEST(AuthOptionsTest, TokensFileWithoutTokensIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
-// A self-signed certificate for localhost / 127.0.0.1, made with OpenSSL.
-struct CertAndKey {
-  std::string cert_pem, key_pem;
-};
-
-CertAndKey MakeSelfSigned() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* san =
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  X509_add_ext(x, san, -1);
-  X509_EXTENSION_free(san);
-  X509_sign(x, key, EVP_sha256());
-  auto to_string = [](BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string s(data, n);
-    BIO_free(bio);
-    return s;
-  };
-  BIO* cert_bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cert_bio, x);
-  BIO* key_bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  CertAndKey out{to_string(cert_bio), to_string(key_bio)};
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
-}
+using ::cmig::testing::CertAndKey;
+using ::cmig::testing::MakeSelfSigned;
 
 // Options for a server in `dir` serving with `ck`, written there as its certificate and key.
 ServerOptions TlsOptions(const std::string& dir, const CertAndKey& ck) {

@@ -1,0 +1,478 @@
+// End to end with REST environments: a home orchestrator H (gRPC, the migration worker polls it)
+// migrates from and to orchestrators reached over Conductor's REST API only, as conductor-oss and
+// Orkes ship. The REST servers are embedded orchestrators with `conductor_api_only` (a
+// conductor-oss stand-in: Conductor's API, no extensions) or in full (an Orkes stand-in: access
+// keys, secrets). What a REST server holds is read back with libcurl, a client we did not write.
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_matchers.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
+#include "definitions/json.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "migration/apply_order.h"
+#include "orchestrator/clock.h"
+#include "orchestrator/server.h"
+#include "tasks/migration_handlers.h"
+#include "tests/orchestrator/rest_testing.h"
+#include "tests/testing/migration_side.h"
+#include "tests/testing/self_signed.h"
+#include "tests/testing/wait_for.h"
+#include "tests/testing/wait_for_workflow.h"
+
+namespace cmig {
+namespace {
+
+using ::cmig::testing::WaitFor;
+using ::cmig::testing::WaitForWorkflow;
+using conductor::proto::Workflow;
+using google::protobuf::Value;
+using orchestrator::test::HttpResult;
+using orchestrator::test::RestClient;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using DefinitionHashes = std::map<std::string, std::string>;
+
+bool IsMigrationDefinition(const std::string& name) {
+  return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
+}
+
+// A clock the test moves by hand (the Orkes stand-in's token expiry).
+class ManualClock final : public orchestrator::Clock {
+ public:
+  int64_t NowMs() const override { return now_ms_.load(); }
+  void Advance(absl::Duration d) { now_ms_ += absl::ToInt64Milliseconds(d); }
+
+ private:
+  std::atomic<int64_t> now_ms_{absl::ToUnixMillis(absl::Now())};
+};
+
+// A Conductor server reached over REST.
+struct RestServer {
+  std::string id;
+  std::string token;
+  bool conductor_api_only = true;
+  std::string tls_cert_file;  // set: HTTPS with this certificate and key
+  std::string tls_key_file;
+  const orchestrator::Clock* clock = nullptr;
+  absl::Duration token_ttl = absl::Hours(1);
+  std::unique_ptr<orchestrator::OrchestratorServer> server;
+
+  // "http(s)://127.0.0.1:PORT/api".
+  std::string Api() const { return absl::StrCat(server->http_address(), "/api"); }
+  RestClient Curl() const { return RestClient(Api(), {absl::StrCat("X-Authorization: ", token)}); }
+};
+
+const char kSelectOrder[] = R"({"workflows":[{"name":"order_flow"}]})";
+
+class RestEnvironmentsE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = absl::StrCat(::testing::TempDir(), "/rest_e2e_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    ASSERT_NO_FATAL_FAILURE(StartSide(home_, "H", "token-of-h"));
+  }
+  void TearDown() override {
+    for (cmig::testing::MigrationSide* s : {&home_, &grpc_target_}) {
+      if (s->server != nullptr) s->Stop();
+    }
+    for (RestServer* r : {&source_, &target_}) {
+      if (r->server) r->server->Shutdown();
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartSide(cmig::testing::MigrationSide& side, const std::string& id,
+                 const std::string& token) {
+    side.id = id;
+    const std::string tokens = absl::StrCat(dir_, "/", id, ".tokens");
+    std::ofstream(tokens) << token << "\n";
+    orchestrator::ServerOptions options;
+    options.db_path = absl::StrCat(dir_, "/", id, ".db");
+    options.listen_address = "127.0.0.1:0";
+    options.tokens_file = tokens;
+    auto s = orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(s.status());
+    side.server = *std::move(s);
+    ASSERT_OK(side.Connect(token, absl::Seconds(5)));
+    ASSERT_OK(side.RegisterMigrationWorkflows({}));
+  }
+  void StartWorker(cmig::testing::MigrationSide& side, tasks::MigrationDeps extra = {}) {
+    tasks::MigrationDeps deps = side.Deps(std::move(extra));
+    deps.secret_store = side.ext.get();
+    ASSERT_OK(side.StartWorker(
+        std::move(deps), cmig::testing::QuickWorkerOptions(absl::StrCat("worker-", side.id))));
+  }
+
+  void StartRest(RestServer& r, const std::string& id) {
+    r.id = id;
+    if (r.token.empty()) r.token = absl::StrCat("token-of-", id);
+    const std::string tokens = absl::StrCat(dir_, "/", id, ".tokens");
+    std::ofstream(tokens) << r.token << "\n";
+    orchestrator::ServerOptions options;
+    options.db_path = absl::StrCat(dir_, "/", id, ".db");
+    options.listen_address = "127.0.0.1:0";
+    options.http_listen_address = "127.0.0.1:0";
+    options.tokens_file = tokens;
+    options.conductor_api_only = r.conductor_api_only;
+    options.tls_cert_file = r.tls_cert_file;
+    options.tls_key_file = r.tls_key_file;
+    options.clock = r.clock;
+    options.token_ttl = r.token_ttl;
+    auto s = orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(s.status());
+    r.server = *std::move(s);
+  }
+
+  // Registers REST server `r` in the home as environment r.id, its token in the home's secrets.
+  void RegisterRest(const RestServer& r, const std::string& ca_file = "") {
+    v1::Environment env;
+    env.set_id(r.id);
+    env.set_address(r.Api());
+    env.set_tls_root_ca_file(ca_file);
+    env.set_token_secret(absl::StrCat(r.id, "-token"));
+    ASSERT_OK(home_.ext->PutEnvironment(env));
+    ASSERT_OK(home_.ext->PutSecret(env.token_secret(), r.token));
+  }
+
+  // order_flow v3 -> payment_flow v1 -> ledger_flow v2, a task definition for every SIMPLE task.
+  static std::vector<std::string> OrderTaskDefs() {
+    std::vector<std::string> out;
+    for (const char* t : {"reserve_stock", "charge_card", "write_ledger"}) {
+      out.push_back(absl::StrCat(R"({"name":")", t,
+                                 R"(","retryCount":2,"timeoutSeconds":60,)"
+                                 R"("responseTimeoutSeconds":30,"ownerEmail":"o@x"})"));
+    }
+    return out;
+  }
+  static std::vector<std::string> OrderWorkflows() {
+    auto simple = [](const std::string& name) {
+      return absl::StrCat(R"({"name":")", name, R"(","taskReferenceName":")", name,
+                          R"(_ref","type":"SIMPLE"})");
+    };
+    auto sub = [](const std::string& name, int version) {
+      return absl::StrCat(R"({"name":")", name, R"(","taskReferenceName":")", name,
+                          R"(_ref","type":"SUB_WORKFLOW","subWorkflowParam":{"name":")", name,
+                          R"(","version":)", version, "}}");
+    };
+    auto wf = [](const std::string& name, int version, const std::string& tasks) {
+      return absl::StrCat(R"({"name":")", name, R"(","version":)", version,
+                          R"(,"schemaVersion":2,"ownerEmail":"o@x","tasks":[)", tasks, "]}");
+    };
+    return {
+        wf("ledger_flow", 2, simple("write_ledger")),
+        wf("payment_flow", 1, absl::StrCat(simple("charge_card"), ",", sub("ledger_flow", 2))),
+        wf("order_flow", 3, absl::StrCat(simple("reserve_stock"), ",", sub("payment_flow", 1)))};
+  }
+  void SeedHome() {
+    for (const std::string& t : OrderTaskDefs()) {
+      auto def = TaskDefFromConductorJson(t, nullptr);
+      ASSERT_OK(def.status());
+      ASSERT_OK(home_.client->CreateTaskDefs({*def}));
+    }
+    for (const std::string& w : OrderWorkflows()) {
+      auto def = WorkflowDefFromConductorJson(w, nullptr);
+      ASSERT_OK(def.status());
+      ASSERT_OK(home_.client->UpdateWorkflowDefs({*def}));
+    }
+  }
+  static void SeedRest(const RestServer& r) {
+    RestClient curl = r.Curl();
+    std::string list;
+    for (const std::string& t : OrderTaskDefs()) absl::StrAppend(&list, list.empty() ? "" : ",", t);
+    HttpResult put = curl.Post("/metadata/taskdefs", absl::StrCat("[", list, "]"));
+    ASSERT_EQ(put.status, 200) << put.body;
+    for (const std::string& w : OrderWorkflows()) {
+      HttpResult created = curl.Post("/metadata/workflow", w);
+      ASSERT_EQ(created.status, 200) << created.body;
+    }
+  }
+
+  // What a REST server holds, read with curl: key -> canonical hash.
+  static DefinitionHashes RestHashes(const RestServer& r) {
+    DefinitionHashes out;
+    RestClient curl = r.Curl();
+    HttpResult workflows = curl.Get("/metadata/workflow");
+    EXPECT_EQ(workflows.status, 200) << workflows.body;
+    const Value workflow_list = workflows.Json();
+    for (const Value& v : workflow_list.list_value().values()) {
+      auto def = WorkflowDefFromValue(v, nullptr);
+      EXPECT_OK(def.status());
+      if (def.ok() && !IsMigrationDefinition(def->name())) {
+        out[absl::StrCat("wf:", def->name(), ":", def->version())] = CanonicalHash(*def);
+      }
+    }
+    HttpResult task_defs = curl.Get("/metadata/taskdefs");
+    EXPECT_EQ(task_defs.status, 200) << task_defs.body;
+    const Value task_def_list = task_defs.Json();
+    for (const Value& v : task_def_list.list_value().values()) {
+      auto def = TaskDefFromValue(v, nullptr);
+      EXPECT_OK(def.status());
+      if (def.ok() && !IsMigrationDefinition(def->name())) {
+        out[absl::StrCat("task:", def->name())] = CanonicalHash(*def);
+      }
+    }
+    return out;
+  }
+  static DefinitionHashes GrpcHashes(cmig::testing::MigrationSide& side) {
+    DefinitionHashes out;
+    auto workflows = side.client->ListWorkflowDefs("", /*all_versions=*/true);
+    EXPECT_OK(workflows.status());
+    if (workflows.ok()) {
+      for (const auto& w : *workflows) {
+        if (!IsMigrationDefinition(w.name())) {
+          out[absl::StrCat("wf:", w.name(), ":", w.version())] = CanonicalHash(w);
+        }
+      }
+    }
+    auto task_defs = side.client->ListTaskDefs();
+    EXPECT_OK(task_defs.status());
+    if (task_defs.ok()) {
+      for (const auto& t : *task_defs) {
+        if (!IsMigrationDefinition(t.name())) {
+          out[absl::StrCat("task:", t.name())] = CanonicalHash(t);
+        }
+      }
+    }
+    return out;
+  }
+
+  std::string StartMigration(const std::string& source, const std::string& target,
+                             const std::string& options_json = "{}") {
+    conductor::proto::StartWorkflowRequest req;
+    req.set_name("outgoing_migration_request");
+    auto& in = *req.mutable_input();
+    in["sourceEnvironment"].set_string_value(source);
+    in["targetEnvironment"].set_string_value(target);
+    auto selection = ParseJson(kSelectOrder);
+    EXPECT_OK(selection.status());
+    in["selection"] = *selection;
+    auto options = ParseJson(options_json);
+    EXPECT_OK(options.status());
+    in["options"] = *options;
+    auto id = home_.client->StartWorkflow(req);
+    EXPECT_OK(id.status());
+    return id.ok() ? *id : "";
+  }
+  static Workflow Wait(cmig::testing::MigrationSide& side, const std::string& id) {
+    return WaitForWorkflow(*side.client, id, ::cmig::testing::WorkflowEnded, absl::Seconds(40),
+                           absl::Milliseconds(25));
+  }
+  // The incoming workflow `outgoing_id` started on `side`; empty when there is none.
+  static std::vector<Workflow> IncomingOn(cmig::testing::MigrationSide& side,
+                                          const std::string& outgoing_id) {
+    auto list = side.client->GetWorkflowsByCorrelationId(
+        "incoming_migration_request", tasks::IncomingCorrelationId(outgoing_id), true, true);
+    EXPECT_OK(list.status());
+    return list.ok() ? *list : std::vector<Workflow>{};
+  }
+
+  std::string dir_;
+  // Outlives the servers that read it (they stop in TearDown).
+  ManualClock clock_;
+  cmig::testing::MigrationSide home_;
+  cmig::testing::MigrationSide grpc_target_;
+  RestServer source_, target_;
+};
+
+TEST_F(RestEnvironmentsE2eTest, FromTheHomeToARestTargetArrivesIdentical) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  const std::string id = StartMigration("dev", "prod");
+  Workflow out = Wait(home_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  DefinitionHashes home = GrpcHashes(home_);
+  EXPECT_EQ(home.size(), 6u);
+  EXPECT_EQ(RestHashes(target_), home);
+  // The REST server runs no migration worker: the incoming workflow ran here on its behalf.
+  std::vector<Workflow> incoming = IncomingOn(home_, id);
+  ASSERT_EQ(incoming.size(), 1u);
+  EXPECT_EQ(incoming[0].status(), Workflow::COMPLETED);
+  EXPECT_EQ(incoming[0].input().at("remoteTarget").string_value(), "prod");
+  // Nothing of the migration's own definitions reached prod.
+  HttpResult names = target_.Curl().Get("/metadata/workflow/names");
+  EXPECT_THAT(names.body, Not(HasSubstr("migration_request")));
+
+  // A second run finds everything unchanged.
+  Workflow again = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(again.status(), Workflow::COMPLETED) << again.reason_for_incompletion();
+  std::string report = WriteJson(again.output().at("report"));
+  EXPECT_THAT(report, HasSubstr("ITEM_ACTION_UNCHANGED"));
+  EXPECT_THAT(report, Not(HasSubstr("ITEM_ACTION_CREATE")));
+}
+
+TEST_F(RestEnvironmentsE2eTest, FromOneRestServerToAnotherLeavesTheHomeUntouched) {
+  ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(SeedRest(source_));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  Workflow out = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  DefinitionHashes dev = RestHashes(source_);
+  EXPECT_EQ(dev.size(), 6u);
+  EXPECT_EQ(RestHashes(target_), dev);
+  EXPECT_TRUE(GrpcHashes(home_).empty());
+}
+
+TEST_F(RestEnvironmentsE2eTest, FromARestServerToAGrpcEnvironmentRunsTheIncomingThere) {
+  ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
+  ASSERT_NO_FATAL_FAILURE(SeedRest(source_));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
+  ASSERT_NO_FATAL_FAILURE(StartSide(grpc_target_, "B", "token-of-b"));
+  v1::Environment b;
+  b.set_id("B");
+  b.set_address(absl::StrCat("grpc://", grpc_target_.server->address()));
+  b.set_token_secret("b-token");
+  ASSERT_OK(home_.ext->PutEnvironment(b));
+  ASSERT_OK(home_.ext->PutSecret("b-token", "token-of-b"));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(grpc_target_));
+
+  const std::string id = StartMigration("dev", "B");
+  Workflow out = Wait(home_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(GrpcHashes(grpc_target_), RestHashes(source_));
+  EXPECT_EQ(IncomingOn(grpc_target_, id).size(), 1u);
+  EXPECT_TRUE(IncomingOn(home_, id).empty());
+}
+
+TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestRemovesTheWorkflowsItCreated) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const migration::ApplyStep& step, int index) -> absl::Status {
+    // Task definitions, ledger_flow and payment_flow are written; order_flow never arrives.
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "order_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, faulty));
+
+  const std::string id = StartMigration("dev", "prod");
+  Workflow out = Wait(home_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto found = home_.client->SearchWorkflows(q);
+        return found.ok() && found->results.size() == 1;
+      },
+      absl::Seconds(30), absl::Milliseconds(25)));
+  auto found = home_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  Workflow rollback = Wait(home_, found->results[0].workflow_id());
+  ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  // Two workflows and three task definitions were created, and all are gone: no hand work.
+  EXPECT_GE(rollback.output().at("removed").number_value(), 5);
+  EXPECT_TRUE(RestHashes(target_).empty());
+  EXPECT_EQ(target_.Curl().Get("/metadata/workflow/ledger_flow?version=2").status, 404);
+}
+
+TEST_F(RestEnvironmentsE2eTest, AnHttpsTargetWithAPrivateCaIsVerifiedAgainstIt) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  cmig::testing::CertAndKey ck = cmig::testing::MakeSelfSigned();
+  target_.tls_cert_file = dir_ + "/cert.pem";
+  target_.tls_key_file = dir_ + "/key.pem";
+  std::ofstream(target_.tls_cert_file) << ck.cert_pem;
+  std::ofstream(target_.tls_key_file) << ck.key_pem;
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_, target_.tls_cert_file));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  Workflow out = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(RestHashes(target_), GrpcHashes(home_));
+}
+
+TEST_F(RestEnvironmentsE2eTest, AccessKeyTokensThatExpireAreRenewed) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  target_.conductor_api_only = false;  // Orkes: access keys and a secret store
+  target_.clock = &clock_;
+  target_.token_ttl = absl::Minutes(10);
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  client::ClientOptions admin;
+  admin.address = target_.server->address();
+  admin.token = target_.token;
+  auto ext = client::GrpcExtensionsClient::Create(admin);
+  ASSERT_OK(ext.status());
+  auto key = (*ext)->CreateAccessKey();
+  ASSERT_OK(key.status());
+  v1::Environment env;
+  env.set_id("prod");
+  env.set_address(target_.Api());
+  env.set_access_key_id(key->key_id());
+  env.set_access_key_secret("prod-key");
+  ASSERT_OK(home_.ext->PutEnvironment(env));
+  ASSERT_OK(home_.ext->PutSecret("prod-key", key->key_secret()));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  Workflow first = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(first.status(), Workflow::COMPLETED) << first.reason_for_incompletion();
+  // Every token the target issued has expired; the worker's cached one is answered 401.
+  clock_.Advance(absl::Minutes(11));
+  Workflow second = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(second.status(), Workflow::COMPLETED) << second.reason_for_incompletion();
+  EXPECT_EQ(RestHashes(target_), GrpcHashes(home_));
+  // Neither the key secret nor a token is in the migration's task data.
+  for (const Workflow& wf : {first, second}) {
+    std::string data;
+    for (const auto& t : wf.tasks()) {
+      for (const auto& [k, v] : t.input_data()) absl::StrAppend(&data, WriteJson(v));
+      for (const auto& [k, v] : t.output_data()) absl::StrAppend(&data, WriteJson(v));
+    }
+    EXPECT_THAT(data, Not(HasSubstr(key->key_secret())));
+  }
+}
+
+TEST_F(RestEnvironmentsE2eTest, AWrongAccessKeyFailsAtOnceNamingTheEnvironment) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  target_.conductor_api_only = false;
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  v1::Environment env;
+  env.set_id("prod");
+  env.set_address(target_.Api());
+  env.set_access_key_id("no-such-key");
+  env.set_access_key_secret("prod-key");
+  ASSERT_OK(home_.ext->PutEnvironment(env));
+  ASSERT_OK(home_.ext->PutSecret("prod-key", "a-wrong-key-secret"));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  Workflow out = Wait(home_, StartMigration("dev", "prod"));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("'prod'"));
+  EXPECT_THAT(out.reason_for_incompletion(), Not(HasSubstr("a-wrong-key-secret")));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("refused the credentials"));
+  // Refused credentials are not retried, and nothing was started in their name.
+  int pushes = 0;
+  for (const auto& t : out.tasks()) pushes += t.reference_task_name() == "push" ? 1 : 0;
+  EXPECT_EQ(pushes, 1);
+  EXPECT_TRUE(IncomingOn(home_, out.workflow_id()).empty());
+}
+
+}  // namespace
+}  // namespace cmig
