@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the commands of README.md's "Migrating between two real Conductor servers" as written.
+# Runs the commands of README.md's "Servers with gRPC enabled, and across an air gap" as written.
 # Two `orchestrator --conductor_api_only` processes (each with its own token) stand in for the
 # conductor-oss servers dev-conductor:8090 and prod-conductor:8090: they serve Conductor's gRPC
 # API only and answer every extension call UNIMPLEMENTED, as conductor-oss does. /etc/cmig and the
@@ -73,13 +73,13 @@ ctl() {  # ctl NAME ARGS...: migrationctl against environment NAME
 
 # The section's ```sh blocks, one file each, in order, with the list indentation removed.
 awk -v dir="$WORK/blocks" '
-  /^## / { in_section = ($0 == "## Migrating between two real Conductor servers") }
+  /^## / { in_section = ($0 == "## Servers with gRPC enabled, and across an air gap") }
   in_section && /^ *```sh *$/ { n++; file = sprintf("%s/%02d.sh", dir, n); inblock = 1; next }
   inblock && /^ *```/ { inblock = 0; close(file); next }
   inblock { sub(/^   /, ""); print > file }
 ' "$ROOT/README.md"
 BLOCKS=("$WORK"/blocks/*.sh)
-[ -e "${BLOCKS[0]}" ] || fail "README.md has no sh blocks under 'Migrating between two real Conductor servers'"
+[ -e "${BLOCKS[0]}" ] || fail "README.md has no sh blocks under 'Servers with gRPC enabled, and across an air gap'"
 for what in 'migration-worker' 'migrationctl migrate' 'migrationctl history' \
             'migrationctl export' 'migrationctl inspect' 'migrationctl import'; do
   grep -q -- "$what" "${BLOCKS[@]}" || fail "the README section does not run '$what'"
