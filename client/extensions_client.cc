@@ -7,10 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/grpc_status.h"
+#include "base/status_macros.h"
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 
 namespace cmig::client {
+
+absl::StatusOr<bool> SecretClient::SecretExists(absl::string_view name) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListSecretNames());
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 struct GrpcExtensionsClient::Stubs {
   explicit Stubs(const std::shared_ptr<::grpc::Channel>& channel)

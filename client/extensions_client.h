@@ -50,6 +50,9 @@ class SecretClient {
   virtual absl::StatusOr<std::string> GetSecret(absl::string_view name) = 0;
   virtual absl::StatusOr<std::vector<std::string>> ListSecretNames() = 0;
   virtual absl::Status DeleteSecret(absl::string_view name) = 0;
+  // Whether secret `name` exists, without reading its value. By default through
+  // ListSecretNames (Unimplemented when the store has no listing).
+  virtual absl::StatusOr<bool> SecretExists(absl::string_view name);
 };
 
 // Content-addressed storage: a blob's key is the lower-case hex SHA-256 of its bytes.

@@ -127,7 +127,7 @@ class RestConductorClient final : public MetadataClient,
   absl::StatusOr<std::string> GetSecret(absl::string_view name) override;
   absl::StatusOr<std::vector<std::string>> ListSecretNames() override;
   absl::Status DeleteSecret(absl::string_view name) override;
-  absl::StatusOr<bool> SecretExists(absl::string_view name);
+  absl::StatusOr<bool> SecretExists(absl::string_view name) override;
 
  private:
   struct Impl;

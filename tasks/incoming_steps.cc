@@ -3,6 +3,7 @@
 // (workflows/incoming_migration_request.json).
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,6 +140,34 @@ class ValidatePackageStep final : public Step {
   }
 };
 
+// Preflight of the secrets the definitions read and the package does not carry: each one the
+// target's secret store lacks becomes a warning of the plan (the workflows that read it fail at
+// run time until it is set), and a target without a secret API one warning saying so. Only
+// names are asked, never values. Errors other than Unimplemented come back (a retry may pass).
+absl::Status CheckReferencedSecrets(const v1::MigrationPackage& package,
+                                    client::SecretClient* store, v1::MigrationPlan& plan) {
+  std::set<std::string> carried;
+  for (const v1::SecretValue& s : package.secrets()) carried.insert(s.name());
+  for (const v1::Dependency& d : plan.manual_dependencies()) {
+    if (d.kind() != v1::DEPENDENCY_KIND_SECRET || carried.count(d.name()) > 0) continue;
+    absl::StatusOr<bool> exists = store == nullptr ? absl::UnimplementedError("no secret store")
+                                                   : store->SecretExists(d.name());
+    if (absl::IsUnimplemented(exists.status())) {
+      plan.add_warnings(
+          "the target has no secret API to check referenced secrets against; set them there by "
+          "hand (listed under the dependencies to provide)");
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(exists.status());
+    if (!*exists) {
+      plan.add_warnings(absl::StrCat("secret '", d.name(),
+                                     "' is not in the target; the workflows that read it fail "
+                                     "until it is set there"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 class PlanMigrationStep final : public Step {
  public:
   using Step::Step;
@@ -154,6 +183,7 @@ class PlanMigrationStep final : public Step {
                      WrittenEnvironment(state(), ctx));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
+    RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     report.set_dry_run(package.options().dry_run());

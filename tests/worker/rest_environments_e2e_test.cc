@@ -118,7 +118,9 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
         std::move(deps), cmig::testing::QuickWorkerOptions(absl::StrCat("worker-", side.id))));
   }
 
-  void StartRest(RestServer& r, const std::string& id) {
+  // `http_listen`: where to serve REST (a fixed port to come back on after a restart).
+  void StartRest(RestServer& r, const std::string& id,
+                 const std::string& http_listen = "127.0.0.1:0") {
     r.id = id;
     if (r.token.empty()) r.token = absl::StrCat("token-of-", id);
     const std::string tokens = absl::StrCat(dir_, "/", id, ".tokens");
@@ -126,7 +128,7 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
     orchestrator::ServerOptions options;
     options.db_path = absl::StrCat(dir_, "/", id, ".db");
     options.listen_address = "127.0.0.1:0";
-    options.http_listen_address = "127.0.0.1:0";
+    options.http_listen_address = http_listen;
     options.tokens_file = tokens;
     options.conductor_api_only = r.conductor_api_only;
     options.tls_cert_file = r.tls_cert_file;
@@ -252,13 +254,14 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
   }
 
   std::string StartMigration(const std::string& source, const std::string& target,
-                             const std::string& options_json = "{}") {
+                             const std::string& options_json = "{}",
+                             const std::string& selection_json = kSelectOrder) {
     conductor::proto::StartWorkflowRequest req;
     req.set_name("outgoing_migration_request");
     auto& in = *req.mutable_input();
     in["sourceEnvironment"].set_string_value(source);
     in["targetEnvironment"].set_string_value(target);
-    auto selection = ParseJson(kSelectOrder);
+    auto selection = ParseJson(selection_json);
     EXPECT_OK(selection.status());
     in["selection"] = *selection;
     auto options = ParseJson(options_json);
@@ -472,6 +475,78 @@ TEST_F(RestEnvironmentsE2eTest, AWrongAccessKeyFailsAtOnceNamingTheEnvironment) 
   for (const auto& t : out.tasks()) pushes += t.reference_task_name() == "push" ? 1 : 0;
   EXPECT_EQ(pushes, 1);
   EXPECT_TRUE(IncomingOn(home_, out.workflow_id()).empty());
+}
+
+TEST_F(RestEnvironmentsE2eTest, SecretsArePreflightedAndWrittenOverRest) {
+  // keys_flow reads two secrets; prod (an Orkes stand-in) holds one of them.
+  auto def = WorkflowDefFromConductorJson(
+      R"({"name":"keys_flow","version":1,"schemaVersion":2,"tasks":[{"name":"use_keys",)"
+      R"("taskReferenceName":"k","type":"SIMPLE","inputParameters":{)"
+      R"("a":"${workflow.secrets.present_key}","b":"${workflow.secrets.absent_key}"}}]})",
+      nullptr);
+  ASSERT_OK(def.status());
+  ASSERT_OK(home_.client->UpdateWorkflowDefs({*def}));
+  ASSERT_OK(home_.ext->PutSecret("present_key", "value-of-present"));
+  ASSERT_OK(home_.ext->PutSecret("absent_key", "value-of-absent"));
+  target_.conductor_api_only = false;
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  ASSERT_EQ(target_.Curl().Put("/secrets/present_key", R"("prod's own")").status, 200);
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+  const std::string keys = R"({"workflows":[{"name":"keys_flow"}]})";
+
+  Workflow first = Wait(home_, StartMigration("dev", "prod", "{}", keys));
+  ASSERT_EQ(first.status(), Workflow::COMPLETED) << first.reason_for_incompletion();
+  std::string warnings =
+      WriteJson(first.output().at("report").struct_value().fields().at("warnings"));
+  EXPECT_THAT(warnings, HasSubstr("secret 'absent_key' is not in the target"));
+  EXPECT_THAT(warnings, Not(HasSubstr("present_key")));
+  EXPECT_EQ(target_.Curl().Get("/secrets/absent_key/exists").body, "false");
+
+  // With includeSecrets the values are written through prod's secret API.
+  Workflow second = Wait(home_, StartMigration("dev", "prod",
+                                               R"({"includeSecrets":true,)"
+                                               R"("conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})",
+                                               keys));
+  ASSERT_EQ(second.status(), Workflow::COMPLETED) << second.reason_for_incompletion();
+  EXPECT_THAT(target_.Curl().Get("/secrets/absent_key").body, HasSubstr("value-of-absent"));
+  EXPECT_THAT(target_.Curl().Get("/secrets/present_key").body, HasSubstr("value-of-present"));
+  // The prior value kept for a rollback is released once the migration stands.
+  EXPECT_THAT(target_.Curl().Get("/secrets").body, Not(HasSubstr("cmig")));
+  std::string data;
+  for (const auto& t : second.tasks()) {
+    for (const auto& [k, v] : t.output_data()) absl::StrAppend(&data, WriteJson(v));
+  }
+  EXPECT_THAT(data, Not(HasSubstr("value-of-absent")));
+}
+
+TEST_F(RestEnvironmentsE2eTest, ATargetDownAtThePushIsReachedWhenItComesBack) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  const std::string listen = absl::StrCat("127.0.0.1:", target_.server->http_port());
+  target_.server->Shutdown();
+  target_.server.reset();
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  const std::string id = StartMigration("dev", "prod");
+  auto failed_pushes = [&] {
+    int n = 0;
+    auto wf = home_.client->GetWorkflowStatus(id, /*include_tasks=*/true);
+    if (!wf.ok()) return 0;
+    for (const auto& t : wf->tasks()) {
+      n += t.reference_task_name() == "push" && t.status() == conductor::proto::Task::FAILED;
+    }
+    return n;
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return failed_pushes() >= 1; }, absl::Seconds(30), absl::Milliseconds(10)));
+  // prod comes back on the same address, with what it held (nothing yet).
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod", listen));
+  Workflow out = Wait(home_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  EXPECT_EQ(RestHashes(target_), GrpcHashes(home_));
+  EXPECT_EQ(IncomingOn(home_, id).size(), 1u);
 }
 
 }  // namespace
