@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace cmig::client {
 
@@ -57,6 +58,42 @@ class MetadataClient {
   // Every task definition, ordered by name. Unimplemented when the
   // server does not offer listing.
   virtual absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefs() = 0;
+
+  // ---- keys a definition's proto cannot carry ----
+  // A server reached over Conductor's REST API keeps every key of a definition (onStateChange,
+  // Orkes' tags, ...); gRPC carries the proto only. "Extra keys" are the rest, as
+  // WorkflowDefExtraKeys / TaskDefExtraKeys (definitions/conductor_json.h) make them: null when
+  // there are none.
+
+  // Whether this server keeps and returns extra keys.
+  virtual bool KeepsExtraKeys() const { return false; }
+  // Every version of every workflow (as ListWorkflowDefs("", true)) and its extra keys, in
+  // `*extras` in the same order. Default: the listing with no extra keys.
+  virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowDefsWithExtras(
+      std::vector<google::protobuf::Value>* extras) {
+    absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> defs = ListWorkflowDefs("", true);
+    if (defs.ok()) extras->assign(defs->size(), google::protobuf::Value());
+    return defs;
+  }
+  // Every task definition and its extra keys. Default: the listing with none.
+  virtual absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefsWithExtras(
+      std::vector<google::protobuf::Value>* extras) {
+    absl::StatusOr<std::vector<conductor::proto::TaskDef>> defs = ListTaskDefs();
+    if (defs.ok()) extras->assign(defs->size(), google::protobuf::Value());
+    return defs;
+  }
+  // As UpdateWorkflowDefs / CreateTaskDefs, each definition with `extras[i]` laid over it where
+  // the server keeps extra keys (`extras` empty or of the same size). Default: they are dropped.
+  virtual absl::Status UpdateWorkflowDefsWithExtras(
+      const std::vector<conductor::proto::WorkflowDef>& defs,
+      const std::vector<google::protobuf::Value>& /*extras*/) {
+    return UpdateWorkflowDefs(defs);
+  }
+  virtual absl::Status CreateTaskDefsWithExtras(
+      const std::vector<conductor::proto::TaskDef>& defs,
+      const std::vector<google::protobuf::Value>& /*extras*/) {
+    return CreateTaskDefs(defs);
+  }
 };
 
 }  // namespace cmig::client

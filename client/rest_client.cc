@@ -28,6 +28,7 @@
 #include "base/status_macros.h"
 #include "definitions/conductor_json.h"
 #include "definitions/json.h"
+#include "definitions/json_overlay.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace cmig::client {
@@ -544,10 +545,17 @@ absl::Status RestConductorClient::CreateWorkflowDef(const WorkflowDef& def) {
 }
 
 absl::Status RestConductorClient::UpdateWorkflowDefs(const std::vector<WorkflowDef>& defs) {
+  return UpdateWorkflowDefsWithExtras(defs, {});
+}
+
+absl::Status RestConductorClient::UpdateWorkflowDefsWithExtras(const std::vector<WorkflowDef>& defs,
+                                                               const std::vector<Value>& extras) {
   Value list;
   list.mutable_list_value();
-  for (const WorkflowDef& def : defs) {
-    *list.mutable_list_value()->add_values() = WorkflowDefToValue(def);
+  for (size_t i = 0; i < defs.size(); ++i) {
+    Value v = WorkflowDefToValue(defs[i]);
+    if (i < extras.size()) AddMissingKeys(extras[i], &v);
+    *list.mutable_list_value()->add_values() = std::move(v);
   }
   const std::string body = WriteJson(list);
   return impl_->Send("PUT", "/metadata/workflow", &body).status();
@@ -571,9 +579,18 @@ absl::StatusOr<TaskDef> RestConductorClient::GetTaskDef(absl::string_view name) 
 }
 
 absl::Status RestConductorClient::CreateTaskDefs(const std::vector<TaskDef>& defs) {
+  return CreateTaskDefsWithExtras(defs, {});
+}
+
+absl::Status RestConductorClient::CreateTaskDefsWithExtras(const std::vector<TaskDef>& defs,
+                                                           const std::vector<Value>& extras) {
   Value list;
   list.mutable_list_value();
-  for (const TaskDef& def : defs) *list.mutable_list_value()->add_values() = TaskDefToValue(def);
+  for (size_t i = 0; i < defs.size(); ++i) {
+    Value v = TaskDefToValue(defs[i]);
+    if (i < extras.size()) AddMissingKeys(extras[i], &v);
+    *list.mutable_list_value()->add_values() = std::move(v);
+  }
   const std::string body = WriteJson(list);
   return impl_->Send("POST", "/metadata/taskdefs", &body).status();
 }
@@ -585,52 +602,81 @@ absl::Status RestConductorClient::UpdateTaskDef(const TaskDef& def) {
 
 absl::StatusOr<std::vector<WorkflowDef>> RestConductorClient::ListWorkflowDefs(
     absl::string_view name, bool all_versions) {
+  return ListWorkflows(name, all_versions, nullptr);
+}
+
+absl::StatusOr<std::vector<WorkflowDef>> RestConductorClient::ListWorkflowDefsWithExtras(
+    std::vector<Value>* extras) {
+  return ListWorkflows("", /*all_versions=*/true, extras);
+}
+
+absl::StatusOr<std::vector<WorkflowDef>> RestConductorClient::ListWorkflows(
+    absl::string_view name, bool all_versions, std::vector<Value>* extras) {
   // Every version of every workflow: conductor-oss and Orkes both serve this path, while
   // latest-versions is missing from older servers.
   const std::string path = "/metadata/workflow";
   ASSIGN_OR_RETURN(Value list, impl_->GetJsonList(path));
-  std::vector<WorkflowDef> defs;
+  std::vector<std::pair<WorkflowDef, Value>> defs;
   for (int i = 0; i < list.list_value().values_size(); ++i) {
-    absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(list.list_value().values(i), nullptr);
+    const Value& original = list.list_value().values(i);
+    absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(original, nullptr);
     if (!def.ok()) {
       return absl::Status(def.status().code(), absl::StrCat(impl_->Prefix(), "GET ", path, ": [", i,
                                                             "]: ", def.status().message()));
     }
     if (!name.empty() && def->name() != name) continue;
-    defs.push_back(*std::move(def));
+    Value extra = extras != nullptr ? WorkflowDefExtraKeys(original, *def) : Value();
+    defs.emplace_back(*std::move(def), std::move(extra));
   }
-  std::sort(defs.begin(), defs.end(), [](const WorkflowDef& a, const WorkflowDef& b) {
-    if (a.name() != b.name()) return a.name() < b.name();
-    return a.version() < b.version();
+  std::sort(defs.begin(), defs.end(), [](const auto& a, const auto& b) {
+    if (a.first.name() != b.first.name()) return a.first.name() < b.first.name();
+    return a.first.version() < b.first.version();
   });
-  if (!all_versions) {
+  std::vector<WorkflowDef> out;
+  if (extras != nullptr) extras->clear();
+  for (size_t i = 0; i < defs.size(); ++i) {
     // Sorted by version within a name: the last of each run of a name is its latest.
-    std::vector<WorkflowDef> latest;
-    for (size_t i = 0; i < defs.size(); ++i) {
-      if (i + 1 == defs.size() || defs[i + 1].name() != defs[i].name()) {
-        latest.push_back(std::move(defs[i]));
-      }
+    if (!all_versions && i + 1 < defs.size() && defs[i + 1].first.name() == defs[i].first.name()) {
+      continue;
     }
-    defs = std::move(latest);
+    out.push_back(std::move(defs[i].first));
+    if (extras != nullptr) extras->push_back(std::move(defs[i].second));
   }
-  return defs;
+  return out;
 }
 
 absl::StatusOr<std::vector<TaskDef>> RestConductorClient::ListTaskDefs() {
+  return ListTasks(nullptr);
+}
+
+absl::StatusOr<std::vector<TaskDef>> RestConductorClient::ListTaskDefsWithExtras(
+    std::vector<Value>* extras) {
+  return ListTasks(extras);
+}
+
+absl::StatusOr<std::vector<TaskDef>> RestConductorClient::ListTasks(std::vector<Value>* extras) {
   const std::string path = "/metadata/taskdefs";
   ASSIGN_OR_RETURN(Value list, impl_->GetJsonList(path));
-  std::vector<TaskDef> defs;
+  std::vector<std::pair<TaskDef, Value>> defs;
   for (int i = 0; i < list.list_value().values_size(); ++i) {
-    absl::StatusOr<TaskDef> def = TaskDefFromValue(list.list_value().values(i), nullptr);
+    const Value& original = list.list_value().values(i);
+    absl::StatusOr<TaskDef> def = TaskDefFromValue(original, nullptr);
     if (!def.ok()) {
       return absl::Status(def.status().code(), absl::StrCat(impl_->Prefix(), "GET ", path, ": [", i,
                                                             "]: ", def.status().message()));
     }
-    defs.push_back(*std::move(def));
+    Value extra = extras != nullptr ? TaskDefExtraKeys(original, *def) : Value();
+    defs.emplace_back(*std::move(def), std::move(extra));
   }
   std::sort(defs.begin(), defs.end(),
-            [](const TaskDef& a, const TaskDef& b) { return a.name() < b.name(); });
-  return defs;
+            [](const auto& a, const auto& b) { return a.first.name() < b.first.name(); });
+  std::vector<TaskDef> out;
+  if (extras != nullptr) extras->clear();
+  for (auto& [def, extra] : defs) {
+    out.push_back(std::move(def));
+    if (extras != nullptr) extras->push_back(std::move(extra));
+  }
+  return out;
 }
 
 // --- DefinitionAdminClient ---

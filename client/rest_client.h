@@ -106,6 +106,19 @@ class RestConductorClient final : public MetadataClient,
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowDefs(
       absl::string_view name, bool all_versions) override;
   absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefs() override;
+  // Extra keys: what the server returned beyond the proto (audit keys left out) is kept on
+  // reading, and laid over the proto's JSON on writing.
+  bool KeepsExtraKeys() const override { return true; }
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowDefsWithExtras(
+      std::vector<google::protobuf::Value>* extras) override;
+  absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefsWithExtras(
+      std::vector<google::protobuf::Value>* extras) override;
+  absl::Status UpdateWorkflowDefsWithExtras(
+      const std::vector<conductor::proto::WorkflowDef>& defs,
+      const std::vector<google::protobuf::Value>& extras) override;
+  absl::Status CreateTaskDefsWithExtras(
+      const std::vector<conductor::proto::TaskDef>& defs,
+      const std::vector<google::protobuf::Value>& extras) override;
 
   // DefinitionAdminClient.
   //   DeleteWorkflowDef   DELETE /metadata/workflow/{name}/{version}
@@ -132,6 +145,11 @@ class RestConductorClient final : public MetadataClient,
  private:
   struct Impl;
   explicit RestConductorClient(std::unique_ptr<Impl> impl);
+  // The listings, with each definition's extra keys in `*extras` when it is not null.
+  absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflows(
+      absl::string_view name, bool all_versions, std::vector<google::protobuf::Value>* extras);
+  absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTasks(
+      std::vector<google::protobuf::Value>* extras);
   const std::unique_ptr<Impl> impl_;
 };
 

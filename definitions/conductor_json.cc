@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "definitions/json_overlay.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -544,6 +545,26 @@ absl::StatusOr<conductor::proto::TaskDef> ParseTaskDef(absl::string_view json) {
     return st;
   }
   return def;
+}
+
+namespace {
+
+Value WithoutAuditKeys(Value extra) {
+  if (!extra.has_struct_value()) return extra;
+  auto& fields = *extra.mutable_struct_value()->mutable_fields();
+  for (absl::string_view key : kAuditKeys) fields.erase(std::string(key));
+  if (fields.empty()) extra.set_null_value(google::protobuf::NULL_VALUE);
+  return extra;
+}
+
+}  // namespace
+
+Value WorkflowDefExtraKeys(const Value& original, const conductor::proto::WorkflowDef& d) {
+  return WithoutAuditKeys(KeysMissingFrom(original, WorkflowDefToValue(d)));
+}
+
+Value TaskDefExtraKeys(const Value& original, const conductor::proto::TaskDef& d) {
+  return WithoutAuditKeys(KeysMissingFrom(original, TaskDefToValue(d)));
 }
 
 }  // namespace cmig

@@ -100,6 +100,15 @@ google::protobuf::Value WorkflowTaskToValue(const conductor::proto::WorkflowTask
 std::string WorkflowDefToConductorJson(const conductor::proto::WorkflowDef& d, bool pretty = false);
 std::string TaskDefToConductorJson(const conductor::proto::TaskDef& d, bool pretty = false);
 
+// The keys of a definition's JSON `original` that its proto `d` (read from it) does not carry
+// (onStateChange, Orkes' tags, ...), in json_overlay.h's sparse shape, so AddMissingKeys puts them
+// back over the proto's JSON. The top-level audit keys are left out: they describe the server
+// that held the definition, and the receiving server sets its own. Null when nothing is missing.
+google::protobuf::Value WorkflowDefExtraKeys(const google::protobuf::Value& original,
+                                             const conductor::proto::WorkflowDef& d);
+google::protobuf::Value TaskDefExtraKeys(const google::protobuf::Value& original,
+                                         const conductor::proto::TaskDef& d);
+
 }  // namespace cmig
 
 #endif  // CMIG_DEFINITIONS_CONDUCTOR_JSON_H_

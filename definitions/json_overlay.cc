@@ -1,5 +1,9 @@
 #include "definitions/json_overlay.h"
 
+#include <map>
+
+#include "definitions/json.h"
+
 namespace cmig {
 
 using google::protobuf::Value;
@@ -58,6 +62,46 @@ void AddMissingKeys(const Value& extra, Value* target) {
       AddMissingKeys(extra.list_value().values(i), target->mutable_list_value()->mutable_values(i));
     }
   }
+}
+
+namespace {
+
+void CollectMissing(const Value& extra, const Value& target, const std::string& path,
+                    std::vector<std::string>* out) {
+  if (extra.kind_case() == Value::kStructValue) {
+    // Sorted, so the paths come out in a stable order.
+    std::map<std::string, const Value*> members;
+    for (const auto& [key, value] : extra.struct_value().fields()) members[key] = &value;
+    for (const auto& [key, value] : members) {
+      const std::string child = JsonPathChild(path, key);
+      const Value* present = nullptr;
+      if (target.kind_case() == Value::kStructValue) {
+        auto it = target.struct_value().fields().find(key);
+        if (it != target.struct_value().fields().end()) present = &it->second;
+      }
+      if (present == nullptr) {
+        out->push_back(child);
+      } else {
+        CollectMissing(*value, *present, child, out);
+      }
+    }
+    return;
+  }
+  if (extra.kind_case() == Value::kListValue && target.kind_case() == Value::kListValue &&
+      extra.list_value().values_size() == target.list_value().values_size()) {
+    for (int i = 0; i < extra.list_value().values_size(); ++i) {
+      CollectMissing(extra.list_value().values(i), target.list_value().values(i),
+                     JsonPathIndex(path, i), out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> MissingKeyPaths(const Value& extra, const Value& target) {
+  std::vector<std::string> out;
+  CollectMissing(extra, target, "$", &out);
+  return out;
 }
 
 }  // namespace cmig

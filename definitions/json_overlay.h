@@ -12,6 +12,9 @@
 #ifndef CMIG_DEFINITIONS_JSON_OVERLAY_H_
 #define CMIG_DEFINITIONS_JSON_OVERLAY_H_
 
+#include <string>
+#include <vector>
+
 #include "google/protobuf/struct.pb.h"
 
 namespace cmig {
@@ -24,6 +27,11 @@ google::protobuf::Value KeysMissingFrom(const google::protobuf::Value& original,
 // Puts the members of `extra` (as KeysMissingFrom made it) into `target` where `target` lacks
 // them. A member `target` already has is left as it is.
 void AddMissingKeys(const google::protobuf::Value& extra, google::protobuf::Value* target);
+
+// Where the members of `extra` are that `target` lacks, as JSON paths ("$.tasks[0].onStateChange",
+// definitions/json.h's notation), in key order, depth first: what AddMissingKeys would add.
+std::vector<std::string> MissingKeyPaths(const google::protobuf::Value& extra,
+                                         const google::protobuf::Value& target);
 
 }  // namespace cmig
 

@@ -201,6 +201,13 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
     ApplyStep step;
     step.kind = p.kind();
     step.action = p.action();
+    if (const std::string& extra = package.items(it->second).extra_json(); !extra.empty()) {
+      absl::StatusOr<google::protobuf::Value> v = ParseJson(extra);
+      if (!v.ok() || !v->has_struct_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(what, ": its extra keys are not an object"));
+      }
+      step.extra = *std::move(v);
+    }
     if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
         parsed_task_defs.count(it->second)) {
       step.task_def = *parsed_task_defs[it->second];

@@ -20,6 +20,7 @@
 #include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "migration/package.h"
 
 namespace cmig::migration {
@@ -46,6 +47,8 @@ struct ApplyStep {
   v1::ItemAction action = v1::ITEM_ACTION_UNSPECIFIED;  // CREATE or UPDATE
   conductor::proto::TaskDef task_def;                   // set when kind is TASK_DEF
   conductor::proto::WorkflowDef workflow_def;           // set when kind is WORKFLOW_DEF
+  // The item's extra keys (PackageItem.extra_json), for a target that keeps them; unset if none.
+  google::protobuf::Value extra;
 };
 
 // The writes `plan` asks for, in plan (= apply) order, with rewritten references and versions

@@ -35,6 +35,7 @@
 #include "cmig/v1/package.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "migration/definition_source.h"
 
 namespace cmig::migration {
@@ -53,12 +54,16 @@ struct DiscoveredWorkflow {
   bool requested = false;
   // "workflow:name:version" of the first definition found referring to it; empty if requested.
   std::string discovered_from;
+  // Keys its server holds beyond the proto (definitions/conductor_json.h, WorkflowDefExtraKeys);
+  // unset when none. Discover leaves it unset; a caller that read them fills it in.
+  google::protobuf::Value extra;
 };
 
 struct DiscoveredTaskDef {
   conductor::proto::TaskDef def;
   bool requested = false;
   std::string discovered_from;
+  google::protobuf::Value extra;
 };
 
 struct Discovery {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/json_overlay.h"
 #include "definitions/message_value.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -95,13 +96,20 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   v1::Manifest* manifest = p.mutable_manifest();
   *manifest->mutable_selection() = header.selection;
 
-  auto add = [&](v1::ItemKind kind, const std::string& name, int32_t version, std::string json,
+  auto add = [&](v1::ItemKind kind, const std::string& name, int32_t version,
+                 google::protobuf::Value value, const google::protobuf::Value& extra,
                  bool requested, const std::string& from) {
     v1::PackageItem* item = p.add_items();
     item->set_kind(kind);
     item->set_name(name);
     item->set_version(version);
-    item->set_sha256(Sha256Hex(json));
+    std::string json = CanonicalJson(value);
+    if (extra.has_struct_value()) {
+      item->set_extra_json(CanonicalJson(extra));
+      item->set_sha256(Sha256Hex(ItemJsonWithExtras(value, extra)));
+    } else {
+      item->set_sha256(Sha256Hex(json));
+    }
     item->set_canonical_json(std::move(json));
     v1::ManifestEntry* e = manifest->add_entries();
     e->set_kind(kind);
@@ -113,12 +121,12 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   };
   // Discovery output is sorted already; items end up sorted by (kind, name, version).
   for (const DiscoveredTaskDef& t : discovery.task_defs) {
-    add(v1::ITEM_KIND_TASK_DEF, t.def.name(), 0, CanonicalJson(t.def), t.requested,
+    add(v1::ITEM_KIND_TASK_DEF, t.def.name(), 0, TaskDefToValue(t.def), t.extra, t.requested,
         t.discovered_from);
   }
   for (const DiscoveredWorkflow& w : discovery.workflows) {
-    add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(), CanonicalJson(w.def),
-        w.requested, w.discovered_from);
+    add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(), WorkflowDefToValue(w.def),
+        w.extra, w.requested, w.discovered_from);
   }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
@@ -192,7 +200,19 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     if (!seen.insert({item.kind(), item.name(), item.version()}).second) {
       problems.push_back(absl::StrCat(what, " appears more than once"));
     }
-    if (item.sha256() != Sha256Hex(item.canonical_json())) {
+    google::protobuf::Value extra;
+    std::string hashed = item.canonical_json();
+    if (!item.extra_json().empty()) {
+      absl::StatusOr<google::protobuf::Value> e = ParseJson(item.extra_json());
+      absl::StatusOr<google::protobuf::Value> c = ParseJson(item.canonical_json());
+      if (!e.ok() || !e->has_struct_value()) {
+        problems.push_back(absl::StrCat(what, ": its extra keys are not a JSON object"));
+      } else if (c.ok()) {
+        extra = *std::move(e);
+        hashed = ItemJsonWithExtras(*c, extra);
+      }
+    }
+    if (item.sha256() != Sha256Hex(hashed)) {
       problems.push_back(
           absl::StrCat(what, ": sha256 ", item.sha256(), " does not match its canonical JSON"));
     }
@@ -211,6 +231,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         } else {
           contents.task_defs.push_back(*std::move(def));
           contents.task_def_items.push_back(i);
+          contents.task_def_extras.push_back(extra);
         }
         break;
       }
@@ -227,6 +248,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         } else {
           contents.workflows.push_back(*std::move(def));
           contents.workflow_items.push_back(i);
+          contents.workflow_extras.push_back(extra);
         }
         break;
       }
@@ -285,6 +307,13 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         problems.size() == 1 ? " problem): " : " problems): ", absl::StrJoin(problems, "; ")));
   }
   return contents;
+}
+
+std::string ItemJsonWithExtras(const google::protobuf::Value& canonical,
+                               const google::protobuf::Value& extra) {
+  google::protobuf::Value merged = canonical;
+  AddMissingKeys(extra, &merged);
+  return CanonicalJson(merged);
 }
 
 }  // namespace cmig::migration

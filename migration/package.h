@@ -81,7 +81,15 @@ struct PackageContents {
   // Item index in package.items() of each entry above.
   std::vector<int> task_def_items;
   std::vector<int> workflow_items;
+  // Each entry's extra keys (PackageItem.extra_json parsed; unset when it has none).
+  std::vector<google::protobuf::Value> task_def_extras;
+  std::vector<google::protobuf::Value> workflow_extras;
 };
+
+// The JSON object a definition with `extra` keys is hashed as: `canonical` (the proto's canonical
+// JSON, parsed) with them laid over; `canonical` as it is when `extra` is not an object.
+std::string ItemJsonWithExtras(const google::protobuf::Value& canonical,
+                               const google::protobuf::Value& extra);
 
 // Checks the format version, the digest, every item's hash against its canonical JSON, the
 // shape (non-empty names, known kinds, no duplicate (kind, name, version), canonical JSON that

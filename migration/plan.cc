@@ -27,6 +27,12 @@ using WorkflowKey = std::pair<std::string, int32_t>;
 
 std::string HashOf(const cp::WorkflowDef& def) { return Sha256Hex(CanonicalJson(def)); }
 std::string HashOf(const cp::TaskDef& def) { return Sha256Hex(CanonicalJson(def)); }
+// What the plan compares with the target, and verification later with what it reads: the hash of
+// the item's proto JSON. Keys beyond the proto (PackageItem.extra_json) travel with the item but
+// are not compared: the target is read as protos.
+std::string ComparedHash(const v1::PackageItem& item) {
+  return item.extra_json().empty() ? item.sha256() : Sha256Hex(item.canonical_json());
+}
 
 // A workflow item while it is being planned.
 struct WorkflowPlan {
@@ -290,8 +296,8 @@ class Planner {
     const v1::PackageItem& pkg_item = package_.items(contents_.task_def_items[i]);
     item->set_kind(v1::ITEM_KIND_TASK_DEF);
     item->set_name(def.name());
-    item->set_source_sha256(pkg_item.sha256());
-    item->set_planned_sha256(pkg_item.sha256());
+    item->set_source_sha256(ComparedHash(pkg_item));
+    item->set_planned_sha256(ComparedHash(pkg_item));
     ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* existing, TargetTaskDef(def.name()));
     if (!existing->has_value()) {
       item->set_action(v1::ITEM_ACTION_CREATE);
@@ -312,14 +318,14 @@ class Planner {
     w->item.set_kind(v1::ITEM_KIND_WORKFLOW_DEF);
     w->item.set_name(def.name());
     w->item.set_source_version(def.version());
-    w->item.set_source_sha256(pkg_item.sha256());
+    w->item.set_source_sha256(ComparedHash(pkg_item));
   }
 
   void Finish(int i, WorkflowPlan* w) {
     const v1::PackageItem& pkg_item = package_.items(contents_.workflow_items[i]);
     w->item.set_target_version(w->planned.version());
     if (w->as_packaged) {
-      w->item.set_planned_sha256(pkg_item.sha256());
+      w->item.set_planned_sha256(ComparedHash(pkg_item));
       mapping_[{w->item.name(), w->item.source_version()}] = w->planned.version();
       return;
     }
@@ -369,7 +375,8 @@ class Planner {
   }
 
   std::string PlannedHash(int i, const cp::WorkflowDef& planned, bool as_packaged) {
-    return as_packaged ? package_.items(contents_.workflow_items[i]).sha256() : HashOf(planned);
+    return as_packaged ? ComparedHash(package_.items(contents_.workflow_items[i]))
+                       : HashOf(planned);
   }
 
   int32_t NextFree(const std::string& name, int32_t target_latest) {

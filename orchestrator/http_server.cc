@@ -86,6 +86,10 @@ struct HttpServer::Impl {
   std::unordered_map<SessionBase*, std::shared_ptr<SessionBase>> sessions;
 
   void Accept();
+  bool Stopped() {
+    std::lock_guard<std::mutex> lock(mu);
+    return stopped;
+  }
   void Forget(SessionBase* s) {
     std::lock_guard<std::mutex> lock(mu);
     sessions.erase(s);
@@ -221,7 +225,11 @@ class Session final : public SessionBase {
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (ec == net::error::operation_aborted) return;
+      // Shutdown closes the acceptor from another io thread: an accept that completes after that
+      // (aborted, or EBADF when it was re-armed in between) must not be re-armed again.
+      if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor || Stopped()) {
+        return;
+      }
       spdlog::warn("http: accept failed: {}", ec.message());
       return Accept();
     }

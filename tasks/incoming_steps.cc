@@ -2,9 +2,11 @@
 // target, snapshot what the apply overwrites, apply in dependency order and verify what was applied
 // (workflows/incoming_migration_request.json).
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "definitions/json.h"
+#include "definitions/json_overlay.h"
 #include "migration/apply_order.h"
 #include "migration/package.h"
 #include "migration/plan.h"
@@ -168,6 +171,28 @@ absl::Status CheckReferencedSecrets(const v1::MigrationPackage& package,
   return absl::OkStatus();
 }
 
+// For a target that cannot keep keys beyond the proto (gRPC): one warning per definition the
+// plan writes that carries such keys, naming each, before anything is applied.
+void WarnOfDroppedKeys(const v1::MigrationPackage& package, v1::MigrationPlan& plan) {
+  std::map<std::tuple<int, std::string, int32_t>, const v1::PackageItem*> with_extras;
+  for (const v1::PackageItem& item : package.items()) {
+    if (!item.extra_json().empty()) with_extras[{item.kind(), item.name(), item.version()}] = &item;
+  }
+  if (with_extras.empty()) return;
+  for (const v1::PlannedItem& p : plan.items()) {
+    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) continue;
+    auto it = with_extras.find({p.kind(), p.name(), p.source_version()});
+    if (it == with_extras.end()) continue;
+    absl::StatusOr<Value> extra = ParseJson(it->second->extra_json());
+    absl::StatusOr<Value> canonical = ParseJson(it->second->canonical_json());
+    if (!extra.ok() || !canonical.ok()) continue;  // validation has passed on both
+    plan.add_warnings(
+        absl::StrCat(migration::DescribeItem(p.kind(), p.name(), p.source_version()),
+                     " has keys the target's gRPC API cannot carry; they are dropped: ",
+                     absl::StrJoin(MissingKeyPaths(*extra, *canonical), ", ")));
+  }
+}
+
 class PlanMigrationStep final : public Step {
  public:
   using Step::Step;
@@ -184,6 +209,7 @@ class PlanMigrationStep final : public Step {
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
+    if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(package, plan);
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     report.set_dry_run(package.options().dry_run());
@@ -306,14 +332,17 @@ class ApplyMigration final : public Step {
       if (deps().before_apply_write) {
         RETURN_IF_ERROR(deps().before_apply_write(steps[i], static_cast<int>(i)));
       }
+      // Extra keys go where the target keeps them (REST); the plan warned where it does not.
+      std::vector<Value> extras;
+      for (size_t k = i; k < end; ++k) extras.push_back(std::move(steps[k].extra));
       if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
         std::vector<conductor::proto::TaskDef> defs;
         for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].task_def));
-        RETURN_IF_ERROR(written->metadata().CreateTaskDefs(defs));
+        RETURN_IF_ERROR(written->metadata().CreateTaskDefsWithExtras(defs, extras));
       } else {
         std::vector<conductor::proto::WorkflowDef> defs;
         for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].workflow_def));
-        RETURN_IF_ERROR(written->metadata().UpdateWorkflowDefs(defs));
+        RETURN_IF_ERROR(written->metadata().UpdateWorkflowDefsWithExtras(defs, extras));
       }
       i = end;
       if (steps.size() > static_cast<size_t>(batch)) {

@@ -41,6 +41,14 @@ using google::protobuf::Value;
 // Selections naming at least this many definitions are fetched by listing the source.
 constexpr int kListWhenSelectingAtLeast = 64;
 
+// Where FetchedDefinitions.extras keeps a definition's extra keys.
+std::string ExtrasKey(const conductor::proto::WorkflowDef& d) {
+  return absl::StrCat("workflow:", d.name(), ":", d.version());
+}
+std::string ExtrasKey(const conductor::proto::TaskDef& d) {
+  return absl::StrCat("task:", d.name());
+}
+
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
@@ -62,17 +70,33 @@ class FetchDefinitions final : public Step {
     v1::FetchedDefinitions fetched;
     // A few names are read one by one (discovery then reads what they reference the same way);
     // "*" or many names list the source once, which is fewer round trips.
+    // A server that keeps keys beyond the proto (REST) is always listed: the listing carries them.
     const bool list =
-        wants_all_workflows || wants_all_tasks ||
+        wants_all_workflows || wants_all_tasks || metadata.KeepsExtraKeys() ||
         selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
+    std::vector<Value> workflow_extras, task_extras;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
-        list ? metadata.ListWorkflowDefs("", /*all_versions=*/true)
+        list ? metadata.ListWorkflowDefsWithExtras(&workflow_extras)
              : absl::UnimplementedError("not listed: the selection names a few definitions");
     if (workflows.ok()) {
-      ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, metadata.ListTaskDefs());
+      ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs,
+                       metadata.ListTaskDefsWithExtras(&task_extras));
       fetched.set_complete(true);
-      for (auto& w : *workflows) *fetched.add_workflows() = std::move(w);
-      for (auto& t : task_defs) *fetched.add_task_defs() = std::move(t);
+      auto& extras = *fetched.mutable_extras();
+      for (size_t i = 0; i < workflows->size(); ++i) {
+        auto& w = (*workflows)[i];
+        if (i < workflow_extras.size() && workflow_extras[i].has_struct_value()) {
+          extras[ExtrasKey(w)] = std::move(workflow_extras[i]);
+        }
+        *fetched.add_workflows() = std::move(w);
+      }
+      for (size_t i = 0; i < task_defs.size(); ++i) {
+        auto& t = task_defs[i];
+        if (i < task_extras.size() && task_extras[i].has_struct_value()) {
+          extras[ExtrasKey(t)] = std::move(task_extras[i]);
+        }
+        *fetched.add_task_defs() = std::move(t);
+      }
     } else if (absl::IsUnimplemented(workflows.status())) {
       if (wants_all_workflows || wants_all_tasks) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -179,17 +203,31 @@ class DiscoverReferences final : public Step {
     v1::StoredDiscovery stored;
     *stored.mutable_selection() = fetched.selection();
     source.reset();
+    int with_extras = 0;
     for (auto& w : d.workflows) {
       auto* e = stored.add_workflows();
+      if (auto it = fetched.extras().find(ExtrasKey(w.def)); it != fetched.extras().end()) {
+        *e->mutable_extra() = it->second;
+        ++with_extras;
+      }
       *e->mutable_def() = std::move(w.def);
       e->set_requested(w.requested);
       e->set_discovered_from(w.discovered_from);
     }
     for (auto& t : d.task_defs) {
       auto* e = stored.add_task_defs();
+      if (auto it = fetched.extras().find(ExtrasKey(t.def)); it != fetched.extras().end()) {
+        *e->mutable_extra() = it->second;
+        ++with_extras;
+      }
       *e->mutable_def() = std::move(t.def);
       e->set_requested(t.requested);
       e->set_discovered_from(t.discovered_from);
+    }
+    if (with_extras > 0) {
+      ctx.AddLog(absl::StrCat(with_extras,
+                              " definitions carry keys beyond what gRPC can (kept for a REST "
+                              "target)"));
     }
     *stored.mutable_report() = d.report;
     ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
@@ -218,13 +256,15 @@ class BuildPackageStep final : public Step {
     Discovery d;
     d.workflows.reserve(stored.workflows_size());
     for (auto& w : *stored.mutable_workflows()) {
-      d.workflows.push_back(
-          {std::move(*w.mutable_def()), w.requested(), std::move(*w.mutable_discovered_from())});
+      d.workflows.push_back({std::move(*w.mutable_def()), w.requested(),
+                             std::move(*w.mutable_discovered_from()),
+                             std::move(*w.mutable_extra())});
     }
     d.task_defs.reserve(stored.task_defs_size());
     for (auto& t : *stored.mutable_task_defs()) {
-      d.task_defs.push_back(
-          {std::move(*t.mutable_def()), t.requested(), std::move(*t.mutable_discovered_from())});
+      d.task_defs.push_back({std::move(*t.mutable_def()), t.requested(),
+                             std::move(*t.mutable_discovered_from()),
+                             std::move(*t.mutable_extra())});
     }
     stored.clear_workflows();
     stored.clear_task_defs();

@@ -7,6 +7,7 @@
 #include "base/status_matchers.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/json_overlay.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -150,6 +151,59 @@ TEST_F(PackageTest, TamperedItemIsRejected) {
   p.mutable_manifest()->mutable_entries(9)->set_sha256(p.items(9).sha256());
   EXPECT_THAT(ValidatePackage(p), StatusIs(absl::StatusCode::kInvalidArgument,
                                            HasSubstr("does not match its content")));
+}
+
+TEST_F(PackageTest, ExtraKeysTravelBesideTheProtoAndAreHashed) {
+  // order_flow v2 as a REST server holds it: Orkes tags, and an onStateChange on its first task.
+  DiscoveredWorkflow* order = nullptr;
+  for (DiscoveredWorkflow& w : discovery_.workflows) {
+    if (w.def.name() == "order_flow" && w.def.version() == 2) order = &w;
+  }
+  ASSERT_NE(order, nullptr);
+  auto extra = ParseJson(R"({"tags":[{"key":"team","value":"payments"}],)"
+                         R"("tasks":[{"onStateChange":{"onFailed":[{"type":"notify"}]}}]})");
+  ASSERT_OK(extra.status());
+  google::protobuf::Value converted = WorkflowDefToValue(order->def);
+  // The extra's tasks list must line up with the definition's.
+  for (int i = 1; i < converted.struct_value().fields().at("tasks").list_value().values_size();
+       ++i) {
+    extra->mutable_struct_value()
+        ->mutable_fields()
+        ->at("tasks")
+        .mutable_list_value()
+        ->add_values()
+        ->set_null_value(google::protobuf::NULL_VALUE);
+  }
+  const std::string plain_hash = Sha256Hex(CanonicalJson(order->def));
+  order->extra = *extra;
+
+  v1::MigrationPackage p = Build();
+  const v1::PackageItem& item = p.items(9);
+  ASSERT_EQ(item.name(), "order_flow");
+  EXPECT_EQ(item.canonical_json(), CanonicalJson(order->def));  // the proto's JSON, strict
+  EXPECT_THAT(item.extra_json(), HasSubstr("onStateChange"));
+  EXPECT_NE(item.sha256(), plain_hash);
+  EXPECT_EQ(item.sha256(), Sha256Hex(ItemJsonWithExtras(converted, *extra)));
+
+  auto contents = ValidatePackage(p);
+  ASSERT_OK(contents.status());
+  for (size_t k = 0; k < contents->workflows.size(); ++k) {
+    const bool is_order = contents->workflow_items[k] == 9;
+    EXPECT_EQ(contents->workflow_extras[k].has_struct_value(), is_order);
+    if (is_order) {
+      EXPECT_THAT(MissingKeyPaths(contents->workflow_extras[k], converted),
+                  ElementsAre("$.tags", "$.tasks[0].onStateChange"));
+    }
+  }
+  // The extra keys are covered by the item hash and the digest.
+  std::string tampered = item.extra_json();
+  tampered.replace(tampered.find("payments"), 8, "auditors");
+  p.mutable_items(9)->set_extra_json(tampered);
+  EXPECT_THAT(ValidatePackage(p), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("does not match its canonical JSON")));
+  p.mutable_items(9)->set_extra_json("[1]");
+  EXPECT_THAT(ValidatePackage(p), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("extra keys are not a JSON object")));
 }
 
 TEST_F(PackageTest, ChangedDigestIsRejected) {

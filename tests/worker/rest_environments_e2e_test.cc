@@ -549,5 +549,55 @@ TEST_F(RestEnvironmentsE2eTest, ATargetDownAtThePushIsReachedWhenItComesBack) {
   EXPECT_EQ(IncomingOn(home_, id).size(), 1u);
 }
 
+// A workflow with keys gRPC cannot carry: Orkes' tags and a task's onStateChange.
+const char kTaggedWorkflow[] =
+    R"({"name":"tagged_flow","version":1,"schemaVersion":2,"ownerEmail":"o@x",)"
+    R"("tags":[{"key":"team","value":"payments"}],"tasks":[{"name":"charge_card",)"
+    R"("taskReferenceName":"charge","type":"SIMPLE",)"
+    R"("onStateChange":{"onFailed":[{"type":"notify","inputParameters":{"to":"ops"}}]}}]})";
+const char kSelectTagged[] = R"({"workflows":[{"name":"tagged_flow"}]})";
+
+TEST_F(RestEnvironmentsE2eTest, KeysGrpcCannotCarryArriveOverRest) {
+  ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_EQ(source_.Curl().Post("/metadata/workflow", kTaggedWorkflow).status, 200);
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  Workflow out = Wait(home_, StartMigration("dev", "prod", "{}", kSelectTagged));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  const Value arrived = target_.Curl().Get("/metadata/workflow/tagged_flow").Json();
+  const auto& fields = arrived.struct_value().fields();
+  ASSERT_TRUE(fields.contains("tags")) << WriteJson(arrived);
+  EXPECT_EQ(WriteJson(fields.at("tags")), R"([{"key":"team","value":"payments"}])");
+  const Value& task = fields.at("tasks").list_value().values(0);
+  ASSERT_TRUE(task.struct_value().fields().contains("onStateChange")) << WriteJson(arrived);
+  EXPECT_THAT(WriteJson(task.struct_value().fields().at("onStateChange")), HasSubstr("ops"));
+  EXPECT_THAT(WriteJson(out.output().at("report")), Not(HasSubstr("cannot carry")));
+}
+
+TEST_F(RestEnvironmentsE2eTest, AGrpcTargetIsWarnedOfEveryKeyItDrops) {
+  ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
+  ASSERT_EQ(source_.Curl().Post("/metadata/workflow", kTaggedWorkflow).status, 200);
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+
+  // The home itself, over gRPC, is the target here.
+  v1::Environment home;
+  home.set_id("home");
+  home.set_address(home_.server->address());
+  home.set_token_secret("home-token");
+  ASSERT_OK(home_.ext->PutEnvironment(home));
+  ASSERT_OK(home_.ext->PutSecret("home-token", "token-of-h"));
+  Workflow out = Wait(home_, StartMigration("dev", "home", R"({"dryRun":true})", kSelectTagged));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  // A dry run ends with the target's plan and report.
+  const std::string report = WriteJson(out.output().at("incomingReport"));
+  EXPECT_THAT(report, HasSubstr("workflow 'tagged_flow' version 1 has keys the target's gRPC API "
+                                "cannot carry; they are dropped: $.tags, "
+                                "$.tasks[0].onStateChange"));
+}
+
 }  // namespace
 }  // namespace cmig
