@@ -150,6 +150,19 @@ std::vector<Command> BuildCommands() {
       .run = EnvRemoveCommand,
   });
   c.push_back({
+      .name = "env test",
+      .summary = "check that an environment answers and accepts its credentials",
+      .usage = "ID",
+      .description = "Connects as a migration would, from this machine: the protocol its address "
+                     "names, the token or access key from --server's secret store (an access key "
+                     "is exchanged for a token), then one read of its definitions. Fails naming "
+                     "what went wrong; prints no credential.",
+      .examples = {"migrationctl env test prod", "migrationctl env test prod --json"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = EnvTestCommand,
+  });
+  c.push_back({
       .name = "secret put",
       .summary = "store a secret (a target's token, a secret definitions reference)",
       .usage = "NAME [--from-file FILE]",

@@ -32,6 +32,7 @@ absl::Status ImportCommand(Context& ctx);
 absl::Status EnvAddCommand(Context& ctx);
 absl::Status EnvListCommand(Context& ctx);
 absl::Status EnvRemoveCommand(Context& ctx);
+absl::Status EnvTestCommand(Context& ctx);
 absl::Status SecretPutCommand(Context& ctx);
 absl::Status SecretListCommand(Context& ctx);
 absl::Status SecretDeleteCommand(Context& ctx);

@@ -111,6 +111,49 @@ absl::Status EnvListCommand(Context& ctx) {
   return absl::OkStatus();
 }
 
+absl::Status EnvTestCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  const std::string& id = ctx.args()[0];
+  absl::StatusOr<v1::Environment> env = ext->GetEnvironment(id);
+  if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, id);
+  RETURN_IF_ERROR(env.status());
+  ASSIGN_OR_RETURN(client::EnvironmentAddress where, client::ParseEnvironmentAddress(*env));
+  client::EnvironmentCredentials credentials;
+  for (const auto& [name, value] : {std::pair{env->token_secret(), &credentials.token},
+                                    std::pair{env->access_key_secret(), &credentials.key_secret}}) {
+    if (name.empty()) continue;
+    absl::StatusOr<std::string> secret = ext->GetSecret(name);
+    if (!secret.ok()) {
+      return absl::Status(secret.status().code(),
+                          absl::StrCat("the credential of environment '", id, "' (secret '", name,
+                                       "'): ", secret.status().message()));
+    }
+    *value = *std::move(secret);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ConductorEnvironment> conductor,
+                   client::ConnectEnvironment(*env, credentials, ctx.global().timeout));
+  absl::Status reached = conductor->Check();
+  if (reached.ok()) {
+    // One read of the definitions, as a fetch or plan would make.
+    reached = conductor->metadata().GetTaskDef("cmig-environment-test").status();
+    if (absl::IsNotFound(reached)) reached = absl::OkStatus();
+  }
+  if (!reached.ok()) {
+    return absl::Status(reached.code(), absl::StrCat("environment '", id, "' (",
+                                                     client::ProtocolName(where.protocol), " ",
+                                                     where.target, "): ", reached.message()));
+  }
+  JsonObject o;
+  o.Set("environment", JsonString(id))
+      .Set("protocol", JsonString(client::ProtocolName(where.protocol)))
+      .Set("address", JsonString(where.target))
+      .Set("ok", JsonBool(true));
+  PrintDone(ctx, o,
+            absl::StrCat("environment ", id, ": ", client::ProtocolName(where.protocol), " ",
+                         where.target, " answers and accepts the credentials"));
+  return absl::OkStatus();
+}
+
 absl::Status EnvRemoveCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
   const std::string& id = ctx.args()[0];

@@ -165,10 +165,13 @@ class CliTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // `http`: also serve Conductor's REST API on a free port.
   std::unique_ptr<orchestrator::OrchestratorServer> StartServer(const std::string& db,
-                                                                const std::string& tokens = "") {
+                                                                const std::string& tokens = "",
+                                                                bool http = false) {
     orchestrator::ServerOptions options;
     options.db_path = dir_ + "/" + db;
+    if (http) options.http_listen_address = "127.0.0.1:0";
     if (!tokens.empty()) {
       options.tokens_file = dir_ + "/" + db + ".tokens";
       WriteFile(options.tokens_file, tokens + "\n");

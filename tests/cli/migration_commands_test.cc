@@ -85,6 +85,56 @@ class MigrationCommandsTest : public CliTest {
   Side a_, b_;
 };
 
+TEST_F(MigrationCommandsTest, RestEnvironmentsAreAddedByUrlAndTested) {
+  // An Orkes stand-in: REST, an operator token, access keys.
+  std::unique_ptr<orchestrator::OrchestratorServer> rest =
+      StartServer("rest.db", "rest-admin", /*http=*/true);
+  ASSERT_NE(rest, nullptr);
+  const std::string api = rest->http_address() + "/api";
+  client::ClientOptions admin;
+  admin.address = rest->address();
+  admin.token = "rest-admin";
+  auto keys = client::GrpcExtensionsClient::Create(admin);
+  ASSERT_OK(keys.status());
+  auto key = (*keys)->CreateAccessKey();
+  ASSERT_OK(key.status());
+
+  ASSERT_EQ(Cli({"secret", "put", "r-key"}, {}, key->key_secret()).exit_code, 0);
+  RunResult add = Cli({"env", "add", "R", "--address", api, "--access-key-id", key->key_id(),
+                       "--access-key-secret", "r-key"});
+  ASSERT_EQ(add.exit_code, 0) << add;
+  EXPECT_THAT(add.out, HasSubstr("(REST)"));
+  RunResult ok = Cli({"env", "test", "R"});
+  EXPECT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_THAT(ok.out, HasSubstr("REST " + api + " answers and accepts the credentials"));
+  RunResult table = Cli({"env", "list"});
+  EXPECT_THAT(table.out, HasSubstr("REST"));
+  EXPECT_THAT(table.out, HasSubstr("key " + key->key_id() + ", secret in r-key"));
+
+  // A wrong key secret: the test fails naming the environment, and prints no secret.
+  ASSERT_EQ(Cli({"secret", "put", "r-key"}, {}, "not-the-secret").exit_code, 0);
+  RunResult refused = Cli({"env", "test", "R"});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("environment 'R'"));
+  EXPECT_THAT(refused.err, Not(HasSubstr("not-the-secret")));
+  // Nothing answers at this address.
+  ASSERT_EQ(Cli({"env", "add", "gone", "--address", "http://127.0.0.1:9/api"}).exit_code, 0);
+  RunResult unreachable = Cli({"env", "test", "gone"});
+  EXPECT_EQ(unreachable.exit_code, 1) << unreachable;
+  EXPECT_THAT(unreachable.err, HasSubstr("environment 'gone' (REST http://127.0.0.1:9/api)"));
+
+  // Addresses and credentials that cannot work are refused before anything is stored.
+  RunResult scheme = Cli({"env", "add", "X", "--address", "ftp://x/api"});
+  EXPECT_EQ(scheme.exit_code, 2) << scheme;
+  EXPECT_THAT(scheme.err, HasSubstr("the scheme 'ftp://' is not one of"));
+  RunResult grpc_key = Cli({"env", "add", "Y", "--address", "host:1", "--access-key-id", "k",
+                            "--access-key-secret", "s"});
+  EXPECT_EQ(grpc_key.exit_code, 2) << grpc_key;
+  EXPECT_THAT(grpc_key.err, HasSubstr("access keys are exchanged for tokens over REST"));
+  EXPECT_TRUE(absl::IsNotFound(a_.ext->GetEnvironment("X").status()));
+  EXPECT_TRUE(absl::IsNotFound(a_.ext->GetEnvironment("Y").status()));
+}
+
 TEST_F(MigrationCommandsTest, EnvironmentsAndSecrets) {
   RunResult put = Cli({"secret", "put", "b-token"}, {}, "tok-of-b\n");
   ASSERT_EQ(put.exit_code, 0) << put;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -320,6 +321,24 @@ TEST_F(RestClientTest, ManyThreadsShareTheClient) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(equal.load(), kThreads * 50);
+}
+
+// libcurl's proxy variables apply as curl reads them: a proxy that refuses every connection
+// makes a call fail, and no_proxy exempts the host. (Only the REST calls run while they are set.)
+TEST_F(RestClientTest, ProxyVariablesApplyAndNoProxyExemptsAHost) {
+  auto client = Make(Options());
+  ASSERT_NE(client, nullptr);
+  ASSERT_OK(client->Ping());
+  ::setenv("http_proxy", "http://127.0.0.1:9", 1);  // the discard port: nothing listens
+  ::unsetenv("no_proxy");
+  ::unsetenv("NO_PROXY");
+  absl::Status through_proxy = client->Ping();
+  ::setenv("no_proxy", "127.0.0.1", 1);
+  absl::Status exempted = client->Ping();
+  ::unsetenv("http_proxy");
+  ::unsetenv("no_proxy");
+  EXPECT_THAT(through_proxy, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("staging")));
+  EXPECT_OK(exempted);
 }
 
 TEST(RestClientOptionsTest, CreateChecksTheOptions) {
