@@ -74,6 +74,14 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
           absl::StrCat("snapshot entry for ", what, " does not match its sha256"));
     }
     s.action = RestoreStep::Action::kPut;
+    if (!e.extra_json().empty()) {
+      absl::StatusOr<google::protobuf::Value> extra = ParseJson(e.extra_json());
+      if (!extra.ok() || !extra->has_struct_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": its extra keys are not an object"));
+      }
+      s.extra = *std::move(extra);
+    }
     if (e.kind() == v1::ITEM_KIND_TASK_DEF) {
       auto def = ParseTaskDef(e.canonical_json());
       if (!def.ok()) {

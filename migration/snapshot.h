@@ -31,6 +31,7 @@
 #include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "migration/definition_source.h"
 
 namespace cmig::migration {
@@ -48,6 +49,7 @@ struct RestoreStep {
   int32_t version = 0;                         // workflows only
   conductor::proto::TaskDef task_def;          // kPut of a task definition
   conductor::proto::WorkflowDef workflow_def;  // kPut of a workflow
+  google::protobuf::Value extra;               // kPut: keys beyond the proto; unset if none
 };
 
 // The writes that return the target to `snapshot`, in reverse apply order. InvalidArgument when

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "definitions/canonical.h"
 #include "definitions/json.h"
 #include "definitions/json_overlay.h"
 #include "migration/apply_order.h"
@@ -247,8 +248,15 @@ class SnapshotTarget final : public Step {
     const v1::MigrationPackage* package = &parsed->package;
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
+    // A REST target's keys beyond the proto are kept too, so a rollback puts them back.
+    std::map<std::string, Value> extras;
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target,
+                     ReadAll(written->metadata(), &extras));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
+    for (v1::SnapshotEntry& e : *snapshot.mutable_entries()) {
+      auto it = extras.find(ExtrasKey(e.kind(), e.name(), e.version()));
+      if (e.existed() && it != extras.end()) e.set_extra_json(CanonicalJson(it->second));
+    }
     if (package->secrets_size() > 0) {
       // The apply will overwrite these; their prior values stay in this environment's secret
       // store (under backup names), never in the snapshot or any task's data.

@@ -41,14 +41,6 @@ using google::protobuf::Value;
 // Selections naming at least this many definitions are fetched by listing the source.
 constexpr int kListWhenSelectingAtLeast = 64;
 
-// Where FetchedDefinitions.extras keeps a definition's extra keys.
-std::string ExtrasKey(const conductor::proto::WorkflowDef& d) {
-  return absl::StrCat("workflow:", d.name(), ":", d.version());
-}
-std::string ExtrasKey(const conductor::proto::TaskDef& d) {
-  return absl::StrCat("task:", d.name());
-}
-
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;

@@ -88,9 +88,10 @@ class RestoreSnapshot final : public Step {
     for (const RestoreStep& s : steps) {
       if (s.action == RestoreStep::Action::kPut) {
         if (s.kind == v1::ITEM_KIND_TASK_DEF) {
-          RETURN_IF_ERROR(written->metadata().CreateTaskDefs({s.task_def}));
+          RETURN_IF_ERROR(written->metadata().CreateTaskDefsWithExtras({s.task_def}, {s.extra}));
         } else {
-          RETURN_IF_ERROR(written->metadata().UpdateWorkflowDefs({s.workflow_def}));
+          RETURN_IF_ERROR(
+              written->metadata().UpdateWorkflowDefsWithExtras({s.workflow_def}, {s.extra}));
         }
         ++restored;
         continue;

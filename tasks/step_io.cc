@@ -142,15 +142,43 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ClientSource::ListWor
   return metadata_.ListWorkflowDefs(name, /*all_versions=*/true);
 }
 
+std::string ExtrasKey(const conductor::proto::WorkflowDef& d) {
+  return ExtrasKey(v1::ITEM_KIND_WORKFLOW_DEF, d.name(), d.version());
+}
+std::string ExtrasKey(const conductor::proto::TaskDef& d) {
+  return ExtrasKey(v1::ITEM_KIND_TASK_DEF, d.name(), 0);
+}
+std::string ExtrasKey(v1::ItemKind kind, absl::string_view name, int32_t version) {
+  return kind == v1::ITEM_KIND_TASK_DEF ? absl::StrCat("task:", name)
+                                        : absl::StrCat("workflow:", name, ":", version);
+}
+
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
-    client::MetadataClient& metadata) {
+    client::MetadataClient& metadata, std::map<std::string, google::protobuf::Value>* extras) {
+  const bool with_extras = extras != nullptr && metadata.KeepsExtraKeys();
+  std::vector<Value> workflow_extras, task_extras;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
-      metadata.ListWorkflowDefs("", /*all_versions=*/true);
+      with_extras ? metadata.ListWorkflowDefsWithExtras(&workflow_extras)
+                  : metadata.ListWorkflowDefs("", /*all_versions=*/true);
   if (absl::IsUnimplemented(workflows.status())) {
     return std::unique_ptr<migration::DefinitionSource>(std::make_unique<ClientSource>(metadata));
   }
   RETURN_IF_ERROR(workflows.status());
-  ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, metadata.ListTaskDefs());
+  ASSIGN_OR_RETURN(
+      std::vector<conductor::proto::TaskDef> task_defs,
+      with_extras ? metadata.ListTaskDefsWithExtras(&task_extras) : metadata.ListTaskDefs());
+  if (with_extras) {
+    for (size_t i = 0; i < workflows->size() && i < workflow_extras.size(); ++i) {
+      if (workflow_extras[i].has_struct_value()) {
+        (*extras)[ExtrasKey((*workflows)[i])] = std::move(workflow_extras[i]);
+      }
+    }
+    for (size_t i = 0; i < task_defs.size() && i < task_extras.size(); ++i) {
+      if (task_extras[i].has_struct_value()) {
+        (*extras)[ExtrasKey(task_defs[i])] = std::move(task_extras[i]);
+      }
+    }
+  }
   auto source = std::make_unique<migration::InMemoryDefinitionSource>();
   for (auto& w : *workflows) source->AddWorkflowDef(std::move(w));
   for (auto& t : task_defs) source->AddTaskDef(std::move(t));

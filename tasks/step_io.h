@@ -23,6 +23,7 @@
 #define CMIG_TASKS_STEP_IO_H_
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,8 +108,16 @@ class ClientSource final : public migration::DefinitionSource {
 // DefinitionCatalog; otherwise the one-RPC-per-definition source (borrowing `metadata`). Bulk
 // steps (plan, snapshot, verify) read thousands of definitions; listing once turns that into two
 // round trips.
+// When `extras` is not null and the server keeps keys beyond the proto (REST), each listed
+// definition's extra keys are put there under ExtrasKey.
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
-    client::MetadataClient& metadata);
+    client::MetadataClient& metadata,
+    std::map<std::string, google::protobuf::Value>* extras = nullptr);
+
+// Where a definition's extra keys are kept by key: "workflow:NAME:VERSION" or "task:NAME".
+std::string ExtrasKey(const conductor::proto::WorkflowDef& d);
+std::string ExtrasKey(const conductor::proto::TaskDef& d);
+std::string ExtrasKey(v1::ItemKind kind, absl::string_view name, int32_t version);
 
 // Per-step durations of workflow `id` (completed attempts, in order), for the report. Best
 // effort: a report without durations is still a report.

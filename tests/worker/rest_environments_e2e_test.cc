@@ -599,5 +599,47 @@ TEST_F(RestEnvironmentsE2eTest, AGrpcTargetIsWarnedOfEveryKeyItDrops) {
                                 "$.tasks[0].onStateChange"));
 }
 
+TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestPutsBackTheKeysItOverwrote) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  // prod's own ledger_flow v2: another description, and tags gRPC could not carry.
+  const char kProdLedger[] =
+      R"({"name":"ledger_flow","version":2,"schemaVersion":2,"description":"prod's own",)"
+      R"("tags":[{"key":"owner","value":"prod"}],"tasks":[{"name":"write_ledger",)"
+      R"("taskReferenceName":"write_ledger_ref","type":"SIMPLE"}]})";
+  ASSERT_EQ(target_.Curl().Post("/metadata/workflow", kProdLedger).status, 200);
+  const std::string before = WriteJson(target_.Curl().Get("/metadata/workflow/ledger_flow").Json());
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const migration::ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "order_flow") {
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, faulty));
+
+  Workflow out = Wait(
+      home_, StartMigration("dev", "prod", R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})"));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  // The rollback puts prod's ledger_flow back as it was, tags included.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return WriteJson(target_.Curl().Get("/metadata/workflow/ledger_flow").Json()) == before;
+      },
+      absl::Seconds(30), absl::Milliseconds(25)))
+      << WriteJson(target_.Curl().Get("/metadata/workflow/ledger_flow").Json());
+  EXPECT_THAT(before, HasSubstr(R"("tags":[{"key":"owner","value":"prod"}])"));
+  client::WorkflowSearchQuery q;
+  q.query = "workflowType = 'incoming_migration_rollback'";
+  auto found = home_.client->SearchWorkflows(q);
+  ASSERT_OK(found.status());
+  ASSERT_EQ(found->results.size(), 1u);
+  Workflow rollback = Wait(home_, found->results[0].workflow_id());
+  ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  EXPECT_GE(rollback.output().at("restored").number_value(), 1);
+}
+
 }  // namespace
 }  // namespace cmig
