@@ -97,7 +97,7 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   *manifest->mutable_selection() = header.selection;
 
   auto add = [&](v1::ItemKind kind, const std::string& name, int32_t version,
-                 google::protobuf::Value value, const google::protobuf::Value& extra,
+                 const google::protobuf::Value& value, const google::protobuf::Value& extra,
                  bool requested, const std::string& from) {
     v1::PackageItem* item = p.add_items();
     item->set_kind(kind);
