@@ -78,6 +78,7 @@ class GrpcEnvironment final : public ConductorEnvironment {
   SecretClient* secrets() override { return extensions_.get(); }
   GrpcOrchestratorClient* orchestrator() override { return orchestrator_.get(); }
   GrpcExtensionsClient* extensions() override { return extensions_.get(); }
+  EventHandlerClient* event_handlers() override { return orchestrator_.get(); }
 
  private:
   const std::unique_ptr<GrpcOrchestratorClient> orchestrator_;
@@ -91,6 +92,7 @@ class RestEnvironment final : public ConductorEnvironment {
   MetadataClient& metadata() override { return *rest_; }
   DefinitionAdminClient* admin() override { return rest_.get(); }
   SecretClient* secrets() override { return rest_.get(); }
+  EventHandlerClient* event_handlers() override { return rest_.get(); }
   absl::Status Check() override { return rest_->Ping(); }
 
  private:

@@ -1,8 +1,8 @@
 // One Conductor environment as the migration steps see it, whichever protocol it speaks: its
-// definitions, their removal, and its secret store. A gRPC environment (the embedded orchestrator,
-// or a Conductor server with gRPC on) also runs migrations itself: its orchestrator client is
-// offered for starting and watching them. A REST environment (conductor-oss and Orkes as they
-// ship) is only read and written.
+// definitions, their removal, its secret store and its event handlers. A gRPC environment (the
+// embedded orchestrator, or a Conductor server with gRPC on) also runs migrations itself: its
+// orchestrator client is offered for starting and watching them. A REST environment (conductor-oss
+// and Orkes as they ship) is only read and written.
 //
 //   ASSIGN_OR_RETURN(EnvironmentAddress where, ParseEnvironmentAddress(env));
 //   ASSIGN_OR_RETURN(std::unique_ptr<ConductorEnvironment> prod,
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/event_handler_client.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
 #include "client/metadata_client.h"
@@ -65,6 +66,9 @@ class ConductorEnvironment {
   virtual GrpcOrchestratorClient* orchestrator() { return nullptr; }
   // Its blob store (gRPC, the embedded orchestrator's extension); null for REST.
   virtual GrpcExtensionsClient* extensions() { return nullptr; }
+  // Its event handlers (Conductor's EventService over gRPC, `/api/event` over REST); null when
+  // the environment has no event handler API. Owned by the environment.
+  virtual EventHandlerClient* event_handlers() { return nullptr; }
   // Checks that the environment answers and accepts the credentials (a REST environment obtains
   // its token here); OK without a call where there is nothing to check up front.
   virtual absl::Status Check() { return absl::OkStatus(); }
@@ -73,18 +77,21 @@ class ConductorEnvironment {
 // An environment made of clients owned elsewhere (the worker's own orchestrator).
 class BorrowedEnvironment final : public ConductorEnvironment {
  public:
-  // `metadata` required; the others may be null.
-  BorrowedEnvironment(MetadataClient& metadata, DefinitionAdminClient* admin, SecretClient* secrets)
-      : metadata_(metadata), admin_(admin), secrets_(secrets) {}
+  // `metadata` required; the others may be null. None is owned: each must outlive this.
+  BorrowedEnvironment(MetadataClient& metadata, DefinitionAdminClient* admin, SecretClient* secrets,
+                      EventHandlerClient* event_handlers = nullptr)
+      : metadata_(metadata), admin_(admin), secrets_(secrets), event_handlers_(event_handlers) {}
   Protocol protocol() const override { return Protocol::kGrpc; }
   MetadataClient& metadata() override { return metadata_; }
   DefinitionAdminClient* admin() override { return admin_; }
   SecretClient* secrets() override { return secrets_; }
+  EventHandlerClient* event_handlers() override { return event_handlers_; }
 
  private:
   MetadataClient& metadata_;
   DefinitionAdminClient* const admin_;
   SecretClient* const secrets_;
+  EventHandlerClient* const event_handlers_;
 };
 
 // What authenticates to an environment, read from the secret store by the caller. Secrets:

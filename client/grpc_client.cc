@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/grpc_status.h"
 #include "cmig/v1/definitions.grpc.pb.h"
+#include "conductor/grpc/event_service.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 #include "conductor/grpc/workflow_service.grpc.pb.h"
@@ -20,6 +22,7 @@ namespace {
 namespace ctasks = ::conductor::grpc::tasks;
 namespace cmeta = ::conductor::grpc::metadata;
 namespace cwf = ::conductor::grpc::workflows;
+namespace cev = ::conductor::grpc::events;
 
 absl::StatusOr<std::string> ReadFile(absl::string_view path, absl::string_view what) {
   std::ifstream in{std::string(path), std::ios::binary};
@@ -53,11 +56,13 @@ struct GrpcOrchestratorClient::Stubs {
       : tasks(ctasks::TaskService::NewStub(channel)),
         metadata(cmeta::MetadataService::NewStub(channel)),
         workflows(cwf::WorkflowService::NewStub(channel)),
-        catalog(::cmig::v1::DefinitionCatalog::NewStub(channel)) {}
+        catalog(::cmig::v1::DefinitionCatalog::NewStub(channel)),
+        events(cev::EventService::NewStub(channel)) {}
   const std::unique_ptr<ctasks::TaskService::Stub> tasks;
   const std::unique_ptr<cmeta::MetadataService::Stub> metadata;
   const std::unique_ptr<cwf::WorkflowService::Stub> workflows;
   const std::unique_ptr<::cmig::v1::DefinitionCatalog::Stub> catalog;
+  const std::unique_ptr<cev::EventService::Stub> events;
 };
 
 absl::StatusOr<std::shared_ptr<::grpc::Channel>> MakeChannel(const ClientOptions& options) {
@@ -464,6 +469,66 @@ absl::StatusOr<WorkflowSearchResult> GrpcOrchestratorClient::SearchWorkflows(
   out.total_hits = resp.total_hits();
   out.results.assign(resp.results().begin(), resp.results().end());
   return out;
+}
+
+// ---- EventHandlerClient ----
+
+absl::StatusOr<std::vector<conductor::proto::EventHandler>>
+GrpcOrchestratorClient::ListEventHandlers() {
+  const cev::GetEventHandlersRequest req;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  std::unique_ptr<::grpc::ClientReader<conductor::proto::EventHandler>> reader =
+      stubs_->events->GetEventHandlers(&context, req);
+  std::vector<conductor::proto::EventHandler> handlers;
+  conductor::proto::EventHandler handler;
+  while (reader->Read(&handler)) {
+    handlers.push_back(std::move(handler));
+    handler.Clear();
+  }
+  // Unlike BatchPoll's leased tasks, a partial listing is worth nothing: a caller comparing it
+  // with another environment would see handlers missing that exist.
+  absl::Status status = FromGrpc(reader->Finish(), Where("GetEventHandlers"));
+  if (!status.ok()) {
+    return status;
+  }
+  std::sort(handlers.begin(), handlers.end(),
+            [](const conductor::proto::EventHandler& a, const conductor::proto::EventHandler& b) {
+              return a.name() < b.name();
+            });
+  return handlers;
+}
+
+absl::Status GrpcOrchestratorClient::AddEventHandler(
+    const conductor::proto::EventHandler& handler) {
+  cev::AddEventHandlerRequest req;
+  *req.mutable_handler() = handler;
+  cev::AddEventHandlerResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  return FromGrpc(stubs_->events->AddEventHandler(&context, req, &resp),
+                  Where(absl::StrCat("AddEventHandler ", handler.name())));
+}
+
+absl::Status GrpcOrchestratorClient::UpdateEventHandler(
+    const conductor::proto::EventHandler& handler) {
+  cev::UpdateEventHandlerRequest req;
+  *req.mutable_handler() = handler;
+  cev::UpdateEventHandlerResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  return FromGrpc(stubs_->events->UpdateEventHandler(&context, req, &resp),
+                  Where(absl::StrCat("UpdateEventHandler ", handler.name())));
+}
+
+absl::Status GrpcOrchestratorClient::RemoveEventHandler(absl::string_view name) {
+  cev::RemoveEventHandlerRequest req;
+  req.set_name(std::string(name));
+  cev::RemoveEventHandlerResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  return FromGrpc(stubs_->events->RemoveEventHandler(&context, req, &resp),
+                  Where(absl::StrCat("RemoveEventHandler ", name)));
 }
 
 }  // namespace cmig::client

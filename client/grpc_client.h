@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/event_handler_client.h"
 #include "client/metadata_client.h"
 #include "client/task_client.h"
 #include "client/workflow_client.h"
@@ -69,7 +70,8 @@ absl::StatusOr<std::shared_ptr<::grpc::Channel>> MakeChannel(const ClientOptions
 
 class GrpcOrchestratorClient final : public TaskClient,
                                      public MetadataClient,
-                                     public WorkflowClient {
+                                     public WorkflowClient,
+                                     public EventHandlerClient {
  public:
   // Creates the channel; does not connect (the first call does).
   // InvalidArgument: empty address; NotFound: unreadable root CA file.
@@ -117,6 +119,14 @@ class GrpcOrchestratorClient final : public TaskClient,
   absl::Status RestartWorkflow(absl::string_view workflow_id, bool use_latest_definitions) override;
   absl::Status TerminateWorkflow(absl::string_view workflow_id, absl::string_view reason) override;
   absl::StatusOr<WorkflowSearchResult> SearchWorkflows(const WorkflowSearchQuery& query) override;
+
+  // EventHandlerClient, over Conductor's EventService. ListEventHandlers reads the whole
+  // GetEventHandlers stream, then sorts by name (the stream's order is the server's); a stream
+  // that fails part-way is an error, not a partial list.
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
+  absl::Status AddEventHandler(const conductor::proto::EventHandler& handler) override;
+  absl::Status UpdateEventHandler(const conductor::proto::EventHandler& handler) override;
+  absl::Status RemoveEventHandler(absl::string_view name) override;
 
  private:
   // Issues the same calls asynchronously, with this client's channel,

@@ -1,5 +1,6 @@
 // A Conductor environment over its REST API (conductor-oss and Orkes as they ship), on libcurl:
-// definitions, their removal, and secrets, behind the same interfaces the gRPC client implements.
+// definitions, their removal, secrets and event handlers, behind the same interfaces the gRPC
+// client implements.
 //
 //   cmig::client::RestOptions options;
 //   options.base_url = "https://conductor.example.com/api";
@@ -38,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/event_handler_client.h"
 #include "client/extensions_client.h"
 #include "client/metadata_client.h"
 #include "conductor/model/taskdef.pb.h"
@@ -66,7 +68,8 @@ struct RestOptions {
 
 class RestConductorClient final : public MetadataClient,
                                   public DefinitionAdminClient,
-                                  public SecretClient {
+                                  public SecretClient,
+                                  public EventHandlerClient {
  public:
   // Checks the options; does not connect. InvalidArgument: base_url not http(s)://, both a
   // token and a key, a key id without its secret or the reverse, a token or key id with control
@@ -141,6 +144,18 @@ class RestConductorClient final : public MetadataClient,
   absl::StatusOr<std::vector<std::string>> ListSecretNames() override;
   absl::Status DeleteSecret(absl::string_view name) override;
   absl::StatusOr<bool> SecretExists(absl::string_view name) override;
+
+  // EventHandlerClient, in Conductor's JSON for event handlers (EventHandlerToValue /
+  // EventHandlerFromValue, definitions/conductor_messages.h):
+  //   ListEventHandlers   GET    /event          sorted by name here
+  //   AddEventHandler     POST   /event          409 (AlreadyExists) for a name that exists
+  //   UpdateEventHandler  PUT    /event          404 (NotFound) for a name that does not
+  //   RemoveEventHandler  DELETE /event/{name}   404 (NotFound) for a name that does not
+  // Keys of a handler beyond the proto are not kept.
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
+  absl::Status AddEventHandler(const conductor::proto::EventHandler& handler) override;
+  absl::Status UpdateEventHandler(const conductor::proto::EventHandler& handler) override;
+  absl::Status RemoveEventHandler(absl::string_view name) override;
 
  private:
   struct Impl;

@@ -1,24 +1,31 @@
 // GrpcOrchestratorClient against a minimal in-process TaskService: what goes
 // on the wire (authorization header, deadlines, request fields) and how
-// errors come back.
+// errors come back; and its event handlers against the embedded orchestrator.
 #include "client/grpc_client.h"
 
 #include <grpcpp/grpcpp.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "absl/synchronization/mutex.h"
 #include "base/status_matchers.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/orchestrator/orchestrator_testing.h"
 
 namespace cmig::client {
 namespace {
 
 using ::cmig::testing::StatusIs;
+using conductor::proto::EventHandler;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 
 class RecordingTaskService final : public ::conductor::grpc::tasks::TaskService::Service {
@@ -187,6 +194,106 @@ TEST(ReadTokenFileTest, TrimsAndRejectsEmpty) {
   EXPECT_THAT(ReadTokenFile(path),
               StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("abc"))));
   std::remove(path.c_str());
+}
+
+MATCHER_P(ProtoEq, expected, "equals " + expected.ShortDebugString()) {
+  return google::protobuf::util::MessageDifferencer::Equals(arg, expected);
+}
+
+// The embedded orchestrator (gRPC on port 0, a temporary database, one token).
+class GrpcEventHandlersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::cmig::orchestrator::test::MakeTempDir();
+    std::ofstream(dir_ + "/tokens") << "events-token\n";
+    ::cmig::orchestrator::ServerOptions options;
+    options.db_path = dir_ + "/orchestrator.db";
+    options.tokens_file = dir_ + "/tokens";
+    auto server = ::cmig::orchestrator::OrchestratorServer::Start(options);
+    ASSERT_OK(server.status());
+    server_ = *std::move(server);
+    ClientOptions client;
+    client.address = server_->address();
+    client.token = "events-token";
+    auto made = GrpcOrchestratorClient::Create(client);
+    ASSERT_OK(made.status());
+    client_ = *std::move(made);
+  }
+  void TearDown() override {
+    client_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  std::unique_ptr<::cmig::orchestrator::OrchestratorServer> server_;
+  std::unique_ptr<GrpcOrchestratorClient> client_;
+};
+
+TEST_F(GrpcEventHandlersTest, EventHandlersRoundTrip) {
+  EXPECT_THAT(client_->ListEventHandlers(), ::cmig::testing::IsOkAndHolds(IsEmpty()));
+
+  EventHandler order;
+  order.set_name("on_new_order");
+  order.set_event("kafka:orders");
+  order.set_condition("$.type == 'new'");
+  order.set_evaluator_type("javascript");
+  order.set_active(true);
+  EventHandler::Action* start = order.add_actions();
+  start->set_action(EventHandler::Action::START_WORKFLOW);
+  start->set_expand_inline_json(true);
+  start->mutable_start_workflow()->set_name("order_flow");
+  start->mutable_start_workflow()->set_version(2);
+  (*start->mutable_start_workflow()->mutable_input())["orderId"].set_string_value("${orderId}");
+
+  EventHandler payment;
+  payment.set_name("on_payment");
+  payment.set_event("sqs:payments");
+  payment.set_condition("$.status == 'PAID'");
+  payment.set_evaluator_type("value-param");
+  EventHandler::Action* complete = payment.add_actions();
+  complete->set_action(EventHandler::Action::COMPLETE_TASK);
+  complete->mutable_complete_task()->set_workflow_id("${workflowId}");
+  complete->mutable_complete_task()->set_task_ref_name("wait_for_payment");
+  (*complete->mutable_complete_task()->mutable_output())["paid"].set_bool_value(true);
+
+  // Added out of name order: the listing sorts.
+  ASSERT_OK(client_->AddEventHandler(payment));
+  ASSERT_OK(client_->AddEventHandler(order));
+  ASSERT_OK_AND_ASSIGN(std::vector<EventHandler> listed, client_->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(order), ProtoEq(payment)));
+
+  EventHandler updated = payment;
+  updated.set_active(true);
+  updated.set_condition("$.status == 'SETTLED'");
+  ASSERT_OK(client_->UpdateEventHandler(updated));
+  ASSERT_OK_AND_ASSIGN(listed, client_->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(order), ProtoEq(updated)));
+
+  ASSERT_OK(client_->RemoveEventHandler(order.name()));
+  ASSERT_OK_AND_ASSIGN(listed, client_->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(updated)));
+  EXPECT_THAT(client_->RemoveEventHandler(order.name()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr("RemoveEventHandler on_new_order"),
+                             HasSubstr(server_->address()), Not(HasSubstr("events-token")))));
+  EXPECT_THAT(client_->UpdateEventHandler(order),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("UpdateEventHandler on_new_order")));
+
+  // The embedded orchestrator answers ALREADY_EXISTS for a name that exists.
+  EXPECT_THAT(client_->AddEventHandler(updated),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("on_payment")));
+  ASSERT_OK_AND_ASSIGN(listed, client_->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(updated)));
+}
+
+TEST_F(GrpcEventHandlersTest, ListingWithoutTheTokenIsRefused) {
+  ClientOptions options;
+  options.address = server_->address();
+  auto anonymous = GrpcOrchestratorClient::Create(options);
+  ASSERT_OK(anonymous.status());
+  EXPECT_THAT((*anonymous)->ListEventHandlers(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("GetEventHandlers")));
 }
 
 }  // namespace

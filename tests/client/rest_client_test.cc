@@ -1,6 +1,7 @@
 // RestConductorClient against the real embedded orchestrator's REST API over loopback (plain,
 // with tokens, with access keys, Conductor-API-only, over HTTPS), plus a scripted HTTP server for
-// the answers the orchestrator never gives (JWTs, empty bodies, echoed credentials).
+// the answers the orchestrator never gives (JWTs, empty bodies, echoed credentials); its event
+// handlers, and a REST environment seeing what gRPC added.
 #include "client/rest_client.h"
 
 #include <arpa/inet.h>
@@ -22,7 +23,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "client/conductor_environment.h"
 #include "client/extensions_client.h"
+#include "client/grpc_client.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "definitions/conductor_json.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/orchestrator/orchestrator_testing.h"
@@ -36,6 +40,7 @@ using ::cmig::orchestrator::ServerOptions;
 using ::cmig::orchestrator::test::MakeTempDir;
 using ::cmig::testing::IsOkAndHolds;
 using ::cmig::testing::StatusIs;
+using conductor::proto::EventHandler;
 using conductor::proto::TaskDef;
 using conductor::proto::WorkflowDef;
 using google::protobuf::util::MessageDifferencer;
@@ -76,6 +81,40 @@ TaskDef Task(const std::string& name, int retries) {
 
 MATCHER_P(ProtoEq, expected, "equals " + expected.ShortDebugString()) {
   return MessageDifferencer::Equals(arg, expected);
+}
+
+// A handler that starts a workflow, with every field the JSON dialect renames or nests.
+EventHandler StartsOrderFlow() {
+  EventHandler h;
+  h.set_name("on_new_order");
+  h.set_event("kafka:orders");
+  h.set_condition("$.type == 'new'");
+  h.set_evaluator_type("javascript");
+  h.set_active(true);
+  EventHandler::Action* a = h.add_actions();
+  a->set_action(EventHandler::Action::START_WORKFLOW);
+  a->set_expand_inline_json(true);
+  a->mutable_start_workflow()->set_name("order_flow");
+  a->mutable_start_workflow()->set_version(2);
+  a->mutable_start_workflow()->set_correlation_id("${orderId}");
+  (*a->mutable_start_workflow()->mutable_input())["orderId"].set_string_value("${orderId}");
+  return h;
+}
+
+// An inactive handler that completes a waiting task.
+EventHandler CompletesPayment() {
+  EventHandler h;
+  h.set_name("on_payment");
+  h.set_event("sqs:payments");
+  h.set_condition("$.status == 'PAID'");
+  h.set_evaluator_type("value-param");
+  h.set_active(false);
+  EventHandler::Action* a = h.add_actions();
+  a->set_action(EventHandler::Action::COMPLETE_TASK);
+  a->mutable_complete_task()->set_workflow_id("${workflowId}");
+  a->mutable_complete_task()->set_task_ref_name("wait_for_payment");
+  (*a->mutable_complete_task()->mutable_output())["paid"].set_bool_value(true);
+  return h;
 }
 
 // The embedded orchestrator with a fixed token and the REST API on a loopback port.
@@ -606,6 +645,88 @@ TEST(RestClientScriptedTest, EmptyBodiesAreNotFoundAndServerTextIsMadePrintable)
   server.Stop();
   EXPECT_THAT((*client)->GetTaskDef("t"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("environment 'scripted'")));
+}
+
+// --- EventHandlerClient ---
+
+TEST_F(RestClientTest, EventHandlersRoundTrip) {
+  auto client = Make(Options());
+  ASSERT_NE(client, nullptr);
+  EXPECT_THAT(client->ListEventHandlers(), ::cmig::testing::IsOkAndHolds(IsEmpty()));
+
+  const EventHandler order = StartsOrderFlow();
+  const EventHandler payment = CompletesPayment();
+  // Added out of name order: the listing sorts.
+  ASSERT_OK(client->AddEventHandler(payment));
+  ASSERT_OK(client->AddEventHandler(order));
+  ASSERT_OK_AND_ASSIGN(std::vector<EventHandler> listed, client->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(order), ProtoEq(payment)));
+
+  EventHandler updated = payment;
+  updated.set_active(true);
+  updated.set_condition("$.status == 'SETTLED'");
+  ASSERT_OK(client->UpdateEventHandler(updated));
+  ASSERT_OK_AND_ASSIGN(listed, client->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(order), ProtoEq(updated)));
+
+  ASSERT_OK(client->RemoveEventHandler(order.name()));
+  ASSERT_OK_AND_ASSIGN(listed, client->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(updated)));
+  EXPECT_THAT(client->RemoveEventHandler(order.name()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr(kEnv), HasSubstr("DELETE /event/on_new_order"))));
+
+  // The orchestrator answers 409 for a name that exists, as Conductor's ConflictException does.
+  EXPECT_THAT(client->AddEventHandler(updated),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("on_payment")));
+  ASSERT_OK_AND_ASSIGN(listed, client->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(updated)));
+}
+
+TEST_F(RestClientTest, UpdatingOrRemovingAMissingHandlerIsNotFound) {
+  auto client = Make(Options());
+  ASSERT_NE(client, nullptr);
+  EXPECT_THAT(client->UpdateEventHandler(StartsOrderFlow()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("PUT /event")));
+  // The name is one escaped path segment, not a path.
+  EXPECT_THAT(client->RemoveEventHandler("a/b c"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("DELETE /event/a%2Fb%20c")));
+  EXPECT_THAT(client->RemoveEventHandler(""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no event handler name")));
+}
+
+TEST_F(RestClientTest, ARestEnvironmentListsWhatGrpcAdded) {
+  ClientOptions grpc_options;
+  grpc_options.address = server_->address();
+  grpc_options.token = kToken;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GrpcOrchestratorClient> grpc,
+                       GrpcOrchestratorClient::Create(grpc_options));
+  const EventHandler order = StartsOrderFlow();
+  const EventHandler payment = CompletesPayment();
+  ASSERT_OK(grpc->AddEventHandler(order));
+  ASSERT_OK(grpc->AddEventHandler(payment));
+
+  v1::Environment env;
+  env.set_id(kEnv);
+  env.set_address(server_->http_address() + "/api");
+  EnvironmentCredentials credentials;
+  credentials.token = kToken;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ConductorEnvironment> rest,
+                       ConnectEnvironment(env, credentials, absl::Seconds(10)));
+  ASSERT_EQ(rest->protocol(), Protocol::kRest);
+  EventHandlerClient* events = rest->event_handlers();
+  ASSERT_NE(events, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::vector<EventHandler> listed, events->ListEventHandlers());
+  EXPECT_THAT(listed, ElementsAre(ProtoEq(order), ProtoEq(payment)));
+}
+
+TEST(BorrowedEnvironmentTest, EventHandlersAreOptional) {
+  auto grpc = GrpcOrchestratorClient::Create({.address = "127.0.0.1:1"});
+  ASSERT_OK(grpc.status());
+  BorrowedEnvironment without(**grpc, nullptr, nullptr);
+  EXPECT_EQ(without.event_handlers(), nullptr);
+  BorrowedEnvironment with(**grpc, nullptr, nullptr, grpc->get());
+  EXPECT_EQ(with.event_handlers(), grpc->get());
 }
 
 }  // namespace
