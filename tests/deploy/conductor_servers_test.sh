@@ -12,38 +12,11 @@ ROOT=$1
 BUILD=$2
 WORK=$(mktemp -d)
 ETC="$WORK/cmig-config"
-mkdir -p "$ETC" "$WORK/ops" "$WORK/blocks"
+mkdir -p "$ETC" "$WORK/ops"
 export PATH="$BUILD/worker:$BUILD/cli:$PATH"
 
-PIDS=()
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-cleanup() {
-  local rc=$?
-  stop_all
-  if [ $rc -ne 0 ]; then
-    for f in "$WORK"/*.log; do
-      echo "----- $(basename "$f")"
-      tail -n 60 "$f"
-    done
-    echo "FAIL (exit $rc)"
-  fi
-  rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT INT TERM
-
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-
-wait_for() {  # a condition, as a command; up to 30 s
-  for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
+# shellcheck source=tests/deploy/readme_section_lib.sh
+source "$ROOT/tests/deploy/readme_section_lib.sh"
 
 registered_twice() { [ "$(grep -c 'definitions from' "$1")" -ge 2 ]; }
 
@@ -71,15 +44,7 @@ ctl() {  # ctl NAME ARGS...: migrationctl against environment NAME
   migrationctl "$@" --server="127.0.0.1:$(cat "$WORK/$name.port")" --token-file="$ETC/$name.token"
 }
 
-# The section's ```sh blocks, one file each, in order, with the list indentation removed.
-awk -v dir="$WORK/blocks" '
-  /^## / { in_section = ($0 == "## Servers with gRPC enabled, and across an air gap") }
-  in_section && /^ *```sh *$/ { n++; file = sprintf("%s/%02d.sh", dir, n); inblock = 1; next }
-  inblock && /^ *```/ { inblock = 0; close(file); next }
-  inblock { sub(/^   /, ""); print > file }
-' "$ROOT/README.md"
-BLOCKS=("$WORK"/blocks/*.sh)
-[ -e "${BLOCKS[0]}" ] || fail "README.md has no sh blocks under 'Servers with gRPC enabled, and across an air gap'"
+readme_blocks "$ROOT/README.md" "Servers with gRPC enabled, and across an air gap"
 for what in 'migration-worker' 'migrationctl migrate' 'migrationctl history' \
             'migrationctl export' 'migrationctl inspect' 'migrationctl import'; do
   grep -q -- "$what" "${BLOCKS[@]}" || fail "the README section does not run '$what'"
@@ -136,9 +101,6 @@ for block in "${BLOCKS[@]}"; do
   if grep -q 'migrationctl import' "$block"; then AIRGAP_LOG="$WORK/block-$n.log"; fi
 done
 
-has() {  # has FILE TEXT WHAT
-  grep -qF -- "$2" "$1" || fail "$3 (no '$2' in $(basename "$1"))"
-}
 # The online migration: completed, everything created and verified, the package inline.
 has "$MIGRATE_LOG" "COMPLETED" "the migration did not complete"
 has "$MIGRATE_LOG" "applied; 6 tasks create, 4 workflows create" "the migration did not create the set"

@@ -14,41 +14,12 @@ ROOT=$1
 BUILD=$2
 WORK=$(mktemp -d)
 ETC="$WORK/etc-cmig"
-mkdir -p "$ETC" "$WORK/ops" "$WORK/blocks"
+mkdir -p "$ETC" "$WORK/ops"
 export PATH="$BUILD/worker:$BUILD/cli:$BUILD/orchestrator:$PATH"
 unset CMIG_SERVER CMIG_TOKEN
 
-PIDS=()
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-cleanup() {
-  local rc=$?
-  stop_all
-  if [ $rc -ne 0 ]; then
-    for f in "$WORK"/*.log; do
-      echo "----- $(basename "$f")"
-      tail -n 60 "$f"
-    done
-    echo "FAIL (exit $rc)"
-  fi
-  rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT INT TERM
-
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-wait_for() {  # a condition, as a command; up to 30 s
-  for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
-has() {  # has FILE TEXT WHAT
-  grep -qF -- "$2" "$1" || fail "$3 (no '$2' in $(basename "$1"))"
-}
+# shellcheck source=tests/deploy/readme_section_lib.sh
+source "$ROOT/tests/deploy/readme_section_lib.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_server NAME FLAGS...: an orchestrator on free loopback ports (gRPC and REST).
@@ -62,15 +33,7 @@ start_server() {
   wait_for test -s "$WORK/$name.http_port" || fail "the $name orchestrator did not start"
 }
 
-# The section's ```sh blocks, one file each, in order, with the list indentation removed.
-awk -v dir="$WORK/blocks" '
-  /^## / { in_section = ($0 == "## Migrating between two real Conductor servers") }
-  in_section && /^ *```sh *$/ { n++; file = sprintf("%s/%02d.sh", dir, n); inblock = 1; next }
-  inblock && /^ *```/ { inblock = 0; close(file); next }
-  inblock { sub(/^   /, ""); print > file }
-' "$ROOT/README.md"
-BLOCKS=("$WORK"/blocks/*.sh)
-[ -e "${BLOCKS[0]}" ] || fail "README.md has no sh blocks under 'Migrating between two real Conductor servers'"
+readme_blocks "$ROOT/README.md" "Migrating between two real Conductor servers"
 for what in 'migration-worker' 'migrationctl env add' 'migrationctl secret put' \
             'migrationctl migrate' 'migrationctl history'; do
   grep -q -- "$what" "${BLOCKS[@]}" || fail "the README section does not run '$what'"

@@ -3,10 +3,16 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "workflows/registration.h"
 
 namespace cmig::testing {
+
+bool IsMigrationDefinition(const std::string& name) {
+  return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
+}
 
 worker::WorkerOptions QuickWorkerOptions(const std::string& worker_id) {
   worker::WorkerOptions options;

@@ -41,6 +41,9 @@ struct StepTiming {
   int64_t response_timeout_seconds = 0;
 };
 
+// Whether `name` is one of the migration's own definitions (cmig_* steps, *migration_* flows).
+bool IsMigrationDefinition(const std::string& name);
+
 // A worker that polls and backs off on a test's time scale (tens of milliseconds).
 worker::WorkerOptions QuickWorkerOptions(const std::string& worker_id);
 

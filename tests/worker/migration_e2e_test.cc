@@ -30,6 +30,7 @@
 #include "orchestrator/server.h"
 #include "tasks/migration_handlers.h"
 #include "tests/orchestrator/rest_testing.h"
+#include "tests/testing/definition_hashes.h"
 #include "tests/testing/migration_side.h"
 #include "tests/testing/wait_for.h"
 #include "tests/testing/wait_for_workflow.h"
@@ -59,9 +60,7 @@ using ::testing::HasSubstr;
 // the migration's own definitions left out.
 using DefinitionHashes = std::map<std::string, std::string>;
 
-bool IsMigrationDefinition(const std::string& name) {
-  return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
-}
+using ::cmig::testing::IsMigrationDefinition;
 
 struct Environment : cmig::testing::MigrationSide {
   std::string token;
@@ -216,25 +215,7 @@ class MigrationE2eTest : public ::testing::Test {
   }
 
   static DefinitionHashes Hashes(Environment& e) {
-    DefinitionHashes out;
-    auto workflows = e.client->ListWorkflowDefs("", /*all_versions=*/true);
-    EXPECT_OK(workflows.status());
-    if (workflows.ok()) {
-      for (const auto& w : *workflows) {
-        if (!IsMigrationDefinition(w.name())) {
-          out[absl::StrCat("wf:", w.name(), ":", w.version())] = CanonicalHash(w);
-        }
-      }
-    }
-    auto task_defs = e.client->ListTaskDefs();
-    EXPECT_OK(task_defs.status());
-    if (task_defs.ok()) {
-      for (const auto& t : *task_defs) {
-        if (!IsMigrationDefinition(t.name()))
-          out[absl::StrCat("task:", t.name())] = CanonicalHash(t);
-      }
-    }
-    return out;
+    return cmig::testing::DefinitionHashesOf(*e.client);
   }
 
   std::string StartMigration(const std::string& selection_json, const std::string& options_json) {

@@ -26,6 +26,7 @@
 #include "orchestrator/server.h"
 #include "tasks/migration_handlers.h"
 #include "tests/orchestrator/rest_testing.h"
+#include "tests/testing/definition_hashes.h"
 #include "tests/testing/migration_side.h"
 #include "tests/testing/self_signed.h"
 #include "tests/testing/wait_for.h"
@@ -45,9 +46,7 @@ using ::testing::Not;
 
 using DefinitionHashes = std::map<std::string, std::string>;
 
-bool IsMigrationDefinition(const std::string& name) {
-  return absl::StartsWith(name, "cmig_") || absl::StrContains(name, "migration_");
-}
+using ::cmig::testing::IsMigrationDefinition;
 
 // A clock the test moves by hand (the Orkes stand-in's token expiry).
 class ManualClock final : public orchestrator::Clock {
@@ -231,26 +230,7 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
     return out;
   }
   static DefinitionHashes GrpcHashes(cmig::testing::MigrationSide& side) {
-    DefinitionHashes out;
-    auto workflows = side.client->ListWorkflowDefs("", /*all_versions=*/true);
-    EXPECT_OK(workflows.status());
-    if (workflows.ok()) {
-      for (const auto& w : *workflows) {
-        if (!IsMigrationDefinition(w.name())) {
-          out[absl::StrCat("wf:", w.name(), ":", w.version())] = CanonicalHash(w);
-        }
-      }
-    }
-    auto task_defs = side.client->ListTaskDefs();
-    EXPECT_OK(task_defs.status());
-    if (task_defs.ok()) {
-      for (const auto& t : *task_defs) {
-        if (!IsMigrationDefinition(t.name())) {
-          out[absl::StrCat("task:", t.name())] = CanonicalHash(t);
-        }
-      }
-    }
-    return out;
+    return cmig::testing::DefinitionHashesOf(*side.client);
   }
 
   std::string StartMigration(const std::string& source, const std::string& target,
@@ -274,6 +254,22 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
   static Workflow Wait(cmig::testing::MigrationSide& side, const std::string& id) {
     return WaitForWorkflow(*side.client, id, ::cmig::testing::WorkflowEnded, absl::Seconds(40),
                            absl::Milliseconds(25));
+  }
+  // The one rollback workflow on the home, once it has ended; a test failure when there is not
+  // exactly one within 30 s.
+  Workflow TheRollback() {
+    client::WorkflowSearchQuery q;
+    q.query = "workflowType = 'incoming_migration_rollback'";
+    std::string id;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          auto found = home_.client->SearchWorkflows(q);
+          if (!found.ok() || found->results.size() != 1) return false;
+          id = found->results[0].workflow_id();
+          return true;
+        },
+        absl::Seconds(30), absl::Milliseconds(25)));
+    return id.empty() ? Workflow() : Wait(home_, id);
   }
   // The incoming workflow `outgoing_id` started on `side`; empty when there is none.
   static std::vector<Workflow> IncomingOn(cmig::testing::MigrationSide& side,
@@ -378,17 +374,8 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestRemovesTheWorkflowsItCreated) {
   Workflow out = Wait(home_, id);
   ASSERT_EQ(out.status(), Workflow::FAILED);
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
-  client::WorkflowSearchQuery q;
-  q.query = "workflowType = 'incoming_migration_rollback'";
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto found = home_.client->SearchWorkflows(q);
-        return found.ok() && found->results.size() == 1;
-      },
-      absl::Seconds(30), absl::Milliseconds(25)));
-  auto found = home_.client->SearchWorkflows(q);
-  ASSERT_OK(found.status());
-  Workflow rollback = Wait(home_, found->results[0].workflow_id());
+  Workflow rollback;
+  ASSERT_NO_FATAL_FAILURE(rollback = TheRollback());
   ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
   // Two workflows and three task definitions were created, and all are gone: no hand work.
   EXPECT_GE(rollback.output().at("removed").number_value(), 5);
@@ -631,12 +618,8 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestPutsBackTheKeysItOverwrote) {
       absl::Seconds(30), absl::Milliseconds(25)))
       << WriteJson(target_.Curl().Get("/metadata/workflow/ledger_flow").Json());
   EXPECT_THAT(before, HasSubstr(R"("tags":[{"key":"owner","value":"prod"}])"));
-  client::WorkflowSearchQuery q;
-  q.query = "workflowType = 'incoming_migration_rollback'";
-  auto found = home_.client->SearchWorkflows(q);
-  ASSERT_OK(found.status());
-  ASSERT_EQ(found->results.size(), 1u);
-  Workflow rollback = Wait(home_, found->results[0].workflow_id());
+  Workflow rollback;
+  ASSERT_NO_FATAL_FAILURE(rollback = TheRollback());
   ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
   EXPECT_GE(rollback.output().at("restored").number_value(), 1);
 }
