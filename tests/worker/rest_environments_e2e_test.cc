@@ -255,6 +255,19 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
     return WaitForWorkflow(*side.client, id, ::cmig::testing::WorkflowEnded, absl::Seconds(40),
                            absl::Milliseconds(25));
   }
+  // Worker settings whose apply writes one definition at a time and fails (terminally) just
+  // before order_flow, the last of the order set, so a rollback has work to do.
+  static tasks::MigrationDeps FailingBeforeOrderFlow() {
+    tasks::MigrationDeps faulty;
+    faulty.apply_batch_size = 1;
+    faulty.before_apply_write = [](const migration::ApplyStep& step, int index) -> absl::Status {
+      if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "order_flow") {
+        return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+      }
+      return absl::OkStatus();
+    };
+    return faulty;
+  }
   // The one rollback workflow on the home, once it has ended; a test failure when there is not
   // exactly one within 30 s.
   Workflow TheRollback() {
@@ -359,16 +372,8 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestRemovesTheWorkflowsItCreated) {
   ASSERT_NO_FATAL_FAILURE(SeedHome());
   ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
   ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const migration::ApplyStep& step, int index) -> absl::Status {
-    // Task definitions, ledger_flow and payment_flow are written; order_flow never arrives.
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "order_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
-  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, faulty));
+  // Task definitions, ledger_flow and payment_flow are written; order_flow never arrives.
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, FailingBeforeOrderFlow()));
 
   const std::string id = StartMigration("dev", "prod");
   Workflow out = Wait(home_, id);
@@ -597,15 +602,7 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestPutsBackTheKeysItOverwrote) {
       R"("taskReferenceName":"write_ledger_ref","type":"SIMPLE"}]})";
   ASSERT_EQ(target_.Curl().Post("/metadata/workflow", kProdLedger).status, 200);
   const std::string before = WriteJson(target_.Curl().Get("/metadata/workflow/ledger_flow").Json());
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const migration::ApplyStep& step, int index) -> absl::Status {
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "order_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
-  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, faulty));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, FailingBeforeOrderFlow()));
 
   Workflow out = Wait(
       home_, StartMigration("dev", "prod", R"({"conflictStrategy":"CONFLICT_STRATEGY_UPDATE"})"));
