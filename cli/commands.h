@@ -49,6 +49,8 @@ absl::Status DefinitionsListCommand(Context& ctx);
 struct LinkedIncoming {
   std::string environment;
   std::string workflow_id;
+  // True when it ran on --server on behalf of a REST target.
+  bool here = false;
   std::optional<conductor::proto::Workflow> workflow;
   // Why it could not be read, when it could not.
   std::string error;

@@ -84,6 +84,7 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
   if (!where.ok()) return fail(where.status());
   if (where->protocol == client::Protocol::kRest) {
     // A REST target's incoming workflow ran on this server, on the target's behalf.
+    linked.here = true;
     absl::StatusOr<client::GrpcOrchestratorClient*> here = ctx.Orchestrator();
     if (!here.ok()) return fail(here.status());
     absl::StatusOr<Workflow> incoming = (*here)->GetWorkflowStatus(linked.workflow_id, true);
@@ -198,8 +199,9 @@ absl::Status HistoryCommand(Context& ctx) {
   for (const Task* a : attempts) t.AddRow(AttemptRow(*a, now));
   t.Print(ctx.out());
   if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
-    ctx.out() << "\nIncoming workflow " << linked->workflow_id << " in environment '"
-              << linked->environment << "'";
+    ctx.out() << "\nIncoming workflow " << linked->workflow_id
+              << (linked->here ? " (here, for REST environment '" : " in environment '")
+              << linked->environment << (linked->here ? "')" : "'");
     if (!linked->workflow) {
       ctx.out() << ": not readable from here: " << linked->error << "\n";
     } else {

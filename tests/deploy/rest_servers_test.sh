@@ -110,6 +110,7 @@ has "$MIGRATE_LOG" "COMPLETED" "the migration did not complete"
 has "$MIGRATE_LOG" "applied; 6 tasks create, 4 workflows create" "the migration did not create the set"
 has "$MIGRATE_LOG" "Verification: ok, 10 checked" "the migration was not verified"
 has "$HISTORY_LOG" "cmig_apply_migration" "history lacks the incoming workflow's steps"
+has "$HISTORY_LOG" "(here, for REST environment 'prod')" "history does not say where the incoming ran"
 has "$HISTORY_LOG" "over REST" "history does not say the source was read over REST"
 
 # What prod holds, read back with curl through its CA and the operator's token.
