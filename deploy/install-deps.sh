@@ -9,7 +9,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev libsimdjson-dev
-  libboost1.81-dev libcurl4-openssl-dev curl
+  libboost1.81-dev libcurl4-openssl-dev curl openssl
   libgtest-dev libgmock-dev
   clang-format clang-tidy
   python3 python3-protobuf python3-yaml python3-grpcio
