@@ -622,6 +622,29 @@ TEST(RestClientScriptedTest, ARefusedCallIsRetriedOnceWithANewTokenAndQuotesNoCr
                                              "POST /api/token", "GET /api/metadata/taskdefs/t"));
 }
 
+// A server that takes the connection but never answers: the call ends at its total timeout as
+// DeadlineExceeded (retryable), naming the environment, instead of hanging the step.
+TEST(RestClientTimeoutTest, AServerThatNeverAnswersIsDeadlineExceeded) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);  // the kernel completes the handshake; nobody reads
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  RestOptions options;
+  options.base_url = absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/api");
+  options.environment = "silent";
+  options.call_timeout = absl::Milliseconds(300);
+  auto client = RestConductorClient::Create(options);
+  ASSERT_OK(client.status());
+  EXPECT_THAT((*client)->GetTaskDef("anything"),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("environment 'silent'")));
+  ::close(listener);
+}
+
 TEST(RestClientScriptedTest, EmptyBodiesAreNotFoundAndServerTextIsMadePrintable) {
   ScriptedServer server([](const std::string&, const std::string& path) {
     if (absl::StrContains(path, "broken")) {
