@@ -4,11 +4,15 @@
 #ifndef CMIG_CLI_COMMANDS_H_
 #define CMIG_CLI_COMMANDS_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cli/app.h"
+#include "client/conductor_environment.h"
 #include "client/workflow_client.h"
 #include "conductor/model/workflow.pb.h"
 
@@ -44,6 +48,12 @@ absl::Status MigrateCommand(Context& ctx);
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
 absl::Status DefinitionsLoadCommand(Context& ctx);
 absl::Status DefinitionsListCommand(Context& ctx);
+
+// Clients of environment `env` as --server knows it, its token or access key secret read from
+// --server's secret store (never printed). A secret that cannot be read is an error naming the
+// environment and the secret; the errors of client::ConnectEnvironment otherwise.
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectToEnvironment(
+    client::SecretClient& secrets, const v1::Environment& env, absl::Duration timeout);
 
 // The incoming workflow an outgoing migration started in its target.
 struct LinkedIncoming {

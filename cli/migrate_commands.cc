@@ -111,6 +111,23 @@ absl::Status EnvListCommand(Context& ctx) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectToEnvironment(
+    client::SecretClient& secrets, const v1::Environment& env, absl::Duration timeout) {
+  client::EnvironmentCredentials credentials;
+  for (const auto& [name, value] : {std::pair{env.token_secret(), &credentials.token},
+                                    std::pair{env.access_key_secret(), &credentials.key_secret}}) {
+    if (name.empty()) continue;
+    absl::StatusOr<std::string> secret = secrets.GetSecret(name);
+    if (!secret.ok()) {
+      return absl::Status(secret.status().code(),
+                          absl::StrCat("the credential of environment '", env.id(), "' (secret '",
+                                       name, "'): ", secret.status().message()));
+    }
+    *value = *std::move(secret);
+  }
+  return client::ConnectEnvironment(env, credentials, timeout);
+}
+
 absl::Status EnvTestCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
   const std::string& id = ctx.args()[0];
@@ -118,20 +135,8 @@ absl::Status EnvTestCommand(Context& ctx) {
   if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, id);
   RETURN_IF_ERROR(env.status());
   ASSIGN_OR_RETURN(client::EnvironmentAddress where, client::ParseEnvironmentAddress(*env));
-  client::EnvironmentCredentials credentials;
-  for (const auto& [name, value] : {std::pair{env->token_secret(), &credentials.token},
-                                    std::pair{env->access_key_secret(), &credentials.key_secret}}) {
-    if (name.empty()) continue;
-    absl::StatusOr<std::string> secret = ext->GetSecret(name);
-    if (!secret.ok()) {
-      return absl::Status(secret.status().code(),
-                          absl::StrCat("the credential of environment '", id, "' (secret '", name,
-                                       "'): ", secret.status().message()));
-    }
-    *value = *std::move(secret);
-  }
   ASSIGN_OR_RETURN(std::unique_ptr<client::ConductorEnvironment> conductor,
-                   client::ConnectEnvironment(*env, credentials, ctx.global().timeout));
+                   ConnectToEnvironment(*ext, *env, ctx.global().timeout));
   absl::Status reached = conductor->Check();
   if (reached.ok()) {
     // One read of the definitions, as a fetch or plan would make.

@@ -92,20 +92,11 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
     linked.workflow = *std::move(incoming);
     return linked;
   }
-  client::ClientOptions options;
-  options.address = where->target;
-  options.use_tls = where->use_tls;
-  options.root_ca_file = env->tls_root_ca_file();
-  options.call_timeout = ctx.global().timeout;
-  if (!env->token_secret().empty()) {
-    absl::StatusOr<std::string> token = (*ext)->GetSecret(env->token_secret());
-    if (!token.ok()) return fail(token.status());
-    options.token = *std::move(token);
-  }
-  absl::StatusOr<std::unique_ptr<client::GrpcOrchestratorClient>> target =
-      client::GrpcOrchestratorClient::Create(options);
+  absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> target =
+      ConnectToEnvironment(**ext, *env, ctx.global().timeout);
   if (!target.ok()) return fail(target.status());
-  absl::StatusOr<Workflow> incoming = (*target)->GetWorkflowStatus(linked.workflow_id, true);
+  absl::StatusOr<Workflow> incoming =
+      (*target)->orchestrator()->GetWorkflowStatus(linked.workflow_id, true);
   if (!incoming.ok()) return fail(incoming.status());
   linked.workflow = *std::move(incoming);
   return linked;

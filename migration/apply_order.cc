@@ -175,12 +175,20 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
   // Item index -> the definition ValidatePackage parsed from it.
   std::map<int, const cp::TaskDef*> parsed_task_defs;
   std::map<int, const cp::WorkflowDef*> parsed_workflows;
+  // Item index -> the extra keys ValidatePackage parsed, for items that have some.
+  std::map<int, const google::protobuf::Value*> parsed_extras;
   if (contents != nullptr) {
     for (size_t k = 0; k < contents->task_defs.size(); ++k) {
       parsed_task_defs[contents->task_def_items[k]] = &contents->task_defs[k];
+      if (contents->task_def_extras[k].has_struct_value()) {
+        parsed_extras[contents->task_def_items[k]] = &contents->task_def_extras[k];
+      }
     }
     for (size_t k = 0; k < contents->workflows.size(); ++k) {
       parsed_workflows[contents->workflow_items[k]] = &contents->workflows[k];
+      if (contents->workflow_extras[k].has_struct_value()) {
+        parsed_extras[contents->workflow_items[k]] = &contents->workflow_extras[k];
+      }
     }
   }
 
@@ -201,7 +209,9 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
     ApplyStep step;
     step.kind = p.kind();
     step.action = p.action();
-    if (const std::string& extra = package.items(it->second).extra_json(); !extra.empty()) {
+    if (auto parsed = parsed_extras.find(it->second); parsed != parsed_extras.end()) {
+      step.extra = *parsed->second;
+    } else if (const std::string& extra = package.items(it->second).extra_json(); !extra.empty()) {
       absl::StatusOr<google::protobuf::Value> v = ParseJson(extra);
       if (!v.ok() || !v->has_struct_value()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": its extra keys are not an object"));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "definitions/json.h"
 #include "definitions/json_overlay.h"
 #include "migration/apply_order.h"
@@ -174,23 +175,34 @@ absl::Status CheckReferencedSecrets(const v1::MigrationPackage& package,
 
 // For a target that cannot keep keys beyond the proto (gRPC): one warning per definition the
 // plan writes that carries such keys, naming each, before anything is applied.
-void WarnOfDroppedKeys(const v1::MigrationPackage& package, v1::MigrationPlan& plan) {
-  std::map<std::tuple<int, std::string, int32_t>, const v1::PackageItem*> with_extras;
-  for (const v1::PackageItem& item : package.items()) {
-    if (!item.extra_json().empty()) with_extras[{item.kind(), item.name(), item.version()}] = &item;
+void WarnOfDroppedKeys(const PackageContents& contents, v1::MigrationPlan& plan) {
+  // The extra keys validation parsed, and where each definition's proto JSON stands.
+  struct WithExtras {
+    const Value* extra;
+    Value converted;
+  };
+  std::map<std::tuple<int, std::string, int32_t>, WithExtras> with_extras;
+  for (size_t k = 0; k < contents.task_defs.size(); ++k) {
+    if (!contents.task_def_extras[k].has_struct_value()) continue;
+    const conductor::proto::TaskDef& d = contents.task_defs[k];
+    with_extras[{v1::ITEM_KIND_TASK_DEF, d.name(), 0}] = {&contents.task_def_extras[k],
+                                                          TaskDefToValue(d)};
+  }
+  for (size_t k = 0; k < contents.workflows.size(); ++k) {
+    if (!contents.workflow_extras[k].has_struct_value()) continue;
+    const conductor::proto::WorkflowDef& d = contents.workflows[k];
+    with_extras[{v1::ITEM_KIND_WORKFLOW_DEF, d.name(), d.version()}] = {
+        &contents.workflow_extras[k], WorkflowDefToValue(d)};
   }
   if (with_extras.empty()) return;
   for (const v1::PlannedItem& p : plan.items()) {
     if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) continue;
     auto it = with_extras.find({p.kind(), p.name(), p.source_version()});
     if (it == with_extras.end()) continue;
-    absl::StatusOr<Value> extra = ParseJson(it->second->extra_json());
-    absl::StatusOr<Value> canonical = ParseJson(it->second->canonical_json());
-    if (!extra.ok() || !canonical.ok()) continue;  // validation has passed on both
-    plan.add_warnings(
-        absl::StrCat(migration::DescribeItem(p.kind(), p.name(), p.source_version()),
-                     " has keys the target's gRPC API cannot carry; they are dropped: ",
-                     absl::StrJoin(MissingKeyPaths(*extra, *canonical), ", ")));
+    plan.add_warnings(absl::StrCat(
+        migration::DescribeItem(p.kind(), p.name(), p.source_version()),
+        " has keys the target's gRPC API cannot carry; they are dropped: ",
+        absl::StrJoin(MissingKeyPaths(*it->second.extra, it->second.converted), ", ")));
   }
 }
 
@@ -210,7 +222,7 @@ class PlanMigrationStep final : public Step {
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
-    if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(package, plan);
+    if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     report.set_dry_run(package.options().dry_run());

@@ -41,6 +41,13 @@ using google::protobuf::Value;
 // Selections naming at least this many definitions are fetched by listing the source.
 constexpr int kListWhenSelectingAtLeast = 64;
 
+// Where the incoming workflow for `target` runs: a gRPC target runs it itself; a REST target (a
+// Conductor server as it ships) has no migration worker, so it runs `here` and writes to it.
+client::WorkflowClient& IncomingRunner(Remote& target, client::WorkflowClient& here) {
+  client::GrpcOrchestratorClient* remote = target.environment->orchestrator();
+  return remote != nullptr ? static_cast<client::WorkflowClient&>(*remote) : here;
+}
+
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
@@ -329,12 +336,8 @@ class PushPackage final : public Step {
     ASSIGN_OR_RETURN(std::string outgoing_id, StringInput(ctx, "outgoingWorkflowId"));
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
     const std::string correlation = IncomingCorrelationId(outgoing_id);
-    // A gRPC target runs the incoming workflow itself; a REST target (a Conductor server as it
-    // ships) has no migration worker, so the incoming workflow runs here and writes to it.
     client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
-    client::WorkflowClient& runner =
-        remote_orchestrator != nullptr ? static_cast<client::WorkflowClient&>(*remote_orchestrator)
-                                       : *deps().workflows;
+    client::WorkflowClient& runner = IncomingRunner(*target, *deps().workflows);
     const std::string where = remote_orchestrator != nullptr
                                   ? absl::StrCat("in '", target_env, "'")
                                   : absl::StrCat("here, for REST environment '", target_env, "'");
@@ -416,11 +419,8 @@ class AwaitIncoming final : public Step {
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     ASSIGN_OR_RETURN(std::string id, StringInput(ctx, "incomingWorkflowId"));
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
-    // Where the push started the incoming workflow: in a gRPC target, or here for a REST one.
     client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
-    client::WorkflowClient& runner =
-        remote_orchestrator != nullptr ? static_cast<client::WorkflowClient&>(*remote_orchestrator)
-                                       : *deps().workflows;
+    client::WorkflowClient& runner = IncomingRunner(*target, *deps().workflows);
     conductor::proto::Workflow wf;
     const absl::Time give_up = absl::Now() + deps().await_in_step;
     for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {

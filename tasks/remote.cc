@@ -10,6 +10,11 @@ namespace cmig::tasks {
 
 absl::StatusOr<std::shared_ptr<Remote>> RemoteEnvironments::Connect(absl::string_view id) {
   ASSIGN_OR_RETURN(v1::Environment env, environments_.Resolve(id));
+  return Connect(env);
+}
+
+absl::StatusOr<std::shared_ptr<Remote>> RemoteEnvironments::Connect(const v1::Environment& env) {
+  const std::string& id = env.id();
   RETURN_IF_ERROR(client::ParseEnvironmentAddress(env).status());
   auto secret = [&](const std::string& name, absl::string_view what,
                     std::string* value) -> absl::Status {
@@ -29,13 +34,13 @@ absl::StatusOr<std::shared_ptr<Remote>> RemoteEnvironments::Connect(absl::string
       env.address(), "|", env.use_tls(), "|", env.tls_root_ca_file(), "|", env.access_key_id(), "|",
       Sha256Hex(credentials.token), "|", Sha256Hex(credentials.key_secret));
   absl::MutexLock lock(&mu_);
-  auto it = remotes_.find(std::string(id));
+  auto it = remotes_.find(id);
   if (it != remotes_.end() && it->second->fingerprint == fingerprint) return it->second;
   auto remote = std::make_shared<Remote>();
   ASSIGN_OR_RETURN(remote->environment,
                    client::ConnectEnvironment(env, credentials, call_timeout_));
   remote->fingerprint = std::move(fingerprint);
-  remotes_[std::string(id)] = remote;
+  remotes_[id] = remote;
   return remote;
 }
 

@@ -48,6 +48,8 @@ class RemoteEnvironments {
   // The resolvers' errors come back as they are (a credential's prefixed with the environment it
   // is for, never its value); an address that does not parse is InvalidArgument naming it.
   absl::StatusOr<std::shared_ptr<Remote>> Connect(absl::string_view id);
+  // The same for an environment already resolved (its id names it in the cache and messages).
+  absl::StatusOr<std::shared_ptr<Remote>> Connect(const v1::Environment& env);
 
  private:
   migration::EnvironmentResolver& environments_;

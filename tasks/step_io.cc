@@ -261,7 +261,7 @@ absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> StepState::Source(
   RETURN_IF_ERROR(env.status());
   ASSIGN_OR_RETURN(client::EnvironmentAddress where, client::ParseEnvironmentAddress(*env));
   if (where.protocol != client::Protocol::kRest) return Here();
-  ASSIGN_OR_RETURN(std::shared_ptr<Remote> remote, remotes_.Connect(source_env));
+  ASSIGN_OR_RETURN(std::shared_ptr<Remote> remote, remotes_.Connect(*env));
   return std::shared_ptr<client::ConductorEnvironment>(remote, remote->environment.get());
 }
 
