@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "definitions/json.h"
 
 namespace cmig {
@@ -21,6 +22,10 @@ std::string CanonicalJson(const conductor::proto::WorkflowDef& d) {
 
 std::string CanonicalJson(const conductor::proto::TaskDef& d) {
   return CanonicalJson(TaskDefToValue(d));
+}
+
+std::string CanonicalJson(const conductor::proto::EventHandler& h) {
+  return CanonicalJson(EventHandlerToValue(h));
 }
 
 std::string Sha256Hex(absl::string_view bytes) {

@@ -10,6 +10,7 @@
 #include "conductor/model/workflowdef.pb.h"
 #include "conductor/model/workflowtask.pb.h"
 #include "definitions/conductor_json.h"
+#include "definitions/json.h"
 #include "definitions/message_value.h"
 
 namespace cmig {
@@ -289,6 +290,20 @@ absl::StatusOr<conductor::proto::EventHandler> EventHandlerFromValue(const Value
   RETURN_IF_ERROR(bad_action);
   conductor::proto::EventHandler h;
   RETURN_IF_ERROR(MessageFromConductorValue(copy, &h));
+  return h;
+}
+
+absl::StatusOr<conductor::proto::EventHandler> ParseEventHandler(absl::string_view json) {
+  absl::StatusOr<Value> v = ParseJson(json);
+  if (!v.ok() || !v->has_struct_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a valid event handler: ", v.ok() ? "not a JSON object" : v.status().message()));
+  }
+  absl::StatusOr<conductor::proto::EventHandler> h = EventHandlerFromValue(*v);
+  if (!h.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid event handler: ", h.status().message()));
+  }
   return h;
 }
 

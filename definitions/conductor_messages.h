@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/struct.pb.h"
@@ -40,6 +41,9 @@ google::protobuf::Value EventHandlerToValue(const conductor::proto::EventHandler
 // InvalidArgument naming what is wrong (an unknown action type, a value of the wrong type).
 absl::StatusOr<conductor::proto::EventHandler> EventHandlerFromValue(
     const google::protobuf::Value& v);
+// The same from JSON text; InvalidArgument saying what is wrong, including JSON that does not
+// parse or is not an object.
+absl::StatusOr<conductor::proto::EventHandler> ParseEventHandler(absl::string_view json);
 
 }  // namespace cmig
 

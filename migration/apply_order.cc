@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "migration/package.h"
 #include "migration/references.h"
 
@@ -218,7 +219,13 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
       }
       step.extra = *std::move(v);
     }
-    if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
+    if (p.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
+      auto handler = ParseEventHandler(json);
+      if (!handler.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(what, ": ", handler.status().message()));
+      }
+      step.event_handler = *std::move(handler);
+    } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
         parsed_task_defs.count(it->second)) {
       step.task_def = *parsed_task_defs[it->second];
     } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_WORKFLOW_DEF &&

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "cmig/v1/package.pb.h"
 #include "cmig/v1/report.pb.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -47,6 +48,7 @@ struct ApplyStep {
   v1::ItemAction action = v1::ITEM_ACTION_UNSPECIFIED;  // CREATE or UPDATE
   conductor::proto::TaskDef task_def;                   // set when kind is TASK_DEF
   conductor::proto::WorkflowDef workflow_def;           // set when kind is WORKFLOW_DEF
+  conductor::proto::EventHandler event_handler;         // set when kind is EVENT_HANDLER
   // The item's extra keys (PackageItem.extra_json), for a target that keeps them; unset if none.
   google::protobuf::Value extra;
 };

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "migration/references.h"
 
 namespace cmig::migration {
@@ -10,6 +11,48 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> DefinitionSource::Lis
     absl::string_view name) {
   return absl::UnimplementedError(
       absl::StrCat("this definition source cannot list the versions of workflow '", name, "'"));
+}
+
+absl::StatusOr<std::vector<conductor::proto::EventHandler>>
+DefinitionSource::ListEventHandlers() {
+  return absl::UnimplementedError("this definition source has no event handlers");
+}
+
+absl::StatusOr<conductor::proto::EventHandler> DefinitionSource::GetEventHandler(
+    absl::string_view name) {
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::EventHandler> all, ListEventHandlers());
+  for (conductor::proto::EventHandler& h : all) {
+    if (h.name() == name) return std::move(h);
+  }
+  return absl::NotFoundError(absl::StrCat("event handler '", name, "' not found"));
+}
+
+absl::StatusOr<std::vector<conductor::proto::EventHandler>>
+InMemoryDefinitionSource::ListEventHandlers() {
+  RETURN_IF_ERROR(event_handlers_status_);
+  std::vector<conductor::proto::EventHandler> out;
+  out.reserve(event_handlers_.size());
+  for (const auto& [name, h] : event_handlers_) out.push_back(h);
+  return out;
+}
+
+absl::StatusOr<conductor::proto::EventHandler> InMemoryDefinitionSource::GetEventHandler(
+    absl::string_view name) {
+  RETURN_IF_ERROR(event_handlers_status_);
+  auto it = event_handlers_.find(std::string(name));
+  if (it == event_handlers_.end()) {
+    return absl::NotFoundError(absl::StrCat("event handler '", name, "' not found"));
+  }
+  return it->second;
+}
+
+void InMemoryDefinitionSource::AddEventHandler(conductor::proto::EventHandler handler) {
+  std::string name = handler.name();
+  event_handlers_[std::move(name)] = std::move(handler);
+}
+
+void InMemoryDefinitionSource::RemoveEventHandler(absl::string_view name) {
+  event_handlers_.erase(std::string(name));
 }
 
 absl::StatusOr<std::vector<conductor::proto::WorkflowDef>>
@@ -97,6 +140,26 @@ absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> CachedDefinition
                                      "' from the target: ", def.status().message()));
   }
   return &task_defs_.emplace(name, std::move(result)).first->second;
+}
+
+absl::StatusOr<const std::optional<conductor::proto::EventHandler>*>
+CachedDefinitionReader::EventHandler(const std::string& name) {
+  if (!listed_event_handlers_.has_value()) {
+    absl::StatusOr<std::vector<conductor::proto::EventHandler>> all = target_.ListEventHandlers();
+    listed_event_handlers_ = all.status();
+    if (all.ok()) {
+      for (conductor::proto::EventHandler& h : *all) {
+        std::string key = h.name();
+        event_handlers_[std::move(key)] = std::move(h);
+      }
+    }
+  }
+  if (!listed_event_handlers_->ok()) {
+    return absl::Status(listed_event_handlers_->code(),
+                        absl::StrCat("reading event handler '", name, "' from the target: ",
+                                     listed_event_handlers_->message()));
+  }
+  return &event_handlers_.try_emplace(name).first->second;
 }
 
 }  // namespace cmig::migration

@@ -20,6 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
@@ -45,6 +47,13 @@ class DefinitionSource {
   // latest version only.
   virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name);
+
+  // Every event handler, ordered by name. Sources without an event handler API keep this
+  // default, Unimplemented.
+  virtual absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers();
+  // The event handler called `name`; NotFound when absent. The default looks through
+  // ListEventHandlers (Conductor has no call that reads one handler by name).
+  virtual absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name);
 };
 
 // Reads definitions from a target at most once each, telling "absent" (nullopt) apart from a
@@ -62,9 +71,15 @@ class CachedDefinitionReader {
   absl::StatusOr<const std::optional<conductor::proto::WorkflowDef>*> Workflow(
       const std::string& name, int32_t version);
   absl::StatusOr<const std::optional<conductor::proto::TaskDef>*> TaskDef(const std::string& name);
+  // Lists the target's event handlers on first use. Unimplemented (a target without an event
+  // handler API) passes through, naming the handler.
+  absl::StatusOr<const std::optional<conductor::proto::EventHandler>*> EventHandler(
+      const std::string& name);
 
  private:
   DefinitionSource& target_;
+  std::map<std::string, std::optional<conductor::proto::EventHandler>> event_handlers_;
+  std::optional<absl::Status> listed_event_handlers_;  // set once listed
   std::map<std::pair<std::string, int32_t>, std::optional<conductor::proto::WorkflowDef>>
       workflows_;
   std::map<std::string, std::optional<conductor::proto::TaskDef>> task_defs_;
@@ -79,22 +94,33 @@ class InMemoryDefinitionSource : public DefinitionSource {
   // Removes the definition if present.
   void RemoveWorkflowDef(absl::string_view name, int32_t version);
   void RemoveTaskDef(absl::string_view name);
+  void AddEventHandler(conductor::proto::EventHandler handler);
+  void RemoveEventHandler(absl::string_view name);
+  // From now on, event handler reads answer `why` (an environment without an event handler API).
+  void MarkEventHandlersUnavailable(absl::Status why) { event_handlers_status_ = std::move(why); }
 
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name) override;
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
+  absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name) override;
 
   const std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef>& workflows()
       const {
     return workflows_;
   }
   const std::map<std::string, conductor::proto::TaskDef>& task_defs() const { return task_defs_; }
+  const std::map<std::string, conductor::proto::EventHandler>& event_handlers() const {
+    return event_handlers_;
+  }
 
  private:
   std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef> workflows_;
   std::map<std::string, conductor::proto::TaskDef> task_defs_;
+  std::map<std::string, conductor::proto::EventHandler> event_handlers_;
+  absl::Status event_handlers_status_;
 };
 
 }  // namespace cmig::migration

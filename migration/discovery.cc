@@ -19,18 +19,21 @@ namespace {
 
 namespace cp = conductor::proto;
 
-using ReferrerKey = std::tuple<std::string, int32_t, std::string, std::string>;
+// Event handler referrers sort after workflow ones.
+using ReferrerKey = std::tuple<std::string, std::string, int32_t, std::string, std::string>;
 
 ReferrerKey KeyOf(const v1::Referrer& r) {
-  return {r.workflow_name(), r.workflow_version(), r.task_reference_name(), r.field()};
+  return {r.event_handler(), r.workflow_name(), r.workflow_version(), r.task_reference_name(),
+          r.field()};
 }
 
 v1::Referrer FromKey(const ReferrerKey& k) {
   v1::Referrer r;
-  r.set_workflow_name(std::get<0>(k));
-  r.set_workflow_version(std::get<1>(k));
-  r.set_task_reference_name(std::get<2>(k));
-  r.set_field(std::get<3>(k));
+  r.set_event_handler(std::get<0>(k));
+  r.set_workflow_name(std::get<1>(k));
+  r.set_workflow_version(std::get<2>(k));
+  r.set_task_reference_name(std::get<3>(k));
+  r.set_field(std::get<4>(k));
   return r;
 }
 
@@ -48,8 +51,10 @@ class Discoverer {
       : source_(source), options_(options) {}
 
   absl::StatusOr<Discovery> Run(const v1::Selection& selection) {
-    if (selection.workflows().empty() && selection.task_defs().empty()) {
-      return absl::InvalidArgumentError("the selection names no workflow and no task definition");
+    if (selection.workflows().empty() && selection.task_defs().empty() &&
+        selection.event_handlers().empty()) {
+      return absl::InvalidArgumentError(
+          "the selection names no workflow, task definition or event handler");
     }
     std::vector<std::string> invalid;
     for (int i = 0; i < selection.workflows_size(); ++i) {
@@ -66,6 +71,11 @@ class Discoverer {
     for (int i = 0; i < selection.task_defs_size(); ++i) {
       if (selection.task_defs(i).empty()) {
         invalid.push_back(absl::StrCat("task_defs[", i, "] is empty"));
+      }
+    }
+    for (int i = 0; i < selection.event_handlers_size(); ++i) {
+      if (selection.event_handlers(i).empty()) {
+        invalid.push_back(absl::StrCat("event_handlers[", i, "] is empty"));
       }
     }
     if (!invalid.empty()) {
@@ -86,6 +96,24 @@ class Discoverer {
       entry.def = **def;
       entry.requested = true;
       entry.discovered_from.clear();
+    }
+
+    if (!selection.event_handlers().empty()) {
+      ASSIGN_OR_RETURN(const HandlerIndex* handlers, Handlers());
+      if (handlers == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the selection names event handlers, but the source has no event handler "
+                         "API: ",
+                         handlers_status_.message()));
+      }
+      for (const std::string& name : selection.event_handlers()) {
+        auto it = handlers->by_name.find(name);
+        if (it == handlers->by_name.end()) {
+          missing_requested_.push_back(absl::StrCat("event handler '", name, "'"));
+          continue;
+        }
+        AddHandler(it->second, true, "");
+      }
     }
 
     while (!queue_.empty()) {
@@ -140,6 +168,69 @@ class Discoverer {
     return result;
   }
 
+  struct HandlerIndex {
+    std::map<std::string, cp::EventHandler> by_name;
+    std::map<std::string, std::vector<std::string>> by_event;  // event -> handler names
+  };
+
+  // The source's event handlers, listed once; nullptr when the source has none to offer
+  // (Unimplemented: handlers_status_ says why).
+  absl::StatusOr<const HandlerIndex*> Handlers() {
+    if (!handlers_.has_value()) {
+      absl::StatusOr<std::vector<cp::EventHandler>> all = source_.ListEventHandlers();
+      if (absl::IsUnimplemented(all.status())) {
+        handlers_status_ = all.status();
+        handlers_.emplace();
+        return static_cast<const HandlerIndex*>(nullptr);
+      }
+      if (!all.ok()) {
+        return absl::Status(all.status().code(),
+                            absl::StrCat("listing the event handlers of the source: ",
+                                         all.status().message()));
+      }
+      handlers_.emplace();
+      for (cp::EventHandler& h : *all) {
+        handlers_->by_event[h.event()].push_back(h.name());
+        std::string name = h.name();
+        handlers_->by_name[std::move(name)] = std::move(h);
+      }
+    }
+    if (!handlers_status_.ok()) return static_cast<const HandlerIndex*>(nullptr);
+    return &*handlers_;
+  }
+
+  // Takes `handler` into the migration (once) and, when following references, the workflows
+  // its actions start.
+  void AddHandler(const cp::EventHandler& handler, bool requested, const std::string& from) {
+    auto [it, inserted] = event_handlers_.try_emplace(handler.name());
+    if (!inserted) {
+      if (requested && !it->second.requested) {
+        it->second.requested = true;
+        it->second.discovered_from.clear();
+      }
+      return;
+    }
+    it->second.def = handler;
+    it->second.requested = requested;
+    it->second.discovered_from = requested ? "" : from;
+    WorkflowReferences refs = ScanEventHandler(handler);
+    Record(refs);
+    if (!options_.follow_references) return;
+    const std::string self = absl::StrCat("event_handler:", handler.name());
+    for (const WorkflowReference& w : refs.workflows) {
+      queue_.push_back({w.name, w.version, false, self, w.referrer});
+    }
+  }
+
+  void Record(WorkflowReferences& refs) {
+    for (const DependencyRecord& d : refs.dependencies) {
+      dependencies_[{d.kind, d.name}].insert(KeyOf(d.referrer));
+    }
+    for (v1::UnresolvedReference& u : refs.unresolved) {
+      unresolved_.push_back(std::move(u));
+    }
+  }
+
   absl::Status Visit(const PendingWorkflow& p) {
     int32_t version = p.version;
     if (version == 0) {
@@ -192,14 +283,21 @@ class Discoverer {
     entry.requested = p.requested;
     entry.discovered_from = p.requested ? "" : p.from;
 
-    for (const DependencyRecord& d : refs.dependencies) {
-      dependencies_[{d.kind, d.name}].insert(KeyOf(d.referrer));
-    }
-    for (v1::UnresolvedReference& u : refs.unresolved) {
-      unresolved_.push_back(std::move(u));
-    }
+    Record(refs);
     if (!options_.follow_references) {
       return absl::OkStatus();
+    }
+    // Handlers listening on the events this workflow publishes on Conductor's own queue.
+    if (!refs.events.empty()) {
+      ASSIGN_OR_RETURN(const HandlerIndex* handlers, Handlers());
+      for (const EventReference& e : refs.events) {
+        if (handlers == nullptr) break;
+        auto listening = handlers->by_event.find(e.event);
+        if (listening == handlers->by_event.end()) continue;
+        for (const std::string& name : listening->second) {
+          AddHandler(handlers->by_name.at(name), false, self);
+        }
+      }
     }
 
     for (const WorkflowReference& w : refs.workflows) {
@@ -264,6 +362,9 @@ class Discoverer {
     for (auto& [name, t] : task_defs_) {
       d.task_defs.push_back(std::move(t));
     }
+    for (auto& [name, h] : event_handlers_) {
+      d.event_handlers.push_back(std::move(h));
+    }
     for (auto& [key, referrers] : dependencies_) {
       v1::Dependency* dep = d.report.add_dependencies();
       dep->set_kind(key.first);
@@ -297,6 +398,9 @@ class Discoverer {
   std::map<std::pair<std::string, int32_t>, DiscoveredWorkflow> workflows_;
   std::map<std::pair<std::string, int32_t>, cp::WorkflowDef> fetched_;
   std::map<std::string, DiscoveredTaskDef> task_defs_;
+  std::map<std::string, DiscoveredEventHandler> event_handlers_;
+  std::optional<HandlerIndex> handlers_;
+  absl::Status handlers_status_;
   absl::flat_hash_map<std::string, std::optional<cp::TaskDef>> task_def_cache_;
   absl::flat_hash_map<std::string, int32_t> latest_;  // -1: not found
   std::map<std::pair<v1::DependencyKind, std::string>, std::set<ReferrerKey>> dependencies_;

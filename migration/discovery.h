@@ -21,6 +21,12 @@
 //    task with a default task definition. It is listed as a dependency of kind
 //    DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, or, with require_task_definitions, as a missing
 //    definition.
+//  - Event handlers: the selected ones by name, and, following references, every handler
+//    listening on an event a discovered workflow publishes on Conductor's own queue (an EVENT task
+//    with sink "conductor" or "conductor:NAME", migration/references.h). A handler's
+//    START_WORKFLOW actions are followed like sub-workflows (discovered_from
+//    "event_handler:NAME"). A source without an event handler API has no handlers to find; a
+//    selection naming handlers there is FailedPrecondition.
 //  - Any other source error (Unavailable, ...) is returned as is, naming what was being fetched;
 //    the step is retried.
 //  - Output order is deterministic: workflows by (name, version), task definitions by name,
@@ -33,6 +39,7 @@
 
 #include "absl/status/statusor.h"
 #include "cmig/v1/package.pb.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -66,9 +73,18 @@ struct DiscoveredTaskDef {
   google::protobuf::Value extra;
 };
 
+struct DiscoveredEventHandler {
+  conductor::proto::EventHandler def;
+  bool requested = false;
+  // "workflow:name:version" of the first workflow found publishing its event; empty if
+  // requested.
+  std::string discovered_from;
+};
+
 struct Discovery {
   std::vector<DiscoveredWorkflow> workflows;
   std::vector<DiscoveredTaskDef> task_defs;
+  std::vector<DiscoveredEventHandler> event_handlers;  // by name
   v1::DependencyReport report;
 };
 

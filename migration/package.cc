@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "definitions/json_overlay.h"
 #include "definitions/message_value.h"
 #include "google/protobuf/util/json_util.h"
@@ -34,6 +35,9 @@ std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t vers
   }
   if (kind == v1::ITEM_KIND_TASK_DEF) {
     return absl::StrCat("task definition '", name, "'");
+  }
+  if (kind == v1::ITEM_KIND_EVENT_HANDLER) {
+    return absl::StrCat("event handler '", name, "'");
   }
   return absl::StrCat("item of unknown kind '", name, "'");
 }
@@ -128,8 +132,13 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
     add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(), WorkflowDefToValue(w.def),
         w.extra, w.requested, w.discovered_from);
   }
+  for (const DiscoveredEventHandler& h : discovery.event_handlers) {
+    add(v1::ITEM_KIND_EVENT_HANDLER, h.def.name(), 0, EventHandlerToValue(h.def),
+        google::protobuf::Value(), h.requested, h.discovered_from);
+  }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
+  manifest->set_event_handler_count(static_cast<int32_t>(discovery.event_handlers.size()));
   *p.mutable_dependencies() = discovery.report;
 
   if (header.options.include_secrets()) {
@@ -252,6 +261,22 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         }
         break;
       }
+      case v1::ITEM_KIND_EVENT_HANDLER: {
+        if (item.version() != 0) {
+          problems.push_back(
+              absl::StrCat(what, ": an event handler has no version, found ", item.version()));
+        }
+        auto def = ParseEventHandler(item.canonical_json());
+        if (!def.ok()) {
+          problems.push_back(absl::StrCat(what, ": ", def.status().message()));
+        } else if (def->name() != item.name()) {
+          problems.push_back(absl::StrCat(what, ": its JSON names event handler '", def->name(), "'"));
+        } else {
+          contents.event_handlers.push_back(*std::move(def));
+          contents.event_handler_items.push_back(i);
+        }
+        break;
+      }
       default:
         problems.push_back(absl::StrCat(what, " has no known kind"));
     }
@@ -273,14 +298,18 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
       }
     }
   }
-  int workflows = 0;
+  int workflows = 0, task_defs = 0, handlers = 0;
   for (const auto& item : p.items()) {
     workflows += item.kind() == v1::ITEM_KIND_WORKFLOW_DEF;
+    task_defs += item.kind() == v1::ITEM_KIND_TASK_DEF;
+    handlers += item.kind() == v1::ITEM_KIND_EVENT_HANDLER;
   }
-  if (m.workflow_def_count() != workflows || m.task_def_count() != p.items_size() - workflows) {
-    problems.push_back(absl::StrCat(
-        "the manifest counts ", m.workflow_def_count(), " workflows and ", m.task_def_count(),
-        " task definitions, the items hold ", workflows, " and ", p.items_size() - workflows));
+  if (m.workflow_def_count() != workflows || m.task_def_count() != task_defs ||
+      m.event_handler_count() != handlers) {
+    problems.push_back(absl::StrCat("the manifest counts ", m.workflow_def_count(),
+                                    " workflows, ", m.task_def_count(), " task definitions and ",
+                                    m.event_handler_count(), " event handlers, the items hold ",
+                                    workflows, ", ", task_defs, " and ", handlers));
   }
 
   if (p.contains_secret_values() != (p.secrets_size() > 0)) {

@@ -21,6 +21,8 @@
 //   require_task_definitions 1                      only when that option is set
 //   on_blocked <on_blocked>                         only when that option is set
 //   item <kind> <s name> <version> <sha256>        one per item, sorted by (kind, name, version)
+//                                                   (kinds: 1 task definition, 2 workflow,
+//                                                   3 event handler)
 //   secret <s name> <s value>                       one per secret, sorted by name
 //
 // so it changes when any item, the header or a secret changes, and not when items are reordered.
@@ -84,6 +86,8 @@ struct PackageContents {
   // Each entry's extra keys (PackageItem.extra_json parsed; unset when it has none).
   std::vector<google::protobuf::Value> task_def_extras;
   std::vector<google::protobuf::Value> workflow_extras;
+  std::vector<conductor::proto::EventHandler> event_handlers;
+  std::vector<int> event_handler_items;
 };
 
 // The JSON object a definition with `extra` keys is hashed as: `canonical` (the proto's canonical
@@ -97,7 +101,7 @@ std::string ItemJsonWithExtras(const google::protobuf::Value& canonical,
 // and the secrets marker. InvalidArgument listing every problem found when anything is wrong.
 absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& package);
 
-// "workflow 'name' version N" or "task definition 'name'".
+// "workflow 'name' version N", "task definition 'name'" or "event handler 'name'".
 std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t version);
 
 }  // namespace cmig::migration

@@ -16,14 +16,13 @@
 #include "definitions/conductor_json.h"
 #include "migration/apply_order.h"
 #include "migration/package.h"
+#include "migration/plan_internal.h"
 #include "migration/references.h"
 
 namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
-
-using WorkflowKey = std::pair<std::string, int32_t>;
 
 std::string HashOf(const cp::WorkflowDef& def) { return Sha256Hex(CanonicalJson(def)); }
 std::string HashOf(const cp::TaskDef& def) { return Sha256Hex(CanonicalJson(def)); }
@@ -97,13 +96,27 @@ class Planner {
     for (int i : order) {
       RETURN_IF_ERROR(Preflight(&workflows_[i]));
     }
+    HandlerPlanInput handlers;
+    handlers.package = &package_;
+    handlers.contents = &contents_;
+    handlers.target = &target_reader_;
+    handlers.conflict = conflict_;
+    for (const WorkflowPlan& w : workflows_) {
+      handlers.workflow_versions[{w.item.name(), w.item.source_version()}] =
+          w.item.target_version();
+    }
+    handlers.planned_keys = planned_keys_;
+    handlers.package_workflow_names = package_workflow_names_;
+    ASSIGN_OR_RETURN(handlers_, PlanEventHandlers(handlers));
     if (package_.options().on_blocked() == v1::ON_BLOCKED_SKIP) {
       LeaveOutWhatIsBlocked(plan);
     }
 
+    // Event handlers last: after the workflows they start.
     for (int i : order) {
       *plan.add_items() = std::move(workflows_[i].item);
     }
+    for (v1::PlannedItem& h : handlers_) *plan.add_items() = std::move(h);
     for (const v1::PlannedItem& item : plan.items()) {
       if (item.action() == v1::ITEM_ACTION_CONFLICT || item.action() == v1::ITEM_ACTION_BLOCKED) {
         plan.set_blocked(true);
@@ -139,12 +152,17 @@ class Planner {
   // Under on-blocked skip: every CONFLICT or BLOCKED item, every workflow that depends on one
   // (at any depth), and every item that only those needed become LEFT_OUT, each with the reason.
   // What remains is a plan that applies on its own. Task definition items are the first ones in
-  // `plan`; workflow items are still in workflows_.
+  // `plan`; workflow items are still in workflows_ and event handler items in handlers_. A
+  // workflow depends on the handlers listening on the events it publishes, and a handler on the
+  // workflows it starts.
   void LeaveOutWhatIsBlocked(v1::MigrationPlan& plan) {
     const int task_defs = static_cast<int>(contents_.task_defs.size());
-    const int total = task_defs + static_cast<int>(workflows_.size());
+    const int first_handler = task_defs + static_cast<int>(workflows_.size());
+    const int total = first_handler + static_cast<int>(handlers_.size());
     auto item_of = [&](int node) -> v1::PlannedItem& {
-      return node < task_defs ? *plan.mutable_items(node) : workflows_[node - task_defs].item;
+      if (node < task_defs) return *plan.mutable_items(node);
+      if (node < first_handler) return workflows_[node - task_defs].item;
+      return handlers_[node - first_handler];
     };
     // Dependencies within the package, from each workflow's own references.
     std::map<std::string, int> task_def_node;
@@ -160,12 +178,26 @@ class Planner {
         it->second = node;
       }
     }
+    std::map<std::string, std::vector<int>> handlers_on;  // event -> handler nodes
+    for (size_t h = 0; h < contents_.event_handlers.size(); ++h) {
+      handlers_on[contents_.event_handlers[h].event()].push_back(first_handler +
+                                                                 static_cast<int>(h));
+    }
     std::vector<std::vector<int>> needs(total);
     std::vector<std::vector<int>> needed_by(total);
-    for (size_t j = 0; j < contents_.workflows.size(); ++j) {
-      const int node = task_defs + static_cast<int>(j);
-      WorkflowReferences refs = ScanWorkflow(contents_.workflows[j]);
+    const int scanned = static_cast<int>(contents_.workflows.size() + handlers_.size());
+    for (int j = 0; j < scanned; ++j) {
+      const bool handler = j >= static_cast<int>(contents_.workflows.size());
+      const int node = task_defs + j;
+      WorkflowReferences refs =
+          handler ? ScanEventHandler(contents_.event_handlers[j - contents_.workflows.size()])
+                  : ScanWorkflow(contents_.workflows[j]);
       std::set<int> deps;
+      for (const EventReference& e : refs.events) {
+        if (auto it = handlers_on.find(e.event); it != handlers_on.end()) {
+          deps.insert(it->second.begin(), it->second.end());
+        }
+      }
       for (const TaskDefReference& t : refs.task_defs) {
         if (auto it = task_def_node.find(t.name); it != task_def_node.end()) {
           deps.insert(it->second);
@@ -219,8 +251,9 @@ class Planner {
     std::vector<bool> kept(total, false);
     std::vector<int> stack;
     for (int n = 0; n < total; ++n) {
-      const int package_item =
-          n < task_defs ? contents_.task_def_items[n] : contents_.workflow_items[n - task_defs];
+      const int package_item = n < task_defs       ? contents_.task_def_items[n]
+                               : n < first_handler ? contents_.workflow_items[n - task_defs]
+                                                   : contents_.event_handler_items[n - first_handler];
       const bool requested = package_item < package_.manifest().entries_size() &&
                              package_.manifest().entries(package_item).requested();
       if (requested && !left[n]) {
@@ -269,26 +302,7 @@ class Planner {
 
   // Outcome for a definition that exists in the target with different content.
   void Differs(v1::PlannedItem* item, absl::string_view what) {
-    switch (conflict_) {
-      case v1::CONFLICT_STRATEGY_SKIP:
-        item->set_action(v1::ITEM_ACTION_SKIP);
-        item->add_reasons(absl::StrCat(what,
-                                       " differs from the target's; conflict strategy "
-                                       "skip keeps the target's"));
-        break;
-      case v1::CONFLICT_STRATEGY_UPDATE:
-        item->set_action(v1::ITEM_ACTION_UPDATE);
-        item->add_reasons(absl::StrCat(what,
-                                       " differs from the target's; conflict strategy "
-                                       "update overwrites it"));
-        break;
-      default:
-        item->set_action(v1::ITEM_ACTION_CONFLICT);
-        item->add_reasons(absl::StrCat(
-            what, " differs from the target's (package sha256 ", item->planned_sha256(),
-            ", target sha256 ", item->target_sha256(),
-            "); conflict strategy fail blocks the apply: use skip, update or new-version"));
-    }
+    ResolveDifference(conflict_, item, what);
   }
 
   absl::Status PlanTaskDef(size_t i, v1::PlannedItem* item) {
@@ -626,6 +640,7 @@ class Planner {
 
   CachedDefinitionReader target_reader_{target_};
   std::vector<WorkflowPlan> workflows_;  // by contents_.workflows index
+  std::vector<v1::PlannedItem> handlers_;  // by contents_.event_handlers index
   std::map<WorkflowKey, int32_t> mapping_;
   std::map<WorkflowKey, int32_t> mapping_sorted_;
   std::map<std::string, int32_t> next_free_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -43,6 +44,8 @@ class Scanner {
   explicit Scanner(WorkflowReferences* out) : out_(out) {}
 
   void ScanDef(const cp::WorkflowDef& def, const v1::Referrer& base, const std::string& prefix) {
+    // Tasks run in the workflow named by `def`: the outer one, or an inline sub-workflow.
+    const std::string outer = std::exchange(running_, def.name());
     if (!def.failure_workflow().empty()) {
       v1::Referrer r = base;
       r.set_field("failureWorkflow");
@@ -67,6 +70,7 @@ class Scanner {
     for (const cp::WorkflowTask& t : def.tasks()) {
       ScanTask(t, base, prefix);
     }
+    running_ = outer;
   }
 
  private:
@@ -109,7 +113,12 @@ class Scanner {
     if (type == "EVENT" && !t.sink().empty()) {
       v1::Referrer fr = r;
       fr.set_field("sink");
-      AddDependency(v1::DEPENDENCY_KIND_EVENT_SINK, t.sink(), fr);
+      if (std::optional<std::string> event =
+              ConductorEventPublished(running_, t.sink(), t.task_reference_name())) {
+        out_->events.push_back({*std::move(event), fr});
+      } else {
+        AddDependency(v1::DEPENDENCY_KIND_EVENT_SINK, t.sink(), fr);
+      }
     }
     if (type == "DYNAMIC") {
       ScanDynamic(t, r);
@@ -331,6 +340,7 @@ class Scanner {
   }
 
   WorkflowReferences* out_;
+  std::string running_;
 };
 
 // Returns true when something changed.
@@ -456,7 +466,22 @@ std::string DescribeWorkflow(absl::string_view name, int32_t version) {
   return absl::StrCat("workflow '", name, "' version ", version);
 }
 
+std::optional<std::string> ConductorEventPublished(absl::string_view workflow_name,
+                                                   absl::string_view sink,
+                                                   absl::string_view task_reference_name) {
+  if (sink == "conductor") return absl::StrCat("conductor:", workflow_name, ":", task_reference_name);
+  if (absl::StartsWith(sink, "conductor:") && sink.size() > 10) {
+    return absl::StrCat("conductor:", workflow_name, ":", sink.substr(10));
+  }
+  return std::nullopt;
+}
+
 std::string DescribeReferrer(const v1::Referrer& r) {
+  if (!r.event_handler().empty()) {
+    std::string s = absl::StrCat("event handler '", r.event_handler(), "'");
+    if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");
+    return s;
+  }
   std::string s = DescribeWorkflow(r.workflow_name(), r.workflow_version());
   if (!r.task_reference_name().empty()) {
     absl::StrAppend(&s, ", task '", r.task_reference_name(), "'");

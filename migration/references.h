@@ -42,6 +42,7 @@
 
 #include "absl/strings/string_view.h"
 #include "cmig/v1/package.pb.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
 namespace cmig::migration {
@@ -69,6 +70,13 @@ struct DependencyRecord {
   v1::Referrer referrer;
 };
 
+// An event on Conductor's own queue that an EVENT task publishes (sink "conductor" or
+// "conductor:NAME"): the event handlers listening on it belong with the workflow.
+struct EventReference {
+  std::string event;  // "conductor:<workflow name>:<task reference name or NAME>"
+  v1::Referrer referrer;
+};
+
 // Everything one workflow refers to, in walk order (tasks in definition order, cases by sorted
 // case value). Duplicates are kept; callers merge.
 struct WorkflowReferences {
@@ -76,6 +84,7 @@ struct WorkflowReferences {
   std::vector<TaskDefReference> task_defs;
   std::vector<DependencyRecord> dependencies;
   std::vector<v1::UnresolvedReference> unresolved;
+  std::vector<EventReference> events;
 };
 
 // Scans `def` (and the inline sub-workflows inside it). Never fails: what cannot be read
@@ -94,6 +103,26 @@ using VersionRewrite =
 // alone. Returns the number of references changed.
 int RewriteWorkflowReferences(conductor::proto::WorkflowDef* def, const VersionRewrite& rewrite);
 
+// What one event handler refers to: the workflows its START_WORKFLOW actions start (statically
+// named ones in `workflows`, expressions in `unresolved`) and, when it listens on a queue other
+// than Conductor's own ("conductor:..."), that queue as a DEPENDENCY_KIND_EVENT_SINK. Referrers
+// name the handler (v1::Referrer.event_handler) and the field, e.g.
+// "actions[0].start_workflow.name".
+WorkflowReferences ScanEventHandler(const conductor::proto::EventHandler& handler);
+
+// Rewrites the pinned versions of the workflows `handler`'s START_WORKFLOW actions start, as
+// RewriteWorkflowReferences does for a workflow. Returns the number changed.
+int RewriteEventHandlerReferences(conductor::proto::EventHandler* handler,
+                                  const VersionRewrite& rewrite);
+
+// The event an EVENT task with `sink` publishes when it runs in workflow `workflow_name`, as
+// Conductor names it: sink "conductor" gives "conductor:WORKFLOW:TASK_REFERENCE_NAME", sink
+// "conductor:NAME" gives "conductor:WORKFLOW:NAME"; nullopt for any other sink (an external
+// queue such as "sqs:..." or "kafka:...").
+std::optional<std::string> ConductorEventPublished(absl::string_view workflow_name,
+                                                   absl::string_view sink,
+                                                   absl::string_view task_reference_name);
+
 // The worker tasks `dependencies` lists as running with Conductor's default task definition
 // (DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION): their definitions need not exist anywhere.
 std::set<std::string> DefaultTaskDefinitionNames(
@@ -101,7 +130,7 @@ std::set<std::string> DefaultTaskDefinitionNames(
 
 // "workflow 'name' version N" / "task definition 'name'", for messages.
 std::string DescribeWorkflow(absl::string_view name, int32_t version);
-// "workflow 'w' version 1, task 'ref'" for a referrer.
+// "workflow 'w' version 1, task 'ref'" (or "event handler 'h'") for a referrer.
 std::string DescribeReferrer(const v1::Referrer& referrer);
 
 }  // namespace cmig::migration

@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "migration/package.h"
 
 namespace cmig::migration {
@@ -32,6 +33,12 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
       st = def.status();
       if (def.ok()) {
         json = CanonicalJson(*def);
+      }
+    } else if (p.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
+      auto handler = target.GetEventHandler(p.name());
+      st = handler.status();
+      if (handler.ok()) {
+        json = CanonicalJson(*handler);
       }
     } else {
       auto def = target.GetWorkflowDef(p.name(), p.target_version());
@@ -89,6 +96,13 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
             absl::StrCat("snapshot entry for ", what, ": ", def.status().message()));
       }
       s.task_def = *std::move(def);
+    } else if (e.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
+      auto handler = ParseEventHandler(e.canonical_json());
+      if (!handler.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", handler.status().message()));
+      }
+      s.event_handler = *std::move(handler);
     } else if (e.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
       auto def = ParseWorkflowDef(e.canonical_json());
       if (!def.ok()) {

@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "client/extensions_client.h"
 #include "cmig/v1/report.pb.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -49,6 +50,7 @@ struct RestoreStep {
   int32_t version = 0;                         // workflows only
   conductor::proto::TaskDef task_def;          // kPut of a task definition
   conductor::proto::WorkflowDef workflow_def;  // kPut of a workflow
+  conductor::proto::EventHandler event_handler;  // kPut of an event handler
   google::protobuf::Value extra;               // kPut: keys beyond the proto; unset if none
 };
 

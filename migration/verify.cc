@@ -60,6 +60,7 @@ class Verifier {
       bool exact;
       const cp::WorkflowDef* workflow = nullptr;
       const cp::TaskDef* task_def = nullptr;
+      const cp::EventHandler* handler = nullptr;
       std::string hash;
     };
     std::vector<Check> checks;
@@ -73,6 +74,8 @@ class Verifier {
       Check c{&item, exact};
       if (item.kind() == v1::ITEM_KIND_TASK_DEF) {
         ASSIGN_OR_RETURN(c.task_def, TaskDef(item.name()));
+      } else if (item.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
+        ASSIGN_OR_RETURN(c.handler, Handler(item.name()));
       } else {
         ASSIGN_OR_RETURN(c.workflow, Workflow(item.name(), item.target_version()));
       }
@@ -84,12 +87,14 @@ class Verifier {
         c.hash = Sha256Hex(CanonicalJson(*c.task_def));
       } else if (c.workflow != nullptr) {
         c.hash = Sha256Hex(CanonicalJson(*c.workflow));
+      } else if (c.handler != nullptr) {
+        c.hash = Sha256Hex(CanonicalJson(*c.handler));
       }
     });
     for (const Check& c : checks) {
       const v1::ItemReport& item = *c.item;
       out.set_checked(out.checked() + 1);
-      if (c.task_def == nullptr && c.workflow == nullptr) {
+      if (c.task_def == nullptr && c.workflow == nullptr && c.handler == nullptr) {
         out.add_problems(absl::StrCat(DescribeItem(item.kind(), item.name(), item.target_version()),
                                       " is missing from the target"));
         continue;
@@ -100,7 +105,9 @@ class Verifier {
                                       item.sha256()));
       }
       if (c.workflow != nullptr) {
-        RETURN_IF_ERROR(CheckReferences(*c.workflow, &out));
+        RETURN_IF_ERROR(CheckReferences(ScanWorkflow(*c.workflow), &out));
+      } else if (c.handler != nullptr) {
+        RETURN_IF_ERROR(CheckReferences(ScanEventHandler(*c.handler), &out));
       }
     }
     out.set_ok(out.problems_size() == 0);
@@ -108,8 +115,7 @@ class Verifier {
   }
 
  private:
-  absl::Status CheckReferences(const cp::WorkflowDef& def, v1::Verification* out) {
-    WorkflowReferences refs = ScanWorkflow(def);
+  absl::Status CheckReferences(const WorkflowReferences& refs, v1::Verification* out) {
     std::set<std::string> seen;
     for (const TaskDefReference& t : refs.task_defs) {
       if (!t.required || default_task_defs_.contains(t.name)) {
@@ -150,6 +156,11 @@ class Verifier {
   absl::StatusOr<const cp::TaskDef*> TaskDef(const std::string& name) {
     ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* def, reader_.TaskDef(name));
     return def->has_value() ? &**def : nullptr;
+  }
+
+  absl::StatusOr<const cp::EventHandler*> Handler(const std::string& name) {
+    ASSIGN_OR_RETURN(const std::optional<cp::EventHandler>* h, reader_.EventHandler(name));
+    return h->has_value() ? &**h : nullptr;
   }
 
   CachedDefinitionReader reader_;

@@ -133,13 +133,15 @@ class ValidatePackageStep final : public Step {
     const PackageContents* contents = &parsed->contents;
     ctx.AddLog(absl::StrCat("package ", package.digest(), " from '", package.source_environment(),
                             "' is valid: ", contents->task_defs.size(), " task and ",
-                            contents->workflows.size(), " workflow definitions"));
+                            contents->workflows.size(), " workflow definitions and ",
+                            contents->event_handlers.size(), " event handlers"));
     TaskOutcome out;
     SetString(out.output, "packageRef", ref);
     SetString(out.output, "packageDigest", package.digest());
     SetString(out.output, "sourceEnvironment", package.source_environment());
     SetNumber(out.output, "taskDefs", static_cast<double>(contents->task_defs.size()));
     SetNumber(out.output, "workflowDefs", static_cast<double>(contents->workflows.size()));
+    SetNumber(out.output, "eventHandlers", static_cast<double>(contents->event_handlers.size()));
     SetBool(out.output, "dryRun", package.options().dry_run());
     return out;
   }
@@ -219,7 +221,7 @@ class PlanMigrationStep final : public Step {
     const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
     if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);
@@ -263,7 +265,7 @@ class SnapshotTarget final : public Step {
     // A REST target's keys beyond the proto are kept too, so a rollback puts them back.
     std::map<std::string, Value> extras;
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target,
-                     ReadAll(written->metadata(), &extras));
+                     ReadAll(*written, &extras));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
     for (v1::SnapshotEntry& e : *snapshot.mutable_entries()) {
       auto it = extras.find(ExtrasKey(e.kind(), e.name(), e.version()));
@@ -355,7 +357,17 @@ class ApplyMigration final : public Step {
       // Extra keys go where the target keeps them (REST); the plan warned where it does not.
       std::vector<Value> extras;
       for (size_t k = i; k < end; ++k) extras.push_back(std::move(steps[k].extra));
-      if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
+      if (steps[i].kind == v1::ITEM_KIND_EVENT_HANDLER) {
+        client::EventHandlerClient* events = written->event_handlers();
+        if (events == nullptr) {
+          return absl::FailedPreconditionError(
+              "the plan writes event handlers and this environment has no event handler API");
+        }
+        for (size_t k = i; k < end; ++k) {
+          RETURN_IF_ERROR(PutEventHandler(*events, steps[k].event_handler,
+                                          steps[k].action == v1::ITEM_ACTION_UPDATE));
+        }
+      } else if (steps[i].kind == v1::ITEM_KIND_TASK_DEF) {
         std::vector<conductor::proto::TaskDef> defs;
         for (size_t k = i; k < end; ++k) defs.push_back(std::move(steps[k].task_def));
         RETURN_IF_ERROR(written->metadata().CreateTaskDefsWithExtras(defs, extras));
@@ -394,7 +406,7 @@ class VerifyApplied final : public Step {
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(written->metadata()));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(report, *target));
     if (!verification.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("the applied definitions do not verify: ",

@@ -91,6 +91,7 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
   deps.blobs = r->extensions.get();
   deps.admin = r->extensions.get();
   deps.secret_store = r->extensions.get();
+  deps.event_handlers = &client;
   deps.environments = r->environments.get();
   deps.secrets = r->secrets.get();
   RETURN_IF_ERROR(RegisterMigrationHandlers(registry, std::move(deps)));

@@ -86,6 +86,8 @@ struct MigrationDeps {
   // Where the apply step writes the secret values a package carries (options.includeSecrets);
   // null = such a package fails the apply with FailedPrecondition. Values are never logged.
   client::SecretClient* secret_store = nullptr;
+  // This environment's event handlers; null = migrations here carry none and write none.
+  client::EventHandlerClient* event_handlers = nullptr;
   // Required; borrowed.
   migration::EnvironmentResolver* environments = nullptr;
   migration::SecretResolver* secrets = nullptr;

@@ -54,13 +54,16 @@ class FetchDefinitions final : public Step {
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     v1::Selection selection;
     RETURN_IF_ERROR(FromValue(ctx.Input("selection"), "selection", &selection));
-    if (selection.workflows().empty() && selection.task_defs().empty()) {
+    if (selection.workflows().empty() && selection.task_defs().empty() &&
+        selection.event_handlers().empty()) {
       return absl::InvalidArgumentError(
-          "input 'selection' selects nothing: give workflows ([{name, version}]) or taskDefs");
+          "input 'selection' selects nothing: give workflows ([{name, version}]), taskDefs or "
+          "eventHandlers");
     }
-    bool wants_all_workflows = false, wants_all_tasks = false;
+    bool wants_all_workflows = false, wants_all_tasks = false, wants_all_handlers = false;
     for (const auto& w : selection.workflows()) wants_all_workflows |= w.name() == "*";
     for (const auto& t : selection.task_defs()) wants_all_tasks |= t == "*";
+    for (const auto& h : selection.event_handlers()) wants_all_handlers |= h == "*";
 
     ASSIGN_OR_RETURN(std::string source_env, OptionalStringInput(ctx, "environment"));
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> source,
@@ -108,6 +111,25 @@ class FetchDefinitions final : public Step {
       return workflows.status();
     }
 
+    // Event handlers are listed whole (Conductor reads them no other way): discovery matches
+    // them against the events the workflows publish.
+    absl::StatusOr<std::vector<conductor::proto::EventHandler>> handlers =
+        source->event_handlers() == nullptr
+            ? absl::UnimplementedError("the environment offers no event handler API")
+            : source->event_handlers()->ListEventHandlers();
+    if (handlers.ok()) {
+      fetched.set_event_handlers_listed(true);
+      for (auto& h : *handlers) *fetched.add_event_handlers() = std::move(h);
+    } else if (!absl::IsUnimplemented(handlers.status())) {
+      return handlers.status();
+    } else if (!selection.event_handlers().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the selection names event handlers, but the source has none to offer: ",
+                       handlers.status().message()));
+    } else {
+      ctx.AddLog(absl::StrCat("no event handlers are read: ", handlers.status().message()));
+    }
+
     // Expand "*" and record the resolved selection.
     v1::Selection resolved;
     std::set<std::string> names;
@@ -126,6 +148,19 @@ class FetchDefinitions final : public Step {
         continue;
       }
       for (const auto& d : fetched.task_defs()) resolved.add_task_defs(d.name());
+    }
+    for (const auto& h : selection.event_handlers()) {
+      if (h != "*") {
+        resolved.add_event_handlers(h);
+        continue;
+      }
+      for (const auto& d : fetched.event_handlers()) resolved.add_event_handlers(d.name());
+    }
+    if (wants_all_handlers && resolved.workflows().empty() && resolved.task_defs().empty() &&
+        resolved.event_handlers().empty()) {
+      return absl::FailedPreconditionError(
+          "the selection asks for every event handler, and the source holds none (and nothing "
+          "else was selected)");
     }
     if (!fetched.complete()) {
       // Read what was selected now, so a missing selection fails here, named.
@@ -157,7 +192,8 @@ class FetchDefinitions final : public Step {
     *fetched.mutable_selection() = resolved;
     ASSIGN_OR_RETURN(std::string ref, state().StoreMessage(fetched, "fetched definitions"));
     ctx.AddLog(absl::StrCat("fetched ", fetched.workflows_size(), " workflow and ",
-                            fetched.task_defs_size(), " task definitions",
+                            fetched.task_defs_size(), " task definitions and ",
+                            fetched.event_handlers_size(), " event handlers",
                             fetched.complete() ? " (every definition of the source)" : "",
                             source->protocol() == client::Protocol::kRest
                                 ? absl::StrCat(" from '", source_env, "' over REST")
@@ -166,6 +202,7 @@ class FetchDefinitions final : public Step {
     SetString(out.output, "definitionsRef", ref);
     SetNumber(out.output, "workflowDefs", fetched.workflows_size());
     SetNumber(out.output, "taskDefs", fetched.task_defs_size());
+    SetNumber(out.output, "eventHandlers", fetched.event_handlers_size());
     SetBool(out.output, "complete", fetched.complete());
     RETURN_IF_ERROR(SetMessage(out.output, "selection", resolved));
     return out;
@@ -187,12 +224,19 @@ class DiscoverReferences final : public Step {
       auto memory = std::make_unique<InMemoryDefinitionSource>();
       for (auto& w : *fetched.mutable_workflows()) memory->AddWorkflowDef(std::move(w));
       for (auto& t : *fetched.mutable_task_defs()) memory->AddTaskDef(std::move(t));
+      for (auto& h : *fetched.mutable_event_handlers()) memory->AddEventHandler(std::move(h));
+      if (!fetched.event_handlers_listed()) {
+        memory->MarkEventHandlersUnavailable(
+            absl::UnimplementedError("the source offers no event handler API"));
+      }
       fetched.clear_workflows();
       fetched.clear_task_defs();
+      fetched.clear_event_handlers();
       source = std::move(memory);
     } else {
       ASSIGN_OR_RETURN(environment, state().Source(source_env));
-      source = std::make_unique<ClientSource>(environment->metadata());
+      source = std::make_unique<ClientSource>(environment->metadata(),
+                                              environment->event_handlers());
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
@@ -223,6 +267,12 @@ class DiscoverReferences final : public Step {
       e->set_requested(t.requested);
       e->set_discovered_from(t.discovered_from);
     }
+    for (auto& h : d.event_handlers) {
+      auto* e = stored.add_event_handlers();
+      *e->mutable_def() = std::move(h.def);
+      e->set_requested(h.requested);
+      e->set_discovered_from(h.discovered_from);
+    }
     if (with_extras > 0) {
       ctx.AddLog(absl::StrCat(with_extras,
                               " definitions carry keys beyond what gRPC can (kept for a REST "
@@ -231,12 +281,13 @@ class DiscoverReferences final : public Step {
     *stored.mutable_report() = d.report;
     ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
     ctx.AddLog(absl::StrCat("discovered ", d.workflows.size(), " workflow and ", d.task_defs.size(),
-                            " task definitions; ", d.report.dependencies_size(), " dependencies, ",
+                            " task definitions and ", d.event_handlers.size(), " event handlers; ", d.report.dependencies_size(), " dependencies, ",
                             d.report.unresolved_size(), " unresolved references"));
     TaskOutcome out;
     SetString(out.output, "discoveryRef", out_ref);
     SetNumber(out.output, "workflowDefs", static_cast<double>(d.workflows.size()));
     SetNumber(out.output, "taskDefs", static_cast<double>(d.task_defs.size()));
+    SetNumber(out.output, "eventHandlers", static_cast<double>(d.event_handlers.size()));
     SetNumber(out.output, "dependencies", d.report.dependencies_size());
     SetNumber(out.output, "unresolved", d.report.unresolved_size());
     return out;
@@ -265,8 +316,13 @@ class BuildPackageStep final : public Step {
                              std::move(*t.mutable_discovered_from()),
                              std::move(*t.mutable_extra())});
     }
+    for (auto& h : *stored.mutable_event_handlers()) {
+      d.event_handlers.push_back(
+          {std::move(*h.mutable_def()), h.requested(), std::move(*h.mutable_discovered_from())});
+    }
     stored.clear_workflows();
     stored.clear_task_defs();
+    stored.clear_event_handlers();
     d.report = std::move(*stored.mutable_report());
     PackageHeader header;
     header.source_environment = source_env;
@@ -314,6 +370,7 @@ class BuildPackageStep final : public Step {
     SetNumber(out.output, "items", built.package.items_size());
     SetNumber(out.output, "workflowDefs", built.package.manifest().workflow_def_count());
     SetNumber(out.output, "taskDefs", built.package.manifest().task_def_count());
+    SetNumber(out.output, "eventHandlers", built.package.manifest().event_handler_count());
     SetNumber(out.output, "bytes", static_cast<double>(json.size()));
     SetBool(out.output, "containsSecretValues", built.package.contains_secret_values());
     Value warnings;
@@ -500,7 +557,7 @@ class VerifyTargetStep final : public Step {
     }
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source,
-                     ReadAll(target->environment->metadata()));
+                     ReadAll(*target->environment));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(incoming, *source));
     if (!verification.ok()) {
       return absl::FailedPreconditionError(

@@ -86,6 +86,24 @@ class RestoreSnapshot final : public Step {
     std::vector<std::string> left;
     std::string why_left;
     for (const RestoreStep& s : steps) {
+      if (s.kind == v1::ITEM_KIND_EVENT_HANDLER) {
+        client::EventHandlerClient* events = written->event_handlers();
+        if (events == nullptr) {
+          return absl::FailedPreconditionError(
+              "cannot restore the event handlers the failed apply wrote: this environment has no "
+              "event handler API");
+        }
+        if (s.action == RestoreStep::Action::kPut) {
+          RETURN_IF_ERROR(PutEventHandler(*events, s.event_handler, /*exists=*/true));
+          ++restored;
+        } else if (absl::Status st = events->RemoveEventHandler(s.name);
+                   st.ok() || absl::IsNotFound(st)) {
+          ++removed;
+        } else {
+          return st;
+        }
+        continue;
+      }
       if (s.action == RestoreStep::Action::kPut) {
         if (s.kind == v1::ITEM_KIND_TASK_DEF) {
           RETURN_IF_ERROR(written->metadata().CreateTaskDefsWithExtras({s.task_def}, {s.extra}));

@@ -142,6 +142,13 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ClientSource::ListWor
   return metadata_.ListWorkflowDefs(name, /*all_versions=*/true);
 }
 
+absl::StatusOr<std::vector<conductor::proto::EventHandler>> ClientSource::ListEventHandlers() {
+  if (events_ == nullptr) {
+    return absl::UnimplementedError("the environment offers no event handler API");
+  }
+  return events_->ListEventHandlers();
+}
+
 std::string ExtrasKey(const conductor::proto::WorkflowDef& d) {
   return ExtrasKey(v1::ITEM_KIND_WORKFLOW_DEF, d.name(), d.version());
 }
@@ -153,15 +160,60 @@ std::string ExtrasKey(v1::ItemKind kind, absl::string_view name, int32_t version
                                         : absl::StrCat("workflow:", name, ":", version);
 }
 
+namespace {
+
+// Definitions listed up front, event handlers read through `events` when first asked for.
+class ListedSource final : public migration::InMemoryDefinitionSource {
+ public:
+  explicit ListedSource(client::EventHandlerClient* events) : events_(events) {}
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override {
+    RETURN_IF_ERROR(Load());
+    return InMemoryDefinitionSource::ListEventHandlers();
+  }
+  absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name) override {
+    RETURN_IF_ERROR(Load());
+    return InMemoryDefinitionSource::GetEventHandler(name);
+  }
+
+ private:
+  absl::Status Load() {
+    if (loaded_) return absl::OkStatus();
+    absl::StatusOr<std::vector<conductor::proto::EventHandler>> all =
+        events_ == nullptr
+            ? absl::UnimplementedError("the environment offers no event handler API")
+            : events_->ListEventHandlers();
+    if (absl::IsUnimplemented(all.status())) {
+      MarkEventHandlersUnavailable(all.status());
+    } else {
+      RETURN_IF_ERROR(all.status());
+      for (auto& h : *all) AddEventHandler(std::move(h));
+    }
+    loaded_ = true;
+    return absl::OkStatus();
+  }
+  client::EventHandlerClient* const events_;
+  bool loaded_ = false;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
-    client::MetadataClient& metadata, std::map<std::string, google::protobuf::Value>* extras) {
+    client::ConductorEnvironment& environment,
+    std::map<std::string, google::protobuf::Value>* extras) {
+  return ReadAll(environment.metadata(), environment.event_handlers(), extras);
+}
+
+absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
+    client::MetadataClient& metadata, client::EventHandlerClient* events,
+    std::map<std::string, google::protobuf::Value>* extras) {
   const bool with_extras = extras != nullptr && metadata.KeepsExtraKeys();
   std::vector<Value> workflow_extras, task_extras;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
       with_extras ? metadata.ListWorkflowDefsWithExtras(&workflow_extras)
                   : metadata.ListWorkflowDefs("", /*all_versions=*/true);
   if (absl::IsUnimplemented(workflows.status())) {
-    return std::unique_ptr<migration::DefinitionSource>(std::make_unique<ClientSource>(metadata));
+    return std::unique_ptr<migration::DefinitionSource>(
+        std::make_unique<ClientSource>(metadata, events));
   }
   RETURN_IF_ERROR(workflows.status());
   ASSIGN_OR_RETURN(
@@ -179,10 +231,27 @@ absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
       }
     }
   }
-  auto source = std::make_unique<migration::InMemoryDefinitionSource>();
+  auto source = std::make_unique<ListedSource>(events);
   for (auto& w : *workflows) source->AddWorkflowDef(std::move(w));
   for (auto& t : task_defs) source->AddTaskDef(std::move(t));
   return std::unique_ptr<migration::DefinitionSource>(std::move(source));
+}
+
+absl::Status PutEventHandler(client::EventHandlerClient& events,
+                             const conductor::proto::EventHandler& handler, bool exists) {
+  absl::Status first = exists ? events.UpdateEventHandler(handler) : events.AddEventHandler(handler);
+  if (first.ok()) return first;
+  // The guess was wrong, or the call failed: see which it was.
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::EventHandler> all, events.ListEventHandlers());
+  const bool there = std::any_of(all.begin(), all.end(), [&](const auto& h) {
+    return h.name() == handler.name();
+  });
+  if (there == exists) return first;
+  absl::Status second =
+      there ? events.UpdateEventHandler(handler) : events.AddEventHandler(handler);
+  if (second.ok()) return second;
+  return absl::Status(second.code(), absl::StrCat("writing event handler '", handler.name(),
+                                                  "': ", second.message()));
 }
 
 void AddDurations(client::WorkflowClient& workflows, const std::string& id,

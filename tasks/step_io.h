@@ -92,16 +92,20 @@ std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& pro
 // One RPC per definition.
 class ClientSource final : public migration::DefinitionSource {
  public:
-  // Borrows `metadata`.
-  explicit ClientSource(client::MetadataClient& metadata) : metadata_(metadata) {}
+  // Borrows `metadata` and `events` (null: no event handler API).
+  explicit ClientSource(client::MetadataClient& metadata,
+                        client::EventHandlerClient* events = nullptr)
+      : metadata_(metadata), events_(events) {}
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name) override;
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
 
  private:
   client::MetadataClient& metadata_;
+  client::EventHandlerClient* const events_;
 };
 
 // Everything the environment holds, read in two listing calls, when the server offers the
@@ -109,15 +113,27 @@ class ClientSource final : public migration::DefinitionSource {
 // steps (plan, snapshot, verify) read thousands of definitions; listing once turns that into two
 // round trips.
 // When `extras` is not null and the server keeps keys beyond the proto (REST), each listed
-// definition's extra keys are put there under ExtrasKey.
+// definition's extra keys are put there under ExtrasKey. `events` (null: the environment has no
+// event handler API) is listed once, on first use of an event handler read.
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
-    client::MetadataClient& metadata,
+    client::MetadataClient& metadata, client::EventHandlerClient* events,
+    std::map<std::string, google::protobuf::Value>* extras = nullptr);
+// The same for everything `environment` offers.
+absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
+    client::ConductorEnvironment& environment,
     std::map<std::string, google::protobuf::Value>* extras = nullptr);
 
 // Where a definition's extra keys are kept by key: "workflow:NAME:VERSION" or "task:NAME".
 std::string ExtrasKey(const conductor::proto::WorkflowDef& d);
 std::string ExtrasKey(const conductor::proto::TaskDef& d);
 std::string ExtrasKey(v1::ItemKind kind, absl::string_view name, int32_t version);
+
+// Writes `handler` to `events` whether or not a handler of its name exists there (Conductor adds
+// and updates handlers with different calls, and a retried apply or a rollback cannot know which
+// one an earlier attempt left behind). `exists` is the guess tried first. Errors of `events` pass
+// through, naming the handler.
+absl::Status PutEventHandler(client::EventHandlerClient& events,
+                             const conductor::proto::EventHandler& handler, bool exists);
 
 // Per-step durations of workflow `id` (completed attempts, in order), for the report. Best
 // effort: a report without durations is still a report.
@@ -137,7 +153,7 @@ class StepState {
   explicit StepState(MigrationDeps deps)
       : deps_(std::move(deps)),
         remotes_(*deps_.environments, *deps_.secrets, deps_.remote_call_timeout),
-        here_(*deps_.metadata, deps_.admin, deps_.secret_store) {}
+        here_(*deps_.metadata, deps_.admin, deps_.secret_store, deps_.event_handlers) {}
   StepState(const StepState&) = delete;
   StepState& operator=(const StepState&) = delete;
 

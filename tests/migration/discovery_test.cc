@@ -97,7 +97,7 @@ TEST_F(DiscoveryTest, RecordsDependenciesThatAreNotMigrated) {
               ElementsAre("audit_token", "db", "stripe_key"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_ENVIRONMENT_VARIABLE), ElementsAre("REGION"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_EVENT_SINK),
-              ElementsAre("conductor:order_events", "kafka:status"));
+              ElementsAre("kafka:status"));  // "conductor:order_events" is Conductor's own
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_TASK_TO_DOMAIN),
               ElementsAre("audit_log=audit", "ship_order=fast"));
   EXPECT_THAT(DependencyNames(d, v1::DEPENDENCY_KIND_SYSTEM_TASK_TYPE),

@@ -1,0 +1,128 @@
+// Planning event handler items (migration/plan_internal.h).
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "definitions/canonical.h"
+#include "migration/plan_internal.h"
+#include "migration/references.h"
+
+namespace cmig::migration {
+
+namespace cp = conductor::proto;
+
+void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
+                       absl::string_view what) {
+  switch (strategy) {
+    case v1::CONFLICT_STRATEGY_SKIP:
+      item->set_action(v1::ITEM_ACTION_SKIP);
+      item->add_reasons(absl::StrCat(what,
+                                     " differs from the target's; conflict strategy "
+                                     "skip keeps the target's"));
+      break;
+    case v1::CONFLICT_STRATEGY_UPDATE:
+      item->set_action(v1::ITEM_ACTION_UPDATE);
+      item->add_reasons(absl::StrCat(what,
+                                     " differs from the target's; conflict strategy "
+                                     "update overwrites it"));
+      break;
+    default:
+      item->set_action(v1::ITEM_ACTION_CONFLICT);
+      item->add_reasons(absl::StrCat(
+          what, " differs from the target's (package sha256 ", item->planned_sha256(),
+          ", target sha256 ", item->target_sha256(),
+          "); conflict strategy fail blocks the apply: use skip, update or new-version"));
+  }
+}
+
+namespace {
+
+// The problems that keep `handler` (as it would be written) from working in the target.
+absl::StatusOr<std::vector<std::string>> MissingWorkflows(const HandlerPlanInput& in,
+                                                          const cp::EventHandler& handler) {
+  std::vector<std::string> problems;
+  std::set<std::string> seen;
+  for (const WorkflowReference& r : ScanEventHandler(handler).workflows) {
+    if (r.version != 0 ? in.planned_keys.count({r.name, r.version}) > 0
+                       : in.package_workflow_names.count(r.name) > 0) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
+                     in.target->Workflow(r.name, r.version));
+    if (existing->has_value()) continue;
+    std::string p = absl::StrCat(DescribeReferrer(r.referrer), " starts ",
+                                 DescribeWorkflow(r.name, r.version),
+                                 ", which is neither in the package nor in the target");
+    if (seen.insert(p).second) problems.push_back(std::move(p));
+  }
+  return problems;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlanInput& in) {
+  std::vector<v1::PlannedItem> out;
+  for (size_t i = 0; i < in.contents->event_handlers.size(); ++i) {
+    cp::EventHandler handler = in.contents->event_handlers[i];
+    const v1::PackageItem& packaged = in.package->items(in.contents->event_handler_items[i]);
+    const std::string what = absl::StrCat("event handler '", handler.name(), "'");
+    v1::PlannedItem& item = out.emplace_back();
+    item.set_kind(v1::ITEM_KIND_EVENT_HANDLER);
+    item.set_name(handler.name());
+    item.set_source_sha256(packaged.sha256());
+    const int rewritten =
+        RewriteEventHandlerReferences(&handler, [&](absl::string_view name, int32_t v) {
+          auto it = in.workflow_versions.find({std::string(name), v});
+          return it == in.workflow_versions.end() ? std::nullopt
+                                                  : std::optional<int32_t>(it->second);
+        });
+    if (rewritten > 0) {
+      item.set_rewritten_json(CanonicalJson(handler));
+      item.set_planned_sha256(Sha256Hex(item.rewritten_json()));
+      item.add_reasons(absl::StrCat(what, " starts workflows under the versions the target gives "
+                                          "them (",
+                                    rewritten, " rewritten)"));
+    } else {
+      item.set_planned_sha256(packaged.sha256());
+    }
+    absl::StatusOr<const std::optional<cp::EventHandler>*> existing =
+        in.target->EventHandler(handler.name());
+    if (absl::IsUnimplemented(existing.status())) {
+      item.set_action(v1::ITEM_ACTION_BLOCKED);
+      item.add_reasons(absl::StrCat(what, " cannot be written: the target has no event handler "
+                                          "API (",
+                                    existing.status().message(), ")"));
+      continue;
+    }
+    RETURN_IF_ERROR(existing.status());
+    if (!(*existing)->has_value()) {
+      item.set_action(v1::ITEM_ACTION_CREATE);
+    } else {
+      item.set_target_sha256(Sha256Hex(CanonicalJson(***existing)));
+      if (item.target_sha256() == item.planned_sha256()) {
+        item.set_action(v1::ITEM_ACTION_UNCHANGED);
+      } else {
+        ResolveDifference(in.conflict, &item, what);
+      }
+    }
+    const v1::ItemAction action = item.action();
+    if (action != v1::ITEM_ACTION_CREATE && action != v1::ITEM_ACTION_UPDATE &&
+        action != v1::ITEM_ACTION_CONFLICT) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> problems, MissingWorkflows(in, handler));
+    if (problems.empty()) continue;
+    if (action != v1::ITEM_ACTION_CONFLICT) {
+      item.set_action(v1::ITEM_ACTION_BLOCKED);
+      item.clear_reasons();
+    }
+    for (std::string& p : problems) item.add_reasons(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace cmig::migration

@@ -1,0 +1,52 @@
+// Parts of planning (migration/plan.h) shared between the definition planner and the event
+// handler planner. Internal to cmig_migration.
+#ifndef CMIG_MIGRATION_PLAN_INTERNAL_H_
+#define CMIG_MIGRATION_PLAN_INTERNAL_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cmig/v1/package.pb.h"
+#include "cmig/v1/report.pb.h"
+#include "migration/definition_source.h"
+#include "migration/package.h"
+
+namespace cmig::migration {
+
+using WorkflowKey = std::pair<std::string, int32_t>;
+
+// Sets the outcome of an item whose target holds different content under its key: SKIP, UPDATE
+// or CONFLICT as `strategy` says (FAIL when unspecified), with the reason. `what` names the item.
+void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
+                       absl::string_view what);
+
+// What the event handler planner needs from the workflows planned before it.
+struct HandlerPlanInput {
+  const v1::MigrationPackage* package = nullptr;
+  const PackageContents* contents = nullptr;
+  CachedDefinitionReader* target = nullptr;
+  v1::ConflictStrategy conflict = v1::CONFLICT_STRATEGY_FAIL;
+  // (name, package version) -> target version of every package workflow.
+  std::map<WorkflowKey, int32_t> workflow_versions;
+  // (name, target version) of every package workflow, and the package's workflow names.
+  std::set<WorkflowKey> planned_keys;
+  std::set<std::string> package_workflow_names;
+};
+
+// One planned item per package event handler, in contents order (by name). Compared by name
+// with the target's handler; its START_WORKFLOW actions' pinned versions are rewritten to the
+// target versions of package workflows; a statically named workflow it starts that is neither
+// planned nor in the target blocks a handler that would be written. A target without an event
+// handler API blocks every handler that would be written. Errors: target reads other than
+// NotFound and Unimplemented.
+absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlanInput& in);
+
+}  // namespace cmig::migration
+
+#endif  // CMIG_MIGRATION_PLAN_INTERNAL_H_
