@@ -86,7 +86,8 @@ std::vector<Command> BuildCommands() {
       .name = "migrate",
       .summary = "migrate definitions from this server to a target environment",
       .usage =
-          "--target ENV --workflow NAME[@VERSION]... --task NAME... [--all-workflows] "
+          "--target ENV --workflow NAME[@VERSION]... --task NAME... --event-handler NAME... "
+          "[--all-workflows] [--all-event-handlers] "
           "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
           "[--include-secrets] [--require-task-definitions] [--on-blocked fail|skip] [--dry-run] "
           "[--wait]",
@@ -100,8 +101,11 @@ std::vector<Command> BuildCommands() {
           "definition, and the report lists it; --require-task-definitions blocks it instead. "
           "With --on-blocked skip, a conflict or missing dependency leaves out what it affects "
           "(every workflow that depends on it) and the rest migrates; the report says why, "
-          "item by item.",
-      .flags = {"target", "source", "workflow", "task", "all_workflows", "conflict_strategy",
+          "item by item. Event handlers listening on the events the selected workflows publish "
+          "on Conductor's queue come along, and so do the workflows a handler starts; "
+          "--event-handler and --all-event-handlers select handlers themselves.",
+      .flags = {"target", "source", "workflow", "task", "event_handler", "all_event_handlers",
+                "all_workflows", "conflict_strategy",
                 "version_strategy", "include_secrets", "skip_discovery", "require_task_definitions",
                 "on_blocked", "dry_run", "wait", "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",

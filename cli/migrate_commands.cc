@@ -305,12 +305,18 @@ absl::Status MigrateCommand(Context& ctx) {
     if (t.empty()) return UsageError("--task: empty task definition name");
     selection.add_task_defs(t);
   }
-  // "*" is the fetch step's "every workflow".
+  for (const std::string& h : absl::GetFlag(FLAGS_event_handler)) {
+    if (h.empty()) return UsageError("--event-handler: empty event handler name");
+    selection.add_event_handlers(h);
+  }
+  // "*" is the fetch step's "every workflow" / "every event handler".
   if (absl::GetFlag(FLAGS_all_workflows)) selection.add_workflows()->set_name("*");
-  if (selection.workflows().empty() && selection.task_defs().empty()) {
+  if (absl::GetFlag(FLAGS_all_event_handlers)) selection.add_event_handlers("*");
+  if (selection.workflows().empty() && selection.task_defs().empty() &&
+      selection.event_handlers().empty()) {
     return UsageError(
-        "migrate selects nothing: give --workflow NAME[@VERSION], --task NAME or "
-        "--all-workflows");
+        "migrate selects nothing: give --workflow NAME[@VERSION], --task NAME, --event-handler "
+        "NAME, --all-workflows or --all-event-handlers");
   }
   v1::MigrationOptions options;
   absl::StatusOr<v1::ConflictStrategy> conflict =

@@ -131,10 +131,17 @@ absl::StatusOr<v1::ExportConfig> ParseExportConfig(absl::string_view text,
           absl::InvalidArgumentError(absl::StrCat("selection.task_defs[", i, "]: is empty")));
     }
   }
+  for (int i = 0; i < sel.event_handlers_size(); ++i) {
+    if (absl::StripAsciiWhitespace(sel.event_handlers(i)).empty()) {
+      return bad(absl::InvalidArgumentError(
+          absl::StrCat("selection.event_handlers[", i, "]: is empty")));
+    }
+  }
   if (sel.workflows().empty() && sel.task_defs().empty() && !sel.all_workflows() &&
-      !sel.all_task_defs()) {
+      !sel.all_task_defs() && sel.event_handlers().empty() && !sel.all_event_handlers()) {
     return bad(absl::InvalidArgumentError(
-        "selection: selects nothing; give workflows, task_defs, all_workflows or all_task_defs"));
+        "selection: selects nothing; give workflows, task_defs, event_handlers, all_workflows, "
+        "all_task_defs or all_event_handlers"));
   }
   if (auto s = ParseConflictStrategy(config.import_options().conflict_strategy(),
                                      "import_options.conflict_strategy");
@@ -183,6 +190,11 @@ selection {
   # Every workflow definition (latest versions) / every task definition of the source.
   all_workflows: false
   all_task_defs: false
+  # An event handler by name; the handlers listening on the events the selected workflows
+  # publish on Conductor's queue come along when references are followed.
+  # event_handlers: "on_order_shipped"
+  # Every event handler of the source.
+  all_event_handlers: false
 }
 
 # Follow references: sub-workflows (named and inline), START_WORKFLOW targets, failure

@@ -48,7 +48,9 @@ namespace {
 // One MetadataService call per definition; what discovery needs from the source.
 class MetadataSource final : public DefinitionSource {
  public:
-  explicit MetadataSource(client::MetadataClient& metadata) : metadata_(metadata) {}
+  // Borrows `metadata` and `events`.
+  MetadataSource(client::MetadataClient& metadata, client::EventHandlerClient& events)
+      : metadata_(metadata), events_(events) {}
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override {
     return metadata_.GetWorkflowDef(name, version.value_or(0));
@@ -56,14 +58,14 @@ class MetadataSource final : public DefinitionSource {
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override {
     return metadata_.GetTaskDef(name);
   }
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override {
+    return events_.ListEventHandlers();
+  }
 
  private:
   client::MetadataClient& metadata_;
+  client::EventHandlerClient& events_;
 };
-
-std::string KindText(v1::ItemKind k) {
-  return k == v1::ITEM_KIND_WORKFLOW_DEF ? "workflow" : k == v1::ITEM_KIND_TASK_DEF ? "task" : "?";
-}
 
 std::string CreatedAt(const v1::MigrationPackage& p) {
   if (!p.has_created_at()) return "-";
@@ -106,7 +108,7 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
       const v1::ManifestEntry& e = p.manifest().entries(i);
       origin = e.requested() ? "requested" : absl::StrCat("via ", e.discovered_from());
     }
-    t.AddRow({KindText(item.kind()), item.name(),
+    t.AddRow({KindName(item.kind()), item.name(),
               item.kind() == v1::ITEM_KIND_WORKFLOW_DEF ? absl::StrCat(item.version()) : "-",
               item.sha256().substr(0, 12), origin});
   }
@@ -143,7 +145,7 @@ JsonObject PackageJson(const v1::MigrationPackage& p) {
   for (int i = 0; i < p.items_size(); ++i) {
     const v1::PackageItem& item = p.items(i);
     JsonObject e;
-    e.Set("kind", JsonString(KindText(item.kind())))
+    e.Set("kind", JsonString(KindName(item.kind())))
         .Set("name", JsonString(item.name()))
         .Set("version", JsonNumber(item.version()))
         .Set("sha256", JsonString(item.sha256()));
@@ -278,12 +280,18 @@ absl::Status ExportCommand(Context& ctx) {
     ASSIGN_OR_RETURN(auto all, source->ListTaskDefs());
     for (const auto& t : all) selection.add_task_defs(t.name());
   }
-  if (selection.workflows().empty() && selection.task_defs().empty()) {
+  for (const std::string& h : sel.event_handlers()) selection.add_event_handlers(h);
+  if (sel.all_event_handlers()) {
+    ASSIGN_OR_RETURN(auto all, source->ListEventHandlers());
+    for (const auto& h : all) selection.add_event_handlers(h.name());
+  }
+  if (selection.workflows().empty() && selection.task_defs().empty() &&
+      selection.event_handlers().empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the source at ", options.address, " holds nothing to export"));
   }
 
-  MetadataSource definitions(*source);
+  MetadataSource definitions(*source, *source);
   DiscoveryOptions discovery_options;
   discovery_options.follow_references =
       !config.has_discover_references() || config.discover_references();

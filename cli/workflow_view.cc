@@ -50,18 +50,29 @@ std::string ActionName(v1::ItemAction a) {
   return word;
 }
 
+}  // namespace
+
 std::string KindName(v1::ItemKind k) {
   switch (k) {
     case v1::ITEM_KIND_TASK_DEF:
       return "task";
     case v1::ITEM_KIND_WORKFLOW_DEF:
       return "workflow";
+    case v1::ITEM_KIND_EVENT_HANDLER:
+      return "event_handler";
     default:
       return "?";
   }
 }
 
+namespace {
+
 std::string ReferrerText(const v1::Referrer& r) {
+  if (!r.event_handler().empty()) {
+    std::string s = absl::StrCat("event handler ", r.event_handler());
+    if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");
+    return s;
+  }
   std::string s = absl::StrCat(r.workflow_name(), " v", r.workflow_version());
   if (!r.task_reference_name().empty()) absl::StrAppend(&s, " task ", r.task_reference_name());
   if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");

@@ -25,6 +25,8 @@ namespace cmig::cli {
 inline constexpr char kOutgoingWorkflow[] = "outgoing_migration_request";
 inline constexpr char kIncomingWorkflow[] = "incoming_migration_request";
 
+// "task", "workflow" or "event_handler".
+std::string KindName(v1::ItemKind k);
 std::string WorkflowStatusName(conductor::proto::Workflow::WorkflowStatus s);
 std::string TaskStatusName(conductor::proto::Task::Status s);
 bool IsTerminal(conductor::proto::Workflow::WorkflowStatus s);

@@ -10,12 +10,17 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> OutgoingMigrationStart(
   if (target_environment.empty()) {
     return absl::InvalidArgumentError("a migration needs a target environment");
   }
-  if (selection.workflows().empty() && selection.task_defs().empty()) {
+  if (selection.workflows().empty() && selection.task_defs().empty() &&
+      selection.event_handlers().empty()) {
     return absl::InvalidArgumentError(
-        "the migration selects nothing: name workflows (or \"*\" for all) or task definitions");
+        "the migration selects nothing: name workflows (or \"*\" for all), task definitions or "
+        "event handlers");
   }
   for (const v1::WorkflowSelector& w : selection.workflows()) {
     if (w.name().empty()) return absl::InvalidArgumentError("a selected workflow has no name");
+  }
+  for (const std::string& h : selection.event_handlers()) {
+    if (h.empty()) return absl::InvalidArgumentError("a selected event handler has no name");
   }
   conductor::proto::StartWorkflowRequest start;
   start.set_name(kOutgoingMigrationWorkflow);

@@ -96,10 +96,9 @@ class RestoreSnapshot final : public Step {
         if (s.action == RestoreStep::Action::kPut) {
           RETURN_IF_ERROR(PutEventHandler(*events, s.event_handler, /*exists=*/true));
           ++restored;
-        } else if (absl::Status st = events->RemoveEventHandler(s.name);
-                   st.ok() || absl::IsNotFound(st)) {
+        } else if (absl::Status st = events->RemoveEventHandler(s.name); st.ok()) {
           ++removed;
-        } else {
+        } else if (!absl::IsNotFound(st)) {  // not found: the apply never got to write it
           return st;
         }
         continue;
@@ -131,7 +130,7 @@ class RestoreSnapshot final : public Step {
         continue;
       }
       if (!st.ok() && !absl::IsNotFound(st)) return st;
-      ++removed;
+      if (st.ok()) ++removed;
     }
     if (!left.empty()) {
       // Retrying cannot add the service: the operator must remove them by hand.

@@ -3,6 +3,7 @@
 // with an in-process worker running the real migration handlers and workflows.
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
+#include "definitions/canonical.h"
 #include "gmock/gmock.h"
 #include "tests/cli/cli_testing.h"
 #include "tests/testing/migration_side.h"
@@ -350,6 +351,63 @@ TEST_F(MigrationCommandsTest, OnBlockedSkipMigratesTheRestAndNamesWhatWasLeftOut
   EXPECT_OK(b_.client->GetTaskDef("good_task").status());
   EXPECT_FALSE(b_.client->GetWorkflowDef("bad_flow", 1).ok());
   EXPECT_FALSE(b_.client->GetTaskDef("bad_task").ok());
+}
+
+TEST_F(MigrationCommandsTest, EventHandlersAreSelectedByNameOrAllAndExported) {
+  SeedSource();
+  conductor::proto::EventHandler on_order;
+  on_order.set_name("on_order");
+  on_order.set_event("sqs:orders");
+  on_order.set_active(true);
+  auto* start = on_order.add_actions()->mutable_start_workflow();
+  start->set_name("order_flow");
+  start->set_version(1);
+  ASSERT_OK(a_.client->AddEventHandler(on_order));
+  conductor::proto::EventHandler on_paid = on_order;
+  on_paid.set_name("on_paid");
+  on_paid.set_event("conductor:pay_flow:paid");
+  on_paid.mutable_actions(0)->mutable_start_workflow()->set_name("pay_flow");
+  ASSERT_OK(a_.client->AddEventHandler(on_paid));
+  StartWorkers();
+  AddTargetEnvironment();
+
+  RunResult one = Cli({"migrate", "--target", "B", "--event-handler", "on_order", "--wait",
+                       "--poll-interval", "20ms"});
+  ASSERT_EQ(one.exit_code, 0) << one;
+  EXPECT_THAT(one.out, HasSubstr("event_handler  on_order"));
+  // The workflow it starts came with it.
+  EXPECT_OK(b_.client->GetWorkflowDef("order_flow", 1).status());
+  auto handlers = b_.client->ListEventHandlers();
+  ASSERT_OK(handlers.status());
+  ASSERT_EQ(handlers->size(), 1u);
+  EXPECT_EQ(CanonicalJson((*handlers)[0]), CanonicalJson(on_order));
+
+  RunResult all = Cli({"migrate", "--target", "B", "--all-event-handlers", "--wait",
+                       "--poll-interval", "20ms"});
+  ASSERT_EQ(all.exit_code, 0) << all;
+  handlers = b_.client->ListEventHandlers();
+  ASSERT_OK(handlers.status());
+  EXPECT_EQ(handlers->size(), 2u);
+
+  RunResult missing = Cli({"migrate", "--target", "B", "--event-handler", "nope", "--wait",
+                           "--poll-interval", "20ms"});
+  EXPECT_EQ(missing.exit_code, 1) << missing;
+  EXPECT_THAT(missing.err, HasSubstr("event handler 'nope'"));
+
+  // Offline: the export config names handlers too.
+  const std::string config = dir_ + "/export.textproto";
+  ASSERT_EQ(Cli({"template", "--output", config}).exit_code, 0);
+  WriteFile(config, absl::StrReplaceAll(
+                        ReadFile(config),
+                        {{"address: \"\"", absl::StrCat("address: \"", server_->address(), "\"")},
+                         {"# event_handlers: \"on_order_shipped\"", "event_handlers: \"on_paid\""}}));
+  const std::string package = dir_ + "/handlers.cmigpkg.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  RunResult inspect = RunCli({"inspect", package});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr("event_handler  on_paid"));
+  EXPECT_THAT(inspect.out, HasSubstr("via event_handler:on_paid"));
 }
 
 TEST_F(MigrationCommandsTest, MigrateDryRunChangesNothing) {

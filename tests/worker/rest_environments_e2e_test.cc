@@ -18,6 +18,7 @@
 #include "base/status_matchers.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "definitions/json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -383,7 +384,7 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestRemovesTheWorkflowsItCreated) {
   ASSERT_NO_FATAL_FAILURE(rollback = TheRollback());
   ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
   // Two workflows and three task definitions were created, and all are gone: no hand work.
-  EXPECT_GE(rollback.output().at("removed").number_value(), 5);
+  EXPECT_EQ(rollback.output().at("removed").number_value(), 5);
   EXPECT_TRUE(RestHashes(target_).empty());
   EXPECT_EQ(target_.Curl().Get("/metadata/workflow/ledger_flow?version=2").status, 404);
 }
@@ -619,6 +620,109 @@ TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestPutsBackTheKeysItOverwrote) {
   ASSERT_NO_FATAL_FAILURE(rollback = TheRollback());
   ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
   EXPECT_GE(rollback.output().at("restored").number_value(), 1);
+}
+
+// notify_flow publishes "conductor:notify_flow:done_ref"; on_done handles it by starting
+// order_flow v3; on_sqs listens on an external queue and starts ledger_flow.
+const char kNotifyFlow[] =
+    R"({"name":"notify_flow","version":1,"schemaVersion":2,"ownerEmail":"o@x","tasks":[)"
+    R"({"name":"done","taskReferenceName":"done_ref","type":"EVENT","sink":"conductor"}]})";
+const char kOnDone[] =
+    R"({"name":"on_done","event":"conductor:notify_flow:done_ref","active":true,"actions":[)"
+    R"({"action":"start_workflow","start_workflow":{"name":"order_flow","version":3,)"
+    R"("input":{"orderId":"${orderId}"}}}]})";
+const char kOnSqs[] =
+    R"({"name":"on_sqs","event":"sqs:ledger_events","active":true,"condition":"true",)"
+    R"("actions":[{"action":"start_workflow","start_workflow":{"name":"ledger_flow"}}]})";
+const char kSelectNotifyAndSqs[] =
+    R"({"workflows":[{"name":"notify_flow"}],"eventHandlers":["on_sqs"]})";
+
+// Event handlers by name as canonical JSON, read with curl.
+std::map<std::string, std::string> RestHandlers(const RestClient& curl) {
+  std::map<std::string, std::string> out;
+  HttpResult list = curl.Get("/event");
+  EXPECT_EQ(list.status, 200) << list.body;
+  const Value handlers = list.Json();
+  for (const Value& v : handlers.list_value().values()) {
+    auto h = EventHandlerFromValue(v);
+    EXPECT_OK(h.status());
+    if (h.ok()) out[h->name()] = CanonicalJson(*h);
+  }
+  return out;
+}
+
+TEST_F(RestEnvironmentsE2eTest, EventHandlersTravelWithTheWorkflowsThatFeedThem) {
+  ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
+  ASSERT_NO_FATAL_FAILURE(SeedRest(source_));
+  RestClient dev = source_.Curl();
+  ASSERT_EQ(dev.Post("/metadata/workflow", kNotifyFlow).status, 200);
+  ASSERT_EQ(dev.Post("/event", kOnDone).status, 200);
+  ASSERT_EQ(dev.Post("/event", kOnSqs).status, 200);
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
+  ASSERT_NO_FATAL_FAILURE(StartSide(grpc_target_, "B", "token-of-b"));
+  v1::Environment b;
+  b.set_id("B");
+  b.set_address(absl::StrCat("grpc://", grpc_target_.server->address()));
+  b.set_token_secret("b-token");
+  ASSERT_OK(home_.ext->PutEnvironment(b));
+  ASSERT_OK(home_.ext->PutSecret("b-token", "token-of-b"));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(grpc_target_));
+
+  Workflow out = Wait(home_, StartMigration("dev", "B", "{}", kSelectNotifyAndSqs));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  // on_done came with notify_flow, and order_flow's whole tree with on_done.
+  EXPECT_EQ(GrpcHashes(grpc_target_).size(), 7u);
+  auto handlers = grpc_target_.client->ListEventHandlers();
+  ASSERT_OK(handlers.status());
+  std::map<std::string, std::string> arrived;
+  for (const auto& h : *handlers) arrived[h.name()] = CanonicalJson(h);
+  EXPECT_EQ(arrived, RestHandlers(dev));
+  const std::string report = WriteJson(out.output().at("report"));
+  EXPECT_THAT(report, HasSubstr("ITEM_KIND_EVENT_HANDLER"));
+  EXPECT_THAT(report, HasSubstr("sqs:ledger_events"));  // the queue to provide by hand
+
+  // A second run finds the handlers unchanged.
+  Workflow again = Wait(home_, StartMigration("dev", "B", "{}", kSelectNotifyAndSqs));
+  ASSERT_EQ(again.status(), Workflow::COMPLETED) << again.reason_for_incompletion();
+  EXPECT_THAT(WriteJson(again.output().at("report")), Not(HasSubstr("ITEM_ACTION_CREATE")));
+}
+
+TEST_F(RestEnvironmentsE2eTest, ARollbackOverRestRemovesTheEventHandlersItCreated) {
+  ASSERT_NO_FATAL_FAILURE(SeedHome());
+  auto notify = WorkflowDefFromConductorJson(kNotifyFlow, nullptr);
+  ASSERT_OK(notify.status());
+  ASSERT_OK(home_.client->UpdateWorkflowDefs({*notify}));
+  for (const char* json : {kOnDone, kOnSqs}) {
+    auto parsed = ParseJson(json);
+    ASSERT_OK(parsed.status());
+    auto h = EventHandlerFromValue(*parsed);
+    ASSERT_OK(h.status());
+    ASSERT_OK(home_.client->AddEventHandler(*h));
+  }
+  ASSERT_NO_FATAL_FAILURE(StartRest(target_, "prod"));
+  ASSERT_NO_FATAL_FAILURE(RegisterRest(target_));
+  // on_done is written, then the apply fails before on_sqs.
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  faulty.before_apply_write = [](const migration::ApplyStep& step, int) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_EVENT_HANDLER && step.event_handler.name() == "on_sqs") {
+      return absl::FailedPreconditionError("injected failure before on_sqs");
+    }
+    return absl::OkStatus();
+  };
+  ASSERT_NO_FATAL_FAILURE(StartWorker(home_, faulty));
+
+  Workflow out = Wait(home_, StartMigration("dev", "prod", "{}", kSelectNotifyAndSqs));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure before on_sqs"));
+  Workflow rollback;
+  ASSERT_NO_FATAL_FAILURE(rollback = TheRollback());
+  ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  // Three task definitions, four workflows and on_done were created, and all are gone.
+  EXPECT_EQ(rollback.output().at("removed").number_value(), 8);
+  EXPECT_TRUE(RestHandlers(target_.Curl()).empty());
+  EXPECT_TRUE(RestHashes(target_).empty());
 }
 
 }  // namespace
