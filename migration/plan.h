@@ -31,6 +31,13 @@
 //    so does every workflow that depends on a left-out item (at any depth) and every item that
 //    only left-out workflows need (reached from no requested item that stays). Each says why in
 //    its reasons, first; the rest is applied, and a warning counts what was left out.
+//  - Event handlers are compared by name, with the same outcomes as task definitions; their
+//    START_WORKFLOW actions' pinned versions are rewritten to the target versions of package
+//    workflows, and a statically named workflow a handler starts must be planned or in the
+//    target (else BLOCKED). A target without an event handler API blocks every handler to write.
+//    Handlers come last in the plan: after the workflows they start. Under on-blocked skip a
+//    workflow depends on the handlers of the events it publishes, and a handler on the workflows
+//    it starts.
 //  - Planning a package whose items all exist identically gives all UNCHANGED, so re-running a
 //    migration writes nothing.
 #ifndef CMIG_MIGRATION_PLAN_H_

@@ -6,7 +6,8 @@
 // (the target's own content); and every reference of those workflows must resolve in the target:
 // required task definitions (except those the report lists as running with Conductor's default
 // task definition), pinned sub-workflow / START_WORKFLOW / failure workflow versions, and for
-// unpinned references some version of the name.
+// unpinned references some version of the name. Event handlers are checked the same way: the
+// planned hash, and the workflows their START_WORKFLOW actions start.
 #ifndef CMIG_MIGRATION_VERIFY_H_
 #define CMIG_MIGRATION_VERIFY_H_
 
