@@ -226,8 +226,9 @@ std::vector<Command> BuildCommands() {
       .name = "definitions load",
       .summary = "register the Conductor JSON definitions in a folder with --server",
       .usage = "DIR",
-      .description = "Reads every *.json file under DIR (workflow definitions, task definitions "
-                     "or arrays of them, in Conductor's JSON as its UI exports it), then creates "
+      .description = "Reads every *.json file under DIR (workflow definitions, task definitions, "
+                     "event handlers or arrays of them, in Conductor's JSON as its UI and REST "
+                     "API show them), then creates "
                      "what the server lacks and updates what differs; identical definitions are "
                      "left untouched. A file that does not parse stops the command before "
                      "anything is written.",

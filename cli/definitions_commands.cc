@@ -29,7 +29,7 @@ absl::Status DefinitionsLoadCommand(Context& ctx) {
   ASSIGN_OR_RETURN(workflows::DefinitionSet defs, workflows::LoadDefinitionsDir(dir));
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * orchestrator, ctx.Orchestrator());
   ASSIGN_OR_RETURN(workflows::RegistrationReport report,
-                   workflows::RegisterDefinitions(*orchestrator, defs));
+                   workflows::RegisterDefinitions(*orchestrator, defs, orchestrator));
   if (ctx.json()) {
     JsonArray dropped;
     for (const workflows::DroppedKey& d : defs.dropped) {

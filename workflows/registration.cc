@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
+#include "definitions/conductor_messages.h"
 #include "definitions/definition_ranges.h"
 #include "definitions/json.h"
 
@@ -38,8 +40,18 @@ absl::Status AddDefinition(const google::protobuf::Value& v, const std::string& 
   auto tasks = fields.find("tasks");
   const bool is_workflow =
       tasks != fields.end() && tasks->second.kind_case() == google::protobuf::Value::kListValue;
+  const bool is_handler = !is_workflow && fields.contains("event") && fields.contains("actions");
   std::vector<JsonDiagnostic> dropped;
-  if (is_workflow) {
+  if (is_handler) {
+    absl::StatusOr<conductor::proto::EventHandler> handler = EventHandlerFromValue(v);
+    if (!handler.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", handler.status().message()));
+    }
+    if (handler->name().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": the event handler has no name"));
+    }
+    out.event_handlers.push_back(*std::move(handler));
+  } else if (is_workflow) {
     absl::StatusOr<WorkflowDef> def = WorkflowDefFromValue(v, &dropped);
     if (!def.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", def.status().message()));
@@ -107,7 +119,12 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
 }
 
 absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& metadata,
-                                                       const DefinitionSet& defs) {
+                                                       const DefinitionSet& defs,
+                                                       client::EventHandlerClient* events) {
+  if (!defs.event_handlers.empty() && events == nullptr) {
+    return absl::FailedPreconditionError(
+        "the definitions hold event handlers, and the server offers no event handler API");
+  }
   RegistrationReport report;
   for (const TaskDef& def : defs.task_defs) {
     absl::StatusOr<TaskDef> existing = metadata.GetTaskDef(def.name());
@@ -142,6 +159,24 @@ absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& m
       report.created.push_back(label);
     } else {
       return existing.status();
+    }
+  }
+  if (defs.event_handlers.empty()) return report;
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::EventHandler> existing,
+                   events->ListEventHandlers());
+  std::map<std::string, std::string> held;  // name -> canonical JSON
+  for (const auto& h : existing) held[h.name()] = CanonicalJson(h);
+  for (const conductor::proto::EventHandler& h : defs.event_handlers) {
+    const std::string label = absl::StrCat(h.name(), " (event handler)");
+    auto it = held.find(h.name());
+    if (it == held.end()) {
+      RETURN_IF_ERROR(events->AddEventHandler(h));
+      report.created.push_back(label);
+    } else if (it->second == CanonicalJson(h)) {
+      report.unchanged.push_back(label);
+    } else {
+      RETURN_IF_ERROR(events->UpdateEventHandler(h));
+      report.updated.push_back(label);
     }
   }
   return report;

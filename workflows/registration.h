@@ -18,7 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/event_handler_client.h"
 #include "client/metadata_client.h"
+#include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
@@ -34,6 +36,7 @@ struct DroppedKey {
 struct DefinitionSet {
   std::vector<conductor::proto::TaskDef> task_defs;
   std::vector<conductor::proto::WorkflowDef> workflow_defs;
+  std::vector<conductor::proto::EventHandler> event_handlers;
   // In file order; see definitions/conductor_json.h for which keys and why.
   std::vector<DroppedKey> dropped;
 };
@@ -48,17 +51,21 @@ struct RegistrationReport {
 
 // Reads every *.json file under `dir` (subdirectories too, in path order;
 // e.g. workflows/*.json and workflows/taskdefs/*.json) in Conductor's JSON
-// dialect: an object with a "tasks" array is a workflow definition, any
-// other object a task definition, an array a list of either. Keys the proto
+// dialect: an object with a "tasks" array is a workflow definition, one with
+// "event" and "actions" an event handler, any other object a task definition,
+// an array a list of them. Keys the proto
 // cannot carry are listed in `dropped`. NotFound: no such directory.
 // InvalidArgument naming the file: a file that does not parse or convert, or a
 // definition whose numbers are out of Conductor's ranges.
 absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir);
 
-// Task definitions first (workflows refer to them), then workflows. Stops at
-// the first error, which names the definition.
+// Task definitions first (workflows refer to them), then workflows, then event
+// handlers (through `events`; FailedPrecondition when there are handlers and
+// `events` is null). Stops at the first error, which names the definition.
+// Handlers are reported as "name (event handler)".
 absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& metadata,
-                                                       const DefinitionSet& defs);
+                                                       const DefinitionSet& defs,
+                                                       client::EventHandlerClient* events = nullptr);
 
 // True when `a` and `b` differ only in server-stamped audit fields.
 bool SameDefinition(const conductor::proto::TaskDef& a, const conductor::proto::TaskDef& b);
