@@ -443,8 +443,9 @@ TEST(RestClientTlsTest, VerifiesTheServerAgainstThePrivateCa) {
 
 // --- A scripted HTTP server, for answers the orchestrator never gives ---
 
-// Serves one request per connection on loopback, answering what `handler` says, and records
-// "METHOD /path" of each request.
+// Serves one request per connection on loopback (or, with `keep_alive`, every request a
+// connection brings), answering what `handler` says, and records "METHOD /path" of each request
+// and how many connections it accepted.
 class ScriptedServer {
  public:
   struct Answer {
@@ -453,7 +454,8 @@ class ScriptedServer {
   };
   using Handler = std::function<Answer(const std::string& method, const std::string& path)>;
 
-  explicit ScriptedServer(Handler handler) : handler_(std::move(handler)) {
+  explicit ScriptedServer(Handler handler, bool keep_alive = false)
+      : handler_(std::move(handler)), keep_alive_(keep_alive) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -471,6 +473,7 @@ class ScriptedServer {
   void Stop() {
     if (!thread_.joinable()) return;
     shutdown(fd_, SHUT_RDWR);  // wakes the blocked accept()
+    if (int conn = conn_.load(); conn >= 0) shutdown(conn, SHUT_RDWR);  // and a blocked read()
     thread_.join();
     close(fd_);
   }
@@ -483,6 +486,7 @@ class ScriptedServer {
     absl::MutexLock lock(&mu_);
     return requests_;
   }
+  int connections() const { return connections_.load(); }
 
  private:
   void Serve() {
@@ -492,12 +496,17 @@ class ScriptedServer {
         if (errno == EINTR) continue;
         return;
       }
-      HandleOne(conn);
+      ++connections_;
+      conn_ = conn;
+      while (HandleOne(conn) && keep_alive_) {
+      }
+      conn_ = -1;
       close(conn);
     }
   }
 
-  void HandleOne(int conn) {
+  // False when the connection ended before a whole request arrived.
+  bool HandleOne(int conn) {
     std::string in;
     char buf[4096];
     size_t header_end = std::string::npos;
@@ -515,11 +524,11 @@ class ScriptedServer {
       }
       if (header_end != std::string::npos && in.size() >= header_end + 4 + content_length) break;
       ssize_t n = read(conn, buf, sizeof(buf));
-      if (n <= 0) return;
+      if (n <= 0) return false;
       in.append(buf, n);
     }
     std::vector<std::string> line = absl::StrSplit(in.substr(0, in.find("\r\n")), ' ');
-    if (line.size() < 2) return;
+    if (line.size() < 2) return false;
     {
       absl::MutexLock lock(&mu_);
       requests_.push_back(absl::StrCat(line[0], " ", line[1]));
@@ -527,11 +536,16 @@ class ScriptedServer {
     const Answer answer = handler_(line[0], line[1]);
     const std::string out = absl::StrCat(
         "HTTP/1.1 ", answer.status, " Scripted\r\nContent-Type: application/json\r\n",
-        "Content-Length: ", answer.body.size(), "\r\nConnection: close\r\n\r\n", answer.body);
+        "Content-Length: ", answer.body.size(), keep_alive_ ? "" : "\r\nConnection: close",
+        "\r\n\r\n", answer.body);
     EXPECT_EQ(write(conn, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+    return true;
   }
 
   const Handler handler_;
+  const bool keep_alive_;
+  std::atomic<int> conn_{-1};
+  std::atomic<int> connections_{0};
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -668,6 +682,20 @@ TEST(RestClientScriptedTest, EmptyBodiesAreNotFoundAndServerTextIsMadePrintable)
   server.Stop();
   EXPECT_THAT((*client)->GetTaskDef("t"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("environment 'scripted'")));
+}
+
+TEST(RestClientScriptedTest, CallsOneAfterAnotherReuseOneConnection) {
+  ScriptedServer server(
+      [](const std::string&, const std::string&) { return ScriptedServer::Answer{200, "[]"}; },
+      /*keep_alive=*/true);
+  RestOptions options;
+  options.base_url = server.base_url();
+  options.environment = "scripted";
+  auto client = RestConductorClient::Create(options);
+  ASSERT_OK(client.status());
+  for (int i = 0; i < 5; ++i) ASSERT_OK((*client)->ListEventHandlers().status());
+  EXPECT_EQ(server.Count("GET /api/event"), 5);
+  EXPECT_EQ(server.connections(), 1);
 }
 
 // --- EventHandlerClient ---
