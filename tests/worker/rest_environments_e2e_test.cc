@@ -140,6 +140,17 @@ class RestEnvironmentsE2eTest : public ::testing::Test {
     r.server = *std::move(s);
   }
 
+  // Starts grpc_target_ and registers it in the home as gRPC environment "B".
+  void StartGrpcTarget() {
+    ASSERT_NO_FATAL_FAILURE(StartSide(grpc_target_, "B", "token-of-b"));
+    v1::Environment b;
+    b.set_id("B");
+    b.set_address(absl::StrCat("grpc://", grpc_target_.server->address()));
+    b.set_token_secret("b-token");
+    ASSERT_OK(home_.ext->PutEnvironment(b));
+    ASSERT_OK(home_.ext->PutSecret("b-token", "token-of-b"));
+  }
+
   // Registers REST server `r` in the home as environment r.id, its token in the home's secrets.
   void RegisterRest(const RestServer& r, const std::string& ca_file = "") {
     v1::Environment env;
@@ -351,13 +362,7 @@ TEST_F(RestEnvironmentsE2eTest, FromARestServerToAGrpcEnvironmentRunsTheIncoming
   ASSERT_NO_FATAL_FAILURE(StartRest(source_, "dev"));
   ASSERT_NO_FATAL_FAILURE(SeedRest(source_));
   ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
-  ASSERT_NO_FATAL_FAILURE(StartSide(grpc_target_, "B", "token-of-b"));
-  v1::Environment b;
-  b.set_id("B");
-  b.set_address(absl::StrCat("grpc://", grpc_target_.server->address()));
-  b.set_token_secret("b-token");
-  ASSERT_OK(home_.ext->PutEnvironment(b));
-  ASSERT_OK(home_.ext->PutSecret("b-token", "token-of-b"));
+  ASSERT_NO_FATAL_FAILURE(StartGrpcTarget());
   ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
   ASSERT_NO_FATAL_FAILURE(StartWorker(grpc_target_));
 
@@ -659,13 +664,7 @@ TEST_F(RestEnvironmentsE2eTest, EventHandlersTravelWithTheWorkflowsThatFeedThem)
   ASSERT_EQ(dev.Post("/event", kOnDone).status, 200);
   ASSERT_EQ(dev.Post("/event", kOnSqs).status, 200);
   ASSERT_NO_FATAL_FAILURE(RegisterRest(source_));
-  ASSERT_NO_FATAL_FAILURE(StartSide(grpc_target_, "B", "token-of-b"));
-  v1::Environment b;
-  b.set_id("B");
-  b.set_address(absl::StrCat("grpc://", grpc_target_.server->address()));
-  b.set_token_secret("b-token");
-  ASSERT_OK(home_.ext->PutEnvironment(b));
-  ASSERT_OK(home_.ext->PutSecret("b-token", "token-of-b"));
+  ASSERT_NO_FATAL_FAILURE(StartGrpcTarget());
   ASSERT_NO_FATAL_FAILURE(StartWorker(home_));
   ASSERT_NO_FATAL_FAILURE(StartWorker(grpc_target_));
 
