@@ -105,9 +105,9 @@ std::vector<Command> BuildCommands() {
           "on Conductor's queue come along, and so do the workflows a handler starts; "
           "--event-handler and --all-event-handlers select handlers themselves.",
       .flags = {"target", "source", "workflow", "task", "event_handler", "all_event_handlers",
-                "all_workflows", "conflict_strategy",
-                "version_strategy", "include_secrets", "skip_discovery", "require_task_definitions",
-                "on_blocked", "dry_run", "wait", "poll_interval", "wait_timeout"},
+                "all_workflows", "conflict_strategy", "version_strategy", "include_secrets",
+                "skip_discovery", "require_task_definitions", "on_blocked", "dry_run", "wait",
+                "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
                    "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
                    "refund_flow --task charge_card --conflict-strategy update --wait",

@@ -133,8 +133,8 @@ absl::StatusOr<v1::ExportConfig> ParseExportConfig(absl::string_view text,
   }
   for (int i = 0; i < sel.event_handlers_size(); ++i) {
     if (absl::StripAsciiWhitespace(sel.event_handlers(i)).empty()) {
-      return bad(absl::InvalidArgumentError(
-          absl::StrCat("selection.event_handlers[", i, "]: is empty")));
+      return bad(
+          absl::InvalidArgumentError(absl::StrCat("selection.event_handlers[", i, "]: is empty")));
     }
   }
   if (sel.workflows().empty() && sel.task_defs().empty() && !sel.all_workflows() &&

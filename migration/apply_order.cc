@@ -226,7 +226,7 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
       }
       step.event_handler = *std::move(handler);
     } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_TASK_DEF &&
-        parsed_task_defs.count(it->second)) {
+               parsed_task_defs.count(it->second)) {
       step.task_def = *parsed_task_defs[it->second];
     } else if (p.rewritten_json().empty() && p.kind() == v1::ITEM_KIND_WORKFLOW_DEF &&
                parsed_workflows.count(it->second) &&

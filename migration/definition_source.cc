@@ -13,8 +13,7 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> DefinitionSource::Lis
       absl::StrCat("this definition source cannot list the versions of workflow '", name, "'"));
 }
 
-absl::StatusOr<std::vector<conductor::proto::EventHandler>>
-DefinitionSource::ListEventHandlers() {
+absl::StatusOr<std::vector<conductor::proto::EventHandler>> DefinitionSource::ListEventHandlers() {
   return absl::UnimplementedError("this definition source has no event handlers");
 }
 
@@ -156,8 +155,8 @@ CachedDefinitionReader::EventHandler(const std::string& name) {
   }
   if (!listed_event_handlers_->ok()) {
     return absl::Status(listed_event_handlers_->code(),
-                        absl::StrCat("reading event handler '", name, "' from the target: ",
-                                     listed_event_handlers_->message()));
+                        absl::StrCat("reading event handler '", name,
+                                     "' from the target: ", listed_event_handlers_->message()));
   }
   return &event_handlers_.try_emplace(name).first->second;
 }

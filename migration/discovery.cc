@@ -184,9 +184,9 @@ class Discoverer {
         return static_cast<const HandlerIndex*>(nullptr);
       }
       if (!all.ok()) {
-        return absl::Status(all.status().code(),
-                            absl::StrCat("listing the event handlers of the source: ",
-                                         all.status().message()));
+        return absl::Status(
+            all.status().code(),
+            absl::StrCat("listing the event handlers of the source: ", all.status().message()));
       }
       handlers_.emplace();
       for (cp::EventHandler& h : *all) {

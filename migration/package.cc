@@ -270,7 +270,8 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name()) {
-          problems.push_back(absl::StrCat(what, ": its JSON names event handler '", def->name(), "'"));
+          problems.push_back(
+              absl::StrCat(what, ": its JSON names event handler '", def->name(), "'"));
         } else {
           contents.event_handlers.push_back(*std::move(def));
           contents.event_handler_items.push_back(i);
@@ -306,8 +307,8 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
   }
   if (m.workflow_def_count() != workflows || m.task_def_count() != task_defs ||
       m.event_handler_count() != handlers) {
-    problems.push_back(absl::StrCat("the manifest counts ", m.workflow_def_count(),
-                                    " workflows, ", m.task_def_count(), " task definitions and ",
+    problems.push_back(absl::StrCat("the manifest counts ", m.workflow_def_count(), " workflows, ",
+                                    m.task_def_count(), " task definitions and ",
                                     m.event_handler_count(), " event handlers, the items hold ",
                                     workflows, ", ", task_defs, " and ", handlers));
   }

@@ -251,9 +251,10 @@ class Planner {
     std::vector<bool> kept(total, false);
     std::vector<int> stack;
     for (int n = 0; n < total; ++n) {
-      const int package_item = n < task_defs       ? contents_.task_def_items[n]
-                               : n < first_handler ? contents_.workflow_items[n - task_defs]
-                                                   : contents_.event_handler_items[n - first_handler];
+      const int package_item = n < task_defs ? contents_.task_def_items[n]
+                               : n < first_handler
+                                   ? contents_.workflow_items[n - task_defs]
+                                   : contents_.event_handler_items[n - first_handler];
       const bool requested = package_item < package_.manifest().entries_size() &&
                              package_.manifest().entries(package_item).requested();
       if (requested && !left[n]) {
@@ -639,7 +640,7 @@ class Planner {
   bool new_version_;
 
   CachedDefinitionReader target_reader_{target_};
-  std::vector<WorkflowPlan> workflows_;  // by contents_.workflows index
+  std::vector<WorkflowPlan> workflows_;    // by contents_.workflows index
   std::vector<v1::PlannedItem> handlers_;  // by contents_.event_handlers index
   std::map<WorkflowKey, int32_t> mapping_;
   std::map<WorkflowKey, int32_t> mapping_sorted_;

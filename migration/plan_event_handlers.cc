@@ -54,9 +54,9 @@ absl::StatusOr<std::vector<std::string>> MissingWorkflows(const HandlerPlanInput
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
                      in.target->Workflow(r.name, r.version));
     if (existing->has_value()) continue;
-    std::string p = absl::StrCat(DescribeReferrer(r.referrer), " starts ",
-                                 DescribeWorkflow(r.name, r.version),
-                                 ", which is neither in the package nor in the target");
+    std::string p =
+        absl::StrCat(DescribeReferrer(r.referrer), " starts ", DescribeWorkflow(r.name, r.version),
+                     ", which is neither in the package nor in the target");
     if (seen.insert(p).second) problems.push_back(std::move(p));
   }
   return problems;
@@ -83,8 +83,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
     if (rewritten > 0) {
       item.set_rewritten_json(CanonicalJson(handler));
       item.set_planned_sha256(Sha256Hex(item.rewritten_json()));
-      item.add_reasons(absl::StrCat(what, " starts workflows under the versions the target gives "
-                                          "them (",
+      item.add_reasons(absl::StrCat(what,
+                                    " starts workflows under the versions the target gives "
+                                    "them (",
                                     rewritten, " rewritten)"));
     } else {
       item.set_planned_sha256(packaged.sha256());
@@ -93,8 +94,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
         in.target->EventHandler(handler.name());
     if (absl::IsUnimplemented(existing.status())) {
       item.set_action(v1::ITEM_ACTION_BLOCKED);
-      item.add_reasons(absl::StrCat(what, " cannot be written: the target has no event handler "
-                                          "API (",
+      item.add_reasons(absl::StrCat(what,
+                                    " cannot be written: the target has no event handler "
+                                    "API (",
                                     existing.status().message(), ")"));
       continue;
     }

@@ -469,7 +469,9 @@ std::string DescribeWorkflow(absl::string_view name, int32_t version) {
 std::optional<std::string> ConductorEventPublished(absl::string_view workflow_name,
                                                    absl::string_view sink,
                                                    absl::string_view task_reference_name) {
-  if (sink == "conductor") return absl::StrCat("conductor:", workflow_name, ":", task_reference_name);
+  if (sink == "conductor") {
+    return absl::StrCat("conductor:", workflow_name, ":", task_reference_name);
+  }
   if (absl::StartsWith(sink, "conductor:") && sink.size() > 10) {
     return absl::StrCat("conductor:", workflow_name, ":", sink.substr(10));
   }

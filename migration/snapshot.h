@@ -47,11 +47,11 @@ struct RestoreStep {
   Action action = Action::kPut;
   v1::ItemKind kind = v1::ITEM_KIND_UNSPECIFIED;
   std::string name;
-  int32_t version = 0;                         // workflows only
-  conductor::proto::TaskDef task_def;          // kPut of a task definition
-  conductor::proto::WorkflowDef workflow_def;  // kPut of a workflow
+  int32_t version = 0;                           // workflows only
+  conductor::proto::TaskDef task_def;            // kPut of a task definition
+  conductor::proto::WorkflowDef workflow_def;    // kPut of a workflow
   conductor::proto::EventHandler event_handler;  // kPut of an event handler
-  google::protobuf::Value extra;               // kPut: keys beyond the proto; unset if none
+  google::protobuf::Value extra;                 // kPut: keys beyond the proto; unset if none
 };
 
 // The writes that return the target to `snapshot`, in reverse apply order. InvalidArgument when

@@ -264,8 +264,7 @@ class SnapshotTarget final : public Step {
                      WrittenEnvironment(state(), ctx));
     // A REST target's keys beyond the proto are kept too, so a rollback puts them back.
     std::map<std::string, Value> extras;
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target,
-                     ReadAll(*written, &extras));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written, &extras));
     ASSIGN_OR_RETURN(v1::TargetSnapshot snapshot, TakeSnapshot(plan, *target));
     for (v1::SnapshotEntry& e : *snapshot.mutable_entries()) {
       auto it = extras.find(ExtrasKey(e.kind(), e.name(), e.version()));

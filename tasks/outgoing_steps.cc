@@ -235,8 +235,8 @@ class DiscoverReferences final : public Step {
       source = std::move(memory);
     } else {
       ASSIGN_OR_RETURN(environment, state().Source(source_env));
-      source = std::make_unique<ClientSource>(environment->metadata(),
-                                              environment->event_handlers());
+      source =
+          std::make_unique<ClientSource>(environment->metadata(), environment->event_handlers());
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
@@ -281,7 +281,8 @@ class DiscoverReferences final : public Step {
     *stored.mutable_report() = d.report;
     ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
     ctx.AddLog(absl::StrCat("discovered ", d.workflows.size(), " workflow and ", d.task_defs.size(),
-                            " task definitions and ", d.event_handlers.size(), " event handlers; ", d.report.dependencies_size(), " dependencies, ",
+                            " task definitions and ", d.event_handlers.size(), " event handlers; ",
+                            d.report.dependencies_size(), " dependencies, ",
                             d.report.unresolved_size(), " unresolved references"));
     TaskOutcome out;
     SetString(out.output, "discoveryRef", out_ref);
@@ -556,8 +557,7 @@ class VerifyTargetStep final : public Step {
       return absl::InvalidArgumentError("input 'incomingReport' is missing");
     }
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
-    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source,
-                     ReadAll(*target->environment));
+    ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source, ReadAll(*target->environment));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(incoming, *source));
     if (!verification.ok()) {
       return absl::FailedPreconditionError(

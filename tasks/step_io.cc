@@ -179,9 +179,8 @@ class ListedSource final : public migration::InMemoryDefinitionSource {
   absl::Status Load() {
     if (loaded_) return absl::OkStatus();
     absl::StatusOr<std::vector<conductor::proto::EventHandler>> all =
-        events_ == nullptr
-            ? absl::UnimplementedError("the environment offers no event handler API")
-            : events_->ListEventHandlers();
+        events_ == nullptr ? absl::UnimplementedError("the environment offers no event handler API")
+                           : events_->ListEventHandlers();
     if (absl::IsUnimplemented(all.status())) {
       MarkEventHandlersUnavailable(all.status());
     } else {
@@ -239,13 +238,13 @@ absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
 
 absl::Status PutEventHandler(client::EventHandlerClient& events,
                              const conductor::proto::EventHandler& handler, bool exists) {
-  absl::Status first = exists ? events.UpdateEventHandler(handler) : events.AddEventHandler(handler);
+  absl::Status first =
+      exists ? events.UpdateEventHandler(handler) : events.AddEventHandler(handler);
   if (first.ok()) return first;
   // The guess was wrong, or the call failed: see which it was.
   ASSIGN_OR_RETURN(std::vector<conductor::proto::EventHandler> all, events.ListEventHandlers());
-  const bool there = std::any_of(all.begin(), all.end(), [&](const auto& h) {
-    return h.name() == handler.name();
-  });
+  const bool there = std::any_of(all.begin(), all.end(),
+                                 [&](const auto& h) { return h.name() == handler.name(); });
   if (there == exists) return first;
   absl::Status second =
       there ? events.UpdateEventHandler(handler) : events.AddEventHandler(handler);

@@ -63,9 +63,9 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir);
 // handlers (through `events`; FailedPrecondition when there are handlers and
 // `events` is null). Stops at the first error, which names the definition.
 // Handlers are reported as "name (event handler)".
-absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& metadata,
-                                                       const DefinitionSet& defs,
-                                                       client::EventHandlerClient* events = nullptr);
+absl::StatusOr<RegistrationReport> RegisterDefinitions(
+    client::MetadataClient& metadata, const DefinitionSet& defs,
+    client::EventHandlerClient* events = nullptr);
 
 // True when `a` and `b` differ only in server-stamped audit fields.
 bool SameDefinition(const conductor::proto::TaskDef& a, const conductor::proto::TaskDef& b);

@@ -92,7 +92,7 @@ TEST_F(CorpusMigrationTest, EveryTaskTypeMigratesFieldByFieldAndOnlyTheBlockedAr
   EXPECT_THAT(left_out, UnorderedElementsAre("legacy_import", "nightly_batch", "on_vendor_file"));
   EXPECT_TRUE(Field(Field(report, "verification"), "ok").bool_value()) << r.out;
   const std::string text = WriteJson(report);
-  EXPECT_THAT(text, HasSubstr("legacy_cleanup_worker"));  // runs with the default definition
+  EXPECT_THAT(text, HasSubstr("legacy_cleanup_worker"));      // runs with the default definition
   EXPECT_THAT(text, HasSubstr("$workflow.input.onFailure"));  // unresolved, not blocking
   EXPECT_THAT(text, HasSubstr("${workflow.input.flow}"));
 
@@ -127,12 +127,11 @@ TEST_F(CorpusMigrationTest, EveryTaskTypeMigratesFieldByFieldAndOnlyTheBlockedAr
   EXPECT_EQ(compared, 10);
   // Every task type Conductor has, in what arrived (the inline sub-workflow's INLINE and EVENT
   // tasks are inside its definition, which compared equal above).
-  EXPECT_THAT(types, UnorderedElementsAre("SIMPLE", "SWITCH", "DECISION", "FORK_JOIN",
-                                          "FORK_JOIN_DYNAMIC", "JOIN", "EXCLUSIVE_JOIN",
-                                          "DO_WHILE", "SUB_WORKFLOW", "START_WORKFLOW", "DYNAMIC",
-                                          "TERMINATE", "INLINE", "SET_VARIABLE", "WAIT", "HUMAN",
-                                          "EVENT", "HTTP", "JSON_JQ_TRANSFORM", "KAFKA_PUBLISH",
-                                          "LAMBDA", "NOOP"));
+  EXPECT_THAT(types, UnorderedElementsAre(
+                         "SIMPLE", "SWITCH", "DECISION", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN",
+                         "EXCLUSIVE_JOIN", "DO_WHILE", "SUB_WORKFLOW", "START_WORKFLOW", "DYNAMIC",
+                         "TERMINATE", "INLINE", "SET_VARIABLE", "WAIT", "HUMAN", "EVENT", "HTTP",
+                         "JSON_JQ_TRANSFORM", "KAFKA_PUBLISH", "LAMBDA", "NOOP"));
   auto source_tasks = a_.client->ListTaskDefs();
   ASSERT_OK(source_tasks.status());
   int task_defs = 0;

@@ -310,25 +310,26 @@ TEST_F(MigrationCommandsTest, EventHandlersAreSelectedByNameOrAllAndExported) {
   ASSERT_EQ(handlers->size(), 1u);
   EXPECT_EQ(CanonicalJson((*handlers)[0]), CanonicalJson(on_order));
 
-  RunResult all = Cli({"migrate", "--target", "B", "--all-event-handlers", "--wait",
-                       "--poll-interval", "20ms"});
+  RunResult all = Cli(
+      {"migrate", "--target", "B", "--all-event-handlers", "--wait", "--poll-interval", "20ms"});
   ASSERT_EQ(all.exit_code, 0) << all;
   handlers = b_.client->ListEventHandlers();
   ASSERT_OK(handlers.status());
   EXPECT_EQ(handlers->size(), 2u);
 
-  RunResult missing = Cli({"migrate", "--target", "B", "--event-handler", "nope", "--wait",
-                           "--poll-interval", "20ms"});
+  RunResult missing = Cli(
+      {"migrate", "--target", "B", "--event-handler", "nope", "--wait", "--poll-interval", "20ms"});
   EXPECT_EQ(missing.exit_code, 1) << missing;
   EXPECT_THAT(missing.err, HasSubstr("event handler 'nope'"));
 
   // Offline: the export config names handlers too.
   const std::string config = dir_ + "/export.textproto";
   ASSERT_EQ(Cli({"template", "--output", config}).exit_code, 0);
-  WriteFile(config, absl::StrReplaceAll(
-                        ReadFile(config),
-                        {{"address: \"\"", absl::StrCat("address: \"", server_->address(), "\"")},
-                         {"# event_handlers: \"on_order_shipped\"", "event_handlers: \"on_paid\""}}));
+  WriteFile(config,
+            absl::StrReplaceAll(
+                ReadFile(config),
+                {{"address: \"\"", absl::StrCat("address: \"", server_->address(), "\"")},
+                 {"# event_handlers: \"on_order_shipped\"", "event_handlers: \"on_paid\""}}));
   const std::string package = dir_ + "/handlers.cmigpkg.json";
   RunResult e = RunCli({"export", "--config", config, "--output", package});
   ASSERT_EQ(e.exit_code, 0) << e;

@@ -534,10 +534,10 @@ class ScriptedServer {
       requests_.push_back(absl::StrCat(line[0], " ", line[1]));
     }
     const Answer answer = handler_(line[0], line[1]);
-    const std::string out = absl::StrCat(
-        "HTTP/1.1 ", answer.status, " Scripted\r\nContent-Type: application/json\r\n",
-        "Content-Length: ", answer.body.size(), keep_alive_ ? "" : "\r\nConnection: close",
-        "\r\n\r\n", answer.body);
+    const std::string out =
+        absl::StrCat("HTTP/1.1 ", answer.status, " Scripted\r\nContent-Type: application/json\r\n",
+                     "Content-Length: ", answer.body.size(),
+                     keep_alive_ ? "" : "\r\nConnection: close", "\r\n\r\n", answer.body);
     EXPECT_EQ(write(conn, out.data(), out.size()), static_cast<ssize_t>(out.size()));
     return true;
   }
@@ -686,7 +686,9 @@ TEST(RestClientScriptedTest, EmptyBodiesAreNotFoundAndServerTextIsMadePrintable)
 
 TEST(RestClientScriptedTest, CallsOneAfterAnotherReuseOneConnection) {
   ScriptedServer server(
-      [](const std::string&, const std::string&) { return ScriptedServer::Answer{200, "[]"}; },
+      [](const std::string&, const std::string&) {
+        return ScriptedServer::Answer{200, "[]"};
+      },
       /*keep_alive=*/true);
   RestOptions options;
   options.base_url = server.base_url();

@@ -100,24 +100,47 @@ void AddSource(InMemoryDefinitionSource* s) {
   s->AddWorkflowDef(SimpleWf("followup", 1, "follow_task"));
   s->AddTaskDef(cmig::testing::Td("follow_task"));
   s->AddEventHandler(Handler(R"pb(
-    name: "on_notify" event: "conductor:order_flow:notify_ref" active: true
-    actions { action: START_WORKFLOW start_workflow { name: "followup" version: 1 } }
+    name: "on_notify"
+    event: "conductor:order_flow:notify_ref"
+    active: true
+    actions {
+      action: START_WORKFLOW
+      start_workflow { name: "followup" version: 1 }
+    }
   )pb"));
   s->AddEventHandler(Handler(R"pb(
-    name: "on_shipped" event: "conductor:order_flow:shipped" active: true
-    actions { action: COMPLETE_TASK complete_task { workflow_id: "${workflowId}" task_ref_name: "w" } }
+    name: "on_shipped"
+    event: "conductor:order_flow:shipped"
+    active: true
+    actions {
+      action: COMPLETE_TASK
+      complete_task { workflow_id: "${workflowId}" task_ref_name: "w" }
+    }
   )pb"));
   s->AddEventHandler(Handler(R"pb(
-    name: "on_inner" event: "conductor:inline_child:inner"
-    actions { action: START_WORKFLOW start_workflow { name: "${payload.flow}" } }
+    name: "on_inner"
+    event: "conductor:inline_child:inner"
+    actions {
+      action: START_WORKFLOW
+      start_workflow { name: "${payload.flow}" }
+    }
   )pb"));
   s->AddEventHandler(Handler(R"pb(
-    name: "on_sqs" event: "sqs:orders" active: true
-    actions { action: START_WORKFLOW start_workflow { name: "order_flow" } }
+    name: "on_sqs"
+    event: "sqs:orders"
+    active: true
+    actions {
+      action: START_WORKFLOW
+      start_workflow { name: "order_flow" }
+    }
   )pb"));
   s->AddEventHandler(Handler(R"pb(
-    name: "unrelated" event: "conductor:other_flow:x"
-    actions { action: START_WORKFLOW start_workflow { name: "followup" } }
+    name: "unrelated"
+    event: "conductor:other_flow:x"
+    actions {
+      action: START_WORKFLOW
+      start_workflow { name: "followup" }
+    }
   )pb"));
 }
 
@@ -141,7 +164,8 @@ std::vector<std::string> HandlerNames(const Discovery& d) {
 
 std::vector<std::string> WorkflowNames(const Discovery& d) {
   std::vector<std::string> names;
-  for (const auto& w : d.workflows) names.push_back(absl::StrCat(w.def.name(), ":", w.def.version()));
+  for (const auto& w : d.workflows)
+    names.push_back(absl::StrCat(w.def.name(), ":", w.def.version()));
   return names;
 }
 
@@ -299,8 +323,7 @@ TEST_F(EventHandlersTest, PlannedAfterTheWorkflowsAppliedAndThenUnchanged) {
   Apply(p, plan, target_);
   ASSERT_EQ(target_.event_handlers().size(), 3u);
   EXPECT_EQ(CanonicalJson(target_.event_handlers().at("on_notify")), p.items(4).canonical_json());
-  ASSERT_OK_AND_ASSIGN(v1::Verification v,
-                       VerifyTarget(ReportFromPlan(p, plan, "test"), target_));
+  ASSERT_OK_AND_ASSIGN(v1::Verification v, VerifyTarget(ReportFromPlan(p, plan, "test"), target_));
   EXPECT_TRUE(v.ok()) << v.problems(0);
   EXPECT_EQ(v.checked(), 6);
 
@@ -367,8 +390,7 @@ TEST_F(EventHandlersTest, UnderNewVersionAHandlerStartsTheVersionTheTargetGives)
   ASSERT_OK_AND_ASSIGN(cp::EventHandler written, ParseEventHandler(h->rewritten_json()));
   EXPECT_EQ(written.actions(0).start_workflow().version(), 2);
   Apply(p, plan, target_);
-  ASSERT_OK_AND_ASSIGN(v1::Verification v,
-                       VerifyTarget(ReportFromPlan(p, plan, "test"), target_));
+  ASSERT_OK_AND_ASSIGN(v1::Verification v, VerifyTarget(ReportFromPlan(p, plan, "test"), target_));
   EXPECT_TRUE(v.ok()) << v.problems(0);
 }
 
@@ -388,9 +410,9 @@ TEST_F(EventHandlersTest, AHandlerWhoseWorkflowIsMissingBlocksOrIsLeftOutWithWha
   cp::EventHandler theirs = source_.event_handlers().at("on_notify");
   theirs.set_condition("false");
   target_.AddEventHandler(theirs);
-  v1::MigrationPackage skip = Package(source_, Workflows({"order_flow"}),
-                                      v1::CONFLICT_STRATEGY_FAIL, v1::VERSION_STRATEGY_PRESERVE,
-                                      v1::ON_BLOCKED_SKIP);
+  v1::MigrationPackage skip =
+      Package(source_, Workflows({"order_flow"}), v1::CONFLICT_STRATEGY_FAIL,
+              v1::VERSION_STRATEGY_PRESERVE, v1::ON_BLOCKED_SKIP);
   ASSERT_OK_AND_ASSIGN(v1::MigrationPlan left, PlanMigration(skip, target_));
   EXPECT_FALSE(left.blocked());
   EXPECT_EQ(Item(left, v1::ITEM_KIND_EVENT_HANDLER, "on_notify")->action(),
@@ -410,8 +432,7 @@ TEST_F(EventHandlersTest, ATargetWithoutAnEventHandlerApiBlocksTheHandlersNaming
   EXPECT_THAT(plan.blocking_problems(),
               Contains(HasSubstr("event handler 'on_notify' cannot be written: the target has no "
                                  "event handler API")));
-  EXPECT_EQ(Item(plan, v1::ITEM_KIND_WORKFLOW_DEF, "order_flow")->action(),
-            v1::ITEM_ACTION_CREATE);
+  EXPECT_EQ(Item(plan, v1::ITEM_KIND_WORKFLOW_DEF, "order_flow")->action(), v1::ITEM_ACTION_CREATE);
 }
 
 TEST_F(EventHandlersTest, VerificationNamesAMissingOrChangedHandlerAndAMissingWorkflow) {
@@ -427,7 +448,8 @@ TEST_F(EventHandlersTest, VerificationNamesAMissingOrChangedHandlerAndAMissingWo
   ASSERT_OK_AND_ASSIGN(v1::Verification v, VerifyTarget(report, target_));
   EXPECT_FALSE(v.ok());
   EXPECT_THAT(v.problems(), Contains("event handler 'on_shipped' is missing from the target"));
-  EXPECT_THAT(v.problems(), Contains(HasSubstr("event handler 'on_inner' in the target has sha256")));
+  EXPECT_THAT(v.problems(),
+              Contains(HasSubstr("event handler 'on_inner' in the target has sha256")));
   EXPECT_THAT(v.problems(),
               Contains("event handler 'on_notify' (actions[0].start_workflow.name): workflow "
                        "'followup' version 1 does not exist in the target"));
