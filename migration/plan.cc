@@ -597,23 +597,10 @@ class Planner {
         problems.push_back(std::move(p));
       }
     }
-    for (const WorkflowReference& r : refs.workflows) {
-      if (r.version != 0 ? planned_keys_.count({r.name, r.version}) > 0
-                         : package_workflow_names_.count(r.name) > 0) {
-        continue;
-      }
-      ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
-                       TargetWorkflow(r.name, r.version));
-      if (existing->has_value()) {
-        continue;
-      }
-      std::string p = absl::StrCat(DescribeReferrer(r.referrer), " references ",
-                                   DescribeWorkflow(r.name, r.version),
-                                   ", which is neither in the package nor in the target");
-      if (seen.insert(p).second) {
-        problems.push_back(std::move(p));
-      }
-    }
+    ASSIGN_OR_RETURN(std::vector<std::string> missing,
+                     MissingWorkflows(refs.workflows, "references", planned_keys_,
+                                      package_workflow_names_, target_reader_));
+    for (std::string& p : missing) problems.push_back(std::move(p));
     if (problems.empty()) {
       return absl::OkStatus();
     }

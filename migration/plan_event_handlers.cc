@@ -39,30 +39,27 @@ void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
   }
 }
 
-namespace {
-
-// The problems that keep `handler` (as it would be written) from working in the target.
-absl::StatusOr<std::vector<std::string>> MissingWorkflows(const HandlerPlanInput& in,
-                                                          const cp::EventHandler& handler) {
+absl::StatusOr<std::vector<std::string>> MissingWorkflows(
+    const std::vector<WorkflowReference>& refs, absl::string_view verb,
+    const std::set<WorkflowKey>& planned_keys, const std::set<std::string>& package_workflow_names,
+    CachedDefinitionReader& target) {
   std::vector<std::string> problems;
   std::set<std::string> seen;
-  for (const WorkflowReference& r : ScanEventHandler(handler).workflows) {
-    if (r.version != 0 ? in.planned_keys.count({r.name, r.version}) > 0
-                       : in.package_workflow_names.count(r.name) > 0) {
+  for (const WorkflowReference& r : refs) {
+    if (r.version != 0 ? planned_keys.count({r.name, r.version}) > 0
+                       : package_workflow_names.count(r.name) > 0) {
       continue;
     }
     ASSIGN_OR_RETURN(const std::optional<cp::WorkflowDef>* existing,
-                     in.target->Workflow(r.name, r.version));
+                     target.Workflow(r.name, r.version));
     if (existing->has_value()) continue;
-    std::string p =
-        absl::StrCat(DescribeReferrer(r.referrer), " starts ", DescribeWorkflow(r.name, r.version),
-                     ", which is neither in the package nor in the target");
+    std::string p = absl::StrCat(DescribeReferrer(r.referrer), " ", verb, " ",
+                                 DescribeWorkflow(r.name, r.version),
+                                 ", which is neither in the package nor in the target");
     if (seen.insert(p).second) problems.push_back(std::move(p));
   }
   return problems;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlanInput& in) {
   std::vector<v1::PlannedItem> out;
@@ -116,7 +113,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
         action != v1::ITEM_ACTION_CONFLICT) {
       continue;
     }
-    ASSIGN_OR_RETURN(std::vector<std::string> problems, MissingWorkflows(in, handler));
+    ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                     MissingWorkflows(ScanEventHandler(handler).workflows, "starts",
+                                      in.planned_keys, in.package_workflow_names, *in.target));
     if (problems.empty()) continue;
     if (action != v1::ITEM_ACTION_CONFLICT) {
       item.set_action(v1::ITEM_ACTION_BLOCKED);

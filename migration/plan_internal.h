@@ -16,6 +16,7 @@
 #include "cmig/v1/report.pb.h"
 #include "migration/definition_source.h"
 #include "migration/package.h"
+#include "migration/references.h"
 
 namespace cmig::migration {
 
@@ -25,6 +26,15 @@ using WorkflowKey = std::pair<std::string, int32_t>;
 // or CONFLICT as `strategy` says (FAIL when unspecified), with the reason. `what` names the item.
 void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
                        absl::string_view what);
+
+// One sentence per statically named workflow in `refs` that is neither planned (`planned_keys`
+// for a pinned version, `package_workflow_names` for the latest) nor in `target`:
+// "<referrer> <verb> <workflow>, which is neither in the package nor in the target", each once.
+// Errors: target reads other than NotFound.
+absl::StatusOr<std::vector<std::string>> MissingWorkflows(
+    const std::vector<WorkflowReference>& refs, absl::string_view verb,
+    const std::set<WorkflowKey>& planned_keys, const std::set<std::string>& package_workflow_names,
+    CachedDefinitionReader& target);
 
 // What the event handler planner needs from the workflows planned before it.
 struct HandlerPlanInput {

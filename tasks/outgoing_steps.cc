@@ -114,9 +114,7 @@ class FetchDefinitions final : public Step {
     // Event handlers are listed whole (Conductor reads them no other way): discovery matches
     // them against the events the workflows publish.
     absl::StatusOr<std::vector<conductor::proto::EventHandler>> handlers =
-        source->event_handlers() == nullptr
-            ? absl::UnimplementedError("the environment offers no event handler API")
-            : source->event_handlers()->ListEventHandlers();
+        ListEventHandlersOf(source->event_handlers());
     if (handlers.ok()) {
       fetched.set_event_handlers_listed(true);
       for (auto& h : *handlers) *fetched.add_event_handlers() = std::move(h);

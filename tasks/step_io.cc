@@ -143,10 +143,15 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ClientSource::ListWor
 }
 
 absl::StatusOr<std::vector<conductor::proto::EventHandler>> ClientSource::ListEventHandlers() {
-  if (events_ == nullptr) {
+  return ListEventHandlersOf(events_);
+}
+
+absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlersOf(
+    client::EventHandlerClient* events) {
+  if (events == nullptr) {
     return absl::UnimplementedError("the environment offers no event handler API");
   }
-  return events_->ListEventHandlers();
+  return events->ListEventHandlers();
 }
 
 std::string ExtrasKey(const conductor::proto::WorkflowDef& d) {
@@ -178,9 +183,7 @@ class ListedSource final : public migration::InMemoryDefinitionSource {
  private:
   absl::Status Load() {
     if (loaded_) return absl::OkStatus();
-    absl::StatusOr<std::vector<conductor::proto::EventHandler>> all =
-        events_ == nullptr ? absl::UnimplementedError("the environment offers no event handler API")
-                           : events_->ListEventHandlers();
+    absl::StatusOr<std::vector<conductor::proto::EventHandler>> all = ListEventHandlersOf(events_);
     if (absl::IsUnimplemented(all.status())) {
       MarkEventHandlersUnavailable(all.status());
     } else {

@@ -89,6 +89,11 @@ std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& pro
 
 // ---- an environment's definitions and history -----------------------------------------------
 
+// Every event handler `events` holds; Unimplemented when `events` is null (an environment without
+// an event handler API).
+absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlersOf(
+    client::EventHandlerClient* events);
+
 // One RPC per definition.
 class ClientSource final : public migration::DefinitionSource {
  public:
