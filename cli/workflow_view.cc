@@ -60,6 +60,8 @@ std::string KindName(v1::ItemKind k) {
       return "workflow";
     case v1::ITEM_KIND_EVENT_HANDLER:
       return "event_handler";
+    case v1::ITEM_KIND_SECRET:
+      return "secret";
     default:
       return "?";
   }

@@ -195,8 +195,9 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
 
   std::vector<ApplyStep> steps;
   for (const v1::PlannedItem& p : plan.items()) {
-    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
-      continue;
+    if ((p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) ||
+        p.kind() == v1::ITEM_KIND_SECRET) {
+      continue;  // secrets are written from the package's values, by the apply step
     }
     std::string what = DescribeItem(p.kind(), p.name(), p.source_version());
     auto it = items.find({p.kind(), p.name(), p.source_version()});

@@ -39,6 +39,9 @@ std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t vers
   if (kind == v1::ITEM_KIND_EVENT_HANDLER) {
     return absl::StrCat("event handler '", name, "'");
   }
+  if (kind == v1::ITEM_KIND_SECRET) {
+    return absl::StrCat("secret '", name, "'");
+  }
   return absl::StrCat("item of unknown kind '", name, "'");
 }
 

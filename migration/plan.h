@@ -38,6 +38,8 @@
 //    Handlers come last in the plan: after the workflows they start. Under on-blocked skip a
 //    workflow depends on the handlers of the events it publishes, and a handler on the workflows
 //    it starts.
+//  - Secret values the package carries are planned by PlanSecrets (migration/plan_secrets.h),
+//    against the target's secret store, once this plan exists.
 //  - Planning a package whose items all exist identically gives all UNCHANGED, so re-running a
 //    migration writes nothing.
 #ifndef CMIG_MIGRATION_PLAN_H_

@@ -33,9 +33,15 @@ void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
     default:
       item->set_action(v1::ITEM_ACTION_CONFLICT);
       item->add_reasons(absl::StrCat(
-          what, " differs from the target's (package sha256 ", item->planned_sha256(),
-          ", target sha256 ", item->target_sha256(),
-          "); conflict strategy fail blocks the apply: use skip, update or new-version"));
+          what, " differs from the target's",
+          // A secret's hashes are keyed for this plan only: they would say nothing more.
+          item->kind() == v1::ITEM_KIND_SECRET
+              ? ""
+              : absl::StrCat(" (package sha256 ", item->planned_sha256(), ", target sha256 ",
+                             item->target_sha256(), ")"),
+          "; conflict strategy fail blocks the apply: use skip or update",
+          // Only workflows have versions for new-version to write another one of.
+          item->kind() == v1::ITEM_KIND_WORKFLOW_DEF ? ", or new-version" : ""));
   }
 }
 

@@ -19,8 +19,9 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
   v1::TargetSnapshot snap;
   snap.set_package_digest(plan.package_digest());
   for (const v1::PlannedItem& p : plan.items()) {
-    if (p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) {
-      continue;
+    if ((p.action() != v1::ITEM_ACTION_CREATE && p.action() != v1::ITEM_ACTION_UPDATE) ||
+        p.kind() == v1::ITEM_KIND_SECRET) {
+      continue;  // secrets: SnapshotSecrets
     }
     v1::SnapshotEntry* e = snap.add_entries();
     e->set_kind(p.kind());

@@ -68,8 +68,8 @@ class Verifier {
       const v1::ItemAction s = item.status();
       const bool exact = s == v1::ITEM_ACTION_CREATE || s == v1::ITEM_ACTION_UPDATE ||
                          s == v1::ITEM_ACTION_UNCHANGED;
-      if (!exact && s != v1::ITEM_ACTION_SKIP) {
-        continue;
+      if ((!exact && s != v1::ITEM_ACTION_SKIP) || item.kind() == v1::ITEM_KIND_SECRET) {
+        continue;  // secrets: VerifySecrets
       }
       Check c{&item, exact};
       if (item.kind() == v1::ITEM_KIND_TASK_DEF) {

@@ -21,6 +21,7 @@
 #include "migration/apply_order.h"
 #include "migration/package.h"
 #include "migration/plan.h"
+#include "migration/plan_secrets.h"
 #include "migration/snapshot.h"
 #include "migration/verify.h"
 #include "tasks/step_io.h"
@@ -34,12 +35,15 @@ using migration::EnsureSecretBackups;
 using migration::PackageContents;
 using migration::PackageFromJson;
 using migration::PlanMigration;
+using migration::PlanSecrets;
 using migration::ReleaseSecretBackups;
 using migration::ReportFromPlan;
+using migration::SecretsToWrite;
 using migration::SnapshotSecrets;
 using migration::StepsToApply;
 using migration::TakeSnapshot;
 using migration::ValidatePackage;
+using migration::VerifySecrets;
 using migration::VerifyTarget;
 
 namespace {
@@ -223,6 +227,7 @@ class PlanMigrationStep final : public Step {
                      WrittenEnvironment(state(), ctx));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
+    RETURN_IF_ERROR(PlanSecrets(package, written->secrets(), plan));
     RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
     if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
@@ -270,11 +275,9 @@ class SnapshotTarget final : public Step {
       auto it = extras.find(ExtrasKey(e.kind(), e.name(), e.version()));
       if (e.existed() && it != extras.end()) e.set_extra_json(CanonicalJson(it->second));
     }
-    if (package->secrets_size() > 0) {
-      // The apply will overwrite these; their prior values stay in this environment's secret
+    if (std::vector<std::string> names = SecretsToWrite(plan); !names.empty()) {
+      // The apply will write these; their prior values stay in this environment's secret
       // store (under backup names), never in the snapshot or any task's data.
-      std::vector<std::string> names;
-      for (const v1::SecretValue& secret : package->secrets()) names.push_back(secret.name());
       absl::StatusOr<std::vector<v1::SecretSnapshot>> secrets =
           written->secrets() == nullptr
               ? absl::UnimplementedError("no secret store is configured")
@@ -324,7 +327,8 @@ class ApplyMigration final : public Step {
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
     client::SecretClient* secret_store = written->secrets();
-    if (package.secrets_size() > 0) {
+    const std::vector<std::string> secrets = SecretsToWrite(plan);
+    if (!secrets.empty()) {
       if (secret_store == nullptr) {
         return absl::FailedPreconditionError(
             "the package carries secret values and this environment has no secret store to "
@@ -336,10 +340,12 @@ class ApplyMigration final : public Step {
                          state().LoadMessage<v1::TargetSnapshot>(r->string_value(), "snapshot"));
         RETURN_IF_ERROR(EnsureSecretBackups(snapshot, *secret_store));
       }
+      const std::set<std::string> to_write(secrets.begin(), secrets.end());
       for (const v1::SecretValue& secret : package.secrets()) {
+        if (to_write.count(secret.name()) == 0) continue;
         RETURN_IF_ERROR(secret_store->PutSecret(secret.name(), secret.value()));
       }
-      ctx.AddLog(absl::StrCat("wrote ", package.secrets_size(), " secret values"));
+      ctx.AddLog(absl::StrCat("wrote ", secrets.size(), " secret values"));
     }
     const int batch = std::max(1, deps().apply_batch_size);
     size_t i = 0;
@@ -383,7 +389,7 @@ class ApplyMigration final : public Step {
     ctx.AddLog(absl::StrCat("applied ", steps.size(), " definitions in dependency order"));
     TaskOutcome out;
     SetNumber(out.output, "applied", static_cast<double>(steps.size()));
-    SetNumber(out.output, "secretsWritten", package.secrets_size());
+    SetNumber(out.output, "secretsWritten", static_cast<double>(secrets.size()));
     return out;
   }
 };
@@ -407,6 +413,9 @@ class VerifyApplied final : public Step {
                      WrittenEnvironment(state(), ctx));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(report, *target));
+    if (package.secrets_size() > 0 && written->secrets() != nullptr) {
+      RETURN_IF_ERROR(VerifySecrets(package, report, *written->secrets(), verification));
+    }
     if (!verification.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("the applied definitions do not verify: ",
                                                         Summarise(verification.problems())));
