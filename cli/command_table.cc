@@ -31,7 +31,8 @@ std::vector<Command> BuildCommands() {
       .usage = "ID [--logs]",
       .description =
           "One row per task attempt: step, reference, status, attempt (retry count), worker, "
-          "start, duration and reason. --logs adds each attempt's log lines.",
+          "start, duration and reason, for the migration, its incoming workflow and the rollback "
+          "that undid it, if any. --logs adds each attempt's log lines.",
       .flags = {"logs"},
       .examples = {"migrationctl history 3f1c2a9e-...",
                    "migrationctl history 3f1c2a9e-... --logs --json"},
@@ -41,10 +42,11 @@ std::vector<Command> BuildCommands() {
   });
   c.push_back({
       .name = "list",
-      .summary = "recent migrations (outgoing and incoming) and their status",
+      .summary = "recent migrations (outgoing, incoming and rollbacks) and their status",
       .usage = "[--limit N] [--status STATUS]",
-      .description = "Searches the server for outgoing_migration_request and "
-                     "incoming_migration_request workflows, newest first.",
+      .description = "Searches the server for outgoing_migration_request, "
+                     "incoming_migration_request and incoming_migration_rollback workflows, "
+                     "newest first.",
       .flags = {"limit", "status"},
       .examples = {"migrationctl list", "migrationctl list --status FAILED --limit 5"},
       .run = ListCommand,
@@ -74,8 +76,10 @@ std::vector<Command> BuildCommands() {
       .name = "terminate",
       .summary = "stop a running migration",
       .usage = "ID [--reason TEXT]",
-      .description = "An incoming migration that already changed the target is rolled back by "
-                     "its failure workflow.",
+      .description = "Terminating an outgoing migration also terminates its incoming workflow "
+                     "in the target. A terminated incoming workflow is rolled back "
+                     "(incoming_migration_rollback), which undoes what it changed in the target; "
+                     "`history` shows the rollback's steps.",
       .flags = {"reason"},
       .examples = {"migrationctl terminate 3f1c2a9e-... --reason 'wrong target'"},
       .min_args = 1,

@@ -64,6 +64,9 @@ struct LinkedIncoming {
   std::optional<conductor::proto::Workflow> workflow;
   // Why it could not be read, when it could not.
   std::string error;
+  // Where it runs, when it could be read: --server's client or the target's connection.
+  client::WorkflowClient* runner = nullptr;
+  std::shared_ptr<client::ConductorEnvironment> target;
 };
 
 // Reads it through the target's environment definition and token secret on --server; nullopt

@@ -20,6 +20,7 @@
 #include "client/extensions_client.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
+#include "workflows/lifecycle.h"
 
 namespace cmig::cli {
 namespace {
@@ -90,6 +91,7 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
     absl::StatusOr<Workflow> incoming = (*here)->GetWorkflowStatus(linked.workflow_id, true);
     if (!incoming.ok()) return fail(incoming.status());
     linked.workflow = *std::move(incoming);
+    linked.runner = *here;
     return linked;
   }
   absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> target =
@@ -99,6 +101,8 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
       (*target)->orchestrator()->GetWorkflowStatus(linked.workflow_id, true);
   if (!incoming.ok()) return fail(incoming.status());
   linked.workflow = *std::move(incoming);
+  linked.target = *std::move(target);
+  linked.runner = linked.target->orchestrator();
   return linked;
 }
 
@@ -133,6 +137,36 @@ absl::Status StatusCommand(Context& ctx) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The rollback of incoming workflow `incoming` on `runner`, with its tasks; nullopt when there
+// is none or it cannot be read (history shows what it can).
+std::optional<Workflow> ReadRollback(client::WorkflowClient& runner, const Workflow& incoming) {
+  if (incoming.workflow_definition().name() != kIncomingWorkflow) return std::nullopt;
+  absl::StatusOr<std::optional<Workflow>> r =
+      workflows::RollbackOf(runner, incoming, /*include_tasks=*/true);
+  return r.ok() ? *std::move(r) : std::nullopt;
+}
+
+JsonObject AttemptsJson(const Workflow& wf, int64_t now) {
+  JsonObject o = WorkflowJson(wf);
+  JsonArray steps;
+  for (const Task* t : AttemptsInOrder(wf)) steps.Add(AttemptJson(*t, now));
+  o.Set("attempts", steps.Take());
+  return o;
+}
+
+void PrintAttempts(const std::string& title, const Workflow& wf, int64_t now, std::ostream& out) {
+  out << "\n" << title << "\n";
+  PrintWorkflowHeader(wf, now, out);
+  out << "\n";
+  Table t(AttemptHeader());
+  for (const Task* a : AttemptsInOrder(wf)) t.AddRow(AttemptRow(*a, now));
+  t.Print(out);
+}
+
+}  // namespace
+
 absl::Status HistoryCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
   const std::string& id = ctx.args()[0];
@@ -164,13 +198,16 @@ absl::Status HistoryCommand(Context& ctx) {
       a.Add(std::move(v));
     }
     o.Set("attempts", a.Take());
+    if (std::optional<Workflow> rollback = ReadRollback(*c, wf)) {
+      o.Set("rollback", AttemptsJson(*rollback, now).Take());
+    }
     if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
       JsonObject in;
       if (linked->workflow) {
-        in = WorkflowJson(*linked->workflow);
-        JsonArray steps;
-        for (const Task* t : AttemptsInOrder(*linked->workflow)) steps.Add(AttemptJson(*t, now));
-        in.Set("attempts", steps.Take());
+        in = AttemptsJson(*linked->workflow, now);
+        if (std::optional<Workflow> rollback = ReadRollback(*linked->runner, *linked->workflow)) {
+          in.Set("rollback", AttemptsJson(*rollback, now).Take());
+        }
       }
       in.Set("workflowId", JsonString(linked->workflow_id))
           .Set("environment", JsonString(linked->environment))
@@ -189,19 +226,24 @@ absl::Status HistoryCommand(Context& ctx) {
   Table t(AttemptHeader());
   for (const Task* a : attempts) t.AddRow(AttemptRow(*a, now));
   t.Print(ctx.out());
+  if (std::optional<Workflow> rollback = ReadRollback(*c, wf)) {
+    PrintAttempts(absl::StrCat("Rollback workflow ", rollback->workflow_id()), *rollback, now,
+                  ctx.out());
+  }
   if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
-    ctx.out() << "\nIncoming workflow " << linked->workflow_id
-              << (linked->here ? " (here, for REST environment '" : " in environment '")
-              << linked->environment << (linked->here ? "')" : "'");
+    const std::string where =
+        absl::StrCat(linked->here ? " (here, for REST environment '" : " in environment '",
+                     linked->environment, linked->here ? "')" : "'");
     if (!linked->workflow) {
-      ctx.out() << ": not readable from here: " << linked->error << "\n";
+      ctx.out() << "\nIncoming workflow " << linked->workflow_id << where
+                << ": not readable from here: " << linked->error << "\n";
     } else {
-      ctx.out() << "\n";
-      PrintWorkflowHeader(*linked->workflow, now, ctx.out());
-      ctx.out() << "\n";
-      Table in(AttemptHeader());
-      for (const Task* a : AttemptsInOrder(*linked->workflow)) in.AddRow(AttemptRow(*a, now));
-      in.Print(ctx.out());
+      PrintAttempts(absl::StrCat("Incoming workflow ", linked->workflow_id, where),
+                    *linked->workflow, now, ctx.out());
+      if (std::optional<Workflow> rollback = ReadRollback(*linked->runner, *linked->workflow)) {
+        PrintAttempts(absl::StrCat("Rollback workflow ", rollback->workflow_id(), where),
+                      *rollback, now, ctx.out());
+      }
     }
   }
   if (logs) {
@@ -233,7 +275,9 @@ absl::Status ListCommand(Context& ctx) {
   }
   std::vector<WorkflowSummary> all;
   int64_t total = 0;
-  for (const char* type : {kOutgoingWorkflow, kIncomingWorkflow}) {
+  for (absl::string_view type :
+       {absl::string_view(kOutgoingWorkflow), absl::string_view(kIncomingWorkflow),
+        workflows::kRollbackWorkflowName}) {
     client::WorkflowSearchQuery q;
     q.query = absl::StrCat("workflowType = '", type, "'");
     if (!status.empty()) absl::StrAppend(&q.query, " AND status = '", status, "'");
@@ -265,7 +309,8 @@ absl::Status ListCommand(Context& ctx) {
     return std::make_pair(source, target);
   };
   auto direction = [](const WorkflowSummary& s) {
-    return s.workflow_type() == kOutgoingWorkflow ? "outgoing" : "incoming";
+    if (s.workflow_type() == kOutgoingWorkflow) return "outgoing";
+    return s.workflow_type() == kIncomingWorkflow ? "incoming" : "rollback";
   };
 
   if (ctx.json()) {
@@ -329,11 +374,77 @@ absl::Status RestartCommand(Context& ctx) {
   return PrintAfterAction(ctx, *c, id, "restart");
 }
 
+namespace {
+
+// The rollback of incoming workflow `id` on `runner` for its current ending: the one Conductor
+// started (it failed) or an earlier call did, else a new one (it was terminated). Its id.
+absl::StatusOr<std::string> RollBackOnce(client::WorkflowClient& runner, const std::string& id,
+                                         const std::string& reason) {
+  ASSIGN_OR_RETURN(Workflow incoming, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
+  ASSIGN_OR_RETURN(std::optional<Workflow> rollback, workflows::RollbackOf(runner, incoming));
+  if (rollback) return rollback->workflow_id();
+  return workflows::StartRollback(runner, incoming, reason);
+}
+
+}  // namespace
+
 absl::Status TerminateCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
   const std::string& id = ctx.args()[0];
-  RETURN_IF_ERROR(c->TerminateWorkflow(id, absl::GetFlag(FLAGS_reason)));
-  return PrintAfterAction(ctx, *c, id, "terminate");
+  const std::string reason = absl::GetFlag(FLAGS_reason);
+  ASSIGN_OR_RETURN(Workflow wf, c->GetWorkflowStatus(id, /*include_tasks=*/true));
+  RETURN_IF_ERROR(c->TerminateWorkflow(id, reason));
+  // Conductor's terminate ends one workflow and starts no failure workflow: end the other side
+  // of the migration and undo what an incoming workflow changed, here.
+  std::string incoming_id, rollback_id, note;
+  const std::string& type = wf.workflow_definition().name();
+  if (type == kIncomingWorkflow) {
+    incoming_id = id;
+    ASSIGN_OR_RETURN(rollback_id, RollBackOnce(*c, id, reason));
+  } else if (type == kOutgoingWorkflow) {
+    if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
+      incoming_id = linked->workflow_id;
+      if (!linked->workflow) {
+        note = absl::StrCat("the incoming workflow ", linked->workflow_id, " in '",
+                            linked->environment, "' could not be reached (", linked->error,
+                            "): terminate it there with migrationctl --server of that environment");
+      } else {
+        const Workflow::WorkflowStatus s = linked->workflow->status();
+        if (s == Workflow::RUNNING || s == Workflow::PAUSED) {
+          RETURN_IF_ERROR(linked->runner->TerminateWorkflow(
+              incoming_id, absl::StrCat("outgoing migration ", id, " was terminated",
+                                        reason.empty() ? "" : ": ", reason)));
+        }
+        if (s != Workflow::COMPLETED) {
+          ASSIGN_OR_RETURN(rollback_id, RollBackOnce(*linked->runner, incoming_id, reason));
+        }
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(Workflow now, c->GetWorkflowStatus(id, /*include_tasks=*/false));
+  if (ctx.json()) {
+    JsonObject o;
+    o.Set("workflowId", JsonString(id))
+        .Set("action", JsonString("terminate"))
+        .Set("status", JsonString(WorkflowStatusName(now.status())))
+        .Set("incomingWorkflowId", JsonString(incoming_id))
+        .Set("rollbackWorkflowId", JsonString(rollback_id))
+        .Set("note", JsonString(note));
+    PrintJson(o.value(), ctx.out());
+    return absl::OkStatus();
+  }
+  ctx.out() << "terminate: workflow " << id << " is now " << WorkflowStatusName(now.status())
+            << "\n";
+  if (!incoming_id.empty() && incoming_id != id) {
+    ctx.out() << "its incoming workflow " << incoming_id << " has ended\n";
+  }
+  if (!rollback_id.empty()) {
+    ctx.out() << "rollback " << rollback_id << " undoes what the migration changed in the target"
+              << " (migrationctl history " << (incoming_id == id ? id : incoming_id)
+              << " on the target shows it)\n";
+  }
+  if (!note.empty()) ctx.out() << note << "\n";
+  return absl::OkStatus();
 }
 
 }  // namespace cmig::cli

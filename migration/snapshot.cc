@@ -27,6 +27,7 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
     e->set_kind(p.kind());
     e->set_name(p.name());
     e->set_version(p.kind() == v1::ITEM_KIND_WORKFLOW_DEF ? p.target_version() : 0);
+    e->set_written_sha256(p.planned_sha256());
     std::string json;
     absl::Status st;
     if (p.kind() == v1::ITEM_KIND_TASK_DEF) {
@@ -72,6 +73,8 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
     s.kind = e.kind();
     s.name = e.name();
     s.version = e.version();
+    s.before_sha256 = e.sha256();
+    s.written_sha256 = e.written_sha256();
     if (!e.existed()) {
       s.action = RestoreStep::Action::kRemove;
       steps.push_back(std::move(s));
@@ -117,6 +120,18 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
     steps.push_back(std::move(s));
   }
   return steps;
+}
+
+RestoreStep::Decision RestoreStep::Decide(const std::optional<std::string>& current_sha256) const {
+  if (written_sha256.empty()) return Decision::kRestore;  // a snapshot that did not record it
+  if (!current_sha256.has_value()) {
+    // The apply removes nothing: a key it created is not there yet; one that existed was
+    // deleted by hand.
+    return action == Action::kRemove ? Decision::kAsBefore : Decision::kChangedSince;
+  }
+  if (*current_sha256 == written_sha256) return Decision::kRestore;
+  if (action == Action::kPut && *current_sha256 == before_sha256) return Decision::kAsBefore;
+  return Decision::kChangedSince;
 }
 
 namespace {

@@ -22,6 +22,7 @@
 #ifndef CMIG_MIGRATION_SNAPSHOT_H_
 #define CMIG_MIGRATION_SNAPSHOT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,17 @@ struct RestoreStep {
   conductor::proto::WorkflowDef workflow_def;    // kPut of a workflow
   conductor::proto::EventHandler event_handler;  // kPut of an event handler
   google::protobuf::Value extra;                 // kPut: keys beyond the proto; unset if none
+  std::string before_sha256;                     // what the target held (kPut)
+  std::string written_sha256;                    // what the apply writes; empty if unrecorded
+
+  enum class Decision {
+    kRestore,       // the target holds what the apply wrote: put back or remove
+    kAsBefore,      // the apply never got to this key: nothing to do
+    kChangedSince,  // changed by hand since the apply wrote it: left as it is
+  };
+  // What a rollback does given the target's current definition under the key (its canonical
+  // hash; nullopt when absent).
+  Decision Decide(const std::optional<std::string>& current_sha256) const;
 };
 
 // The writes that return the target to `snapshot`, in reverse apply order. InvalidArgument when

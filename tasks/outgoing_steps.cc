@@ -3,6 +3,7 @@
 // verify what the target holds (workflows/outgoing_migration_request.json).
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "migration/verify.h"
 #include "tasks/step_io.h"
 #include "tasks/steps.h"
+#include "workflows/lifecycle.h"
 
 namespace cmig::tasks {
 
@@ -382,6 +384,10 @@ class BuildPackageStep final : public Step {
   }
 };
 
+bool IsRunning(conductor::proto::Workflow::WorkflowStatus s) {
+  return s == conductor::proto::Workflow::RUNNING || s == conductor::proto::Workflow::PAUSED;
+}
+
 class PushPackage final : public Step {
  public:
   using Step::Step;
@@ -449,6 +455,18 @@ class PushPackage final : public Step {
       input[std::string(kRemoteTargetInput)].set_string_value(target_env);
     }
     ASSIGN_OR_RETURN(std::string id, runner.StartWorkflow(start));
+    // Terminated while the incoming workflow was being started: nothing would end it.
+    ASSIGN_OR_RETURN(conductor::proto::Workflow self,
+                     deps().workflows->GetWorkflowStatus(outgoing_id, /*include_tasks=*/false));
+    if (!IsRunning(self.status())) {
+      RETURN_IF_ERROR(runner.TerminateWorkflow(
+          id, absl::StrCat("outgoing migration ", outgoing_id, " ended ",
+                           conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
+                           " while it was being started")));
+      return absl::FailedPreconditionError(absl::StrCat("outgoing migration ", outgoing_id,
+                                             " ended while its incoming workflow ", id,
+                                             " was being started; that one was terminated"));
+    }
     ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " ", where,
                             remote_orchestrator == nullptr
                                 ? ""
@@ -478,16 +496,39 @@ class AwaitIncoming final : public Step {
     client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
     client::WorkflowClient& runner = IncomingRunner(*target, *deps().workflows);
     conductor::proto::Workflow wf;
+    // An incoming workflow that failed or was terminated is waited for until its rollback ends.
+    std::optional<conductor::proto::Workflow> rollback;
     const absl::Time give_up = absl::Now() + deps().await_in_step;
     for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {
       ASSIGN_OR_RETURN(wf, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
-      const bool running = wf.status() == conductor::proto::Workflow::RUNNING ||
-                           wf.status() == conductor::proto::Workflow::PAUSED;
-      if (!running || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
+      bool waiting = IsRunning(wf.status());
+      if (wf.status() == conductor::proto::Workflow::FAILED ||
+          wf.status() == conductor::proto::Workflow::TERMINATED) {
+        ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
+        if (!rollback && wf.status() == conductor::proto::Workflow::TERMINATED) {
+          // Conductor starts no failure workflow on terminate: undo what it changed here.
+          ASSIGN_OR_RETURN(std::string rollback_id,
+                           workflows::StartRollback(runner, wf, wf.reason_for_incompletion()));
+          ctx.AddLog(absl::StrCat("the incoming workflow ", id,
+                                  " was terminated; started its rollback ", rollback_id));
+          ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
+        }
+        waiting = rollback.has_value() && IsRunning(rollback->status());
+      }
+      if (!waiting || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
     }
     TaskOutcome out;
     SetString(out.output, "incomingStatus",
               conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));
+    if (rollback) {
+      SetString(out.output, "rollbackWorkflowId", rollback->workflow_id());
+      SetString(out.output, "rollbackStatus",
+                conductor::proto::Workflow::WorkflowStatus_Name(rollback->status()));
+      if (IsRunning(rollback->status())) {
+        out.callback_after = deps().await_poll;
+        return out;
+      }
+    }
     switch (wf.status()) {
       case conductor::proto::Workflow::RUNNING:
       case conductor::proto::Workflow::PAUSED:
@@ -531,6 +572,7 @@ class AwaitIncoming final : public Step {
         detail = absl::StrCat("; blocking problems: ", Summarise(r.blocking_problems()));
       }
     }
+    if (rollback) absl::StrAppend(&detail, "; ", workflows::DescribeRollback(*rollback));
     return absl::FailedPreconditionError(
         absl::StrCat("the incoming workflow ", id, " in '", target_env, "' ended ",
                      conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), ": ",

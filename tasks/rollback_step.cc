@@ -1,12 +1,16 @@
 // The rollback step, in the target environment: after a failed incoming workflow, put back the
 // snapshot its apply overwrote and remove what it created
 // (workflows/incoming_migration_rollback.json).
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "definitions/canonical.h"
+#include "definitions/conductor_json.h"
 #include "migration/package.h"
 #include "migration/snapshot.h"
 #include "tasks/step_io.h"
@@ -22,6 +26,29 @@ using migration::SecretRestore;
 using migration::StepsToRestore;
 
 namespace {
+
+// The canonical hash of the target's definition under the key `s` restores; nullopt when absent.
+absl::StatusOr<std::optional<std::string>> CurrentHash(migration::DefinitionSource& target,
+                                                       const RestoreStep& s) {
+  absl::StatusOr<std::string> json;
+  if (s.kind == v1::ITEM_KIND_TASK_DEF) {
+    absl::StatusOr<conductor::proto::TaskDef> d = target.GetTaskDef(s.name);
+    json = d.ok() ? absl::StatusOr<std::string>(CanonicalJson(*d)) : d.status();
+  } else if (s.kind == v1::ITEM_KIND_EVENT_HANDLER) {
+    absl::StatusOr<conductor::proto::EventHandler> h = target.GetEventHandler(s.name);
+    json = h.ok() ? absl::StatusOr<std::string>(CanonicalJson(*h)) : h.status();
+  } else {
+    absl::StatusOr<conductor::proto::WorkflowDef> d = target.GetWorkflowDef(s.name, s.version);
+    json = d.ok() ? absl::StatusOr<std::string>(CanonicalJson(*d)) : d.status();
+  }
+  if (absl::IsNotFound(json.status())) return std::nullopt;
+  if (!json.ok()) {
+    return absl::Status(json.status().code(),
+                        absl::StrCat("reading ", DescribeItem(s.kind, s.name, s.version),
+                                     " in the target: ", json.status().message()));
+  }
+  return Sha256Hex(*json);
+}
 
 class RestoreSnapshot final : public Step {
  public:
@@ -85,7 +112,20 @@ class RestoreSnapshot final : public Step {
     // workflow definition). The rest of the snapshot is still restored before failing.
     std::vector<std::string> left;
     std::string why_left;
+    // Keys changed in the target since the apply wrote them: nothing is restored over them.
+    std::vector<std::string> changed;
+    ASSIGN_OR_RETURN(std::unique_ptr<migration::DefinitionSource> now, ReadAll(*written));
     for (const RestoreStep& s : steps) {
+      ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentHash(*now, s));
+      const RestoreStep::Decision decision = s.Decide(current);
+      if (decision == RestoreStep::Decision::kAsBefore) continue;
+      if (decision == RestoreStep::Decision::kChangedSince) {
+        changed.push_back(DescribeItem(s.kind, s.name, s.version));
+        ctx.AddLog(absl::StrCat(changed.back(),
+                                " was changed in the target after the migration wrote it; left "
+                                "as it is"));
+        continue;
+      }
       if (s.kind == v1::ITEM_KIND_EVENT_HANDLER) {
         client::EventHandlerClient* events = written->event_handlers();
         if (events == nullptr) {
@@ -139,8 +179,22 @@ class RestoreSnapshot final : public Step {
           absl::StrJoin(left, ", "), " created by the failed apply (", why_left,
           "): remove them by hand (conductor-oss: DELETE /api/metadata/workflow/NAME/VERSION)"));
     }
-    ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed,
-                            " definitions: the target is as before workflow ", failed_id));
+    const std::string kept =
+        changed.empty()
+            ? ""
+            : absl::StrCat("; left as they are, changed in the target since the migration wrote "
+                           "them: ",
+                           absl::StrJoin(changed, ", "));
+    ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed, " definitions",
+                            changed.empty()
+                                ? absl::StrCat(": the target is as before workflow ", failed_id)
+                                : kept));
+    google::protobuf::Value changed_list;
+    for (const std::string& c : changed) {
+      changed_list.mutable_list_value()->add_values()->set_string_value(c);
+    }
+    if (changed.empty()) changed_list.mutable_list_value();
+    Set(out.output, "changedSinceApply", std::move(changed_list));
     SetNumber(out.output, "restored", restored);
     SetNumber(out.output, "removed", removed);
     SetNumber(out.output, "secretsRestored", secrets.restored);
@@ -150,7 +204,8 @@ class RestoreSnapshot final : public Step {
                            snapshot.secrets_size() == 0
                                ? ""
                                : absl::StrCat("; restored ", secrets.restored, ", removed ",
-                                              secrets.removed, " secrets")));
+                                              secrets.removed, " secrets"),
+                           kept));
     return out;
   }
 };
