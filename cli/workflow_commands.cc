@@ -241,8 +241,8 @@ absl::Status HistoryCommand(Context& ctx) {
       PrintAttempts(absl::StrCat("Incoming workflow ", linked->workflow_id, where),
                     *linked->workflow, now, ctx.out());
       if (std::optional<Workflow> rollback = ReadRollback(*linked->runner, *linked->workflow)) {
-        PrintAttempts(absl::StrCat("Rollback workflow ", rollback->workflow_id(), where),
-                      *rollback, now, ctx.out());
+        PrintAttempts(absl::StrCat("Rollback workflow ", rollback->workflow_id(), where), *rollback,
+                      now, ctx.out());
       }
     }
   }

@@ -161,9 +161,12 @@ void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool n
         << "\n";
   }
   if (!r.package_digest().empty()) out << "  package " << r.package_digest() << "\n";
-  std::string outcome = r.blocked()   ? "blocked: nothing was changed"
-                        : r.dry_run() ? "dry run: nothing was changed"
-                                      : "applied";
+  // Only a verified report was applied to the end; any other is the plan of a migration that
+  // failed or is still running (its status says which, and whether it was rolled back).
+  std::string outcome = r.blocked()            ? "blocked: nothing was changed"
+                        : r.dry_run()          ? "dry run: nothing was changed"
+                        : r.has_verification() ? "applied and verified"
+                                               : "planned, not applied to the end";
   out << "  " << outcome << "; " << CountsText(r.counts()) << "\n";
   // The outgoing report already lists the items, dependencies and references of the incoming one.
   if (r.items_size() > 0 && !nested) {

@@ -356,6 +356,9 @@ class ApplyMigration final : public Step {
              steps[end].kind == steps[i].kind) {
         ++end;
       }
+      if (deps().before_apply_write) {
+        RETURN_IF_ERROR(deps().before_apply_write(steps[i], static_cast<int>(i)));
+      }
       // A terminated migration writes no further batch (its rollback undoes what was written).
       ASSIGN_OR_RETURN(conductor::proto::Workflow self,
                        deps().workflows->GetWorkflowStatus(ctx.task().workflow_instance_id(),
@@ -364,9 +367,6 @@ class ApplyMigration final : public Step {
         return absl::FailedPreconditionError(absl::StrCat(
             "the migration ended ", conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
             " after ", i, " of ", steps.size(), " definitions were written; no more are written"));
-      }
-      if (deps().before_apply_write) {
-        RETURN_IF_ERROR(deps().before_apply_write(steps[i], static_cast<int>(i)));
       }
       // Extra keys go where the target keeps them (REST); the plan warned where it does not.
       std::vector<Value> extras;

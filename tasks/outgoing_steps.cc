@@ -463,9 +463,9 @@ class PushPackage final : public Step {
           id, absl::StrCat("outgoing migration ", outgoing_id, " ended ",
                            conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
                            " while it was being started")));
-      return absl::FailedPreconditionError(absl::StrCat("outgoing migration ", outgoing_id,
-                                             " ended while its incoming workflow ", id,
-                                             " was being started; that one was terminated"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("outgoing migration ", outgoing_id, " ended while its incoming workflow ",
+                       id, " was being started; that one was terminated"));
     }
     ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " ", where,
                             remote_orchestrator == nullptr

@@ -180,15 +180,14 @@ class RestoreSnapshot final : public Step {
           "): remove them by hand (conductor-oss: DELETE /api/metadata/workflow/NAME/VERSION)"));
     }
     const std::string kept =
-        changed.empty()
-            ? ""
-            : absl::StrCat("; left as they are, changed in the target since the migration wrote "
-                           "them: ",
-                           absl::StrJoin(changed, ", "));
-    ctx.AddLog(absl::StrCat("restored ", restored, " and removed ", removed, " definitions",
-                            changed.empty()
-                                ? absl::StrCat(": the target is as before workflow ", failed_id)
-                                : kept));
+        changed.empty() ? ""
+                        : absl::StrCat(
+                              "; left as they are, changed in the target since the migration wrote "
+                              "them: ",
+                              absl::StrJoin(changed, ", "));
+    ctx.AddLog(absl::StrCat(
+        "restored ", restored, " and removed ", removed, " definitions",
+        changed.empty() ? absl::StrCat(": the target is as before workflow ", failed_id) : kept));
     google::protobuf::Value changed_list;
     for (const std::string& c : changed) {
       changed_list.mutable_list_value()->add_values()->set_string_value(c);

@@ -14,11 +14,11 @@ absl::StatusOr<std::optional<Workflow>> RollbackOf(client::WorkflowClient& runne
                                                    const Workflow& incoming, bool include_tasks) {
   if (incoming.end_time() == 0) return std::nullopt;
   // Read with tasks: when a rollback started is when its first step was scheduled.
-  ASSIGN_OR_RETURN(std::vector<Workflow> found,
-                   runner.GetWorkflowsByCorrelationId(kRollbackWorkflowName,
-                                                      incoming.correlation_id(),
-                                                      /*include_closed=*/true,
-                                                      /*include_tasks=*/true));
+  ASSIGN_OR_RETURN(
+      std::vector<Workflow> found,
+      runner.GetWorkflowsByCorrelationId(kRollbackWorkflowName, incoming.correlation_id(),
+                                         /*include_closed=*/true,
+                                         /*include_tasks=*/true));
   auto started = [](const Workflow& w) {
     return w.tasks().empty() ? int64_t{0} : w.tasks(0).scheduled_time();
   };

@@ -103,7 +103,7 @@ done
 
 # The online migration: completed, everything created and verified, the package inline.
 has "$MIGRATE_LOG" "COMPLETED" "the migration did not complete"
-has "$MIGRATE_LOG" "applied; 6 tasks create, 4 workflows create" "the migration did not create the set"
+has "$MIGRATE_LOG" "applied and verified; 6 tasks create, 4 workflows create" "the migration did not create the set"
 has "$MIGRATE_LOG" "Verification: ok, 10 checked" "the migration was not verified"
 has "$HISTORY_LOG" "cmig_push_package" "history lacks the push step"
 has "$HISTORY_LOG" "(inline)" "the package did not travel inline"
@@ -112,7 +112,7 @@ has "$HISTORY_LOG" "incoming_migration_request" "prod does not list the incoming
 # The air gap: the package checked out and its import brought order_processing v2 to prod.
 has "$AIRGAP_LOG" "wrote order.package.json" "export did not write the package"
 has "$AIRGAP_LOG" "Checks: ok" "inspect did not pass the package"
-has "$AIRGAP_LOG" "applied; 6 tasks unchanged, 1 workflow create, 3 workflows unchanged" \
+has "$AIRGAP_LOG" "applied and verified; 6 tasks unchanged, 1 workflow create, 3 workflows unchanged" \
   "import did not create order_processing v2 alone"
 
 # What prod holds, read back by a full orchestrator over prod's database (listing is one of the

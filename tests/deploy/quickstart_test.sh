@@ -12,7 +12,7 @@ out=$(QUICKSTART_SKIP_BUILD=1 BUILD_DIR="$BUILD" QUICKSTART_DIR="$WORK/qs" \
       bash "$ROOT/deploy/quickstart.sh" 2>&1) || { echo "$out"; echo "quickstart failed"; exit 1; }
 
 fail() { echo "$out"; echo "FAIL: $*"; exit 1; }
-grep -q "applied; 6 tasks create, 4 workflows create" <<<"$out" || fail "first run did not create the sample set"
+grep -q "applied and verified; 6 tasks create, 4 workflows create" <<<"$out" || fail "first run did not create the sample set"
 grep -q "6 tasks unchanged, 4 workflows unchanged" <<<"$out" || fail "second run was not all unchanged"
 grep -q "Verification: ok, 10 checked" <<<"$out" || fail "verification did not pass"
 grep -q "^  order_processing v1" <<<"$out" || fail "prod does not list order_processing"

@@ -107,7 +107,7 @@ done
 
 has "$ENV_LOG" "REST" "env list does not show the REST protocol"
 has "$MIGRATE_LOG" "COMPLETED" "the migration did not complete"
-has "$MIGRATE_LOG" "applied; 6 tasks create, 4 workflows create" "the migration did not create the set"
+has "$MIGRATE_LOG" "applied and verified; 6 tasks create, 4 workflows create" "the migration did not create the set"
 has "$MIGRATE_LOG" "Verification: ok, 10 checked" "the migration was not verified"
 has "$HISTORY_LOG" "cmig_apply_migration" "history lacks the incoming workflow's steps"
 has "$HISTORY_LOG" "(here, for REST environment 'prod')" "history does not say where the incoming ran"

@@ -1,0 +1,84 @@
+// The bad day, through the real migrationctl binary: terminating a migration ends both of its
+// workflows and undoes what the incoming one changed, and the rollback shows in `list` and
+// `history`.
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "tasks/migration_handlers.h"
+#include "tests/cli/migration_commands_fixture.h"
+#include "tests/testing/wait_for.h"
+#include "tests/testing/wait_for_workflow.h"
+#include "workflows/lifecycle.h"
+
+namespace cmig::cli::test {
+namespace {
+
+using conductor::proto::Workflow;
+using ::testing::HasSubstr;
+
+// The incoming workflows outgoing migration `outgoing_id` started in `side`.
+std::vector<Workflow> IncomingOf(Side& side, const std::string& outgoing_id) {
+  auto list = side.client->GetWorkflowsByCorrelationId(
+      "incoming_migration_request", tasks::IncomingCorrelationId(outgoing_id),
+      /*include_closed=*/true, /*include_tasks=*/false);
+  return list.ok() ? *list : std::vector<Workflow>{};
+}
+
+TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneAndRollsItBack) {
+  SeedSource();
+  AddTargetEnvironment();
+  // B's worker is down: the incoming workflow waits for it, as when a target's worker restarts.
+  ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
+  RunResult m = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m;
+  const std::string id = Field(ParseOut(m), "workflowId").string_value();
+  ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, id).size() == 1; },
+                                     absl::Seconds(20), absl::Milliseconds(20)))
+      << "the push never started the incoming workflow";
+  const std::string incoming_id = IncomingOf(b_, id).front().workflow_id();
+
+  RunResult t = Cli({"terminate", id, "--reason", "wrong target", "--json"});
+  ASSERT_EQ(t.exit_code, 0) << t;
+  const google::protobuf::Value tv = ParseOut(t);
+  EXPECT_EQ(Field(tv, "status").string_value(), "TERMINATED");
+  EXPECT_EQ(Field(tv, "incomingWorkflowId").string_value(), incoming_id);
+  const std::string rollback_id = Field(tv, "rollbackWorkflowId").string_value();
+  ASSERT_FALSE(rollback_id.empty()) << t;
+
+  ASSERT_OK_AND_ASSIGN(Workflow incoming, b_.client->GetWorkflowStatus(incoming_id, false));
+  EXPECT_EQ(incoming.status(), Workflow::TERMINATED);
+  EXPECT_THAT(incoming.reason_for_incompletion(), HasSubstr("wrong target"));
+
+  // When B's worker comes back, nothing is applied, and the rollback finds nothing to undo.
+  ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
+  Workflow rollback = cmig::testing::WaitForWorkflow(
+      *b_.client, rollback_id, cmig::testing::WorkflowEnded, absl::Seconds(30),
+      absl::Milliseconds(20));
+  ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
+  EXPECT_THAT(b_.client->GetWorkflowDef("order_flow", 1).status(),
+              cmig::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(b_.client->GetTaskDef("charge_card").status(),
+              cmig::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+
+  // The rollback is listed in the target and is part of the incoming workflow's history.
+  RunResult list = CliB({"list"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  EXPECT_THAT(list.out, HasSubstr(rollback_id));
+  EXPECT_THAT(list.out, HasSubstr("rollback"));
+  RunResult history = CliB({"history", incoming_id});
+  ASSERT_EQ(history.exit_code, 0) << history;
+  EXPECT_THAT(history.out, HasSubstr(absl::StrCat("Rollback workflow ", rollback_id)));
+  EXPECT_THAT(history.out, HasSubstr("cmig_restore_snapshot"));
+  // A second terminate finds everything ended and starts no second rollback.
+  RunResult again = CliB({"terminate", incoming_id});
+  EXPECT_NE(again.exit_code, 0) << again;
+  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> only,
+                       workflows::RollbackOf(*b_.client, incoming));
+  ASSERT_TRUE(only.has_value());
+  EXPECT_EQ(only->workflow_id(), rollback_id);
+}
+
+}  // namespace
+}  // namespace cmig::cli::test

@@ -1,0 +1,91 @@
+// End to end, the rollback: an incoming migration terminated after it changed the target is
+// rolled back, the outgoing migration says how the target was restored, and a rollback restores
+// nothing over a definition changed by hand since the apply wrote it.
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "tests/worker/migration_e2e_fixture.h"
+#include "workflows/lifecycle.h"
+
+namespace cmig::e2e {
+namespace {
+
+TEST_F(MigrationE2eTest, AnIncomingMigrationTerminatedAfterItChangedTheTargetIsRolledBack) {
+  SeedSource();
+  absl::Notification written_some, terminated;
+  tasks::MigrationDeps paused;
+  paused.apply_batch_size = 1;
+  // Two definitions are written, then the apply waits for the operator to terminate it.
+  paused.before_apply_write = [&](const ApplyStep&, int index) -> absl::Status {
+    if (index == 2) {
+      written_some.Notify();
+      terminated.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, paused);
+  const DefinitionHashes before = Hashes(b_);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  ASSERT_TRUE(written_some.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_NE(Hashes(b_), before) << "the apply has changed the target";
+  // The operator terminates the incoming workflow with Conductor's own API, in the target.
+  auto incoming = b_.client->GetWorkflowsByCorrelationId(
+      "incoming_migration_request", tasks::IncomingCorrelationId(id), true, false);
+  ASSERT_OK(incoming.status());
+  ASSERT_EQ(incoming->size(), 1u);
+  const std::string incoming_id = incoming->front().workflow_id();
+  ASSERT_OK(b_.client->TerminateWorkflow(incoming_id, "stopped by the operator"));
+  terminated.Notify();
+
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("ended TERMINATED"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("stopped by the operator"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("rolled back by workflow"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("removed 2 definitions"));
+  EXPECT_EQ(Hashes(b_), before) << "the target is as before the migration";
+  ASSERT_OK_AND_ASSIGN(Workflow ended, b_.client->GetWorkflowStatus(incoming_id, false));
+  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> rollback, workflows::RollbackOf(*b_.client, ended));
+  ASSERT_TRUE(rollback.has_value());
+  EXPECT_EQ(rollback->status(), Workflow::COMPLETED);
+  // The apply wrote nothing more once its workflow had ended.
+  const Task* apply = FindTask(Wait(b_, incoming_id), "apply");
+  ASSERT_NE(apply, nullptr);
+  EXPECT_NE(apply->status(), Task::COMPLETED);
+}
+
+TEST_F(MigrationE2eTest, ARollbackLeavesADefinitionChangedByHandSinceTheApplyAndNamesIt) {
+  SeedSource();
+  tasks::MigrationDeps faulty;
+  faulty.apply_batch_size = 1;
+  // audit_flow is written first of the workflows; while ledger_flow is being written, someone
+  // edits audit_flow in the target by hand, and the apply then fails.
+  faulty.before_apply_write = [this](const ApplyStep& step, int index) -> absl::Status {
+    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
+      PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "hand edit"));
+      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+    }
+    return absl::OkStatus();
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("injected failure"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("rolled back by workflow"));
+  EXPECT_THAT(out.reason_for_incompletion(),
+              HasSubstr("changed in the target since the migration wrote them: workflow "
+                        "'audit_flow' version 1"));
+  // The hand edit stands; the task definitions the apply created are gone.
+  const DefinitionHashes after = Hashes(b_);
+  ASSERT_EQ(after.count("wf:audit_flow:1"), 1u);
+  auto edited = b_.client->GetWorkflowDef("audit_flow", 1);
+  ASSERT_OK(edited.status());
+  EXPECT_EQ(edited->description(), "hand edit");
+  EXPECT_EQ(after.size(), 1u) << "everything else the apply wrote was removed";
+}
+
+}  // namespace
+}  // namespace cmig::e2e
