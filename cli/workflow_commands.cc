@@ -66,11 +66,11 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
   if (auto it = wf.output().find("incomingWorkflowId"); it != wf.output().end()) {
     linked.workflow_id = it->second.string_value();
   }
-  for (const Task* t : AttemptsInOrder(wf)) {
-    auto it = t->output_data().find("incomingWorkflowId");
-    if (linked.workflow_id.empty() && it != t->output_data().end()) {
-      linked.workflow_id = it->second.string_value();
-    }
+  // The latest attempt that names one: a retry may have started another incoming workflow.
+  std::vector<const Task*> attempts = AttemptsInOrder(wf);
+  for (auto t = attempts.rbegin(); t != attempts.rend() && linked.workflow_id.empty(); ++t) {
+    auto it = (*t)->output_data().find("incomingWorkflowId");
+    if (it != (*t)->output_data().end()) linked.workflow_id = it->second.string_value();
   }
   if (linked.workflow_id.empty()) return std::nullopt;
   auto fail = [&](const absl::Status& s) {

@@ -388,10 +388,24 @@ bool IsRunning(conductor::proto::Workflow::WorkflowStatus s) {
   return s == conductor::proto::Workflow::RUNNING || s == conductor::proto::Workflow::PAUSED;
 }
 
-class PushPackage final : public Step {
+// Starts incoming_migration_request for a pushed package: in the target (its blob store holding
+// the package), or here for a REST target. The push step starts it once; the await step starts
+// another when the operator retries a migration whose incoming workflow failed, so that it plans
+// against the target as it is now.
+class StartsIncoming : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+
+ protected:
+  struct Started {
+    std::string id;
+    std::string target_ref;  // the package reference the incoming workflow reads
+    std::string where;       // "in 'B'" or "here, for REST environment 'B'"
+  };
+
+  // `reuse`: an incoming workflow an earlier attempt started is returned instead of a new one
+  // (id set, target_ref empty).
+  absl::StatusOr<Started> StartIncoming(TaskContext& ctx, bool reuse) {
     ASSIGN_OR_RETURN(std::string source_env, StringInput(ctx, "sourceEnvironment"));
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
@@ -400,9 +414,10 @@ class PushPackage final : public Step {
     const std::string correlation = IncomingCorrelationId(outgoing_id);
     client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
     client::WorkflowClient& runner = IncomingRunner(*target, *deps().workflows);
-    const std::string where = remote_orchestrator != nullptr
-                                  ? absl::StrCat("in '", target_env, "'")
-                                  : absl::StrCat("here, for REST environment '", target_env, "'");
+    Started started;
+    started.where = remote_orchestrator != nullptr
+                        ? absl::StrCat("in '", target_env, "'")
+                        : absl::StrCat("here, for REST environment '", target_env, "'");
     if (absl::Status reached = target->environment->Check(); !reached.ok()) {
       // Refused credentials will be refused again: fail now, before anything starts.
       if (absl::IsUnauthenticated(reached) || absl::IsPermissionDenied(reached)) {
@@ -411,29 +426,25 @@ class PushPackage final : public Step {
       }
       return reached;
     }
-
-    ASSIGN_OR_RETURN(std::vector<conductor::proto::Workflow> existing,
-                     runner.GetWorkflowsByCorrelationId(kIncomingWorkflowName, correlation,
-                                                        /*include_closed=*/true,
-                                                        /*include_tasks=*/false));
-    TaskOutcome out;
-    if (!existing.empty()) {
-      const std::string& id = existing.front().workflow_id();
-      ctx.AddLog(absl::StrCat("the incoming workflow ", id, " ", where,
-                              " was started by an earlier attempt; not starting another"));
-      SetString(out.output, "incomingWorkflowId", id);
-      SetBool(out.output, "alreadyStarted", true);
-      return out;
+    if (reuse) {
+      ASSIGN_OR_RETURN(std::vector<conductor::proto::Workflow> existing,
+                       runner.GetWorkflowsByCorrelationId(kIncomingWorkflowName, correlation,
+                                                          /*include_closed=*/true,
+                                                          /*include_tasks=*/false));
+      if (!existing.empty()) {
+        started.id = existing.front().workflow_id();
+        return started;
+      }
     }
     std::string bytes;
-    std::string target_ref = package_ref;
+    started.target_ref = package_ref;
     if (remote_orchestrator != nullptr) {
       ASSIGN_OR_RETURN(bytes, state().Load(package_ref, "package"));
-      ASSIGN_OR_RETURN(target_ref,
+      ASSIGN_OR_RETURN(started.target_ref,
                        state().StoreIn(target->environment->extensions(), bytes, "package",
                                        absl::StrCat("environment '", target_env, "'")));
     }
-    if (remote_orchestrator != nullptr && absl::StartsWith(target_ref, kInlinePrefix)) {
+    if (remote_orchestrator != nullptr && absl::StartsWith(started.target_ref, kInlinePrefix)) {
       // Inline, the package becomes part of the incoming workflow's task data.
       absl::StatusOr<v1::MigrationPackage> package = PackageFromJson(bytes);
       if (package.ok() && package->contains_secret_values()) {
@@ -447,34 +458,52 @@ class PushPackage final : public Step {
     start.set_name(std::string(kIncomingWorkflowName));
     start.set_correlation_id(correlation);
     auto& input = *start.mutable_input();
-    input["packageRef"].set_string_value(target_ref);
+    input["packageRef"].set_string_value(started.target_ref);
     input["sourceEnvironment"].set_string_value(source_env);
     input["targetEnvironment"].set_string_value(target_env);
     input["outgoingWorkflowId"].set_string_value(outgoing_id);
     if (remote_orchestrator == nullptr) {
       input[std::string(kRemoteTargetInput)].set_string_value(target_env);
     }
-    ASSIGN_OR_RETURN(std::string id, runner.StartWorkflow(start));
+    ASSIGN_OR_RETURN(started.id, runner.StartWorkflow(start));
     // Terminated while the incoming workflow was being started: nothing would end it.
     ASSIGN_OR_RETURN(conductor::proto::Workflow self,
                      deps().workflows->GetWorkflowStatus(outgoing_id, /*include_tasks=*/false));
     if (!IsRunning(self.status())) {
       RETURN_IF_ERROR(runner.TerminateWorkflow(
-          id, absl::StrCat("outgoing migration ", outgoing_id, " ended ",
-                           conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
-                           " while it was being started")));
+          started.id, absl::StrCat("outgoing migration ", outgoing_id, " ended ",
+                                   conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
+                                   " while it was being started")));
       return absl::FailedPreconditionError(
           absl::StrCat("outgoing migration ", outgoing_id, " ended while its incoming workflow ",
-                       id, " was being started; that one was terminated"));
+                       started.id, " was being started; that one was terminated"));
     }
-    ctx.AddLog(absl::StrCat("started ", kIncomingWorkflowName, " ", id, " ", where,
-                            remote_orchestrator == nullptr
-                                ? ""
-                                : absl::StrCat(" with a ", bytes.size(), "-byte package"),
-                            absl::StartsWith(target_ref, kInlinePrefix) ? " (inline)" : ""));
-    SetString(out.output, "incomingWorkflowId", id);
+    ctx.AddLog(absl::StrCat(
+        "started ", kIncomingWorkflowName, " ", started.id, " ", started.where,
+        remote_orchestrator == nullptr ? ""
+                                       : absl::StrCat(" with a ", bytes.size(), "-byte package"),
+        absl::StartsWith(started.target_ref, kInlinePrefix) ? " (inline)" : ""));
+    return started;
+  }
+};
+
+class PushPackage final : public StartsIncoming {
+ public:
+  using StartsIncoming::StartsIncoming;
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+    ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
+    ASSIGN_OR_RETURN(Started started, StartIncoming(ctx, /*reuse=*/true));
+    TaskOutcome out;
+    SetString(out.output, "incomingWorkflowId", started.id);
+    if (started.target_ref.empty()) {
+      ctx.AddLog(absl::StrCat("the incoming workflow ", started.id, " ", started.where,
+                              " was started by an earlier attempt; not starting another"));
+      SetBool(out.output, "alreadyStarted", true);
+      return out;
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
     SetString(out.output, "targetPackageRef",
-              absl::StartsWith(target_ref, kInlinePrefix) ? "inline" : target_ref);
+              absl::StartsWith(started.target_ref, kInlinePrefix) ? "inline" : started.target_ref);
     SetString(out.output, "targetProtocol", ProtocolName(target->environment->protocol()));
     SetBool(out.output, "alreadyStarted", false);
     return out;
@@ -485,16 +514,29 @@ class PushPackage final : public Step {
 // as long each time (a small migration ends within milliseconds of its last step), and after
 // await_in_step by reporting IN_PROGRESS with a callback of await_poll, which holds no thread
 // while a long migration runs. A worker shutting down ends the in-step wait at once.
-class AwaitIncoming final : public Step {
+//
+// A retry of the migration after its incoming workflow failed (the operator fixed the target)
+// starts a new incoming workflow, which plans against the target as it is now; the failed one
+// stays in history.
+class AwaitIncoming final : public StartsIncoming {
  public:
-  using Step::Step;
+  using StartsIncoming::StartsIncoming;
   absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
     static constexpr absl::Duration kMaxPause = absl::Milliseconds(500);
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
-    ASSIGN_OR_RETURN(std::string id, StringInput(ctx, "incomingWorkflowId"));
+    // The incoming workflow this attempt started, when it started one; else the push's.
+    std::string id;
+    if (auto it = ctx.task().output_data().find("incomingWorkflowId");
+        it != ctx.task().output_data().end() && !it->second.string_value().empty()) {
+      id = it->second.string_value();
+    } else {
+      ASSIGN_OR_RETURN(id, StringInput(ctx, "incomingWorkflowId"));
+    }
     ASSIGN_OR_RETURN(std::shared_ptr<Remote> target, state().remotes().Connect(target_env));
     client::GrpcOrchestratorClient* remote_orchestrator = target->environment->orchestrator();
     client::WorkflowClient& runner = IncomingRunner(*target, *deps().workflows);
+    TaskOutcome out;
+    SetString(out.output, "incomingWorkflowId", id);
     conductor::proto::Workflow wf;
     // An incoming workflow that failed or was terminated is waited for until its rollback ends.
     std::optional<conductor::proto::Workflow> rollback;
@@ -504,6 +546,18 @@ class AwaitIncoming final : public Step {
       bool waiting = IsRunning(wf.status());
       if (wf.status() == conductor::proto::Workflow::FAILED ||
           wf.status() == conductor::proto::Workflow::TERMINATED) {
+        ASSIGN_OR_RETURN(bool retried, RetriedSince(ctx, wf));
+        if (retried) {
+          ASSIGN_OR_RETURN(Started again, StartIncoming(ctx, /*reuse=*/false));
+          ctx.AddLog(absl::StrCat(
+              "the migration was retried after its incoming workflow ", id, " ended ",
+              conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), "; started ", again.id,
+              " to plan against the target as it is "
+              "now"));
+          id = again.id;
+          SetString(out.output, "incomingWorkflowId", id);
+          continue;
+        }
         ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
         if (!rollback && wf.status() == conductor::proto::Workflow::TERMINATED) {
           // Conductor starts no failure workflow on terminate: undo what it changed here.
@@ -517,7 +571,6 @@ class AwaitIncoming final : public Step {
       }
       if (!waiting || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
     }
-    TaskOutcome out;
     SetString(out.output, "incomingStatus",
               conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));
     if (rollback) {
@@ -577,6 +630,25 @@ class AwaitIncoming final : public Step {
         absl::StrCat("the incoming workflow ", id, " in '", target_env, "' ended ",
                      conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), ": ",
                      wf.reason_for_incompletion(), detail));
+  }
+
+ private:
+  // Whether an earlier attempt of this step failed after `incoming` ended: the operator saw the
+  // failure and retried the migration.
+  absl::StatusOr<bool> RetriedSince(TaskContext& ctx, const conductor::proto::Workflow& incoming) {
+    ASSIGN_OR_RETURN(conductor::proto::Workflow self,
+                     deps().workflows->GetWorkflowStatus(ctx.task().workflow_instance_id(),
+                                                         /*include_tasks=*/true));
+    for (const conductor::proto::Task& t : self.tasks()) {
+      if (t.task_id() == ctx.task().task_id() ||
+          t.reference_task_name() != ctx.task().reference_task_name()) {
+        continue;
+      }
+      const bool failed = t.status() == conductor::proto::Task::FAILED ||
+                          t.status() == conductor::proto::Task::FAILED_WITH_TERMINAL_ERROR;
+      if (failed && t.end_time() >= incoming.end_time()) return true;
+    }
+    return false;
   }
 };
 

@@ -53,9 +53,9 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
 
   // When B's worker comes back, nothing is applied, and the rollback finds nothing to undo.
   ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
-  Workflow rollback = cmig::testing::WaitForWorkflow(
-      *b_.client, rollback_id, cmig::testing::WorkflowEnded, absl::Seconds(30),
-      absl::Milliseconds(20));
+  Workflow rollback =
+      cmig::testing::WaitForWorkflow(*b_.client, rollback_id, cmig::testing::WorkflowEnded,
+                                     absl::Seconds(30), absl::Milliseconds(20));
   ASSERT_EQ(rollback.status(), Workflow::COMPLETED) << rollback.reason_for_incompletion();
   EXPECT_THAT(b_.client->GetWorkflowDef("order_flow", 1).status(),
               cmig::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
@@ -74,8 +74,7 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
   // A second terminate finds everything ended and starts no second rollback.
   RunResult again = CliB({"terminate", incoming_id});
   EXPECT_NE(again.exit_code, 0) << again;
-  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> only,
-                       workflows::RollbackOf(*b_.client, incoming));
+  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> only, workflows::RollbackOf(*b_.client, incoming));
   ASSERT_TRUE(only.has_value());
   EXPECT_EQ(only->workflow_id(), rollback_id);
 }

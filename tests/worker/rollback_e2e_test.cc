@@ -87,5 +87,44 @@ TEST_F(MigrationE2eTest, ARollbackLeavesADefinitionChangedByHandSinceTheApplyAnd
   EXPECT_EQ(after.size(), 1u) << "everything else the apply wrote was removed";
 }
 
+TEST_F(MigrationE2eTest, RetryingABlockedMigrationAfterTheTargetIsFixedPlansAgainAndCompletes) {
+  SeedSource();
+  // B holds another payment_flow v1: under strategy fail the plan is blocked.
+  PutWorkflow(b_, WorkflowJson("payment_flow", 1, {SimpleTask("charge_card")}, "B's own"));
+  StartWorkers();
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow failed = Wait(a_, id);
+  ASSERT_EQ(failed.status(), Workflow::FAILED);
+  EXPECT_THAT(failed.reason_for_incompletion(), HasSubstr("payment_flow"));
+  const Workflow first = Incoming(id);
+  ASSERT_EQ(first.status(), Workflow::FAILED);
+
+  // The operator makes B's payment_flow the same as A's, then retries the migration: one command.
+  PutWorkflow(
+      b_, WorkflowJson("payment_flow", 1,
+                       {SimpleTask("charge_card"), SubWorkflowTask("ledger", "ledger_flow", 2)}));
+  ASSERT_OK(a_.client->RetryWorkflow(id, /*resume_subworkflow_tasks=*/false));
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  v1::MigrationReport report = ReportOf(out.output().at("report"));
+  EXPECT_EQ(Count(report, v1::ITEM_ACTION_CONFLICT), 0);
+  EXPECT_EQ(Hashes(a_), Hashes(b_));
+
+  // A second incoming workflow planned against B as it is now; the first stays in history.
+  auto incoming = b_.client->GetWorkflowsByCorrelationId(
+      "incoming_migration_request", tasks::IncomingCorrelationId(id), true, false);
+  ASSERT_OK(incoming.status());
+  ASSERT_EQ(incoming->size(), 2u);
+  const std::string second_id = out.output().at("incomingWorkflowId").string_value();
+  EXPECT_NE(second_id, first.workflow_id());
+  ASSERT_OK_AND_ASSIGN(Workflow second, b_.client->GetWorkflowStatus(second_id, false));
+  EXPECT_EQ(second.status(), Workflow::COMPLETED);
+  ASSERT_OK_AND_ASSIGN(Workflow first_now, b_.client->GetWorkflowStatus(first.workflow_id(), true));
+  EXPECT_EQ(first_now.status(), Workflow::FAILED);
+  int awaits = 0;
+  for (const Task& t : out.tasks()) awaits += t.reference_task_name() == "await_incoming";
+  EXPECT_EQ(awaits, 2) << "both attempts stay in the outgoing history";
+}
+
 }  // namespace
 }  // namespace cmig::e2e
