@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/reason.h"
 #include "base/status_macros.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -405,7 +406,9 @@ absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, cons
   if (wf.status() == Workflow::COMPLETED) return absl::OkStatus();
   return absl::AbortedError(absl::StrCat(
       wf.workflow_definition().name(), " ", id, " ended ", WorkflowStatusName(wf.status()),
-      wf.reason_for_incompletion().empty() ? "" : absl::StrCat(": ", wf.reason_for_incompletion()),
+      wf.reason_for_incompletion().empty()
+          ? ""
+          : absl::StrCat(": ", InnermostCause(wf.reason_for_incompletion())),
       " (see 'migrationctl history ", id, " --logs'; 'migrationctl retry ", id, "' resumes it)"));
 }
 

@@ -174,10 +174,4 @@ std::string TerminalSafe(absl::string_view s, bool keep_newlines) {
   return out;
 }
 
-std::string Truncate(absl::string_view s, size_t max) {
-  if (s.size() <= max) return std::string(s);
-  if (max <= 3) return std::string(s.substr(0, max));
-  return absl::StrCat(s.substr(0, max - 3), "...");
-}
-
 }  // namespace cmig::cli

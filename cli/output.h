@@ -88,9 +88,6 @@ std::string FormatTimeMs(int64_t epoch_ms);
 // "850ms", "12.3s", "4m05s", "2h03m"; "-" for a negative duration.
 std::string FormatDurationMs(int64_t ms);
 
-// The text cut to `max` characters, ending in "..." when cut.
-std::string Truncate(absl::string_view s, size_t max);
-
 // Text from elsewhere (a package, a definition, a server's message) made safe to show on a
 // terminal: control characters (ESC, BEL, CR, backspace, ...; newlines too unless
 // `keep_newlines`), C1 controls and the bidirectional overrides that reorder what is shown

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/reason.h"
 #include "base/status_macros.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -328,7 +329,7 @@ absl::Status ListCommand(Context& ctx) {
           .Set("correlationId", JsonString(s.correlation_id()))
           .Set("sourceEnvironment", JsonString(source))
           .Set("targetEnvironment", JsonString(target))
-          .Set("reason", JsonString(s.reason_for_incompletion()));
+          .Set("reason", JsonString(InnermostCause(s.reason_for_incompletion())));
       a.Add(o.Take());
     }
     JsonObject doc;
@@ -351,7 +352,7 @@ absl::Status ListCommand(Context& ctx) {
     t.AddRow({s.workflow_id(), direction(s), WorkflowStatusName(s.status()),
               SummaryTime(s.start_time()),
               s.end_time().empty() ? "-" : FormatDurationMs(s.execution_time()), envs,
-              Truncate(s.reason_for_incompletion(), 60)});
+              InnermostCause(s.reason_for_incompletion())});
   }
   t.Print(ctx.out());
   if (total > static_cast<int64_t>(all.size())) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/reason.h"
 #include "base/status_macros.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
@@ -272,7 +273,7 @@ std::vector<std::string> AttemptRow(const Task& t, int64_t now_ms) {
           absl::StrCat(t.retry_count()), t.worker_id().empty() ? "-" : t.worker_id(),
           FormatTimeMs(start), FormatDurationMs(AttemptDurationMs(t, now_ms)),
           // A retried attempt inherits the failed one's reason; it explains nothing once done.
-          t.status() == Task::COMPLETED ? "" : Truncate(t.reason_for_incompletion(), 100)};
+          t.status() == Task::COMPLETED ? "" : InnermostCause(t.reason_for_incompletion())};
 }
 
 google::protobuf::Value AttemptJson(const Task& t, int64_t now_ms) {
@@ -289,7 +290,9 @@ google::protobuf::Value AttemptJson(const Task& t, int64_t now_ms) {
       .Set("startTime", TimeJson(t.start_time()))
       .Set("endTime", TimeJson(t.end_time()))
       .Set("durationMs", duration < 0 ? JsonNull() : JsonNumber(static_cast<double>(duration)))
-      .Set("reason", JsonString(t.reason_for_incompletion()));
+      .Set("reason",
+           JsonString(t.status() == Task::COMPLETED ? ""
+                                                    : InnermostCause(t.reason_for_incompletion())));
   return o.Take();
 }
 
@@ -306,7 +309,7 @@ JsonObject WorkflowJson(const Workflow& wf) {
       .Set("version", JsonNumber(wf.workflow_definition().version()))
       .Set("status", JsonString(WorkflowStatusName(wf.status())))
       .Set("correlationId", JsonString(wf.correlation_id()))
-      .Set("reason", JsonString(wf.reason_for_incompletion()))
+      .Set("reason", JsonString(InnermostCause(wf.reason_for_incompletion())))
       .Set("startTime", TimeJson(WorkflowStartMs(wf)))
       .Set("endTime", TimeJson(wf.end_time()))
       .Set("input", std::move(input))
@@ -330,7 +333,8 @@ void PrintWorkflowHeader(const Workflow& wf, int64_t now_ms, std::ostream& out) 
   } else if (start > 0) {
     t.AddRow({"Running for", FormatDurationMs(now_ms - start)});
   }
-  if (!wf.reason_for_incompletion().empty()) t.AddRow({"Reason", wf.reason_for_incompletion()});
+  if (!wf.reason_for_incompletion().empty())
+    t.AddRow({"Reason", InnermostCause(wf.reason_for_incompletion())});
   // The header row of this two-column table is empty; print the rows only.
   std::ostringstream text;
   t.Print(text);
@@ -417,9 +421,10 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
                       duration >= 0 && t->end_time() > 0
                           ? absl::StrCat("  took ", FormatDurationMs(duration))
                           : "",
-                      t->reason_for_incompletion().empty()
+                      // A completed retry explains nothing with the failed attempt's reason.
+                      t->reason_for_incompletion().empty() || t->status() == Task::COMPLETED
                           ? ""
-                          : absl::StrCat("  ", Truncate(t->reason_for_incompletion(), 120))))
+                          : absl::StrCat("  ", InnermostCause(t->reason_for_incompletion()))))
                << "\n";
       progress.flush();
     }

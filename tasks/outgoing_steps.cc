@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/reason.h"
 #include "base/status_macros.h"
 #include "migration/discovery.h"
 #include "migration/package.h"
@@ -629,7 +630,7 @@ class AwaitIncoming final : public StartsIncoming {
     return absl::FailedPreconditionError(
         absl::StrCat("the incoming workflow ", id, " in '", target_env, "' ended ",
                      conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), ": ",
-                     wf.reason_for_incompletion(), detail));
+                     InnermostCause(wf.reason_for_incompletion()), detail));
   }
 
  private:

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/reason.h"
 #include "base/status_macros.h"
 
 namespace cmig::workflows {
@@ -60,7 +61,7 @@ std::string DescribeRollback(const Workflow& rollback) {
   }
   return absl::StrCat("its rollback, workflow ", rollback.workflow_id(), ", ended ",
                       Workflow::WorkflowStatus_Name(rollback.status()), ": ",
-                      rollback.reason_for_incompletion(),
+                      InnermostCause(rollback.reason_for_incompletion()),
                       "; the target may still hold part of the migration");
 }
 

@@ -361,6 +361,14 @@ TEST_F(MigrationCommandsTest, FailedMigrationExitsNonZeroWithTheReason) {
                      "--poll-interval", "20ms"});
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_THAT(r.err, HasSubstr("ended FAILED"));
+  // The cause in full, once, without Conductor's task wrappers or status codes around it.
+  EXPECT_THAT(r.err, HasSubstr("conflict strategy fail blocks the apply: use skip or update, or "
+                               "new-version"));
+  EXPECT_THAT(r.err, Not(HasSubstr("failed with status")));
+  EXPECT_THAT(r.err, Not(HasSubstr("FAILED_PRECONDITION")));
+  // The rollback that followed says the target was not changed.
+  EXPECT_THAT(r.err, HasSubstr("rolled back by workflow"));
+  EXPECT_THAT(r.err, HasSubstr("nothing to restore"));
   // The report of the failed step is shown: the conflicting item, by name.
   EXPECT_THAT(r.out, HasSubstr("Report"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("workflow +order_flow +v1 +v1 +conflict"));
