@@ -200,6 +200,18 @@ absl::Status GrpcExtensionsClient::PutBlob(absl::string_view digest, absl::strin
   return status_;
 }
 
+absl::Status BlobClient::DeleteBlob(absl::string_view) {
+  return absl::UnimplementedError("this blob store keeps blobs for good");
+}
+
+absl::Status GrpcExtensionsClient::DeleteBlob(absl::string_view digest) {
+  v1::DeleteBlobRequest req;
+  req.set_digest(std::string(digest));
+  v1::DeleteBlobResponse resp;
+  CMIG_CALL(blobs, "BlobStore", DeleteBlob, req, resp, absl::StrCat("DeleteBlob ", digest));
+  return status_;
+}
+
 absl::StatusOr<std::string> GrpcExtensionsClient::GetBlob(absl::string_view digest) {
   std::string out;
   int64_t total = -1;

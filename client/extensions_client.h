@@ -64,6 +64,8 @@ class BlobClient {
   virtual absl::Status PutBlob(absl::string_view digest, absl::string_view bytes) = 0;
   // NotFound when absent.
   virtual absl::StatusOr<std::string> GetBlob(absl::string_view digest) = 0;
+  // NotFound when absent; Unimplemented by a store that keeps blobs for good.
+  virtual absl::Status DeleteBlob(absl::string_view digest);
 };
 
 // Definition removal Conductor's gRPC MetadataService lacks.
@@ -102,6 +104,7 @@ class GrpcExtensionsClient final : public EnvironmentClient,
 
   absl::Status PutBlob(absl::string_view digest, absl::string_view bytes) override;
   absl::StatusOr<std::string> GetBlob(absl::string_view digest) override;
+  absl::Status DeleteBlob(absl::string_view digest) override;
 
   // Access keys for POST /api/token (cmig.v1.AccessKeys). The key secret is in the creation's
   // answer only. Revoke: NotFound when absent.

@@ -97,6 +97,23 @@ class ExtensionDb {
     return db_.Exec(sql);
   }
 
+  // Removes blob `digest` and any uncommitted chunks of it. NotFound when there is no such blob.
+  absl::Status DeleteBlob(const std::string& digest) {
+    absl::MutexLock lock(&mu_);
+    int deleted = 0;
+    for (const char* sql : {"DELETE FROM cmig_blob_chunks WHERE digest = ?",
+                            "DELETE FROM cmig_blobs WHERE digest = ?"}) {
+      ASSIGN_OR_RETURN(SqliteStatement st, SqliteStatement::Prepare(db_.get(), sql));
+      st.BindText(1, digest);
+      RETURN_IF_ERROR(st.Step().status());
+      deleted = sqlite3_changes(db_.get());
+    }
+    if (deleted == 0) {
+      return absl::NotFoundError(absl::StrCat("no blob with digest ", digest));
+    }
+    return absl::OkStatus();
+  }
+
   // Up to `max` bytes of blob `digest` from `offset`, read incrementally: only those bytes
   // leave the file, however large the blob. NotFound when there is no such blob.
   absl::Status ReadBlobRange(const std::string& digest, int64_t offset, int64_t max,
@@ -283,6 +300,10 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
     resp->set_total_size(total);
     return Done(ctx, s);
   }
+  ServerUnaryReactor* DeleteBlob(CallbackServerContext* ctx, const v1::DeleteBlobRequest* req,
+                                 v1::DeleteBlobResponse*) override {
+    return Done(ctx, db_->DeleteBlob(req->digest()));
+  }
 
  private:
   absl::Status TooLarge() const {
@@ -418,6 +439,10 @@ absl::StatusOr<std::string> ExtensionStore::GetPackage(const std::string& digest
   RETURN_IF_ERROR(
       db_->ReadBlobRange(digest, 0, std::numeric_limits<int64_t>::max(), &total, &data));
   return data;
+}
+
+absl::Status ExtensionStore::DeletePackage(const std::string& digest) {
+  return db_->DeleteBlob(digest);
 }
 
 absl::Status ExtensionStore::PutSecret(const std::string& name, const std::string& value) {

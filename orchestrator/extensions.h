@@ -44,6 +44,8 @@ class ExtensionStore {
   // exists changes nothing. Get: NotFound when absent.
   absl::Status PutPackage(const std::string& digest, const std::string& bytes, int64_t max_bytes);
   absl::StatusOr<std::string> GetPackage(const std::string& digest);
+  // NotFound when absent. Uncommitted chunks under `digest` go too.
+  absl::Status DeletePackage(const std::string& digest);
 
   // InvalidArgument for an empty name.
   absl::Status PutSecret(const std::string& name, const std::string& value);

@@ -96,6 +96,10 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
       call->Respond(HttpResponse{200, "application/octet-stream", std::move(bytes)});
     }
   })));
+  routes.push_back(
+      Beyond(R("DELETE", "/api/cmig/packages/{}", [store](Engine&, const CallPtr& call) {
+        call->Finish(store->DeletePackage(call->param(0)));
+      })));
   routes.push_back(Beyond(R("GET", "/api/cmig/environments", [store](Engine&, const CallPtr& call) {
     std::vector<v1::Environment> list;
     if (!Take(call, store->ListEnvironments(), &list)) return;

@@ -247,6 +247,9 @@ class PlanMigrationStep final : public Step {
     SetBool(out.output, "blocked", plan.blocked());
     RETURN_IF_ERROR(SetReport(state(), out.output, report));
     if (package.options().dry_run()) {
+      // A dry run ends with its plan: the package is no longer needed here.
+      ASSIGN_OR_RETURN(std::string remote, OptionalStringInput(ctx, kRemoteTargetInput));
+      RETURN_IF_ERROR(ReleaseIncomingPackage(state(), remote, ref));
       v1::MigrationPlan shown = plan;
       if (shown.items_size() > kInlineReportItems) shown.clear_items();  // in planRef
       RETURN_IF_ERROR(SetMessage(out.output, "plan", shown));
@@ -435,6 +438,8 @@ class VerifyApplied final : public Step {
       RETURN_IF_ERROR(
           ReleaseSecretBackups(ctx.task().workflow_instance_id(), *written->secrets()).status());
     }
+    ASSIGN_OR_RETURN(std::string remote, OptionalStringInput(ctx, kRemoteTargetInput));
+    RETURN_IF_ERROR(ReleaseIncomingPackage(state(), remote, package_ref));
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;

@@ -385,6 +385,17 @@ class BuildPackageStep final : public Step {
   }
 };
 
+// At the end of an outgoing migration: a package carrying secret values leaves this
+// environment's store (one without secrets stays, for the operator to download).
+absl::Status ReleaseSecretPackage(StepState& state, TaskContext& ctx) {
+  const Value* secrets = ctx.Input("containsSecretValues");
+  if (secrets == nullptr || !secrets->bool_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "packageRef"));
+  RETURN_IF_ERROR(state.Release(ref));
+  ctx.AddLog("the package carried secret values: deleted from this environment's store");
+  return absl::OkStatus();
+}
+
 bool IsRunning(conductor::proto::Workflow::WorkflowStatus s) {
   return s == conductor::proto::Workflow::RUNNING || s == conductor::proto::Workflow::PAUSED;
 }
@@ -440,7 +451,15 @@ class StartsIncoming : public Step {
     std::string bytes;
     started.target_ref = package_ref;
     if (remote_orchestrator != nullptr) {
-      ASSIGN_OR_RETURN(bytes, state().Load(package_ref, "package"));
+      absl::StatusOr<std::string> loaded = state().Load(package_ref, "package");
+      if (!loaded.ok()) {
+        return absl::Status(
+            loaded.status().code(),
+            absl::StrCat("the package is no longer stored here (one carrying secret values is "
+                         "deleted when its migration ends; start the migration again): ",
+                         loaded.status().message()));
+      }
+      bytes = *std::move(loaded);
       ASSIGN_OR_RETURN(started.target_ref,
                        state().StoreIn(target->environment->extensions(), bytes, "package",
                                        absl::StrCat("environment '", target_env, "'")));
@@ -560,8 +579,10 @@ class AwaitIncoming final : public StartsIncoming {
           continue;
         }
         ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
-        if (!rollback && wf.status() == conductor::proto::Workflow::TERMINATED) {
-          // Conductor starts no failure workflow on terminate: undo what it changed here.
+        if (!rollback && wf.status() == conductor::proto::Workflow::TERMINATED &&
+            OutgoingStillRuns(ctx)) {
+          // Conductor starts no failure workflow on terminate: undo what it changed here. (When
+          // this migration was terminated too, whoever ended both starts the rollback.)
           ASSIGN_OR_RETURN(std::string rollback_id,
                            workflows::StartRollback(runner, wf, wf.reason_for_incompletion()));
           ctx.AddLog(absl::StrCat("the incoming workflow ", id,
@@ -589,6 +610,10 @@ class AwaitIncoming final : public StartsIncoming {
         out.callback_after = deps().await_poll;
         return out;
       case conductor::proto::Workflow::COMPLETED:
+        if (auto dry = wf.output().find("dryRun");
+            dry != wf.output().end() && dry->second.bool_value()) {
+          RETURN_IF_ERROR(ReleaseSecretPackage(state(), ctx));  // a dry run ends here
+        }
         for (const char* key : {"report", "plan", "verification", "dryRun", "applied"}) {
           auto it = wf.output().find(key);
           if (it != wf.output().end()) Set(out.output, key, it->second);
@@ -627,6 +652,7 @@ class AwaitIncoming final : public StartsIncoming {
       }
     }
     if (rollback) absl::StrAppend(&detail, "; ", workflows::DescribeRollback(*rollback));
+    RETURN_IF_ERROR(ReleaseSecretPackage(state(), ctx));
     return absl::FailedPreconditionError(
         absl::StrCat("the incoming workflow ", id, " in '", target_env, "' ended ",
                      conductor::proto::Workflow::WorkflowStatus_Name(wf.status()), ": ",
@@ -634,6 +660,12 @@ class AwaitIncoming final : public StartsIncoming {
   }
 
  private:
+  bool OutgoingStillRuns(TaskContext& ctx) {
+    absl::StatusOr<conductor::proto::Workflow> self = deps().workflows->GetWorkflowStatus(
+        ctx.task().workflow_instance_id(), /*include_tasks=*/false);
+    return self.ok() && IsRunning(self->status());
+  }
+
   // Whether an earlier attempt of this step failed after `incoming` ended: the operator saw the
   // failure and retried the migration.
   absl::StatusOr<bool> RetriedSince(TaskContext& ctx, const conductor::proto::Workflow& incoming) {
@@ -673,6 +705,7 @@ class VerifyTargetStep final : public Step {
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> source, ReadAll(*target->environment));
     ASSIGN_OR_RETURN(v1::Verification verification, VerifyTarget(incoming, *source));
     if (!verification.ok()) {
+      RETURN_IF_ERROR(ReleaseSecretPackage(state(), ctx));  // retrying verifies the same
       return absl::FailedPreconditionError(
           absl::StrCat("the target '", target_env,
                        "' does not hold what was migrated: ", Summarise(verification.problems())));
@@ -690,6 +723,7 @@ class VerifyTargetStep final : public Step {
     *report.mutable_verification() = verification;
     *report.mutable_incoming() = incoming;
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
+    RETURN_IF_ERROR(ReleaseSecretPackage(state(), ctx));
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items in '", target_env, "'"));
     TaskOutcome out;
     RETURN_IF_ERROR(SetMessage(out.output, "verification", verification));

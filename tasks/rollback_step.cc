@@ -59,7 +59,18 @@ class RestoreSnapshot final : public Step {
                      deps().workflows->GetWorkflowStatus(failed_id, /*include_tasks=*/true));
     std::string snapshot_ref;
     bool apply_started = false;
+    // The package the failed workflow read: stored by its validate step, else its input.
+    std::string package_ref;
+    if (auto it = failed.input().find("packageRef");
+        it != failed.input().end() && it->second.has_string_value()) {
+      package_ref = it->second.string_value();
+    }
     for (const auto& t : failed.tasks()) {
+      if (t.reference_task_name() == "validate" &&
+          t.status() == conductor::proto::Task::COMPLETED) {
+        auto it = t.output_data().find("packageRef");
+        if (it != t.output_data().end()) package_ref = it->second.string_value();
+      }
       if (t.reference_task_name() == "snapshot" &&
           t.status() == conductor::proto::Task::COMPLETED) {
         auto it = t.output_data().find("snapshotRef");
@@ -75,6 +86,8 @@ class RestoreSnapshot final : public Step {
     }
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      state().Written(remote));
+    // The migration has ended: its package goes, whatever the rollback finds.
+    RETURN_IF_ERROR(ReleaseIncomingPackage(state(), remote, package_ref));
     client::SecretClient* secret_store = written->secrets();
     TaskOutcome out;
     if (snapshot_ref.empty() || !apply_started) {

@@ -9,6 +9,7 @@
 #include "definitions/canonical.h"
 #include "definitions/json.h"
 #include "definitions/message_value.h"
+#include "migration/package.h"
 
 namespace cmig::tasks {
 namespace {
@@ -294,6 +295,38 @@ absl::StatusOr<std::string> StepState::StoreIn(client::BlobClient* blobs, absl::
   return absl::StrCat(kInlinePrefix, absl::Base64Escape(bytes));
 }
 
+absl::Status ReleaseIncomingPackage(StepState& state, absl::string_view remote_target,
+                                    absl::string_view package_ref) {
+  if (!remote_target.empty()) {
+    bool secrets = false;
+    if (std::shared_ptr<const ParsedPackage> cached = state.CachedPackage(package_ref)) {
+      secrets = cached->package.contains_secret_values();
+    } else {
+      absl::StatusOr<std::string> bytes = state.Load(package_ref, "package");
+      if (!bytes.ok()) return absl::OkStatus();  // already gone, or inline
+      absl::StatusOr<v1::MigrationPackage> package = migration::PackageFromJson(*bytes);
+      secrets = package.ok() && package->contains_secret_values();
+    }
+    if (!secrets) return absl::OkStatus();
+  }
+  return state.Release(package_ref);
+}
+
+absl::Status StepState::Release(absl::string_view ref, client::BlobClient* blobs) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (cached_ref_ == ref) {
+      cached_ref_.clear();
+      cached_package_ = nullptr;
+    }
+  }
+  if (blobs == nullptr) blobs = deps_.blobs;
+  if (blobs == nullptr || !absl::StartsWith(ref, kStoredPrefix)) return absl::OkStatus();
+  absl::Status s = blobs->DeleteBlob(ref.substr(kStoredPrefix.size()));
+  if (absl::IsNotFound(s) || absl::IsUnimplemented(s)) return absl::OkStatus();
+  return s;
+}
+
 absl::StatusOr<std::string> StepState::Load(absl::string_view ref, absl::string_view what) {
   if (absl::StartsWith(ref, kInlinePrefix)) {
     std::string out;
@@ -313,8 +346,11 @@ absl::StatusOr<std::string> StepState::Load(absl::string_view ref, absl::string_
   absl::string_view digest = ref.substr(kStoredPrefix.size());
   absl::StatusOr<std::string> bytes = deps_.blobs->GetBlob(digest);
   if (absl::IsNotFound(bytes.status())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " ", ref, " is not in this environment's blob store"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ", what, " ", ref, " is not in this environment's blob store",
+        what == "package" ? " (a migration's package leaves the target when the migration ends: "
+                            "retry the outgoing migration, which pushes it again)"
+                          : ""));
   }
   RETURN_IF_ERROR(bytes.status());
   if (Sha256Hex(*bytes) != digest) {

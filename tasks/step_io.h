@@ -153,6 +153,16 @@ struct ParsedPackage {
   migration::PackageContents contents;
 };
 
+class StepState;
+
+// The end of an incoming migration, whatever its outcome: its package leaves this environment's
+// blob store when it was pushed here (`remote_target` empty: this environment is the target and
+// keeps no other environment's package), and wherever it is when it carries secret values (a
+// REST target's migration runs in the source, whose store then holds it). A retry of the
+// migration pushes it again.
+absl::Status ReleaseIncomingPackage(StepState& state, absl::string_view remote_target,
+                                    absl::string_view package_ref);
+
 class StepState {
  public:
   explicit StepState(MigrationDeps deps)
@@ -185,6 +195,11 @@ class StepState {
   absl::StatusOr<std::string> StoreIn(client::BlobClient* blobs, absl::string_view bytes,
                                       absl::string_view what, absl::string_view where,
                                       bool may_inline = true);
+
+  // Deletes what `ref` names from the blob store `blobs` (null: this environment's) and forgets
+  // a package cached under it. An inline reference, a blob already gone and a store that keeps
+  // blobs for good are all fine: the bytes are then no longer stored by anyone asked to.
+  absl::Status Release(absl::string_view ref, client::BlobClient* blobs = nullptr);
 
   // The bytes behind a reference made by Store. A reference that does not resolve is
   // InvalidArgument (terminal): retrying cannot bring it back.

@@ -802,6 +802,20 @@ TEST_F(RestApiTest, PackagesAreStoredByDigestAndServedBack) {
   ASSERT_TRUE(blobs->HasBlob(grpc_->Ctx().get(), has, &answer).ok());
   EXPECT_TRUE(answer.exists());
 
+  // Deleted over REST: gone for gRPC too; a second delete is 404. Deleted over gRPC likewise.
+  EXPECT_EQ(rest_->Delete("/api/cmig/packages/" + digest).status, 200);
+  ASSERT_TRUE(blobs->HasBlob(grpc_->Ctx().get(), has, &answer).ok());
+  EXPECT_FALSE(answer.exists());
+  EXPECT_EQ(rest_->Delete("/api/cmig/packages/" + digest).status, 404);
+  ASSERT_EQ(rest_->Put("/api/cmig/packages/" + digest, package).status, 200);
+  cmig::v1::DeleteBlobRequest del;
+  del.set_digest(digest);
+  cmig::v1::DeleteBlobResponse deleted;
+  EXPECT_TRUE(blobs->DeleteBlob(grpc_->Ctx().get(), del, &deleted).ok());
+  EXPECT_EQ(rest_->Get("/api/cmig/packages/" + digest).status, 404);
+  EXPECT_EQ(blobs->DeleteBlob(grpc_->Ctx().get(), del, &deleted).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+
   // Past the store's limit: 413, nothing stored.
   server_.reset();
   options_.max_package_bytes = 16;

@@ -101,6 +101,25 @@ TEST_F(MigrationE2eTest, SecondRunReportsEverythingUnchangedAndWritesNothing) {
   EXPECT_EQ(in.output().at("applied").number_value(), 0);
 }
 
+TEST_F(MigrationE2eTest, APackageLeavesTheTargetWhenItsMigrationEndsAndStaysInTheSource) {
+  SeedSource();
+  StartWorkers();
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  const Task* build = FindTask(out, "build_package");
+  const Task* push = FindTask(out, "push");
+  ASSERT_NE(build, nullptr);
+  ASSERT_NE(push, nullptr);
+  const std::string source_ref = build->output_data().at("packageRef").string_value();
+  const std::string target_ref = push->output_data().at("targetPackageRef").string_value();
+  ASSERT_TRUE(absl::StartsWith(source_ref, "sha256:")) << source_ref;
+  ASSERT_TRUE(absl::StartsWith(target_ref, "sha256:")) << target_ref;
+  // The source keeps it (the operator may download it); the target keeps no copy.
+  EXPECT_OK(a_.ext->GetBlob(source_ref.substr(7)).status());
+  EXPECT_THAT(b_.ext->GetBlob(target_ref.substr(7)).status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+}
+
 // What the console and scripts do: environments and the migration itself over REST (libcurl),
 // the definitions read back from the target over REST.
 TEST_F(MigrationE2eTest, AMigrationStartedOverRestArrivesInTheTarget) {

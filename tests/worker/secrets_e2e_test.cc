@@ -3,10 +3,32 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "tests/worker/migration_e2e_fixture.h"
 
 namespace cmig::e2e {
 namespace {
+
+// The digest of the stored blob `ref` ("sha256:<digest>") names, from task `ref_name`'s output.
+std::string BlobDigest(const Workflow& wf, const std::string& task_ref, const std::string& key) {
+  const Task* t = FindTask(wf, task_ref);
+  if (t == nullptr || !t->output_data().contains(key)) return "";
+  const std::string ref = t->output_data().at(key).string_value();
+  return absl::StartsWith(ref, "sha256:") ? ref.substr(7) : "";
+}
+
+void ExpectPackageGoneFrom(Environment& source, Environment& target, const Workflow& out) {
+  const std::string here = BlobDigest(out, "build_package", "packageRef");
+  const std::string there = BlobDigest(out, "push", "targetPackageRef");
+  ASSERT_FALSE(here.empty());
+  ASSERT_FALSE(there.empty());
+  EXPECT_THAT(source.ext->GetBlob(here).status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_))
+      << "the package with secret values is still in the source's store";
+  EXPECT_THAT(target.ext->GetBlob(there).status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_))
+      << "the package with secret values is still in the target's store";
+}
 
 // Secret values travel and overwrite what the target holds (strategy update).
 constexpr char kSecretsUpdate[] =
@@ -92,6 +114,7 @@ TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecret
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
   EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
   EXPECT_EQ(Hashes(b_), before);
+  ExpectPackageGoneFrom(a_, b_, out);
   // No value in either workflow's history, the rollback's, or the stored snapshot.
   ExpectNoSecretValues(*a_.client, out, values);
   ExpectNoSecretValues(*b_.client, in, values);
@@ -102,7 +125,7 @@ TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecret
   for (const std::string& v : values) EXPECT_THAT(snapshot_bytes, ::testing::Not(HasSubstr(v)));
 }
 
-TEST_F(MigrationE2eTest, ApplyRetriedAfterItsRollbackIsRolledBackAgainWithPriorSecretValues) {
+TEST_F(MigrationE2eTest, AnIncomingWorkflowRetriedAfterItsRollbackFindsItsSecretPackageGone) {
   SeedSource();
   ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
   ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
@@ -143,15 +166,21 @@ TEST_F(MigrationE2eTest, ApplyRetriedAfterItsRollbackIsRolledBackAgainWithPriorS
   ASSERT_EQ(ledger, "ledger-value-of-b");
   EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
 
-  // The operator retries the incoming workflow: the apply writes the secret again and fails again.
+  // The migration has ended: its package, with the secret values, is gone from B's store. The
+  // operator retries the incoming workflow anyway: it cannot write the values again, says why,
+  // and is rolled back again.
   ASSERT_OK(b_.client->RetryWorkflow(in.workflow_id(), false));
   std::vector<Workflow> both = rollbacks(2);
+  Workflow retried = Wait(b_, in.workflow_id());
+  EXPECT_EQ(retried.status(), Workflow::FAILED);
+  EXPECT_THAT(retried.reason_for_incompletion(),
+              HasSubstr("is not in this environment's blob store"));
   ASSERT_EQ(both.size(), 2u);
   for (const Workflow& r : both) {
     EXPECT_EQ(r.status(), Workflow::COMPLETED) << r.reason_for_incompletion();
   }
   ASSERT_OK_AND_ASSIGN(ledger, b_.ext->GetSecret("ledger_key"));
-  EXPECT_EQ(ledger, "ledger-value-of-b") << "the second rollback also put the prior value back";
+  EXPECT_EQ(ledger, "ledger-value-of-b") << "the prior value stays";
   EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
 }
 
@@ -170,6 +199,7 @@ TEST_F(MigrationE2eTest, SuccessfulMigrationWithSecretsLeavesNoBackupBehind) {
   ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
   EXPECT_EQ(ledger, "ledger-value-from-a");
   EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+  ExpectPackageGoneFrom(a_, b_, out);
   ExpectNoSecretValues(*a_.client, out, {"ledger-value-from-a", "ledger-value-of-b"});
   ExpectNoSecretValues(*b_.client, in, {"ledger-value-from-a", "ledger-value-of-b"});
 }
