@@ -51,12 +51,16 @@ std::string ComputePackageDigest(const v1::MigrationPackage& p) {
   absl::StrAppend(&text, "contains_secret_values ", p.contains_secret_values() ? 1 : 0, "\n");
   text += "source_environment ";
   AppendString(&text, p.source_environment());
-  absl::StrAppend(&text, "\ncreated_at ", p.created_at().seconds(), " ", p.created_at().nanos(),
-                  "\n");
+  const bool format_1 = p.format_version() == 1;
+  text += "\n";
+  if (format_1) {
+    absl::StrAppend(&text, "created_at ", p.created_at().seconds(), " ", p.created_at().nanos(),
+                    "\n");
+  }
   const v1::MigrationOptions& o = p.options();
   absl::StrAppend(&text, "options ", static_cast<int>(o.conflict_strategy()), " ",
                   static_cast<int>(o.version_strategy()), " ", o.include_secrets() ? 1 : 0, " ",
-                  o.dry_run() ? 1 : 0, " ", o.skip_discovery() ? 1 : 0, "\n");
+                  format_1 ? (o.dry_run() ? "1 " : "0 ") : "", o.skip_discovery() ? 1 : 0, "\n");
   if (o.require_task_definitions()) text += "require_task_definitions 1\n";
   if (o.on_blocked() != v1::ON_BLOCKED_UNSPECIFIED) {
     absl::StrAppend(&text, "on_blocked ", static_cast<int>(o.on_blocked()), "\n");
@@ -181,10 +185,11 @@ absl::StatusOr<v1::MigrationPackage> PackageFromJson(absl::string_view json) {
 
 absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
   std::vector<std::string> problems;
-  if (p.format_version() != kPackageFormatVersion) {
+  if (p.format_version() < kOldestPackageFormatVersion ||
+      p.format_version() > kPackageFormatVersion) {
     problems.push_back(absl::StrCat("format version ", p.format_version(),
-                                    " is not known; this build reads format version ",
-                                    kPackageFormatVersion));
+                                    " is not known; this build reads format versions ",
+                                    kOldestPackageFormatVersion, " to ", kPackageFormatVersion));
   }
   if (p.source_environment().empty()) {
     problems.push_back("the source environment is empty");

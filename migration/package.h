@@ -16,8 +16,7 @@
 //   format_version <n>
 //   contains_secret_values <0|1>
 //   source_environment <s>
-//   created_at <seconds> <nanos>
-//   options <conflict_strategy> <version_strategy> <include_secrets> <dry_run> <skip_discovery>
+//   options <conflict_strategy> <version_strategy> <include_secrets> <skip_discovery>
 //   require_task_definitions 1                      only when that option is set
 //   on_blocked <on_blocked>                         only when that option is set
 //   item <kind> <s name> <version> <sha256>        one per item, sorted by (kind, name, version)
@@ -26,6 +25,9 @@
 //   secret <s name> <s value>                       one per secret, sorted by name
 //
 // so it changes when any item, the header or a secret changes, and not when items are reordered.
+// It leaves out when the package was built and whether the migration is a dry run: the same
+// content has the same digest on every run, so a dry run's digest can be approved and matched by
+// the run that applies it.
 // All functions are thread-safe and never block.
 #ifndef CMIG_MIGRATION_PACKAGE_H_
 #define CMIG_MIGRATION_PACKAGE_H_
@@ -45,7 +47,10 @@
 namespace cmig::migration {
 
 // The package format this build writes and the only one it reads.
-inline constexpr int kPackageFormatVersion = 1;
+inline constexpr int kPackageFormatVersion = 2;
+// The oldest format version this build still reads (format 1's digest also covered created_at
+// and the dry_run option).
+inline constexpr int kOldestPackageFormatVersion = 1;
 
 struct PackageHeader {
   std::string source_environment;

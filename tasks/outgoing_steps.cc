@@ -560,6 +560,11 @@ class AwaitIncoming final : public StartsIncoming {
     conductor::proto::Workflow wf;
     // An incoming workflow that failed or was terminated is waited for until its rollback ends.
     std::optional<conductor::proto::Workflow> rollback;
+    std::string rollback_id;  // one this step started, in an earlier run of this attempt
+    if (auto it = ctx.task().output_data().find("rollbackWorkflowId");
+        it != ctx.task().output_data().end()) {
+      rollback_id = it->second.string_value();
+    }
     const absl::Time give_up = absl::Now() + deps().await_in_step;
     for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {
       ASSIGN_OR_RETURN(wf, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
@@ -575,19 +580,26 @@ class AwaitIncoming final : public StartsIncoming {
               " to plan against the target as it is "
               "now"));
           id = again.id;
+          rollback_id.clear();
           SetString(out.output, "incomingWorkflowId", id);
           continue;
         }
-        ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
+        if (!rollback_id.empty()) {
+          ASSIGN_OR_RETURN(rollback, runner.GetWorkflowStatus(rollback_id, false));
+        } else {
+          ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
+        }
         if (!rollback && wf.status() == conductor::proto::Workflow::TERMINATED &&
             OutgoingStillRuns(ctx)) {
           // Conductor starts no failure workflow on terminate: undo what it changed here. (When
-          // this migration was terminated too, whoever ended both starts the rollback.)
-          ASSIGN_OR_RETURN(std::string rollback_id,
+          // this migration was terminated too, whoever ended both starts the rollback.) Its id
+          // is kept in this step's output: a search may not list it yet.
+          ASSIGN_OR_RETURN(rollback_id,
                            workflows::StartRollback(runner, wf, wf.reason_for_incompletion()));
           ctx.AddLog(absl::StrCat("the incoming workflow ", id,
                                   " was terminated; started its rollback ", rollback_id));
-          ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(runner, wf));
+          SetString(out.output, "rollbackWorkflowId", rollback_id);
+          ASSIGN_OR_RETURN(rollback, runner.GetWorkflowStatus(rollback_id, false));
         }
         waiting = rollback.has_value() && IsRunning(rollback->status());
       }

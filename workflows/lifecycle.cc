@@ -1,5 +1,6 @@
 #include "workflows/lifecycle.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -14,20 +15,45 @@ using conductor::proto::Workflow;
 absl::StatusOr<std::optional<Workflow>> RollbackOf(client::WorkflowClient& runner,
                                                    const Workflow& incoming, bool include_tasks) {
   if (incoming.end_time() == 0) return std::nullopt;
-  // Read with tasks: when a rollback started is when its first step was scheduled.
+  // The current ending's rollback started after the incoming workflow's last step was
+  // scheduled; one of an earlier ending (before a retry scheduled more steps) did not.
+  Workflow with_tasks;
+  const Workflow* read = &incoming;
+  if (incoming.tasks().empty()) {
+    ASSIGN_OR_RETURN(with_tasks, runner.GetWorkflowStatus(incoming.workflow_id(),
+                                                          /*include_tasks=*/true));
+    read = &with_tasks;
+  }
+  int64_t last_step = 0;
+  for (const conductor::proto::Task& t : read->tasks()) {
+    last_step = std::max(last_step, t.scheduled_time());
+  }
+  // When a rollback started is when its first step was scheduled.
+  auto started = [](const Workflow& w) {
+    return w.tasks().empty() ? int64_t{0} : w.tasks(0).scheduled_time();
+  };
+  // Where Conductor records the failure workflow it started (read at once: a search by
+  // correlation id may lag behind the workflow's end).
+  if (auto it = read->output().find("conductor.failure_workflow");
+      it != read->output().end() && !it->second.string_value().empty()) {
+    absl::StatusOr<Workflow> w =
+        runner.GetWorkflowStatus(it->second.string_value(), /*include_tasks=*/true);
+    if (w.ok() && w->workflow_definition().name() == kRollbackWorkflowName &&
+        started(*w) >= last_step) {
+      if (!include_tasks) w->clear_tasks();
+      return std::optional<Workflow>(*std::move(w));
+    }
+  }
   ASSIGN_OR_RETURN(
       std::vector<Workflow> found,
       runner.GetWorkflowsByCorrelationId(kRollbackWorkflowName, incoming.correlation_id(),
                                          /*include_closed=*/true,
                                          /*include_tasks=*/true));
-  auto started = [](const Workflow& w) {
-    return w.tasks().empty() ? int64_t{0} : w.tasks(0).scheduled_time();
-  };
   std::optional<Workflow> latest;
   for (Workflow& w : found) {
     auto it = w.input().find("workflowId");
     if (it == w.input().end() || it->second.string_value() != incoming.workflow_id()) continue;
-    if (started(w) < incoming.end_time()) continue;  // the rollback of an earlier ending
+    if (started(w) < last_step) continue;  // the rollback of an earlier ending
     if (!latest || started(w) > started(*latest)) latest = std::move(w);
   }
   if (latest && !include_tasks) latest->clear_tasks();

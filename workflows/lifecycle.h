@@ -23,8 +23,8 @@ inline constexpr absl::string_view kRollbackWorkflowName = "incoming_migration_r
 
 // The rollback started for the current ending of incoming workflow `incoming` (read with its
 // input): one with the same correlation id, input workflowId equal to its id, started no earlier
-// than it ended. nullopt when there is none (it has not ended, or nothing started one). The
-// rollback is read with its tasks when `include_tasks`.
+// than its last step was scheduled. nullopt when there is none (it has not ended, or nothing
+// started one). The rollback is read with its tasks when `include_tasks`.
 absl::StatusOr<std::optional<conductor::proto::Workflow>> RollbackOf(
     client::WorkflowClient& runner, const conductor::proto::Workflow& incoming,
     bool include_tasks = false);

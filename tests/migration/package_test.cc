@@ -90,7 +90,7 @@ TEST_F(PackageTest, BuildsHashedSortedItemsManifestAndDigest) {
 TEST_F(PackageTest, JsonRoundTripKeepsEverythingAndStillValidates) {
   v1::MigrationPackage p = Build();
   std::string json = PackageToJson(p, /*pretty=*/true).value();
-  EXPECT_THAT(json, HasSubstr("\"formatVersion\": 1"));
+  EXPECT_THAT(json, HasSubstr("\"formatVersion\": 2"));
   auto parsed = PackageFromJson(json);
   ASSERT_OK(parsed.status());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(p, *parsed));
@@ -126,8 +126,9 @@ TEST_F(PackageTest, DigestIgnoresItemOrderButCoversHeaderItemsAndSecrets) {
     return ComputePackageDigest(q) != p.digest();
   };
   EXPECT_TRUE(changed([](auto& q) { q.set_source_environment("prod"); }));
-  EXPECT_TRUE(changed([](auto& q) { q.mutable_created_at()->set_nanos(1); }));
-  EXPECT_TRUE(changed([](auto& q) { q.mutable_options()->set_dry_run(true); }));
+  // When it was built and whether it is a dry run are not content (see the test below).
+  EXPECT_FALSE(changed([](auto& q) { q.mutable_created_at()->set_nanos(1); }));
+  EXPECT_FALSE(changed([](auto& q) { q.mutable_options()->set_dry_run(true); }));
   EXPECT_TRUE(changed(
       [](auto& q) { q.mutable_options()->set_conflict_strategy(v1::CONFLICT_STRATEGY_UPDATE); }));
   EXPECT_TRUE(changed([](auto& q) { q.mutable_items(0)->set_sha256(std::string(64, '0')); }));
@@ -219,11 +220,30 @@ TEST_F(PackageTest, ChangedDigestIsRejected) {
 
 TEST_F(PackageTest, UnknownFormatVersionIsRejected) {
   v1::MigrationPackage p = Build();
-  p.set_format_version(2);
+  p.set_format_version(3);
   p.set_digest(ComputePackageDigest(p));
   EXPECT_THAT(ValidatePackage(p), StatusIs(absl::StatusCode::kInvalidArgument,
-                                           AllOf(HasSubstr("format version 2 is not known"),
+                                           AllOf(HasSubstr("format version 3 is not known"),
                                                  HasSubstr("(1 problem)"))));
+}
+
+TEST_F(PackageTest, TheDigestIsTheSameForTheSameContentBuiltAtAnotherTimeOrAsADryRun) {
+  v1::MigrationPackage p = Build();
+  v1::MigrationPackage later = p;
+  later.mutable_created_at()->set_seconds(p.created_at().seconds() + 3600);
+  later.mutable_options()->set_dry_run(!p.options().dry_run());
+  EXPECT_EQ(ComputePackageDigest(later), ComputePackageDigest(p));
+  later.mutable_options()->set_conflict_strategy(v1::CONFLICT_STRATEGY_UPDATE);
+  EXPECT_NE(ComputePackageDigest(later), ComputePackageDigest(p));
+  // A format 1 package (which digested both) is still read, under its own recipe.
+  v1::MigrationPackage old = p;
+  old.set_format_version(1);
+  old.set_digest(ComputePackageDigest(old));
+  EXPECT_NE(old.digest(), p.digest());
+  EXPECT_OK(ValidatePackage(old).status());
+  old.mutable_created_at()->set_seconds(1);
+  EXPECT_THAT(ValidatePackage(old),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("digest")));
 }
 
 TEST_F(PackageTest, DuplicateItemIsRejected) {
