@@ -7,7 +7,8 @@
 ABSL_FLAG(std::string, server, "",
           "orchestrator address host:port (default: $CMIG_SERVER, else 127.0.0.1:8090)");
 ABSL_FLAG(std::string, token_file, "",
-          "file holding the bearer token (default: $CMIG_TOKEN; a token is never a flag)");
+          "file holding the bearer token (without it, the token itself is read from $CMIG_TOKEN; "
+          "a token is never a flag)");
 ABSL_FLAG(bool, tls, false, "connect to --server over TLS");
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM roots to verify --server with (default: the system roots)");

@@ -15,6 +15,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "orchestrator/server.h"
@@ -71,6 +74,15 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves an embedded Conductor orchestrator (gRPC and REST) over a SQLite file.");
+  absl::FlagsUsageConfig usage;
+  // --help lists the flags defined beside main() (absl's default wants a file named after the
+  // program).
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "orchestrator/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   // absl::Mutex's cycle detection costs a few percent on every lock in this
   // Abseil build; tests keep it, the served (and measured) binary does not.

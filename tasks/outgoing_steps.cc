@@ -140,6 +140,7 @@ class FetchDefinitions final : public Step {
         continue;
       }
       for (const auto& d : fetched.workflows()) {
+        if (workflows::IsOwnDefinition(d.name())) continue;
         if (names.insert(d.name()).second) resolved.add_workflows()->set_name(d.name());
       }
     }
@@ -148,7 +149,9 @@ class FetchDefinitions final : public Step {
         resolved.add_task_defs(t);
         continue;
       }
-      for (const auto& d : fetched.task_defs()) resolved.add_task_defs(d.name());
+      for (const auto& d : fetched.task_defs()) {
+        if (!workflows::IsOwnDefinition(d.name())) resolved.add_task_defs(d.name());
+      }
     }
     for (const auto& h : selection.event_handlers()) {
       if (h != "*") {

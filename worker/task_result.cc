@@ -16,6 +16,9 @@ TaskResult::Status StatusForHandlerError(const absl::Status& error) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kPermissionDenied:
+    // Credentials an environment refused (after the client renewed its token once) are refused
+    // again until the operator fixes the environment's secret.
+    case absl::StatusCode::kUnauthenticated:
     // gRPC's answer to a message over the size limit, and the package store's to a package over
     // its limit: the same bytes will not fit on the next try.
     case absl::StatusCode::kResourceExhausted:

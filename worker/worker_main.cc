@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -12,6 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -121,16 +122,7 @@ int RegisterAtStartup(client::MetadataClient& metadata, const sigset_t& signals,
     spdlog::error("cannot load definitions: {}", defs.status().ToString());
     return 1;
   }
-  // The step task definitions live in <dir>/taskdefs (workflows/README.md).
-  if (std::filesystem::is_directory(dir + "/taskdefs")) {
-    absl::StatusOr<DefinitionSet> taskdefs = LoadDefinitionsDir(dir + "/taskdefs");
-    if (!taskdefs.ok()) {
-      spdlog::error("cannot load definitions: {}", taskdefs.status().ToString());
-      return 1;
-    }
-    for (auto& t : taskdefs->task_defs) defs->task_defs.push_back(std::move(t));
-    for (auto& w : taskdefs->workflow_defs) defs->workflow_defs.push_back(std::move(w));
-  }
+  // The step task definitions live in <dir>/taskdefs (workflows/README.md), read with it.
   Backoff backoff(absl::Milliseconds(200), absl::Seconds(5), std::random_device{}());
   const absl::Time deadline =
       absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_startup_timeout_seconds));
@@ -162,6 +154,12 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
   SelectPerQueuePolling();
   absl::SetProgramUsageMessage(
       "Polls an orchestrator (embedded or Conductor) for task types and runs their handlers.");
+  absl::FlagsUsageConfig usage;
+  // --help lists the worker's flags (absl's default wants a file named after the program).
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "worker/worker_main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   // As in the orchestrator: Debian's Abseil checks every Mutex lock for cycles, several times the
   // cost of the lock; tests keep the check, the served binary does not.

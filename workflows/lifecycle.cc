@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/reason.h"
 #include "base/status_macros.h"
@@ -11,6 +12,11 @@
 namespace cmig::workflows {
 
 using conductor::proto::Workflow;
+
+bool IsOwnDefinition(absl::string_view name) {
+  return name == "outgoing_migration_request" || name == "incoming_migration_request" ||
+         name == kRollbackWorkflowName || absl::StartsWith(name, "cmig_");
+}
 
 absl::StatusOr<std::optional<Workflow>> RollbackOf(client::WorkflowClient& runner,
                                                    const Workflow& incoming, bool include_tasks) {

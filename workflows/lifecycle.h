@@ -21,6 +21,11 @@ namespace cmig::workflows {
 
 inline constexpr absl::string_view kRollbackWorkflowName = "incoming_migration_rollback";
 
+// Whether `name` is one of this tool's own definitions (its migration workflows and their cmig_*
+// step task definitions), which "every workflow" or "every task definition" of a source leaves
+// out: each environment registers its own.
+bool IsOwnDefinition(absl::string_view name);
+
 // The rollback started for the current ending of incoming workflow `incoming` (read with its
 // input): one with the same correlation id, input workflowId equal to its id, started no earlier
 // than its last step was scheduled. nullopt when there is none (it has not ended, or nothing

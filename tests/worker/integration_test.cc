@@ -415,8 +415,8 @@ TEST_F(WorkerIntegrationTest, BearerTokenReachesTheOrchestrator) {
 void WorkerIntegrationTest::DrainsOnSignal(int sig) {
   // The worker process registers these itself at startup.
   const std::string defs = dir_ + "/workflows";
-  std::filesystem::create_directories(defs);
-  std::ofstream(defs + "/task_defs.json")
+  std::filesystem::create_directories(defs + "/taskdefs");
+  std::ofstream(defs + "/taskdefs/task_defs.json")
       << R"([{"name":"drain_test","retryCount":0,"responseTimeoutSeconds":120},
              {"name":"echo_test","retryCount":0}])";
   std::ofstream(defs + "/it_drain.json")
@@ -432,6 +432,9 @@ void WorkerIntegrationTest::DrainsOnSignal(int sig) {
        "--poll_timeout_ms=200", "--shutdown_grace_seconds=20", "--log_level=debug"});
   ASSERT_GT(worker.pid(), 0);
   ASSERT_TRUE(worker.WaitForOutput("definitions from", absl::Seconds(20))) << worker.output();
+  // Each definition, the task definitions under taskdefs/ too, is registered and listed once.
+  ASSERT_TRUE(worker.WaitForOutput("updated [], unchanged []", absl::Seconds(5)))
+      << worker.output();
   ASSERT_OK_AND_ASSIGN(conductor::proto::TaskDef echo, client_->GetTaskDef("echo_test"));
   EXPECT_EQ(echo.retry_count(), 0);
   conductor::proto::StartWorkflowRequest req;
@@ -473,8 +476,8 @@ TEST_F(WorkerIntegrationTest, TokenFromTheEnvironmentWorksAndNeverShows) {
   ASSERT_OK_AND_ASSIGN(auto admin, client::GrpcOrchestratorClient::Create(with_token));
 
   const std::string defs = dir_ + "/workflows";
-  std::filesystem::create_directories(defs);
-  std::ofstream(defs + "/task_defs.json") << R"([{"name":"echo_test","retryCount":0}])";
+  std::filesystem::create_directories(defs + "/taskdefs");
+  std::ofstream(defs + "/taskdefs/task_defs.json") << R"([{"name":"echo_test","retryCount":0}])";
   std::ofstream(defs + "/it_echo.json")
       << R"({"name":"it_echo","version":1,"schemaVersion":2,"tasks":[
              {"name":"echo_test","taskReferenceName":"e","type":"SIMPLE",

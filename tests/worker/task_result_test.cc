@@ -23,6 +23,8 @@ TEST(StatusForHandlerErrorTest, BadInputIsTerminalEverythingElseRetryable) {
             TaskResult::FAILED_WITH_TERMINAL_ERROR);
   EXPECT_EQ(StatusForHandlerError(absl::PermissionDeniedError("x")),
             TaskResult::FAILED_WITH_TERMINAL_ERROR);
+  EXPECT_EQ(StatusForHandlerError(absl::UnauthenticatedError("x")),
+            TaskResult::FAILED_WITH_TERMINAL_ERROR);
   EXPECT_EQ(StatusForHandlerError(absl::UnavailableError("x")), TaskResult::FAILED);
   EXPECT_EQ(StatusForHandlerError(absl::DeadlineExceededError("x")), TaskResult::FAILED);
   EXPECT_EQ(StatusForHandlerError(absl::InternalError("x")), TaskResult::FAILED);
