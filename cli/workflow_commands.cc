@@ -364,6 +364,14 @@ absl::Status ListCommand(Context& ctx) {
 absl::Status RetryCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
   const std::string& id = ctx.args()[0];
+  ASSIGN_OR_RETURN(Workflow wf, c->GetWorkflowStatus(id, /*include_tasks=*/false));
+  if (wf.status() == Workflow::RUNNING || wf.status() == Workflow::PAUSED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "workflow ", id, " is still ", WorkflowStatusName(wf.status()),
+        ": retry resumes a migration that failed, timed out or was terminated; follow this one "
+        "with 'migrationctl status ",
+        id, "', or end it with 'migrationctl terminate ", id, "'"));
+  }
   RETURN_IF_ERROR(c->RetryWorkflow(id, /*resume_subworkflow_tasks=*/false));
   return PrintAfterAction(ctx, *c, id, "retry");
 }

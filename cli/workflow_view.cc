@@ -333,8 +333,9 @@ void PrintWorkflowHeader(const Workflow& wf, int64_t now_ms, std::ostream& out) 
   } else if (start > 0) {
     t.AddRow({"Running for", FormatDurationMs(now_ms - start)});
   }
-  if (!wf.reason_for_incompletion().empty())
+  if (!wf.reason_for_incompletion().empty()) {
     t.AddRow({"Reason", InnermostCause(wf.reason_for_incompletion())});
+  }
   // The header row of this two-column table is empty; print the rows only.
   std::ostringstream text;
   t.Print(text);

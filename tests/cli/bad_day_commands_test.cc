@@ -38,6 +38,11 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
                                      absl::Seconds(20), absl::Milliseconds(20)))
       << "the push never started the incoming workflow";
   const std::string incoming_id = IncomingOf(b_, id).front().workflow_id();
+  // Retrying a migration that still runs says what to do instead of Conductor's raw answer.
+  RunResult retry = Cli({"retry", id});
+  EXPECT_EQ(retry.exit_code, 1) << retry;
+  EXPECT_THAT(retry.err, HasSubstr("is still RUNNING"));
+  EXPECT_THAT(retry.err, HasSubstr("migrationctl terminate"));
 
   RunResult t = Cli({"terminate", id, "--reason", "wrong target", "--json"});
   ASSERT_EQ(t.exit_code, 0) << t;

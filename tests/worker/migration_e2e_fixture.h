@@ -236,6 +236,20 @@ class MigrationE2eTest : public ::testing::Test {
     return id.ok() ? *id : "";
   }
 
+  // B's worker options for an apply that writes one definition at a time and fails just before
+  // writing workflow `name`.
+  static tasks::MigrationDeps FailingAt(const std::string& name) {
+    tasks::MigrationDeps faulty;
+    faulty.apply_batch_size = 1;
+    faulty.before_apply_write = [name](const ApplyStep& step, int index) -> absl::Status {
+      if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == name) {
+        return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
+      }
+      return absl::OkStatus();
+    };
+    return faulty;
+  }
+
   static conductor::proto::Workflow Wait(Environment& e, const std::string& id,
                                          absl::Duration timeout = absl::Seconds(40)) {
     return WaitForWorkflow(*e.client, id, ::cmig::testing::WorkflowEnded, timeout,

@@ -310,15 +310,8 @@ TEST_F(MigrationE2eTest, FailureInTheMiddleOfApplyLeavesTargetExactlyAsBefore) {
   SeedSource();
   // B holds an older audit_flow that the migration overwrites (strategy update) before failing.
   PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
-    // Task definitions and audit_flow are written; the parents never arrive.
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
+  // Task definitions and audit_flow are written; the parents never arrive.
+  tasks::MigrationDeps faulty = FailingAt("ledger_flow");
   StartWorker(a_);
   StartWorker(b_, faulty);
   DefinitionHashes before = Hashes(b_);
@@ -537,14 +530,7 @@ TEST_F(PlainConductorMigrationTest, RollbackOnAConductorOnlyTargetRestoresAllItC
   // comes before payment_flow. Conductor's gRPC API can remove a task definition but not a
   // workflow definition.
   PutWorkflow(b_, WorkflowJson("audit_flow", 1, {SimpleTask("audit_entry")}, "B's own"));
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "payment_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
+  tasks::MigrationDeps faulty = FailingAt("payment_flow");
   StartWorker(a_);
   StartWorker(b_, faulty);
   DefinitionHashes before = SeededHashes(b_);

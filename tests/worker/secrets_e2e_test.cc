@@ -66,15 +66,8 @@ TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecret
   ASSERT_OK(a_.ext->PutSecret("ledger_key", values[0]));
   ASSERT_OK(a_.ext->PutSecret("audit_key", values[1]));
   ASSERT_OK(b_.ext->PutSecret("ledger_key", values[2]));
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
-    // The secrets and the first definitions are written; the parents never arrive.
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
+  // The secrets and the first definitions are written; the parents never arrive.
+  tasks::MigrationDeps faulty = FailingAt("ledger_flow");
   StartWorker(a_);
   StartWorker(b_, faulty);
   DefinitionHashes before = Hashes(b_);
@@ -129,14 +122,7 @@ TEST_F(MigrationE2eTest, AnIncomingWorkflowRetriedAfterItsRollbackFindsItsSecret
   SeedSource();
   ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
   ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
-  tasks::MigrationDeps faulty;
-  faulty.apply_batch_size = 1;
-  faulty.before_apply_write = [](const ApplyStep& step, int index) -> absl::Status {
-    if (step.kind == v1::ITEM_KIND_WORKFLOW_DEF && step.workflow_def.name() == "ledger_flow") {
-      return absl::FailedPreconditionError(absl::StrCat("injected failure at write ", index));
-    }
-    return absl::OkStatus();
-  };
+  tasks::MigrationDeps faulty = FailingAt("ledger_flow");
   StartWorker(a_);
   StartWorker(b_, faulty);
   const std::string id = StartMigration(kSelectOrder, kSecretsUpdate);
