@@ -52,6 +52,20 @@ std::vector<Command> BuildCommands() {
       .run = ListCommand,
   });
   c.push_back({
+      .name = "watch",
+      .summary = "follow a running migration to its end, as migrate --wait does",
+      .usage = "ID [--poll-interval D] [--wait-timeout D]",
+      .description = "Prints each step as it runs and ends with the report; exits 1 with the "
+                     "reason when the migration fails. Reattaches to a migration started "
+                     "elsewhere or whose --wait was interrupted, and keeps following it while "
+                     "the server restarts.",
+      .flags = {"poll_interval", "wait_timeout"},
+      .examples = {"migrationctl watch 3f1c2a9e-..."},
+      .min_args = 1,
+      .max_args = 1,
+      .run = WatchCommand,
+  });
+  c.push_back({
       .name = "retry",
       .summary = "re-run a failed migration from its failed step",
       .usage = "ID",

@@ -44,6 +44,7 @@ absl::Status AccessKeyCreateCommand(Context& ctx);
 absl::Status AccessKeyListCommand(Context& ctx);
 absl::Status AccessKeyRevokeCommand(Context& ctx);
 absl::Status MigrateCommand(Context& ctx);
+absl::Status WatchCommand(Context& ctx);
 
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
 absl::Status DefinitionsLoadCommand(Context& ctx);

@@ -366,6 +366,11 @@ absl::Status MigrateCommand(Context& ctx) {
   return WaitAndReport(ctx, *source, id);
 }
 
+absl::Status WatchCommand(Context& ctx) {
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
+  return WaitAndReport(ctx, *c, ctx.args()[0]);
+}
+
 absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id) {
   WaitOptions wait;
   wait.poll_interval = absl::GetFlag(FLAGS_poll_interval);

@@ -406,8 +406,26 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
   // short migration is seen to end within milliseconds, a long one costs a look a second.
   const absl::Duration first_interval = std::min(absl::Milliseconds(10), options.poll_interval);
   absl::Duration interval = first_interval;
+  bool unreachable = false;
   while (true) {
-    ASSIGN_OR_RETURN(Workflow wf, client.GetWorkflowStatus(workflow_id, /*include_tasks=*/true));
+    absl::StatusOr<Workflow> read = client.GetWorkflowStatus(workflow_id, /*include_tasks=*/true);
+    if (absl::IsUnavailable(read.status()) || absl::IsDeadlineExceeded(read.status())) {
+      // The server restarts or the network blips: the migration goes on there, so keep looking.
+      if (!unreachable) {
+        progress << TerminalSafe(absl::StrCat("  the server is unreachable (",
+                                              read.status().message(), "); looking again"))
+                 << "\n";
+        progress.flush();
+      }
+      unreachable = true;
+      if (options.timeout > absl::ZeroDuration() && absl::Now() - begin >= options.timeout) {
+        return read.status();
+      }
+      absl::SleepFor(options.poll_interval);
+      continue;
+    }
+    ASSIGN_OR_RETURN(Workflow wf, std::move(read));
+    unreachable = false;
     int64_t now = NowMs();
     for (const Task* t : AttemptsInOrder(wf)) {
       auto it = printed.find(t->task_id());

@@ -81,7 +81,8 @@ struct WaitOptions {
 // Polls GetWorkflowStatus until the workflow is terminal, printing one line to `progress` each
 // time a step attempt appears or changes status ("  12.3s  fetch  COMPLETED  attempt 0  1.2s").
 // Returns the terminal workflow. Aborted naming the workflow and its status when
-// `options.timeout` passes; the client's errors as they come. Blocks.
+// `options.timeout` passes; the client's errors as they come, except that an unreachable server
+// (a restart) is looked at again until it answers. Blocks.
 absl::StatusOr<conductor::proto::Workflow> WaitForWorkflow(client::WorkflowClient& client,
                                                            const std::string& workflow_id,
                                                            const WaitOptions& options,

@@ -56,6 +56,12 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
   EXPECT_EQ(incoming.status(), Workflow::TERMINATED);
   EXPECT_THAT(incoming.reason_for_incompletion(), HasSubstr("wrong target"));
 
+  // The outgoing migration, followed from its start by `watch`, ended TERMINATED.
+  RunResult watched = Cli({"watch", id, "--poll-interval", "20ms"});
+  EXPECT_EQ(watched.exit_code, 1) << watched;
+  EXPECT_THAT(watched.err, HasSubstr("ended TERMINATED: wrong target"));
+  EXPECT_THAT(watched.out, HasSubstr("push  COMPLETED"));
+
   // When B's worker comes back, nothing is applied, and the rollback finds nothing to undo.
   ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
   Workflow rollback =
@@ -82,6 +88,23 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
   ASSERT_OK_AND_ASSIGN(std::optional<Workflow> only, workflows::RollbackOf(*b_.client, incoming));
   ASSERT_TRUE(only.has_value());
   EXPECT_EQ(only->workflow_id(), rollback_id);
+}
+
+TEST_F(MigrationCommandsTest, WatchReattachesToAMigrationStartedWithoutWaiting) {
+  SeedSource();
+  AddTargetEnvironment();
+  ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
+  RunResult m = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m;
+  const std::string id = Field(ParseOut(m), "workflowId").string_value();
+  ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, id).size() == 1; },
+                                     absl::Seconds(20), absl::Milliseconds(20)));
+  ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
+  RunResult w = Cli({"watch", id, "--poll-interval", "20ms"});
+  ASSERT_EQ(w.exit_code, 0) << w;
+  EXPECT_THAT(w.out, HasSubstr("verify_target  COMPLETED"));
+  EXPECT_THAT(w.out, HasSubstr("Verification: ok"));
+  EXPECT_OK(b_.client->GetWorkflowDef("order_flow", 1).status());
 }
 
 }  // namespace
