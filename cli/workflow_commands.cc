@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -309,6 +310,46 @@ absl::Status ListCommand(Context& ctx) {
     }
     return std::make_pair(source, target);
   };
+  // What a migration moves, from its input ("order_flow, pay_flow@2, task charge, *"), and the
+  // digest of its package, from its output once it ended.
+  auto selection = [](const WorkflowSummary& s) {
+    absl::StatusOr<google::protobuf::Value> input = ParseJson(s.input());
+    google::protobuf::Value raw;
+    std::vector<std::string> parts;
+    if (input.ok() && input->has_struct_value()) {
+      const auto& f = input->struct_value().fields();
+      if (auto it = f.find("selection"); it != f.end() && it->second.has_struct_value()) {
+        raw = it->second;
+        for (absl::string_view key : {"workflows", "taskDefs", "eventHandlers"}) {
+          auto list = raw.struct_value().fields().find(std::string(key));
+          if (list == raw.struct_value().fields().end()) continue;
+          for (const auto& v : list->second.list_value().values()) {
+            if (v.has_struct_value()) {
+              const auto& w = v.struct_value().fields();
+              auto name = w.find("name");
+              auto version = w.find("version");
+              if (name == w.end()) continue;
+              parts.push_back(absl::StrCat(
+                  name->second.string_value(),
+                  version != w.end() && version->second.number_value() > 0
+                      ? absl::StrCat("@", static_cast<int64_t>(version->second.number_value()))
+                      : ""));
+            } else {
+              parts.push_back(
+                  absl::StrCat(key == "taskDefs" ? "task " : "handler ", v.string_value()));
+            }
+          }
+        }
+      }
+    }
+    std::string digest;
+    if (absl::StatusOr<google::protobuf::Value> output = ParseJson(s.output());
+        output.ok() && output->has_struct_value()) {
+      const auto& f = output->struct_value().fields();
+      if (auto it = f.find("packageDigest"); it != f.end()) digest = it->second.string_value();
+    }
+    return std::make_tuple(raw, absl::StrJoin(parts, ", "), digest);
+  };
   auto direction = [](const WorkflowSummary& s) {
     if (s.workflow_type() == kOutgoingWorkflow) return "outgoing";
     return s.workflow_type() == kIncomingWorkflow ? "incoming" : "rollback";
@@ -318,6 +359,7 @@ absl::Status ListCommand(Context& ctx) {
     JsonArray a;
     for (const WorkflowSummary& s : all) {
       auto [source, target] = environments(s);
+      auto [raw_selection, selected, digest] = selection(s);
       JsonObject o;
       o.Set("workflowId", JsonString(s.workflow_id()))
           .Set("workflowType", JsonString(s.workflow_type()))
@@ -329,6 +371,10 @@ absl::Status ListCommand(Context& ctx) {
           .Set("correlationId", JsonString(s.correlation_id()))
           .Set("sourceEnvironment", JsonString(source))
           .Set("targetEnvironment", JsonString(target))
+          .Set("selection", raw_selection.kind_case() == google::protobuf::Value::KIND_NOT_SET
+                                ? JsonNull()
+                                : raw_selection)
+          .Set("packageDigest", JsonString(digest))
           .Set("reason", JsonString(InnermostCause(s.reason_for_incompletion())));
       a.Add(o.Take());
     }
@@ -342,7 +388,7 @@ absl::Status ListCommand(Context& ctx) {
               << " on " << ctx.global().server << ".\n";
     return absl::OkStatus();
   }
-  Table t({"ID", "DIRECTION", "STATUS", "STARTED", "TOOK", "ENVIRONMENTS", "REASON"});
+  Table t({"ID", "DIRECTION", "STATUS", "STARTED", "TOOK", "ENVIRONMENTS", "SELECTION", "REASON"});
   for (const WorkflowSummary& s : all) {
     auto [source, target] = environments(s);
     std::string envs =
@@ -352,6 +398,7 @@ absl::Status ListCommand(Context& ctx) {
     t.AddRow({s.workflow_id(), direction(s), WorkflowStatusName(s.status()),
               SummaryTime(s.start_time()),
               s.end_time().empty() ? "-" : FormatDurationMs(s.execution_time()), envs,
+              std::get<1>(selection(s)).empty() ? "-" : std::get<1>(selection(s)),
               InnermostCause(s.reason_for_incompletion())});
   }
   t.Print(ctx.out());

@@ -187,7 +187,17 @@ TEST_F(MigrationCommandsTest, MigrateWaitShowsProgressAndReport) {
   EXPECT_GE(Field(incoming, "attempts").list_value().values_size(), 5);
   RunResult list = Cli({"list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list;
-  EXPECT_EQ(Field(ParseOut(list), "totalHits").number_value(), 2);
+  const google::protobuf::Value listed = ParseOut(list);
+  EXPECT_EQ(Field(listed, "totalHits").number_value(), 2);
+  // Each row says what it moved and with which package.
+  const auto& newest = Field(listed, "migrations").list_value().values(0);
+  EXPECT_THAT(WriteJson(Field(newest, "selection")), HasSubstr("order_flow"));
+  EXPECT_EQ(Field(newest, "packageDigest").string_value(),
+            Field(Field(v, "report"), "packageDigest").string_value());
+  RunResult table = Cli({"list"});
+  ASSERT_EQ(table.exit_code, 0) << table;
+  EXPECT_THAT(table.out, HasSubstr("SELECTION"));
+  EXPECT_THAT(table.out, HasSubstr("order_flow@1, task reserve_stock"));
 }
 
 // As Conductor treats them: a worker task with no task definition in the source runs with a

@@ -50,7 +50,8 @@ TEST_F(MigrationE2eTest, AnIncomingMigrationTerminatedAfterItChangedTheTargetIsR
   ASSERT_TRUE(rollback.has_value());
   EXPECT_EQ(rollback->status(), Workflow::COMPLETED);
   // The apply wrote nothing more once its workflow had ended.
-  const Task* apply = FindTask(Wait(b_, incoming_id), "apply");
+  const Workflow incoming_now = Wait(b_, incoming_id);
+  const Task* apply = FindTask(incoming_now, "apply");
   ASSERT_NE(apply, nullptr);
   EXPECT_NE(apply->status(), Task::COMPLETED);
 }
