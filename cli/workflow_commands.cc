@@ -391,6 +391,7 @@ absl::Status ListCommand(Context& ctx) {
   Table t({"ID", "DIRECTION", "STATUS", "STARTED", "TOOK", "ENVIRONMENTS", "SELECTION", "REASON"});
   for (const WorkflowSummary& s : all) {
     auto [source, target] = environments(s);
+    const std::string selected = std::get<1>(selection(s));
     std::string envs =
         source.empty() && target.empty()
             ? "-"
@@ -398,8 +399,7 @@ absl::Status ListCommand(Context& ctx) {
     t.AddRow({s.workflow_id(), direction(s), WorkflowStatusName(s.status()),
               SummaryTime(s.start_time()),
               s.end_time().empty() ? "-" : FormatDurationMs(s.execution_time()), envs,
-              std::get<1>(selection(s)).empty() ? "-" : std::get<1>(selection(s)),
-              InnermostCause(s.reason_for_incompletion())});
+              selected.empty() ? "-" : selected, InnermostCause(s.reason_for_incompletion())});
   }
   t.Print(ctx.out());
   if (total > static_cast<int64_t>(all.size())) {
@@ -430,19 +430,7 @@ absl::Status RestartCommand(Context& ctx) {
   return PrintAfterAction(ctx, *c, id, "restart");
 }
 
-namespace {
-
-// The rollback of incoming workflow `id` on `runner` for its current ending: the one Conductor
-// started (it failed) or an earlier call did, else a new one (it was terminated). Its id.
-absl::StatusOr<std::string> RollBackOnce(client::WorkflowClient& runner, const std::string& id,
-                                         const std::string& reason) {
-  ASSIGN_OR_RETURN(Workflow incoming, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
-  ASSIGN_OR_RETURN(std::optional<Workflow> rollback, workflows::RollbackOf(runner, incoming));
-  if (rollback) return rollback->workflow_id();
-  return workflows::StartRollback(runner, incoming, reason);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status TerminateCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
@@ -456,7 +444,7 @@ absl::Status TerminateCommand(Context& ctx) {
   const std::string& type = wf.workflow_definition().name();
   if (type == kIncomingWorkflow) {
     incoming_id = id;
-    ASSIGN_OR_RETURN(rollback_id, RollBackOnce(*c, id, reason));
+    ASSIGN_OR_RETURN(rollback_id, workflows::RollBackOnce(*c, id, reason));
   } else if (type == kOutgoingWorkflow) {
     if (std::optional<LinkedIncoming> linked = FindIncoming(ctx, wf)) {
       incoming_id = linked->workflow_id;
@@ -472,7 +460,8 @@ absl::Status TerminateCommand(Context& ctx) {
                                         reason.empty() ? "" : ": ", reason)));
         }
         if (s != Workflow::COMPLETED) {
-          ASSIGN_OR_RETURN(rollback_id, RollBackOnce(*linked->runner, incoming_id, reason));
+          ASSIGN_OR_RETURN(rollback_id,
+                           workflows::RollBackOnce(*linked->runner, incoming_id, reason));
         }
       }
     }

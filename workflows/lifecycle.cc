@@ -79,6 +79,15 @@ absl::StatusOr<std::string> StartRollback(client::WorkflowClient& runner, const 
   return runner.StartWorkflow(start);
 }
 
+absl::StatusOr<std::string> RollBackOnce(client::WorkflowClient& runner,
+                                         absl::string_view incoming_id, absl::string_view reason) {
+  ASSIGN_OR_RETURN(Workflow incoming, runner.GetWorkflowStatus(incoming_id,
+                                                               /*include_tasks=*/true));
+  ASSIGN_OR_RETURN(std::optional<Workflow> rollback, RollbackOf(runner, incoming));
+  if (rollback) return rollback->workflow_id();
+  return StartRollback(runner, incoming, reason);
+}
+
 std::string DescribeRollback(const Workflow& rollback) {
   if (rollback.status() == Workflow::COMPLETED) {
     std::string report;

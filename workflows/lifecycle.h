@@ -41,6 +41,11 @@ absl::StatusOr<std::string> StartRollback(client::WorkflowClient& runner,
                                           const conductor::proto::Workflow& incoming,
                                           absl::string_view reason);
 
+// The rollback of incoming workflow `incoming_id` (read from `runner`) for its current ending:
+// the one already started for it, else a new one (StartRollback). Returns its id.
+absl::StatusOr<std::string> RollBackOnce(client::WorkflowClient& runner,
+                                         absl::string_view incoming_id, absl::string_view reason);
+
 // One sentence on how `rollback` ended, for a migration's reason: "rolled back by workflow R:
 // restored 1, removed 2 definitions", or that it failed and why.
 std::string DescribeRollback(const conductor::proto::Workflow& rollback);

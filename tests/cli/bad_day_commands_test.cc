@@ -26,17 +26,27 @@ std::vector<Workflow> IncomingOf(Side& side, const std::string& outgoing_id) {
   return list.ok() ? *list : std::vector<Workflow>{};
 }
 
-TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneAndRollsItBack) {
-  SeedSource();
-  AddTargetEnvironment();
-  // B's worker is down: the incoming workflow waits for it, as when a target's worker restarts.
-  ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
-  RunResult m = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--json"});
-  ASSERT_EQ(m.exit_code, 0) << m;
-  const std::string id = Field(ParseOut(m), "workflowId").string_value();
-  ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, id).size() == 1; },
-                                     absl::Seconds(20), absl::Milliseconds(20)))
-      << "the push never started the incoming workflow";
+class BadDayCommandsTest : public MigrationCommandsTest {
+ protected:
+  // Starts `migrate order_flow` to B while B's worker is down (as when a target's worker
+  // restarts): the push starts the incoming workflow, which then waits. Sets `id` to the
+  // outgoing migration's.
+  void MigrateWithTheTargetsWorkerDown(std::string* id) {
+    SeedSource();
+    AddTargetEnvironment();
+    ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
+    RunResult m = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--json"});
+    ASSERT_EQ(m.exit_code, 0) << m;
+    *id = Field(ParseOut(m), "workflowId").string_value();
+    ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, *id).size() == 1; },
+                                       absl::Seconds(20), absl::Milliseconds(20)))
+        << "the push never started the incoming workflow";
+  }
+};
+
+TEST_F(BadDayCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneAndRollsItBack) {
+  std::string id;
+  ASSERT_NO_FATAL_FAILURE(MigrateWithTheTargetsWorkerDown(&id));
   const std::string incoming_id = IncomingOf(b_, id).front().workflow_id();
   // Retrying a migration that still runs says what to do instead of Conductor's raw answer.
   RunResult retry = Cli({"retry", id});
@@ -90,15 +100,9 @@ TEST_F(MigrationCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneA
   EXPECT_EQ(only->workflow_id(), rollback_id);
 }
 
-TEST_F(MigrationCommandsTest, WatchReattachesToAMigrationStartedWithoutWaiting) {
-  SeedSource();
-  AddTargetEnvironment();
-  ASSERT_NO_FATAL_FAILURE(StartWorker(a_, "A"));
-  RunResult m = Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--json"});
-  ASSERT_EQ(m.exit_code, 0) << m;
-  const std::string id = Field(ParseOut(m), "workflowId").string_value();
-  ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, id).size() == 1; },
-                                     absl::Seconds(20), absl::Milliseconds(20)));
+TEST_F(BadDayCommandsTest, WatchReattachesToAMigrationStartedWithoutWaiting) {
+  std::string id;
+  ASSERT_NO_FATAL_FAILURE(MigrateWithTheTargetsWorkerDown(&id));
   ASSERT_NO_FATAL_FAILURE(StartWorker(b_, "B"));
   RunResult w = Cli({"watch", id, "--poll-interval", "20ms"});
   ASSERT_EQ(w.exit_code, 0) << w;
