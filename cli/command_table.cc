@@ -108,7 +108,7 @@ std::vector<Command> BuildCommands() {
           "[--all-workflows] [--all-event-handlers] "
           "[--conflict-strategy fail|skip|update] [--version-strategy preserve|new-version] "
           "[--include-secrets] [--require-task-definitions] [--on-blocked fail|skip] [--dry-run] "
-          "[--wait]",
+          "[--wait] | --apply-plan DRY_RUN_ID [--wait]",
       .description =
           "Starts outgoing_migration_request on --server (the source). Its worker fetches the "
           "selection and everything it references, builds the package, pushes it to the target "
@@ -121,12 +121,17 @@ std::vector<Command> BuildCommands() {
           "(every workflow that depends on it) and the rest migrates; the report says why, "
           "item by item. Event handlers listening on the events the selected workflows publish "
           "on Conductor's queue come along, and so do the workflows a handler starts; "
-          "--event-handler and --all-event-handlers select handlers themselves.",
+          "--event-handler and --all-event-handlers select handlers themselves. A conflict or "
+          "update lists the fields that differ (target -> package). --apply-plan ID applies a "
+          "completed dry run as approved, with its target, selection and options: the run "
+          "refuses, changing nothing, when the source's package or the target's plan is not "
+          "what the dry run showed, and says what changed.",
       .flags = {"target", "source", "workflow", "task", "event_handler", "all_event_handlers",
                 "all_workflows", "conflict_strategy", "version_strategy", "include_secrets",
-                "skip_discovery", "require_task_definitions", "on_blocked", "dry_run", "wait",
-                "poll_interval", "wait_timeout"},
+                "skip_discovery", "require_task_definitions", "on_blocked", "dry_run", "apply_plan",
+                "wait", "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
+                   "migrationctl migrate --apply-plan 5f0c... --wait",
                    "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
                    "refund_flow --task charge_card --conflict-strategy update --wait",
                    "migrationctl migrate --target test --all-workflows --version-strategy "
@@ -262,6 +267,40 @@ std::vector<Command> BuildCommands() {
                      "server without it is named in the error.",
       .examples = {"migrationctl definitions list --server prod:8090 --json"},
       .run = DefinitionsListCommand,
+  });
+  c.push_back({
+      .name = "definitions get",
+      .summary = "print one definition as Conductor JSON",
+      .usage = "workflow NAME[@VERSION] | task NAME | event-handler NAME [--environment ENV]",
+      .description = "Reads the definition from --server, or with --environment from an "
+                     "environment --server knows (over its own protocol and credentials), and "
+                     "prints it in the canonical Conductor JSON a migration compares and "
+                     "'definitions load' reads back. A workflow without @VERSION is its latest "
+                     "version.",
+      .flags = {"environment"},
+      .examples = {"migrationctl definitions get workflow order_flow@3 --server dev:8090",
+                   "migrationctl definitions get task charge_card --environment prod "
+                   "--server dev:8090"},
+      .min_args = 2,
+      .max_args = 2,
+      .run = DefinitionsGetCommand,
+  });
+  c.push_back({
+      .name = "definitions diff",
+      .summary = "compare one definition between --server (or --environment) and --target",
+      .usage = "workflow NAME[@VERSION] | task NAME | event-handler NAME --target ENV "
+               "[--environment ENV]",
+      .description = "Reads the definition from the source (--server, or --environment) and the "
+                     "same key from the target environment (a workflow under the source's "
+                     "version), and prints each field that differs as 'path: target -> source', "
+                     "the way a migration's plan shows a conflict. Workflow tasks are matched by "
+                     "reference name. Says 'identical', or that the target lacks it.",
+      .flags = {"target", "environment"},
+      .examples = {"migrationctl definitions diff workflow order_flow --target prod "
+                   "--server dev:8090"},
+      .min_args = 2,
+      .max_args = 2,
+      .run = DefinitionsDiffCommand,
   });
   c.push_back({
       .name = "template",

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,8 @@
 #include "cli/app.h"
 #include "client/conductor_environment.h"
 #include "client/workflow_client.h"
+#include "cmig/v1/report.pb.h"
+#include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/workflow.pb.h"
 
 namespace cmig::cli {
@@ -49,12 +52,21 @@ absl::Status WatchCommand(Context& ctx);
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
 absl::Status DefinitionsLoadCommand(Context& ctx);
 absl::Status DefinitionsListCommand(Context& ctx);
+absl::Status DefinitionsGetCommand(Context& ctx);
+absl::Status DefinitionsDiffCommand(Context& ctx);
 
 // Clients of environment `env` as --server knows it, its token or access key secret read from
 // --server's secret store (never printed). A secret that cannot be read is an error naming the
 // environment and the secret; the errors of client::ConnectEnvironment otherwise.
 absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectToEnvironment(
     client::SecretClient& secrets, const v1::Environment& env, absl::Duration timeout);
+
+// NotFound for an environment id that --server does not know, listing the ones it does.
+absl::Status UnknownEnvironment(client::EnvironmentClient& envs, const std::string& id);
+
+// ConnectToEnvironment for the environment --server knows as `id`.
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectNamedEnvironment(
+    Context& ctx, const std::string& id);
 
 // The incoming workflow an outgoing migration started in its target.
 struct LinkedIncoming {
@@ -74,11 +86,28 @@ struct LinkedIncoming {
 // when `wf` is no outgoing migration or has not pushed yet. Blocks on the network.
 std::optional<LinkedIncoming> FindIncoming(Context& ctx, const conductor::proto::Workflow& wf);
 
+// A run applying dry run `id` as approved (cli/approved_run.cc): its start request, with the
+// dry run's target, selection and options and the approval; `approved` is the dry run's report.
+struct ApprovedRun {
+  conductor::proto::StartWorkflowRequest start;
+  std::string target;
+  v1::MigrationReport approved;
+};
+// FailedPrecondition naming why when `id` is not a completed, unblocked dry run.
+absl::StatusOr<ApprovedRun> PrepareApprovedRun(Context& ctx, const std::string& id);
+// When `now` was blocked because its plan is not the approved one: one line per item that
+// changed since the dry run. Empty otherwise.
+std::vector<std::string> ChangesSinceApproval(const v1::MigrationReport& approved,
+                                              const v1::MigrationReport& now);
+
 // --wait of migrate and import: prints step progress until workflow `id` ends, then its report
 // (or the plan of a dry run). OK when it COMPLETED; Aborted with its status and reason otherwise.
 // Progress goes to stderr with --json, whose single document (the workflow and its report) goes
 // to stdout.
-absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id);
+// With `approved` (a run applying a dry run), a run refused because the target changed also
+// lists what changed since the dry run.
+absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id,
+                           const v1::MigrationReport* approved = nullptr);
 
 }  // namespace cmig::cli
 

@@ -32,6 +32,8 @@ ABSL_FLAG(std::string, input, "", "package file to import");
 ABSL_FLAG(std::string, target, "", "id of the target environment (see 'migrationctl env list')");
 ABSL_FLAG(std::string, source, "local",
           "id the source environment goes by in the package and the reports");
+ABSL_FLAG(std::string, environment, "",
+          "read from this environment (see 'migrationctl env list') instead of --server");
 ABSL_FLAG(std::vector<std::string>, workflow, {},
           "workflow to migrate, NAME (latest) or NAME@VERSION; repeatable");
 ABSL_FLAG(std::vector<std::string>, task, {}, "task definition to migrate; repeatable");
@@ -55,6 +57,9 @@ ABSL_FLAG(std::string, on_blocked, "fail",
 ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
           "largest package file inspect and import read; a larger one is refused before reading");
 ABSL_FLAG(bool, dry_run, false, "plan only: report what would change, change nothing");
+ABSL_FLAG(std::string, apply_plan, "",
+          "apply this completed dry run (its workflow id) as approved: same target, selection and "
+          "options; refused, changing nothing, if the source or target changed since");
 ABSL_FLAG(bool, wait, false, "wait for the migration to end, showing step progress");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
           "the longest --wait goes between looks at the status (it looks sooner while steps "

@@ -37,6 +37,7 @@ ABSL_DECLARE_FLAG(std::string, input);
 // Migration options.
 ABSL_DECLARE_FLAG(std::string, target);
 ABSL_DECLARE_FLAG(std::string, source);
+ABSL_DECLARE_FLAG(std::string, environment);
 ABSL_DECLARE_FLAG(std::vector<std::string>, workflow);
 ABSL_DECLARE_FLAG(std::vector<std::string>, task);
 ABSL_DECLARE_FLAG(bool, all_workflows);
@@ -50,6 +51,8 @@ ABSL_DECLARE_FLAG(bool, require_task_definitions);
 ABSL_DECLARE_FLAG(std::string, on_blocked);
 ABSL_DECLARE_FLAG(int64_t, max_package_bytes);
 ABSL_DECLARE_FLAG(bool, dry_run);
+ABSL_DECLARE_FLAG(std::string, apply_plan);
+ABSL_DECLARE_FLAG(std::string, apply_plan);
 ABSL_DECLARE_FLAG(bool, wait);
 ABSL_DECLARE_FLAG(absl::Duration, poll_interval);
 ABSL_DECLARE_FLAG(absl::Duration, wait_timeout);

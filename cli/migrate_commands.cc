@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "base/reason.h"
 #include "base/status_macros.h"
@@ -21,11 +22,7 @@
 #include "migration/migration_start.h"
 
 namespace cmig::cli {
-namespace {
 
-using conductor::proto::Workflow;
-
-// NotFound for an environment id, listing the ones that exist.
 absl::Status UnknownEnvironment(client::EnvironmentClient& envs, const std::string& id) {
   std::vector<std::string> known;
   if (auto list = envs.ListEnvironments(); list.ok()) {
@@ -36,6 +33,19 @@ absl::Status UnknownEnvironment(client::EnvironmentClient& envs, const std::stri
       known.empty() ? "none is defined" : absl::StrCat("known: ", absl::StrJoin(known, ", ")),
       " (add one with 'migrationctl env add ", id, " --address HOST:PORT')"));
 }
+
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectNamedEnvironment(
+    Context& ctx, const std::string& id) {
+  ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
+  absl::StatusOr<v1::Environment> env = ext->GetEnvironment(id);
+  if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, id);
+  RETURN_IF_ERROR(env.status());
+  return ConnectToEnvironment(*ext, *env, ctx.global().timeout);
+}
+
+namespace {
+
+using conductor::proto::Workflow;
 
 void PrintDone(Context& ctx, const JsonObject& o, const std::string& text) {
   if (ctx.json()) {
@@ -292,7 +302,46 @@ absl::Status AccessKeyRevokeCommand(Context& ctx) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// `migrate --apply-plan ID`: everything but waiting comes from the dry run.
+absl::Status MigrateApprovedPlan(Context& ctx, const std::string& dry_run_id) {
+  for (const char* flag :
+       {"target", "source", "workflow", "task", "event_handler", "all_workflows",
+        "all_event_handlers", "conflict_strategy", "version_strategy", "include_secrets",
+        "skip_discovery", "require_task_definitions", "on_blocked", "dry_run"}) {
+    if (ctx.flag_given(flag)) {
+      return UsageError(
+          absl::StrCat("--apply-plan takes the target, selection and options of its "
+                       "dry run; drop --",
+                       absl::StrReplaceAll(flag, {{"_", "-"}})));
+    }
+  }
+  ASSIGN_OR_RETURN(ApprovedRun run, PrepareApprovedRun(ctx, dry_run_id));
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
+  ASSIGN_OR_RETURN(std::string id, source->StartWorkflow(run.start));
+  const std::string started =
+      absl::StrCat("started ", kOutgoingWorkflow, " ", id, " -> ", run.target,
+                   ", applying dry run ", dry_run_id, " as approved");
+  if (!absl::GetFlag(FLAGS_wait)) {
+    JsonObject o;
+    o.Set("workflowId", JsonString(id))
+        .Set("targetEnvironment", JsonString(run.target))
+        .Set("approvedDryRun", JsonString(dry_run_id))
+        .Set("status", JsonString("RUNNING"));
+    PrintDone(ctx, o, absl::StrCat(started, "\nfollow it with: migrationctl watch ", id));
+    return absl::OkStatus();
+  }
+  if (!ctx.json()) ctx.out() << started << "\n";
+  return WaitAndReport(ctx, *source, id, &run.approved);
+}
+
+}  // namespace
+
 absl::Status MigrateCommand(Context& ctx) {
+  if (const std::string dry_run = absl::GetFlag(FLAGS_apply_plan); !dry_run.empty()) {
+    return MigrateApprovedPlan(ctx, dry_run);
+  }
   const std::string target = absl::GetFlag(FLAGS_target);
   if (target.empty()) return UsageError("migrate needs --target ENV (see 'migrationctl env list')");
   v1::Selection selection;
@@ -371,7 +420,8 @@ absl::Status WatchCommand(Context& ctx) {
   return WaitAndReport(ctx, *c, ctx.args()[0]);
 }
 
-absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id) {
+absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, const std::string& id,
+                           const v1::MigrationReport* approved) {
   WaitOptions wait;
   wait.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   wait.timeout = absl::GetFlag(FLAGS_wait_timeout);
@@ -388,6 +438,9 @@ absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, cons
     }
   }
   std::optional<v1::MigrationPlan> plan = PlanFromOutput(wf);
+  const std::vector<std::string> changed = approved != nullptr && report
+                                               ? ChangesSinceApproval(*approved, *report)
+                                               : std::vector<std::string>{};
   if (ctx.json()) {
     JsonObject o = WorkflowJson(wf);
     JsonArray steps;
@@ -395,6 +448,11 @@ absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, cons
     o.Set("attempts", steps.Take());
     o.Set("report", report ? MessageValue(*report) : JsonNull());
     o.Set("plan", plan ? MessageValue(*plan) : JsonNull());
+    if (approved != nullptr) {
+      JsonArray c;
+      for (const std::string& line : changed) c.Add(JsonString(line));
+      o.Set("changedSinceApproval", c.Take());
+    }
     PrintJson(o.value(), ctx.out());
     ctx.MarkJsonPrinted();
   } else {
@@ -406,6 +464,10 @@ absl::Status WaitAndReport(Context& ctx, client::WorkflowClient& workflows, cons
     } else if (plan) {
       ctx.out() << "\n";
       PrintPlan(*plan, ctx.out());
+    }
+    if (!changed.empty()) {
+      ctx.out() << "\nChanged since the approved dry run:\n";
+      for (const std::string& line : changed) ctx.out() << "  - " << TerminalSafe(line) << "\n";
     }
   }
   if (wf.status() == Workflow::COMPLETED) return absl::OkStatus();

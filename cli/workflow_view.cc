@@ -88,6 +88,22 @@ void PrintList(absl::string_view title, const std::vector<std::string>& lines, s
   for (const std::string& l : lines) out << "  - " << TerminalSafe(l) << "\n";
 }
 
+// The differences of every item that has them, under a heading naming the item.
+template <typename Item>
+void PrintItemDifferences(const google::protobuf::RepeatedPtrField<Item>& items,
+                          std::ostream& out) {
+  bool any = false;
+  for (const Item& i : items) {
+    if (i.differences().empty()) continue;
+    if (!any) out << "\nDifferences (target -> package):\n";
+    any = true;
+    out << "  " << KindName(i.kind()) << " " << TerminalSafe(i.name());
+    if (i.kind() == v1::ITEM_KIND_WORKFLOW_DEF) out << " v" << i.target_version();
+    out << ":\n";
+    PrintFieldDifferences(i.differences(), i.more_differences(), "    ", out);
+  }
+}
+
 // System task types are listed apart: any Conductor server runs them, so they are a fact about
 // the definitions, not a chore. So are worker tasks without a task definition, which Conductor
 // runs with a default one. Everything else (secrets, environment variables, event sinks,
@@ -181,6 +197,7 @@ void PrintReportIndented(const v1::MigrationReport& r, std::ostream& out, bool n
     }
     t.Print(out);
   }
+  if (!nested) PrintItemDifferences(r.items(), out);
   PrintVersionMapping(r.version_mapping(), out);
   PrintList("Blocking problems",
             std::vector<std::string>(r.blocking_problems().begin(), r.blocking_problems().end()),
@@ -370,6 +387,16 @@ std::optional<v1::MigrationPlan> PlanFromOutput(const Workflow& wf) {
   return ReadOutputMessage<v1::MigrationPlan>(it->second);
 }
 
+void PrintFieldDifferences(const google::protobuf::RepeatedPtrField<v1::FieldDifference>& diffs,
+                           int more, absl::string_view indent, std::ostream& out) {
+  auto side = [](const std::string& v) { return v.empty() ? std::string("(absent)") : v; };
+  for (const v1::FieldDifference& d : diffs) {
+    out << indent << TerminalSafe(d.path()) << ": " << TerminalSafe(side(d.target())) << " -> "
+        << TerminalSafe(side(d.package())) << "\n";
+  }
+  if (more > 0) out << indent << "... and " << more << " more\n";
+}
+
 void PrintReport(const v1::MigrationReport& report, std::ostream& out) {
   PrintReportIndented(report, out, false);
 }
@@ -385,6 +412,7 @@ void PrintPlan(const v1::MigrationPlan& plan, std::ostream& out) {
               absl::StrJoin(i.reasons(), "; ")});
   }
   t.Print(out);
+  PrintItemDifferences(plan.items(), out);
   PrintVersionMapping(plan.version_mapping(), out);
   PrintList(
       "Blocking problems",

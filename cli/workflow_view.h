@@ -70,6 +70,10 @@ std::optional<v1::MigrationPlan> PlanFromOutput(const conductor::proto::Workflow
 // The report as tables: items, counts, version mapping, problems, dependencies, verification,
 // and the nested incoming report of an outgoing migration.
 void PrintReport(const v1::MigrationReport& report, std::ostream& out);
+// One line per difference, "path: target -> package" ("(absent)" for a missing side), then how
+// many more there are, each line starting with `indent`. Every value is made terminal-safe.
+void PrintFieldDifferences(const google::protobuf::RepeatedPtrField<v1::FieldDifference>& diffs,
+                           int more, absl::string_view indent, std::ostream& out);
 void PrintPlan(const v1::MigrationPlan& plan, std::ostream& out);
 
 struct WaitOptions {

@@ -302,8 +302,9 @@ class Planner {
   }
 
   // Outcome for a definition that exists in the target with different content.
-  void Differs(v1::PlannedItem* item, absl::string_view what) {
-    ResolveDifference(conflict_, item, what);
+  void Differs(v1::PlannedItem* item, absl::string_view what, absl::string_view target_json,
+               absl::string_view package_json) {
+    ResolveDifference(conflict_, item, what, target_json, package_json);
   }
 
   absl::Status PlanTaskDef(size_t i, v1::PlannedItem* item) {
@@ -322,7 +323,8 @@ class Planner {
     if (item->target_sha256() == item->planned_sha256()) {
       item->set_action(v1::ITEM_ACTION_UNCHANGED);
     } else {
-      Differs(item, DescribeItem(v1::ITEM_KIND_TASK_DEF, def.name(), 0));
+      Differs(item, DescribeItem(v1::ITEM_KIND_TASK_DEF, def.name(), 0), CanonicalJson(**existing),
+              pkg_item.canonical_json());
     }
     return absl::OkStatus();
   }
@@ -369,7 +371,8 @@ class Planner {
     if (w.item.target_sha256() == w.item.planned_sha256()) {
       w.item.set_action(v1::ITEM_ACTION_UNCHANGED);
     } else {
-      Differs(&w.item, DescribeWorkflow(def.name(), def.version()));
+      Differs(&w.item, DescribeWorkflow(def.name(), def.version()), CanonicalJson(**existing),
+              package_.items(contents_.workflow_items[i]).canonical_json());
     }
     return absl::OkStatus();
   }
@@ -686,7 +689,11 @@ v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
     i->set_target_version(p.target_version());
     i->set_status(p.action());
     i->set_sha256(p.planned_sha256());
+    i->set_source_sha256(p.source_sha256());
+    i->set_target_sha256(p.target_sha256());
     *i->mutable_messages() = p.reasons();
+    *i->mutable_differences() = p.differences();
+    i->set_more_differences(p.more_differences());
   }
   *r.mutable_counts() = plan.counts();
   *r.mutable_version_mapping() = plan.version_mapping();
@@ -694,6 +701,7 @@ v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,
   *r.mutable_unresolved() = plan.unresolved();
   *r.mutable_blocking_problems() = plan.blocking_problems();
   *r.mutable_warnings() = plan.warnings();
+  r.set_plan_fingerprint(plan.fingerprint());
   return r;
 }
 

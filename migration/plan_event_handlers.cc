@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
+#include "migration/definition_diff.h"
 #include "migration/plan_internal.h"
 #include "migration/references.h"
 
@@ -15,8 +16,11 @@ namespace cmig::migration {
 
 namespace cp = conductor::proto;
 
-void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
-                       absl::string_view what) {
+void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item, absl::string_view what,
+                       absl::string_view target_json, absl::string_view package_json) {
+  if (!target_json.empty() && !package_json.empty()) {
+    AttachDifferences(target_json, package_json, item);
+  }
   switch (strategy) {
     case v1::CONFLICT_STRATEGY_SKIP:
       item->set_action(v1::ITEM_ACTION_SKIP);
@@ -111,7 +115,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
       if (item.target_sha256() == item.planned_sha256()) {
         item.set_action(v1::ITEM_ACTION_UNCHANGED);
       } else {
-        ResolveDifference(in.conflict, &item, what);
+        ResolveDifference(
+            in.conflict, &item, what, CanonicalJson(***existing),
+            item.rewritten_json().empty() ? packaged.canonical_json() : item.rewritten_json());
       }
     }
     const v1::ItemAction action = item.action();

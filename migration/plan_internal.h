@@ -24,8 +24,10 @@ using WorkflowKey = std::pair<std::string, int32_t>;
 
 // Sets the outcome of an item whose target holds different content under its key: SKIP, UPDATE
 // or CONFLICT as `strategy` says (FAIL when unspecified), with the reason. `what` names the item.
-void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item,
-                       absl::string_view what);
+// Given both sides' definition JSON, the fields that differ are attached to the item
+// (migration/definition_diff.h).
+void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item, absl::string_view what,
+                       absl::string_view target_json = {}, absl::string_view package_json = {});
 
 // One sentence per statically named workflow in `refs` that is neither planned (`planned_keys`
 // for a pinned version, `package_workflow_names` for the latest) nor in `target`:

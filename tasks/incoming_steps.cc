@@ -19,6 +19,7 @@
 #include "definitions/json.h"
 #include "definitions/json_overlay.h"
 #include "migration/apply_order.h"
+#include "migration/approval.h"
 #include "migration/package.h"
 #include "migration/plan.h"
 #include "migration/plan_secrets.h"
@@ -29,6 +30,7 @@
 
 namespace cmig::tasks {
 
+using migration::ApplyApproval;
 using migration::ApplyStep;
 using migration::DefinitionSource;
 using migration::EnsureSecretBackups;
@@ -229,6 +231,8 @@ class PlanMigrationStep final : public Step {
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     RETURN_IF_ERROR(PlanSecrets(package, written->secrets(), plan));
     RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
+    // Last: the fingerprint covers every item, secrets included.
+    ApplyApproval(package, plan);
     if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);
     ASSIGN_OR_RETURN(std::string plan_ref, state().StoreMessage(plan, "plan"));
     v1::MigrationReport report = ReportFromPlan(package, plan, target_env);

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "base/reason.h"
 #include "base/status_macros.h"
+#include "migration/approval.h"
 #include "migration/discovery.h"
 #include "migration/package.h"
 #include "migration/verify.h"
@@ -26,6 +27,7 @@ namespace cmig::tasks {
 
 using migration::BuildPackage;
 using migration::BuiltPackage;
+using migration::CheckApprovedPackage;
 using migration::DefinitionSource;
 using migration::DescribeItem;
 using migration::Discover;
@@ -361,6 +363,7 @@ class BuildPackageStep final : public Step {
       }
     }
     ASSIGN_OR_RETURN(BuiltPackage built, BuildPackage(d, header));
+    RETURN_IF_ERROR(CheckApproval(built.package));
     ASSIGN_OR_RETURN(std::string json, PackageToJson(built.package));
     ASSIGN_OR_RETURN(std::string package_ref,
                      state().Store(json, "package", !built.package.contains_secret_values()));
@@ -385,6 +388,24 @@ class BuildPackageStep final : public Step {
     if (!warnings.has_list_value()) warnings.mutable_list_value();
     Set(out.output, "warnings", warnings);
     return out;
+  }
+
+ private:
+  // A run applying an approved dry run stops here, before anything is stored or pushed, when the
+  // package is not the approved one. The dry run's package, while the store still holds it,
+  // names what changed.
+  absl::Status CheckApproval(const v1::MigrationPackage& package) {
+    if (!package.options().has_approved_plan()) return absl::OkStatus();
+    const std::string& ref = package.options().approved_plan().package_ref();
+    std::optional<v1::MigrationPackage> approved;
+    if (!ref.empty() && package.options().approved_plan().package_digest() != package.digest()) {
+      if (absl::StatusOr<std::string> json = state().Load(ref, "approved package"); json.ok()) {
+        if (absl::StatusOr<v1::MigrationPackage> p = PackageFromJson(*json); p.ok()) {
+          approved = *std::move(p);
+        }
+      }
+    }
+    return CheckApprovedPackage(package, approved ? &*approved : nullptr);
   }
 };
 

@@ -343,6 +343,13 @@ TEST_F(ConflictTest, FailReportsEveryConflictAndBlocks) {
   EXPECT_EQ(items["notify"].action(), v1::ITEM_ACTION_CONFLICT);
   EXPECT_EQ(items["express_flow:1"].action(), v1::ITEM_ACTION_UNCHANGED);
   EXPECT_NE(items["notify"].target_sha256(), items["notify"].planned_sha256());
+  // Each conflict names the fields that differ, the target's value first.
+  ASSERT_EQ(items["order_flow:2"].differences_size(), 1);
+  EXPECT_EQ(items["order_flow:2"].differences(0).path(), "description");
+  EXPECT_EQ(items["order_flow:2"].differences(0).target(), "\"edited in the target\"");
+  ASSERT_EQ(items["notify"].differences_size(), 1);
+  EXPECT_EQ(items["notify"].differences(0).path(), "retryCount");
+  EXPECT_EQ(items["notify"].differences(0).target(), "9");
   EXPECT_THAT(plan.blocking_problems(),
               ElementsAre(HasSubstr("task definition 'notify' differs from the target's"),
                           AllOf(HasSubstr("workflow 'order_flow' version 2 differs"),
