@@ -25,8 +25,8 @@ absl::StatusOr<M> InputMessage(const Workflow& wf, const std::string& key) {
   auto it = wf.input().find(key);
   if (it == wf.input().end()) return m;
   if (absl::Status s = MessageFromValue(it->second, &m, /*ignore_unknown_fields=*/true); !s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("the dry run's input '", key,
-                                                      "' does not read: ", s.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the dry run's input '", key, "' does not read: ", s.message()));
   }
   return m;
 }
@@ -78,7 +78,8 @@ absl::StatusOr<ApprovedRun> PrepareApprovedRun(Context& ctx, const std::string& 
                      "; only a dry run that completed with a plan can be applied as approved"));
   };
   if (wf.workflow_definition().name() != kOutgoingWorkflow) {
-    return not_applicable(absl::StrCat("it is a ", wf.workflow_definition().name(), " workflow, not a migration"));
+    return not_applicable(
+        absl::StrCat("it is a ", wf.workflow_definition().name(), " workflow, not a migration"));
   }
   ASSIGN_OR_RETURN(v1::MigrationOptions options, InputMessage<v1::MigrationOptions>(wf, "options"));
   if (!options.dry_run()) return not_applicable("it is no dry run");
@@ -101,9 +102,9 @@ absl::StatusOr<ApprovedRun> PrepareApprovedRun(Context& ctx, const std::string& 
   approval.set_package_digest(run.approved.package_digest());
   approval.set_plan_fingerprint(run.approved.plan_fingerprint());
   approval.set_package_ref(PackageRef(wf));
-  ASSIGN_OR_RETURN(run.start,
-                   migration::OutgoingMigrationStart(InputString(wf, "sourceEnvironment"),
-                                                     run.target, selection, options));
+  ASSIGN_OR_RETURN(
+      run.start, migration::OutgoingMigrationStart(InputString(wf, "sourceEnvironment"), run.target,
+                                                   selection, options));
   return run;
 }
 

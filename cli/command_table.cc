@@ -341,18 +341,20 @@ std::vector<Command> BuildCommands() {
   c.push_back({
       .name = "import",
       .summary = "apply a package file to a target server (incoming_migration_request)",
-      .usage = "--input PACKAGE --server ADDR [--conflict-strategy fail|skip|update] "
+      .usage = "--input PACKAGE --server ADDR [--target NAME] "
+               "[--conflict-strategy fail|skip|update] "
                "[--version-strategy preserve|new-version] [--on-blocked fail|skip] [--dry-run] "
                "[--wait]",
       .description = "Checks the package, then starts incoming_migration_request on the "
-                     "server with it. With --wait, shows the steps as they run and ends with the "
-                     "report; exits 1 when the import fails.",
+                     "server with it. --target names the server as the reports show it (\"dev -> "
+                     "prod\"); without it the reports show its address. With --wait, shows the "
+                     "steps as they run and ends with the report; exits 1 when the import fails.",
       .flags = {"input", "conflict_strategy", "version_strategy", "on_blocked", "max_package_bytes",
                 "dry_run", "wait", "poll_interval", "wait_timeout", "target"},
       .examples = {"migrationctl import --input orders.cmigpkg.json --server prod:8090 "
                    "--token-file ~/.cmig/prod.token --dry-run --wait",
                    "migrationctl import --input orders.cmigpkg.json --server prod:8090 "
-                   "--conflict-strategy update --wait"},
+                   "--target prod --conflict-strategy update --wait"},
       .run = ImportCommand,
   });
   return c;

@@ -16,7 +16,9 @@ namespace {
 
 using Key = std::tuple<int, std::string, int32_t>;
 
-void AppendString(std::string* out, const std::string& s) { absl::StrAppend(out, s.size(), ":", s); }
+void AppendString(std::string* out, const std::string& s) {
+  absl::StrAppend(out, s.size(), ":", s);
+}
 
 std::string ActionText(v1::ItemAction a) {
   return std::string(absl::StripPrefix(v1::ItemAction_Name(a), "ITEM_ACTION_"));
@@ -87,10 +89,9 @@ absl::Status CheckApprovedPackage(const v1::MigrationPackage& package,
       before.erase(it);
     }
     for (const auto& [key, sha] : before) {
-      changes.push_back(absl::StrCat(
-          DescribeItem(static_cast<v1::ItemKind>(std::get<0>(key)), std::get<1>(key),
-                       std::get<2>(key)),
-          " is gone"));
+      changes.push_back(absl::StrCat(DescribeItem(static_cast<v1::ItemKind>(std::get<0>(key)),
+                                                  std::get<1>(key), std::get<2>(key)),
+                                     " is gone"));
     }
     std::vector<std::string> secrets_before;
     for (const v1::SecretValue& s : approved_package->secrets()) {
@@ -112,7 +113,8 @@ absl::Status CheckApprovedPackage(const v1::MigrationPackage& package,
 std::vector<std::string> ChangedSinceApproval(const v1::MigrationReport& approved,
                                               const v1::MigrationReport& now) {
   std::map<Key, const v1::ItemReport*> before;
-  for (const v1::ItemReport& i : approved.items()) before[{i.kind(), i.name(), i.source_version()}] = &i;
+  for (const v1::ItemReport& i : approved.items())
+    before[{i.kind(), i.name(), i.source_version()}] = &i;
   std::vector<std::string> out;
   for (const v1::ItemReport& i : now.items()) {
     const std::string what = DescribeItem(i.kind(), i.name(), i.source_version());
@@ -124,8 +126,8 @@ std::vector<std::string> ChangedSinceApproval(const v1::MigrationReport& approve
     const v1::ItemReport& was = *it->second;
     before.erase(it);
     if (was.status() != i.status()) {
-      out.push_back(absl::StrCat(what, ": the dry run planned ", ActionText(was.status()),
-                                 ", now ", ActionText(i.status())));
+      out.push_back(absl::StrCat(what, ": the dry run planned ", ActionText(was.status()), ", now ",
+                                 ActionText(i.status())));
     } else if (was.target_version() != i.target_version()) {
       out.push_back(absl::StrCat(what, ": the dry run planned target version ",
                                  was.target_version(), ", now ", i.target_version()));
@@ -136,9 +138,8 @@ std::vector<std::string> ChangedSinceApproval(const v1::MigrationReport& approve
     }
   }
   for (const auto& [key, item] : before) {
-    out.push_back(absl::StrCat(
-        DescribeItem(item->kind(), item->name(), item->source_version()),
-        ": in the dry run's plan, not in this one"));
+    out.push_back(absl::StrCat(DescribeItem(item->kind(), item->name(), item->source_version()),
+                               ": in the dry run's plan, not in this one"));
   }
   return out;
 }

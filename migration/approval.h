@@ -24,7 +24,8 @@ namespace cmig::migration {
 // Lower-case hex SHA-256 of this text (<s> as in the package digest, "<byte length>:<bytes>"):
 //   cmig-plan-fingerprint
 //   blocked <0|1>
-//   item <kind> <s name> <source_version> <target_version> <action> <target_sha256> <planned_sha256>
+//   item <kind> <s name> <source_version> <target_version> <action> <target_sha256>
+//   <planned_sha256>
 // one item line per plan item, in plan order. A secret's hashes are keyed for one plan only, so
 // its line carries its action and no hashes.
 std::string PlanFingerprint(const v1::MigrationPlan& plan);

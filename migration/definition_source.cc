@@ -13,6 +13,11 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> DefinitionSource::Lis
       absl::StrCat("this definition source cannot list the versions of workflow '", name, "'"));
 }
 
+absl::Status DefinitionSource::ForEachWorkflow(
+    const std::function<void(const conductor::proto::WorkflowDef&)>& /*fn*/) {
+  return absl::UnimplementedError("this definition source cannot list its workflows");
+}
+
 absl::StatusOr<std::vector<conductor::proto::EventHandler>> DefinitionSource::ListEventHandlers() {
   return absl::UnimplementedError("this definition source has no event handlers");
 }
@@ -52,6 +57,12 @@ void InMemoryDefinitionSource::AddEventHandler(conductor::proto::EventHandler ha
 
 void InMemoryDefinitionSource::RemoveEventHandler(absl::string_view name) {
   event_handlers_.erase(std::string(name));
+}
+
+absl::Status InMemoryDefinitionSource::ForEachWorkflow(
+    const std::function<void(const conductor::proto::WorkflowDef&)>& fn) {
+  for (const auto& [key, def] : workflows_) fn(def);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<conductor::proto::WorkflowDef>>

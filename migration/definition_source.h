@@ -12,6 +12,7 @@
 #define CMIG_MIGRATION_DEFINITION_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ class DefinitionSource {
   // latest version only.
   virtual absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name);
+
+  // Calls `fn` with every workflow definition, every version, in (name, version) order. Sources
+  // that cannot list keep this default, Unimplemented.
+  virtual absl::Status ForEachWorkflow(
+      const std::function<void(const conductor::proto::WorkflowDef&)>& fn);
 
   // Every event handler, ordered by name. Sources without an event handler API keep this
   // default, Unimplemented.
@@ -104,6 +110,8 @@ class InMemoryDefinitionSource : public DefinitionSource {
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name) override;
+  absl::Status ForEachWorkflow(
+      const std::function<void(const conductor::proto::WorkflowDef&)>& fn) override;
   absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
   absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name) override;
 

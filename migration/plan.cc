@@ -96,6 +96,7 @@ class Planner {
     for (int i : order) {
       RETURN_IF_ERROR(Preflight(&workflows_[i]));
     }
+    if (new_version_) WarnOfOlderPins();
     HandlerPlanInput handlers;
     handlers.package = &package_;
     handlers.contents = &contents_;
@@ -562,6 +563,40 @@ class Planner {
 
   // A workflow that is its own sub-workflow, START_WORKFLOW target or failure workflow starts a
   // run of itself from every run: a chain that only the orchestrator's depth limit ends.
+  // Under new-version, a workflow written under a new version does not move the target's other
+  // workflows that pin an older version of it: they keep running the old one. One warning per
+  // such workflow, naming each pin. A target that cannot list its workflows is not searched.
+  void WarnOfOlderPins() {
+    std::map<std::string, int32_t> written;  // name -> the newest version this plan writes
+    for (const WorkflowPlan& w : workflows_) {
+      if (w.item.action() != v1::ITEM_ACTION_CREATE && w.item.action() != v1::ITEM_ACTION_UPDATE) {
+        continue;
+      }
+      int32_t& v = written[w.item.name()];
+      v = std::max(v, w.item.target_version());
+    }
+    if (written.empty()) return;
+    std::map<std::string, std::vector<std::string>>
+        pins;  // name -> "order_flow v1, task 'pay' (v2)"
+    absl::Status listed = target_.ForEachWorkflow([&](const cp::WorkflowDef& def) {
+      // The package's own workflows are superseded by the versions this plan writes.
+      if (package_workflow_names_.contains(def.name())) return;
+      for (const WorkflowReference& r : ScanWorkflow(def).workflows) {
+        auto it = written.find(r.name);
+        if (it == written.end() || r.version == 0 || r.version >= it->second) continue;
+        pins[r.name].push_back(absl::StrCat(DescribeReferrer(r.referrer), " pins v", r.version));
+      }
+    });
+    if (!listed.ok()) return;
+    for (const auto& [name, where] : pins) {
+      warnings_.push_back(absl::StrCat(
+          "new-version: ", DescribeWorkflow(name, written[name]),
+          " is written, but target workflows outside this migration still pin an older version "
+          "and keep running it: ",
+          absl::StrJoin(where, "; ")));
+    }
+  }
+
   void WarnIfItStartsItself(const cp::WorkflowDef& def) {
     for (const WorkflowReference& r : ScanWorkflow(def).workflows) {
       if (r.name != def.name() || (r.version != 0 && r.version != def.version())) continue;

@@ -28,9 +28,9 @@ class ApprovedPlanTest : public MigrationCommandsTest {
 
   // A dry run of order_flow under conflict strategy update; its workflow id.
   std::string DryRun() {
-    RunResult r = Cli({"migrate", "--target", "B", "--workflow", "order_flow",
-                       "--conflict-strategy", "update", "--dry-run", "--wait", "--poll-interval",
-                       "20ms", "--json"});
+    RunResult r =
+        Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--conflict-strategy",
+             "update", "--dry-run", "--wait", "--poll-interval", "20ms", "--json"});
     EXPECT_EQ(r.exit_code, 0) << r;
     return Field(ParseOut(r), "workflowId").string_value();
   }
@@ -94,9 +94,9 @@ TEST_F(ApprovedPlanTest, ADryRunIsAppliedAsApprovedAndRefusedWhenTheTargetChange
   AddTargetEnvironment();
 
   // The dry run shows the update with the field it changes.
-  RunResult shown = Cli({"migrate", "--target", "B", "--workflow", "order_flow",
-                         "--conflict-strategy", "update", "--dry-run", "--wait",
-                         "--poll-interval", "20ms"});
+  RunResult shown =
+      Cli({"migrate", "--target", "B", "--workflow", "order_flow", "--conflict-strategy", "update",
+           "--dry-run", "--wait", "--poll-interval", "20ms"});
   ASSERT_EQ(shown.exit_code, 0) << shown;
   EXPECT_THAT(shown.out, HasSubstr("Differences (target -> package):"));
   EXPECT_THAT(shown.out, HasSubstr("workflow pay_flow v1:\n    description: \"edited in B\" -> "
@@ -108,7 +108,8 @@ TEST_F(ApprovedPlanTest, ADryRunIsAppliedAsApprovedAndRefusedWhenTheTargetChange
   RegisterTaskDef(
       *b_.client,
       R"({"name":"charge_card","retryCount":5,"timeoutSeconds":60,"responseTimeoutSeconds":30})");
-  RunResult refused = Cli({"migrate", "--apply-plan", approved, "--wait", "--poll-interval", "20ms"});
+  RunResult refused =
+      Cli({"migrate", "--apply-plan", approved, "--wait", "--poll-interval", "20ms"});
   EXPECT_NE(refused.exit_code, 0) << refused;
   EXPECT_THAT(refused.out, HasSubstr("applying dry run " + approved + " as approved"));
   EXPECT_THAT(refused.out, HasSubstr("the target changed since dry run " + approved));
@@ -138,7 +139,8 @@ TEST_F(ApprovedPlanTest, ASourceChangedSinceTheDryRunIsRefusedBeforeThePush) {
   ReplaceWorkflow(*a_.client, R"({"name":"pay_flow","version":1,"schemaVersion":2,
       "description":"changed after the review","tasks":[
       {"name":"charge_card","taskReferenceName":"charge","type":"SIMPLE"}]})");
-  RunResult refused = Cli({"migrate", "--apply-plan", approved, "--wait", "--poll-interval", "20ms"});
+  RunResult refused =
+      Cli({"migrate", "--apply-plan", approved, "--wait", "--poll-interval", "20ms"});
   EXPECT_NE(refused.exit_code, 0) << refused;
   EXPECT_THAT(refused.out + refused.err,
               HasSubstr("the source changed since dry run " + approved + " was approved"));

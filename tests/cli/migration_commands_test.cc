@@ -470,9 +470,11 @@ TEST_F(MigrationCommandsTest, ExportInspectImportRoundTrip) {
 
   // A dry run first, then the import, both waited for.
   RunResult dry = RunCli({"import", "--input", package, "--server", b_.server->address(),
-                          "--dry-run", "--wait", "--poll-interval", "20ms"});
+                          "--target", "prod", "--dry-run", "--wait", "--poll-interval", "20ms"});
   ASSERT_EQ(dry.exit_code, 0) << dry;
   EXPECT_THAT(dry.out, HasSubstr("validate  COMPLETED"));
+  // The report names the target as the operator does, not by its address.
+  EXPECT_THAT(dry.out, HasSubstr(" -> prod\n"));
   EXPECT_THAT(dry.out, HasSubstr("create"));
   EXPECT_TRUE(absl::IsNotFound(b_.client->GetWorkflowDef("order_flow", 1).status()));
 

@@ -35,11 +35,12 @@ TEST(DefinitionDiffTest, EqualDefinitionsHaveNoDifferencesWhateverTheirKeyOrder)
 }
 
 TEST(DefinitionDiffTest, ChangedAddedAndRemovedFieldsAreNamedInKeyOrder) {
-  DefinitionDiff d = Diff(R"({"name":"a","timeoutSeconds":60,"ownerEmail":"x@y","nested":{"k":[1,2]}})",
-                          R"({"name":"a","timeoutSeconds":120,"description":"new","nested":{"k":[1,3,4]}})");
-  EXPECT_THAT(Lines(d), ElementsAre("description:  -> \"new\"", "nested.k[1]: 2 -> 3",
-                                    "nested.k[2]:  -> 4", "ownerEmail: \"x@y\" -> ",
-                                    "timeoutSeconds: 60 -> 120"));
+  DefinitionDiff d =
+      Diff(R"({"name":"a","timeoutSeconds":60,"ownerEmail":"x@y","nested":{"k":[1,2]}})",
+           R"({"name":"a","timeoutSeconds":120,"description":"new","nested":{"k":[1,3,4]}})");
+  EXPECT_THAT(Lines(d),
+              ElementsAre("description:  -> \"new\"", "nested.k[1]: 2 -> 3", "nested.k[2]:  -> 4",
+                          "ownerEmail: \"x@y\" -> ", "timeoutSeconds: 60 -> 120"));
 }
 
 TEST(DefinitionDiffTest, TasksAreMatchedByReferenceNameSoAnInsertedTaskIsOneDifference) {
@@ -101,8 +102,8 @@ TEST(DefinitionDiffTest, LongValuesAreCutWithoutSplittingACharacter) {
   const std::string long_text(kMaxDifferenceValueBytes + 50, 'x');
   std::string accented;
   for (size_t i = 0; i < kMaxDifferenceValueBytes; ++i) accented += "\xC3\xA9";
-  DefinitionDiff d = Diff(R"({"a":")" + long_text + R"(","b":"x"})",
-                          R"({"a":"short","b":")" + accented + R"("})");
+  DefinitionDiff d =
+      Diff(R"({"a":")" + long_text + R"(","b":"x"})", R"({"a":"short","b":")" + accented + R"("})");
   ASSERT_EQ(d.differences.size(), 2u);
   const std::string& cut_a = d.differences[0].target();
   EXPECT_LE(cut_a.size(), kMaxDifferenceValueBytes + 3);

@@ -32,6 +32,7 @@ using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 v1::MigrationPackage MakePackage(InMemoryDefinitionSource& source, const v1::Selection& selection,
@@ -400,11 +401,19 @@ TEST_F(ConflictTest, NewVersionRewritesReferencesAcrossThePackage) {
   cp::WorkflowDef drifted = *target_.GetWorkflowDef("label_flow", 1);
   drifted.set_description("edited in the target");
   target_.AddWorkflowDef(drifted);
+  // A target workflow outside the package that pins label_flow 1 keeps running it.
+  target_.AddWorkflowDef(*ParseWorkflowDef(R"({"name":"legacy_flow","version":1,"tasks":[
+      {"name":"label_flow","taskReferenceName":"lbl","type":"SUB_WORKFLOW",
+       "subWorkflowParam":{"name":"label_flow","version":1}}]})"));
 
   v1::MigrationPackage p = MakePackage(source_, Select({"order_flow"}), v1::CONFLICT_STRATEGY_FAIL,
                                        v1::VERSION_STRATEGY_NEW_VERSION);
   v1::MigrationPlan plan = PlanOk(p);
   EXPECT_FALSE(plan.blocked()) << plan.DebugString();
+  EXPECT_THAT(plan.warnings(),
+              Contains(AllOf(HasSubstr("new-version: workflow 'label_flow' version 2 is written"),
+                             HasSubstr("'legacy_flow' version 1, task 'lbl'"), HasSubstr("pins v1"),
+                             Not(HasSubstr("packing_flow")))));
   auto items = ByKey(plan);
   // label_flow differs: version 2. packing_flow 2 pins label_flow 1: rewritten, so it differs
   // too and takes version 3. express_flow refers to packing_flow's latest: unchanged.
