@@ -2,8 +2,12 @@
 // the connection options, runs it and turns its error into a message and an exit status.
 #include "cli/app.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -98,6 +102,23 @@ int Fail(const absl::Status& s, const GlobalOptions& g, bool json, bool json_pri
 }
 
 }  // namespace
+
+std::string OperatorName() {
+  std::string user;
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr && found->pw_name != nullptr) {
+    user = found->pw_name;
+  } else if (const char* env = std::getenv("USER"); env != nullptr) {
+    user = env;
+  }
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  if (user.empty()) return host;
+  return host[0] == '\0' ? user : absl::StrCat(user, "@", host);
+}
 
 absl::Status UsageError(absl::string_view message) {
   absl::Status s = absl::InvalidArgumentError(message);

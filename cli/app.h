@@ -49,6 +49,10 @@ struct GlobalOptions {
 
 // An InvalidArgument that exits with kExitUsage: the person typed something wrong.
 absl::Status UsageError(absl::string_view message);
+
+// Who runs this command, for the record of what they start: "user@host" (the login name of the
+// process's user, else $USER; the host name), or what of it can be known.
+std::string OperatorName();
 bool IsUsageError(const absl::Status& status);
 
 // What a command sees. Owns the clients it creates; single-threaded.

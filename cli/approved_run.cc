@@ -104,7 +104,7 @@ absl::StatusOr<ApprovedRun> PrepareApprovedRun(Context& ctx, const std::string& 
   approval.set_package_ref(PackageRef(wf));
   ASSIGN_OR_RETURN(
       run.start, migration::OutgoingMigrationStart(InputString(wf, "sourceEnvironment"), run.target,
-                                                   selection, options));
+                                                   selection, options, OperatorName()));
   return run;
 }
 

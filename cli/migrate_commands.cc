@@ -394,9 +394,9 @@ absl::Status MigrateCommand(Context& ctx) {
   if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, target);
   if (!env.ok() && !absl::IsUnimplemented(env.status())) return env.status();
 
-  ASSIGN_OR_RETURN(
-      conductor::proto::StartWorkflowRequest start,
-      migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection, options));
+  ASSIGN_OR_RETURN(conductor::proto::StartWorkflowRequest start,
+                   migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection,
+                                                     options, OperatorName()));
   ASSIGN_OR_RETURN(std::string id, source->StartWorkflow(start));
 
   if (!absl::GetFlag(FLAGS_wait)) {

@@ -302,13 +302,16 @@ absl::Status ListCommand(Context& ctx) {
 
   auto environments = [](const WorkflowSummary& s) {
     absl::StatusOr<google::protobuf::Value> input = ParseJson(s.input());
-    std::string source, target;
+    std::string source, target, started_by;
     if (input.ok() && input->has_struct_value()) {
       const auto& f = input->struct_value().fields();
       if (auto it = f.find("sourceEnvironment"); it != f.end()) source = it->second.string_value();
       if (auto it = f.find("targetEnvironment"); it != f.end()) target = it->second.string_value();
+      if (auto it = f.find("startedBy"); it != f.end()) started_by = it->second.string_value();
     }
-    return std::make_pair(source, target);
+    // Conductor records a start request's createdBy in the summary.
+    if (started_by.empty()) started_by = s.created_by();
+    return std::make_tuple(source, target, started_by);
   };
   // What a migration moves, from its input ("order_flow, pay_flow@2, task charge, *"), and the
   // digest of its package, from its output once it ended.
@@ -358,7 +361,7 @@ absl::Status ListCommand(Context& ctx) {
   if (ctx.json()) {
     JsonArray a;
     for (const WorkflowSummary& s : all) {
-      auto [source, target] = environments(s);
+      auto [source, target, started_by] = environments(s);
       auto [raw_selection, selected, digest] = selection(s);
       JsonObject o;
       o.Set("workflowId", JsonString(s.workflow_id()))
@@ -375,6 +378,7 @@ absl::Status ListCommand(Context& ctx) {
                                 ? JsonNull()
                                 : raw_selection)
           .Set("packageDigest", JsonString(digest))
+          .Set("startedBy", JsonString(started_by))
           .Set("reason", JsonString(InnermostCause(s.reason_for_incompletion())));
       a.Add(o.Take());
     }
@@ -388,16 +392,17 @@ absl::Status ListCommand(Context& ctx) {
               << " on " << ctx.global().server << ".\n";
     return absl::OkStatus();
   }
-  Table t({"ID", "DIRECTION", "STATUS", "STARTED", "TOOK", "ENVIRONMENTS", "SELECTION", "REASON"});
+  Table t({"ID", "DIRECTION", "STATUS", "STARTED", "BY", "TOOK", "ENVIRONMENTS", "SELECTION",
+           "REASON"});
   for (const WorkflowSummary& s : all) {
-    auto [source, target] = environments(s);
+    auto [source, target, started_by] = environments(s);
     const std::string selected = std::get<1>(selection(s));
     std::string envs =
         source.empty() && target.empty()
             ? "-"
             : absl::StrCat(source.empty() ? "?" : source, " -> ", target.empty() ? "?" : target);
     t.AddRow({s.workflow_id(), direction(s), WorkflowStatusName(s.status()),
-              SummaryTime(s.start_time()),
+              SummaryTime(s.start_time()), started_by.empty() ? "-" : started_by,
               s.end_time().empty() ? "-" : FormatDurationMs(s.execution_time()), envs,
               selected.empty() ? "-" : selected, InnermostCause(s.reason_for_incompletion())});
   }

@@ -6,7 +6,8 @@ namespace cmig::migration {
 
 absl::StatusOr<conductor::proto::StartWorkflowRequest> OutgoingMigrationStart(
     const std::string& source_environment, const std::string& target_environment,
-    const v1::Selection& selection, const v1::MigrationOptions& options) {
+    const v1::Selection& selection, const v1::MigrationOptions& options,
+    const std::string& started_by) {
   if (target_environment.empty()) {
     return absl::InvalidArgumentError("a migration needs a target environment");
   }
@@ -33,6 +34,10 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> OutgoingMigrationStart(
   if (!opts.ok()) return opts.status();
   in["selection"] = *std::move(sel);
   in["options"] = *std::move(opts);
+  if (!started_by.empty()) {
+    in["startedBy"].set_string_value(started_by);
+    start.set_created_by(started_by);
+  }
   // The workflow's dry-run switch reads options.dryRun; protobuf's JSON would omit a false.
   (*in["options"].mutable_struct_value()->mutable_fields())["dryRun"].set_bool_value(
       options.dry_run());

@@ -16,10 +16,13 @@ namespace cmig::migration {
 
 inline constexpr char kOutgoingMigrationWorkflow[] = "outgoing_migration_request";
 
-// InvalidArgument when there is no target or the selection selects nothing.
+// InvalidArgument when there is no target or the selection selects nothing. `started_by` (who
+// started it, as the caller knows: "alice@ops-host") goes into the input as "startedBy", which
+// `list` shows, and into the request's createdBy, which a Conductor server records.
 absl::StatusOr<conductor::proto::StartWorkflowRequest> OutgoingMigrationStart(
     const std::string& source_environment, const std::string& target_environment,
-    const v1::Selection& selection, const v1::MigrationOptions& options);
+    const v1::Selection& selection, const v1::MigrationOptions& options,
+    const std::string& started_by);
 
 }  // namespace cmig::migration
 

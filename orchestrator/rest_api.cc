@@ -143,7 +143,7 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
         call->Finish(store->DeleteEnvironment(call->param(0)));
       })));
   // Starts a migration as `migrationctl migrate` does: {"targetEnvironment", "selection",
-  // "options", "sourceEnvironment" (default "local")} -> {"workflowId"}.
+  // "options", "sourceEnvironment" (default "local"), "startedBy"} -> {"workflowId"}.
   routes.push_back(
       Beyond(R("POST", "/api/cmig/migrations", [store](Engine& engine, const CallPtr& call) {
         Value body;
@@ -164,7 +164,11 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
           }
         }
         conductor::proto::StartWorkflowRequest start;
-        if (!Take(call, migration::OutgoingMigrationStart(source, target, selection, options),
+        // Who started it, as the caller says ("startedBy"); this server's tokens name no one.
+        std::string started_by = Field(body, "startedBy").string_value();
+        if (started_by.empty()) started_by = "REST API";
+        if (!Take(call,
+                  migration::OutgoingMigrationStart(source, target, selection, options, started_by),
                   &start)) {
           return;
         }

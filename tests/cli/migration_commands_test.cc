@@ -1,6 +1,9 @@
 // migrationctl env / secret / migrate and the offline template / export / inspect / import round
 // trip, run as the real binary against two embedded orchestrators (source A, target B), each
 // with an in-process worker running the real migration handlers and workflows.
+#include <pwd.h>
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "definitions/canonical.h"
@@ -194,9 +197,15 @@ TEST_F(MigrationCommandsTest, MigrateWaitShowsProgressAndReport) {
   EXPECT_THAT(WriteJson(Field(newest, "selection")), HasSubstr("order_flow"));
   EXPECT_EQ(Field(newest, "packageDigest").string_value(),
             Field(Field(v, "report"), "packageDigest").string_value());
+  // ... and who started it: this process's user, at this host.
+  const passwd* me = getpwuid(geteuid());
+  ASSERT_NE(me, nullptr);
+  EXPECT_THAT(Field(newest, "startedBy").string_value(),
+              ::testing::StartsWith(absl::StrCat(me->pw_name, "@")));
   RunResult table = Cli({"list"});
   ASSERT_EQ(table.exit_code, 0) << table;
   EXPECT_THAT(table.out, HasSubstr("SELECTION"));
+  EXPECT_THAT(table.out, HasSubstr(absl::StrCat(" ", me->pw_name, "@")));
   EXPECT_THAT(table.out, HasSubstr("order_flow@1, task reserve_stock"));
 }
 

@@ -141,14 +141,17 @@ TEST_F(MigrationE2eTest, AMigrationStartedOverRestArrivesInTheTarget) {
       a_rest.Post("/api/cmig/migrations", R"({"targetEnvironment":"B","selection":{}})").status,
       400);
 
-  orchestrator::test::HttpResult started = a_rest.Post(
-      "/api/cmig/migrations", absl::StrCat(R"({"sourceEnvironment":"A","targetEnvironment":"B",)",
-                                           R"("selection":)", kSelectOrder, "}"));
+  orchestrator::test::HttpResult started =
+      a_rest.Post("/api/cmig/migrations",
+                  absl::StrCat(R"({"sourceEnvironment":"A","targetEnvironment":"B",)",
+                               R"("startedBy":"console: alice","selection":)", kSelectOrder, "}"));
   ASSERT_EQ(started.status, 200) << started.body;
   ASSERT_OK_AND_ASSIGN(google::protobuf::Value answer, ParseJson(started.body));
   const std::string id = answer.struct_value().fields().at("workflowId").string_value();
   Workflow out = Wait(a_, id);
   ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  // Who started it is part of the migration's record.
+  EXPECT_EQ(out.input().at("startedBy").string_value(), "console: alice");
 
   orchestrator::test::RestClient b_rest(b_.server->http_address(),
                                         {absl::StrCat("X-Authorization: ", b_.token)});
