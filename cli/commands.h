@@ -79,6 +79,8 @@ struct LinkedIncoming {
   std::string error;
   // Where it runs, when it could be read: --server's client or the target's connection.
   client::WorkflowClient* runner = nullptr;
+  // The same orchestrator, for what only its gRPC client offers (poll data).
+  client::GrpcOrchestratorClient* orchestrator = nullptr;
   std::shared_ptr<client::ConductorEnvironment> target;
 };
 

@@ -22,6 +22,7 @@
 #include "client/extensions_client.h"
 #include "definitions/conductor_time.h"
 #include "definitions/json.h"
+#include "definitions/task_types.h"
 #include "workflows/lifecycle.h"
 
 namespace cmig::cli {
@@ -94,6 +95,7 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
     if (!incoming.ok()) return fail(incoming.status());
     linked.workflow = *std::move(incoming);
     linked.runner = *here;
+    linked.orchestrator = *here;
     return linked;
   }
   absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> target =
@@ -105,8 +107,32 @@ std::optional<LinkedIncoming> FindIncoming(Context& ctx, const Workflow& wf) {
   linked.workflow = *std::move(incoming);
   linked.target = *std::move(target);
   linked.runner = linked.target->orchestrator();
+  linked.orchestrator = linked.target->orchestrator();
   return linked;
 }
+
+namespace {
+
+// Steps of running workflow `wf` that wait for a worker no one runs, one sentence each, from the
+// poll data of `runner` (the orchestrator `wf` runs on, called `where`). Nothing when the
+// orchestrator does not say who polls.
+std::vector<std::string> StepsWaitingForWorkers(const Workflow& wf,
+                                                client::GrpcOrchestratorClient& runner,
+                                                const std::string& where, int64_t now) {
+  if (IsTerminal(wf.status())) return {};
+  std::vector<const Task*> waiting;
+  for (const Task* t : LatestAttempts(wf)) {
+    if (t->status() == Task::SCHEDULED && !IsKnownSystemTaskType(t->task_type())) {
+      waiting.push_back(t);
+    }
+  }
+  if (waiting.empty()) return {};
+  absl::StatusOr<std::vector<v1::PollData>> polls = runner.GetPollData("");
+  if (!polls.ok()) return {};
+  return WaitingForWorkers(waiting, *polls, where, now);
+}
+
+}  // namespace
 
 absl::Status StatusCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * c, ctx.Orchestrator());
@@ -114,11 +140,25 @@ absl::Status StatusCommand(Context& ctx) {
   ASSIGN_OR_RETURN(Workflow wf, c->GetWorkflowStatus(id, /*include_tasks=*/true));
   int64_t now = NowMs();
   std::vector<const Task*> steps = LatestAttempts(wf);
+  // A running migration may wait for a worker here, or for one in its target.
+  std::vector<std::string> waiting = StepsWaitingForWorkers(wf, *c, ctx.address(), now);
+  std::optional<LinkedIncoming> linked;
+  if (!IsTerminal(wf.status())) linked = FindIncoming(ctx, wf);
+  if (linked && linked->workflow && linked->orchestrator != nullptr) {
+    for (std::string& w :
+         StepsWaitingForWorkers(*linked->workflow, *linked->orchestrator,
+                                absl::StrCat("'", linked->environment, "'"), now)) {
+      waiting.push_back(absl::StrCat("incoming workflow ", linked->workflow_id, ": ", w));
+    }
+  }
   if (ctx.json()) {
     JsonObject o = WorkflowJson(wf);
     JsonArray a;
     for (const Task* t : steps) a.Add(AttemptJson(*t, now));
     o.Set("steps", a.Take());
+    JsonArray w;
+    for (const std::string& line : waiting) w.Add(JsonString(line));
+    o.Set("waitingForWorkers", w.Take());
     PrintJson(o.value(), ctx.out());
     return absl::OkStatus();
   }
@@ -128,6 +168,10 @@ absl::Status StatusCommand(Context& ctx) {
     Table t(AttemptHeader());
     for (const Task* s : steps) t.AddRow(AttemptRow(*s, now));
     t.Print(ctx.out());
+  }
+  if (!waiting.empty()) {
+    ctx.out() << "\nWaiting for workers:\n";
+    for (const std::string& line : waiting) ctx.out() << "  - " << TerminalSafe(line) << "\n";
   }
   if (std::optional<v1::MigrationReport> report = ReportFromOutput(wf)) {
     ctx.out() << "\n";

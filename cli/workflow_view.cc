@@ -387,6 +387,32 @@ std::optional<v1::MigrationPlan> PlanFromOutput(const Workflow& wf) {
   return ReadOutputMessage<v1::MigrationPlan>(it->second);
 }
 
+std::vector<std::string> WaitingForWorkers(const std::vector<const Task*>& waiting,
+                                           const std::vector<v1::PollData>& polls,
+                                           const std::string& where, int64_t now_ms) {
+  std::vector<std::string> out;
+  for (const Task* t : waiting) {
+    const v1::PollData* latest = nullptr;
+    for (const v1::PollData& p : polls) {
+      if (p.queue_name() != t->task_type() || p.domain() != t->domain()) continue;
+      if (latest == nullptr || p.last_poll_time() > latest->last_poll_time()) latest = &p;
+    }
+    const std::string queue = t->domain().empty()
+                                  ? t->task_type()
+                                  : absl::StrCat(t->task_type(), " (domain ", t->domain(), ")");
+    const std::string step = absl::StrCat("step ", t->reference_task_name(), " is SCHEDULED, but ");
+    if (latest == nullptr) {
+      out.push_back(absl::StrCat(step, "no worker has polled ", queue, " on ", where,
+                                 " since it started: is migration-worker running against it?"));
+    } else if (now_ms - latest->last_poll_time() >= kWorkerGoneAfterMs) {
+      out.push_back(absl::StrCat(step, "no worker has polled ", queue, " on ", where, " for ",
+                                 FormatDurationMs(now_ms - latest->last_poll_time()), " (last: ",
+                                 latest->worker_id(), "): is migration-worker still running?"));
+    }
+  }
+  return out;
+}
+
 void PrintFieldDifferences(const google::protobuf::RepeatedPtrField<v1::FieldDifference>& diffs,
                            int more, absl::string_view indent, std::ostream& out) {
   auto side = [](const std::string& v) { return v.empty() ? std::string("(absent)") : v; };

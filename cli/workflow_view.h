@@ -17,6 +17,7 @@
 #include "cli/output.h"
 #include "client/workflow_client.h"
 #include "cmig/v1/report.pb.h"
+#include "cmig/v1/task_queues.pb.h"
 #include "conductor/model/task.pb.h"
 #include "conductor/model/workflow.pb.h"
 
@@ -69,6 +70,16 @@ std::optional<v1::MigrationPlan> PlanFromOutput(const conductor::proto::Workflow
 
 // The report as tables: items, counts, version mapping, problems, dependencies, verification,
 // and the nested incoming report of an outgoing migration.
+// How long since a queue's last poll before its workers count as gone.
+inline constexpr int64_t kWorkerGoneAfterMs = 60'000;
+
+// One sentence per step in `waiting` (SCHEDULED worker tasks) whose task type no worker polls:
+// none has since the server (`where`) started, or none has for kWorkerGoneAfterMs, per `polls`
+// (the server's poll data). Steps of a type a worker polls are only waiting their turn.
+std::vector<std::string> WaitingForWorkers(
+    const std::vector<const conductor::proto::Task*>& waiting,
+    const std::vector<v1::PollData>& polls, const std::string& where, int64_t now_ms);
+
 void PrintReport(const v1::MigrationReport& report, std::ostream& out);
 // One line per difference, "path: target -> package" ("(absent)" for a missing side), then how
 // many more there are, each line starting with `indent`. Every value is made terminal-safe.

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/grpc_status.h"
 #include "cmig/v1/definitions.grpc.pb.h"
+#include "cmig/v1/task_queues.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
@@ -57,11 +58,13 @@ struct GrpcOrchestratorClient::Stubs {
         metadata(cmeta::MetadataService::NewStub(channel)),
         workflows(cwf::WorkflowService::NewStub(channel)),
         catalog(::cmig::v1::DefinitionCatalog::NewStub(channel)),
+        queues(::cmig::v1::TaskQueues::NewStub(channel)),
         events(cev::EventService::NewStub(channel)) {}
   const std::unique_ptr<ctasks::TaskService::Stub> tasks;
   const std::unique_ptr<cmeta::MetadataService::Stub> metadata;
   const std::unique_ptr<cwf::WorkflowService::Stub> workflows;
   const std::unique_ptr<::cmig::v1::DefinitionCatalog::Stub> catalog;
+  const std::unique_ptr<::cmig::v1::TaskQueues::Stub> queues;
   const std::unique_ptr<cev::EventService::Stub> events;
 };
 
@@ -354,6 +357,23 @@ absl::StatusOr<std::vector<conductor::proto::TaskDef>> GrpcOrchestratorClient::L
     return s;
   }
   return std::vector<conductor::proto::TaskDef>(resp.tasks().begin(), resp.tasks().end());
+}
+
+absl::StatusOr<std::vector<::cmig::v1::PollData>> GrpcOrchestratorClient::GetPollData(
+    absl::string_view task_type) {
+  ::cmig::v1::GetPollDataRequest req;
+  req.set_task_type(std::string(task_type));
+  ::cmig::v1::GetPollDataResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context);
+  ::grpc::Status status = stubs_->queues->GetPollData(&context, req, &resp);
+  if (status.error_code() == ::grpc::StatusCode::UNIMPLEMENTED) {
+    return absl::UnimplementedError(absl::StrCat(Where("GetPollData"),
+                                                 ": the server does not say which workers poll its "
+                                                 "queues (cmig.v1.TaskQueues)"));
+  }
+  if (absl::Status s = FromGrpc(status, Where("GetPollData")); !s.ok()) return s;
+  return std::vector<::cmig::v1::PollData>(resp.poll_data().begin(), resp.poll_data().end());
 }
 
 // ---- WorkflowClient ----

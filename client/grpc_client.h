@@ -32,6 +32,7 @@
 #include "client/metadata_client.h"
 #include "client/task_client.h"
 #include "client/workflow_client.h"
+#include "cmig/v1/task_queues.pb.h"
 
 namespace grpc {
 class Channel;
@@ -106,6 +107,10 @@ class GrpcOrchestratorClient final : public TaskClient,
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowDefs(
       absl::string_view name, bool all_versions) override;
   absl::StatusOr<std::vector<conductor::proto::TaskDef>> ListTaskDefs() override;
+
+  // When workers last polled the queues of `task_type` (every queue when empty), through
+  // cmig.v1.TaskQueues; Unimplemented from a server without it (a Conductor server).
+  absl::StatusOr<std::vector<::cmig::v1::PollData>> GetPollData(absl::string_view task_type);
 
   // WorkflowClient.
   absl::StatusOr<std::string> StartWorkflow(

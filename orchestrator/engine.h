@@ -179,6 +179,16 @@ class Engine {
   int64_t QueueSize(const std::string& queue_name) const;
   // Every queue that ever held a task, with its size.
   std::vector<std::pair<std::string, int64_t>> QueueSizes() const;
+  // The latest poll of each queue polled since the engine started, as Conductor's poll data:
+  // of the queues of `task_type` (every domain), or of every queue when it is empty. Sorted by
+  // queue name.
+  struct PollRecord {
+    std::string task_type;
+    std::string domain;
+    std::string worker_id;
+    int64_t last_poll_ms = 0;
+  };
+  std::vector<PollRecord> PollRecords(const std::string& task_type) const;
 
  private:
   struct WorkflowState;

@@ -66,6 +66,9 @@ struct Engine::Queue {
   std::map<std::pair<int64_t, uint64_t>, std::string> items;
   absl::flat_hash_map<std::string, std::pair<int64_t, uint64_t>> keys;
   std::deque<uint64_t> waiters;  // parked poll ids, oldest first (cancelled ids skipped)
+  // The latest poll of this queue since the engine started: who, and when (engine clock).
+  std::string last_worker_id;
+  int64_t last_poll_ms = 0;
 };
 
 namespace engine_internal {

@@ -2,6 +2,7 @@
 // when delayed tasks become visible, when parked polls expire and when workflows are decided
 // again.
 #include <algorithm>
+#include <tuple>
 
 #include "definitions/task_types.h"
 #include "orchestrator/engine.h"
@@ -210,6 +211,8 @@ uint64_t Engine::Poll(const std::string& queue_name, const std::string& worker_i
     absl::MutexLock lock(&mu_);
     auto& qp = queues_[queue_name];
     if (!qp) qp = std::make_unique<Queue>();
+    qp->last_worker_id = worker_id;
+    qp->last_poll_ms = clock_.NowMs();
     Txn txn;
     if (!stopping_) tasks = TakeTasksLocked(*qp, worker_id, count, txn);
     SubmitLocked(txn, nullptr);
@@ -291,6 +294,27 @@ std::vector<std::pair<std::string, int64_t>> Engine::QueueSizes() const {
   std::vector<std::pair<std::string, int64_t>> out;
   for (const auto& [name, q] : queues_) out.emplace_back(name, q->items.size());
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Engine::PollRecord> Engine::PollRecords(const std::string& task_type) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<PollRecord> out;
+  for (const auto& [name, q] : queues_) {
+    if (q->last_poll_ms == 0) continue;  // held tasks, never polled
+    // Queue names are "domain:type" or "type" (TaskQueueName).
+    const size_t colon = name.find(':');
+    PollRecord r;
+    r.task_type = colon == std::string::npos ? name : name.substr(colon + 1);
+    r.domain = colon == std::string::npos ? "" : name.substr(0, colon);
+    if (!task_type.empty() && r.task_type != task_type) continue;
+    r.worker_id = q->last_worker_id;
+    r.last_poll_ms = q->last_poll_ms;
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const PollRecord& a, const PollRecord& b) {
+    return std::tie(a.task_type, a.domain) < std::tie(b.task_type, b.domain);
+  });
   return out;
 }
 

@@ -441,6 +441,35 @@ void AllQueues(Engine& engine, const CallPtr& call) {
   call->Json(v);
 }
 
+// Conductor's PollData list: [{"queueName", "domain", "workerId", "lastPollTime"}].
+void ReplyPollData(Engine& engine, const std::string& task_type, const CallPtr& call) {
+  Value v;
+  v.mutable_list_value();
+  for (const Engine::PollRecord& r : engine.PollRecords(task_type)) {
+    auto& f = *v.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields();
+    f["queueName"].set_string_value(r.task_type);
+    if (r.domain.empty()) {
+      f["domain"].set_null_value(google::protobuf::NULL_VALUE);
+    } else {
+      f["domain"].set_string_value(r.domain);
+    }
+    f["workerId"].set_string_value(r.worker_id);
+    f["lastPollTime"].set_number_value(static_cast<double>(r.last_poll_ms));
+  }
+  call->Json(v);
+}
+
+void PollData(Engine& engine, const CallPtr& call) {
+  std::optional<std::string> type = call->Query("taskType");
+  if (!type.has_value() || type->empty()) {
+    call->Error(absl::InvalidArgumentError("parameter 'taskType' is required"));
+    return;
+  }
+  ReplyPollData(engine, *type, call);
+}
+
+void AllPollData(Engine& engine, const CallPtr& call) { ReplyPollData(engine, "", call); }
+
 }  // namespace
 
 void AddExecutionRoutes(std::vector<Route>& routes) {
@@ -473,6 +502,8 @@ void AddExecutionRoutes(std::vector<Route>& routes) {
       R("GET", "/api/tasks/queue/sizes", QueueSizes),
       R("GET", "/api/tasks/queue/size", QueueSize),
       R("GET", "/api/tasks/queue/all", AllQueues),
+      R("GET", "/api/tasks/queue/polldata/all", AllPollData),
+      R("GET", "/api/tasks/queue/polldata", PollData),
       R("POST", "/api/tasks/{}/log", AddTaskLog),
       R("GET", "/api/tasks/{}/log", GetTaskLogs),
       R("GET", "/api/tasks/{}", GetTask),

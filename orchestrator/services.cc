@@ -124,6 +124,27 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
   Engine& engine_;
 };
 
+class TaskQueuesImpl final : public cmig::v1::TaskQueues::CallbackService {
+ public:
+  explicit TaskQueuesImpl(Engine& engine) : engine_(engine) {}
+
+  ServerUnaryReactor* GetPollData(CallbackServerContext* ctx,
+                                  const cmig::v1::GetPollDataRequest* req,
+                                  cmig::v1::GetPollDataResponse* resp) override {
+    for (const Engine::PollRecord& r : engine_.PollRecords(req->task_type())) {
+      cmig::v1::PollData* d = resp->add_poll_data();
+      d->set_queue_name(r.task_type);
+      d->set_domain(r.domain);
+      d->set_worker_id(r.worker_id);
+      d->set_last_poll_time(r.last_poll_ms);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+};
+
 // Streams a list of messages, one write at a time. Owns itself; deleted in OnDone.
 template <typename T>
 class WriteAllReactor final : public ::grpc::ServerWriteReactor<T> {
@@ -532,6 +553,8 @@ std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) 
   if (!conductor_api_only) {
     out.push_back({cmig::v1::DefinitionCatalog::service_full_name(),
                    std::make_unique<CatalogServiceImpl>(engine)});
+    out.push_back(
+        {cmig::v1::TaskQueues::service_full_name(), std::make_unique<TaskQueuesImpl>(engine)});
   }
   out.push_back(
       {ws::WorkflowService::service_full_name(), std::make_unique<WorkflowServiceImpl>(engine)});

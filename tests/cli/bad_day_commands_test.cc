@@ -48,6 +48,13 @@ TEST_F(BadDayCommandsTest, TerminatingTheOutgoingMigrationEndsTheIncomingOneAndR
   std::string id;
   ASSERT_NO_FATAL_FAILURE(MigrateWithTheTargetsWorkerDown(&id));
   const std::string incoming_id = IncomingOf(b_, id).front().workflow_id();
+  // `status` says why the migration does not move: no worker polls the incoming step's type in B.
+  RunResult status = Cli({"status", id});
+  ASSERT_EQ(status.exit_code, 0) << status;
+  EXPECT_THAT(status.out,
+              HasSubstr(absl::StrCat("Waiting for workers:\n  - incoming workflow ", incoming_id,
+                                     ": step validate is SCHEDULED, but no worker has polled "
+                                     "cmig_validate_package on 'B' since it started")));
   // Retrying a migration that still runs says what to do instead of Conductor's raw answer.
   RunResult retry = Cli({"retry", id});
   EXPECT_EQ(retry.exit_code, 1) << retry;

@@ -1,7 +1,10 @@
 #include "cli/output.h"
 
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "cli/workflow_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -33,6 +36,48 @@ TEST(TerminalSafeTest, TableCellsAreShownEscaped) {
   std::ostringstream out;
   t.Print(out);
   EXPECT_EQ(out.str(), "NAME\nesc\\x1b]0;title\\x07name\n");
+}
+
+conductor::proto::Task Scheduled(const std::string& ref, const std::string& type,
+                                 const std::string& domain = "") {
+  conductor::proto::Task t;
+  t.set_reference_task_name(ref);
+  t.set_task_type(type);
+  t.set_domain(domain);
+  t.set_status(conductor::proto::Task::SCHEDULED);
+  return t;
+}
+
+v1::PollData Polled(const std::string& type, const std::string& domain, int64_t at) {
+  v1::PollData p;
+  p.set_queue_name(type);
+  p.set_domain(domain);
+  p.set_worker_id("worker-1");
+  p.set_last_poll_time(at);
+  return p;
+}
+
+TEST(WaitingForWorkersTest, NamesStepsWhoseTaskTypeNoWorkerPolls) {
+  const int64_t now = 1'000'000'000;
+  const conductor::proto::Task never = Scheduled("fetch", "cmig_fetch");
+  const conductor::proto::Task polled = Scheduled("plan", "cmig_plan");
+  const conductor::proto::Task gone = Scheduled("apply", "cmig_apply");
+  const conductor::proto::Task other_domain = Scheduled("verify", "cmig_verify", "blue");
+  const std::vector<v1::PollData> polls = {
+      Polled("cmig_plan", "", now - 2'000),
+      Polled("cmig_apply", "", now - kWorkerGoneAfterMs - 5'000),
+      Polled("cmig_verify", "", now - 1'000),  // the queue without a domain: not this step's
+  };
+  EXPECT_THAT(WaitingForWorkers({&never, &polled, &gone, &other_domain}, polls, "dev:8090", now),
+              ::testing::ElementsAre(
+                  "step fetch is SCHEDULED, but no worker has polled cmig_fetch on dev:8090 since "
+                  "it started: is migration-worker running against it?",
+                  ::testing::AllOf(
+                      ::testing::StartsWith("step apply is SCHEDULED, but no worker has polled "
+                                            "cmig_apply on dev:8090 for "),
+                      ::testing::HasSubstr("(last: worker-1)")),
+                  ::testing::StartsWith("step verify is SCHEDULED, but no worker has polled "
+                                        "cmig_verify (domain blue) on dev:8090 since")));
 }
 
 }  // namespace

@@ -64,6 +64,15 @@ c -f -X POST "$API/tasks" -d "{\"taskId\":\"$task_id\",\"workflowInstanceId\":\"
 wf=$(c -f "$API/workflow/$id")
 [ "$(echo "$wf" | json '["status"]')" = COMPLETED ] || fail "workflow: $wf"
 [ "$(echo "$wf" | json '["output"]["greeting"]')" = "hello, world" ] || fail "output: $wf"
+# Who polled the queue, and when, as Conductor's poll data.
+polls=$(c -f "$API/tasks/queue/polldata?taskType=greet")
+[ "$(echo "$polls" | json '[0]["queueName"]')" = greet ] || fail "polldata: $polls"
+[ "$(echo "$polls" | json '[0]["workerId"]')" = curl ] || fail "polldata worker: $polls"
+[ "$(echo "$polls" | json '[0]["lastPollTime"] > 0')" = True ] || fail "polldata time: $polls"
+all_polls=$(c -f "$API/tasks/queue/polldata/all")
+[ "$(echo "$all_polls" | json '.__len__()')" = 1 ] || fail "polldata/all: $all_polls"
+[ "$(echo "$all_polls" | json '[0]["queueName"]')" = greet ] || fail "polldata/all: $all_polls"
+[ "$(code -H "$AUTH" "$API/tasks/queue/polldata")" = 400 ] || fail "polldata without taskType"
 
 "$BUILD/cli/migrationctl" access-key create --output "$WORK/key.json" \
   --server="127.0.0.1:$(cat "$WORK/grpc.port")" --token-file="$WORK/token" >/dev/null
