@@ -113,7 +113,7 @@ absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> WrittenEnvironment
 class ValidatePackageStep final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     std::string ref;
     const Value* inline_package = ctx.Input("package");
     const Value* package_ref = ctx.Input("packageRef");
@@ -217,7 +217,7 @@ void WarnOfDroppedKeys(const PackageContents& contents, v1::MigrationPlan& plan)
 class PlanMigrationStep final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "packageRef"));
     std::string target_env;
     if (const Value* t = ctx.Input("targetEnvironment"); t && t->has_string_value()) {
@@ -265,7 +265,7 @@ class PlanMigrationStep final : public Step {
 class SnapshotTarget final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
@@ -323,7 +323,7 @@ class SnapshotTarget final : public Step {
 class ApplyMigration final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
     ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
@@ -413,7 +413,7 @@ class ApplyMigration final : public Step {
 class VerifyApplied final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string package_ref, StringInput(ctx, "packageRef"));
     ASSIGN_OR_RETURN(std::string plan_ref, StringInput(ctx, "planRef"));
     std::string target_env;

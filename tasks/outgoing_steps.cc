@@ -56,7 +56,8 @@ client::WorkflowClient& IncomingRunner(Remote& target, client::WorkflowClient& h
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "environment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     v1::Selection selection;
     RETURN_IF_ERROR(FromValue(ctx.Input("selection"), "selection", &selection));
     if (selection.workflows().empty() && selection.task_defs().empty() &&
@@ -218,7 +219,8 @@ class FetchDefinitions final : public Step {
 class DiscoverReferences final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "environment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "definitionsRef"));
     ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
     ASSIGN_OR_RETURN(auto fetched,
@@ -304,7 +306,8 @@ class DiscoverReferences final : public Step {
 class BuildPackageStep final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "sourceEnvironment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string source_env, StringInput(ctx, "sourceEnvironment"));
     ASSIGN_OR_RETURN(std::string ref, StringInput(ctx, "discoveryRef"));
     ASSIGN_OR_RETURN(v1::MigrationOptions options, OptionsInput(ctx));
@@ -534,7 +537,8 @@ class StartsIncoming : public Step {
 class PushPackage final : public StartsIncoming {
  public:
   using StartsIncoming::StartsIncoming;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "targetEnvironment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     ASSIGN_OR_RETURN(Started started, StartIncoming(ctx, /*reuse=*/true));
     TaskOutcome out;
@@ -565,7 +569,8 @@ class PushPackage final : public StartsIncoming {
 class AwaitIncoming final : public StartsIncoming {
  public:
   using StartsIncoming::StartsIncoming;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "targetEnvironment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     static constexpr absl::Duration kMaxPause = absl::Milliseconds(500);
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     // The incoming workflow this attempt started, when it started one; else the push's.
@@ -724,7 +729,8 @@ class AwaitIncoming final : public StartsIncoming {
 class VerifyTargetStep final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  const char* RemoteEnvironmentInput() const override { return "targetEnvironment"; }
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
     v1::MigrationReport incoming;
     if (const Value* r = ctx.Input("incomingReportRef");

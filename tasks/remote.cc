@@ -8,6 +8,43 @@
 
 namespace cmig::tasks {
 
+absl::Status ExplainRefusal(const absl::Status& refused,
+                            migration::EnvironmentResolver& environments, absl::string_view id) {
+  const bool unauthenticated = absl::IsUnauthenticated(refused);
+  if ((!unauthenticated && !absl::IsPermissionDenied(refused)) || id.empty()) return refused;
+  absl::StatusOr<v1::Environment> env = environments.Resolve(id);
+  if (!env.ok()) return refused;
+  std::string credential;
+  std::string fix;
+  if (!env->token_secret().empty()) {
+    credential = absl::StrCat("the token in secret '", env->token_secret(), "'");
+    fix = absl::StrCat("put a token it accepts into that secret where this migration runs ",
+                       "(migrationctl secret put ", env->token_secret(), ")");
+  } else if (!env->access_key_id().empty()) {
+    credential = absl::StrCat("access key '", env->access_key_id(), "' (its secret in secret '",
+                              env->access_key_secret(), "')");
+    fix = absl::StrCat("check that the key is valid there and put its secret into secret '",
+                       env->access_key_secret(), "' where this migration runs");
+  } else {
+    credential = "no credential (the environment names no token or access key secret)";
+    fix = absl::StrCat("give it one: migrationctl env add ", id,
+                       " --address ... --token-secret NAME (or --access-key-id and "
+                       "--access-key-secret)");
+  }
+  if (!unauthenticated) {
+    fix =
+        "use a credential allowed to read and write definitions there (and start and read "
+        "workflows, for a gRPC target), then retry the migration";
+  } else {
+    absl::StrAppend(&fix, ", then retry the migration");
+  }
+  return absl::Status(
+      refused.code(),
+      absl::StrCat("environment '", id, "' ", unauthenticated ? "refused " : "accepted ",
+                   credential, unauthenticated ? "" : " but denies the operation", ": ",
+                   refused.message(), "; ", fix));
+}
+
 absl::StatusOr<std::shared_ptr<Remote>> RemoteEnvironments::Connect(absl::string_view id) {
   ASSIGN_OR_RETURN(v1::Environment env, environments_.Resolve(id));
   return Connect(env);

@@ -33,6 +33,12 @@ struct Remote {
   std::string fingerprint;  // address, TLS, key id and credential hashes: reconnect on change
 };
 
+// `refused` (UNAUTHENTICATED or PERMISSION_DENIED from environment `id`), with the same code and
+// a message that names the environment, the secret its credential is read from (never a value)
+// and what to change. Other errors, and an id `environments` does not know, come back as they are.
+absl::Status ExplainRefusal(const absl::Status& refused,
+                            migration::EnvironmentResolver& environments, absl::string_view id);
+
 class RemoteEnvironments {
  public:
   // Borrows both resolvers, which must outlive this. `call_timeout` is the deadline of each call

@@ -53,7 +53,7 @@ absl::StatusOr<std::optional<std::string>> CurrentHash(migration::DefinitionSour
 class RestoreSnapshot final : public Step {
  public:
   using Step::Step;
-  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) override {
+  absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) override {
     ASSIGN_OR_RETURN(std::string failed_id, StringInput(ctx, "failedWorkflowId"));
     ASSIGN_OR_RETURN(conductor::proto::Workflow failed,
                      deps().workflows->GetWorkflowStatus(failed_id, /*include_tasks=*/true));

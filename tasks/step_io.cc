@@ -360,6 +360,14 @@ absl::StatusOr<std::string> StepState::Load(absl::string_view ref, absl::string_
   return bytes;
 }
 
+absl::StatusOr<TaskOutcome> Step::Execute(TaskContext& ctx) {
+  absl::StatusOr<TaskOutcome> outcome = Run(ctx);
+  if (outcome.ok()) return outcome;
+  const Value* env = ctx.Input(RemoteEnvironmentInput());
+  if (env == nullptr || !env->has_string_value()) return outcome;
+  return ExplainRefusal(outcome.status(), *deps().environments, env->string_value());
+}
+
 absl::StatusOr<std::shared_ptr<client::ConductorEnvironment>> StepState::Source(
     absl::string_view source_env) {
   if (source_env.empty()) return Here();

@@ -253,7 +253,17 @@ class Step : public TaskHandler {
  public:
   explicit Step(std::shared_ptr<StepState> state) : state_(std::move(state)) {}
 
+  // Runs the step. When the environment it reaches refuses the credentials this worker holds for
+  // it (UNAUTHENTICATED) or the operation (PERMISSION_DENIED), the error names the environment
+  // and what to fix (ExplainRefusal); retrying cannot help, so the task fails terminally.
+  absl::StatusOr<TaskOutcome> Execute(TaskContext& ctx) final;
+
  protected:
+  virtual absl::StatusOr<TaskOutcome> Run(TaskContext& ctx) = 0;
+  // The input naming the other environment the step reaches: "remoteTarget" (an incoming step
+  // writing a REST target on its behalf) unless a step says otherwise.
+  virtual const char* RemoteEnvironmentInput() const { return "remoteTarget"; }
+
   StepState& state() { return *state_; }
   const MigrationDeps& deps() { return state_->deps(); }
 

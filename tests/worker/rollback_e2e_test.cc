@@ -127,5 +127,34 @@ TEST_F(MigrationE2eTest, RetryingABlockedMigrationAfterTheTargetIsFixedPlansAgai
   EXPECT_EQ(awaits, 2) << "both attempts stay in the outgoing history";
 }
 
+// A target that refuses the token is not retried with backoff: the push fails at once, naming
+// the environment and the secret that holds its token, and nothing reaches the target; once the
+// secret is fixed, a retry completes the migration.
+TEST_F(MigrationE2eTest, ATargetThatRefusesTheTokenFailsAtOnceNamingTheEnvironmentAndSecret) {
+  SeedSource();
+  StartWorkers();
+  ASSERT_OK(a_.ext->PutSecret("b-token", "not-the-token-b-accepts"));
+  const DefinitionHashes before = Hashes(b_);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  const Task* push = FindTask(out, "push");
+  ASSERT_NE(push, nullptr);
+  EXPECT_EQ(push->status(), Task::FAILED_WITH_TERMINAL_ERROR) << push->reason_for_incompletion();
+  int attempts = 0;
+  for (const Task& t : out.tasks()) attempts += t.reference_task_name() == "push" ? 1 : 0;
+  EXPECT_EQ(attempts, 1) << "an authentication failure is not retried";
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("environment 'B'"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("secret 'b-token'"));
+  EXPECT_THAT(out.reason_for_incompletion(), Not(HasSubstr("not-the-token-b-accepts")));
+  EXPECT_EQ(Hashes(b_), before);
+  // Fixed as the message says, a retry of the same migration goes through.
+  ASSERT_OK(a_.ext->PutSecret("b-token", b_.token));
+  ASSERT_OK(a_.client->RetryWorkflow(id, /*resume_subworkflow_tasks=*/false));
+  Workflow retried = Wait(a_, id);
+  EXPECT_EQ(retried.status(), Workflow::COMPLETED) << retried.reason_for_incompletion();
+  EXPECT_NE(Hashes(b_), before);
+}
+
 }  // namespace
 }  // namespace cmig::e2e
