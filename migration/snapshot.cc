@@ -1,5 +1,7 @@
 #include "migration/snapshot.h"
 
+#include <openssl/crypto.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -146,6 +148,10 @@ std::string SecretBackupName(absl::string_view workflow_id, absl::string_view na
   return absl::StrCat(SecretBackupPrefix(workflow_id), name);
 }
 
+std::string SecretWrittenName(absl::string_view workflow_id, absl::string_view name) {
+  return absl::StrCat(SecretBackupPrefix(workflow_id), "written.", name);
+}
+
 absl::StatusOr<std::vector<v1::SecretSnapshot>> SnapshotSecrets(
     const std::vector<std::string>& names, absl::string_view workflow_id,
     client::SecretClient& store) {
@@ -179,6 +185,20 @@ absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
                                              client::SecretClient& store) {
   SecretRestore r;
   for (const v1::SecretSnapshot& s : snapshot.secrets()) {
+    // What the apply wrote, when it got to write this secret.
+    absl::StatusOr<std::string> written = store.GetSecret(SecretWrittenName(workflow_id, s.name()));
+    if (!written.ok() && !absl::IsNotFound(written.status())) return written.status();
+    if (written.ok()) {
+      absl::StatusOr<std::string> current = store.GetSecret(s.name());
+      if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
+      const bool same = current.ok() && current->size() == written->size() &&
+                        CRYPTO_memcmp(current->data(), written->data(), written->size()) == 0;
+      if (!same) {
+        // Deleted since a prior value existed, or holding another value: the operator's change.
+        if (current.ok() || s.existed()) r.changed_since.push_back(s.name());
+        continue;
+      }
+    }
     if (!s.existed()) {
       absl::Status st = store.DeleteSecret(s.name());
       if (!st.ok() && !absl::IsNotFound(st)) return st;

@@ -81,13 +81,23 @@ absl::StatusOr<std::vector<v1::SecretSnapshot>> SnapshotSecrets(
     const std::vector<std::string>& names, absl::string_view workflow_id,
     client::SecretClient& store);
 
+// The name under which the apply of incoming workflow `workflow_id` keeps a copy of the value it
+// wrote to secret `name`, so that a rollback can tell a value changed by hand since:
+// "cmig-backup.<workflow_id>.written.<name>". ReleaseSecretBackups removes it with the backups.
+std::string SecretWrittenName(absl::string_view workflow_id, absl::string_view name);
+
 struct SecretRestore {
   int restored = 0;  // prior values put back
   int removed = 0;   // secrets the apply created, deleted
+  // Secrets whose value changed in the target since the apply wrote it (or that were deleted
+  // since): left as they are.
+  std::vector<std::string> changed_since;
 };
 
 // Puts back every prior value recorded in `snapshot` from its backup and deletes every secret that
-// did not exist, then removes the backups of `workflow_id`. A backup already gone means an earlier
+// did not exist, then removes the backups of `workflow_id`. A secret whose value is no longer the
+// one the apply wrote (its SecretWrittenName copy; compared in constant time) was changed by hand
+// since: it is left as it is and listed in changed_since. A backup already gone means an earlier
 // attempt restored that secret (backups are removed only after every value was put back), so it
 // is skipped: running it twice is harmless. Errors of `store` pass through.
 absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,

@@ -41,6 +41,7 @@ using migration::PlanSecrets;
 using migration::ReleaseSecretBackups;
 using migration::ReportFromPlan;
 using migration::SecretsToWrite;
+using migration::SecretWrittenName;
 using migration::SnapshotSecrets;
 using migration::StepsToApply;
 using migration::TakeSnapshot;
@@ -351,6 +352,10 @@ class ApplyMigration final : public Step {
       for (const v1::SecretValue& secret : package.secrets()) {
         if (to_write.count(secret.name()) == 0) continue;
         RETURN_IF_ERROR(secret_store->PutSecret(secret.name(), secret.value()));
+        // After the write: a copy without its secret means it was never written, and a
+        // rollback then restores the secret as usual.
+        RETURN_IF_ERROR(secret_store->PutSecret(
+            SecretWrittenName(ctx.task().workflow_instance_id(), secret.name()), secret.value()));
       }
       ctx.AddLog(absl::StrCat("wrote ", secrets.size(), " secret values"));
     }

@@ -120,13 +120,19 @@ class RestoreSnapshot final : public Step {
       ctx.AddLog(absl::StrCat("secrets: put back ", secrets.restored, " prior values, deleted ",
                               secrets.removed, " the apply created"));
     }
+    // Keys changed in the target since the apply wrote them: nothing is restored over them.
+    std::vector<std::string> changed;
+    for (const std::string& name : secrets.changed_since) {
+      changed.push_back(DescribeItem(v1::ITEM_KIND_SECRET, name, 0));
+      ctx.AddLog(absl::StrCat(changed.back(),
+                              " was changed in the target after the migration wrote it; left as "
+                              "it is"));
+    }
     int restored = 0, removed = 0;
     // Definitions the server cannot remove (a Conductor server has no gRPC call that removes a
     // workflow definition). The rest of the snapshot is still restored before failing.
     std::vector<std::string> left;
     std::string why_left;
-    // Keys changed in the target since the apply wrote them: nothing is restored over them.
-    std::vector<std::string> changed;
     ASSIGN_OR_RETURN(std::unique_ptr<migration::DefinitionSource> now, ReadAll(*written));
     for (const RestoreStep& s : steps) {
       ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentHash(*now, s));

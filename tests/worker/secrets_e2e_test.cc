@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "tests/worker/migration_e2e_fixture.h"
+#include "workflows/lifecycle.h"
 
 namespace cmig::e2e {
 namespace {
@@ -116,6 +117,42 @@ TEST_F(MigrationE2eTest, FailedApplyPutsBackPriorSecretValuesAndDeletesNewSecret
   ASSERT_TRUE(absl::StartsWith(snapshot_ref, "sha256:"));
   ASSERT_OK_AND_ASSIGN(std::string snapshot_bytes, b_.ext->GetBlob(snapshot_ref.substr(7)));
   for (const std::string& v : values) EXPECT_THAT(snapshot_bytes, ::testing::Not(HasSubstr(v)));
+}
+
+// An operator who sets a secret by hand while the migration runs keeps that value: the rollback
+// restores nothing over it and names it, as it does for definitions.
+TEST_F(MigrationE2eTest, ARollbackLeavesASecretChangedByHandSinceTheApplyAndNamesIt) {
+  SeedSource();
+  ASSERT_OK(a_.ext->PutSecret("ledger_key", "ledger-value-from-a"));
+  ASSERT_OK(b_.ext->PutSecret("ledger_key", "ledger-value-of-b"));
+  tasks::MigrationDeps faulty;
+  // After the apply wrote the secret, the operator sets it by hand; then the apply fails.
+  faulty.before_apply_write = [&](const ApplyStep&, int index) -> absl::Status {
+    if (index > 0) return absl::OkStatus();
+    EXPECT_OK(b_.ext->PutSecret("ledger_key", "set-by-hand-during-the-migration"));
+    return absl::FailedPreconditionError("injected failure after the secrets were written");
+  };
+  StartWorker(a_);
+  StartWorker(b_, faulty);
+  const std::string id = StartMigration(kSelectOrder, kSecretsUpdate);
+  Workflow out = Wait(a_, id);
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  Workflow in = Incoming(id);
+  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> rollback, workflows::RollbackOf(*b_.client, in));
+  ASSERT_TRUE(rollback.has_value());
+  Workflow ended = Wait(b_, rollback->workflow_id());
+  ASSERT_EQ(ended.status(), Workflow::COMPLETED) << ended.reason_for_incompletion();
+  const Task* restore = FindTask(ended, "restore");
+  ASSERT_NE(restore, nullptr);
+  EXPECT_EQ(restore->output_data().at("secretsRestored").number_value(), 0);
+  EXPECT_THAT(WriteJson(restore->output_data().at("changedSinceApply")),
+              HasSubstr("secret 'ledger_key'"));
+  ASSERT_OK_AND_ASSIGN(std::string ledger, b_.ext->GetSecret("ledger_key"));
+  EXPECT_EQ(ledger, "set-by-hand-during-the-migration");
+  EXPECT_THAT(Backups(b_), ::testing::IsEmpty());
+  ExpectNoSecretValues(
+      *b_.client, ended,
+      {"ledger-value-from-a", "ledger-value-of-b", "set-by-hand-during-the-migration"});
 }
 
 TEST_F(MigrationE2eTest, AnIncomingWorkflowRetriedAfterItsRollbackFindsItsSecretPackageGone) {
