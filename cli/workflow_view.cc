@@ -463,7 +463,10 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
   bool unreachable = false;
   while (true) {
     absl::StatusOr<Workflow> read = client.GetWorkflowStatus(workflow_id, /*include_tasks=*/true);
-    if (absl::IsUnavailable(read.status()) || absl::IsDeadlineExceeded(read.status())) {
+    // A server shutting down cancels the calls it is serving (CANCELLED), then refuses
+    // connections (UNAVAILABLE) until it is back.
+    if (absl::IsUnavailable(read.status()) || absl::IsDeadlineExceeded(read.status()) ||
+        absl::IsCancelled(read.status())) {
       // The server restarts or the network blips: the migration goes on there, so keep looking.
       if (!unreachable) {
         progress << TerminalSafe(absl::StrCat("  the server is unreachable (",
