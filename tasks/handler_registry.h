@@ -12,16 +12,28 @@
 #ifndef CMIG_TASKS_HANDLER_REGISTRY_H_
 #define CMIG_TASKS_HANDLER_REGISTRY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tasks/task_handler.h"
 
 namespace cmig::tasks {
+
+// Work done on a schedule rather than for a task: `run` every `every` (zero: never), from one
+// thread of the worker (worker/chores.h), first `every` after the worker starts. An error is
+// logged and the next run tries again.
+struct Chore {
+  std::string name;
+  absl::Duration every;
+  std::function<absl::Status()> run;
+};
 
 class HandlerRegistry {
  public:
@@ -39,8 +51,12 @@ class HandlerRegistry {
   // Registered task types, sorted.
   std::vector<std::string> task_types() const;
 
+  void AddChore(Chore chore) { chores_.push_back(std::move(chore)); }
+  const std::vector<Chore>& chores() const { return chores_; }
+
  private:
   std::map<std::string, std::unique_ptr<TaskHandler>, std::less<>> handlers_;
+  std::vector<Chore> chores_;
 };
 
 }  // namespace cmig::tasks

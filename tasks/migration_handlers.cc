@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "tasks/step_io.h"
 #include "tasks/steps.h"
+#include "tasks/terminations.h"
 
 namespace cmig::tasks {
 
@@ -28,6 +29,11 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry, MigrationDeps 
   RETURN_IF_ERROR(RegisterOutgoingSteps(registry, state));
   RETURN_IF_ERROR(RegisterIncomingSteps(registry, state));
   RETURN_IF_ERROR(RegisterRollbackStep(registry, state));
+  auto followed = std::make_shared<TerminationsFollowed>();
+  registry.AddChore(
+      {.name = "end the incoming workflows of terminated migrations",
+       .every = state->deps().follow_terminations_every,
+       .run = [state, followed] { return FollowTerminations(*state, *followed).status(); }});
   return absl::OkStatus();
 }
 

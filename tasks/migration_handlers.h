@@ -103,6 +103,9 @@ struct MigrationDeps {
   // holding no thread meanwhile.
   absl::Duration await_in_step = absl::Seconds(5);
   absl::Duration await_poll = absl::Seconds(1);
+  // How often the worker looks for outgoing migrations terminated through Conductor's own API
+  // whose incoming workflow still runs, and ends them (tasks/terminations.h); zero: never.
+  absl::Duration follow_terminations_every = absl::Seconds(10);
   // Definitions written per call by the apply step.
   int apply_batch_size = 500;
   // Test hook: called before each write batch of the apply step with the index of its first

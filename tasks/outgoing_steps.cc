@@ -46,13 +46,6 @@ using google::protobuf::Value;
 // Selections naming at least this many definitions are fetched by listing the source.
 constexpr int kListWhenSelectingAtLeast = 64;
 
-// Where the incoming workflow for `target` runs: a gRPC target runs it itself; a REST target (a
-// Conductor server as it ships) has no migration worker, so it runs `here` and writes to it.
-client::WorkflowClient& IncomingRunner(Remote& target, client::WorkflowClient& here) {
-  client::GrpcOrchestratorClient* remote = target.environment->orchestrator();
-  return remote != nullptr ? static_cast<client::WorkflowClient&>(*remote) : here;
-}
-
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
@@ -457,14 +450,8 @@ class StartsIncoming : public Step {
     started.where = remote_orchestrator != nullptr
                         ? absl::StrCat("in '", target_env, "'")
                         : absl::StrCat("here, for REST environment '", target_env, "'");
-    if (absl::Status reached = target->environment->Check(); !reached.ok()) {
-      // Refused credentials will be refused again: fail now, before anything starts.
-      if (absl::IsUnauthenticated(reached) || absl::IsPermissionDenied(reached)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "environment '", target_env, "' refused the credentials: ", reached.message()));
-      }
-      return reached;
-    }
+    // Refused credentials fail the step at once (Step::Execute names what to fix).
+    RETURN_IF_ERROR(target->environment->Check());
     if (reuse) {
       ASSIGN_OR_RETURN(std::vector<conductor::proto::Workflow> existing,
                        runner.GetWorkflowsByCorrelationId(kIncomingWorkflowName, correlation,

@@ -8,6 +8,11 @@
 
 namespace cmig::tasks {
 
+client::WorkflowClient& IncomingRunner(Remote& target, client::WorkflowClient& here) {
+  client::GrpcOrchestratorClient* remote = target.environment->orchestrator();
+  return remote != nullptr ? static_cast<client::WorkflowClient&>(*remote) : here;
+}
+
 absl::Status ExplainRefusal(const absl::Status& refused,
                             migration::EnvironmentResolver& environments, absl::string_view id) {
   const bool unauthenticated = absl::IsUnauthenticated(refused);

@@ -33,6 +33,10 @@ struct Remote {
   std::string fingerprint;  // address, TLS, key id and credential hashes: reconnect on change
 };
 
+// Where the incoming workflow for `target` runs: a gRPC target runs it itself; a REST target (a
+// Conductor server as it ships) has no migration worker, so it runs `here` and writes to it.
+client::WorkflowClient& IncomingRunner(Remote& target, client::WorkflowClient& here);
+
 // `refused` (UNAUTHENTICATED or PERMISSION_DENIED from environment `id`), with the same code and
 // a message that names the environment, the secret its credential is read from (never a value)
 // and what to change. Other errors, and an id `environments` does not know, come back as they are.

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
+#include "worker/chores.h"
 #include "worker/config.h"
 #include "worker/health_server.h"
 #include "worker/install_paths.h"
@@ -239,8 +240,11 @@ int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handler
     spdlog::error("{}", s.ToString());
     return 1;
   }
+  ChoreRunner chores(registry.chores());
+  chores.Start();
   while (!WaitForSignal(signals, absl::Hours(24))) {
   }
+  chores.Stop();
 
   const absl::Duration grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
   spdlog::info("draining: {} task(s) in flight, grace {}", worker.in_flight(),

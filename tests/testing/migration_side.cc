@@ -73,10 +73,14 @@ absl::Status MigrationSide::StartWorker(tasks::MigrationDeps deps,
                                         const worker::WorkerOptions& options) {
   RETURN_IF_ERROR(tasks::RegisterMigrationHandlers(registry, std::move(deps)));
   worker = std::make_unique<worker::Worker>(*client, registry, options);
-  return worker->Start();
+  RETURN_IF_ERROR(worker->Start());
+  chores = std::make_unique<worker::ChoreRunner>(registry.chores());
+  chores->Start();
+  return absl::OkStatus();
 }
 
 void MigrationSide::Stop(absl::Duration grace) {
+  if (chores) chores->Stop();
   if (worker) worker->Shutdown(grace).IgnoreError();
   worker.reset();
   if (server) server->Shutdown();

@@ -28,6 +28,7 @@
 #include "orchestrator/server.h"
 #include "tasks/handler_registry.h"
 #include "tasks/migration_handlers.h"
+#include "worker/chores.h"
 #include "worker/worker.h"
 
 namespace cmig::testing {
@@ -56,6 +57,8 @@ struct MigrationSide {
   std::unique_ptr<migration::ExtensionSecretResolver> secrets;
   tasks::HandlerRegistry registry;
   std::unique_ptr<worker::Worker> worker;
+  // The registry's chores, as migration-worker runs them; destroyed (stopped) first.
+  std::unique_ptr<worker::ChoreRunner> chores;
 
   // Clients of `server` sending `token` (none when empty) and resolvers through its extensions.
   absl::Status Connect(const std::string& token, absl::Duration call_timeout);

@@ -467,7 +467,10 @@ TEST_F(RestEnvironmentsE2eTest, AWrongAccessKeyFailsAtOnceNamingTheEnvironment) 
   ASSERT_EQ(out.status(), Workflow::FAILED);
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("'prod'"));
   EXPECT_THAT(out.reason_for_incompletion(), Not(HasSubstr("a-wrong-key-secret")));
-  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("refused the credentials"));
+  // It names the environment, the key and the secret that holds the key's secret.
+  EXPECT_THAT(out.reason_for_incompletion(),
+              HasSubstr("environment 'prod' refused access key 'no-such-key' (its secret in "
+                        "secret 'prod-key')"));
   // Refused credentials are not retried, and nothing was started in their name.
   int pushes = 0;
   for (const auto& t : out.tasks()) pushes += t.reference_task_name() == "push" ? 1 : 0;

@@ -127,6 +127,44 @@ TEST_F(MigrationE2eTest, RetryingABlockedMigrationAfterTheTargetIsFixedPlansAgai
   EXPECT_EQ(awaits, 2) << "both attempts stay in the outgoing history";
 }
 
+// Terminated through Conductor's own API, the outgoing migration tells no one and starts no
+// failure workflow; the source's worker follows the termination: the incoming workflow in the
+// target is ended and rolled back, so nothing is applied when the target's worker comes back.
+TEST_F(MigrationE2eTest, AnOutgoingMigrationTerminatedWithConductorsApiEndsItsIncomingOne) {
+  SeedSource();
+  tasks::MigrationDeps following;
+  following.follow_terminations_every = absl::Milliseconds(50);
+  StartWorker(a_, following);  // B's worker is down: the incoming workflow waits there
+  const DefinitionHashes before = Hashes(b_);
+  const std::string id = StartMigration(kSelectOrder, "{}");
+  std::string incoming_id;
+  ASSERT_TRUE(cmig::testing::WaitFor(
+      [&] {
+        auto list = b_.client->GetWorkflowsByCorrelationId(
+            "incoming_migration_request", tasks::IncomingCorrelationId(id), true, false);
+        if (!list.ok() || list->empty()) return false;
+        incoming_id = list->front().workflow_id();
+        return true;
+      },
+      absl::Seconds(20), absl::Milliseconds(20)))
+      << "the push never started the incoming workflow";
+  ASSERT_OK(a_.client->TerminateWorkflow(id, "stopped in Conductor's UI"));
+
+  Workflow ended =
+      cmig::testing::WaitForWorkflow(*b_.client, incoming_id, cmig::testing::WorkflowEnded,
+                                     absl::Seconds(20), absl::Milliseconds(20));
+  EXPECT_EQ(ended.status(), Workflow::TERMINATED);
+  EXPECT_THAT(ended.reason_for_incompletion(),
+              HasSubstr(absl::StrCat("outgoing migration ", id,
+                                     " was terminated: stopped in Conductor's UI")));
+  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> rollback, workflows::RollbackOf(*b_.client, ended));
+  ASSERT_TRUE(rollback.has_value()) << "the ended incoming workflow is rolled back";
+  StartWorker(b_);
+  Workflow rolled_back = Wait(b_, rollback->workflow_id());
+  EXPECT_EQ(rolled_back.status(), Workflow::COMPLETED) << rolled_back.reason_for_incompletion();
+  EXPECT_EQ(Hashes(b_), before) << "nothing was applied";
+}
+
 // A target that refuses the token is not retried with backoff: the push fails at once, naming
 // the environment and the secret that holds its token, and nothing reaches the target; once the
 // secret is fixed, a retry completes the migration.
