@@ -276,7 +276,10 @@ absl::StatusOr<std::string> StepState::StoreIn(client::BlobClient* blobs, absl::
     std::string digest = Sha256Hex(bytes);
     absl::Status s = blobs->PutBlob(digest, bytes);
     if (s.ok()) return absl::StrCat(kStoredPrefix, digest);
-    if (!absl::IsUnimplemented(s)) return s;
+    if (!absl::IsUnimplemented(s)) {
+      return absl::Status(s.code(),
+                          absl::StrCat("storing the ", what, " in ", where, ": ", s.message()));
+    }
   }
   if (!may_inline) {
     return absl::FailedPreconditionError(absl::StrCat(

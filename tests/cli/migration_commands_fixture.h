@@ -32,6 +32,7 @@ class MigrationCommandsTest : public CliTest {
 
   void TearDown() override {
     for (Side* s : {&a_, &b_}) {
+      if (s->chores) s->chores->Stop();
       if (s->worker) s->worker->Shutdown(absl::Seconds(5)).IgnoreError();
       s->worker.reset();
     }

@@ -69,6 +69,8 @@ struct Environment : cmig::testing::MigrationSide {
   int port = 0;
   // As conductor-oss: Conductor's API only, every extension UNIMPLEMENTED.
   bool conductor_api_only = false;
+  // The server's --max_package_bytes; 0 keeps its default.
+  int64_t max_package_bytes = 0;
   // The worker's own configuration, consulted when the server has no environment or secret
   // store (set: the worker resolves through the fallbacks, as migration-worker does).
   std::unique_ptr<migration::ConfigEnvironmentResolver> config_environments;
@@ -117,6 +119,7 @@ class MigrationE2eTest : public ::testing::Test {
 
   void TearDown() override {
     for (Environment* e : {&a_, &b_}) {
+      if (e->chores) e->chores->Stop();
       if (e->worker) e->worker->Shutdown(absl::Seconds(5)).IgnoreError();
       e->worker.reset();
     }
@@ -135,6 +138,7 @@ class MigrationE2eTest : public ::testing::Test {
     options.listen_address = listen;
     options.tokens_file = tokens;
     options.conductor_api_only = e.conductor_api_only;
+    if (e.max_package_bytes > 0) options.max_package_bytes = e.max_package_bytes;
     options.http_listen_address = "127.0.0.1:0";
     auto s = orchestrator::OrchestratorServer::Start(options);
     ASSERT_OK(s.status());

@@ -194,5 +194,33 @@ TEST_F(MigrationE2eTest, ATargetThatRefusesTheTokenFailsAtOnceNamingTheEnvironme
   EXPECT_NE(Hashes(b_), before);
 }
 
+// A target whose package store takes less than the package: the push fails at once (no retries
+// with backoff), naming the environment and the limit to raise, and nothing reaches the target.
+class SmallPackageStoreTest : public MigrationE2eTest {
+ protected:
+  void SetUp() override {
+    b_.max_package_bytes = 512;
+    MigrationE2eTest::SetUp();
+  }
+};
+
+TEST_F(SmallPackageStoreTest, APackageLargerThanTheTargetAcceptsFailsAtOnceNamingTheLimit) {
+  SeedSource();
+  StartWorkers();
+  const DefinitionHashes before = Hashes(b_);
+  Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
+  ASSERT_EQ(out.status(), Workflow::FAILED);
+  const Task* push = FindTask(out, "push");
+  ASSERT_NE(push, nullptr);
+  EXPECT_EQ(push->status(), Task::FAILED_WITH_TERMINAL_ERROR) << push->reason_for_incompletion();
+  int attempts = 0;
+  for (const Task& t : out.tasks()) attempts += t.reference_task_name() == "push" ? 1 : 0;
+  EXPECT_EQ(attempts, 1) << "a package too large is too large on every try";
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("'B'"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("at most 512 bytes"));
+  EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("--max_package_bytes"));
+  EXPECT_EQ(Hashes(b_), before);
+}
+
 }  // namespace
 }  // namespace cmig::e2e
