@@ -2,10 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -20,6 +24,44 @@
 
 namespace cmig::orchestrator {
 namespace {
+
+namespace gx = ::grpc::experimental;
+
+// A request gRPC cannot parse (malformed, or nested deeper than protobuf's parsing limit of 100)
+// would be answered UNIMPLEMENTED with no message, as if the method did not exist: answer
+// INVALID_ARGUMENT saying why instead.
+class UnparsedRequestInterceptor final : public gx::Interceptor {
+ public:
+  explicit UnparsedRequestInterceptor(const char* method)
+      : method_(method != nullptr ? method : "") {}
+
+  void Intercept(gx::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(gx::InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      unparsed_ = true;
+    }
+    if (unparsed_ &&
+        methods->QueryInterceptionHookPoint(gx::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      methods->ModifySendStatus(::grpc::Status(
+          ::grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("the request to ", method_,
+                       " does not parse: it is malformed, or nested deeper than the 100 levels "
+                       "protobuf reads")));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+  bool unparsed_ = false;
+};
+
+class UnparsedRequestInterceptorFactory final : public gx::ServerInterceptorFactoryInterface {
+ public:
+  gx::Interceptor* CreateServerInterceptor(gx::ServerRpcInfo* info) override {
+    return new UnparsedRequestInterceptor(info->method());
+  }
+};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -83,6 +125,9 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   for (auto& svc : s->services_) builder.RegisterService(svc.get());
   // Payloads (migration packages) may exceed gRPC's 4 MB default.
   builder.SetMaxReceiveMessageSize(64 << 20);
+  std::vector<std::unique_ptr<gx::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsedRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     s->engine_->Shutdown();

@@ -203,5 +203,29 @@ TEST_F(HostileInputTest, PayloadsPastTheLimitsAreRefused) {
   EXPECT_EQ(after.status(), Workflow::FAILED);
 }
 
+// A request nested past protobuf's parsing depth is refused as a bad argument that says why, not
+// as a method the server lacks; the server keeps serving.
+TEST_F(HostileInputTest, ARequestNestedPastTheParsingDepthIsAnInvalidArgument) {
+  google::protobuf::Value deep = Str("bottom");
+  for (int i = 0; i < 300; ++i) {
+    google::protobuf::Value outer;
+    (*outer.mutable_struct_value()->mutable_fields())["n"] = std::move(deep);
+    deep = std::move(outer);
+  }
+  absl::StatusOr<std::string> refused = client().Start("anything", {{"deep", deep}});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("does not parse"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("nested"));
+  WorkflowDef wf;
+  wf.set_name("still_serving");
+  wf.set_version(1);
+  WorkflowTask t;
+  t.set_name("x");
+  t.set_task_reference_name("x");
+  t.set_type("SIMPLE");
+  *wf.add_tasks() = t;
+  EXPECT_OK(client().CreateWorkflowDef(wf));
+}
+
 }  // namespace
 }  // namespace cmig::orchestrator::test
