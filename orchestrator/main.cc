@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -44,6 +45,13 @@ ABSL_FLAG(int, max_workflow_chain_depth, 100,
 ABSL_FLAG(int64_t, max_package_bytes, int64_t{256} << 20,
           "largest migration package the package store accepts; an upload past it fails at once "
           "with RESOURCE_EXHAUSTED naming this limit");
+ABSL_FLAG(int64_t, max_workflow_input_kb, 10240,
+          "largest workflow input, in KB, a start request may carry (Conductor's "
+          "conductor.app.maxWorkflowInputPayloadSizeThreshold); a larger one is refused");
+ABSL_FLAG(int64_t, max_task_output_kb, 10240,
+          "largest task output, in KB, a task update may carry (Conductor's "
+          "conductor.app.maxTaskOutputPayloadSizeThreshold); a larger one fails the task "
+          "terminally, naming the limit");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound gRPC port is written there once the server is serving");
 ABSL_FLAG(std::string, http_port_file, "",
@@ -106,6 +114,17 @@ int main(int argc, char** argv) {
   options.conductor_api_only = absl::GetFlag(FLAGS_conductor_api_only);
   options.limits.max_workflow_chain_depth = absl::GetFlag(FLAGS_max_workflow_chain_depth);
   options.max_package_bytes = absl::GetFlag(FLAGS_max_package_bytes);
+  for (const auto& [flag, kb, bytes] :
+       {std::tuple{"--max_workflow_input_kb", absl::GetFlag(FLAGS_max_workflow_input_kb),
+                   &options.limits.max_workflow_input_bytes},
+        std::tuple{"--max_task_output_kb", absl::GetFlag(FLAGS_max_task_output_kb),
+                   &options.limits.max_task_output_bytes}}) {
+    if (kb <= 0 || kb > (int64_t{1} << 30)) {
+      spdlog::critical("{} must be between 1 and {} (KB), not {}", flag, int64_t{1} << 30, kb);
+      return 2;
+    }
+    *bytes = kb << 10;
+  }
   auto server = cmig::orchestrator::OrchestratorServer::Start(options);
   if (!server.ok()) {
     spdlog::critical("cannot start the orchestrator: {}", server.status().ToString());

@@ -31,7 +31,7 @@ head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
 cp "$WORK/token" "$WORK/tokens"
 "$BUILD/orchestrator/orchestrator" --db="$WORK/o.db" --listen=127.0.0.1:0 \
   --port_file="$WORK/grpc.port" --http_listen=127.0.0.1:0 --http_port_file="$WORK/http.port" \
-  --tokens_file="$WORK/tokens" >"$WORK/orchestrator.log" 2>&1 &
+  --tokens_file="$WORK/tokens" --max_workflow_input_kb=64 >"$WORK/orchestrator.log" 2>&1 &
 PID=$!
 for _ in $(seq 300); do [ -s "$WORK/http.port" ] && break; sleep 0.1; done
 [ -s "$WORK/http.port" ] || fail "the orchestrator wrote no HTTP port"
@@ -55,6 +55,12 @@ c -f -X POST "$API/metadata/workflow" -d "$HELLO"
 [ "$(code -H "$AUTH" -H 'Content-Type: application/json' -X POST "$API/metadata/workflow" \
   -d "$HELLO")" = 409 ] || fail "a second create must be 409"
 
+# A start request past --max_workflow_input_kb (64 KB here) is refused, naming the limit.
+python3 -c 'import json; print(json.dumps({"who": "x" * 70000}))' >"$WORK/big-input.json"
+[ "$(code -H "$AUTH" -H 'Content-Type: application/json' -X POST "$API/workflow/hello" \
+  -d @"$WORK/big-input.json")" = 400 ] || fail "an input past the limit must be 400"
+c -X POST "$API/workflow/hello" -d @"$WORK/big-input.json" | grep -q "65536 bytes" ||
+  fail "the refusal names the limit"
 id=$(c -f -X POST "$API/workflow/hello" -d '{"who":"world"}')
 task=$(c -f "$API/tasks/poll/batch/greet?count=1&timeout=2000&workerid=curl")
 [ "$(echo "$task" | json '[0]["inputData"]["who"]')" = world ] || fail "polled: $task"
