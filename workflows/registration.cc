@@ -101,21 +101,25 @@ absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir) {
     if (!in.good() && !in.eof()) {
       return absl::UnavailableError(absl::StrCat("cannot read ", file.string()));
     }
-    absl::StatusOr<google::protobuf::Value> parsed = ParseJson(text.str());
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file.string(), ": ", parsed.status().message()));
-    }
-    if (parsed->kind_case() == google::protobuf::Value::kListValue) {
-      int i = 0;
-      for (const auto& item : parsed->list_value().values()) {
-        RETURN_IF_ERROR(AddDefinition(item, absl::StrCat(file.string(), "[", i++, "]"), out));
-      }
-    } else {
-      RETURN_IF_ERROR(AddDefinition(*parsed, file.string(), out));
-    }
+    RETURN_IF_ERROR(AddDefinitionsFile(text.str(), file.string(), out));
   }
   return out;
+}
+
+absl::Status AddDefinitionsFile(absl::string_view text, const std::string& file,
+                                DefinitionSet& out) {
+  absl::StatusOr<google::protobuf::Value> parsed = ParseJson(text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": ", parsed.status().message()));
+  }
+  if (parsed->kind_case() == google::protobuf::Value::kListValue) {
+    int i = 0;
+    for (const auto& item : parsed->list_value().values()) {
+      RETURN_IF_ERROR(AddDefinition(item, absl::StrCat(file, "[", i++, "]"), out));
+    }
+    return absl::OkStatus();
+  }
+  return AddDefinition(*parsed, file, out);
 }
 
 absl::StatusOr<RegistrationReport> RegisterDefinitions(client::MetadataClient& metadata,

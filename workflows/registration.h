@@ -59,6 +59,11 @@ struct RegistrationReport {
 // definition whose numbers are out of Conductor's ranges.
 absl::StatusOr<DefinitionSet> LoadDefinitionsDir(absl::string_view dir);
 
+// The same for the text of one file, named `file` in messages: its definitions are added to
+// `out`. InvalidArgument as above.
+absl::Status AddDefinitionsFile(absl::string_view text, const std::string& file,
+                                DefinitionSet& out);
+
 // Task definitions first (workflows refer to them), then workflows, then event
 // handlers (through `events`; FailedPrecondition when there are handlers and
 // `events` is null). Stops at the first error, which names the definition.
