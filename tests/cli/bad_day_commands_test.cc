@@ -41,6 +41,21 @@ class BadDayCommandsTest : public MigrationCommandsTest {
     ASSERT_TRUE(cmig::testing::WaitFor([&] { return IncomingOf(b_, *id).size() == 1; },
                                        absl::Seconds(20), absl::Milliseconds(20)))
         << "the push never started the incoming workflow";
+    // ... and the push step has recorded it, so the outgoing workflow names it.
+    ASSERT_TRUE(cmig::testing::WaitFor(
+        [&] {
+          absl::StatusOr<Workflow> wf = a_.client->GetWorkflowStatus(*id, true);
+          if (!wf.ok()) return false;
+          for (const auto& t : wf->tasks()) {
+            if (t.reference_task_name() == "push" &&
+                t.status() == conductor::proto::Task::COMPLETED) {
+              return true;
+            }
+          }
+          return false;
+        },
+        absl::Seconds(20), absl::Milliseconds(20)))
+        << "the push step never completed";
   }
 };
 

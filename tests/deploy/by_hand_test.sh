@@ -12,7 +12,6 @@ unset CMIG_SERVER CMIG_TOKEN
 
 # shellcheck source=tests/deploy/readme_section_lib.sh
 source "$ROOT/tests/deploy/readme_section_lib.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 readme_blocks "$ROOT/README.md" "Two embedded environments by hand"
 block="${BLOCKS[0]}"

@@ -31,6 +31,10 @@ fail() {
   exit 1
 }
 
+free_port() {  # a loopback TCP port nothing listens on now
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 wait_for() {  # a condition, as a command; up to 30 s
   for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
   return 1

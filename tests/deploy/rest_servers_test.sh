@@ -20,7 +20,6 @@ unset CMIG_SERVER CMIG_TOKEN
 
 # shellcheck source=tests/deploy/readme_section_lib.sh
 source "$ROOT/tests/deploy/readme_section_lib.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_server NAME FLAGS...: an orchestrator on free loopback ports (gRPC and REST).
 start_server() {

@@ -10,6 +10,16 @@
 namespace cmig::e2e {
 namespace {
 
+// Step `ref` of `out` failed terminally on its first attempt: retrying could not have helped.
+void ExpectFailedOnceTerminally(const Workflow& out, const std::string& ref) {
+  const Task* step = FindTask(out, ref);
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ(step->status(), Task::FAILED_WITH_TERMINAL_ERROR) << step->reason_for_incompletion();
+  int attempts = 0;
+  for (const Task& t : out.tasks()) attempts += t.reference_task_name() == ref ? 1 : 0;
+  EXPECT_EQ(attempts, 1) << ref << " was retried";
+}
+
 TEST_F(MigrationE2eTest, AnIncomingMigrationTerminatedAfterItChangedTheTargetIsRolledBack) {
   SeedSource();
   absl::Notification written_some, terminated;
@@ -157,8 +167,16 @@ TEST_F(MigrationE2eTest, AnOutgoingMigrationTerminatedWithConductorsApiEndsItsIn
   EXPECT_THAT(ended.reason_for_incompletion(),
               HasSubstr(absl::StrCat("outgoing migration ", id,
                                      " was terminated: stopped in Conductor's UI")));
-  ASSERT_OK_AND_ASSIGN(std::optional<Workflow> rollback, workflows::RollbackOf(*b_.client, ended));
-  ASSERT_TRUE(rollback.has_value()) << "the ended incoming workflow is rolled back";
+  // The worker starts the rollback just after it ends the incoming workflow.
+  std::optional<Workflow> rollback;
+  ASSERT_TRUE(cmig::testing::WaitFor(
+      [&] {
+        absl::StatusOr<std::optional<Workflow>> r = workflows::RollbackOf(*b_.client, ended);
+        if (r.ok()) rollback = *r;
+        return rollback.has_value();
+      },
+      absl::Seconds(20), absl::Milliseconds(20)))
+      << "the ended incoming workflow is rolled back";
   StartWorker(b_);
   Workflow rolled_back = Wait(b_, rollback->workflow_id());
   EXPECT_EQ(rolled_back.status(), Workflow::COMPLETED) << rolled_back.reason_for_incompletion();
@@ -176,12 +194,7 @@ TEST_F(MigrationE2eTest, ATargetThatRefusesTheTokenFailsAtOnceNamingTheEnvironme
   const std::string id = StartMigration(kSelectOrder, "{}");
   Workflow out = Wait(a_, id);
   ASSERT_EQ(out.status(), Workflow::FAILED);
-  const Task* push = FindTask(out, "push");
-  ASSERT_NE(push, nullptr);
-  EXPECT_EQ(push->status(), Task::FAILED_WITH_TERMINAL_ERROR) << push->reason_for_incompletion();
-  int attempts = 0;
-  for (const Task& t : out.tasks()) attempts += t.reference_task_name() == "push" ? 1 : 0;
-  EXPECT_EQ(attempts, 1) << "an authentication failure is not retried";
+  ExpectFailedOnceTerminally(out, "push");
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("environment 'B'"));
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("secret 'b-token'"));
   EXPECT_THAT(out.reason_for_incompletion(), Not(HasSubstr("not-the-token-b-accepts")));
@@ -210,12 +223,7 @@ TEST_F(SmallPackageStoreTest, APackageLargerThanTheTargetAcceptsFailsAtOnceNamin
   const DefinitionHashes before = Hashes(b_);
   Workflow out = Wait(a_, StartMigration(kSelectOrder, "{}"));
   ASSERT_EQ(out.status(), Workflow::FAILED);
-  const Task* push = FindTask(out, "push");
-  ASSERT_NE(push, nullptr);
-  EXPECT_EQ(push->status(), Task::FAILED_WITH_TERMINAL_ERROR) << push->reason_for_incompletion();
-  int attempts = 0;
-  for (const Task& t : out.tasks()) attempts += t.reference_task_name() == "push" ? 1 : 0;
-  EXPECT_EQ(attempts, 1) << "a package too large is too large on every try";
+  ExpectFailedOnceTerminally(out, "push");
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("'B'"));
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("at most 512 bytes"));
   EXPECT_THAT(out.reason_for_incompletion(), HasSubstr("--max_package_bytes"));
