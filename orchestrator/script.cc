@@ -13,6 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "orchestrator/expressions.h"
 
@@ -489,44 +491,49 @@ absl::StatusOr<Js> Property(const Js& base, const Js& key) {
   return Js::Undefined();
 }
 
-absl::StatusOr<Js> Eval(const Node& n, const Js& input) {
+absl::StatusOr<Js> Eval(const Node& n, const Js& input, absl::Time deadline) {
+  // Each node is short work, but a node may copy or compare a large input: the clock bounds
+  // the whole evaluation, whatever its input.
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError("the script ran past its time limit");
+  }
   switch (n.kind) {
     case Node::kLiteral:
       return n.literal;
     case Node::kInput:
       return input;
     case Node::kMember: {
-      ASSIGN_OR_RETURN(Js base, Eval(*n.kids[0], input));
+      ASSIGN_OR_RETURN(Js base, Eval(*n.kids[0], input, deadline));
       return Property(base, Js::String(n.op));
     }
     case Node::kIndex: {
-      ASSIGN_OR_RETURN(Js base, Eval(*n.kids[0], input));
-      ASSIGN_OR_RETURN(Js key, Eval(*n.kids[1], input));
+      ASSIGN_OR_RETURN(Js base, Eval(*n.kids[0], input, deadline));
+      ASSIGN_OR_RETURN(Js key, Eval(*n.kids[1], input, deadline));
       return Property(base, key);
     }
     case Node::kUnary: {
-      ASSIGN_OR_RETURN(Js v, Eval(*n.kids[0], input));
+      ASSIGN_OR_RETURN(Js v, Eval(*n.kids[0], input, deadline));
       if (n.op == "!") return Js::Bool(!Truthy(v));
       if (n.op == "-") return Js::Number(-ToNumber(v));
       return Js::Number(ToNumber(v));
     }
     case Node::kAnd: {
-      ASSIGN_OR_RETURN(Js left, Eval(*n.kids[0], input));
+      ASSIGN_OR_RETURN(Js left, Eval(*n.kids[0], input, deadline));
       if (!Truthy(left)) return left;
-      return Eval(*n.kids[1], input);
+      return Eval(*n.kids[1], input, deadline);
     }
     case Node::kOr: {
-      ASSIGN_OR_RETURN(Js left, Eval(*n.kids[0], input));
+      ASSIGN_OR_RETURN(Js left, Eval(*n.kids[0], input, deadline));
       if (Truthy(left)) return left;
-      return Eval(*n.kids[1], input);
+      return Eval(*n.kids[1], input, deadline);
     }
     case Node::kTernary: {
-      ASSIGN_OR_RETURN(Js cond, Eval(*n.kids[0], input));
-      return Eval(*n.kids[Truthy(cond) ? 1 : 2], input);
+      ASSIGN_OR_RETURN(Js cond, Eval(*n.kids[0], input, deadline));
+      return Eval(*n.kids[Truthy(cond) ? 1 : 2], input, deadline);
     }
     case Node::kBinary: {
-      ASSIGN_OR_RETURN(Js a, Eval(*n.kids[0], input));
-      ASSIGN_OR_RETURN(Js b, Eval(*n.kids[1], input));
+      ASSIGN_OR_RETURN(Js a, Eval(*n.kids[0], input, deadline));
+      ASSIGN_OR_RETURN(Js b, Eval(*n.kids[1], input, deadline));
       const std::string& op = n.op;
       if (op == "===") return Js::Bool(StrictEquals(a, b));
       if (op == "!==") return Js::Bool(!StrictEquals(a, b));
@@ -577,11 +584,18 @@ absl::Status CheckScriptSyntax(absl::string_view expression) {
   return parser.ParseProgram().status();
 }
 
-absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression, const Value& input) {
+absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression, const Value& input,
+                                           absl::Duration time_limit) {
   ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(expression));
   Parser parser(std::move(tokens));
   ASSIGN_OR_RETURN(std::unique_ptr<Node> root, parser.ParseProgram());
-  ASSIGN_OR_RETURN(Js result, Eval(*root, Js::FromValue(input)));
+  absl::StatusOr<Js> evaluated = Eval(*root, Js::FromValue(input), absl::Now() + time_limit);
+  if (absl::IsDeadlineExceeded(evaluated.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("RangeError: the script ran longer than its limit of ",
+                     absl::FormatDuration(time_limit), "; a script must be a short computation"));
+  }
+  ASSIGN_OR_RETURN(Js result, std::move(evaluated));
   ScriptValue out;
   switch (result.kind) {
     case Js::kUndefined:

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace cmig::orchestrator {
@@ -31,13 +32,19 @@ struct ScriptValue {
   google::protobuf::Value value;  // meaningful when !undefined
 };
 
+// How long one evaluation may run: scripts are short computations, evaluated while the engine
+// decides a workflow.
+inline constexpr absl::Duration kScriptTimeLimit = absl::Milliseconds(200);
+
 // Evaluates `expression` with `$` bound to `input`. Errors: InvalidArgument for syntax outside
 // the supported subset, nesting deeper than 64 or more than 1000 tokens (the message names the
 // construct and its position); FailedPrecondition for JavaScript's run-time TypeError (reading
-// a property of undefined or null) and for a string joined past 4 MiB (a RangeError naming the
-// limit). No other code: a script that parses never fails with InvalidArgument.
+// a property of undefined or null), for a string joined past 4 MiB and for an evaluation that
+// runs past `time_limit` (RangeErrors naming the limit). No other code: a script that parses
+// never fails with InvalidArgument.
 absl::StatusOr<ScriptValue> EvaluateScript(absl::string_view expression,
-                                           const google::protobuf::Value& input);
+                                           const google::protobuf::Value& input,
+                                           absl::Duration time_limit = kScriptTimeLimit);
 
 // OK when `expression` is within the supported subset; the InvalidArgument EvaluateScript would
 // return otherwise. Evaluates nothing.

@@ -195,6 +195,19 @@ TEST(EvaluateScriptTest, StringsGrowNoFurtherThanTheLimit) {
   EXPECT_EQ(small->value.string_value().size(), size_t{200} << 10);
 }
 
+// Every script runs under a time limit: one that runs past it fails with a RangeError naming
+// the limit. A zero limit is past before the first step, whatever the machine's speed.
+TEST(EvaluateScriptTest, AScriptPastItsTimeLimitFailsNamingTheLimit) {
+  Value input = Json(R"({"n": 2})");
+  absl::StatusOr<ScriptValue> late = EvaluateScript("$.n * 2", input, absl::ZeroDuration());
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(late.status().message(), ::testing::HasSubstr("ran longer than its limit of 0"));
+  // The default limit leaves room for any script within the token limit.
+  absl::StatusOr<ScriptValue> in_time = EvaluateScript("$.n * 2", input);
+  ASSERT_OK(in_time.status());
+  EXPECT_EQ(in_time->value.number_value(), 4);
+}
+
 TEST(EvaluateScriptTest, RejectsWhatItDoesNotImplement) {
   Value input = Json(R"({"kind": "x"})");
   const std::vector<std::string> rejected = {
