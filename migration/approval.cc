@@ -113,8 +113,9 @@ absl::Status CheckApprovedPackage(const v1::MigrationPackage& package,
 std::vector<std::string> ChangedSinceApproval(const v1::MigrationReport& approved,
                                               const v1::MigrationReport& now) {
   std::map<Key, const v1::ItemReport*> before;
-  for (const v1::ItemReport& i : approved.items())
+  for (const v1::ItemReport& i : approved.items()) {
     before[{i.kind(), i.name(), i.source_version()}] = &i;
+  }
   std::vector<std::string> out;
   for (const v1::ItemReport& i : now.items()) {
     const std::string what = DescribeItem(i.kind(), i.name(), i.source_version());
