@@ -504,10 +504,13 @@ class StartsIncoming : public Step {
     ASSIGN_OR_RETURN(conductor::proto::Workflow self,
                      deps().workflows->GetWorkflowStatus(outgoing_id, /*include_tasks=*/false));
     if (!IsRunning(self.status())) {
-      RETURN_IF_ERROR(runner.TerminateWorkflow(
-          started.id, absl::StrCat("outgoing migration ", outgoing_id, " ended ",
-                                   conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
-                                   " while it was being started")));
+      const std::string why =
+          absl::StrCat("outgoing migration ", outgoing_id, " ended ",
+                       conductor::proto::Workflow::WorkflowStatus_Name(self.status()),
+                       " while it was being started");
+      RETURN_IF_ERROR(runner.TerminateWorkflow(started.id, why));
+      // A target worker may have been quick enough to change something: undo it.
+      RETURN_IF_ERROR(workflows::RollBackOnce(runner, started.id, why).status());
       return absl::FailedPreconditionError(
           absl::StrCat("outgoing migration ", outgoing_id, " ended while its incoming workflow ",
                        started.id, " was being started; that one was terminated"));

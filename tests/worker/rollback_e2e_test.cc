@@ -158,6 +158,15 @@ TEST_F(MigrationE2eTest, AnOutgoingMigrationTerminatedWithConductorsApiEndsItsIn
       },
       absl::Seconds(20), absl::Milliseconds(20)))
       << "the push never started the incoming workflow";
+  // Terminated once the push is done: the incoming workflow waits in B for its worker.
+  ASSERT_TRUE(cmig::testing::WaitFor(
+      [&] {
+        return AnyTask(*a_.client, id, [](const Task& t) {
+          return t.reference_task_name() == "push" && t.status() == Task::COMPLETED;
+        });
+      },
+      absl::Seconds(20), absl::Milliseconds(20)))
+      << "the push step never completed";
   ASSERT_OK(a_.client->TerminateWorkflow(id, "stopped in Conductor's UI"));
 
   Workflow ended =
