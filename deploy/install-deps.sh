@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   clang-format clang-tidy
   python3 python3-protobuf python3-yaml python3-grpcio
+  chromium chromium-driver python3-selenium
   procps
 )
 

@@ -199,6 +199,7 @@ class Session final : public SessionBase {
     msg->result(static_cast<http::status>(resp.status));
     msg->set(http::field::server, "cmig-orchestrator");
     if (!resp.content_type.empty()) msg->set(http::field::content_type, resp.content_type);
+    for (const auto& [name, value] : resp.headers) msg->set(name, value);
     msg->body() = std::move(resp.body);
     msg->keep_alive(keep_alive_);
     msg->prepare_payload();

@@ -48,6 +48,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type;  // empty with an empty body
   std::string body;
+  // Further headers, as (name, value).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Answers a request; call exactly once, from any thread. Calls after the server shut down are

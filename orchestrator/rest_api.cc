@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "console/console_assets.h"
 #include "definitions/conductor_json.h"
 #include "definitions/conductor_messages.h"
 #include "definitions/json.h"
@@ -263,10 +264,51 @@ std::optional<absl::string_view> TokenOf(const HttpRequest& req) {
 }  // namespace
 }  // namespace rest
 
+namespace {
+
+// The console's files (console/), under /console/. They carry no data, so they need no token;
+// the page asks the API for everything, with the operator's token. The policy lets the page
+// load only its own files and talk only to this server, and no other page frame it.
+HttpResponse ServeConsole(const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    return rest::ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
+                                   "Request method '", req.method, "' is not supported")),
+                               405);
+  }
+  if (req.path == "/console") {
+    HttpResponse moved{302, "", ""};
+    moved.headers.emplace_back("Location", "/console/");
+    return moved;
+  }
+  absl::string_view name = absl::StripPrefix(req.path, "/console/");
+  if (name.empty()) name = "index.html";
+  for (const console::ConsoleAsset& asset : console::ConsoleAssets()) {
+    if (asset.name != name) continue;
+    HttpResponse r{200, std::string(asset.content_type), std::string(asset.bytes)};
+    r.headers = {
+        {"Content-Security-Policy",
+         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+         "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"X-Frame-Options", "DENY"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Cache-Control", "no-cache"},
+    };
+    return r;
+  }
+  return rest::ErrorResponse(absl::NotFoundError(absl::StrCat("No static resource ", req.path)));
+}
+
+}  // namespace
+
 HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, const RestOptions& options) {
   auto routes = std::make_shared<const std::vector<rest::Route>>(rest::Routes(options));
   return [&engine, &auth, api_only = options.conductor_api_only, routes](HttpRequest req,
                                                                          HttpRespond respond) {
+    if (!api_only && (req.path == "/console" || absl::StartsWith(req.path, "/console/"))) {
+      respond(ServeConsole(req));
+      return;
+    }
     std::vector<std::string> segments = rest::Segments(req.path);
     const rest::Route* found = nullptr;
     bool path_known = false;

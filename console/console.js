@@ -1,0 +1,174 @@
+// The migration console: every figure comes from the orchestrator's REST API, with the token the
+// operator signed in with (kept in sessionStorage for this tab, sent as X-Authorization, never in
+// an address). Text from the server is always set as text, never parsed as HTML.
+'use strict';
+
+const TOKEN_KEY = 'cmigToken';
+
+function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+
+function show(message, isError) {
+  const el = document.getElementById('message');
+  el.textContent = message || '';
+  el.classList.toggle('error', Boolean(isError));
+}
+
+class SignedOut extends Error {}
+
+// Calls the REST API; resolves to parsed JSON (or null for an empty body).
+async function api(method, path, body) {
+  const headers = { 'X-Authorization': token() };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const resp = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit', cache: 'no-store',
+  });
+  const text = await resp.text();
+  if (resp.status === 401 || resp.status === 403) throw new SignedOut();
+  if (!resp.ok) {
+    let why = text;
+    try { why = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+    throw new Error(`${method} ${path}: ${resp.status} ${why}`);
+  }
+  return text ? JSON.parse(text) : null;
+}
+
+function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text === undefined || text === null || text === '' ? '-' : String(text);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function selectionText(selection) {
+  if (!selection) return '';
+  const parts = [];
+  for (const w of selection.workflows || []) parts.push(w.version ? `${w.name}@${w.version}` : w.name);
+  for (const t of selection.taskDefs || []) parts.push(`task ${t}`);
+  for (const h of selection.eventHandlers || []) parts.push(`handler ${h}`);
+  return parts.join(', ');
+}
+
+function parseJson(text) {
+  try { return JSON.parse(text || '{}'); } catch (e) { return {}; }
+}
+
+async function showMigrations() {
+  const query = new URLSearchParams({
+    start: '0', size: '50', sort: 'startTime:DESC', freeText: '*',
+    query: "workflowType = 'outgoing_migration_request'",
+  });
+  const found = await api('GET', `/api/workflow/search?${query}`);
+  const body = document.querySelector('#migrations-table tbody');
+  body.replaceChildren();
+  for (const s of (found && found.results) || []) {
+    const input = parseJson(s.input);
+    const row = document.createElement('tr');
+    cell(row, s.workflowId);
+    cell(row, s.status, `status-${s.status}`);
+    cell(row, s.startTime);
+    cell(row, `${input.sourceEnvironment || '?'} → ${input.targetEnvironment || '?'}`);
+    cell(row, selectionText(input.selection));
+    cell(row, input.startedBy || s.createdBy);
+    cell(row, s.reasonForIncompletion);
+    body.appendChild(row);
+  }
+  if (!body.children.length) {
+    const row = document.createElement('tr');
+    cell(row, 'No migrations yet').colSpan = 7;
+    body.appendChild(row);
+  }
+}
+
+async function showEnvironments() {
+  const envs = await api('GET', '/api/cmig/environments');
+  const body = document.querySelector('#environments-table tbody');
+  body.replaceChildren();
+  for (const e of envs || []) {
+    const row = document.createElement('tr');
+    cell(row, e.id);
+    cell(row, e.address);
+    cell(row, e.tokenSecret ? `token in secret ${e.tokenSecret}`
+      : e.accessKeyId ? `access key ${e.accessKeyId}` : 'none');
+    const actions = document.createElement('td');
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = `Remove ${e.id}`;
+    remove.addEventListener('click', () => removeEnvironment(e.id));
+    actions.appendChild(remove);
+    row.appendChild(actions);
+    body.appendChild(row);
+  }
+}
+
+async function removeEnvironment(id) {
+  if (!window.confirm(`Remove environment ${id}? Migrations to it can no longer be started.`)) return;
+  await run(async () => {
+    await api('DELETE', `/api/cmig/environments/${encodeURIComponent(id)}`);
+    show(`Removed environment ${id}.`);
+    await showEnvironments();
+  });
+}
+
+const SECTIONS = { '#/migrations': ['migrations', showMigrations],
+                   '#/environments': ['environments', showEnvironments] };
+
+async function run(work) {
+  try {
+    await work();
+  } catch (e) {
+    if (e instanceof SignedOut) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      route();
+      show('The server did not accept the token: sign in again.', true);
+    } else {
+      show(e.message, true);
+    }
+  }
+}
+
+function route() {
+  const signedIn = token() !== '';
+  document.getElementById('sign-in').hidden = signedIn;
+  document.getElementById('nav').hidden = !signedIn;
+  const [id, load] = SECTIONS[location.hash] || SECTIONS['#/migrations'];
+  for (const [other] of Object.values(SECTIONS)) {
+    document.getElementById(other).hidden = !signedIn || other !== id;
+    document.getElementById(`nav-${other}`).toggleAttribute('aria-current', other === id);
+    if (other === id) document.getElementById(`nav-${other}`).setAttribute('aria-current', 'page');
+  }
+  if (signedIn) run(load);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('sign-in-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById('token');
+    sessionStorage.setItem(TOKEN_KEY, input.value);
+    input.value = '';
+    show('');
+    route();
+  });
+  document.getElementById('sign-out').addEventListener('click', () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    show('Signed out.');
+    route();
+  });
+  document.getElementById('migrations-refresh').addEventListener('click', () => run(showMigrations));
+  document.getElementById('environment-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const form = ev.target;
+    const id = form.elements.id.value.trim();
+    const env = { id, address: form.elements.address.value.trim() };
+    if (form.elements.tokenSecret.value.trim()) env.tokenSecret = form.elements.tokenSecret.value.trim();
+    run(async () => {
+      await api('PUT', `/api/cmig/environments/${encodeURIComponent(id)}`, env);
+      form.reset();
+      show(`Added environment ${id}.`);
+      await showEnvironments();
+    });
+  });
+  window.addEventListener('hashchange', route);
+  route();
+});

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The migration console in a real browser (Debian's chromium, driven by selenium) against a
+real orchestrator process: signing in with a wrong and then the right token, the migrations list
+showing a migration started over REST, and adding and removing an environment, checked back
+over the REST API with urllib (a client the console does not share). Screenshots are saved
+under BUILD/console-screenshots/. Usage: console_browser_test.py ROOT BUILD"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT, BUILD = sys.argv[1], sys.argv[2]
+TOKEN = os.urandom(12).hex()
+SHOTS = os.path.join(BUILD, 'console-screenshots')
+
+
+def wait_for_file(path, what):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and open(path).read().strip():
+            return open(path).read().strip()
+        time.sleep(0.05)
+    raise SystemExit(f'FAIL: {what} did not start')
+
+
+def rest(base, method, path, body=None, token=TOKEN):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header('X-Authorization', token)
+    if data is not None:
+        req.add_header('Content-Type', 'application/json')
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+        return resp, (json.loads(text) if text.strip().startswith(('{', '[')) else text)
+
+
+def main():
+    work = tempfile.mkdtemp()
+    os.makedirs(SHOTS, exist_ok=True)
+    with open(os.path.join(work, 'tokens'), 'w') as f:
+        f.write(TOKEN + '\n')
+    orch = subprocess.Popen(
+        [os.path.join(BUILD, 'orchestrator', 'orchestrator'), f'--db={work}/o.db',
+         '--listen=127.0.0.1:0', f'--port_file={work}/port', '--http_listen=127.0.0.1:0',
+         f'--http_port_file={work}/http_port', f'--tokens_file={work}/tokens'],
+        stdout=open(os.path.join(work, 'orchestrator.log'), 'w'), stderr=subprocess.STDOUT)
+    driver = None
+    try:
+        grpc = '127.0.0.1:' + wait_for_file(f'{work}/port', 'the orchestrator')
+        base = 'http://127.0.0.1:' + wait_for_file(f'{work}/http_port', 'its HTTP port')
+        ctl = [os.path.join(BUILD, 'cli', 'migrationctl')]
+        env = dict(os.environ, CMIG_SERVER=grpc, CMIG_TOKEN=TOKEN)
+        # The migration workflows, so that a migration can start (no worker runs it here).
+        subprocess.run(ctl + ['definitions', 'load', os.path.join(ROOT, 'workflows')], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        rest(base, 'PUT', '/api/cmig/environments/B', {'address': 'http://127.0.0.1:9/api'})
+        _, started = rest(base, 'POST', '/api/cmig/migrations', {
+            'targetEnvironment': 'B', 'startedBy': 'console-test',
+            'selection': {'workflows': [{'name': 'order_flow'}]}})
+        migration_id = started['workflowId']
+
+        # The page is served with a policy that keeps it to its own files and this server.
+        resp, _ = rest(base, 'GET', '/console/', token='')
+        csp = resp.headers['Content-Security-Policy']
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
+
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = '/usr/bin/chromium'
+        for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
+                    '--window-size=1280,900'):
+            opts.add_argument(arg)
+        driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=opts)
+        wait = WebDriverWait(driver, 20)
+        driver.get(base + '/console/')
+        wait.until(ec.visibility_of_element_located((By.ID, 'sign-in')))
+        driver.save_screenshot(os.path.join(SHOTS, '01-sign-in.png'))
+
+        # A wrong token is refused and the page asks again.
+        driver.find_element(By.ID, 'token').send_keys('not-the-token')
+        driver.find_element(By.CSS_SELECTOR, '#sign-in-form button').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), 'did not accept'))
+        assert driver.find_element(By.ID, 'sign-in').is_displayed()
+
+        driver.find_element(By.ID, 'token').send_keys(TOKEN)
+        driver.find_element(By.CSS_SELECTOR, '#sign-in-form button').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'migrations-table'), migration_id))
+        row = driver.find_element(By.XPATH, f"//tr[td[text()='{migration_id}']]")
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
+        assert cells[1] == 'RUNNING', cells
+        assert cells[3] == 'local → B', cells
+        assert cells[4] == 'order_flow', cells
+        assert cells[5] == 'console-test', cells
+        driver.save_screenshot(os.path.join(SHOTS, '02-migrations.png'))
+        # The token is in this tab's session storage only: not in the address, not a cookie.
+        assert TOKEN not in driver.current_url
+        assert driver.execute_script('return document.cookie') == ''
+        assert driver.execute_script("return sessionStorage.getItem('cmigToken')") == TOKEN
+
+        driver.find_element(By.ID, 'nav-environments').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'environments-table'), 'B'))
+        driver.find_element(By.ID, 'env-id').send_keys('prod')
+        driver.find_element(By.ID, 'env-address').send_keys('https://prod.example.com/api')
+        driver.find_element(By.ID, 'env-token-secret').send_keys('prod_token')
+        driver.find_element(By.CSS_SELECTOR, '#environment-form button').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'environments-table'),
+                                                    'token in secret prod_token'))
+        driver.save_screenshot(os.path.join(SHOTS, '03-environments.png'))
+        _, prod = rest(base, 'GET', '/api/cmig/environments/prod')
+        assert prod['address'] == 'https://prod.example.com/api', prod
+        assert prod['tokenSecret'] == 'prod_token', prod
+
+        driver.find_element(By.XPATH, "//button[text()='Remove prod']").click()
+        driver.switch_to.alert.accept()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), 'Removed environment prod'))
+        try:
+            rest(base, 'GET', '/api/cmig/environments/prod')
+            raise SystemExit('FAIL: the removed environment is still there')
+        except urllib.error.HTTPError as e:
+            assert e.code == 404, e.code
+        print('PASS')
+    finally:
+        if driver is not None:
+            driver.quit()
+        orch.terminate()
+        orch.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
