@@ -267,6 +267,8 @@ std::string FormatFiniteNumber(double d) {
 }
 
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
+  // An empty view may point nowhere; simdjson copies from the pointer even for no bytes.
+  if (json.data() == nullptr) json = absl::string_view("", 0);
   // simdjson reads valid documents many times faster than protobuf's parser; anything it
   // rejects is parsed again by protobuf's only to word the error.
   thread_local std::unique_ptr<simdjson::dom::parser> reused = NewParser(kReusedParserMaxBytes);

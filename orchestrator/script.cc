@@ -503,6 +503,13 @@ absl::StatusOr<Js> Eval(const Node& n, const Js& input, absl::Time deadline) {
     case Node::kInput:
       return input;
     case Node::kMember: {
+      // $.name reads the field of the input in place: copying the whole input for each
+      // reference would make a script's cost grow with the input times its length.
+      if (n.kids[0]->kind == Node::kInput && input.kind == Js::kObject) {
+        const auto& fields = input.v.struct_value().fields();
+        auto it = fields.find(n.op);
+        return it == fields.end() ? Js::Undefined() : Js::FromValue(it->second);
+      }
       ASSIGN_OR_RETURN(Js base, Eval(*n.kids[0], input, deadline));
       return Property(base, Js::String(n.op));
     }
@@ -543,7 +550,8 @@ absl::StatusOr<Js> Eval(const Node& n, const Js& input, absl::Time deadline) {
         bool stringy = a.kind == Js::kString || b.kind == Js::kString || a.kind == Js::kObject ||
                        a.kind == Js::kArray || b.kind == Js::kObject || b.kind == Js::kArray;
         if (stringy) {
-          std::string left = ToJsString(a);
+          // `a` is this evaluation's own value: its text is moved, not copied, and grown.
+          std::string left = a.kind == Js::kString ? std::move(a.s) : ToJsString(a);
           std::string right = ToJsString(b);
           // Joining strings is the one way a short script grows its result without bound
           // ($.s+$.s+... over a large input): a result past the limit ends the script.
@@ -553,7 +561,8 @@ absl::StatusOr<Js> Eval(const Node& n, const Js& input, absl::Time deadline) {
                              " bytes is longer than the limit of ", kMaxScriptStringBytes,
                              " bytes for strings a script builds"));
           }
-          return Js::String(std::move(left) + right);
+          left.append(right);
+          return Js::String(std::move(left));
         }
         return Js::Number(ToNumber(a) + ToNumber(b));
       }

@@ -1142,8 +1142,10 @@ TEST_F(DeciderTest, InlineScriptErrorsFailTheTaskOrAreRejected) {
         absl::StrCat(R"({"s": ")", std::string(100 << 10, 'a'), R"("})"));
   Run();
   EXPECT_EQ(Latest("calc1")->status(), Task::FAILED);
+  // The size limit ends it (expressions_test checks which limit); on a slow machine the time limit
+  // may come first. Either way the task fails with a RangeError naming a limit.
   EXPECT_THAT(Latest("calc1")->reason_for_incompletion(),
-              HasSubstr("longer than the limit of 4194304 bytes"));
+              ::testing::AllOf(HasSubstr("RangeError"), HasSubstr("limit of")));
 
   wf_ = Workflow();
   Start(R"js({"name": "w", "tasks": [
