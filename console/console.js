@@ -65,7 +65,12 @@ async function showMigrations() {
   for (const s of (found && found.results) || []) {
     const input = parseJson(s.input);
     const row = document.createElement('tr');
-    cell(row, s.workflowId);
+    const id = document.createElement('td');
+    const link = document.createElement('a');
+    link.href = `#/migration/${encodeURIComponent(s.workflowId)}`;
+    link.textContent = s.workflowId;
+    id.appendChild(link);
+    row.appendChild(id);
     cell(row, s.status, `status-${s.status}`);
     cell(row, s.startTime);
     cell(row, `${input.sourceEnvironment || '?'} → ${input.targetEnvironment || '?'}`);
@@ -79,6 +84,85 @@ async function showMigrations() {
     cell(row, 'No migrations yet').colSpan = 7;
     body.appendChild(row);
   }
+}
+
+function when(ms) { return ms ? new Date(ms).toISOString() : ''; }
+
+function took(start, end) {
+  if (!start) return '';
+  const ms = (end || Date.now()) - start;
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+let shownMigration = null;
+
+async function showMigration(id) {
+  const wf = await api('GET', `/api/workflow/${encodeURIComponent(id)}?includeTasks=true`);
+  shownMigration = wf;
+  const summary = document.getElementById('migration-summary');
+  summary.replaceChildren();
+  const input = wf.input || {};
+  for (const [term, value] of [
+    ['Workflow', `${wf.workflowName || ''} ${wf.workflowId}`],
+    ['Status', wf.status],
+    ['Source → target', `${input.sourceEnvironment || '?'} → ${input.targetEnvironment || '?'}`],
+    ['Selection', selectionText(input.selection)],
+    ['Started by', input.startedBy],
+    ['Started', when(wf.startTime)],
+    ['Reason', wf.reasonForIncompletion],
+  ]) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value || '-';
+    if (term === 'Status') dd.className = `status-${value}`;
+    summary.append(dt, dd);
+  }
+  const ended = !['RUNNING', 'PAUSED'].includes(wf.status);
+  document.getElementById('migration-retry').disabled = !ended || wf.status === 'COMPLETED';
+  document.getElementById('migration-terminate').disabled = ended;
+  const body = document.querySelector('#steps-table tbody');
+  body.replaceChildren();
+  const tasks = [...(wf.tasks || [])].sort((a, b) => (a.seq || 0) - (b.seq || 0));
+  for (const t of tasks) {
+    const row = document.createElement('tr');
+    cell(row, t.referenceTaskName);
+    cell(row, t.taskType);
+    cell(row, t.status, `status-${t.status}`);
+    cell(row, t.retryCount || 0);
+    cell(row, t.workerId);
+    cell(row, when(t.startTime));
+    cell(row, t.startTime ? took(t.startTime, t.endTime) : '');
+    cell(row, t.reasonForIncompletion);
+    body.appendChild(row);
+  }
+}
+
+async function retryMigration() {
+  const wf = shownMigration;
+  if (!wf || !window.confirm(`Retry ${wf.workflowId}? Its failed steps run again; a migration ` +
+                             'whose target plan failed plans again against the target as it is now.')) {
+    return;
+  }
+  await run(async () => {
+    await api('POST', `/api/workflow/${encodeURIComponent(wf.workflowId)}/retry`);
+    show(`Retried ${wf.workflowId}.`);
+    await showMigration(wf.workflowId);
+  });
+}
+
+async function terminateMigration() {
+  const wf = shownMigration;
+  if (!wf || !window.confirm(`Terminate ${wf.workflowId}? Its incoming workflow in the target ` +
+                             'is ended too and what it changed there is rolled back.')) {
+    return;
+  }
+  await run(async () => {
+    const reason = new URLSearchParams({ reason: 'terminated from the console' });
+    await api('DELETE', `/api/workflow/${encodeURIComponent(wf.workflowId)}?${reason}`);
+    show(`Terminated ${wf.workflowId}.`);
+    await showMigration(wf.workflowId);
+  });
 }
 
 async function showEnvironments() {
@@ -132,11 +216,19 @@ function route() {
   const signedIn = token() !== '';
   document.getElementById('sign-in').hidden = signedIn;
   document.getElementById('nav').hidden = !signedIn;
-  const [id, load] = SECTIONS[location.hash] || SECTIONS['#/migrations'];
-  for (const [other] of Object.values(SECTIONS)) {
+  const prefix = '#/migration/';
+  let [id, load] = SECTIONS[location.hash] || SECTIONS['#/migrations'];
+  if (location.hash.startsWith(prefix)) {
+    const workflowId = decodeURIComponent(location.hash.slice(prefix.length));
+    [id, load] = ['migration', () => showMigration(workflowId)];
+  }
+  for (const other of ['migrations', 'environments', 'migration']) {
     document.getElementById(other).hidden = !signedIn || other !== id;
-    document.getElementById(`nav-${other}`).toggleAttribute('aria-current', other === id);
-    if (other === id) document.getElementById(`nav-${other}`).setAttribute('aria-current', 'page');
+  }
+  for (const [other] of Object.values(SECTIONS)) {
+    const nav = document.getElementById(`nav-${other}`);
+    if (other === id) nav.setAttribute('aria-current', 'page');
+    else nav.removeAttribute('aria-current');
   }
   if (signedIn) run(load);
 }
@@ -156,6 +248,8 @@ document.addEventListener('DOMContentLoaded', () => {
     route();
   });
   document.getElementById('migrations-refresh').addEventListener('click', () => run(showMigrations));
+  document.getElementById('migration-retry').addEventListener('click', retryMigration);
+  document.getElementById('migration-terminate').addEventListener('click', terminateMigration);
   document.getElementById('environment-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const form = ev.target;

@@ -95,7 +95,7 @@ def main():
         driver.find_element(By.ID, 'token').send_keys(TOKEN)
         driver.find_element(By.CSS_SELECTOR, '#sign-in-form button').click()
         wait.until(ec.text_to_be_present_in_element((By.ID, 'migrations-table'), migration_id))
-        row = driver.find_element(By.XPATH, f"//tr[td[text()='{migration_id}']]")
+        row = driver.find_element(By.XPATH, f"//tr[td/a[text()='{migration_id}']]")
         cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
         assert cells[1] == 'RUNNING', cells
         assert cells[3] == 'local → B', cells
@@ -107,6 +107,23 @@ def main():
         assert driver.execute_script('return document.cookie') == ''
         assert driver.execute_script("return sessionStorage.getItem('cmigToken')") == TOKEN
 
+        # One migration's page: its steps (no worker runs here: the first waits, SCHEDULED),
+        # and Terminate, confirmed, ends it.
+        driver.find_element(By.LINK_TEXT, migration_id).click()
+        wait.until(ec.visibility_of_element_located((By.ID, 'migration')))
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'steps-table'), 'fetch'))
+        step = driver.find_element(By.XPATH, "//table[@id='steps-table']//tr[td[text()='fetch']]")
+        assert [td.text for td in step.find_elements(By.TAG_NAME, 'td')][2] == 'SCHEDULED'
+        assert 'started by' in driver.find_element(By.ID, 'migration-summary').text.lower()
+        driver.save_screenshot(os.path.join(SHOTS, '03-migration.png'))
+        driver.find_element(By.ID, 'migration-terminate').click()
+        driver.switch_to.alert.accept()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'migration-summary'), 'TERMINATED'))
+        _, ended = rest(base, 'GET', f'/api/workflow/{migration_id}?includeTasks=false')
+        assert ended['status'] == 'TERMINATED', ended['status']
+        assert 'terminated from the console' in ended.get('reasonForIncompletion', ''), ended
+        assert driver.find_element(By.ID, 'migration-retry').is_enabled()
+
         driver.find_element(By.ID, 'nav-environments').click()
         wait.until(ec.text_to_be_present_in_element((By.ID, 'environments-table'), 'B'))
         driver.find_element(By.ID, 'env-id').send_keys('prod')
@@ -115,7 +132,7 @@ def main():
         driver.find_element(By.CSS_SELECTOR, '#environment-form button').click()
         wait.until(ec.text_to_be_present_in_element((By.ID, 'environments-table'),
                                                     'token in secret prod_token'))
-        driver.save_screenshot(os.path.join(SHOTS, '03-environments.png'))
+        driver.save_screenshot(os.path.join(SHOTS, '04-environments.png'))
         _, prod = rest(base, 'GET', '/api/cmig/environments/prod')
         assert prod['address'] == 'https://prod.example.com/api', prod
         assert prod['tokenSecret'] == 'prod_token', prod
