@@ -176,6 +176,11 @@ async function showEnvironments() {
     cell(row, e.tokenSecret ? `token in secret ${e.tokenSecret}`
       : e.accessKeyId ? `access key ${e.accessKeyId}` : 'none');
     const actions = document.createElement('td');
+    const test = document.createElement('button');
+    test.type = 'button';
+    test.textContent = `Test ${e.id}`;
+    test.addEventListener('click', () => testEnvironment(e.id));
+    actions.appendChild(test);
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = `Remove ${e.id}`;
@@ -184,6 +189,14 @@ async function showEnvironments() {
     row.appendChild(actions);
     body.appendChild(row);
   }
+}
+
+async function testEnvironment(id) {
+  show(`Testing environment ${id}...`);
+  await run(async () => {
+    const r = await api('POST', `/api/cmig/environments/${encodeURIComponent(id)}/test`);
+    show(`Environment ${r.environment}: reachable over ${r.protocol}, credential accepted.`);
+  });
 }
 
 async function removeEnvironment(id) {

@@ -126,6 +126,20 @@ def main():
 
         driver.find_element(By.ID, 'nav-environments').click()
         wait.until(ec.text_to_be_present_in_element((By.ID, 'environments-table'), 'B'))
+        # Testing an environment: B's address answers nothing; "self" is this server over
+        # gRPC, with its token in a secret.
+        driver.find_element(By.XPATH, "//button[text()='Test B']").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), "environment 'B'"))
+        assert 'error' in driver.find_element(By.ID, 'message').get_attribute('class')
+        rest(base, 'PUT', '/api/secrets/self_token', TOKEN)
+        rest(base, 'PUT', '/api/cmig/environments/self',
+             {'address': grpc, 'tokenSecret': 'self_token'})
+        driver.find_element(By.ID, 'nav-migrations').click()
+        driver.find_element(By.ID, 'nav-environments').click()
+        wait.until(ec.element_to_be_clickable((By.XPATH, "//button[text()='Test self']"))).click()
+        wait.until(ec.text_to_be_present_in_element(
+            (By.ID, 'message'), 'Environment self: reachable over gRPC, credential accepted.'))
+
         driver.find_element(By.ID, 'env-id').send_keys('prod')
         driver.find_element(By.ID, 'env-address').send_keys('https://prod.example.com/api')
         driver.find_element(By.ID, 'env-token-secret').send_keys('prod_token')
