@@ -40,6 +40,24 @@ void Health(Engine&, const CallPtr& call) {
   call->Json(v);
 }
 
+// The start of a run applying dry run `id` (a workflow of this server) as approved: its report
+// read whole, from the package store when its output carries it trimmed.
+absl::StatusOr<conductor::proto::StartWorkflowRequest> ApprovedRunOf(Engine& engine,
+                                                                     ExtensionStore& store,
+                                                                     const std::string& id,
+                                                                     const std::string& by) {
+  ASSIGN_OR_RETURN(conductor::proto::Workflow wf, engine.GetWorkflow(id, /*include_tasks=*/true));
+  RETURN_IF_ERROR(migration::CheckCompletedDryRun(wf));
+  v1::MigrationReport report;
+  if (const std::string ref = migration::StoredReportRef(wf); !ref.empty()) {
+    ASSIGN_OR_RETURN(std::string json, store.GetPackage(ref.substr(sizeof("sha256:") - 1)));
+    RETURN_IF_ERROR(MessageFromJson(json, &report, /*ignore_unknown_fields=*/true));
+  } else if (auto it = wf.output().find("incomingReport"); it != wf.output().end()) {
+    RETURN_IF_ERROR(MessageFromValue(it->second, &report, /*ignore_unknown_fields=*/true));
+  }
+  return migration::ApprovedRunStart(wf, report, by);
+}
+
 // --- /api/secrets and /api/token ---
 
 // A secret's value as sent: the raw body, or the text of a body that is one JSON string (what
@@ -197,35 +215,43 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
         call->Finish(store->DeleteEnvironment(call->param(0)));
       })));
   // Starts a migration as `migrationctl migrate` does: {"targetEnvironment", "selection",
-  // "options", "sourceEnvironment" (default "local"), "startedBy"} -> {"workflowId"}.
+  // "options", "sourceEnvironment" (default "local"), "startedBy"} -> {"workflowId"}; or, as
+  // `migrate --apply-plan`, {"applyDryRun": "<dry run's workflow id>", "startedBy"}.
   routes.push_back(
       Beyond(R("POST", "/api/cmig/migrations", [store](Engine& engine, const CallPtr& call) {
         Value body;
         if (!Take(call, call->Body(), &body)) return;
-        const std::string target = Field(body, "targetEnvironment").string_value();
-        std::string source = Field(body, "sourceEnvironment").string_value();
-        if (source.empty()) source = "local";
-        v1::Selection selection;
-        v1::MigrationOptions options;
-        if (absl::Status s = MessageFromValue(Field(body, "selection"), &selection); !s.ok()) {
-          call->Error(absl::InvalidArgumentError(absl::StrCat("selection: ", s.message())));
-          return;
-        }
-        if (Field(body, "options").kind_case() == Value::kStructValue) {
-          if (absl::Status s = MessageFromValue(Field(body, "options"), &options); !s.ok()) {
-            call->Error(absl::InvalidArgumentError(absl::StrCat("options: ", s.message())));
-            return;
-          }
-        }
-        conductor::proto::StartWorkflowRequest start;
         // Who started it, as the caller says ("startedBy"); this server's tokens name no one.
         std::string started_by = Field(body, "startedBy").string_value();
         if (started_by.empty()) started_by = "REST API";
-        if (!Take(call,
-                  migration::OutgoingMigrationStart(source, target, selection, options, started_by),
-                  &start)) {
-          return;
+        conductor::proto::StartWorkflowRequest start;
+        if (const std::string dry_run = Field(body, "applyDryRun").string_value();
+            !dry_run.empty()) {
+          if (!Take(call, ApprovedRunOf(engine, *store, dry_run, started_by), &start)) return;
+        } else {
+          std::string source = Field(body, "sourceEnvironment").string_value();
+          if (source.empty()) source = "local";
+          v1::Selection selection;
+          v1::MigrationOptions options;
+          if (absl::Status s = MessageFromValue(Field(body, "selection"), &selection); !s.ok()) {
+            call->Error(absl::InvalidArgumentError(absl::StrCat("selection: ", s.message())));
+            return;
+          }
+          if (Field(body, "options").kind_case() == Value::kStructValue) {
+            if (absl::Status s = MessageFromValue(Field(body, "options"), &options); !s.ok()) {
+              call->Error(absl::InvalidArgumentError(absl::StrCat("options: ", s.message())));
+              return;
+            }
+          }
+          if (!Take(call,
+                    migration::OutgoingMigrationStart(
+                        source, Field(body, "targetEnvironment").string_value(), selection, options,
+                        started_by),
+                    &start)) {
+            return;
+          }
         }
+        const std::string target = start.input().at("targetEnvironment").string_value();
         if (absl::Status s = store->GetEnvironment(target).status(); !s.ok()) {
           call->Error(absl::IsNotFound(s) ? absl::InvalidArgumentError(
                                                 absl::StrCat("no target environment '", target,

@@ -159,6 +159,42 @@ TEST_F(MigrationE2eTest, AMigrationStartedOverRestArrivesInTheTarget) {
   EXPECT_EQ(arrived.status, 200) << arrived.body;
 }
 
+// A dry run applied as approved over REST, as the console applies one: the run carries the
+// approval and completes; what is no dry run is refused, naming why.
+TEST_F(MigrationE2eTest, ADryRunIsAppliedAsApprovedOverRest) {
+  SeedSource();
+  StartWorkers();
+  orchestrator::test::RestClient a_rest(a_.server->http_address(),
+                                        {absl::StrCat("X-Authorization: ", a_.token)});
+  auto start = [&](const std::string& body) {
+    orchestrator::test::HttpResult r = a_rest.Post("/api/cmig/migrations", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    absl::StatusOr<google::protobuf::Value> v = ParseJson(r.body);
+    return v.ok() ? v->struct_value().fields().at("workflowId").string_value() : std::string();
+  };
+  const std::string dry_run = start(
+      absl::StrCat(R"({"sourceEnvironment":"A","targetEnvironment":"B","options":{"dryRun":true},)",
+                   R"("selection":)", kSelectOrder, "}"));
+  ASSERT_EQ(Wait(a_, dry_run).status(), Workflow::COMPLETED);
+  const DefinitionHashes before = Hashes(b_);
+
+  const std::string applied =
+      start(absl::StrCat(R"({"applyDryRun":")", dry_run, R"(","startedBy":"console: bob"})"));
+  Workflow out = Wait(a_, applied);
+  ASSERT_EQ(out.status(), Workflow::COMPLETED) << out.reason_for_incompletion();
+  const auto& options = out.input().at("options").struct_value().fields();
+  EXPECT_EQ(
+      options.at("approvedPlan").struct_value().fields().at("dryRunWorkflowId").string_value(),
+      dry_run);
+  EXPECT_EQ(out.input().at("startedBy").string_value(), "console: bob");
+  EXPECT_NE(Hashes(b_), before);
+
+  orchestrator::test::HttpResult refused =
+      a_rest.Post("/api/cmig/migrations", absl::StrCat(R"({"applyDryRun":")", applied, R"("})"));
+  EXPECT_GE(refused.status, 400) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("it is no dry run"));
+}
+
 TEST_F(MigrationE2eTest, DryRunEndsWithThePlanAndWritesNothing) {
   SeedSource();
   StartWorkers();
