@@ -119,6 +119,8 @@ async function showMigration(id) {
     summary.append(dt, dd);
   }
   const ended = !['RUNNING', 'PAUSED'].includes(wf.status);
+  const options = input.options || {};
+  document.getElementById('migration-apply').hidden = !(options.dryRun && wf.status === 'COMPLETED');
   document.getElementById('migration-retry').disabled = !ended || wf.status === 'COMPLETED';
   document.getElementById('migration-terminate').disabled = ended;
   const body = document.querySelector('#steps-table tbody');
@@ -136,6 +138,30 @@ async function showMigration(id) {
     cell(row, t.reasonForIncompletion);
     body.appendChild(row);
   }
+  // A running migration is looked at again each second while its page is shown.
+  clearTimeout(migrationTimer);
+  if (!ended) {
+    migrationTimer = setTimeout(() => {
+      if (location.hash === `#/migration/${encodeURIComponent(id)}`) run(() => showMigration(id));
+    }, 1000);
+  }
+}
+
+let migrationTimer = 0;
+
+async function applyDryRun() {
+  const wf = shownMigration;
+  if (!wf || !window.confirm(`Apply dry run ${wf.workflowId} as approved? The run takes its ` +
+                             'target, selection and options, and refuses, changing nothing, if the ' +
+                             'source or the target changed since the dry run.')) {
+    return;
+  }
+  await run(async () => {
+    const r = await api('POST', '/api/cmig/migrations',
+                        { applyDryRun: wf.workflowId, startedBy: 'console' });
+    show(`Started ${r.workflowId}, applying dry run ${wf.workflowId} as approved.`);
+    location.hash = `#/migration/${encodeURIComponent(r.workflowId)}`;
+  });
 }
 
 async function retryMigration() {
@@ -262,6 +288,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('migrations-refresh').addEventListener('click', () => run(showMigrations));
   document.getElementById('migration-retry').addEventListener('click', retryMigration);
+  document.getElementById('migration-apply').addEventListener('click', applyDryRun);
   document.getElementById('migration-terminate').addEventListener('click', terminateMigration);
   document.getElementById('environment-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -56,6 +56,7 @@ def main():
          f'--http_port_file={work}/http_port', f'--tokens_file={work}/tokens'],
         stdout=open(os.path.join(work, 'orchestrator.log'), 'w'), stderr=subprocess.STDOUT)
     driver = None
+    workers = []
     try:
         grpc = '127.0.0.1:' + wait_for_file(f'{work}/port', 'the orchestrator')
         base = 'http://127.0.0.1:' + wait_for_file(f'{work}/http_port', 'its HTTP port')
@@ -159,10 +160,46 @@ def main():
             raise SystemExit('FAIL: the removed environment is still there')
         except urllib.error.HTTPError as e:
             assert e.code == 404, e.code
+        # A dry run applied as approved from its page. A worker runs this server's migrations,
+        # and "self" (this server) is the target: everything plans unchanged.
+        with open(os.path.join(work, 'token'), 'w') as f:
+            f.write(TOKEN)
+        worker = subprocess.Popen(
+            [os.path.join(BUILD, 'worker', 'migration-worker'),
+             f'--workflows_dir={os.path.join(ROOT, "workflows")}'],
+            env=dict(os.environ, CONDUCTOR_SERVER_URL=grpc,
+                     CONDUCTOR_AUTH_TOKEN_FILE=os.path.join(work, 'token')),
+            stdout=open(os.path.join(work, 'worker.log'), 'w'), stderr=subprocess.STDOUT)
+        workers.append(worker)
+        subprocess.run(ctl + ['definitions', 'load', os.path.join(ROOT, 'deploy/quickstart/sample')],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        _, dry = rest(base, 'POST', '/api/cmig/migrations', {
+            'targetEnvironment': 'self', 'options': {'dryRun': True},
+            'selection': {'workflows': [{'name': 'order_processing'}]}})
+        dry_id = dry['workflowId']
+        WebDriverWait(driver, 60, poll_frequency=0.05).until(
+            lambda _: rest(base, 'GET', f'/api/workflow/{dry_id}?includeTasks=false')[1]['status']
+            != 'RUNNING')
+        driver.get(f'{base}/console/#/migration/{dry_id}')
+        apply = wait.until(ec.visibility_of_element_located((By.ID, 'migration-apply')))
+        apply.click()
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: dry_id not in d.current_url)
+        WebDriverWait(driver, 60).until(
+            ec.text_to_be_present_in_element((By.ID, 'migration-summary'), 'COMPLETED'))
+        driver.save_screenshot(os.path.join(SHOTS, '05-applied.png'))
+        applied_id = driver.current_url.rsplit('/', 1)[-1]
+        _, applied = rest(base, 'GET', f'/api/workflow/{applied_id}?includeTasks=false')
+        assert applied['status'] == 'COMPLETED', applied['status']
+        approval = applied['input']['options']['approvedPlan']
+        assert approval['dryRunWorkflowId'] == dry_id, approval
         print('PASS')
     finally:
         if driver is not None:
             driver.quit()
+        for w in workers:
+            w.terminate()
+            w.wait(timeout=60)
         orch.terminate()
         orch.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
