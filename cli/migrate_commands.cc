@@ -124,18 +124,10 @@ absl::Status EnvListCommand(Context& ctx) {
 
 absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectToEnvironment(
     client::SecretClient& secrets, const v1::Environment& env, absl::Duration timeout) {
-  client::EnvironmentCredentials credentials;
-  for (const auto& [name, value] : {std::pair{env.token_secret(), &credentials.token},
-                                    std::pair{env.access_key_secret(), &credentials.key_secret}}) {
-    if (name.empty()) continue;
-    absl::StatusOr<std::string> secret = secrets.GetSecret(name);
-    if (!secret.ok()) {
-      return absl::Status(secret.status().code(),
-                          absl::StrCat("the credential of environment '", env.id(), "' (secret '",
-                                       name, "'): ", secret.status().message()));
-    }
-    *value = *std::move(secret);
-  }
+  ASSIGN_OR_RETURN(client::EnvironmentCredentials credentials,
+                   client::ReadCredentials(env, [&secrets](const std::string& name) {
+                     return secrets.GetSecret(name);
+                   }));
   return client::ConnectEnvironment(env, credentials, timeout);
 }
 
@@ -148,17 +140,7 @@ absl::Status EnvTestCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::EnvironmentAddress where, client::ParseEnvironmentAddress(*env));
   ASSIGN_OR_RETURN(std::unique_ptr<client::ConductorEnvironment> conductor,
                    ConnectToEnvironment(*ext, *env, ctx.global().timeout));
-  absl::Status reached = conductor->Check();
-  if (reached.ok()) {
-    // One read of the definitions, as a fetch or plan would make.
-    reached = conductor->metadata().GetTaskDef("cmig-environment-test").status();
-    if (absl::IsNotFound(reached)) reached = absl::OkStatus();
-  }
-  if (!reached.ok()) {
-    return absl::Status(reached.code(), absl::StrCat("environment '", id, "' (",
-                                                     client::ProtocolName(where.protocol), " ",
-                                                     where.target, "): ", reached.message()));
-  }
+  RETURN_IF_ERROR(client::ProbeEnvironment(*conductor, *env));
   JsonObject o;
   o.Set("environment", JsonString(id))
       .Set("protocol", JsonString(client::ProtocolName(where.protocol)))

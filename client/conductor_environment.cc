@@ -135,4 +135,38 @@ absl::StatusOr<std::unique_ptr<ConductorEnvironment>> ConnectEnvironment(
       std::make_unique<GrpcEnvironment>(std::move(orchestrator), std::move(extensions)));
 }
 
+absl::StatusOr<EnvironmentCredentials> ReadCredentials(
+    const v1::Environment& env,
+    const std::function<absl::StatusOr<std::string>(const std::string&)>& read_secret) {
+  EnvironmentCredentials credentials;
+  for (const auto& [name, value] : {std::pair{env.token_secret(), &credentials.token},
+                                    std::pair{env.access_key_secret(), &credentials.key_secret}}) {
+    if (name.empty()) continue;
+    absl::StatusOr<std::string> secret = read_secret(name);
+    if (!secret.ok()) {
+      return absl::Status(secret.status().code(),
+                          absl::StrCat("the credential of environment '", env.id(), "' (secret '",
+                                       name, "'): ", secret.status().message()));
+    }
+    *value = *std::move(secret);
+  }
+  return credentials;
+}
+
+absl::Status ProbeEnvironment(ConductorEnvironment& environment, const v1::Environment& env) {
+  absl::Status reached = environment.Check();
+  if (reached.ok()) {
+    reached = environment.metadata().GetTaskDef("cmig-environment-test").status();
+    if (absl::IsNotFound(reached)) reached = absl::OkStatus();
+  }
+  if (reached.ok()) return reached;
+  absl::StatusOr<EnvironmentAddress> where = ParseEnvironmentAddress(env);
+  return absl::Status(
+      reached.code(),
+      absl::StrCat("environment '", env.id(), "' (",
+                   where.ok() ? absl::StrCat(ProtocolName(where->protocol), " ", where->target)
+                              : env.address(),
+                   "): ", reached.message()));
+}
+
 }  // namespace cmig::client

@@ -15,6 +15,7 @@
 #ifndef CMIG_CLIENT_CONDUCTOR_ENVIRONMENT_H_
 #define CMIG_CLIENT_CONDUCTOR_ENVIRONMENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -106,6 +107,18 @@ struct EnvironmentCredentials {
 absl::StatusOr<std::unique_ptr<ConductorEnvironment>> ConnectEnvironment(
     const v1::Environment& env, const EnvironmentCredentials& credentials,
     absl::Duration call_timeout);
+
+// The credentials `env` names (its token secret, or its access key's secret), each read with
+// `read_secret`. A secret that cannot be read is an error with its code naming the environment
+// and the secret, never a value.
+absl::StatusOr<EnvironmentCredentials> ReadCredentials(
+    const v1::Environment& env,
+    const std::function<absl::StatusOr<std::string>(const std::string&)>& read_secret);
+
+// Whether `environment` (connected for `env`) answers and accepts its credential: Check(), then
+// one read of the definitions, as a fetch or a plan makes (an absent definition is an answer).
+// Errors keep their code and name the environment, its protocol and address.
+absl::Status ProbeEnvironment(ConductorEnvironment& environment, const v1::Environment& env);
 
 }  // namespace cmig::client
 

@@ -32,10 +32,6 @@ std::string KeyedHash(const Key& key, absl::string_view value) {
       absl::string_view(reinterpret_cast<const char*>(mac), static_cast<size_t>(len)));
 }
 
-bool SameValue(absl::string_view a, absl::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 bool Blocks(v1::ItemAction a) {
   return a == v1::ITEM_ACTION_CONFLICT || a == v1::ITEM_ACTION_BLOCKED;
 }
@@ -78,7 +74,7 @@ absl::Status PlanSecrets(const v1::MigrationPackage& package, client::SecretClie
                                        current.status().message()));
     } else {
       item.set_target_sha256(KeyedHash(key, *current));
-      if (SameValue(*current, s.value())) {
+      if (SameSecretValue(*current, s.value())) {
         item.set_action(v1::ITEM_ACTION_UNCHANGED);
       } else {
         ResolveDifference(conflict, &item, absl::StrCat("the value of ", what));
@@ -151,7 +147,7 @@ absl::Status VerifySecrets(const v1::MigrationPackage& package, const v1::Migrat
     } else if (!held.ok()) {
       return absl::Status(held.status().code(),
                           absl::StrCat("reading back ", what, ": ", held.status().message()));
-    } else if (!SameValue(*held, *expected->second)) {
+    } else if (!SameSecretValue(*held, *expected->second)) {
       out.add_problems(absl::StrCat(what,
                                     " in the target holds another value than the one "
                                     "the migration wrote"));
@@ -159,6 +155,10 @@ absl::Status VerifySecrets(const v1::MigrationPackage& package, const v1::Migrat
   }
   out.set_ok(out.problems().empty());
   return absl::OkStatus();
+}
+
+bool SameSecretValue(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace cmig::migration

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "client/extensions_client.h"
 #include "cmig/v1/package.pb.h"
 #include "cmig/v1/report.pb.h"
@@ -31,6 +32,10 @@ namespace cmig::migration {
 // Unimplemented, naming the secret.
 absl::Status PlanSecrets(const v1::MigrationPackage& package, client::SecretClient* store,
                          v1::MigrationPlan& plan);
+
+// Whether two secret values are equal, compared in constant time (no timing tells how much of a
+// value matched).
+bool SameSecretValue(absl::string_view a, absl::string_view b);
 
 // The secrets `plan` writes (CREATE or UPDATE), by name.
 std::vector<std::string> SecretsToWrite(const v1::MigrationPlan& plan);

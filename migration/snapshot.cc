@@ -1,7 +1,5 @@
 #include "migration/snapshot.h"
 
-#include <openssl/crypto.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +8,7 @@
 #include "definitions/conductor_json.h"
 #include "definitions/conductor_messages.h"
 #include "migration/package.h"
+#include "migration/plan_secrets.h"
 
 namespace cmig::migration {
 
@@ -191,8 +190,7 @@ absl::StatusOr<SecretRestore> RestoreSecrets(const v1::TargetSnapshot& snapshot,
     if (written.ok()) {
       absl::StatusOr<std::string> current = store.GetSecret(s.name());
       if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
-      const bool same = current.ok() && current->size() == written->size() &&
-                        CRYPTO_memcmp(current->data(), written->data(), written->size()) == 0;
+      const bool same = current.ok() && SameSecretValue(*current, *written);
       if (!same) {
         // Deleted since a prior value existed, or holding another value: the operator's change.
         if (current.ok() || s.existed()) r.changed_since.push_back(s.name());

@@ -147,44 +147,30 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
       Beyond(R("POST", "/api/cmig/environments/{}/test", [store](Engine&, const CallPtr& call) {
         v1::Environment env;
         if (!Take(call, store->GetEnvironment(call->param(0)), &env)) return;
-        client::EnvironmentCredentials credentials;
-        for (const auto& [name, value] :
-             {std::pair{env.token_secret(), &credentials.token},
-              std::pair{env.access_key_secret(), &credentials.key_secret}}) {
-          if (name.empty()) continue;
-          absl::StatusOr<std::string> secret = store->GetSecret(name);
-          if (!secret.ok()) {
-            call->Error(absl::FailedPreconditionError(
-                absl::StrCat("the credential of environment '", env.id(), "' (secret '", name,
-                             "'): ", secret.status().message())));
-            return;
-          }
-          *value = *std::move(secret);
+        absl::StatusOr<client::EnvironmentCredentials> credentials = client::ReadCredentials(
+            env, [&store](const std::string& name) { return store->GetSecret(name); });
+        if (!credentials.ok()) {
+          call->Error(absl::FailedPreconditionError(credentials.status().message()));
+          return;
         }
         client::EnvironmentAddress where;
         if (!Take(call, client::ParseEnvironmentAddress(env), &where)) return;
         std::unique_ptr<client::ConductorEnvironment> connected;
-        if (!Take(call, client::ConnectEnvironment(env, credentials, absl::Seconds(5)),
+        if (!Take(call, client::ConnectEnvironment(env, *credentials, absl::Seconds(5)),
                   &connected)) {
           return;
         }
-        const std::string protocol(client::ProtocolName(where.protocol));
-        absl::Status reached = connected->Check();
-        if (reached.ok()) {
-          reached = connected->metadata().GetTaskDef("cmig-environment-test").status();
-          if (absl::IsNotFound(reached)) reached = absl::OkStatus();
-        }
-        if (!reached.ok()) {
+        if (absl::Status reached = client::ProbeEnvironment(*connected, env); !reached.ok()) {
           // The environment's refusal of its credential is not this caller's: never a 401 here,
           // which a client would take for its own token.
           call->Error(
               absl::Status(absl::IsUnauthenticated(reached) || absl::IsPermissionDenied(reached)
                                ? absl::StatusCode::kFailedPrecondition
                                : absl::StatusCode::kUnavailable,
-                           absl::StrCat("environment '", env.id(), "' (", protocol, " ",
-                                        where.target, "): ", reached.message())));
+                           reached.message()));
           return;
         }
+        const std::string protocol(client::ProtocolName(where.protocol));
         Value v;
         auto& f = *v.mutable_struct_value()->mutable_fields();
         f["environment"].set_string_value(env.id());

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "migration/migration_start.h"
 #include "spdlog/spdlog.h"
 #include "tasks/migration_handlers.h"
 #include "tasks/remote.h"
@@ -15,7 +16,6 @@ namespace {
 
 using conductor::proto::Workflow;
 
-constexpr char kOutgoingWorkflowName[] = "outgoing_migration_request";
 // Terminated migrations looked at per run, newest first.
 constexpr int kPage = 50;
 
@@ -57,8 +57,8 @@ absl::StatusOr<int> FollowTerminations(StepState& state, TerminationsFollowed& f
   client::WorkflowSearchQuery query;
   query.size = kPage;
   query.sort = "startTime:DESC";
-  query.query =
-      absl::StrCat("workflowType = '", kOutgoingWorkflowName, "' AND status = 'TERMINATED'");
+  query.query = absl::StrCat("workflowType = '", migration::kOutgoingMigrationWorkflow,
+                             "' AND status = 'TERMINATED'");
   ASSIGN_OR_RETURN(client::WorkflowSearchResult found,
                    state.deps().workflows->SearchWorkflows(query));
   int ended = 0;

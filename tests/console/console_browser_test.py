@@ -7,11 +7,12 @@ under BUILD/console-screenshots/. Usage: console_browser_test.py ROOT BUILD"""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 import urllib.request
 
 from selenium import webdriver
@@ -25,13 +26,32 @@ TOKEN = os.urandom(12).hex()
 SHOTS = os.path.join(BUILD, 'console-screenshots')
 
 
-def wait_for_file(path, what):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if os.path.exists(path) and open(path).read().strip():
-            return open(path).read().strip()
-        time.sleep(0.05)
-    raise SystemExit(f'FAIL: {what} did not start')
+class ServingPorts:
+    """Reads the orchestrator's log as it writes it (into log_path) and learns the ports it says it
+    serves on; wait() returns them, or fails past its deadline."""
+
+    def __init__(self, stream, log_path):
+        self._ports = {}
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, args=(stream, log_path), daemon=True).start()
+
+    def _read(self, stream, log_path):
+        with open(log_path, 'w') as log:
+            for line in stream:
+                log.write(line)
+                log.flush()
+                for kind, pattern in (('http', r"REST API on port (\d+)"),
+                                      ('grpc', r'serving on port (\d+)')):
+                    m = re.search(pattern, line)
+                    if m:
+                        self._ports[kind] = m.group(1)
+                if len(self._ports) == 2:
+                    self._ready.set()
+
+    def wait(self):
+        if not self._ready.wait(timeout=30):
+            raise SystemExit('FAIL: the orchestrator did not start serving')
+        return self._ports['grpc'], self._ports['http']
 
 
 def rest(base, method, path, body=None, token=TOKEN):
@@ -52,14 +72,15 @@ def main():
         f.write(TOKEN + '\n')
     orch = subprocess.Popen(
         [os.path.join(BUILD, 'orchestrator', 'orchestrator'), f'--db={work}/o.db',
-         '--listen=127.0.0.1:0', f'--port_file={work}/port', '--http_listen=127.0.0.1:0',
-         f'--http_port_file={work}/http_port', f'--tokens_file={work}/tokens'],
-        stdout=open(os.path.join(work, 'orchestrator.log'), 'w'), stderr=subprocess.STDOUT)
+         '--listen=127.0.0.1:0', '--http_listen=127.0.0.1:0', f'--tokens_file={work}/tokens'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serving = ServingPorts(orch.stdout, os.path.join(work, 'orchestrator.log'))
     driver = None
     workers = []
     try:
-        grpc = '127.0.0.1:' + wait_for_file(f'{work}/port', 'the orchestrator')
-        base = 'http://127.0.0.1:' + wait_for_file(f'{work}/http_port', 'its HTTP port')
+        grpc_port, http_port = serving.wait()
+        grpc = f'127.0.0.1:{grpc_port}'
+        base = f'http://127.0.0.1:{http_port}'
         ctl = [os.path.join(BUILD, 'cli', 'migrationctl')]
         env = dict(os.environ, CMIG_SERVER=grpc, CMIG_TOKEN=TOKEN)
         # The migration workflows, so that a migration can start (no worker runs it here).
