@@ -64,6 +64,7 @@
 #include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflow.pb.h"
+#include "orchestrator/script.h"
 
 namespace cmig::orchestrator {
 
@@ -128,6 +129,12 @@ struct DecideOptions {
   // timeoutSeconds unless last_retried_time is later; 0 = unknown, and the decider then uses
   // the scheduled time of the workflow's first task.
   int64_t workflow_create_time_ms = 0;
+  // When true, an INLINE task whose evaluator runs a script (javascript, graaljs) is scheduled
+  // IN_PROGRESS and left so: the engine runs RunInlineTask on a copy outside its lock and reports
+  // the outcome as a worker's result. When false, the script runs within Decide.
+  bool defer_inline_scripts = false;
+  // How long one script (INLINE, SWITCH, DECISION, DO_WHILE) may run before it fails.
+  absl::Duration script_time_limit = kScriptTimeLimit;
 };
 
 // As above, with the engine's extra knowledge.
@@ -149,6 +156,16 @@ absl::StatusOr<Decision> Decide(conductor::proto::Workflow& workflow,
 absl::StatusOr<Decision> RetryWorkflow(conductor::proto::Workflow& workflow,
                                        const TaskDefLookup& task_defs, const IdGenerator& new_id,
                                        int64_t now_ms, const DecideOptions& options = {});
+
+// Inline.execute on `task`, an INLINE task with its input resolved: evaluates input.expression
+// with input.evaluatorType (javascript by default; value-param reads the input named by the
+// expression) and sets the status (COMPLETED; FAILED when the script fails or passes a bound;
+// FAILED_WITH_TERMINAL_ERROR for an unknown evaluator), output.result or output.error, and the
+// reason. Times are the caller's to set. Thread-compatible: touches nothing but `task`.
+void RunInlineTask(conductor::proto::Task& task, absl::Duration time_limit = kScriptTimeLimit);
+
+// True when `task`'s evaluatorType runs a script (javascript, graaljs, or none given).
+bool InlineRunsScript(const conductor::proto::Task& task);
 
 // Resolves Conductor input expressions ("${workflow.input.a.b}", "${ref.output.x}",
 // "${workflow.workflowId}", nested in maps and lists) against `workflow`. Exposed

@@ -285,9 +285,9 @@ class Decider {
   bool IterationComplete(const Task& loop, const WorkflowTask& wt,
                          const std::vector<const Task*>& relevant) const;
 
-  // Inline.execute: evaluates input.expression with input.evaluatorType (javascript by
-  // default) over the task's input; the value lands in output.result.
-  absl::Status ExecuteInline(const WorkflowTask& wt, Task& t);
+  // Inline.execute (RunInlineTask); false, with nothing done, when the engine evaluates the
+  // script itself (DecideOptions.defer_inline_scripts): the task then stays IN_PROGRESS.
+  bool ExecuteInline(Task& t);
 
   void ExecuteTerminate(Task& t);
 

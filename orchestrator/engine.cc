@@ -20,19 +20,27 @@ using conductor::proto::Workflow;
 using engine_internal::IsTerminal;
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Store& store, const Clock& clock,
-                                                       bool system_clock, EngineLimits limits) {
+                                                       bool system_clock, EngineLimits limits,
+                                                       InlineRunner inline_runner) {
   ASSIGN_OR_RETURN(LoadedState state, store.Load());
-  std::unique_ptr<Engine> engine(new Engine(store, clock, system_clock, limits));
+  std::unique_ptr<Engine> engine(
+      new Engine(store, clock, system_clock, limits, std::move(inline_runner)));
   {
     absl::MutexLock lock(&engine->mu_);
     RETURN_IF_ERROR(engine->LoadLocked(std::move(state)));
   }
   engine->timer_thread_ = std::thread([e = engine.get()] { e->TimerLoop(); });
+  engine->script_thread_ = std::thread([e = engine.get()] { e->ScriptLoop(); });
   return engine;
 }
 
-Engine::Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits)
-    : store_(store), clock_(clock), system_clock_(system_clock), limits_(limits) {}
+Engine::Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits,
+               InlineRunner inline_runner)
+    : store_(store),
+      clock_(clock),
+      system_clock_(system_clock),
+      limits_(limits),
+      inline_runner_(std::move(inline_runner)) {}
 
 Engine::~Engine() { Shutdown(); }
 
@@ -43,6 +51,7 @@ void Engine::Shutdown() {
     if (!stopping_) {
       stopping_ = true;
       timer_cv_.SignalAll();
+      script_cv_.SignalAll();
     }
     for (auto& [id, w] : waiters_) {
       deferred.push_back([cb = std::move(w->callback)] { cb({}); });
@@ -51,6 +60,7 @@ void Engine::Shutdown() {
   }
   for (auto& f : deferred) f();
   if (timer_thread_.joinable()) timer_thread_.join();
+  if (script_thread_.joinable()) script_thread_.join();
 }
 
 std::string Engine::NewId() {
@@ -107,7 +117,10 @@ absl::Status Engine::LoadLocked(LoadedState state) {
   // that passed while the orchestrator was down.
   std::vector<WorkflowState*> open;
   for (auto& [id, ws] : workflows_) open.push_back(ws.get());
-  for (WorkflowState* ws : open) DecideLocked(*ws, txn);
+  for (WorkflowState* ws : open) {
+    DispatchScriptsLocked(*ws);  // scripts that were running when the engine stopped
+    DecideLocked(*ws, txn);
+  }
   spdlog::info(
       "loaded {} workflow definitions, {} task definitions, {} open workflows, {} queued "
       "tasks",
@@ -291,16 +304,14 @@ absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mod
     if (retry) {
       retry = false;
       d = orchestrator::RetryWorkflow(
-          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
-          DecideOptions{ws.start_time});
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now, DecideOptionsFor(ws));
       if (!d.ok()) {
         retry_error = d.status();
         break;
       }
     } else {
       d = Decide(
-          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now,
-          DecideOptions{ws.start_time});
+          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now, DecideOptionsFor(ws));
     }
     if (!d.ok()) {
       ws.wf.set_status(Workflow::FAILED);
@@ -311,7 +322,10 @@ absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mod
       break;
     }
     for (const std::string& id : d->changed_task_ids) {
-      if (Task* t = FindTaskLocked(ws, id)) WriteTaskLocked(ws, *t, txn);
+      Task* t = FindTaskLocked(ws, id);
+      if (t == nullptr) continue;
+      WriteTaskLocked(ws, *t, txn);
+      DispatchScriptLocked(*t);
     }
     for (const std::string& id : d->canceled_task_ids) {
       DequeueLocked(id, txn);

@@ -61,10 +61,16 @@ struct EngineLimits {
   // request whose input is larger is refused.
   int64_t max_task_output_bytes = int64_t{10240} << 10;
   int64_t max_workflow_input_bytes = int64_t{10240} << 10;
+  // How long one INLINE, SWITCH or DO_WHILE script may run before it fails (script.h).
+  absl::Duration script_time_limit = kScriptTimeLimit;
 };
 
 class Engine {
  public:
+  // How the script thread runs an INLINE task's script: RunInlineTask under
+  // EngineLimits.script_time_limit when empty. Tests block in one to watch the engine serve other
+  // calls while a script runs.
+  using InlineRunner = std::function<void(conductor::proto::Task&)>;
   using Done = std::function<void(absl::Status)>;
   using PollCallback = std::function<void(std::vector<conductor::proto::Task>)>;
 
@@ -73,13 +79,13 @@ class Engine {
   // `store` and `clock` must outlive the engine. With a clock other than the
   // system clock, timers re-read it at least every 10 ms.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(Store& store, const Clock& clock,
-                                                        bool system_clock,
-                                                        EngineLimits limits = {});
+                                                        bool system_clock, EngineLimits limits = {},
+                                                        InlineRunner inline_runner = nullptr);
   ~Engine();  // Shutdown()
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Stops timers and answers every parked poll with no tasks. Idempotent.
+  // Stops timers and the script thread and answers every parked poll with no tasks. Idempotent.
   void Shutdown();
 
   // --- Definitions (Conductor's MetadataService semantics) ---
@@ -196,7 +202,8 @@ class Engine {
   struct Waiter;
   struct Queue;
 
-  Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits);
+  Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits limits,
+         InlineRunner inline_runner);
   absl::Status LoadLocked(LoadedState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Finds a workflow in memory or reads it from the store into memory.
@@ -265,6 +272,22 @@ class Engine {
   // A lookup valid while mu_ stays held.
   TaskDefLookup TaskDefLookupLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  // INLINE scripts run on script_thread_, outside mu_: the decider leaves such a task
+  // IN_PROGRESS (DecideOptions.defer_inline_scripts), DispatchScriptLocked queues a copy of it,
+  // and FinishScriptLocked applies the outcome as a worker's result would be, unless the task
+  // ended meanwhile. A task the evaluation left IN_PROGRESS (the engine was stopping, or a test's
+  // runner declined it) stays so until the next start of the engine, which queues it again.
+  struct ScriptJob {
+    std::string workflow_id;
+    conductor::proto::Task task;
+  };
+  void DispatchScriptLocked(const conductor::proto::Task& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DispatchScriptsLocked(const WorkflowState& ws) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FinishScriptLocked(const ScriptJob& job, Txn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScriptLoop();
+  DecideOptions DecideOptionsFor(const WorkflowState& ws) const;
+
   // One round of deciding `ws` (the body of DecideLocked, without the queue).
   absl::Status DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mode)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -273,6 +296,7 @@ class Engine {
   const Clock& clock_;
   const bool system_clock_;
   const EngineLimits limits_;
+  const InlineRunner inline_runner_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::map<int, conductor::proto::WorkflowDef>> workflow_defs_
@@ -306,6 +330,11 @@ class Engine {
   int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread timer_thread_;
+  std::deque<ScriptJob> script_jobs_ ABSL_GUARDED_BY(mu_);
+  // Ids of the tasks queued for the script thread or being evaluated there.
+  absl::flat_hash_set<std::string> scripts_dispatched_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar script_cv_;
+  std::thread script_thread_;
 };
 
 }  // namespace cmig::orchestrator

@@ -97,8 +97,8 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     clock = s->system_clock_.get();
   }
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
-  ASSIGN_OR_RETURN(s->engine_,
-                   Engine::Create(*s->store_, *clock, options.clock == nullptr, options.limits));
+  ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr,
+                                              options.limits, options.inline_runner));
   s->issued_ = std::make_unique<IssuedTokens>(options.token_ttl, *clock);
   s->auth_->AcceptIssued(s->issued_.get());
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);

@@ -52,6 +52,8 @@ struct ServerOptions {
   const Clock* clock = nullptr;
   // Bounds on what definitions make the engine do.
   EngineLimits limits;
+  // Optional: replaces how INLINE scripts run (Engine::InlineRunner); tests only.
+  Engine::InlineRunner inline_runner;
   // How long a token handed out for an access key (POST /api/token) stays valid.
   absl::Duration token_ttl = absl::Hours(1);
   // The largest package (blob) the package store accepts.

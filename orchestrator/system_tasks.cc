@@ -96,7 +96,8 @@ absl::StatusOr<bool> Decider::EvaluateDoWhile(int loop_index) {
   bool again = false;
   if (!wt.loop_condition().empty()) {
     // The definition checks passed its syntax: what fails now is a run-time TypeError.
-    absl::StatusOr<ScriptValue> v = EvaluateScript(wt.loop_condition(), condition_input);
+    absl::StatusOr<ScriptValue> v =
+        EvaluateScript(wt.loop_condition(), condition_input, options_.script_time_limit);
     if (!v.ok()) {
       loop->set_status(Task::FAILED_WITH_TERMINAL_ERROR);
       loop->set_reason_for_incompletion(
@@ -143,40 +144,10 @@ bool Decider::IterationComplete(const Task& loop, const WorkflowTask& wt,
   return true;
 }
 
-absl::Status Decider::ExecuteInline(const WorkflowTask& wt, Task& t) {
-  auto get = [&](const char* key) -> std::string {
-    auto it = t.input_data().find(key);
-    return it == t.input_data().end() ? "" : JavaString(it->second);
-  };
-  std::string evaluator = get("evaluatorType");
-  if (evaluator.empty() || evaluator == "null") evaluator = "javascript";
-  std::string expression = get("expression");
-  Value input;
-  input.mutable_struct_value()->mutable_fields()->insert(t.input_data().begin(),
-                                                         t.input_data().end());
-  Value result;
-  if (evaluator == "value-param") {
-    auto it = t.input_data().find(expression);
-    result = it == t.input_data().end() ? NullValue() : it->second;
-  } else if (evaluator == "javascript" || evaluator == "graaljs") {
-    absl::StatusOr<ScriptValue> v = EvaluateScript(expression, input);
-    if (!v.ok()) {
-      t.set_status(Task::FAILED);
-      t.set_reason_for_incompletion(std::string(v.status().message()));
-      (*t.mutable_output_data())["error"] = StringValue(std::string(v.status().message()));
-      return absl::OkStatus();
-    }
-    result = v->value;
-  } else {
-    // An evaluatorType resolved from data: only now known to be unusable.
-    std::string message(UnsupportedEvaluatorError(wt, evaluator).message());
-    t.set_status(Task::FAILED_WITH_TERMINAL_ERROR);
-    t.set_reason_for_incompletion(message);
-    (*t.mutable_output_data())["error"] = StringValue(message);
-    return absl::OkStatus();
-  }
-  (*t.mutable_output_data())["result"] = result;
-  return absl::OkStatus();
+bool Decider::ExecuteInline(Task& t) {
+  if (options_.defer_inline_scripts && InlineRunsScript(t)) return false;
+  RunInlineTask(t, options_.script_time_limit);
+  return true;
 }
 
 void Decider::ExecuteTerminate(Task& t) {
@@ -330,3 +301,62 @@ bool Decider::EvaluateJoin(Task& join) {
 }
 
 }  // namespace cmig::orchestrator::decider_internal
+
+namespace cmig::orchestrator {
+
+using conductor::proto::Task;
+using google::protobuf::Value;
+
+namespace {
+
+std::string InputString(const Task& t, const char* key) {
+  auto it = t.input_data().find(key);
+  return it == t.input_data().end() ? "" : JavaString(it->second);
+}
+
+std::string InlineEvaluator(const Task& t) {
+  std::string evaluator = InputString(t, "evaluatorType");
+  if (evaluator.empty() || evaluator == "null") evaluator = "javascript";
+  return evaluator;
+}
+
+}  // namespace
+
+bool InlineRunsScript(const Task& t) {
+  const std::string evaluator = InlineEvaluator(t);
+  return evaluator == "javascript" || evaluator == "graaljs";
+}
+
+void RunInlineTask(Task& t, absl::Duration time_limit) {
+  const std::string evaluator = InlineEvaluator(t);
+  const std::string expression = InputString(t, "expression");
+  Value result;
+  if (evaluator == "value-param") {
+    auto it = t.input_data().find(expression);
+    result = it == t.input_data().end() ? NullValue() : it->second;
+  } else if (InlineRunsScript(t)) {
+    Value input;
+    input.mutable_struct_value()->mutable_fields()->insert(t.input_data().begin(),
+                                                           t.input_data().end());
+    absl::StatusOr<ScriptValue> v = EvaluateScript(expression, input, time_limit);
+    if (!v.ok()) {
+      t.set_status(Task::FAILED);
+      t.set_reason_for_incompletion(std::string(v.status().message()));
+      (*t.mutable_output_data())["error"] = StringValue(std::string(v.status().message()));
+      return;
+    }
+    result = std::move(v->value);
+  } else {
+    // An evaluatorType resolved from data: only now known to be unusable.
+    std::string message(
+        decider_internal::UnsupportedEvaluatorError(t.workflow_task(), evaluator).message());
+    t.set_status(Task::FAILED_WITH_TERMINAL_ERROR);
+    t.set_reason_for_incompletion(message);
+    (*t.mutable_output_data())["error"] = StringValue(message);
+    return;
+  }
+  (*t.mutable_output_data())["result"] = std::move(result);
+  t.set_status(Task::COMPLETED);
+}
+
+}  // namespace cmig::orchestrator

@@ -91,14 +91,16 @@ absl::Status Decider::MapTask(const WorkflowTask& wt, int retry_count,
   } else if (type == kInline || type == kSetVariable || type == kNoop) {
     t.set_start_time(now_);
     t.mutable_input_data()->insert(input.fields().begin(), input.fields().end());
-    if (type == kInline) RETURN_IF_ERROR(ExecuteInline(wt, t));
+    const bool deferred = type == kInline && !ExecuteInline(t);
     if (type == kSetVariable) {
       // SetVariable.execute: the task's input becomes workflow variables.
       for (const auto& [k, v] : t.input_data()) (*wf_.mutable_variables())[k] = v;
       decision_.workflow_changed = true;
     }
-    if (t.status() == Task::IN_PROGRESS) t.set_status(Task::COMPLETED);
-    t.set_end_time(now_);
+    if (!deferred) {
+      if (t.status() == Task::IN_PROGRESS) t.set_status(Task::COMPLETED);
+      t.set_end_time(now_);
+    }
   } else {
     // SIMPLE and any other type: a worker task. SIMPLE tasks are queued under their name.
     const TaskDef& def = EffectiveDef(wt);
@@ -158,7 +160,8 @@ absl::Status Decider::MapSwitch(const WorkflowTask& wt, int retry_count,
     // javascript or graaljs (the definition checks allow nothing else), its syntax checked.
     Value input_value;
     *input_value.mutable_struct_value() = input;
-    absl::StatusOr<ScriptValue> v = EvaluateScript(wt.expression(), input_value);
+    absl::StatusOr<ScriptValue> v =
+        EvaluateScript(wt.expression(), input_value, options_.script_time_limit);
     if (!v.ok()) {
       // A script that fails at run time fails the SWITCH task, as in Conductor.
       t.set_status(Task::FAILED);
@@ -186,7 +189,8 @@ absl::Status Decider::MapDecision(const WorkflowTask& wt, int retry_count,
   if (!absl::StripAsciiWhitespace(wt.case_expression()).empty()) {
     Value input_value;
     *input_value.mutable_struct_value() = input;
-    absl::StatusOr<ScriptValue> v = EvaluateScript(wt.case_expression(), input_value);
+    absl::StatusOr<ScriptValue> v =
+        EvaluateScript(wt.case_expression(), input_value, options_.script_time_limit);
     // Conductor cannot decide without the case, so even a run-time failure (a TypeError)
     // makes the definition unusable.
     if (!v.ok()) {

@@ -2,6 +2,8 @@
 // sub-workflow or as its own failure workflow, ends after a bounded chain with a reason saying
 // why, and the server keeps serving. Numbers out of range are refused at registration, and
 // numbers too large for milliseconds do not overflow into timeouts that fire at once.
+#include "absl/synchronization/notification.h"
+#include "orchestrator/decider.h"
 #include "orchestrator_testing.h"
 
 namespace cmig::orchestrator::test {
@@ -10,6 +12,44 @@ namespace {
 using ::testing::HasSubstr;
 
 class HostileInputTest : public OrchestratorTest {};
+
+// One INLINE task that adds one to its input `a`.
+WorkflowDef AddOneWorkflow() {
+  WorkflowDef def;
+  def.set_name("add_one");
+  def.set_version(1);
+  WorkflowTask add;
+  add.set_name("add");
+  add.set_task_reference_name("add");
+  add.set_type("INLINE");
+  (*add.mutable_input_parameters())["evaluatorType"] = Str("javascript");
+  (*add.mutable_input_parameters())["expression"] = Str("$.a + 1");
+  (*add.mutable_input_parameters())["a"] = Str("${workflow.input.a}");
+  *def.add_tasks() = add;
+  return def;
+}
+
+WorkflowDef OneSimpleTaskWorkflow(const std::string& name, const std::string& task) {
+  WorkflowDef def;
+  def.set_name(name);
+  def.set_version(1);
+  *def.add_tasks() = SimpleTask(task, task);
+  return def;
+}
+
+// Lets a held script go at the end of a test, whatever happened, so that the server can stop.
+class Release {
+ public:
+  explicit Release(absl::Notification& n) : n_(n) {}
+  ~Release() {
+    if (!n_.HasBeenNotified()) n_.Notify();
+  }
+  Release(const Release&) = delete;
+  Release& operator=(const Release&) = delete;
+
+ private:
+  absl::Notification& n_;
+};
 
 TEST_F(HostileInputTest, WorkflowThatIsItsOwnSubWorkflowFailsAtTheChainLimit) {
   WorkflowDef def;
@@ -225,6 +265,62 @@ TEST_F(HostileInputTest, ARequestNestedPastTheParsingDepthIsAnInvalidArgument) {
   t.set_type("SIMPLE");
   *wf.add_tasks() = t;
   EXPECT_OK(client().CreateWorkflowDef(wf));
+}
+
+// An INLINE script runs outside the engine's lock: while one is held mid-evaluation, another
+// workflow starts, is worked and completes; once the script is let go its workflow completes.
+TEST_F(HostileInputTest, AnInlineScriptRunsWhileTheServerServesOtherCalls) {
+  absl::Notification entered;
+  absl::Notification release;
+  options_.inline_runner = [&](Task& task) {
+    entered.Notify();
+    release.WaitForNotification();
+    RunInlineTask(task);
+  };
+  Restart();
+  Release let_go(release);
+  ASSERT_OK(client().CreateWorkflowDef(AddOneWorkflow()));
+  ASSERT_OK(client().CreateWorkflowDef(OneSimpleTaskWorkflow("other", "other_task")));
+
+  ASSERT_OK_AND_ASSIGN(const std::string held, client().Start("add_one", {{"a", Num(41)}}));
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  ASSERT_OK_AND_ASSIGN(const std::string other, client().Start("other"));
+  std::optional<Task> task = client().PollOne("other_task");
+  ASSERT_TRUE(task.has_value());
+  ASSERT_OK(client().Update(*task, conductor::proto::TaskResult::COMPLETED));
+  ASSERT_TRUE(WaitFor([&] { return client().Status(other) == Workflow::COMPLETED; }));
+  ASSERT_OK_AND_ASSIGN(Workflow waiting, client().Get(held));
+  EXPECT_EQ(waiting.status(), Workflow::RUNNING);
+  ASSERT_EQ(waiting.tasks_size(), 1);
+  EXPECT_EQ(waiting.tasks(0).status(), Task::IN_PROGRESS);
+
+  release.Notify();
+  ASSERT_TRUE(WaitFor([&] { return client().Status(held) == Workflow::COMPLETED; }));
+  ASSERT_OK_AND_ASSIGN(Workflow done, client().Get(held));
+  EXPECT_EQ(done.tasks(0).status(), Task::COMPLETED);
+  EXPECT_EQ(done.tasks(0).output_data().at("result").number_value(), 42);
+}
+
+// A script whose evaluation did not end (here a runner that gives up; in production an engine
+// stopping mid-evaluation) is evaluated again by the next start of the same database.
+TEST_F(HostileInputTest, AnInlineScriptLeftUnfinishedRunsAfterTheRestart) {
+  absl::Notification declined;
+  options_.inline_runner = [&](Task&) { declined.Notify(); };
+  Restart();
+  ASSERT_OK(client().CreateWorkflowDef(AddOneWorkflow()));
+  ASSERT_OK_AND_ASSIGN(const std::string id, client().Start("add_one", {{"a", Num(1)}}));
+  ASSERT_TRUE(declined.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_OK_AND_ASSIGN(Workflow waiting, client().Get(id));
+  ASSERT_EQ(waiting.tasks_size(), 1);
+  EXPECT_EQ(waiting.tasks(0).status(), Task::IN_PROGRESS);
+
+  options_.inline_runner = nullptr;
+  Restart();
+  ASSERT_TRUE(WaitFor([&] { return client().Status(id) == Workflow::COMPLETED; }))
+      << "status " << client().Status(id);
+  ASSERT_OK_AND_ASSIGN(Workflow done, client().Get(id));
+  EXPECT_EQ(done.tasks(0).output_data().at("result").number_value(), 2);
 }
 
 }  // namespace
