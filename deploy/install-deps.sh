@@ -11,7 +11,7 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libboost1.81-dev libcurl4-openssl-dev curl openssl
   libgtest-dev libgmock-dev
-  clang-format clang-tidy
+  clang clang-format clang-tidy libclang-rt-14-dev
   python3 python3-protobuf python3-yaml python3-grpcio
   chromium chromium-driver python3-selenium
   procps

@@ -115,15 +115,21 @@ class FakeTaskClient final : public client::TaskClient {
   template <typename Pred>
   bool Holds(Pred pred) {
     absl::MutexLock lock(&mu_);
-    return pred(*this);
+    holder_ = this;
+    const bool held = pred(*this);
+    holder_ = nullptr;
+    return held;
   }
 
-  // Accessors: call inside Holds or after the worker stopped.
+  // Accessors: inside Holds they read under its lock; elsewhere each takes the lock itself (a
+  // server thread may have written last, ordered only by gRPC's own synchronisation).
   std::vector<conductor::proto::TaskResult> updates() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
     return updates_;
   }
   // Terminal or IN_PROGRESS results, leaving out lease extensions.
   std::vector<conductor::proto::TaskResult> results() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
     std::vector<conductor::proto::TaskResult> out;
     for (const auto& u : updates_) {
       if (!u.extend_lease()) out.push_back(u);
@@ -131,20 +137,49 @@ class FakeTaskClient final : public client::TaskClient {
     return out;
   }
   int lease_extensions(const std::string& task_id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
     int n = 0;
     for (const auto& u : updates_) n += u.extend_lease() && u.task_id() == task_id;
     return n;
   }
   std::vector<client::BatchPollRequest> polls() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
     return polls_;
   }
-  std::vector<absl::Time> poll_times() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return poll_times_; }
-  int rejected_updates() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return rejected_updates_; }
+  std::vector<absl::Time> poll_times() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
+    return poll_times_;
+  }
+  int rejected_updates() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
+    return rejected_updates_;
+  }
   std::vector<std::string> logs(const std::string& task_id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const ReadLock read(*this);
     return logs_[task_id];
   }
 
  private:
+  // Takes c.mu_ unless this thread holds it already, in c.Holds.
+  class ReadLock {
+   public:
+    explicit ReadLock(const FakeTaskClient& c) ABSL_NO_THREAD_SAFETY_ANALYSIS
+        : c_(c),
+          locks_(holder_ != &c) {
+      if (locks_) c_.mu_.Lock();
+    }
+    ~ReadLock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (locks_) c_.mu_.Unlock();
+    }
+    ReadLock(const ReadLock&) = delete;
+    ReadLock& operator=(const ReadLock&) = delete;
+
+   private:
+    const FakeTaskClient& c_;
+    const bool locks_;
+  };
+  // The client whose Holds this thread is in, if any.
+  static inline thread_local const FakeTaskClient* holder_ = nullptr;
   mutable absl::Mutex mu_;
   std::map<std::string, std::deque<conductor::proto::Task>> queues_ ABSL_GUARDED_BY(mu_);
   std::vector<client::BatchPollRequest> polls_ ABSL_GUARDED_BY(mu_);
