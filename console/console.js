@@ -138,6 +138,7 @@ async function showMigration(id) {
     cell(row, t.reasonForIncompletion);
     body.appendChild(row);
   }
+  renderReport(ended ? await migrationReport(wf) : null);
   // A running migration is looked at again each second while its page is shown.
   clearTimeout(migrationTimer);
   if (!ended) {
@@ -191,6 +192,220 @@ async function terminateMigration() {
   });
 }
 
+// --- New migration: target, selection from this server's definitions, options, preview. ---
+
+// The project's own workflows and task definitions are never offered for migration.
+function ownDefinition(name) {
+  return ['outgoing_migration_request', 'incoming_migration_request',
+          'incoming_migration_rollback'].includes(name) || name.startsWith('cmig_');
+}
+
+let choices = [];  // {kind: 'workflow' | 'task' | 'handler', name, version}
+
+function choiceLabel(c) {
+  const kinds = { workflow: 'workflow', task: 'task definition', handler: 'event handler' };
+  return `${kinds[c.kind]} ${c.name}${c.version ? ` (latest: v${c.version})` : ''}`;
+}
+
+function renderChoices() {
+  const filter = document.getElementById('new-filter').value.trim().toLowerCase();
+  const list = document.getElementById('new-choices');
+  const checked = new Set([...list.querySelectorAll('input:checked')].map((i) => i.value));
+  list.replaceChildren();
+  choices.forEach((c, i) => {
+    const key = `${c.kind}:${c.name}`;
+    if (filter && !c.name.toLowerCase().includes(filter) && !checked.has(key)) return;
+    const li = document.createElement('li');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.id = `choice-${i}`;
+    box.value = key;
+    box.checked = checked.has(key);
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    label.textContent = choiceLabel(c);
+    li.append(box, label);
+    list.appendChild(li);
+  });
+  if (!list.children.length) {
+    const li = document.createElement('li');
+    li.textContent = choices.length ? 'Nothing matches the filter' : 'This orchestrator holds no definitions';
+    list.appendChild(li);
+  }
+}
+
+async function showNewMigration() {
+  const [envs, workflows, taskDefs, handlers] = await Promise.all([
+    api('GET', '/api/cmig/environments'),
+    api('GET', '/api/metadata/workflow/names-and-versions'),
+    api('GET', '/api/metadata/taskdefs'),
+    api('GET', '/api/event'),
+  ]);
+  const target = document.getElementById('new-target');
+  const previous = target.value;
+  target.replaceChildren();
+  for (const e of envs || []) {
+    const option = document.createElement('option');
+    option.value = e.id;
+    option.textContent = `${e.id} (${e.address})`;
+    target.appendChild(option);
+  }
+  if (previous) target.value = previous;
+  if (!target.options.length) show('Add an environment to migrate to first (Environments).', true);
+  choices = [];
+  for (const [name, versions] of Object.entries(workflows || {}).sort()) {
+    if (ownDefinition(name)) continue;
+    const latest = Math.max(...versions.map((v) => v.version || 0));
+    choices.push({ kind: 'workflow', name, version: latest });
+  }
+  for (const t of (taskDefs || []).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!ownDefinition(t.name)) choices.push({ kind: 'task', name: t.name });
+  }
+  for (const h of (handlers || []).sort((a, b) => a.name.localeCompare(b.name))) {
+    choices.push({ kind: 'handler', name: h.name });
+  }
+  renderChoices();
+}
+
+// The selection and options the form describes, as POST /api/cmig/migrations takes them.
+function newMigrationRequest() {
+  const selection = { workflows: [], taskDefs: [], eventHandlers: [] };
+  for (const box of document.querySelectorAll('#new-choices input:checked')) {
+    const [kind, ...rest] = box.value.split(':');
+    const name = rest.join(':');
+    if (kind === 'workflow') selection.workflows.push({ name });
+    else if (kind === 'task') selection.taskDefs.push(name);
+    else selection.eventHandlers.push(name);
+  }
+  if (!selection.workflows.length && !selection.taskDefs.length && !selection.eventHandlers.length) {
+    throw new Error('Choose at least one workflow, task definition or event handler.');
+  }
+  const options = {
+    conflictStrategy: document.getElementById('new-conflict').value,
+    versionStrategy: document.getElementById('new-version').value,
+    onBlocked: document.getElementById('new-blocked').value,
+    skipDiscovery: !document.getElementById('new-discovery').checked,
+    includeSecrets: document.getElementById('new-secrets').checked,
+    dryRun: document.getElementById('new-dry-run').checked,
+  };
+  return { targetEnvironment: document.getElementById('new-target').value, selection, options };
+}
+
+function referrerText(r) {
+  if (!r) return '';
+  return `${r.workflowName} v${r.workflowVersion || '?'}${r.taskReferenceName ? ` (task ${r.taskReferenceName})` : ''}`;
+}
+
+// "workflow:order_flow:3" -> "sub-workflow or task of order_flow v3"
+function discoveredText(item, kind) {
+  if (item.requested) return 'selected';
+  const [fromKind, name, version] = (item.discoveredFrom || '').split(':');
+  const from = fromKind === 'event_handler' ? `event handler ${name}` : `${name} v${version}`;
+  const what = { workflow: 'sub-workflow (or started by)', task: 'task definition used by',
+                 handler: 'listens on an event published by' }[kind];
+  return `${what} ${from}`;
+}
+
+async function previewMigration() {
+  const request = newMigrationRequest();
+  const preview = await api('POST', '/api/cmig/discovery',
+                            { selection: request.selection, options: request.options });
+  const body = document.querySelector('#preview-table tbody');
+  body.replaceChildren();
+  for (const [kind, items] of [['workflow', preview.workflows], ['task', preview.taskDefs],
+                               ['handler', preview.eventHandlers]]) {
+    for (const item of items || []) {
+      const row = document.createElement('tr');
+      cell(row, { workflow: 'workflow', task: 'task definition', handler: 'event handler' }[kind]);
+      cell(row, item.name);
+      cell(row, item.version);
+      cell(row, discoveredText(item, kind));
+      body.appendChild(row);
+    }
+  }
+  const deps = document.getElementById('preview-dependencies');
+  deps.replaceChildren();
+  const report = preview.dependencies || {};
+  for (const d of report.dependencies || []) {
+    const li = document.createElement('li');
+    const kind = (d.kind || '').replace('DEPENDENCY_KIND_', '').toLowerCase().replaceAll('_', ' ');
+    const who = (d.referencedBy || []).map(referrerText).join(', ');
+    li.textContent = `${kind} ${d.name}${who ? `, used by ${who}` : ''}`;
+    deps.appendChild(li);
+  }
+  for (const u of report.unresolved || []) {
+    const li = document.createElement('li');
+    li.className = 'error';
+    const kind = (u.kind || '').replace('UNRESOLVED_KIND_', '').toLowerCase().replaceAll('_', ' ');
+    li.textContent = `unresolved (${kind}): ${u.name || u.detail || ''}, referenced by ` +
+      referrerText(u.referencedBy);
+    deps.appendChild(li);
+  }
+  if (!deps.children.length) {
+    const li = document.createElement('li');
+    li.textContent = 'Nothing: every reference resolves within the migration.';
+    deps.appendChild(li);
+  }
+  document.getElementById('preview').hidden = false;
+  show(`The migration would carry ${body.children.length} definitions.`);
+}
+
+async function startMigration() {
+  const request = newMigrationRequest();
+  const what = request.options.dryRun ? 'a dry run (nothing changes)' : 'a migration';
+  if (!window.confirm(`Start ${what} to ${request.targetEnvironment}?`)) return;
+  request.startedBy = 'console';
+  const r = await api('POST', '/api/cmig/migrations', request);
+  show(`Started ${r.workflowId}.`);
+  location.hash = `#/migration/${encodeURIComponent(r.workflowId)}`;
+}
+
+// --- One migration's report: the plan (or what was applied), item by item. ---
+
+async function migrationReport(wf) {
+  const output = wf.output || {};
+  if (output.incomingReport) return output.incomingReport;
+  const ref = output.incomingReportRef || '';
+  if (!ref.startsWith('sha256:')) return null;
+  return api('GET', `/api/cmig/packages/${encodeURIComponent(ref.slice('sha256:'.length))}`);
+}
+
+function renderReport(report) {
+  const table = document.getElementById('report-table');
+  const body = table.querySelector('tbody');
+  body.replaceChildren();
+  table.hidden = !report || !(report.items || []).length;
+  if (table.hidden) return;
+  for (const item of report.items) {
+    const row = document.createElement('tr');
+    cell(row, (item.kind || '').replace('ITEM_KIND_', '').toLowerCase().replaceAll('_', ' '));
+    cell(row, item.name);
+    const versions = item.sourceVersion || item.targetVersion
+      ? `${item.sourceVersion || '-'} → ${item.targetVersion || '-'}` : '';
+    cell(row, versions);
+    const action = (item.status || '').replace('ITEM_ACTION_', '');
+    cell(row, action, `action-${action}`);
+    const details = document.createElement('td');
+    const lines = [];
+    for (const d of item.differences || []) lines.push(`${d.path}: ${d.target ?? ''} → ${d.package ?? ''}`);
+    if (item.moreDifferences) lines.push(`and ${item.moreDifferences} more differences`);
+    for (const m of item.messages || []) lines.push(m);
+    if (lines.length) {
+      const list = document.createElement('ul');
+      for (const line of lines) {
+        const li = document.createElement('li');
+        li.textContent = line;
+        list.appendChild(li);
+      }
+      details.appendChild(list);
+    } else {
+      details.textContent = '-';
+    }
+    row.appendChild(details);
+    body.appendChild(row);
+  }
+}
+
 async function showEnvironments() {
   const envs = await api('GET', '/api/cmig/environments');
   const body = document.querySelector('#environments-table tbody');
@@ -235,6 +450,7 @@ async function removeEnvironment(id) {
 }
 
 const SECTIONS = { '#/migrations': ['migrations', showMigrations],
+                   '#/new': ['new', showNewMigration],
                    '#/environments': ['environments', showEnvironments] };
 
 async function run(work) {
@@ -261,7 +477,7 @@ function route() {
     const workflowId = decodeURIComponent(location.hash.slice(prefix.length));
     [id, load] = ['migration', () => showMigration(workflowId)];
   }
-  for (const other of ['migrations', 'environments', 'migration']) {
+  for (const other of ['migrations', 'new', 'environments', 'migration']) {
     document.getElementById(other).hidden = !signedIn || other !== id;
   }
   for (const [other] of Object.values(SECTIONS)) {
@@ -290,6 +506,12 @@ document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('migration-retry').addEventListener('click', retryMigration);
   document.getElementById('migration-apply').addEventListener('click', applyDryRun);
   document.getElementById('migration-terminate').addEventListener('click', terminateMigration);
+  document.getElementById('new-filter').addEventListener('input', renderChoices);
+  document.getElementById('new-preview').addEventListener('click', () => run(previewMigration));
+  document.getElementById('new-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    run(startMigration);
+  });
   document.getElementById('environment-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const form = ev.target;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -22,6 +23,7 @@
 #include "definitions/json_overlay.h"
 #include "definitions/message_value.h"
 #include "definitions/task_types.h"
+#include "migration/discovery.h"
 #include "migration/migration_start.h"
 #include "orchestrator/rest_internal.h"
 #include "orchestrator/search_query.h"
@@ -56,6 +58,70 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> ApprovedRunOf(Engine& eng
     RETURN_IF_ERROR(MessageFromValue(it->second, &report, /*ignore_unknown_fields=*/true));
   }
   return migration::ApprovedRunStart(wf, report, by);
+}
+
+// What a migration of `selection` would carry from this server, before starting it: each
+// definition with whether it was selected or why discovery added it, and the dependency report
+// (what must be provided by hand, what stays unresolved). The body is {"selection", "options"} as
+// POST /api/cmig/migrations takes them; selections name definitions ("*" is refused: it selects
+// everything, which needs no preview).
+absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
+  v1::Selection selection;
+  if (absl::Status s = MessageFromValue(Field(body, "selection"), &selection); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("selection: ", s.message()));
+  }
+  v1::MigrationOptions options;
+  if (Field(body, "options").kind_case() == Value::kStructValue) {
+    if (absl::Status s = MessageFromValue(Field(body, "options"), &options); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("options: ", s.message()));
+    }
+  }
+  const bool everything =
+      std::any_of(selection.workflows().begin(), selection.workflows().end(),
+                  [](const v1::WorkflowSelector& w) { return w.name() == "*"; }) ||
+      absl::c_linear_search(selection.task_defs(), "*") ||
+      absl::c_linear_search(selection.event_handlers(), "*");
+  if (everything) {
+    return absl::InvalidArgumentError(
+        "the preview takes definitions by name; \"*\" selects every one of its kind");
+  }
+  migration::InMemoryDefinitionSource source;
+  for (auto& d : engine.ListWorkflowDefs("", /*all_versions=*/true)) {
+    source.AddWorkflowDef(std::move(d));
+  }
+  for (auto& d : engine.ListTaskDefs()) source.AddTaskDef(std::move(d));
+  for (auto& h : engine.ListEventHandlers()) source.AddEventHandler(std::move(h));
+  migration::DiscoveryOptions discovery_options;
+  discovery_options.follow_references = !options.skip_discovery();
+  discovery_options.require_task_definitions = options.require_task_definitions();
+  ASSIGN_OR_RETURN(migration::Discovery d,
+                   migration::Discover(selection, source, discovery_options));
+  auto item = [](const std::string& name, int version, bool requested,
+                 const std::string& from) {
+    Value v;
+    auto& f = *v.mutable_struct_value()->mutable_fields();
+    f["name"].set_string_value(name);
+    if (version > 0) f["version"].set_number_value(version);
+    f["requested"].set_bool_value(requested);
+    if (!from.empty()) f["discoveredFrom"].set_string_value(from);
+    return v;
+  };
+  Value out;
+  auto& f = *out.mutable_struct_value()->mutable_fields();
+  auto& workflows = *f["workflows"].mutable_list_value();
+  for (const auto& w : d.workflows) {
+    *workflows.add_values() = item(w.def.name(), w.def.version(), w.requested, w.discovered_from);
+  }
+  auto& task_defs = *f["taskDefs"].mutable_list_value();
+  for (const auto& t : d.task_defs) {
+    *task_defs.add_values() = item(t.def.name(), 0, t.requested, t.discovered_from);
+  }
+  auto& handlers = *f["eventHandlers"].mutable_list_value();
+  for (const auto& h : d.event_handlers) {
+    *handlers.add_values() = item(h.def.name(), 0, h.requested, h.discovered_from);
+  }
+  ASSIGN_OR_RETURN(f["dependencies"], MessageToValue(d.report));
+  return out;
 }
 
 // --- /api/secrets and /api/token ---
@@ -200,6 +266,13 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
       Beyond(R("DELETE", "/api/cmig/environments/{}", [store](Engine&, const CallPtr& call) {
         call->Finish(store->DeleteEnvironment(call->param(0)));
       })));
+  routes.push_back(Beyond(R("POST", "/api/cmig/discovery", [](Engine& engine, const CallPtr& call) {
+    Value body;
+    if (!Take(call, call->Body(), &body)) return;
+    Value preview;
+    if (!Take(call, DiscoveryPreview(engine, body), &preview)) return;
+    call->Json(preview);
+  })));
   // Starts a migration as `migrationctl migrate` does: {"targetEnvironment", "selection",
   // "options", "sourceEnvironment" (default "local"), "startedBy"} -> {"workflowId"}; or, as
   // `migrate --apply-plan`, {"applyDryRun": "<dry run's workflow id>", "startedBy"}.

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The migration console in a real browser (Debian's chromium, driven by selenium) against a
 real orchestrator process: signing in with a wrong and then the right token, the migrations list
-showing a migration started over REST, and adding and removing an environment, checked back
-over the REST API with urllib (a client the console does not share). Screenshots are saved
+showing a migration started over REST, adding and removing an environment, and a migration to a
+second environment started from the new-migration form (preview, dry run with its plan and
+differences, applied as approved), checked back over the REST API with urllib (a client the
+console does not share). Screenshots are saved
 under BUILD/console-screenshots/. Usage: console_browser_test.py ROOT BUILD"""
 
 import json
@@ -19,7 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT, BUILD = sys.argv[1], sys.argv[2]
 TOKEN = os.urandom(12).hex()
@@ -181,45 +183,105 @@ def main():
             raise SystemExit('FAIL: the removed environment is still there')
         except urllib.error.HTTPError as e:
             assert e.code == 404, e.code
-        # A dry run applied as approved from its page. A worker runs this server's migrations,
-        # and "self" (this server) is the target: everything plans unchanged.
+        # A second environment, prod, with its own orchestrator and worker; it holds the sample
+        # set already, one workflow edited by hand there.
+        orch_prod = subprocess.Popen(
+            [os.path.join(BUILD, 'orchestrator', 'orchestrator'), f'--db={work}/prod.db',
+             '--listen=127.0.0.1:0', '--http_listen=127.0.0.1:0', f'--tokens_file={work}/tokens'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        workers.append(orch_prod)
+        prod_grpc_port, prod_http_port = ServingPorts(
+            orch_prod.stdout, os.path.join(work, 'prod-orchestrator.log')).wait()
+        prod_grpc = f'127.0.0.1:{prod_grpc_port}'
+        prod_base = f'http://127.0.0.1:{prod_http_port}'
         with open(os.path.join(work, 'token'), 'w') as f:
             f.write(TOKEN)
-        worker = subprocess.Popen(
-            [os.path.join(BUILD, 'worker', 'migration-worker'),
-             f'--workflows_dir={os.path.join(ROOT, "workflows")}'],
-            env=dict(os.environ, CONDUCTOR_SERVER_URL=grpc,
-                     CONDUCTOR_AUTH_TOKEN_FILE=os.path.join(work, 'token')),
-            stdout=open(os.path.join(work, 'worker.log'), 'w'), stderr=subprocess.STDOUT)
-        workers.append(worker)
-        subprocess.run(ctl + ['definitions', 'load', os.path.join(ROOT, 'deploy/quickstart/sample')],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-        _, dry = rest(base, 'POST', '/api/cmig/migrations', {
-            'targetEnvironment': 'self', 'options': {'dryRun': True},
-            'selection': {'workflows': [{'name': 'order_processing'}]}})
-        dry_id = dry['workflowId']
-        WebDriverWait(driver, 60, poll_frequency=0.05).until(
-            lambda _: rest(base, 'GET', f'/api/workflow/{dry_id}?includeTasks=false')[1]['status']
-            != 'RUNNING')
-        driver.get(f'{base}/console/#/migration/{dry_id}')
-        apply = wait.until(ec.visibility_of_element_located((By.ID, 'migration-apply')))
-        apply.click()
+        for server, name in ((grpc, 'home'), (prod_grpc, 'prod')):
+            worker = subprocess.Popen(
+                [os.path.join(BUILD, 'worker', 'migration-worker'),
+                 f'--workflows_dir={os.path.join(ROOT, "workflows")}'],
+                env=dict(os.environ, CONDUCTOR_SERVER_URL=server,
+                         CONDUCTOR_AUTH_TOKEN_FILE=os.path.join(work, 'token')),
+                stdout=open(os.path.join(work, f'{name}-worker.log'), 'w'),
+                stderr=subprocess.STDOUT)
+            workers.append(worker)
+        sample = os.path.join(ROOT, 'deploy/quickstart/sample')
+        subprocess.run(ctl + ['definitions', 'load', sample], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(ctl + ['definitions', 'load', sample],
+                       env=dict(env, CMIG_SERVER=prod_grpc), check=True, stdout=subprocess.DEVNULL)
+        _, payment = rest(prod_base, 'GET', '/api/metadata/workflow/payment_flow?version=1')
+        source_description = payment['description']
+        payment['description'] = 'edited in prod by hand'
+        rest(prod_base, 'PUT', '/api/metadata/workflow', [payment])
+        rest(base, 'PUT', '/api/secrets/prod_token', TOKEN)
+        rest(base, 'PUT', '/api/cmig/environments/prod',
+             {'address': prod_grpc, 'tokenSecret': 'prod_token'})
+
+        # The new-migration form: prod as the target, order_processing found by filtering, and
+        # a preview of what discovery brings along and why, before anything starts.
+        driver.find_element(By.ID, 'nav-new').click()
+        target = wait.until(ec.visibility_of_element_located((By.ID, 'new-target')))
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'new-target'), 'prod'))
+        Select(target).select_by_value('prod')
+        driver.find_element(By.ID, 'new-filter').send_keys('order_proc')
+        choice = wait.until(ec.element_to_be_clickable(
+            (By.XPATH, "//ul[@id='new-choices']//label[starts-with(text(), "
+                       "'workflow order_processing')]")))
+        assert len(driver.find_elements(By.CSS_SELECTOR, '#new-choices li')) == 1
+        choice.click()
+        Select(driver.find_element(By.ID, 'new-conflict')).select_by_value('CONFLICT_STRATEGY_UPDATE')
+        driver.find_element(By.ID, 'new-preview').click()
+        wait.until(ec.visibility_of_element_located((By.ID, 'preview')))
+        preview = {tuple(td.text for td in row.find_elements(By.TAG_NAME, 'td'))[1]:
+                   [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
+                   for row in driver.find_elements(By.CSS_SELECTOR, '#preview-table tbody tr')}
+        assert preview['order_processing'][3] == 'selected', preview
+        assert 'order_processing v1' in preview['payment_flow'][3], preview
+        assert preview['charge_payment'][0] == 'task definition', preview
+        deps = driver.find_element(By.ID, 'preview-dependencies').text
+        assert 'secret payment_gateway_key' in deps, deps
+        driver.save_screenshot(os.path.join(SHOTS, '05-new-migration.png'))
+
+        # Started as a dry run from the form: its page shows the plan item by item, with the
+        # fields prod's copy differs in; then it is applied as approved.
+        driver.find_element(By.ID, 'new-start').click()
+        driver.switch_to.alert.accept()
+        wait.until(ec.visibility_of_element_located((By.ID, 'migration')))
+        dry_id = driver.current_url.rsplit('/', 1)[-1]
+        WebDriverWait(driver, 60).until(
+            ec.visibility_of_element_located((By.ID, 'report-table')))
+        assert 'COMPLETED' in driver.find_element(By.ID, 'migration-summary').text
+        row = driver.find_element(
+            By.XPATH, "//table[@id='report-table']//tr[td[text()='payment_flow']]")
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
+        assert cells[3] == 'UPDATE', cells
+        assert f'description: "edited in prod by hand" → "{source_description}"' in cells[4], cells
+        driver.save_screenshot(os.path.join(SHOTS, '06-dry-run.png'))
+        _, dry = rest(base, 'GET', f'/api/workflow/{dry_id}?includeTasks=false')
+        assert dry['input']['options']['dryRun'] is True, dry['input']
+        assert dry['input']['startedBy'] == 'console', dry['input']
+
+        driver.find_element(By.ID, 'migration-apply').click()
         driver.switch_to.alert.accept()
         wait.until(lambda d: dry_id not in d.current_url)
         WebDriverWait(driver, 60).until(
             ec.text_to_be_present_in_element((By.ID, 'migration-summary'), 'COMPLETED'))
-        driver.save_screenshot(os.path.join(SHOTS, '05-applied.png'))
+        driver.save_screenshot(os.path.join(SHOTS, '07-applied.png'))
         applied_id = driver.current_url.rsplit('/', 1)[-1]
         _, applied = rest(base, 'GET', f'/api/workflow/{applied_id}?includeTasks=false')
         assert applied['status'] == 'COMPLETED', applied['status']
         approval = applied['input']['options']['approvedPlan']
         assert approval['dryRunWorkflowId'] == dry_id, approval
+        _, payment = rest(prod_base, 'GET', '/api/metadata/workflow/payment_flow?version=1')
+        assert payment['description'] == source_description, payment['description']
         print('PASS')
     finally:
         if driver is not None:
             driver.quit()
         for w in workers:
             w.terminate()
+        for w in workers:
             w.wait(timeout=60)
         orch.terminate()
         orch.wait(timeout=30)

@@ -199,5 +199,49 @@ TEST_F(RestApiTest, PackagesAreStoredByDigestAndServedBack) {
   EXPECT_EQ(rest.Get("/api/cmig/packages/" + Sha256Hex(big)).status, 404);
 }
 
+// The console's preview of a migration: what a selection brings along and why, and what stays
+// unresolved, read from this server's definitions before anything starts.
+TEST_F(RestApiTest, ADiscoveryPreviewSaysWhatASelectionBringsAndWhy) {
+  DefineOneTaskWorkflow("charge");
+  HttpResult r = rest_->Post(
+      "/api/metadata/workflow",
+      R"({"name":"order_flow","version":3,"schemaVersion":2,"tasks":[)"
+      R"({"name":"pay","taskReferenceName":"pay","type":"SUB_WORKFLOW",)"
+      R"("subWorkflowParam":{"name":"charge_wf","version":1}},)"
+      R"({"name":"ship","taskReferenceName":"ship","type":"SUB_WORKFLOW",)"
+      R"("subWorkflowParam":{"name":"shipping_flow"}}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  HttpResult preview =
+      rest_->Post("/api/cmig/discovery", R"({"selection":{"workflows":[{"name":"order_flow"}]}})");
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  const Value body = preview.Json();
+  const auto& workflows = Field(body, "workflows").list_value().values();
+  ASSERT_EQ(workflows.size(), 2);
+  EXPECT_EQ(Field(workflows[0], "name").string_value(), "charge_wf");
+  EXPECT_FALSE(Field(workflows[0], "requested").bool_value());
+  EXPECT_EQ(Field(workflows[0], "discoveredFrom").string_value(), "workflow:order_flow:3");
+  EXPECT_EQ(Field(workflows[1], "name").string_value(), "order_flow");
+  EXPECT_EQ(Field(workflows[1], "version").number_value(), 3);
+  EXPECT_TRUE(Field(workflows[1], "requested").bool_value());
+  const auto& task_defs = Field(body, "taskDefs").list_value().values();
+  ASSERT_EQ(task_defs.size(), 1);
+  EXPECT_EQ(Field(task_defs[0], "name").string_value(), "charge");
+  EXPECT_EQ(Field(task_defs[0], "discoveredFrom").string_value(), "workflow:charge_wf:1");
+  // The sub-workflow this server does not hold stays unresolved, with who refers to it.
+  EXPECT_NE(preview.body.find("shipping_flow"), std::string::npos) << preview.body;
+  const auto& unresolved = Field(Field(body, "dependencies"), "unresolved").list_value().values();
+  ASSERT_EQ(unresolved.size(), 1) << preview.body;
+  EXPECT_EQ(Field(unresolved[0], "name").string_value(), "shipping_flow");
+
+  HttpResult missing =
+      rest_->Post("/api/cmig/discovery", R"({"selection":{"workflows":[{"name":"nope"}]}})");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("nope"), std::string::npos) << missing.body;
+  EXPECT_EQ(rest_->Post("/api/cmig/discovery", R"({"selection":{"taskDefs":["*"]}})").status, 400);
+  EXPECT_EQ(rest_->Post("/api/cmig/discovery", R"({"selection":"order_flow"})").status, 400);
+  EXPECT_EQ(rest_->Post("/api/cmig/discovery", "{").status, 400);
+}
+
 }  // namespace
 }  // namespace cmig::orchestrator::test
