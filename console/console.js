@@ -54,16 +54,25 @@ function parseJson(text) {
   try { return JSON.parse(text || '{}'); } catch (e) { return {}; }
 }
 
+let listTimer = 0;
+
 async function showMigrations() {
-  const query = new URLSearchParams({
-    start: '0', size: '50', sort: 'startTime:DESC', freeText: '*',
-    query: "workflowType = 'outgoing_migration_request'",
+  const status = document.getElementById('filter-status').value;
+  const target = document.getElementById('filter-target').value.trim();
+  const since = document.getElementById('filter-since').value;
+  const sinceMs = since ? new Date(since).getTime() : 0;
+  let query = "workflowType = 'outgoing_migration_request'";
+  if (status) query += ` AND status = '${status}'`;
+  const params = new URLSearchParams({
+    start: '0', size: '200', sort: 'startTime:DESC', freeText: '*', query,
   });
-  const found = await api('GET', `/api/workflow/search?${query}`);
+  const found = await api('GET', `/api/workflow/search?${params}`);
   const body = document.querySelector('#migrations-table tbody');
   body.replaceChildren();
   for (const s of (found && found.results) || []) {
     const input = parseJson(s.input);
+    if (target && !(input.targetEnvironment || '').includes(target)) continue;
+    if (sinceMs && Date.parse(s.startTime) < sinceMs) continue;
     const row = document.createElement('tr');
     const id = document.createElement('td');
     const link = document.createElement('a');
@@ -81,9 +90,15 @@ async function showMigrations() {
   }
   if (!body.children.length) {
     const row = document.createElement('tr');
-    cell(row, 'No migrations yet').colSpan = 7;
+    cell(row, found && found.results && found.results.length ? 'No migration matches the filters'
+      : 'No migrations yet').colSpan = 7;
     body.appendChild(row);
   }
+  // The list is looked at again every two seconds while it is shown.
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => {
+    if (!document.getElementById('migrations').hidden) run(showMigrations);
+  }, 2000);
 }
 
 function when(ms) { return ms ? new Date(ms).toISOString() : ''; }
@@ -96,13 +111,28 @@ function took(start, end) {
 
 let shownMigration = null;
 
+// The incoming workflow in the target and its rollback ({environment, workflowId, workflow,
+// rollback}); null before the migration started one, {error} when it cannot be read.
+async function incomingOf(id) {
+  try {
+    return await api('GET', `/api/cmig/migrations/${encodeURIComponent(id)}/incoming`);
+  } catch (e) {
+    if (e instanceof SignedOut) throw e;
+    return / 404 /.test(e.message) ? null : { error: e.message };
+  }
+}
+
 async function showMigration(id) {
   const wf = await api('GET', `/api/workflow/${encodeURIComponent(id)}?includeTasks=true`);
   shownMigration = wf;
+  const linked = await incomingOf(id);
+  const incoming = linked && linked.workflow;
+  const rollback = linked && linked.rollback;
   const summary = document.getElementById('migration-summary');
   summary.replaceChildren();
   const input = wf.input || {};
-  for (const [term, value] of [
+  const where = (linked && linked.environment) || input.targetEnvironment || '?';
+  const facts = [
     ['Workflow', `${wf.workflowName || ''} ${wf.workflowId}`],
     ['Status', wf.status],
     ['Source → target', `${input.sourceEnvironment || '?'} → ${input.targetEnvironment || '?'}`],
@@ -110,7 +140,11 @@ async function showMigration(id) {
     ['Started by', input.startedBy],
     ['Started', when(wf.startTime)],
     ['Reason', wf.reasonForIncompletion],
-  ]) {
+  ];
+  if (incoming) facts.push(['Incoming workflow', `${incoming.workflowId} in ${where}: ${incoming.status}`]);
+  if (linked && linked.error) facts.push(['Incoming workflow', `cannot be read: ${linked.error}`]);
+  if (rollback) facts.push(['Rollback', `${rollback.workflowId} in ${where}: ${rollback.status}`]);
+  for (const [term, value] of facts) {
     const dt = document.createElement('dt');
     dt.textContent = term;
     const dd = document.createElement('dd');
@@ -122,12 +156,21 @@ async function showMigration(id) {
   const options = input.options || {};
   document.getElementById('migration-apply').hidden = !(options.dryRun && wf.status === 'COMPLETED');
   document.getElementById('migration-retry').disabled = !ended || wf.status === 'COMPLETED';
+  document.getElementById('migration-restart').disabled = !ended;
   document.getElementById('migration-terminate').disabled = ended;
+  // Every attempt of the outgoing, incoming and rollback workflows on one timeline.
+  const steps = [];
+  for (const [label, w] of [['outgoing (here)', wf], [`incoming (${where})`, incoming],
+                            [`rollback (${where})`, rollback]]) {
+    for (const t of (w && w.tasks) || []) steps.push([label, t]);
+  }
+  steps.sort(([, a], [, b]) => (a.scheduledTime || 0) - (b.scheduledTime || 0) ||
+                               (a.seq || 0) - (b.seq || 0));
   const body = document.querySelector('#steps-table tbody');
   body.replaceChildren();
-  const tasks = [...(wf.tasks || [])].sort((a, b) => (a.seq || 0) - (b.seq || 0));
-  for (const t of tasks) {
+  for (const [label, t] of steps) {
     const row = document.createElement('tr');
+    cell(row, label);
     cell(row, t.referenceTaskName);
     cell(row, t.taskType);
     cell(row, t.status, `status-${t.status}`);
@@ -136,9 +179,13 @@ async function showMigration(id) {
     cell(row, when(t.startTime));
     cell(row, t.startTime ? took(t.startTime, t.endTime) : '');
     cell(row, t.reasonForIncompletion);
+    row.appendChild(stepDetails(t, row));
     body.appendChild(row);
   }
-  renderReport(ended ? await migrationReport(wf) : null);
+  const report = ended ? (await migrationReport(wf)) || (incoming && await migrationReport(incoming))
+    : null;
+  renderReportFacts(report);
+  renderReport(report);
   // A running migration is looked at again each second while its page is shown.
   clearTimeout(migrationTimer);
   if (!ended) {
@@ -162,6 +209,105 @@ async function applyDryRun() {
                         { applyDryRun: wf.workflowId, startedBy: 'console' });
     show(`Started ${r.workflowId}, applying dry run ${wf.workflowId} as approved.`);
     location.hash = `#/migration/${encodeURIComponent(r.workflowId)}`;
+  });
+}
+
+// A step's input and output as the server holds them (our steps carry names and references,
+// never secret values) and its logs, read when the operator opens them, in a row of their own
+// under the step's.
+function stepDetails(t, row) {
+  const td = document.createElement('td');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = `Details of ${t.referenceTaskName}`;
+  button.setAttribute('aria-expanded', 'false');
+  let detail = null;
+  button.addEventListener('click', () => {
+    if (detail) {
+      detail.remove();
+      detail = null;
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    button.setAttribute('aria-expanded', 'true');
+    detail = document.createElement('tr');
+    detail.className = 'step-detail';
+    const cellAll = document.createElement('td');
+    cellAll.colSpan = row.children.length + 1;
+    for (const [title, value] of [['Input', t.inputData], ['Output', t.outputData]]) {
+      const h = document.createElement('h4');
+      h.textContent = `${title} of ${t.referenceTaskName} (attempt ${t.retryCount || 0})`;
+      const pre = document.createElement('pre');
+      pre.textContent = JSON.stringify(value || {}, null, 2);
+      cellAll.append(h, pre);
+    }
+    const h = document.createElement('h4');
+    h.textContent = 'Logs';
+    const logs = document.createElement('pre');
+    logs.textContent = 'reading...';
+    cellAll.append(h, logs);
+    detail.appendChild(cellAll);
+    row.after(detail);
+    run(async () => {
+      const lines = await api('GET', `/api/tasks/${encodeURIComponent(t.taskId)}/log`);
+      logs.textContent = (lines || []).map((l) => `${when(l.createdTime)} ${l.log}`).join('\n') ||
+        '(none)';
+    });
+  });
+  td.appendChild(button);
+  return td;
+}
+
+function enumText(value, prefix) {
+  return (value || '').replace(prefix, '').toLowerCase().replaceAll('_', ' ');
+}
+
+function renderReportFacts(report) {
+  const box = document.getElementById('report-summary');
+  const list = document.getElementById('report-facts');
+  list.replaceChildren();
+  box.hidden = !report;
+  if (!report) return;
+  const facts = [];
+  const counts = (report.counts || []).map(
+    (c) => `${c.count} ${enumText(c.kind, 'ITEM_KIND_')} ${enumText(c.action, 'ITEM_ACTION_')}`);
+  if (counts.length) facts.push(`Counts: ${counts.join(', ')}`);
+  if (report.packageDigest) facts.push(`Package digest: ${report.packageDigest}`);
+  for (const m of report.versionMapping || []) {
+    facts.push(`Version mapping: ${m.name} v${m.sourceVersion} → v${m.targetVersion}`);
+  }
+  for (const d of report.manualDependencies || []) {
+    const who = (d.referencedBy || []).map(referrerText).join(', ');
+    facts.push(`Provide by hand: ${enumText(d.kind, 'DEPENDENCY_KIND_')} ${d.name}` +
+               (who ? ` (used by ${who})` : ''));
+  }
+  for (const u of report.unresolved || []) {
+    facts.push(`Unresolved: ${u.name || u.detail || ''} (referenced by ${referrerText(u.referencedBy)})`);
+  }
+  for (const p of report.blockingProblems || []) facts.push(`Blocking: ${p}`);
+  for (const w of report.warnings || []) facts.push(`Warning: ${w}`);
+  const v = report.verification;
+  if (v) {
+    facts.push(v.ok ? `Verification: ok, ${v.checked || 0} checked`
+      : `Verification failed: ${(v.problems || []).join('; ')}`);
+  }
+  for (const fact of facts) {
+    const li = document.createElement('li');
+    li.textContent = fact;
+    list.appendChild(li);
+  }
+}
+
+async function restartMigration() {
+  const wf = shownMigration;
+  if (!wf || !window.confirm(`Restart ${wf.workflowId}? It runs again from its first step under ` +
+                             'the same id: the source is read afresh and the target planned again.')) {
+    return;
+  }
+  await run(async () => {
+    await api('POST', `/api/workflow/${encodeURIComponent(wf.workflowId)}/restart`);
+    show(`Restarted ${wf.workflowId}.`);
+    await showMigration(wf.workflowId);
   });
 }
 
@@ -362,12 +508,29 @@ async function startMigration() {
 
 // --- One migration's report: the plan (or what was applied), item by item. ---
 
+// The report as `migrationctl status` finds it: in the workflow's output (whole, or stored in the
+// package store when large), else, for a migration that failed, in the output of the latest
+// step attempt that reported.
 async function migrationReport(wf) {
+  const read = async (value) => {
+    if (value && typeof value === 'object') return value;
+    if (typeof value === 'string' && value.startsWith('sha256:')) {
+      return api('GET', `/api/cmig/packages/${encodeURIComponent(value.slice('sha256:'.length))}`);
+    }
+    return null;
+  };
   const output = wf.output || {};
-  if (output.incomingReport) return output.incomingReport;
-  const ref = output.incomingReportRef || '';
-  if (!ref.startsWith('sha256:')) return null;
-  return api('GET', `/api/cmig/packages/${encodeURIComponent(ref.slice('sha256:'.length))}`);
+  for (const key of ['report', 'incomingReport', 'incomingReportRef']) {
+    const report = await read(output[key]);
+    if (report) return report;
+  }
+  const attempts = [...(wf.tasks || [])].sort((a, b) => (b.seq || 0) - (a.seq || 0));
+  for (const t of attempts) {
+    const out = t.outputData || {};
+    const report = await read(out.report) || await read(out.reportRef);
+    if (report) return report;
+  }
+  return null;
 }
 
 function renderReport(report) {
@@ -502,8 +665,12 @@ document.addEventListener('DOMContentLoaded', () => {
     show('Signed out.');
     route();
   });
-  document.getElementById('migrations-refresh').addEventListener('click', () => run(showMigrations));
   document.getElementById('migration-retry').addEventListener('click', retryMigration);
+  document.getElementById('migration-restart').addEventListener('click', restartMigration);
+  for (const id of ['filter-status', 'filter-target', 'filter-since']) {
+    document.getElementById(id).addEventListener('input', () => run(showMigrations));
+  }
+  document.getElementById('migrations-filter').addEventListener('submit', (ev) => ev.preventDefault());
   document.getElementById('migration-apply').addEventListener('click', applyDryRun);
   document.getElementById('migration-terminate').addEventListener('click', terminateMigration);
   document.getElementById('new-filter').addEventListener('input', renderChoices);

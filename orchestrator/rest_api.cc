@@ -96,8 +96,7 @@ absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
   discovery_options.require_task_definitions = options.require_task_definitions();
   ASSIGN_OR_RETURN(migration::Discovery d,
                    migration::Discover(selection, source, discovery_options));
-  auto item = [](const std::string& name, int version, bool requested,
-                 const std::string& from) {
+  auto item = [](const std::string& name, int version, bool requested, const std::string& from) {
     Value v;
     auto& f = *v.mutable_struct_value()->mutable_fields();
     f["name"].set_string_value(name);
@@ -369,6 +368,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
   AddCmigRoutes(options.extensions, options.max_package_bytes, routes);
+  AddIncomingRoute(options.extensions, routes);
   return routes;
 }
 

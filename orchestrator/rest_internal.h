@@ -22,6 +22,7 @@
 #include "definitions/json.h"
 #include "google/protobuf/struct.pb.h"
 #include "orchestrator/engine.h"
+#include "orchestrator/extensions.h"
 #include "orchestrator/http_server.h"
 
 namespace cmig::orchestrator::rest {
@@ -234,6 +235,8 @@ inline Route Beyond(Route r) {
 void AddMetadataRoutes(std::vector<Route>& routes);
 // Appends the routes of /api/workflow and /api/tasks (rest_execution.cc).
 void AddExecutionRoutes(std::vector<Route>& routes);
+// Appends GET /api/cmig/migrations/{id}/incoming (rest_incoming.cc); nothing without `store`.
+void AddIncomingRoute(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes);
 
 }  // namespace cmig::orchestrator::rest
 

@@ -18,6 +18,7 @@ import threading
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -67,6 +68,16 @@ def rest(base, method, path, body=None, token=TOKEN):
         return resp, (json.loads(text) if text.strip().startswith(('{', '[')) else text)
 
 
+def shown_status(driver):
+    """The Status the open migration page shows (None while it is being drawn again)."""
+    try:
+        found = driver.find_elements(
+            By.XPATH, "//dl[@id='migration-summary']/dt[text()='Status']/following-sibling::dd[1]")
+        return found[0].text if found else None
+    except StaleElementReferenceException:
+        return None
+
+
 def main():
     work = tempfile.mkdtemp()
     os.makedirs(SHOTS, exist_ok=True)
@@ -105,7 +116,9 @@ def main():
                     '--window-size=1280,900'):
             opts.add_argument(arg)
         driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=opts)
-        wait = WebDriverWait(driver, 20)
+        # Pages that follow a running migration or the list draw themselves again: an element
+        # found just before that is stale, and is looked for again.
+        wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
         driver.get(base + '/console/')
         wait.until(ec.visibility_of_element_located((By.ID, 'sign-in')))
         driver.save_screenshot(os.path.join(SHOTS, '01-sign-in.png'))
@@ -119,8 +132,9 @@ def main():
         driver.find_element(By.ID, 'token').send_keys(TOKEN)
         driver.find_element(By.CSS_SELECTOR, '#sign-in-form button').click()
         wait.until(ec.text_to_be_present_in_element((By.ID, 'migrations-table'), migration_id))
-        row = driver.find_element(By.XPATH, f"//tr[td/a[text()='{migration_id}']]")
-        cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
+        # The list is drawn again every two seconds: read a row whole, or again.
+        cells = wait.until(lambda d: [td.text for td in d.find_element(
+            By.XPATH, f"//tr[td/a[text()='{migration_id}']]").find_elements(By.TAG_NAME, 'td')])
         assert cells[1] == 'RUNNING', cells
         assert cells[3] == 'local → B', cells
         assert cells[4] == 'order_flow', cells
@@ -133,16 +147,16 @@ def main():
 
         # One migration's page: its steps (no worker runs here: the first waits, SCHEDULED),
         # and Terminate, confirmed, ends it.
-        driver.find_element(By.LINK_TEXT, migration_id).click()
+        wait.until(lambda d: d.find_element(By.LINK_TEXT, migration_id).click() or True)
         wait.until(ec.visibility_of_element_located((By.ID, 'migration')))
         wait.until(ec.text_to_be_present_in_element((By.ID, 'steps-table'), 'fetch'))
         step = driver.find_element(By.XPATH, "//table[@id='steps-table']//tr[td[text()='fetch']]")
-        assert [td.text for td in step.find_elements(By.TAG_NAME, 'td')][2] == 'SCHEDULED'
+        assert [td.text for td in step.find_elements(By.TAG_NAME, 'td')][3] == 'SCHEDULED'
         assert 'started by' in driver.find_element(By.ID, 'migration-summary').text.lower()
         driver.save_screenshot(os.path.join(SHOTS, '03-migration.png'))
         driver.find_element(By.ID, 'migration-terminate').click()
         driver.switch_to.alert.accept()
-        wait.until(ec.text_to_be_present_in_element((By.ID, 'migration-summary'), 'TERMINATED'))
+        wait.until(lambda d: shown_status(d) == 'TERMINATED')
         _, ended = rest(base, 'GET', f'/api/workflow/{migration_id}?includeTasks=false')
         assert ended['status'] == 'TERMINATED', ended['status']
         assert 'terminated from the console' in ended.get('reasonForIncompletion', ''), ended
@@ -249,9 +263,9 @@ def main():
         driver.switch_to.alert.accept()
         wait.until(ec.visibility_of_element_located((By.ID, 'migration')))
         dry_id = driver.current_url.rsplit('/', 1)[-1]
-        WebDriverWait(driver, 60).until(
+        WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
             ec.visibility_of_element_located((By.ID, 'report-table')))
-        assert 'COMPLETED' in driver.find_element(By.ID, 'migration-summary').text
+        assert shown_status(driver) == 'COMPLETED'
         row = driver.find_element(
             By.XPATH, "//table[@id='report-table']//tr[td[text()='payment_flow']]")
         cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
@@ -265,8 +279,7 @@ def main():
         driver.find_element(By.ID, 'migration-apply').click()
         driver.switch_to.alert.accept()
         wait.until(lambda d: dry_id not in d.current_url)
-        WebDriverWait(driver, 60).until(
-            ec.text_to_be_present_in_element((By.ID, 'migration-summary'), 'COMPLETED'))
+        WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: shown_status(d) == 'COMPLETED')
         driver.save_screenshot(os.path.join(SHOTS, '07-applied.png'))
         applied_id = driver.current_url.rsplit('/', 1)[-1]
         _, applied = rest(base, 'GET', f'/api/workflow/{applied_id}?includeTasks=false')
@@ -275,6 +288,66 @@ def main():
         assert approval['dryRunWorkflowId'] == dry_id, approval
         _, payment = rest(prod_base, 'GET', '/api/metadata/workflow/payment_flow?version=1')
         assert payment['description'] == source_description, payment['description']
+        # A migration that fails: prod's shipping_flow was edited by hand, and the default
+        # strategy refuses the conflict. Found through the list's filters, understood from its
+        # page, fixed in prod and retried from the page.
+        _, shipping = rest(prod_base, 'GET', '/api/metadata/workflow/shipping_flow?version=1')
+        shipping_source = dict(shipping)
+        shipping['description'] = 'edited in prod again'
+        rest(prod_base, 'PUT', '/api/metadata/workflow', [shipping])
+        _, failing = rest(base, 'POST', '/api/cmig/migrations', {
+            'targetEnvironment': 'prod', 'startedBy': 'console-test',
+            'selection': {'workflows': [{'name': 'order_processing'}]}})
+        failed_id = failing['workflowId']
+        WebDriverWait(driver, 60, poll_frequency=0.05,
+                      ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda _: rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=false')[1]['status']
+            != 'RUNNING')
+        driver.find_element(By.ID, 'nav-migrations').click()
+        Select(wait.until(ec.visibility_of_element_located((By.ID, 'filter-status')))
+               ).select_by_value('FAILED')
+
+        def listed_statuses(_):
+            cells = driver.find_elements(By.CSS_SELECTOR, '#migrations-table tbody td')
+            return {c.text for c in cells[1::7]} if failed_id in [c.text for c in cells] else None
+        # Only failed migrations once the filter applies (the others are still there unfiltered).
+        wait.until(lambda d: listed_statuses(d) == {'FAILED'})
+        driver.save_screenshot(os.path.join(SHOTS, '08-failed-filtered.png'))
+        wait.until(lambda d: d.find_element(By.LINK_TEXT, failed_id).click() or True)
+        wait.until(lambda d: shown_status(d) == 'FAILED')
+        wait.until(ec.visibility_of_element_located((By.ID, 'report-table')))
+        row = driver.find_element(
+            By.XPATH, "//table[@id='report-table']//tr[td[text()='shipping_flow']]")
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, 'td')]
+        assert cells[3] == 'CONFLICT', cells
+        assert 'description: "edited in prod again"' in cells[4], cells
+        facts = driver.find_element(By.ID, 'report-facts').text
+        assert 'Blocking:' in facts and 'shipping_flow' in facts, facts
+        # The incoming workflow in prod and its rollback, read through this server, on the same
+        # timeline as the outgoing steps.
+        summary_text = driver.find_element(By.ID, 'migration-summary').text
+        assert 'Incoming workflow' in summary_text and 'in prod: FAILED' in summary_text, summary_text
+        assert 'Rollback' in summary_text, summary_text
+        timeline = [[td.text for td in tr.find_elements(By.TAG_NAME, 'td')[:4]]
+                    for tr in driver.find_elements(By.CSS_SELECTOR, '#steps-table tbody tr')]
+        assert ['incoming (prod)', 'plan', 'cmig_plan_migration', 'COMPLETED'] in timeline, timeline
+        assert any(row[0] == 'rollback (prod)' and row[1] == 'restore' for row in timeline), timeline
+        assert [row[0] for row in timeline].index('outgoing (here)') < \
+            [row[0] for row in timeline].index('incoming (prod)'), timeline
+        # A step's details: its output, and its logs read when opened.
+        driver.find_element(By.XPATH, "//button[text()='Details of fetch']").click()
+        details = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, 'tr.step-detail')))
+        wait.until(lambda _: 'reading...' not in details.text and 'Logs' in details.text)
+        assert 'Output of fetch' in details.text and 'definitionsRef' in details.text, details.text
+        driver.save_screenshot(os.path.join(SHOTS, '09-failed.png'))
+
+        rest(prod_base, 'PUT', '/api/metadata/workflow', [shipping_source])
+        driver.find_element(By.ID, 'migration-retry').click()
+        driver.switch_to.alert.accept()
+        WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: shown_status(d) == 'COMPLETED')
+        _, retried = rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=false')
+        assert retried['status'] == 'COMPLETED', retried['status']
+        driver.save_screenshot(os.path.join(SHOTS, '10-retried.png'))
         print('PASS')
     finally:
         if driver is not None:

@@ -203,13 +203,12 @@ TEST_F(RestApiTest, PackagesAreStoredByDigestAndServedBack) {
 // unresolved, read from this server's definitions before anything starts.
 TEST_F(RestApiTest, ADiscoveryPreviewSaysWhatASelectionBringsAndWhy) {
   DefineOneTaskWorkflow("charge");
-  HttpResult r = rest_->Post(
-      "/api/metadata/workflow",
-      R"({"name":"order_flow","version":3,"schemaVersion":2,"tasks":[)"
-      R"({"name":"pay","taskReferenceName":"pay","type":"SUB_WORKFLOW",)"
-      R"("subWorkflowParam":{"name":"charge_wf","version":1}},)"
-      R"({"name":"ship","taskReferenceName":"ship","type":"SUB_WORKFLOW",)"
-      R"("subWorkflowParam":{"name":"shipping_flow"}}]})");
+  HttpResult r = rest_->Post("/api/metadata/workflow",
+                             R"({"name":"order_flow","version":3,"schemaVersion":2,"tasks":[)"
+                             R"({"name":"pay","taskReferenceName":"pay","type":"SUB_WORKFLOW",)"
+                             R"("subWorkflowParam":{"name":"charge_wf","version":1}},)"
+                             R"({"name":"ship","taskReferenceName":"ship","type":"SUB_WORKFLOW",)"
+                             R"("subWorkflowParam":{"name":"shipping_flow"}}]})");
   ASSERT_EQ(r.status, 200) << r.body;
 
   HttpResult preview =
@@ -241,6 +240,18 @@ TEST_F(RestApiTest, ADiscoveryPreviewSaysWhatASelectionBringsAndWhy) {
   EXPECT_EQ(rest_->Post("/api/cmig/discovery", R"({"selection":{"taskDefs":["*"]}})").status, 400);
   EXPECT_EQ(rest_->Post("/api/cmig/discovery", R"({"selection":"order_flow"})").status, 400);
   EXPECT_EQ(rest_->Post("/api/cmig/discovery", "{").status, 400);
+}
+
+// The incoming workflow of a migration is read through this server; for anything else the
+// answer says what is wrong.
+TEST_F(RestApiTest, TheIncomingRouteNamesWhatIsNotAMigration) {
+  DefineOneTaskWorkflow("plain");
+  HttpResult started = rest_->Post("/api/workflow/plain_wf", R"({"x":1})");
+  ASSERT_EQ(started.status, 200) << started.body;
+  HttpResult r = rest_->Get(absl::StrCat("/api/cmig/migrations/", started.body, "/incoming"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("is no migration"), std::string::npos) << r.body;
+  EXPECT_EQ(rest_->Get("/api/cmig/migrations/no-such-workflow/incoming").status, 404);
 }
 
 }  // namespace
