@@ -16,20 +16,28 @@ function show(message, isError) {
 class SignedOut extends Error {}
 
 // Calls the REST API; resolves to parsed JSON (or null for an empty body).
-async function api(method, path, body) {
+// A body that is an ArrayBuffer goes as it is (a file); anything else as JSON. With `raw`, the
+// answer is returned as a Blob instead of parsed.
+async function api(method, path, body, raw) {
   const headers = { 'X-Authorization': token() };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'omit', cache: 'no-store',
-  });
-  const text = await resp.text();
+  let sent;
+  if (body instanceof ArrayBuffer) {
+    headers['Content-Type'] = 'application/octet-stream';
+    sent = body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    sent = JSON.stringify(body);
+  }
+  const resp = await fetch(path, { method, headers, body: sent, credentials: 'omit', cache: 'no-store' });
   if (resp.status === 401 || resp.status === 403) throw new SignedOut();
   if (!resp.ok) {
+    const text = await resp.text();
     let why = text;
     try { why = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
     throw new Error(`${method} ${path}: ${resp.status} ${why}`);
   }
+  if (raw) return resp.blob();
+  const text = await resp.text();
   return text ? JSON.parse(text) : null;
 }
 
@@ -125,7 +133,7 @@ async function incomingOf(id) {
 async function showMigration(id) {
   const wf = await api('GET', `/api/workflow/${encodeURIComponent(id)}?includeTasks=true`);
   shownMigration = wf;
-  const linked = await incomingOf(id);
+  const linked = wf.workflowName === 'outgoing_migration_request' ? await incomingOf(id) : null;
   const incoming = linked && linked.workflow;
   const rollback = linked && linked.rollback;
   const summary = document.getElementById('migration-summary');
@@ -157,6 +165,7 @@ async function showMigration(id) {
   document.getElementById('migration-apply').hidden = !(options.dryRun && wf.status === 'COMPLETED');
   document.getElementById('migration-retry').disabled = !ended || wf.status === 'COMPLETED';
   document.getElementById('migration-restart').disabled = !ended;
+  document.getElementById('migration-download').hidden = !packageRefOf(wf);
   document.getElementById('migration-terminate').disabled = ended;
   // Every attempt of the outgoing, incoming and rollback workflows on one timeline.
   const steps = [];
@@ -569,6 +578,85 @@ function renderReport(report) {
   }
 }
 
+// --- Packages: a migration's package downloaded; a package file uploaded, checked, imported. ---
+
+function packageRefOf(wf) {
+  const built = (wf.tasks || []).filter((t) => t.referenceTaskName === 'build_package' &&
+                                               t.status === 'COMPLETED');
+  const ref = built.length ? (built[built.length - 1].outputData || {}).packageRef : '';
+  return typeof ref === 'string' && ref.startsWith('sha256:') ? ref.slice('sha256:'.length) : '';
+}
+
+async function downloadPackage() {
+  const wf = shownMigration;
+  const digest = wf && packageRefOf(wf);
+  if (!digest) return;
+  await run(async () => {
+    const blob = await api('GET', `/api/cmig/packages/${encodeURIComponent(digest)}`, undefined, true);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = `${wf.workflowId}.cmigpkg.json`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    show(`Downloaded the package of ${wf.workflowId} (${blob.size} bytes).`);
+  });
+}
+
+let inspectedDigest = '';
+
+async function uploadPackage(file) {
+  inspectedDigest = '';
+  document.getElementById('package-inspection').hidden = true;
+  const stored = await api('POST', '/api/cmig/packages', await file.arrayBuffer());
+  const p = await api('POST', `/api/cmig/packages/${stored.digest}/inspect`);
+  inspectedDigest = stored.digest;
+  const summary = document.getElementById('package-summary');
+  summary.replaceChildren();
+  const options = p.options || {};
+  for (const [term, value] of [
+    ['File', `${file.name} (${file.size} bytes)`],
+    ['Package digest', p.digest],
+    ['Exported from', p.sourceEnvironment],
+    ['Created', p.createdAt],
+    ['Options', `conflicts: ${enumText(options.conflictStrategy, 'CONFLICT_STRATEGY_') || 'fail'}, ` +
+                `versions: ${enumText(options.versionStrategy, 'VERSION_STRATEGY_') || 'preserve'}` +
+                `${options.dryRun ? ', dry run' : ''}`],
+    ['Secret values', p.containsSecretValues ? `carried for ${p.secretNames.join(', ')}` : 'none'],
+  ]) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value || '-';
+    summary.append(dt, dd);
+  }
+  const body = document.querySelector('#package-items tbody');
+  body.replaceChildren();
+  for (const item of p.items || []) {
+    const row = document.createElement('tr');
+    cell(row, enumText(item.kind, 'ITEM_KIND_'));
+    cell(row, item.name);
+    cell(row, item.version);
+    body.appendChild(row);
+  }
+  document.getElementById('package-inspection').hidden = false;
+  show(`The package checks out: ${(p.items || []).length} items, digest ${p.digest}.`);
+}
+
+async function importPackage() {
+  if (!inspectedDigest || !window.confirm('Import this package into this orchestrator? Its ' +
+      'definitions are planned against what this orchestrator holds, with the options the package ' +
+      'records, and applied unless the plan is blocked.')) {
+    return;
+  }
+  await run(async () => {
+    const r = await api('POST', `/api/cmig/packages/${inspectedDigest}/import`, { startedBy: 'console' });
+    show(`Started import ${r.workflowId}.`);
+    location.hash = `#/migration/${encodeURIComponent(r.workflowId)}`;
+  });
+}
+
 async function showEnvironments() {
   const envs = await api('GET', '/api/cmig/environments');
   const body = document.querySelector('#environments-table tbody');
@@ -614,7 +702,8 @@ async function removeEnvironment(id) {
 
 const SECTIONS = { '#/migrations': ['migrations', showMigrations],
                    '#/new': ['new', showNewMigration],
-                   '#/environments': ['environments', showEnvironments] };
+                   '#/environments': ['environments', showEnvironments],
+                   '#/packages': ['packages', async () => {}] };
 
 async function run(work) {
   try {
@@ -640,7 +729,7 @@ function route() {
     const workflowId = decodeURIComponent(location.hash.slice(prefix.length));
     [id, load] = ['migration', () => showMigration(workflowId)];
   }
-  for (const other of ['migrations', 'new', 'environments', 'migration']) {
+  for (const other of ['migrations', 'new', 'environments', 'packages', 'migration']) {
     document.getElementById(other).hidden = !signedIn || other !== id;
   }
   for (const [other] of Object.values(SECTIONS)) {
@@ -667,6 +756,13 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('migration-retry').addEventListener('click', retryMigration);
   document.getElementById('migration-restart').addEventListener('click', restartMigration);
+  document.getElementById('migration-download').addEventListener('click', downloadPackage);
+  document.getElementById('package-import').addEventListener('click', importPackage);
+  document.getElementById('package-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const file = ev.target.elements.file.files[0];
+    if (file) run(() => uploadPackage(file));
+  });
   for (const id of ['filter-status', 'filter-target', 'filter-since']) {
     document.getElementById(id).addEventListener('input', () => run(showMigrations));
   }

@@ -369,6 +369,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
   AddCmigRoutes(options.extensions, options.max_package_bytes, routes);
   AddIncomingRoute(options.extensions, routes);
+  AddPackageRoutes(options.extensions, options.max_package_bytes, routes);
   return routes;
 }
 

@@ -237,6 +237,10 @@ void AddMetadataRoutes(std::vector<Route>& routes);
 void AddExecutionRoutes(std::vector<Route>& routes);
 // Appends GET /api/cmig/migrations/{id}/incoming (rest_incoming.cc); nothing without `store`.
 void AddIncomingRoute(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes);
+// Appends POST /api/cmig/packages (upload), .../{digest}/inspect and .../{digest}/import
+// (rest_packages.cc); nothing without `store`.
+void AddPackageRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_package_bytes,
+                      std::vector<Route>& routes);
 
 }  // namespace cmig::orchestrator::rest
 

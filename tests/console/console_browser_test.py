@@ -7,6 +7,7 @@ differences, applied as approved), checked back over the REST API with urllib (a
 console does not share). Screenshots are saved
 under BUILD/console-screenshots/. Usage: console_browser_test.py ROOT BUILD"""
 
+import hashlib
 import json
 import os
 import re
@@ -115,7 +116,13 @@ def main():
         for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
                     '--window-size=1280,900'):
             opts.add_argument(arg)
+        downloads = os.path.join(work, 'downloads')
+        os.makedirs(downloads)
+        opts.add_experimental_option('prefs', {'download.default_directory': downloads,
+                                               'download.prompt_for_download': False})
         driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=opts)
+        driver.execute_cdp_cmd('Page.setDownloadBehavior',
+                               {'behavior': 'allow', 'downloadPath': downloads})
         # Pages that follow a running migration or the list draw themselves again: an element
         # found just before that is stale, and is looked for again.
         wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
@@ -348,6 +355,57 @@ def main():
         _, retried = rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=false')
         assert retried['status'] == 'COMPLETED', retried['status']
         driver.save_screenshot(os.path.join(SHOTS, '10-retried.png'))
+        # Packages: the retried migration's package downloaded from its page, uploaded again,
+        # inspected and imported into this orchestrator; the same file changed by hand is refused.
+        driver.find_element(By.ID, 'migration-download').click()
+        saved = os.path.join(downloads, f'{failed_id}.cmigpkg.json')
+        WebDriverWait(driver, 30).until(lambda _: os.path.exists(saved) and
+                                        os.path.getsize(saved) > 0)
+        with open(saved) as f:
+            package = json.load(f)
+        assert len(package['items']) == 10, len(package['items'])
+        driver.find_element(By.ID, 'nav-packages').click()
+        wait.until(ec.visibility_of_element_located((By.ID, 'package-file'))).send_keys(saved)
+        driver.find_element(By.CSS_SELECTOR, '#package-form button').click()
+        wait.until(ec.visibility_of_element_located((By.ID, 'package-inspection')))
+        assert package['digest'] in driver.find_element(By.ID, 'package-summary').text
+        names = [tr.find_elements(By.TAG_NAME, 'td')[1].text
+                 for tr in driver.find_elements(By.CSS_SELECTOR, '#package-items tbody tr')]
+        assert 'order_processing' in names and len(names) == 10, names
+        driver.save_screenshot(os.path.join(SHOTS, '11-package.png'))
+        driver.find_element(By.ID, 'package-import').click()
+        driver.switch_to.alert.accept()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), 'Started import'))
+        import_id = driver.current_url.rsplit('/', 1)[-1]
+        WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: shown_status(d) == 'COMPLETED')
+        _, imported = rest(base, 'GET', f'/api/workflow/{import_id}?includeTasks=false')
+        assert imported['workflowName'] == 'incoming_migration_request', imported['workflowName']
+        assert imported['input']['packageRef'] == f"sha256:{hashlib.sha256(open(saved, 'rb').read()).hexdigest()}"
+
+        tampered = os.path.join(work, 'tampered.cmigpkg.json')
+        with open(saved) as f:
+            text = f.read()
+        assert 'Charges an order' in text
+        with open(tampered, 'w') as f:
+            f.write(text.replace('Charges an order', 'Charges twice'))
+        driver.find_element(By.ID, 'nav-packages').click()
+        upload = wait.until(ec.visibility_of_element_located((By.ID, 'package-file')))
+        upload.clear()
+        upload.send_keys(tampered)
+        driver.find_element(By.CSS_SELECTOR, '#package-form button').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), 'failed its checks'))
+        assert 'error' in driver.find_element(By.ID, 'message').get_attribute('class')
+        assert not driver.find_element(By.ID, 'package-inspection').is_displayed()
+        # Refused, and not kept.
+        with open(tampered, 'rb') as f:
+            tampered_digest = hashlib.sha256(f.read()).hexdigest()
+        try:
+            rest(base, 'GET', f'/api/cmig/packages/{tampered_digest}')
+            raise SystemExit('FAIL: the refused package was stored')
+        except urllib.error.HTTPError as e:
+            assert e.code == 404, e.code
+        driver.save_screenshot(os.path.join(SHOTS, '12-tampered.png'))
         print('PASS')
     finally:
         if driver is not None:
