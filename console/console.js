@@ -93,13 +93,15 @@ async function showMigrations() {
     cell(row, `${input.sourceEnvironment || '?'} → ${input.targetEnvironment || '?'}`);
     cell(row, selectionText(input.selection));
     cell(row, input.startedBy || s.createdBy);
+    const digest = parseJson(s.output).packageDigest;
+    cell(row, digest ? `${digest.slice(0, 12)}…` : '').title = digest || '';
     cell(row, s.reasonForIncompletion);
     body.appendChild(row);
   }
   if (!body.children.length) {
     const row = document.createElement('tr');
     cell(row, found && found.results && found.results.length ? 'No migration matches the filters'
-      : 'No migrations yet').colSpan = 7;
+      : 'No migrations yet').colSpan = 8;
     body.appendChild(row);
   }
   // The list is looked at again every two seconds while it is shown.
@@ -285,11 +287,17 @@ function renderReportFacts(report) {
   for (const m of report.versionMapping || []) {
     facts.push(`Version mapping: ${m.name} v${m.sourceVersion} → v${m.targetVersion}`);
   }
+  const systemTypes = [];
   for (const d of report.manualDependencies || []) {
+    if (d.kind === 'DEPENDENCY_KIND_SYSTEM_TASK_TYPE') {
+      systemTypes.push(d.name);
+      continue;
+    }
     const who = (d.referencedBy || []).map(referrerText).join(', ');
     facts.push(`Provide by hand: ${enumText(d.kind, 'DEPENDENCY_KIND_')} ${d.name}` +
                (who ? ` (used by ${who})` : ''));
   }
+  if (systemTypes.length) facts.push(`System task types used: ${systemTypes.join(', ')}`);
   for (const u of report.unresolved || []) {
     facts.push(`Unresolved: ${u.name || u.detail || ''} (referenced by ${referrerText(u.referencedBy)})`);
   }
@@ -683,6 +691,34 @@ async function showEnvironments() {
   }
 }
 
+async function showSecrets() {
+  const names = await api('GET', '/api/secrets');
+  const list = document.getElementById('secrets-list');
+  list.replaceChildren();
+  for (const name of names || []) {
+    const li = document.createElement('li');
+    li.append(`${name} `);
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = `Delete secret ${name}`;
+    remove.addEventListener('click', async () => {
+      if (!window.confirm(`Delete secret ${name}? Environments and migrations that read it fail until it is set again.`)) return;
+      await run(async () => {
+        await api('DELETE', `/api/secrets/${encodeURIComponent(name)}`);
+        show(`Deleted secret ${name}.`);
+        await showSecrets();
+      });
+    });
+    li.appendChild(remove);
+    list.appendChild(li);
+  }
+  if (!list.children.length) {
+    const li = document.createElement('li');
+    li.textContent = 'No secrets yet';
+    list.appendChild(li);
+  }
+}
+
 async function testEnvironment(id) {
   show(`Testing environment ${id}...`);
   await run(async () => {
@@ -702,7 +738,10 @@ async function removeEnvironment(id) {
 
 const SECTIONS = { '#/migrations': ['migrations', showMigrations],
                    '#/new': ['new', showNewMigration],
-                   '#/environments': ['environments', showEnvironments],
+                   '#/environments': ['environments', async () => {
+                     await showEnvironments();
+                     await showSecrets();
+                   }],
                    '#/packages': ['packages', async () => {}] };
 
 async function run(work) {
@@ -774,6 +813,18 @@ document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('new-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     run(startMigration);
+  });
+  document.getElementById('secret-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const form = ev.target;
+    const name = form.elements.name.value.trim();
+    const value = form.elements.value.value;
+    run(async () => {
+      await api('PUT', `/api/secrets/${encodeURIComponent(name)}`, value);
+      form.reset();
+      show(`Set secret ${name}.`);
+      await showSecrets();
+    });
   });
   document.getElementById('environment-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

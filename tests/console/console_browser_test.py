@@ -235,7 +235,17 @@ def main():
         source_description = payment['description']
         payment['description'] = 'edited in prod by hand'
         rest(prod_base, 'PUT', '/api/metadata/workflow', [payment])
-        rest(base, 'PUT', '/api/secrets/prod_token', TOKEN)
+        # prod's token goes into this server's secret store from the Environments page; the
+        # page lists the name and never shows the value.
+        driver.find_element(By.ID, 'nav-environments').click()
+        wait.until(ec.visibility_of_element_located((By.ID, 'secret-name'))).send_keys('prod_token')
+        driver.find_element(By.ID, 'secret-value').send_keys(TOKEN)
+        driver.find_element(By.CSS_SELECTOR, '#secret-form button').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'secrets-list'), 'prod_token'))
+        assert TOKEN not in driver.page_source
+        assert driver.find_element(By.ID, 'secret-value').get_attribute('value') == ''
+        _, stored = rest(base, 'GET', '/api/secrets/prod_token')
+        assert stored == TOKEN, 'the secret set from the page is not the value typed'
         rest(base, 'PUT', '/api/cmig/environments/prod',
              {'address': prod_grpc, 'tokenSecret': 'prod_token'})
 
@@ -279,6 +289,10 @@ def main():
         assert cells[3] == 'UPDATE', cells
         assert f'description: "edited in prod by hand" → "{source_description}"' in cells[4], cells
         driver.save_screenshot(os.path.join(SHOTS, '06-dry-run.png'))
+        # The whole page, as README.md shows it.
+        driver.set_window_size(1280, 2000)
+        driver.save_screenshot(os.path.join(SHOTS, 'migration-page.png'))
+        driver.set_window_size(1280, 900)
         _, dry = rest(base, 'GET', f'/api/workflow/{dry_id}?includeTasks=false')
         assert dry['input']['options']['dryRun'] is True, dry['input']
         assert dry['input']['startedBy'] == 'console', dry['input']
@@ -316,7 +330,7 @@ def main():
 
         def listed_statuses(_):
             cells = driver.find_elements(By.CSS_SELECTOR, '#migrations-table tbody td')
-            return {c.text for c in cells[1::7]} if failed_id in [c.text for c in cells] else None
+            return {c.text for c in cells[1::8]} if failed_id in [c.text for c in cells] else None
         # Only failed migrations once the filter applies (the others are still there unfiltered).
         wait.until(lambda d: listed_statuses(d) == {'FAILED'})
         driver.save_screenshot(os.path.join(SHOTS, '08-failed-filtered.png'))
@@ -406,6 +420,29 @@ def main():
         except urllib.error.HTTPError as e:
             assert e.code == 404, e.code
         driver.save_screenshot(os.path.join(SHOTS, '12-tampered.png'))
+        # The list shows each migration's package digest; at 200% zoom (half the width) the
+        # pages need no sideways scrolling.
+        driver.find_element(By.ID, 'nav-migrations').click()
+        Select(wait.until(ec.visibility_of_element_located((By.ID, 'filter-status')))
+               ).select_by_value('')
+        digest = rest(
+            base, 'GET', f'/api/workflow/{applied_id}?includeTasks=false')[1]['output']['packageDigest']
+        wait.until(lambda d: d.find_element(
+            By.XPATH, f"//tr[td/a[text()='{applied_id}']]/td[7]").get_attribute('title') == digest)
+        driver.set_window_size(640, 900)
+        for page in ('#/migrations', f'#/migration/{failed_id}', '#/new', '#/environments',
+                     '#/packages'):
+            driver.get(f'{base}/console/{page}')
+            wait.until(lambda d: d.execute_script(
+                "return [...document.querySelectorAll('main > section')].some(s => !s.hidden)"))
+            overflow = driver.execute_script(
+                'return document.documentElement.scrollWidth - document.documentElement.clientWidth')
+            wide = driver.execute_script(
+                "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('*')]"
+                ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0).slice(0, 8)"
+                ".map(e => e.tagName + e.id + e.className + ' ' + e.scrollWidth + '/' + e.clientWidth)")
+            assert overflow <= 1, f'{page} scrolls sideways by {overflow}px at 200% zoom: {wide}'
+        driver.save_screenshot(os.path.join(SHOTS, '13-zoomed.png'))
         print('PASS')
     finally:
         if driver is not None:
