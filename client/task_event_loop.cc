@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/grpc_status.h"
+#include "base/thread_sanitizer.h"
 
 namespace cmig::client {
 
@@ -146,6 +147,7 @@ void TaskEventLoop::BatchPoll(const BatchPollRequest& request, PollCallback done
   const ctasks::BatchPollRequest req = GrpcOrchestratorClient::ToWire(request);
   client_.Prepare(op->context, request.timeout);
   op->reader = stub_->PrepareAsyncBatchPoll(&op->context, req, &queue_);
+  HandOff(&queue_);
   op->reader->StartCall(op);
 }
 
@@ -157,6 +159,7 @@ void TaskEventLoop::UpdateTask(const conductor::proto::TaskResult& result, Updat
   *op->request.mutable_result() = result;
   client_.Prepare(op->context);
   op->call = stub_->PrepareAsyncUpdateTask(&op->context, op->request, &queue_);
+  HandOff(&queue_);
   op->call->StartCall();
   op->call->Finish(&op->response, &op->status, op);
 }
@@ -177,6 +180,7 @@ void TaskEventLoop::RunAt(absl::Time when, TimerCallback fn) {
     return;
   }
   auto* wake = new WakeOp;
+  HandOff(&queue_);
   wake->alarm.Set(&queue_, absl::ToChronoTime(absl::UnixEpoch()), wake);
 }
 
@@ -217,6 +221,7 @@ void TaskEventLoop::Run() {
       return;
     }
     if (next == ::grpc::CompletionQueue::GOT_EVENT) {
+      TakeOver(&queue_);
       Op* op = static_cast<Op*>(tag);
       if (op->Proceed(ok)) {
         delete op;
