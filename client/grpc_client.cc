@@ -334,29 +334,38 @@ absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> GrpcOrchestratorClien
   ::cmig::v1::ListWorkflowDefsRequest req;
   req.set_name(std::string(name));
   req.set_all_versions(all_versions);
-  ::cmig::v1::ListWorkflowDefsResponse resp;
-  ::grpc::ClientContext context;
-  Prepare(context);
-  absl::Status s = ListingStatus(stubs_->catalog->ListWorkflowDefs(&context, req, &resp),
-                                 Where("ListWorkflowDefs"));
-  if (!s.ok()) {
-    return s;
-  }
-  return std::vector<conductor::proto::WorkflowDef>(resp.workflows().begin(),
-                                                    resp.workflows().end());
+  std::vector<conductor::proto::WorkflowDef> out;
+  do {  // a page at a time: a large catalog does not fit one message
+    ::cmig::v1::ListWorkflowDefsResponse resp;
+    ::grpc::ClientContext context;
+    Prepare(context);
+    absl::Status s = ListingStatus(stubs_->catalog->ListWorkflowDefs(&context, req, &resp),
+                                   Where("ListWorkflowDefs"));
+    if (!s.ok()) {
+      return s;
+    }
+    for (auto& d : *resp.mutable_workflows()) out.push_back(std::move(d));
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  return out;
 }
 
 absl::StatusOr<std::vector<conductor::proto::TaskDef>> GrpcOrchestratorClient::ListTaskDefs() {
   ::cmig::v1::ListTaskDefsRequest req;
-  ::cmig::v1::ListTaskDefsResponse resp;
-  ::grpc::ClientContext context;
-  Prepare(context);
-  absl::Status s =
-      ListingStatus(stubs_->catalog->ListTaskDefs(&context, req, &resp), Where("ListTaskDefs"));
-  if (!s.ok()) {
-    return s;
-  }
-  return std::vector<conductor::proto::TaskDef>(resp.tasks().begin(), resp.tasks().end());
+  std::vector<conductor::proto::TaskDef> out;
+  do {
+    ::cmig::v1::ListTaskDefsResponse resp;
+    ::grpc::ClientContext context;
+    Prepare(context);
+    absl::Status s =
+        ListingStatus(stubs_->catalog->ListTaskDefs(&context, req, &resp), Where("ListTaskDefs"));
+    if (!s.ok()) {
+      return s;
+    }
+    for (auto& d : *resp.mutable_tasks()) out.push_back(std::move(d));
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  return out;
 }
 
 absl::StatusOr<std::vector<::cmig::v1::PollData>> GrpcOrchestratorClient::GetPollData(

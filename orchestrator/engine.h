@@ -118,6 +118,21 @@ class Engine {
   std::vector<conductor::proto::WorkflowDef> ListWorkflowDefs(const std::string& name,
                                                               bool all_versions) const;
   std::vector<conductor::proto::TaskDef> ListTaskDefs() const;
+  // The same lists a page at a time: the definitions after `after` ((name, version) / name;
+  // nullopt = from the first) in the same order, as many as fit in `max_bytes` (at least one);
+  // `more` when others follow.
+  struct WorkflowDefPage {
+    std::vector<conductor::proto::WorkflowDef> defs;
+    bool more = false;
+  };
+  WorkflowDefPage ListWorkflowDefsPage(const std::string& name, bool all_versions,
+                                       const std::optional<std::pair<std::string, int>>& after,
+                                       int64_t max_bytes) const;
+  struct TaskDefPage {
+    std::vector<conductor::proto::TaskDef> defs;
+    bool more = false;
+  };
+  TaskDefPage ListTaskDefsPage(const std::optional<std::string>& after, int64_t max_bytes) const;
 
   // --- Event handlers (Conductor's EventService semantics; `extra` as for definitions) ---
   // ALREADY_EXISTS for a name in use; INVALID_ARGUMENT without name, event or actions.

@@ -2,6 +2,9 @@
 // over the in-memory maps, each change written through a transaction.
 #include <algorithm>
 #include <functional>
+#include <limits>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -183,22 +186,43 @@ absl::StatusOr<conductor::proto::TaskDef> Engine::GetTaskDef(const std::string& 
 
 std::vector<conductor::proto::WorkflowDef> Engine::ListWorkflowDefs(const std::string& name,
                                                                     bool all_versions) const {
+  return ListWorkflowDefsPage(name, all_versions, std::nullopt, std::numeric_limits<int64_t>::max())
+      .defs;
+}
+
+Engine::WorkflowDefPage Engine::ListWorkflowDefsPage(
+    const std::string& name, bool all_versions,
+    const std::optional<std::pair<std::string, int>>& after, int64_t max_bytes) const {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [n, v] : workflow_defs_) {
-    if ((name.empty() || n == name) && !v.empty()) names.push_back(n);
-  }
-  std::sort(names.begin(), names.end());
-  std::vector<conductor::proto::WorkflowDef> out;
-  for (const std::string& n : names) {
-    const auto& versions = workflow_defs_.at(n);
-    if (all_versions) {
-      for (const auto& [v, d] : versions) out.push_back(d);
-    } else {
-      out.push_back(versions.rbegin()->second);
+    if ((name.empty() || n == name) && !v.empty() && (!after || n >= after->first)) {
+      names.push_back(n);
     }
   }
-  return out;
+  std::sort(names.begin(), names.end());
+  WorkflowDefPage page;
+  int64_t bytes = 0;
+  for (const std::string& n : names) {
+    const auto& versions = workflow_defs_.at(n);
+    std::vector<const conductor::proto::WorkflowDef*> chosen;
+    if (all_versions) {
+      for (const auto& [v, d] : versions) chosen.push_back(&d);
+    } else {
+      chosen.push_back(&versions.rbegin()->second);
+    }
+    for (const conductor::proto::WorkflowDef* d : chosen) {
+      if (after && std::make_pair(d->name(), d->version()) <= *after) continue;
+      const auto size = static_cast<int64_t>(d->ByteSizeLong());
+      if (!page.defs.empty() && bytes + size > max_bytes) {
+        page.more = true;
+        return page;
+      }
+      bytes += size;
+      page.defs.push_back(*d);
+    }
+  }
+  return page;
 }
 
 std::string Engine::WorkflowDefExtra(const std::string& name, int version) const {
@@ -293,12 +317,30 @@ std::string Engine::EventHandlerExtra(const std::string& name) const {
 }
 
 std::vector<conductor::proto::TaskDef> Engine::ListTaskDefs() const {
+  return ListTaskDefsPage(std::nullopt, std::numeric_limits<int64_t>::max()).defs;
+}
+
+Engine::TaskDefPage Engine::ListTaskDefsPage(const std::optional<std::string>& after,
+                                             int64_t max_bytes) const {
   absl::MutexLock lock(&mu_);
-  std::vector<conductor::proto::TaskDef> out;
-  for (const auto& [n, d] : task_defs_) out.push_back(d);
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.name() < b.name(); });
-  return out;
+  std::vector<const conductor::proto::TaskDef*> sorted;
+  for (const auto& [n, d] : task_defs_) {
+    if (!after || n > *after) sorted.push_back(&d);
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->name() < b->name(); });
+  TaskDefPage page;
+  int64_t bytes = 0;
+  for (const conductor::proto::TaskDef* d : sorted) {
+    const auto size = static_cast<int64_t>(d->ByteSizeLong());
+    if (!page.defs.empty() && bytes + size > max_bytes) {
+      page.more = true;
+      return page;
+    }
+    bytes += size;
+    page.defs.push_back(*d);
+  }
+  return page;
 }
 
 }  // namespace cmig::orchestrator

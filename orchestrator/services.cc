@@ -1,7 +1,10 @@
 #include "orchestrator/services.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "base/grpc_status.h"
@@ -102,6 +105,26 @@ class MetadataServiceImpl final : public md::MetadataService::CallbackService {
   Engine& engine_;
 };
 
+// The catalog answers a page at a time (kCatalogPageBytes of definitions), each page's token
+// naming the last definition it carries: "<version>:<name>" (a task definition's version is 0).
+constexpr int64_t kCatalogPageBytes = int64_t{2} << 20;
+
+std::string PageToken(const std::string& name, int version) {
+  return absl::StrCat(version, ":", name);
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, int>>> ParsePageToken(
+    const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  const size_t colon = token.find(':');
+  int version = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(token.substr(0, colon), &version)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_token '", token, "' is not one this server handed out"));
+  }
+  return std::make_optional(std::make_pair(token.substr(colon + 1), version));
+}
+
 class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackService {
  public:
   explicit CatalogServiceImpl(Engine& engine) : engine_(engine) {}
@@ -109,14 +132,27 @@ class CatalogServiceImpl final : public cmig::v1::DefinitionCatalog::CallbackSer
   ServerUnaryReactor* ListWorkflowDefs(CallbackServerContext* ctx,
                                        const cmig::v1::ListWorkflowDefsRequest* req,
                                        cmig::v1::ListWorkflowDefsResponse* resp) override {
-    for (auto& d : engine_.ListWorkflowDefs(req->name(), req->all_versions())) {
-      *resp->add_workflows() = std::move(d);
+    absl::StatusOr<std::optional<std::pair<std::string, int>>> after =
+        ParsePageToken(req->page_token());
+    if (!after.ok()) return Done(ctx, after.status());
+    Engine::WorkflowDefPage page =
+        engine_.ListWorkflowDefsPage(req->name(), req->all_versions(), *after, kCatalogPageBytes);
+    if (page.more) {
+      resp->set_next_page_token(PageToken(page.defs.back().name(), page.defs.back().version()));
     }
+    for (auto& d : page.defs) *resp->add_workflows() = std::move(d);
     return Done(ctx, absl::OkStatus());
   }
-  ServerUnaryReactor* ListTaskDefs(CallbackServerContext* ctx, const cmig::v1::ListTaskDefsRequest*,
+  ServerUnaryReactor* ListTaskDefs(CallbackServerContext* ctx,
+                                   const cmig::v1::ListTaskDefsRequest* req,
                                    cmig::v1::ListTaskDefsResponse* resp) override {
-    for (auto& d : engine_.ListTaskDefs()) *resp->add_tasks() = std::move(d);
+    absl::StatusOr<std::optional<std::pair<std::string, int>>> after =
+        ParsePageToken(req->page_token());
+    if (!after.ok()) return Done(ctx, after.status());
+    Engine::TaskDefPage page = engine_.ListTaskDefsPage(
+        *after ? std::make_optional((*after)->first) : std::nullopt, kCatalogPageBytes);
+    if (page.more) resp->set_next_page_token(PageToken(page.defs.back().name(), 0));
+    for (auto& d : page.defs) *resp->add_tasks() = std::move(d);
     return Done(ctx, absl::OkStatus());
   }
 

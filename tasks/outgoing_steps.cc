@@ -645,6 +645,14 @@ class AwaitIncoming final : public StartsIncoming {
             dry != wf.output().end() && dry->second.bool_value()) {
           RETURN_IF_ERROR(ReleaseSecretPackage(state(), ctx));  // a dry run ends here
         }
+        // What fetch and discovery kept for a retry of the steps after them is no longer needed
+        // (a restart reads the source again); the package itself stays, to be downloaded or
+        // applied as approved.
+        for (const char* key : {"definitionsRef", "discoveryRef"}) {
+          if (const Value* ref = ctx.Input(key); ref != nullptr && ref->has_string_value()) {
+            RETURN_IF_ERROR(state().Release(ref->string_value()));
+          }
+        }
         for (const char* key : {"report", "plan", "verification", "dryRun", "applied"}) {
           auto it = wf.output().find(key);
           if (it != wf.output().end()) Set(out.output, key, it->second);

@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "base/status_matchers.h"
+#include "cmig/v1/definitions.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "gmock/gmock.h"
@@ -294,6 +295,64 @@ TEST_F(GrpcEventHandlersTest, ListingWithoutTheTokenIsRefused) {
   ASSERT_OK(anonymous.status());
   EXPECT_THAT((*anonymous)->ListEventHandlers(),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("GetEventHandlers")));
+}
+
+class GrpcCatalogTest : public GrpcEventHandlersTest {};
+
+// A catalog larger than one gRPC message (here 40 MiB of workflows, 20 MiB of task definitions)
+// is listed a page at a time, whole and in order.
+TEST_F(GrpcCatalogTest, ALargeCatalogIsListedAPageAtATime) {
+  const std::string mib(size_t{1} << 20, 'd');
+  for (int i = 0; i < 40; ++i) {
+    conductor::proto::WorkflowDef def;
+    def.set_name(absl::StrCat("big_", 100 + i));
+    def.set_version(1 + i % 2);
+    def.set_description(mib);
+    conductor::proto::WorkflowTask* t = def.add_tasks();
+    t->set_name("t");
+    t->set_task_reference_name("t");
+    t->set_type("SIMPLE");
+    ASSERT_OK(client_->CreateWorkflowDef(def));
+  }
+  std::vector<conductor::proto::TaskDef> tasks(20);
+  for (int i = 0; i < 20; ++i) {
+    tasks[i].set_name(absl::StrCat("big_task_", 100 + i));
+    tasks[i].set_description(mib);
+  }
+  ASSERT_OK(client_->CreateTaskDefs(tasks));
+
+  // The server's own answer is a page, with a token to go on.
+  auto catalog = cmig::v1::DefinitionCatalog::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  ::grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer events-token");
+  cmig::v1::ListWorkflowDefsRequest req;
+  req.set_all_versions(true);
+  cmig::v1::ListWorkflowDefsResponse first;
+  ASSERT_TRUE(catalog->ListWorkflowDefs(&ctx, req, &first).ok());
+  EXPECT_LT(first.workflows_size(), 40);
+  EXPECT_GT(first.workflows_size(), 0);
+  EXPECT_FALSE(first.next_page_token().empty());
+
+  ASSERT_OK_AND_ASSIGN(std::vector<conductor::proto::WorkflowDef> listed,
+                       client_->ListWorkflowDefs("", /*all_versions=*/true));
+  ASSERT_EQ(listed.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(listed[i].name(), absl::StrCat("big_", 100 + i));
+    EXPECT_EQ(listed[i].description().size(), mib.size());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<conductor::proto::TaskDef> listed_tasks,
+                       client_->ListTaskDefs());
+  ASSERT_EQ(listed_tasks.size(), 20u);
+  EXPECT_EQ(listed_tasks.front().name(), "big_task_100");
+  EXPECT_EQ(listed_tasks.back().name(), "big_task_119");
+
+  ::grpc::ClientContext bad;
+  bad.AddMetadata("authorization", "Bearer events-token");
+  req.set_page_token("not a token");
+  cmig::v1::ListWorkflowDefsResponse refused;
+  EXPECT_EQ(catalog->ListWorkflowDefs(&bad, req, &refused).error_code(),
+            ::grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -118,6 +118,17 @@ TEST_F(MigrationE2eTest, APackageLeavesTheTargetWhenItsMigrationEndsAndStaysInTh
   EXPECT_OK(a_.ext->GetBlob(source_ref.substr(7)).status());
   EXPECT_THAT(b_.ext->GetBlob(target_ref.substr(7)).status(),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  // What fetch and discovery stored for retries is gone once the migration completed.
+  for (const auto& [step, key] : {std::pair{"fetch", "definitionsRef"},
+                                  std::pair{"discover", "discoveryRef"}}) {
+    const Task* t = FindTask(out, step);
+    ASSERT_NE(t, nullptr) << step;
+    const std::string ref = t->output_data().at(key).string_value();
+    ASSERT_TRUE(absl::StartsWith(ref, "sha256:")) << ref;
+    EXPECT_THAT(a_.ext->GetBlob(ref.substr(7)).status(),
+                StatusIs(absl::StatusCode::kNotFound, ::testing::_))
+        << step;
+  }
 }
 
 // What the console and scripts do: environments and the migration itself over REST (libcurl),
