@@ -435,8 +435,8 @@ class StartsIncoming : public Step {
     std::string where;       // "in 'B'" or "here, for REST environment 'B'"
   };
 
-  // `reuse`: an incoming workflow an earlier attempt started is returned instead of a new one
-  // (id set, target_ref empty).
+  // `reuse`: a running incoming workflow an earlier attempt started is returned instead of a new
+  // one (id set, target_ref empty).
   absl::StatusOr<Started> StartIncoming(TaskContext& ctx, bool reuse) {
     ASSIGN_OR_RETURN(std::string source_env, StringInput(ctx, "sourceEnvironment"));
     ASSIGN_OR_RETURN(std::string target_env, StringInput(ctx, "targetEnvironment"));
@@ -457,9 +457,13 @@ class StartsIncoming : public Step {
                        runner.GetWorkflowsByCorrelationId(kIncomingWorkflowName, correlation,
                                                           /*include_closed=*/true,
                                                           /*include_tasks=*/false));
-      if (!existing.empty()) {
-        started.id = existing.front().workflow_id();
-        return started;
+      // Only one still running: an ended one belongs to an earlier run of this migration (before
+      // a retry or a restart), whose outcome this run must not take for its own.
+      for (const conductor::proto::Workflow& w : existing) {
+        if (IsRunning(w.status())) {
+          started.id = w.workflow_id();
+          return started;
+        }
       }
     }
     std::string bytes;

@@ -369,6 +369,21 @@ def main():
         _, retried = rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=false')
         assert retried['status'] == 'COMPLETED', retried['status']
         driver.save_screenshot(os.path.join(SHOTS, '10-retried.png'))
+        # Restart runs it again from its first step, under the same id.
+        _, before = rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=true')
+        first_fetch = before['tasks'][0]['taskId']
+        driver.find_element(By.ID, 'migration-restart').click()
+        driver.switch_to.alert.accept()
+        wait.until(ec.text_to_be_present_in_element((By.ID, 'message'), 'Restarted'))
+
+        def restarted_and_done(_):
+            _, wf = rest(base, 'GET', f'/api/workflow/{failed_id}?includeTasks=true')
+            return wf if wf['status'] == 'COMPLETED' and wf['tasks'] and \
+                wf['tasks'][0]['taskId'] != first_fetch else None
+        restarted = WebDriverWait(driver, 60, poll_frequency=0.05).until(restarted_and_done)
+        assert restarted['tasks'][0]['referenceTaskName'] == 'fetch'
+        WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: shown_status(d) == 'COMPLETED')
         # Packages: the retried migration's package downloaded from its page, uploaded again,
         # inspected and imported into this orchestrator; the same file changed by hand is refused.
         driver.find_element(By.ID, 'migration-download').click()

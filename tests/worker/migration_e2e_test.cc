@@ -119,8 +119,8 @@ TEST_F(MigrationE2eTest, APackageLeavesTheTargetWhenItsMigrationEndsAndStaysInTh
   EXPECT_THAT(b_.ext->GetBlob(target_ref.substr(7)).status(),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
   // What fetch and discovery stored for retries is gone once the migration completed.
-  for (const auto& [step, key] : {std::pair{"fetch", "definitionsRef"},
-                                  std::pair{"discover", "discoveryRef"}}) {
+  for (const auto& [step, key] :
+       {std::pair{"fetch", "definitionsRef"}, std::pair{"discover", "discoveryRef"}}) {
     const Task* t = FindTask(out, step);
     ASSERT_NE(t, nullptr) << step;
     const std::string ref = t->output_data().at(key).string_value();
@@ -317,6 +317,20 @@ TEST_F(MigrationE2eTest, ConflictWithStrategyFailBlocksAndChangesNothing) {
   EXPECT_EQ(in.status(), Workflow::FAILED);
   EXPECT_TRUE(in.output().at("blocked").bool_value());
   EXPECT_EQ(Hashes(b_), before);
+
+  // Resolved in B by hand, the migration restarted from its first step: the new run starts an
+  // incoming workflow of its own rather than taking the failed one for its outcome.
+  ASSERT_OK_AND_ASSIGN(conductor::proto::WorkflowDef source_payment,
+                       a_.client->GetWorkflowDef("payment_flow", 1));
+  ASSERT_OK(b_.client->UpdateWorkflowDefs({source_payment}));
+  ASSERT_OK(a_.client->RestartWorkflow(id, /*use_latest_definitions=*/false));
+  Workflow restarted = Wait(a_, id);
+  ASSERT_EQ(restarted.status(), Workflow::COMPLETED) << restarted.reason_for_incompletion();
+  auto incomings = b_.client->GetWorkflowsByCorrelationId(
+      "incoming_migration_request", tasks::IncomingCorrelationId(id), true, false);
+  ASSERT_OK(incomings.status());
+  EXPECT_EQ(incomings->size(), 2u);
+  EXPECT_NE(restarted.output().at("incomingWorkflowId").string_value(), in.workflow_id());
 }
 
 TEST_F(MigrationE2eTest, ConflictWithStrategySkipKeepsTargetAndUpdateOverwrites) {
