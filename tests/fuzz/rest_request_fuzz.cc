@@ -1,0 +1,80 @@
+// A request to the REST API, as the HTTP server hands it over once Beast parsed the bytes: the
+// method, path, query and body come from the input (separated by NUL bytes), and the request goes
+// through authentication, routing, path and query parameters, JSON bodies and the engine of one
+// orchestrator (a database in a temporary directory, kept across inputs). Every request is
+// answered, with a status from 200 to 599, within ten seconds: none crashes or stalls the server.
+// The two routes that reach other servers (testing an environment, reading a migration's incoming
+// workflow) are left out: an input must not make the fuzzer open connections elsewhere.
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "orchestrator/auth.h"
+#include "orchestrator/clock.h"
+#include "orchestrator/engine.h"
+#include "orchestrator/extensions.h"
+#include "orchestrator/http_server.h"
+#include "orchestrator/rest_api.h"
+#include "orchestrator/store.h"
+#include "spdlog/spdlog.h"
+#include "tests/fuzz/fuzz_input.h"
+
+namespace {
+
+using namespace cmig::orchestrator;  // NOLINT(google-build-using-namespace)
+
+// One orchestrator for the whole run, as a server keeps its state across requests.
+struct Orchestrator {
+  Orchestrator() {
+    spdlog::set_level(spdlog::level::off);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cmig-rest-fuzz-XXXXXX").string();
+    dir = mkdtemp(tmpl.data());
+    Dir() = dir;
+    store = *Store::Open(dir + "/o.db");
+    engine = *Engine::Create(*store, clock, /*system_clock=*/true);
+    RestOptions options;
+    options.extensions = *ExtensionStore::Open(dir + "/o.db");
+    options.max_package_bytes = int64_t{1} << 20;
+    handler = MakeRestHandler(*engine, auth, options);
+    std::atexit([] { std::filesystem::remove_all(Dir()); });
+  }
+  static std::string& Dir() {
+    static std::string* const dir = new std::string();
+    return *dir;
+  }
+  std::string dir;
+  SystemClock clock;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Engine> engine;
+  Authenticator auth;  // no tokens: every request is let in, as with authentication off
+  HttpHandler handler;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Orchestrator* const server = new Orchestrator();
+  auto [method, rest] = cmig::fuzz::SplitAtNul(cmig::fuzz::Text(data, size));
+  auto [path, rest2] = cmig::fuzz::SplitAtNul(rest);
+  auto [query, body] = cmig::fuzz::SplitAtNul(rest2);
+  if (absl::EndsWith(path, "/test") || absl::StrContains(path, "/incoming")) return 0;
+  HttpRequest request;
+  request.method = std::string(method);
+  request.path = std::string(path);
+  request.query = std::string(query);
+  request.body = std::string(body);
+  request.headers.emplace_back("content-type", "application/json");
+  auto answered = std::make_shared<absl::Notification>();
+  auto status = std::make_shared<int>(0);
+  server->handler(std::move(request), [answered, status](HttpResponse response) {
+    *status = response.status;
+    answered->Notify();
+  });
+  if (!answered->WaitForNotificationWithTimeout(absl::Seconds(10))) cmig::fuzz::Violated();
+  if (*status < 200 || *status > 599) cmig::fuzz::Violated();
+  return 0;
+}
