@@ -41,6 +41,19 @@ async function api(method, path, body, raw) {
   return text ? JSON.parse(text) : null;
 }
 
+// Fills a description list with [term, value] pairs (a Status value is coloured by its status).
+function describe(list, facts) {
+  list.replaceChildren();
+  for (const [term, value] of facts) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value || '-';
+    if (term === 'Status') dd.className = `status-${value}`;
+    list.append(dt, dd);
+  }
+}
+
 function cell(row, text, className) {
   const td = document.createElement('td');
   td.textContent = text === undefined || text === null || text === '' ? '-' : String(text);
@@ -139,7 +152,6 @@ async function showMigration(id) {
   const incoming = linked && linked.workflow;
   const rollback = linked && linked.rollback;
   const summary = document.getElementById('migration-summary');
-  summary.replaceChildren();
   const input = wf.input || {};
   const where = (linked && linked.environment) || input.targetEnvironment || '?';
   const facts = [
@@ -154,14 +166,7 @@ async function showMigration(id) {
   if (incoming) facts.push(['Incoming workflow', `${incoming.workflowId} in ${where}: ${incoming.status}`]);
   if (linked && linked.error) facts.push(['Incoming workflow', `cannot be read: ${linked.error}`]);
   if (rollback) facts.push(['Rollback', `${rollback.workflowId} in ${where}: ${rollback.status}`]);
-  for (const [term, value] of facts) {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value || '-';
-    if (term === 'Status') dd.className = `status-${value}`;
-    summary.append(dt, dd);
-  }
+  describe(summary, facts);
   const ended = !['RUNNING', 'PAUSED'].includes(wf.status);
   const options = input.options || {};
   document.getElementById('migration-apply').hidden = !(options.dryRun && wf.status === 'COMPLETED');
@@ -315,30 +320,26 @@ function renderReportFacts(report) {
   }
 }
 
-async function restartMigration() {
+// Asks first (`question` says what the action does), then POSTs `action` for the migration shown
+// and shows it again.
+async function actOnMigration(action, question, done) {
   const wf = shownMigration;
-  if (!wf || !window.confirm(`Restart ${wf.workflowId}? It runs again from its first step under ` +
-                             'the same id: the source is read afresh and the target planned again.')) {
-    return;
-  }
+  if (!wf || !window.confirm(`${question(wf.workflowId)}`)) return;
   await run(async () => {
-    await api('POST', `/api/workflow/${encodeURIComponent(wf.workflowId)}/restart`);
-    show(`Restarted ${wf.workflowId}.`);
+    await api('POST', `/api/workflow/${encodeURIComponent(wf.workflowId)}/${action}`);
+    show(`${done} ${wf.workflowId}.`);
     await showMigration(wf.workflowId);
   });
 }
 
-async function retryMigration() {
-  const wf = shownMigration;
-  if (!wf || !window.confirm(`Retry ${wf.workflowId}? Its failed steps run again; a migration ` +
-                             'whose target plan failed plans again against the target as it is now.')) {
-    return;
-  }
-  await run(async () => {
-    await api('POST', `/api/workflow/${encodeURIComponent(wf.workflowId)}/retry`);
-    show(`Retried ${wf.workflowId}.`);
-    await showMigration(wf.workflowId);
-  });
+function restartMigration() {
+  return actOnMigration('restart', (id) => `Restart ${id}? It runs again from its first step ` +
+    'under the same id: the source is read afresh and the target planned again.', 'Restarted');
+}
+
+function retryMigration() {
+  return actOnMigration('retry', (id) => `Retry ${id}? Its failed steps run again; a migration ` +
+    'whose target plan failed plans again against the target as it is now.', 'Retried');
 }
 
 async function terminateMigration() {
@@ -621,9 +622,8 @@ async function uploadPackage(file) {
   const p = await api('POST', `/api/cmig/packages/${stored.digest}/inspect`);
   inspectedDigest = stored.digest;
   const summary = document.getElementById('package-summary');
-  summary.replaceChildren();
   const options = p.options || {};
-  for (const [term, value] of [
+  describe(summary, [
     ['File', `${file.name} (${file.size} bytes)`],
     ['Package digest', p.digest],
     ['Exported from', p.sourceEnvironment],
@@ -632,13 +632,7 @@ async function uploadPackage(file) {
                 `versions: ${enumText(options.versionStrategy, 'VERSION_STRATEGY_') || 'preserve'}` +
                 `${options.dryRun ? ', dry run' : ''}`],
     ['Secret values', p.containsSecretValues ? `carried for ${p.secretNames.join(', ')}` : 'none'],
-  ]) {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value || '-';
-    summary.append(dt, dd);
-  }
+  ]);
   const body = document.querySelector('#package-items tbody');
   body.replaceChildren();
   for (const item of p.items || []) {

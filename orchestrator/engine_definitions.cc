@@ -14,6 +14,24 @@
 
 namespace cmig::orchestrator {
 
+namespace {
+
+// Adds `def` to `page` unless the page holds something already and `def` would take it past
+// `max_bytes` (`bytes` so far); then marks the page as followed by more and answers false.
+template <typename Def, typename Page>
+bool AddWithinBudget(const Def& def, int64_t max_bytes, int64_t& bytes, Page& page) {
+  const auto size = static_cast<int64_t>(def.ByteSizeLong());
+  if (!page.defs.empty() && bytes + size > max_bytes) {
+    page.more = true;
+    return false;
+  }
+  bytes += size;
+  page.defs.push_back(def);
+  return true;
+}
+
+}  // namespace
+
 TaskDefLookup Engine::TaskDefLookupLocked() const {
   return [this](const std::string& n) ABSL_SHARED_LOCKS_REQUIRED(mu_) { return TaskDefLocked(n); };
 }
@@ -213,13 +231,7 @@ Engine::WorkflowDefPage Engine::ListWorkflowDefsPage(
     }
     for (const conductor::proto::WorkflowDef* d : chosen) {
       if (after && std::make_pair(d->name(), d->version()) <= *after) continue;
-      const auto size = static_cast<int64_t>(d->ByteSizeLong());
-      if (!page.defs.empty() && bytes + size > max_bytes) {
-        page.more = true;
-        return page;
-      }
-      bytes += size;
-      page.defs.push_back(*d);
+      if (!AddWithinBudget(*d, max_bytes, bytes, page)) return page;
     }
   }
   return page;
@@ -332,13 +344,7 @@ Engine::TaskDefPage Engine::ListTaskDefsPage(const std::optional<std::string>& a
   TaskDefPage page;
   int64_t bytes = 0;
   for (const conductor::proto::TaskDef* d : sorted) {
-    const auto size = static_cast<int64_t>(d->ByteSizeLong());
-    if (!page.defs.empty() && bytes + size > max_bytes) {
-      page.more = true;
-      return page;
-    }
-    bytes += size;
-    page.defs.push_back(*d);
+    if (!AddWithinBudget(*d, max_bytes, bytes, page)) return page;
   }
   return page;
 }

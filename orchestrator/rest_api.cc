@@ -317,15 +317,7 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
                                           : s);
           return;
         }
-        engine.StartWorkflow(std::move(start), [call](const absl::StatusOr<std::string>& id) {
-          if (!id.ok()) {
-            call->Error(id.status());
-            return;
-          }
-          Value v;
-          (*v.mutable_struct_value()->mutable_fields())["workflowId"].set_string_value(*id);
-          call->Json(v);
-        });
+        StartAndAnswerId(engine, std::move(start), call);
       })));
 }
 

@@ -225,6 +225,20 @@ inline Route R(std::string method, absl::string_view pattern, RouteFn fn) {
   return Route{std::move(method), Segments(pattern), std::move(fn)};
 }
 
+// Starts `start` and answers {"workflowId"} (or the error).
+inline void StartAndAnswerId(Engine& engine, conductor::proto::StartWorkflowRequest start,
+                             const CallPtr& call) {
+  engine.StartWorkflow(std::move(start), [call](const absl::StatusOr<std::string>& id) {
+    if (!id.ok()) {
+      call->Error(id.status());
+      return;
+    }
+    Value v;
+    (*v.mutable_struct_value()->mutable_fields())["workflowId"].set_string_value(*id);
+    call->Json(v);
+  });
+}
+
 // A route conductor-oss does not serve.
 inline Route Beyond(Route r) {
   r.beyond_conductor = true;

@@ -119,15 +119,7 @@ void AddPackageRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_
         in["targetEnvironment"].set_string_value("local");
         std::string by = Field(body, "startedBy").string_value();
         in["startedBy"].set_string_value(by.empty() ? "REST API" : by);
-        engine.StartWorkflow(std::move(start), [call](const absl::StatusOr<std::string>& id) {
-          if (!id.ok()) {
-            call->Error(id.status());
-            return;
-          }
-          Value v;
-          (*v.mutable_struct_value()->mutable_fields())["workflowId"].set_string_value(*id);
-          call->Json(v);
-        });
+        StartAndAnswerId(engine, std::move(start), call);
       })));
 }
 
