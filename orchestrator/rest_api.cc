@@ -212,27 +212,14 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
       Beyond(R("POST", "/api/cmig/environments/{}/test", [store](Engine&, const CallPtr& call) {
         v1::Environment env;
         if (!Take(call, store->GetEnvironment(call->param(0)), &env)) return;
-        absl::StatusOr<client::EnvironmentCredentials> credentials = client::ReadCredentials(
-            env, [&store](const std::string& name) { return store->GetSecret(name); });
-        if (!credentials.ok()) {
-          call->Error(absl::FailedPreconditionError(credentials.status().message()));
+        std::unique_ptr<client::ConductorEnvironment> connected;
+        if (!Take(call, ConnectStoredEnvironment(*store, env, absl::Seconds(5)), &connected)) {
           return;
         }
         client::EnvironmentAddress where;
         if (!Take(call, client::ParseEnvironmentAddress(env), &where)) return;
-        std::unique_ptr<client::ConductorEnvironment> connected;
-        if (!Take(call, client::ConnectEnvironment(env, *credentials, absl::Seconds(5)),
-                  &connected)) {
-          return;
-        }
         if (absl::Status reached = client::ProbeEnvironment(*connected, env); !reached.ok()) {
-          // The environment's refusal of its credential is not this caller's: never a 401 here,
-          // which a client would take for its own token.
-          call->Error(
-              absl::Status(absl::IsUnauthenticated(reached) || absl::IsPermissionDenied(reached)
-                               ? absl::StatusCode::kFailedPrecondition
-                               : absl::StatusCode::kUnavailable,
-                           reached.message()));
+          call->Error(AsEnvironmentError(reached, absl::StatusCode::kUnavailable));
           return;
         }
         const std::string protocol(client::ProtocolName(where.protocol));

@@ -107,11 +107,8 @@ absl::StatusOr<Value> Incoming(Engine& engine, ExtensionStore& store, const std:
     ASSIGN_OR_RETURN(incoming, reader.GetWorkflowStatus(incoming_id, /*include_tasks=*/true));
     ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(reader, incoming, /*include_tasks=*/true));
   } else {
-    absl::StatusOr<client::EnvironmentCredentials> credentials = client::ReadCredentials(
-        env, [&store](const std::string& name) { return store.GetSecret(name); });
-    if (!credentials.ok()) return absl::FailedPreconditionError(credentials.status().message());
     ASSIGN_OR_RETURN(std::unique_ptr<client::ConductorEnvironment> connected,
-                     client::ConnectEnvironment(env, *credentials, absl::Seconds(10)));
+                     ConnectStoredEnvironment(store, env, absl::Seconds(10)));
     client::GrpcOrchestratorClient* runner = connected->orchestrator();
     if (runner == nullptr) {
       return absl::FailedPreconditionError(
@@ -119,13 +116,9 @@ absl::StatusOr<Value> Incoming(Engine& engine, ExtensionStore& store, const std:
     }
     absl::StatusOr<Workflow> read = runner->GetWorkflowStatus(incoming_id, /*include_tasks=*/true);
     if (!read.ok()) {
-      // The target's refusal of its credential is not this caller's: never a 401 here.
-      return absl::Status(
-          absl::IsUnauthenticated(read.status()) || absl::IsPermissionDenied(read.status())
-              ? absl::StatusCode::kFailedPrecondition
-              : read.status().code(),
-          absl::StrCat("reading incoming workflow ", incoming_id, " in '", env_id,
-                       "': ", read.status().message()));
+      return AsEnvironmentError(
+          read.status(), read.status().code(),
+          absl::StrCat("reading incoming workflow ", incoming_id, " in '", env_id, "': "));
     }
     incoming = *std::move(read);
     ASSIGN_OR_RETURN(rollback, workflows::RollbackOf(*runner, incoming, /*include_tasks=*/true));
@@ -141,6 +134,14 @@ absl::StatusOr<Value> Incoming(Engine& engine, ExtensionStore& store, const std:
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectStoredEnvironment(
+    ExtensionStore& store, const v1::Environment& env, absl::Duration call_timeout) {
+  absl::StatusOr<client::EnvironmentCredentials> credentials = client::ReadCredentials(
+      env, [&store](const std::string& name) { return store.GetSecret(name); });
+  if (!credentials.ok()) return absl::FailedPreconditionError(credentials.status().message());
+  return client::ConnectEnvironment(env, *credentials, call_timeout);
+}
 
 void AddIncomingRoute(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes) {
   if (store == nullptr) return;

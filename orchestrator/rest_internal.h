@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/conductor_environment.h"
 #include "definitions/json.h"
 #include "google/protobuf/struct.pb.h"
 #include "orchestrator/engine.h"
@@ -223,6 +224,20 @@ inline std::vector<std::string> Segments(absl::string_view path) {
 
 inline Route R(std::string method, absl::string_view pattern, RouteFn fn) {
   return Route{std::move(method), Segments(pattern), std::move(fn)};
+}
+
+// Clients for stored environment `env`, with the credential its secret names, read from `store`
+// and never shown; a secret that cannot be read is FailedPrecondition (rest_incoming.cc).
+absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectStoredEnvironment(
+    ExtensionStore& store, const v1::Environment& env, absl::Duration call_timeout);
+
+// An environment's refusal of its credential is not this caller's: answered FailedPrecondition,
+// never the 401/403 a client would take for its own token; other errors get `otherwise`.
+inline absl::Status AsEnvironmentError(const absl::Status& s, absl::StatusCode otherwise,
+                                       absl::string_view context = "") {
+  const bool refused = absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s);
+  return absl::Status(refused ? absl::StatusCode::kFailedPrecondition : otherwise,
+                      absl::StrCat(context, s.message()));
 }
 
 // Starts `start` and answers {"workflowId"} (or the error).
