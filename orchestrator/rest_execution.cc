@@ -324,7 +324,7 @@ void RunningWorkflows(Engine& engine, const CallPtr& call) {
 
 // --- /api/tasks ---
 
-void PollTasks(Engine& engine, const CallPtr& call, bool batch) {
+void PollTasks(Engine& engine, const CallPtr& call, bool batch, int64_t wait_limit_ms) {
   int64_t count = 1, timeout = kDefaultPollTimeoutMs;
   if (batch && (!Take(call, call->QueryInt("count", 1), &count) ||
                 !Take(call, call->QueryInt("timeout", kDefaultPollTimeoutMs), &timeout))) {
@@ -338,6 +338,7 @@ void PollTasks(Engine& engine, const CallPtr& call, bool batch) {
   if (count <= 0) count = 1;
   count = std::min<int64_t>(count, 1000);
   if (timeout <= 0) timeout = kDefaultPollTimeoutMs;
+  timeout = std::min(timeout, wait_limit_ms);
   engine.Poll(
       TaskQueueName(call->param(0), call->Query("domain").value_or("")),
       call->Query("workerid").value_or(""), static_cast<int>(count), timeout,
@@ -472,7 +473,7 @@ void AllPollData(Engine& engine, const CallPtr& call) { ReplyPollData(engine, ""
 
 }  // namespace
 
-void AddExecutionRoutes(std::vector<Route>& routes) {
+void AddExecutionRoutes(std::vector<Route>& routes, int64_t poll_wait_limit_ms) {
   std::vector<Route> added = {
       // Workflows.
       R("POST", "/api/workflow", StartWorkflow),
@@ -495,9 +496,13 @@ void AddExecutionRoutes(std::vector<Route>& routes) {
       R("GET", "/api/workflow/{}/tasks", WorkflowTasksPage),
       // Tasks.
       R("GET", "/api/tasks/poll/batch/{}",
-        [](Engine& e, const CallPtr& c) { PollTasks(e, c, /*batch=*/true); }),
+        [poll_wait_limit_ms](Engine& e, const CallPtr& c) {
+          PollTasks(e, c, /*batch=*/true, poll_wait_limit_ms);
+        }),
       R("GET", "/api/tasks/poll/{}",
-        [](Engine& e, const CallPtr& c) { PollTasks(e, c, /*batch=*/false); }),
+        [poll_wait_limit_ms](Engine& e, const CallPtr& c) {
+          PollTasks(e, c, /*batch=*/false, poll_wait_limit_ms);
+        }),
       R("POST", "/api/tasks", UpdateTask),
       R("GET", "/api/tasks/queue/sizes", QueueSizes),
       R("GET", "/api/tasks/queue/size", QueueSize),

@@ -39,6 +39,7 @@ struct Orchestrator {
     RestOptions options;
     options.extensions = *ExtensionStore::Open(dir + "/o.db");
     options.max_package_bytes = int64_t{1} << 20;
+    options.poll_wait_limit_ms = 0;  // an empty poll is answered at once, not after its wait
     handler = MakeRestHandler(*engine, auth, options);
     std::atexit([] { std::filesystem::remove_all(Dir()); });
   }
