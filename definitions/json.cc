@@ -249,6 +249,10 @@ bool ToProtoValue(simdjson::dom::element e, google::protobuf::Value* out) {
 
 }  // namespace
 
+bool IsValidUtf8(absl::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
+
 std::string FormatFiniteNumber(double d) {
   if (d == 0) {  // Also folds -0 into 0.
     return "0";

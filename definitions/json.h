@@ -38,6 +38,9 @@ std::string WriteJson(const google::protobuf::Value& v, bool pretty = false);
 // results that turn numbers into strings.
 std::string FormatFiniteNumber(double d);
 
+// Whether `text` is well-formed UTF-8 (what a protobuf string field and a JSON string may hold).
+bool IsValidUtf8(absl::string_view text);
+
 // Appends a JSONPath-like child to `path`: `.key` for identifier-like keys, `["key"]` otherwise.
 std::string JsonPathChild(absl::string_view path, absl::string_view key);
 // Appends `[index]` to `path`.

@@ -31,6 +31,39 @@
 
 namespace cmig::orchestrator {
 namespace rest {
+
+absl::Status CheckUtf8(const HttpRequest& req) {
+  for (absl::string_view s : absl::StrSplit(req.path, '/', absl::SkipEmpty())) {
+    if (!IsValidUtf8(PercentDecode(s, /*plus_is_space=*/false))) {
+      return absl::InvalidArgumentError("The request's path is not valid UTF-8");
+    }
+  }
+  for (absl::string_view pair : absl::StrSplit(req.query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    const std::string name = PercentDecode(kv.first, true);
+    if (!IsValidUtf8(name)) {
+      return absl::InvalidArgumentError("A query parameter's name is not valid UTF-8");
+    }
+    if (!IsValidUtf8(PercentDecode(kv.second, true))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Query parameter '", name, "' is not valid UTF-8"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BodyText(const std::string& body, absl::string_view what) {
+  if (body.size() >= 2 && body.front() == '"') {
+    absl::StatusOr<Value> v = ParseJson(body);
+    if (v.ok() && v->kind_case() == Value::kStringValue) return v->string_value();
+  }
+  if (!IsValidUtf8(body)) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid UTF-8"));
+  }
+  return body;
+}
+
 namespace {
 
 void Health(Engine&, const CallPtr& call) {
@@ -125,16 +158,6 @@ absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
 
 // --- /api/secrets and /api/token ---
 
-// A secret's value as sent: the raw body, or the text of a body that is one JSON string (what
-// JSON clients send for a string).
-std::string BodyText(const std::string& body) {
-  if (body.size() >= 2 && body.front() == '"') {
-    absl::StatusOr<Value> v = ParseJson(body);
-    if (v.ok() && v->kind_case() == Value::kStringValue) return v->string_value();
-  }
-  return body;
-}
-
 void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes) {
   routes.push_back(R("GET", "/api/secrets", [store](Engine&, const CallPtr& call) {
     std::vector<std::string> names;
@@ -153,7 +176,10 @@ void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<R
     call->Json(v);
   })));
   routes.push_back(Beyond(R("PUT", "/api/secrets/{}", [store](Engine&, const CallPtr& call) {
-    call->Finish(store->PutSecret(call->param(0), BodyText(call->request().body)));
+    std::string value;
+    if (Take(call, BodyText(call->request().body, "The secret's value"), &value)) {
+      call->Finish(store->PutSecret(call->param(0), value));
+    }
   })));
   routes.push_back(Beyond(R("GET", "/api/secrets/{}", [store](Engine&, const CallPtr& call) {
     std::string value;
@@ -454,6 +480,10 @@ HttpHandler MakeRestHandler(Engine& engine, const Authenticator& auth, const Res
                                         405)
                   : rest::ErrorResponse(
                         absl::NotFoundError(absl::StrCat("No static resource ", req.path))));
+      return;
+    }
+    if (absl::Status s = rest::CheckUtf8(req); !s.ok()) {
+      respond(rest::ErrorResponse(s));
       return;
     }
     auto call = std::make_shared<rest::Call>(std::move(req), std::move(respond));

@@ -377,12 +377,10 @@ void UpdateTask(Engine& engine, const CallPtr& call) {
 
 void AddTaskLog(Engine& engine, const CallPtr& call) {
   // The body is the log line; a client that sent it as a JSON string gets its text logged.
-  std::string line = call->request().body;
-  if (line.size() >= 2 && line.front() == '"') {
-    absl::StatusOr<Value> v = ParseJson(line);
-    if (v.ok() && v->kind_case() == Value::kStringValue) line = v->string_value();
+  std::string line;
+  if (Take(call, BodyText(call->request().body, "The log line"), &line)) {
+    engine.AddLog(call->param(0), line, DoneOf(call));
   }
-  engine.AddLog(call->param(0), line, DoneOf(call));
 }
 
 void GetTaskLogs(Engine& engine, const CallPtr& call) {

@@ -222,6 +222,14 @@ inline std::vector<std::string> Segments(absl::string_view path) {
   return out;
 }
 
+// InvalidArgument naming the part of `req`'s path or query that is not UTF-8 once decoded:
+// such text cannot be kept in a definition, a task or a log, nor sent to a gRPC client.
+absl::Status CheckUtf8(const HttpRequest& req);
+
+// The text a body carries: the raw body, or the text of a body that is one JSON string (what
+// JSON clients send for a string). InvalidArgument, naming `what`, when it is not UTF-8.
+absl::StatusOr<std::string> BodyText(const std::string& body, absl::string_view what);
+
 inline Route R(std::string method, absl::string_view pattern, RouteFn fn) {
   return Route{std::move(method), Segments(pattern), std::move(fn)};
 }

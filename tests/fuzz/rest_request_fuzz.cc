@@ -27,13 +27,17 @@ namespace {
 
 using namespace cmig::orchestrator;  // NOLINT(google-build-using-namespace)
 
-// One orchestrator for the whole run, as a server keeps its state across requests.
+// One orchestrator for many inputs, as a server keeps its state across requests; replaced by a
+// fresh one every kInputsPerOrchestrator inputs, so that what the inputs create (workflows,
+// definitions, logs) does not grow without bound over a run of millions.
+constexpr int kInputsPerOrchestrator = 5000;
+
 struct Orchestrator {
   Orchestrator() {
     spdlog::set_level(spdlog::level::off);
     std::string tmpl = (std::filesystem::temp_directory_path() / "cmig-rest-fuzz-XXXXXX").string();
     dir = mkdtemp(tmpl.data());
-    Dir() = dir;
+    Current() = dir;
     store = *Store::Open(dir + "/o.db");
     engine = *Engine::Create(*store, clock, /*system_clock=*/true);
     RestOptions options;
@@ -41,12 +45,25 @@ struct Orchestrator {
     options.max_package_bytes = int64_t{1} << 20;
     options.poll_wait_limit_ms = 0;  // an empty poll is answered at once, not after its wait
     handler = MakeRestHandler(*engine, auth, options);
-    std::atexit([] { std::filesystem::remove_all(Dir()); });
   }
-  static std::string& Dir() {
-    static std::string* const dir = new std::string();
-    return *dir;
+  ~Orchestrator() {
+    handler = nullptr;  // holds the extension store
+    engine.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
   }
+  Orchestrator(const Orchestrator&) = delete;
+  Orchestrator& operator=(const Orchestrator&) = delete;
+
+  // The directory of the orchestrator in use, removed at exit.
+  static std::string& Current() {
+    static std::string* const current = [] {
+      std::atexit([] { std::filesystem::remove_all(Current()); });
+      return new std::string();
+    }();
+    return *current;
+  }
+
   std::string dir;
   SystemClock clock;
   std::unique_ptr<Store> store;
@@ -58,7 +75,12 @@ struct Orchestrator {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Orchestrator* const server = new Orchestrator();
+  static Orchestrator* server = nullptr;  // left to the exit, as a server's state is
+  static int inputs = 0;
+  if (inputs++ % kInputsPerOrchestrator == 0) {
+    delete server;
+    server = new Orchestrator();
+  }
   auto [method, rest] = cmig::fuzz::SplitAtNul(cmig::fuzz::Text(data, size));
   auto [path, rest2] = cmig::fuzz::SplitAtNul(rest);
   auto [query, body] = cmig::fuzz::SplitAtNul(rest2);

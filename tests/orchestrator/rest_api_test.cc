@@ -393,6 +393,39 @@ TEST_F(RestApiTest, AWorkflowRunsOverRestAndTasksCrossProtocols) {
   EXPECT_EQ(Field(Field(again, "inputData"), "x").number_value(), 9);
 }
 
+// Text that is not UTF-8 could be neither stored in a task or log nor sent to a gRPC client: it
+// is refused where it arrives, naming where it was, and changes nothing.
+TEST_F(RestApiTest, TextThatIsNotUtf8IsRefusedNamingWhereItWas) {
+  DefineOneTaskWorkflow("step");
+  HttpResult started = rest_->Post("/api/workflow/step_wf", "{}");
+  ASSERT_EQ(started.status, 200) << started.body;
+
+  HttpResult bad_worker = rest_->Get("/api/tasks/poll/step?workerid=w%FF%FE");
+  EXPECT_EQ(bad_worker.status, 400);
+  EXPECT_EQ(Field(bad_worker.Json(), "message").string_value(),
+            "Query parameter 'workerid' is not valid UTF-8");
+  HttpResult bad_path = rest_->Get("/api/metadata/workflow/step%C3");
+  EXPECT_EQ(bad_path.status, 400);
+  EXPECT_EQ(Field(bad_path.Json(), "message").string_value(),
+            "The request's path is not valid UTF-8");
+
+  // The refused poll took nothing: the task is still there for a well-formed one.
+  Value task = PollOne("step");
+  ASSERT_EQ(Field(task, "workflowInstanceId").string_value(), started.body);
+  const std::string log_path = absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(),
+                                            "/log");
+  HttpResult bad_log = rest_->Post(log_path, "half\xff way");
+  EXPECT_EQ(bad_log.status, 400);
+  EXPECT_EQ(Field(bad_log.Json(), "message").string_value(), "The log line is not valid UTF-8");
+  EXPECT_EQ(rest_->Get(log_path).status, 204);  // no log
+  EXPECT_EQ(rest_->Post(log_path, "half way \xc3\xa0 la carte").status, 200);
+  EXPECT_EQ(rest_->Get(log_path).Json().list_value().values_size(), 1);
+
+  EXPECT_EQ(Field(rest_->Put("/api/secrets/k", "\x80").Json(), "message").string_value(),
+            "The secret's value is not valid UTF-8");
+  EXPECT_EQ(rest_->Get("/api/secrets/k").status, 404);
+}
+
 TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
   DefineOneTaskWorkflow("flaky");
   HttpResult started = rest_->Post("/api/workflow/flaky_wf", "{}");
