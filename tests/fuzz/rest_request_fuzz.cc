@@ -3,6 +3,8 @@
 // through authentication, routing, path and query parameters, JSON bodies and the engine of one
 // orchestrator (a database in a temporary directory, kept across inputs). Every request is
 // answered, with a status from 200 to 599, within ten seconds: none crashes or stalls the server.
+// Nor may a request leave the server holding what protobuf refuses to write (it logs an error,
+// as for text that is not UTF-8): that stops the run too.
 // The two routes that reach other servers (testing an environment, reading a migration's incoming
 // workflow) are left out: an input must not make the fuzzer open connections elsewhere.
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include "orchestrator/http_server.h"
 #include "orchestrator/rest_api.h"
 #include "orchestrator/store.h"
+#include "google/protobuf/stubs/logging.h"
 #include "spdlog/spdlog.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -75,6 +78,14 @@ struct Orchestrator {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const bool protobuf_errors_stop = [] {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char*, int,
+                                       const std::string&) {
+      if (level >= google::protobuf::LOGLEVEL_ERROR) cmig::fuzz::Violated();
+    });
+    return true;
+  }();
+  (void)protobuf_errors_stop;
   static Orchestrator* server = nullptr;  // left to the exit, as a server's state is
   static int inputs = 0;
   if (inputs++ % kInputsPerOrchestrator == 0) {
