@@ -456,11 +456,16 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
   absl::Time begin = absl::Now();
   // What was last printed per task attempt (task id -> status).
   std::map<std::string, Task::Status> printed;
-  // Quick looks while steps change, slower ones (up to poll_interval) while nothing does: a
-  // short migration is seen to end within milliseconds, a long one costs a look a second.
+  // Where the server can wait for the workflow to change (cmig.v1.WorkflowWatch), each look
+  // follows a change as soon as it committed and nothing is read while nothing happens.
+  // Elsewhere: quick looks while steps change, slower ones (up to poll_interval) while nothing
+  // does, so a short migration is seen to end within milliseconds and a long one costs a look a
+  // second.
   const absl::Duration first_interval = std::min(absl::Milliseconds(10), options.poll_interval);
   absl::Duration interval = first_interval;
   bool unreachable = false;
+  bool can_watch = true;
+  int64_t stamp = 0;
   while (true) {
     absl::StatusOr<Workflow> read = client.GetWorkflowStatus(workflow_id, /*include_tasks=*/true);
     // A server shutting down cancels the calls it is serving (CANCELLED), then refuses
@@ -510,6 +515,23 @@ absl::StatusOr<Workflow> WaitForWorkflow(client::WorkflowClient& client,
           "gave up waiting for workflow ", workflow_id, " after ",
           absl::FormatDuration(options.timeout), "; it is still ", WorkflowStatusName(wf.status()),
           " (follow it with 'migrationctl status ", workflow_id, "')"));
+    }
+    if (can_watch) {
+      // Waits at most until the timeout, and at least a little: a server that answers at once
+      // every time (it lost the workflow from memory) is not asked in a loop.
+      absl::Duration wait = absl::Seconds(30);
+      if (options.timeout > absl::ZeroDuration()) {
+        wait = std::clamp(options.timeout - (absl::Now() - begin), absl::Milliseconds(1), wait);
+      }
+      const absl::Time asked = absl::Now();
+      absl::StatusOr<int64_t> watched = client.WatchWorkflow(workflow_id, stamp, wait);
+      if (watched.ok()) {
+        const bool answered_at_once = *watched == stamp || *watched == 0;
+        stamp = *watched;
+        if (!answered_at_once || absl::Now() - asked >= wait) continue;
+      } else if (absl::IsUnimplemented(watched.status())) {
+        can_watch = false;
+      }
     }
     absl::SleepFor(interval);
     interval = std::min(interval * 2, options.poll_interval);

@@ -12,6 +12,7 @@
 #include "base/grpc_status.h"
 #include "cmig/v1/definitions.grpc.pb.h"
 #include "cmig/v1/task_queues.grpc.pb.h"
+#include "cmig/v1/workflow_watch.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"
@@ -59,12 +60,14 @@ struct GrpcOrchestratorClient::Stubs {
         workflows(cwf::WorkflowService::NewStub(channel)),
         catalog(::cmig::v1::DefinitionCatalog::NewStub(channel)),
         queues(::cmig::v1::TaskQueues::NewStub(channel)),
+        watch(::cmig::v1::WorkflowWatch::NewStub(channel)),
         events(cev::EventService::NewStub(channel)) {}
   const std::unique_ptr<ctasks::TaskService::Stub> tasks;
   const std::unique_ptr<cmeta::MetadataService::Stub> metadata;
   const std::unique_ptr<cwf::WorkflowService::Stub> workflows;
   const std::unique_ptr<::cmig::v1::DefinitionCatalog::Stub> catalog;
   const std::unique_ptr<::cmig::v1::TaskQueues::Stub> queues;
+  const std::unique_ptr<::cmig::v1::WorkflowWatch::Stub> watch;
   const std::unique_ptr<cev::EventService::Stub> events;
 };
 
@@ -386,6 +389,25 @@ absl::StatusOr<std::vector<::cmig::v1::PollData>> GrpcOrchestratorClient::GetPol
 }
 
 // ---- WorkflowClient ----
+
+absl::StatusOr<int64_t> GrpcOrchestratorClient::WatchWorkflow(absl::string_view workflow_id,
+                                                              int64_t seen,
+                                                              absl::Duration timeout) {
+  ::cmig::v1::WatchWorkflowRequest req;
+  req.set_workflow_id(std::string(workflow_id));
+  req.set_seen_stamp(seen);
+  req.set_timeout_ms(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0, 60'000));
+  ::cmig::v1::WatchWorkflowResponse resp;
+  ::grpc::ClientContext context;
+  Prepare(context, timeout);
+  ::grpc::Status status = stubs_->watch->WatchWorkflow(&context, req, &resp);
+  if (status.error_code() == ::grpc::StatusCode::UNIMPLEMENTED) {
+    return absl::UnimplementedError(absl::StrCat(
+        Where("WatchWorkflow"), ": the server cannot wait for a workflow change"));
+  }
+  if (absl::Status s = FromGrpc(status, Where("WatchWorkflow")); !s.ok()) return s;
+  return resp.stamp();
+}
 
 absl::StatusOr<std::string> GrpcOrchestratorClient::StartWorkflow(
     const conductor::proto::StartWorkflowRequest& request) {

@@ -124,6 +124,8 @@ class GrpcOrchestratorClient final : public TaskClient,
   absl::Status RestartWorkflow(absl::string_view workflow_id, bool use_latest_definitions) override;
   absl::Status TerminateWorkflow(absl::string_view workflow_id, absl::string_view reason) override;
   absl::StatusOr<WorkflowSearchResult> SearchWorkflows(const WorkflowSearchQuery& query) override;
+  absl::StatusOr<int64_t> WatchWorkflow(absl::string_view workflow_id, int64_t seen,
+                                        absl::Duration timeout) override;
 
   // EventHandlerClient, over Conductor's EventService. ListEventHandlers reads the whole
   // GetEventHandlers stream, then sorts by name (the stream's order is the server's); a stream

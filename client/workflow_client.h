@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/workflow.pb.h"
@@ -73,6 +74,18 @@ class WorkflowClient {
 
   virtual absl::StatusOr<WorkflowSearchResult> SearchWorkflows(
       const WorkflowSearchQuery& query) = 0;
+
+  // Waits up to `timeout` for the workflow to change since the answer that returned `seen` (0:
+  // none, answered at once) and returns its change stamp: another value when it changed, `seen`
+  // when the wait timed out, 0 when it is not running (cmig.v1.WorkflowWatch). Unimplemented
+  // where the server offers no such wait (Conductor's): the caller reads on a timer instead.
+  virtual absl::StatusOr<int64_t> WatchWorkflow(absl::string_view workflow_id, int64_t seen,
+                                                absl::Duration timeout) {
+    (void)workflow_id;
+    (void)seen;
+    (void)timeout;
+    return absl::UnimplementedError("this server cannot be asked to wait for a workflow change");
+  }
 };
 
 }  // namespace cmig::client

@@ -202,16 +202,31 @@ async function showMigration(id) {
     : null;
   renderReportFacts(report);
   renderReport(report);
-  // A running migration is looked at again each second while its page is shown.
+  // A running migration is looked at again as soon as one of its steps changes (the server
+  // answers a watch when the change commits), and at least each second for the incoming workflow
+  // in the target, while its page is shown.
   clearTimeout(migrationTimer);
+  const look = ++migrationLook;
   if (!ended) {
-    migrationTimer = setTimeout(() => {
-      if (location.hash === `#/migration/${encodeURIComponent(id)}`) run(() => showMigration(id));
-    }, 1000);
+    const again = () => {
+      if (look === migrationLook && location.hash === `#/migration/${encodeURIComponent(id)}`) {
+        run(() => showMigration(id));
+      }
+    };
+    const seen = migrationStamp.id === id ? migrationStamp.stamp : 0;
+    api('GET', `/api/cmig/workflows/${encodeURIComponent(id)}/watch?seen=${seen}&timeout=1000`)
+      .then((answer) => {
+        migrationStamp = { id, stamp: answer.stamp };
+        again();
+      }, () => { migrationTimer = setTimeout(again, 1000); });
   }
 }
 
 let migrationTimer = 0;
+// Each rendering of a migration's page, so that only the latest one looks again.
+let migrationLook = 0;
+// The change stamp of the migration last shown, from its latest watch.
+let migrationStamp = { id: '', stamp: 0 };
 
 async function applyDryRun() {
   const wf = shownMigration;

@@ -57,6 +57,12 @@ void Engine::Shutdown() {
       deferred.push_back([cb = std::move(w->callback)] { cb({}); });
     }
     waiters_.clear();
+    for (auto& [id, w] : watches_) {
+      deferred.push_back([cb = std::move(w.callback), seen = w.seen] { cb(seen); });
+    }
+    watches_.clear();
+    watches_of_.clear();
+    watch_timers_.clear();
   }
   for (auto& f : deferred) f();
   if (timer_thread_.joinable()) timer_thread_.join();
@@ -182,12 +188,20 @@ void Engine::SubmitLocked(Txn& txn, Done done) {
 
 void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched,
                          const absl::Status& status, const Done& done) {
+  std::vector<std::function<void()>> deferred;
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& id : touched) {
       auto it = workflows_.find(id);
-      if (it == workflows_.end()) continue;
+      if (it == workflows_.end()) {
+        AnswerWatchesLocked(id, 0, deferred);
+        continue;
+      }
       WorkflowState& ws = *it->second;
+      if (status.ok()) {
+        ws.change_stamp = ++last_stamp_;
+        AnswerWatchesLocked(id, ws.change_stamp, deferred);
+      }
       if (--ws.pending_commits == 0 && IsTerminal(ws.wf.status()) && !ws.deciding) {
         for (const Task& t : ws.wf.tasks()) task_workflow_.erase(t.task_id());
         SetWakeLocked(ws, std::nullopt);
@@ -195,6 +209,7 @@ void Engine::OnCommitted(const absl::flat_hash_set<std::string>& touched,
       }
     }
   }
+  for (auto& f : deferred) f();
   if (done) done(status.ok() ? status : absl::UnavailableError(status.message()));
 }
 

@@ -35,6 +35,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/rerunworkflowrequest.pb.h"
 #include "conductor/model/startworkflowrequest.pb.h"
@@ -211,6 +213,20 @@ class Engine {
   };
   std::vector<PollRecord> PollRecords(const std::string& task_type) const;
 
+  // --- Watching a workflow (engine_watches.cc) ---
+  // A running workflow carries a change stamp that moves each time a change to it or to one of
+  // its tasks has committed; stamps of one engine never repeat, nor do they repeat those of an
+  // earlier run of it. Answers `callback` with the workflow's stamp once it differs from `seen`:
+  // at once when it already does, when a change commits, or after `timeout_ms` with the stamp
+  // unchanged. A workflow that is not running (ended, or not in this engine's memory) is
+  // answered at once, with its stamp or 0: a watcher reads it and stops. NOT_FOUND for an
+  // unknown workflow. Returns an id for CancelWatch, 0 when answered at once.
+  using WatchCallback = std::function<void(absl::StatusOr<int64_t>)>;
+  uint64_t WatchWorkflow(const std::string& workflow_id, int64_t seen, int64_t timeout_ms,
+                         WatchCallback callback);
+  // True if the watch was still waiting: its callback will never run.
+  bool CancelWatch(uint64_t watch_id);
+
  private:
   struct WorkflowState;
   struct Txn;
@@ -258,6 +274,13 @@ class Engine {
   void DequeueLocked(const std::string& task_id, Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `txn` to the store; on commit publishes its enqueues, then calls `done`.
   void SubmitLocked(Txn& txn, Done done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers the watches of `workflow_id` with `stamp` (run through `deferred`).
+  void AnswerWatchesLocked(const std::string& workflow_id, int64_t stamp,
+                           std::vector<std::function<void()>>& deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers, with their unchanged stamps, the watches due by `real_now`.
+  void ExpireWatchesLocked(int64_t real_now, std::vector<std::function<void()>>& deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnCommitted(const absl::flat_hash_set<std::string>& touched, const absl::Status& status,
                    const Done& done);
   void PublishLocked(const std::string& queue_name, const std::string& task_id, int64_t visible_at,
@@ -341,6 +364,17 @@ class Engine {
   std::multimap<int64_t, std::string> workflow_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, std::string> queue_timers_ ABSL_GUARDED_BY(mu_);
   std::multimap<int64_t, uint64_t> poll_timers_ ABSL_GUARDED_BY(mu_);
+  // Parked WatchWorkflow calls, by id and by workflow, and when each times out (real time).
+  struct Watch {
+    std::string workflow_id;
+    int64_t seen = 0;
+    WatchCallback callback;
+  };
+  absl::flat_hash_map<uint64_t, Watch> watches_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<uint64_t>> watches_of_ ABSL_GUARDED_BY(mu_);
+  std::multimap<int64_t, uint64_t> watch_timers_ ABSL_GUARDED_BY(mu_);
+  // The latest change stamp given; starts at the engine's start time in microseconds.
+  int64_t last_stamp_ ABSL_GUARDED_BY(mu_) = absl::ToUnixMicros(absl::Now());
   absl::CondVar timer_cv_;
   int64_t timer_wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,6 +36,8 @@ struct Engine::WorkflowState {
   // Place in a chain of sub-workflows and failure workflows: 1 for a workflow started on its
   // own, its parent's (or failed workflow's) depth + 1 otherwise.
   int chain_depth = 1;
+  // Moves when a change to this workflow committed (Engine::WatchWorkflow); 0 until then.
+  int64_t change_stamp = 0;
 };
 
 // The changes of one engine call: written to the store as one batch, published to pollers

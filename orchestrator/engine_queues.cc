@@ -180,6 +180,7 @@ void Engine::TimerLoop() {
       deferred.push_back([cb = std::move(wit->second->callback)] { cb({}); });
       RemoveWaiterLocked(wit);
     }
+    ExpireWatchesLocked(real_now, deferred);
     SubmitLocked(txn, nullptr);
     for (auto& f : txn.deferred) deferred.push_back(std::move(f));
     if (!deferred.empty()) {
@@ -195,6 +196,7 @@ void Engine::TimerLoop() {
     if (!workflow_timers_.empty()) consider(workflow_timers_.begin()->first, now);
     if (!queue_timers_.empty()) consider(queue_timers_.begin()->first, now);
     if (!poll_timers_.empty()) consider(poll_timers_.begin()->first, real_now);
+    if (!watch_timers_.empty()) consider(watch_timers_.begin()->first, real_now);
     timer_wake_at_ = now + wait_ms;
     if (!system_clock_) wait_ms = std::min(wait_ms, kInjectedClockTickMs);
     if (wait_ms > 0) timer_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(wait_ms));

@@ -369,7 +369,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   std::vector<Route> routes = {R("GET", "/health", Health), R("GET", "/api/health", Health)};
   routes[0].open = routes[1].open = true;
   AddMetadataRoutes(routes);
-  AddExecutionRoutes(routes, options.poll_wait_limit_ms);
+  AddExecutionRoutes(routes, options.wait_limit_ms);
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
   AddCmigRoutes(options.extensions, options.max_package_bytes, routes);

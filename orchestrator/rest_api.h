@@ -33,10 +33,10 @@ struct RestOptions {
   IssuedTokens* issued_tokens = nullptr;
   // The largest package PUT /api/cmig/packages/{digest} stores.
   int64_t max_package_bytes = int64_t{256} << 20;
-  // The longest a task poll waits for work, whatever its `timeout` asks (at most 5000 ms, as
-  // Conductor allows). 0 answers every poll at once, for a caller that must never wait (the
-  // request fuzzer).
-  int64_t poll_wait_limit_ms = 5000;
+  // The longest a task poll waits for work or a watch for a workflow's change, whatever its
+  // `timeout` asks (a poll at most 5000 ms, as Conductor allows). 0 answers every one at once,
+  // for a caller that must never wait (the request fuzzer).
+  int64_t wait_limit_ms = 60'000;
 };
 
 // A handler for HttpServer. Borrows `engine` and `auth`, which must outlive every request.

@@ -32,6 +32,8 @@ using conductor::proto::Task;
 // Conductor's poll limits (ExecutionService): a batch poll waits at most 5 s, 100 ms unless told.
 constexpr int kMaxPollTimeoutMs = 5000;
 constexpr int kDefaultPollTimeoutMs = 100;
+// The longest one watch of a workflow may wait (as cmig.v1.WorkflowWatch allows).
+constexpr int64_t kMaxWatchTimeoutMs = 60'000;
 
 // A workflow as Conductor's REST API shows it: the message plus the Java model's derived keys.
 Value WorkflowValue(const conductor::proto::Workflow& wf, int64_t start_time) {
@@ -322,6 +324,31 @@ void RunningWorkflows(Engine& engine, const CallPtr& call) {
   call->Json(ListOf(*ids, StringValue));
 }
 
+// GET /api/cmig/workflows/{id}/watch?seen=STAMP&timeout=MS: the REST form of
+// cmig.v1.WorkflowWatch ({"stamp": N}), with which the console follows a running migration.
+void WatchWorkflow(Engine& engine, const CallPtr& call, int64_t wait_limit_ms) {
+  int64_t seen = 0, timeout = 0;
+  if (!Take(call, call->QueryInt("seen", 0), &seen) ||
+      !Take(call, call->QueryInt("timeout", 0), &timeout)) {
+    return;
+  }
+  if (timeout < 0 || timeout > kMaxWatchTimeoutMs) {
+    call->Error(absl::InvalidArgumentError(
+        absl::StrCat("timeout must be from 0 to ", kMaxWatchTimeoutMs, " ms, not ", timeout)));
+    return;
+  }
+  engine.WatchWorkflow(call->param(0), seen, std::min(timeout, wait_limit_ms), [call](absl::StatusOr<int64_t> stamp) {
+    if (!stamp.ok()) {
+      call->Error(stamp.status());
+      return;
+    }
+    Value out;
+    (*out.mutable_struct_value()->mutable_fields())["stamp"].set_number_value(
+        static_cast<double>(*stamp));
+    call->Json(out);
+  });
+}
+
 // --- /api/tasks ---
 
 void PollTasks(Engine& engine, const CallPtr& call, bool batch, int64_t wait_limit_ms) {
@@ -471,7 +498,7 @@ void AllPollData(Engine& engine, const CallPtr& call) { ReplyPollData(engine, ""
 
 }  // namespace
 
-void AddExecutionRoutes(std::vector<Route>& routes, int64_t poll_wait_limit_ms) {
+void AddExecutionRoutes(std::vector<Route>& routes, int64_t wait_limit_ms) {
   std::vector<Route> added = {
       // Workflows.
       R("POST", "/api/workflow", StartWorkflow),
@@ -492,14 +519,16 @@ void AddExecutionRoutes(std::vector<Route>& routes, int64_t poll_wait_limit_ms) 
       R("POST", "/api/workflow/{}/correlated", CorrelatedWorkflowsBulk),
       R("GET", "/api/workflow/{}/status", WorkflowStatusSummary),
       R("GET", "/api/workflow/{}/tasks", WorkflowTasksPage),
+      Beyond(R("GET", "/api/cmig/workflows/{}/watch",
+               [wait_limit_ms](Engine& e, const CallPtr& c) { WatchWorkflow(e, c, wait_limit_ms); })),
       // Tasks.
       R("GET", "/api/tasks/poll/batch/{}",
-        [poll_wait_limit_ms](Engine& e, const CallPtr& c) {
-          PollTasks(e, c, /*batch=*/true, poll_wait_limit_ms);
+        [wait_limit_ms](Engine& e, const CallPtr& c) {
+          PollTasks(e, c, /*batch=*/true, wait_limit_ms);
         }),
       R("GET", "/api/tasks/poll/{}",
-        [poll_wait_limit_ms](Engine& e, const CallPtr& c) {
-          PollTasks(e, c, /*batch=*/false, poll_wait_limit_ms);
+        [wait_limit_ms](Engine& e, const CallPtr& c) {
+          PollTasks(e, c, /*batch=*/false, wait_limit_ms);
         }),
       R("POST", "/api/tasks", UpdateTask),
       R("GET", "/api/tasks/queue/sizes", QueueSizes),

@@ -271,7 +271,7 @@ inline Route Beyond(Route r) {
 // Appends the routes of /api/metadata and /api/event (rest_metadata.cc).
 void AddMetadataRoutes(std::vector<Route>& routes);
 // Appends the routes of /api/workflow and /api/tasks (rest_execution.cc).
-void AddExecutionRoutes(std::vector<Route>& routes, int64_t poll_wait_limit_ms);
+void AddExecutionRoutes(std::vector<Route>& routes, int64_t wait_limit_ms);
 // Appends GET /api/cmig/migrations/{id}/incoming (rest_incoming.cc); nothing without `store`.
 void AddIncomingRoute(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes);
 // Appends POST /api/cmig/packages (upload), .../{digest}/inspect and .../{digest}/import

@@ -1,5 +1,7 @@
 #include "orchestrator/services.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -175,6 +177,68 @@ class TaskQueuesImpl final : public cmig::v1::TaskQueues::CallbackService {
       d->set_last_poll_time(r.last_poll_ms);
     }
     return Done(ctx, absl::OkStatus());
+  }
+
+ private:
+  Engine& engine_;
+};
+
+// The longest one WatchWorkflow call may wait.
+constexpr int64_t kMaxWatchTimeoutMs = 60'000;
+
+// One WatchWorkflow call, answered when the engine answers the watch or the caller goes away.
+// Owns itself; deleted in OnDone.
+class WatchReactor final : public ServerUnaryReactor {
+ public:
+  WatchReactor(Engine& engine, CallbackServerContext* ctx,
+               const cmig::v1::WatchWorkflowRequest& req, cmig::v1::WatchWorkflowResponse* resp)
+      : engine_(engine) {
+    // A watch never outlives its caller's deadline.
+    const int64_t remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  ctx->deadline() - std::chrono::system_clock::now())
+                                  .count();
+    const int64_t timeout = std::min<int64_t>(req.timeout_ms(), std::max<int64_t>(remaining, 0));
+    const uint64_t id = engine_.WatchWorkflow(
+        req.workflow_id(), req.seen_stamp(), timeout,
+        [this, resp](absl::StatusOr<int64_t> stamp) {
+          if (stamp.ok()) resp->set_stamp(*stamp);
+          Finish(ToGrpc(stamp.status()));
+        });
+    absl::MutexLock lock(&mu_);
+    watch_id_ = id;
+  }
+  void OnCancel() override {
+    uint64_t id;
+    {
+      absl::MutexLock lock(&mu_);
+      id = watch_id_;
+    }
+    if (id != 0 && engine_.CancelWatch(id)) Finish(::grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  Engine& engine_;
+  absl::Mutex mu_;
+  uint64_t watch_id_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class WorkflowWatchImpl final : public cmig::v1::WorkflowWatch::CallbackService {
+ public:
+  explicit WorkflowWatchImpl(Engine& engine) : engine_(engine) {}
+
+  ServerUnaryReactor* WatchWorkflow(CallbackServerContext* ctx,
+                                    const cmig::v1::WatchWorkflowRequest* req,
+                                    cmig::v1::WatchWorkflowResponse* resp) override {
+    if (req->workflow_id().empty()) {
+      return Done(ctx, absl::InvalidArgumentError("WatchWorkflow needs a workflow_id"));
+    }
+    if (req->timeout_ms() < 0 || req->timeout_ms() > kMaxWatchTimeoutMs) {
+      return Done(ctx, absl::InvalidArgumentError(absl::StrCat(
+                           "timeout_ms must be from 0 to ", kMaxWatchTimeoutMs, ", not ",
+                           req->timeout_ms())));
+    }
+    return new WatchReactor(engine_, ctx, *req, resp);
   }
 
  private:
@@ -591,6 +655,8 @@ std::vector<NamedService> MakeServices(Engine& engine, bool conductor_api_only) 
                    std::make_unique<CatalogServiceImpl>(engine)});
     out.push_back(
         {cmig::v1::TaskQueues::service_full_name(), std::make_unique<TaskQueuesImpl>(engine)});
+    out.push_back({cmig::v1::WorkflowWatch::service_full_name(),
+                   std::make_unique<WorkflowWatchImpl>(engine)});
   }
   out.push_back(
       {ws::WorkflowService::service_full_name(), std::make_unique<WorkflowServiceImpl>(engine)});

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "cmig/v1/definitions.grpc.pb.h"
 #include "cmig/v1/task_queues.grpc.pb.h"
+#include "cmig/v1/workflow_watch.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 #include "conductor/grpc/task_service.grpc.pb.h"

@@ -552,10 +552,30 @@ class PushPackage final : public StartsIncoming {
   }
 };
 
-// Waits for the incoming workflow: first inside the step, looking again after 5 ms, then twice
-// as long each time (a small migration ends within milliseconds of its last step), and after
-// await_in_step by reporting IN_PROGRESS with a callback of await_poll, which holds no thread
-// while a long migration runs. A worker shutting down ends the in-step wait at once.
+// Waits (at most 500 ms, never past `give_up`) for workflow `id` to change since `stamp`, where
+// the target can say when it does (cmig.v1.WorkflowWatch). True when the caller should read the
+// workflow again now: it changed, or the whole wait passed. False when it should pause instead:
+// the target cannot watch (`can_watch` is cleared) or answered without waiting.
+bool WaitForChange(client::WorkflowClient& runner, const std::string& id, absl::Time give_up,
+                   int64_t& stamp, bool& can_watch) {
+  const absl::Duration wait = std::min(give_up - absl::Now(), absl::Milliseconds(500));
+  if (wait <= absl::ZeroDuration()) return false;
+  const absl::Time asked = absl::Now();
+  absl::StatusOr<int64_t> watched = runner.WatchWorkflow(id, stamp, wait);
+  if (!watched.ok()) {
+    if (absl::IsUnimplemented(watched.status())) can_watch = false;
+    return false;
+  }
+  const bool changed = *watched != stamp && *watched != 0;
+  stamp = *watched;
+  return changed || absl::Now() - asked >= wait;
+}
+
+// Waits for the incoming workflow: first inside the step, reading it again as soon as it changed
+// where the target can say so, else after 5 ms, then twice as long each time (a small migration
+// ends within milliseconds of its last step); after await_in_step by reporting IN_PROGRESS with
+// a callback of await_poll, which holds no thread while a long migration runs. A worker
+// shutting down ends the in-step wait within half a second.
 //
 // A retry of the migration after its incoming workflow failed (the operator fixed the target)
 // starts a new incoming workflow, which plans against the target as it is now; the failed one
@@ -589,6 +609,10 @@ class AwaitIncoming final : public StartsIncoming {
       rollback_id = it->second.string_value();
     }
     const absl::Time give_up = absl::Now() + deps().await_in_step;
+    // The workflow being waited for (the incoming one, or its rollback) and its last stamp.
+    std::string watched_id;
+    int64_t stamp = 0;
+    bool can_watch = true;
     for (absl::Duration pause = absl::Milliseconds(5);; pause = std::min(pause * 2, kMaxPause)) {
       ASSIGN_OR_RETURN(wf, runner.GetWorkflowStatus(id, /*include_tasks=*/false));
       bool waiting = IsRunning(wf.status());
@@ -626,7 +650,17 @@ class AwaitIncoming final : public StartsIncoming {
         }
         waiting = rollback.has_value() && IsRunning(rollback->status());
       }
-      if (!waiting || absl::Now() + pause > give_up || ctx.WaitForShutdown(pause)) break;
+      if (!waiting || absl::Now() + pause > give_up) break;
+      const std::string& follow = rollback ? rollback->workflow_id() : id;
+      if (follow != watched_id) {
+        watched_id = follow;
+        stamp = 0;
+      }
+      if (can_watch && WaitForChange(runner, watched_id, give_up, stamp, can_watch)) {
+        if (ctx.WaitForShutdown(absl::ZeroDuration())) break;
+        continue;
+      }
+      if (ctx.WaitForShutdown(pause)) break;
     }
     SetString(out.output, "incomingStatus",
               conductor::proto::Workflow::WorkflowStatus_Name(wf.status()));

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,10 @@
 #include "workflows/registration.h"
 
 ABSL_FLAG(std::string, definitions, "1000,10000", "comma-separated sizes N to migrate");
+ABSL_FLAG(int, latency_runs, 0,
+          "Also time `migrationctl migrate --wait` of --latency_definitions + as many task "
+          "definitions, start to exit, this many times, and print the median (real binaries).");
+ABSL_FLAG(int, latency_definitions, 5, "N of the --latency_runs migrations");
 ABSL_FLAG(bool, processes, false,
           "Run the orchestrators and workers as the real binaries (orchestrator, migration-worker) "
           "and report each process's peak RSS, instead of all in this process.");
@@ -80,6 +85,36 @@ void StartEnv(Env& e, const std::string& db) {
   Die(e.StartWorker(std::move(deps), w), "worker");
 }
 
+// Version `version` of the N workflows of Seed.
+void SeedWorkflows(Env& a, int n, int version) {
+  std::vector<conductor::proto::WorkflowDef> wfs;
+  for (int i = 0; i < n; ++i) {
+    conductor::proto::WorkflowDef w;
+    w.set_name(absl::StrCat("bench_flow_", i));
+    w.set_version(version);
+    w.set_schema_version(2);
+    w.set_owner_email("bench@cmig.local");
+    auto* t = w.add_tasks();
+    t->set_name(absl::StrCat("bench_task_", i));
+    t->set_task_reference_name("work");
+    t->set_type("SIMPLE");
+    (*t->mutable_input_parameters())["in"].set_string_value("${workflow.input.in}");
+    if (i > 0) {
+      auto* s = w.add_tasks();
+      s->set_name(absl::StrCat("bench_flow_", (i - 1) / 2));
+      s->set_task_reference_name("child");
+      s->set_type("SUB_WORKFLOW");
+      s->mutable_sub_workflow_param()->set_name(s->name());
+      s->mutable_sub_workflow_param()->set_version(version);
+    }
+    wfs.push_back(std::move(w));
+    if (wfs.size() == 500 || i == n - 1) {
+      Die(a.client->UpdateWorkflowDefs(wfs), "seed workflows");
+      wfs.clear();
+    }
+  }
+}
+
 void Seed(Env& a, int n) {
   std::vector<conductor::proto::TaskDef> tds;
   for (int i = 0; i < n; ++i) {
@@ -95,32 +130,7 @@ void Seed(Env& a, int n) {
       tds.clear();
     }
   }
-  std::vector<conductor::proto::WorkflowDef> wfs;
-  for (int i = 0; i < n; ++i) {
-    conductor::proto::WorkflowDef w;
-    w.set_name(absl::StrCat("bench_flow_", i));
-    w.set_version(1);
-    w.set_schema_version(2);
-    w.set_owner_email("bench@cmig.local");
-    auto* t = w.add_tasks();
-    t->set_name(absl::StrCat("bench_task_", i));
-    t->set_task_reference_name("work");
-    t->set_type("SIMPLE");
-    (*t->mutable_input_parameters())["in"].set_string_value("${workflow.input.in}");
-    if (i > 0) {
-      auto* s = w.add_tasks();
-      s->set_name(absl::StrCat("bench_flow_", (i - 1) / 2));
-      s->set_task_reference_name("child");
-      s->set_type("SUB_WORKFLOW");
-      s->mutable_sub_workflow_param()->set_name(s->name());
-      s->mutable_sub_workflow_param()->set_version(1);
-    }
-    wfs.push_back(std::move(w));
-    if (wfs.size() == 500 || i == n - 1) {
-      Die(a.client->UpdateWorkflowDefs(wfs), "seed workflows");
-      wfs.clear();
-    }
-  }
+  SeedWorkflows(a, n, 1);
 }
 
 void PrintSteps(const char* side, const Workflow& wf) {
@@ -253,32 +263,66 @@ std::unique_ptr<cmig::client::GrpcOrchestratorClient> ClientTo(const std::string
   return *std::move(client);
 }
 
-double RunProcesses(int n) {
-  const std::string dir = absl::StrCat(std::filesystem::temp_directory_path().string(),
-                                       "/migration_bench_p_", getpid(), "_", n);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  pid_t oa = 0, ob = 0;
-  const std::string a_addr = StartOrchestrator(dir, "a", &oa);
-  const std::string b_addr = StartOrchestrator(dir, "b", &ob);
-  Env a;
-  a.client = ClientTo(a_addr);
-  cmig::client::ClientOptions c;
-  c.address = a_addr;
-  auto ext = cmig::client::GrpcExtensionsClient::Create(c);
-  Die(ext.status(), "extensions client");
-  cmig::v1::Environment target;
-  target.set_id("B");
-  target.set_address(b_addr);
-  Die((*ext)->PutEnvironment(target), "put environment");
-  Seed(a, n);
-  auto b_client = ClientTo(b_addr);
-  std::vector<pid_t> workers;
-  for (const std::string& addr : {a_addr, b_addr}) {
-    workers.push_back(Spawn({CMIG_BINARY_DIR "/worker/migration-worker", "--server=" + addr,
-                             "--threads=2", "--poll_timeout_ms=500", "--poll_interval_ms=10",
-                             "--workflows_dir=" CMIG_SOURCE_DIR "/workflows", "--log_level=warn"}));
+// Two orchestrators and two workers as the real binaries, migration workflows registered on both
+// sides, B registered in A as environment "B", and A seeded with N + N definitions.
+struct Processes {
+  explicit Processes(int n, const std::string& tag) {
+    dir = absl::StrCat(std::filesystem::temp_directory_path().string(), "/migration_bench_", tag,
+                       "_", getpid(), "_", n);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    a_addr = StartOrchestrator(dir, "a", &oa);
+    b_addr = StartOrchestrator(dir, "b", &ob);
+    a.client = ClientTo(a_addr);
+    cmig::client::ClientOptions c;
+    c.address = a_addr;
+    auto ext = cmig::client::GrpcExtensionsClient::Create(c);
+    Die(ext.status(), "extensions client");
+    cmig::v1::Environment target;
+    target.set_id("B");
+    target.set_address(b_addr);
+    Die((*ext)->PutEnvironment(target), "put environment");
+    Seed(a, n);
+    b_client = ClientTo(b_addr);
+    for (const std::string& addr : {a_addr, b_addr}) {
+      workers.push_back(Spawn({CMIG_BINARY_DIR "/worker/migration-worker", "--server=" + addr,
+                               "--threads=2", "--poll_timeout_ms=500", "--poll_interval_ms=10",
+                               "--workflows_dir=" CMIG_SOURCE_DIR "/workflows",
+                               "--log_level=warn"}));
+    }
+    // The workers register the migration workflows at startup, in both environments.
+    cmig::testing::WaitFor(
+        [&] {
+          return a.client->GetWorkflowDef("outgoing_migration_request", 0).ok() &&
+                 b_client->GetWorkflowDef("incoming_migration_request", 0).ok();
+        },
+        absl::InfiniteDuration(), absl::Milliseconds(20));
   }
+  ~Processes() {
+    a.client.reset();
+    b_client.reset();
+    for (pid_t p : {workers[0], workers[1], oa, ob}) kill(p, SIGTERM);
+    for (pid_t p : {workers[0], workers[1], oa, ob}) waitpid(p, nullptr, 0);
+    std::filesystem::remove_all(dir);
+  }
+  Processes(const Processes&) = delete;
+  Processes& operator=(const Processes&) = delete;
+
+  void PrintIncoming(const std::string& outgoing_id) const {
+    auto incoming = b_client->GetWorkflowsByCorrelationId(
+        "incoming_migration_request", cmig::tasks::IncomingCorrelationId(outgoing_id), true, true);
+    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
+  }
+
+  std::string dir, a_addr, b_addr;
+  pid_t oa = 0, ob = 0;
+  Env a;
+  std::unique_ptr<cmig::client::GrpcOrchestratorClient> b_client;
+  std::vector<pid_t> workers;
+};
+
+double RunProcesses(int n) {
+  Processes p(n, "p");
   conductor::proto::StartWorkflowRequest req;
   req.set_name("outgoing_migration_request");
   auto& in = *req.mutable_input();
@@ -286,34 +330,77 @@ double RunProcesses(int n) {
   in["targetEnvironment"].set_string_value("B");
   in["selection"] = *cmig::ParseJson(R"({"workflows":[{"name":"*"}],"taskDefs":["*"]})");
   in["options"] = *cmig::ParseJson("{}");
-  // The workers register the migration workflows at startup, in both environments.
-  cmig::testing::WaitFor(
-      [&] {
-        return a.client->GetWorkflowDef("outgoing_migration_request", 0).ok() &&
-               b_client->GetWorkflowDef("incoming_migration_request", 0).ok();
-      },
-      absl::InfiniteDuration(), absl::Milliseconds(20));
   const absl::Time start = absl::Now();
-  auto id = a.client->StartWorkflow(req);
+  auto id = p.a.client->StartWorkflow(req);
   Die(id.status(), "start migration");
-  Workflow out = WaitDone(a, *id);
+  Workflow out = WaitDone(p.a, *id);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   std::printf("N=%d (separate processes): %s in %.2f s end to end\n", n,
               Workflow::WorkflowStatus_Name(out.status()).c_str(), seconds);
   std::printf(
       "  peak RSS: orchestrator A %ld MB, orchestrator B %ld MB, worker A %ld MB, "
       "worker B %ld MB\n",
-      PeakRssMbOf(oa), PeakRssMbOf(ob), PeakRssMbOf(workers[0]), PeakRssMbOf(workers[1]));
+      PeakRssMbOf(p.oa), PeakRssMbOf(p.ob), PeakRssMbOf(p.workers[0]),
+      PeakRssMbOf(p.workers[1]));
   PrintSteps("outgoing", out);
-  auto incoming = b_client->GetWorkflowsByCorrelationId(
-      "incoming_migration_request", cmig::tasks::IncomingCorrelationId(*id), true, true);
-  if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
-  a.client.reset();
-  b_client.reset();
-  for (pid_t p : {workers[0], workers[1], oa, ob}) kill(p, SIGTERM);
-  for (pid_t p : {workers[0], workers[1], oa, ob}) waitpid(p, nullptr, 0);
-  std::filesystem::remove_all(dir);
+  p.PrintIncoming(*id);
   return seconds;
+}
+
+// `migrationctl migrate --all_workflows --wait` from A to B as a user runs it, start to exit,
+// `runs` times over N workflows and N task definitions: every other run after a new version of
+// every workflow was registered in A (B creates N workflow versions), the others with B already
+// up to date (everything unchanged).
+void RunLatency(int n, int runs) {
+  Processes p(n, "latency");
+  std::vector<double> created_ms, unchanged_ms;
+  std::string last_id;
+  for (int i = 0; i < runs; ++i) {
+    const bool fresh = i % 2 == 0;
+    if (fresh && i > 0) SeedWorkflows(p.a, n, i + 1);
+    const std::string out_file = absl::StrCat(p.dir, "/migrate.out");
+    const absl::Time start = absl::Now();
+    const pid_t ctl = fork();
+    if (ctl == 0) {
+      if (freopen(out_file.c_str(), "w", stdout) == nullptr) _exit(126);
+      execl(CMIG_BINARY_DIR "/cli/migrationctl", "migrationctl", "migrate", "--target=B",
+            "--all_workflows", "--wait", ("--server=" + p.a_addr).c_str(), nullptr);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(ctl, &status, 0);
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::fprintf(stderr, "migrationctl failed (status %d); its output is in %s\n", status,
+                   out_file.c_str());
+      std::exit(1);
+    }
+    (fresh ? created_ms : unchanged_ms).push_back(ms);
+    std::ifstream in(out_file);
+    std::string word;
+    while (in >> word) {
+      if (word == "outgoing_migration_request") {
+        in >> last_id;
+        break;
+      }
+    }
+  }
+  auto print = [](const char* what, std::vector<double> v) {
+    if (v.empty()) return;
+    std::sort(v.begin(), v.end());
+    std::printf("  %-34s median %6.0f ms  min %6.0f  max %6.0f  (%zu runs)\n", what,
+                v[v.size() / 2], v.front(), v.back(), v.size());
+  };
+  std::printf("N=%d, `migrationctl migrate --wait`, start to exit:\n", n);
+  print("new workflow versions created", created_ms);
+  print("everything unchanged in B", unchanged_ms);
+  auto last = p.a.client->GetWorkflowStatus(last_id, true);
+  if (last.ok() && last->tasks_size() > 0) {
+    std::printf("  the last run: %lld ms from its first step's scheduling to the workflow's end\n",
+                static_cast<long long>(last->end_time() - last->tasks(0).scheduled_time()));
+    PrintSteps("outgoing", *last);
+    p.PrintIncoming(last_id);
+  }
 }
 
 }  // namespace
@@ -323,7 +410,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   std::vector<double> times;
   std::vector<int> sizes;
-  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_definitions), ',')) {
+  if (absl::GetFlag(FLAGS_latency_runs) > 0) {
+    RunLatency(absl::GetFlag(FLAGS_latency_definitions), absl::GetFlag(FLAGS_latency_runs));
+  }
+  for (absl::string_view s :
+       absl::StrSplit(absl::GetFlag(FLAGS_definitions), ',', absl::SkipEmpty())) {
     int n = 0;
     if (!absl::SimpleAtoi(s, &n) || n <= 0) {
       std::fprintf(stderr, "bad --definitions entry '%s'\n", std::string(s).c_str());

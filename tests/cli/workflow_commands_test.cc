@@ -1,7 +1,13 @@
 // migrationctl status / history / list / retry / restart / terminate, and the errors every online
 // command shares (unreachable server, rejected token, usage), run as the real binary against an
 // embedded orchestrator.
+#include <sstream>
+#include <thread>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "cli/workflow_view.h"
 #include "gmock/gmock.h"
 #include "tests/cli/cli_testing.h"
 
@@ -211,6 +217,103 @@ TEST_F(WorkflowCommandsTest, TerminateThenRestart) {
   auto first = PollOne(*client_, "flaky_step");
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->workflow_instance_id(), id);
+}
+
+// The orchestrator's client, counting the reads of a workflow and noting each wait for a change
+// that was asked to wait (a stamp already seen).
+class CountingClient final : public client::WorkflowClient {
+ public:
+  explicit CountingClient(client::GrpcOrchestratorClient& inner) : inner_(inner) {}
+  absl::StatusOr<std::string> StartWorkflow(
+      const conductor::proto::StartWorkflowRequest& r) override {
+    return inner_.StartWorkflow(r);
+  }
+  absl::StatusOr<Workflow> GetWorkflowStatus(absl::string_view id, bool include_tasks) override {
+    absl::MutexLock lock(&mu_);
+    ++reads_;
+    return inner_.GetWorkflowStatus(id, include_tasks);
+  }
+  absl::StatusOr<std::vector<Workflow>> GetWorkflowsByCorrelationId(absl::string_view name,
+                                                                    absl::string_view c, bool a,
+                                                                    bool b) override {
+    return inner_.GetWorkflowsByCorrelationId(name, c, a, b);
+  }
+  absl::Status RetryWorkflow(absl::string_view id, bool r) override {
+    return inner_.RetryWorkflow(id, r);
+  }
+  absl::Status RestartWorkflow(absl::string_view id, bool u) override {
+    return inner_.RestartWorkflow(id, u);
+  }
+  absl::Status TerminateWorkflow(absl::string_view id, absl::string_view reason) override {
+    return inner_.TerminateWorkflow(id, reason);
+  }
+  absl::StatusOr<client::WorkflowSearchResult> SearchWorkflows(
+      const client::WorkflowSearchQuery& q) override {
+    return inner_.SearchWorkflows(q);
+  }
+  absl::StatusOr<int64_t> WatchWorkflow(absl::string_view id, int64_t seen,
+                                        absl::Duration timeout) override {
+    if (seen != 0) {
+      absl::MutexLock lock(&mu_);
+      ++waits_;
+    }
+    return inner_.WatchWorkflow(id, seen, timeout);
+  }
+  int reads() const {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+  // Whether `n` waits were asked for in all, within 30 s.
+  bool AwaitWaits(int n) {
+    absl::MutexLock lock(&mu_);
+    target_ = n;
+    return mu_.AwaitWithTimeout(absl::Condition(this, &CountingClient::Reached), absl::Seconds(30));
+  }
+
+ private:
+  client::GrpcOrchestratorClient& inner_;
+  mutable absl::Mutex mu_;
+  int reads_ ABSL_GUARDED_BY(mu_) = 0;
+  int waits_ ABSL_GUARDED_BY(mu_) = 0;
+  int target_ ABSL_GUARDED_BY(mu_) = 0;
+  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waits_ >= target_; }
+};
+
+// --wait reads the workflow when it changed, not on a timer: between the changes the test makes
+// it waits on the server, and it reads the workflow once per change (plus its first two looks).
+TEST_F(WorkflowCommandsTest, WaitReadsTheWorkflowOnlyWhenItChanges) {
+  std::string id = Start(*client_, "two_steps");
+  CountingClient counting(*client_);
+  absl::StatusOr<Workflow> waited;
+  std::ostringstream progress;
+  std::thread wait([&] {
+    WaitOptions options;
+    options.poll_interval = absl::Milliseconds(10);  // what a fallback to reading would use
+    waited = WaitForWorkflow(counting, id, options, progress);
+  });
+  absl::Cleanup join = [&] {  // a failed assertion below ends the workflow, and so the wait
+    if (!wait.joinable()) return;
+    client_->TerminateWorkflow(id, "the test failed").IgnoreError();
+    wait.join();
+  };
+  int waits = 1;
+  ASSERT_TRUE(counting.AwaitWaits(waits));
+  auto first = PollOne(*client_, "flaky_step", "worker-a");  // change 1
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(counting.AwaitWaits(++waits));
+  ASSERT_OK(Finish(*client_, *first, TaskResult::COMPLETED, "", "worker-a"));  // change 2
+  ASSERT_TRUE(counting.AwaitWaits(++waits));
+  auto last = PollOne(*client_, "last_step", "worker-a");  // change 3
+  ASSERT_TRUE(last.has_value());
+  ASSERT_TRUE(counting.AwaitWaits(++waits));
+  ASSERT_OK(Finish(*client_, *last, TaskResult::COMPLETED, "", "worker-a"));  // change 4: ended
+  std::move(join).Invoke();
+  ASSERT_OK(waited.status());
+  EXPECT_EQ(waited->status(), Workflow::COMPLETED);
+  // Two looks to begin with (the workflow, then after learning its stamp), one per change; a
+  // change may also be seen on its own later, when the next one committed before the read.
+  EXPECT_LE(counting.reads(), 2 + 4);
+  EXPECT_THAT(progress.str(), HasSubstr("last_step_ref  COMPLETED"));
 }
 
 TEST_F(WorkflowCommandsTest, UnknownWorkflowIsNamed) {

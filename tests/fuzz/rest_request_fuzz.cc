@@ -46,7 +46,7 @@ struct Orchestrator {
     RestOptions options;
     options.extensions = *ExtensionStore::Open(dir + "/o.db");
     options.max_package_bytes = int64_t{1} << 20;
-    options.poll_wait_limit_ms = 0;  // an empty poll is answered at once, not after its wait
+    options.wait_limit_ms = 0;  // an empty poll or a watch is answered at once, not after a wait
     handler = MakeRestHandler(*engine, auth, options);
   }
   ~Orchestrator() {

@@ -1,6 +1,9 @@
 // WorkflowService operations over real gRPC: retry from the failed step,
 // terminate, pause/resume, restart, rerun, remove, queries and search, and
 // recovery of a running workflow across a server restart.
+#include <thread>
+
+#include "cmig/v1/workflow_watch.grpc.pb.h"
 #include "orchestrator_testing.h"
 
 namespace cmig::orchestrator::test {
@@ -62,6 +65,63 @@ TEST_F(WorkflowOpsTest, RetryWorkflowResumesAtTheFailedStep) {
   auto wf = client().Get(*id);
   ASSERT_OK(wf.status());
   EXPECT_EQ(wf->tasks_size(), 4);  // one, two (failed), two (retried), three
+}
+
+// cmig.v1.WorkflowWatch through its generated stub: a watch answers with a new stamp when a
+// change commits, with the same stamp when it times out, at once for an ended workflow.
+TEST_F(WorkflowOpsTest, AWatchIsAnsweredWhenTheWorkflowChanges) {
+  auto watch = cmig::v1::WorkflowWatch::NewStub(client().channel_);
+  auto ask = [&](const std::string& id, int64_t seen,
+                 int64_t timeout_ms) -> absl::StatusOr<int64_t> {
+    cmig::v1::WatchWorkflowRequest req;
+    req.set_workflow_id(id);
+    req.set_seen_stamp(seen);
+    req.set_timeout_ms(timeout_ms);
+    cmig::v1::WatchWorkflowResponse resp;
+    absl::Status s = FromGrpc(watch->WatchWorkflow(client().Ctx(absl::Seconds(70)).get(), req,
+                                                   &resp),
+                              "WatchWorkflow");
+    if (!s.ok()) return s;
+    return resp.stamp();
+  };
+  auto id = client().Start("pipeline");
+  ASSERT_OK(id.status());
+  ASSERT_OK_AND_ASSIGN(int64_t first, ask(*id, 0, 0));
+  EXPECT_NE(first, 0);
+  ASSERT_OK_AND_ASSIGN(int64_t unchanged, ask(*id, first, 50));  // nothing changes meanwhile
+  EXPECT_EQ(unchanged, first);
+
+  // A watch parked on `first` is answered by the poll that takes step one: a change that commits.
+  absl::StatusOr<int64_t> answered;
+  std::thread watcher([&] { answered = ask(*id, first, 60'000); });
+  auto one = client().PollOne("p_one");
+  watcher.join();
+  ASSERT_TRUE(one.has_value());
+  ASSERT_OK(answered.status());
+  EXPECT_NE(*answered, first);
+  EXPECT_NE(*answered, 0);
+  // Stamps only move forward; the completion moves it again.
+  ASSERT_OK(client().Update(*one, TaskResult::COMPLETED));
+  ASSERT_OK_AND_ASSIGN(int64_t after_update, ask(*id, *answered, 0));
+  EXPECT_GT(after_update, *answered);
+
+  Complete("p_two");
+  Complete("p_three");
+  ASSERT_TRUE(WaitFor([&] { return client().Status(*id) == Workflow::COMPLETED; }));
+  // Ended: answered without waiting (the call's deadline is far shorter than its timeout).
+  ASSERT_TRUE(WaitFor([&] {
+    cmig::v1::WatchWorkflowRequest req;
+    req.set_workflow_id(*id);
+    req.set_seen_stamp(after_update);
+    req.set_timeout_ms(60'000);
+    cmig::v1::WatchWorkflowResponse resp;
+    return watch->WatchWorkflow(client().Ctx(absl::Seconds(5)).get(), req, &resp).ok() &&
+           resp.stamp() == 0;
+  }));
+
+  EXPECT_THAT(ask("no-such-workflow", 0, 0), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(ask(*id, 0, 60'001), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_THAT(ask("", 0, 0), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
 TEST_F(WorkflowOpsTest, RetryOfARunningWorkflowIsRejected) {
