@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
 #include "definitions/canonical.h"
@@ -424,6 +425,31 @@ TEST_F(RestApiTest, TextThatIsNotUtf8IsRefusedNamingWhereItWas) {
   EXPECT_EQ(Field(rest_->Put("/api/secrets/k", "\x80").Json(), "message").string_value(),
             "The secret's value is not valid UTF-8");
   EXPECT_EQ(rest_->Get("/api/secrets/k").status, 404);
+}
+
+// The console follows a running migration with GET /api/cmig/workflows/{id}/watch.
+TEST_F(RestApiTest, AWorkflowIsWatchedOverRest) {
+  DefineOneTaskWorkflow("step");
+  HttpResult started = rest_->Post("/api/workflow/step_wf", "{}");
+  ASSERT_EQ(started.status, 200) << started.body;
+  const std::string watch = absl::StrCat("/api/cmig/workflows/", started.body, "/watch");
+  HttpResult first = rest_->Get(watch + "?seen=0&timeout=0");
+  ASSERT_EQ(first.status, 200) << first.body;
+  const double stamp = Field(first.Json(), "stamp").number_value();
+  EXPECT_GT(stamp, 0);
+  HttpResult same = rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp),
+                                            "&timeout=20"));
+  EXPECT_EQ(Field(same.Json(), "stamp").number_value(), stamp);  // nothing changed
+
+  Value task = PollOne("step");  // a change: the task is IN_PROGRESS
+  HttpResult changed = rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp),
+                                               "&timeout=60000"));
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_GT(Field(changed.Json(), "stamp").number_value(), stamp);
+
+  EXPECT_EQ(rest_->Get(watch + "?timeout=60001").status, 400);
+  EXPECT_EQ(rest_->Get(watch + "?seen=x").status, 400);
+  EXPECT_EQ(rest_->Get("/api/cmig/workflows/no-such-id/watch").status, 404);
 }
 
 TEST_F(RestApiTest, RetryRestartPauseAndTerminateOverRest) {
