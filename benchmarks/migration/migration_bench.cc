@@ -133,7 +133,11 @@ void Seed(Env& a, int n) {
   SeedWorkflows(a, n, 1);
 }
 
-void PrintSteps(const char* side, const Workflow& wf) {
+// Each step's time, "outgoing fetch" -> ms, in the order the steps ran.
+using StepTimes = std::vector<std::pair<std::string, int64_t>>;
+
+// Prints each step's time (all attempts together), adding it to `record` when given.
+void PrintSteps(const char* side, const Workflow& wf, StepTimes* record = nullptr) {
   std::map<std::string, std::pair<int64_t, int>> by_step;  // ms, attempts
   for (const auto& t : wf.tasks()) {
     if (t.task_type() == "SWITCH") continue;
@@ -147,6 +151,7 @@ void PrintSteps(const char* side, const Workflow& wf) {
     std::printf("  %-9s %-16s %7lld ms  (%d attempt%s)\n", side, it->first.c_str(),
                 static_cast<long long>(it->second.first), it->second.second,
                 it->second.second == 1 ? "" : "s");
+    if (record != nullptr) record->emplace_back(absl::StrCat(side, " ", it->first), it->second.first);
     by_step.erase(it);
   }
 }
@@ -165,7 +170,7 @@ Workflow WaitDone(Env& e, const std::string& id) {
   return *full;
 }
 
-double RunOnce(int n) {
+double RunOnce(int n, StepTimes* steps) {
   const std::string dir = absl::StrCat(std::filesystem::temp_directory_path().string(),
                                        "/migration_bench_", getpid(), "_", n);
   std::filesystem::remove_all(dir);
@@ -198,10 +203,10 @@ double RunOnce(int n) {
     if (out.status() != Workflow::COMPLETED) {
       std::printf("  reason: %s\n", out.reason_for_incompletion().c_str());
     }
-    PrintSteps("outgoing", out);
+    PrintSteps("outgoing", out, steps);
     auto incoming = b.client->GetWorkflowsByCorrelationId(
         "incoming_migration_request", cmig::tasks::IncomingCorrelationId(*id), true, true);
-    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
+    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front(), steps);
     auto listed = b.client->ListWorkflowDefs("", false);
     if (listed.ok()) std::printf("  B now holds %zu workflow names\n", listed->size());
     for (Env* e : {&a, &b}) e->worker->Shutdown(absl::Seconds(5)).IgnoreError();
@@ -308,10 +313,10 @@ struct Processes {
   Processes(const Processes&) = delete;
   Processes& operator=(const Processes&) = delete;
 
-  void PrintIncoming(const std::string& outgoing_id) const {
+  void PrintIncoming(const std::string& outgoing_id, StepTimes* steps = nullptr) const {
     auto incoming = b_client->GetWorkflowsByCorrelationId(
         "incoming_migration_request", cmig::tasks::IncomingCorrelationId(outgoing_id), true, true);
-    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front());
+    if (incoming.ok() && !incoming->empty()) PrintSteps("incoming", incoming->front(), steps);
   }
 
   std::string dir, a_addr, b_addr;
@@ -321,7 +326,7 @@ struct Processes {
   std::vector<pid_t> workers;
 };
 
-double RunProcesses(int n) {
+double RunProcesses(int n, StepTimes* steps) {
   Processes p(n, "p");
   conductor::proto::StartWorkflowRequest req;
   req.set_name("outgoing_migration_request");
@@ -342,8 +347,8 @@ double RunProcesses(int n) {
       "worker B %ld MB\n",
       PeakRssMbOf(p.oa), PeakRssMbOf(p.ob), PeakRssMbOf(p.workers[0]),
       PeakRssMbOf(p.workers[1]));
-  PrintSteps("outgoing", out);
-  p.PrintIncoming(*id);
+  PrintSteps("outgoing", out, steps);
+  p.PrintIncoming(*id, steps);
   return seconds;
 }
 
@@ -410,6 +415,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   std::vector<double> times;
   std::vector<int> sizes;
+  std::vector<StepTimes> steps;
   if (absl::GetFlag(FLAGS_latency_runs) > 0) {
     RunLatency(absl::GetFlag(FLAGS_latency_definitions), absl::GetFlag(FLAGS_latency_runs));
   }
@@ -421,7 +427,32 @@ int main(int argc, char** argv) {
       return 1;
     }
     sizes.push_back(n);
-    times.push_back(absl::GetFlag(FLAGS_processes) ? RunProcesses(n) : RunOnce(n));
+    steps.emplace_back();
+    times.push_back(absl::GetFlag(FLAGS_processes) ? RunProcesses(n, &steps.back())
+                                                   : RunOnce(n, &steps.back()));
+  }
+  // Every size side by side, with each step's growth per definition from one size to the next
+  // (1.0 = linear).
+  if (sizes.size() >= 2) {
+    std::printf("\n%-26s", "ms by N");
+    for (int n : sizes) std::printf(" %9d", n);
+    std::printf("   growth per definition\n");
+    for (size_t row = 0; row < steps.front().size(); ++row) {
+      std::printf("%-26s", steps.front()[row].first.c_str());
+      for (const StepTimes& t : steps) {
+        std::printf(" %9lld", row < t.size() ? static_cast<long long>(t[row].second) : -1LL);
+      }
+      for (size_t i = 1; i < sizes.size(); ++i) {
+        if (row >= steps[i].size() || steps[i - 1][row].second <= 0) continue;
+        const double per_def = (static_cast<double>(steps[i][row].second) / sizes[i]) /
+                               (static_cast<double>(steps[i - 1][row].second) / sizes[i - 1]);
+        std::printf("  %.2fx", per_def);
+      }
+      std::printf("\n");
+    }
+    std::printf("%-26s", "end to end");
+    for (double t : times) std::printf(" %9.0f", t * 1000);
+    std::printf("\n");
   }
   if (times.size() >= 2 && times.front() > 0) {
     std::printf("scaling: %d -> %d definitions took %.1fx the time\n", sizes.front(), sizes.back(),
