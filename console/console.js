@@ -553,14 +553,15 @@ async function migrationReport(wf) {
     return null;
   };
   const output = wf.output || {};
-  for (const key of ['report', 'incomingReport', 'incomingReportRef']) {
+  // A full report stored under a reference comes before the summary that travels inline.
+  for (const key of ['reportRef', 'report', 'incomingReportRef', 'incomingReport']) {
     const report = await read(output[key]);
     if (report) return report;
   }
   const attempts = [...(wf.tasks || [])].sort((a, b) => (b.seq || 0) - (a.seq || 0));
   for (const t of attempts) {
     const out = t.outputData || {};
-    const report = await read(out.report) || await read(out.reportRef);
+    const report = await read(out.reportRef) || await read(out.report);
     if (report) return report;
   }
   return null;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "definitions/canonical.h"
 #include "definitions/json.h"
@@ -23,16 +24,42 @@ void KeepChangedMappings(google::protobuf::RepeatedPtrField<v1::VersionMapping>*
   mapping->erase(kept, mapping->end());
 }
 
-v1::MigrationReport Trimmed(const v1::MigrationReport& full) {
-  v1::MigrationReport r;
-  r.CopyFrom(full);
+// Keeps the first kInlineReportEntries entries of `list`, noting in `notes` how many more the
+// full report holds.
+template <typename T>
+void Cap(google::protobuf::RepeatedPtrField<T>* list, absl::string_view what,
+         google::protobuf::RepeatedPtrField<std::string>* notes) {
+  if (list->size() <= kInlineReportEntries) return;
+  const int more = list->size() - kInlineReportEntries;
+  list->DeleteSubrange(kInlineReportEntries, more);
+  notes->Add(absl::StrCat(more, " more ", what, " are in the full report"));
+}
+
+// The summary of a report: no items, and every other list that grows with the migration (one
+// manual dependency per SIMPLE task type, the workflows that use SUB_WORKFLOW) cut to its
+// first entries.
+void Trim(v1::MigrationReport& r) {
   r.clear_items();
   KeepChangedMappings(r.mutable_version_mapping());
-  if (r.has_incoming()) {
-    r.mutable_incoming()->clear_items();
-    KeepChangedMappings(r.mutable_incoming()->mutable_version_mapping());
+  google::protobuf::RepeatedPtrField<std::string> notes;
+  Cap(r.mutable_version_mapping(), "version mappings", &notes);
+  Cap(r.mutable_manual_dependencies(), "manual dependencies", &notes);
+  int places = 0;  // a system task type may be used by every workflow
+  for (v1::Dependency& d : *r.mutable_manual_dependencies()) {
+    if (d.referenced_by_size() <= kInlineReferrers) continue;
+    places += d.referenced_by_size() - kInlineReferrers;
+    d.mutable_referenced_by()->DeleteSubrange(kInlineReferrers,
+                                              d.referenced_by_size() - kInlineReferrers);
   }
-  return r;
+  if (places > 0) {
+    notes.Add(absl::StrCat(places, " more places that use manual dependencies are in the full "
+                                   "report"));
+  }
+  Cap(r.mutable_unresolved(), "unresolved references", &notes);
+  Cap(r.mutable_blocking_problems(), "blocking problems", &notes);
+  Cap(r.mutable_warnings(), "warnings", &notes);
+  Cap(r.mutable_verification()->mutable_problems(), "verification problems", &notes);
+  for (std::string& note : notes) r.add_warnings(std::move(note));
 }
 
 }  // namespace
@@ -108,6 +135,14 @@ absl::StatusOr<v1::MigrationOptions> OptionsInput(TaskContext& ctx) {
   return options;
 }
 
+v1::MigrationReport ReportSummary(const v1::MigrationReport& full) {
+  v1::MigrationReport r;
+  r.CopyFrom(full);
+  Trim(r);
+  if (r.has_incoming()) Trim(*r.mutable_incoming());
+  return r;
+}
+
 absl::Status SetReport(StepState& state, Struct& out, const v1::MigrationReport& report) {
   if (report.items_size() <= kInlineReportItems) {
     RETURN_IF_ERROR(SetMessage(out, "report", report));
@@ -116,7 +151,7 @@ absl::Status SetReport(StepState& state, Struct& out, const v1::MigrationReport&
   ASSIGN_OR_RETURN(std::string json, MessageToJson(report));
   ASSIGN_OR_RETURN(std::string ref, state.Store(json, "report"));
   SetString(out, "reportRef", ref);
-  RETURN_IF_ERROR(SetMessage(out, "report", Trimmed(report)));
+  RETURN_IF_ERROR(SetMessage(out, "report", ReportSummary(report)));
   return absl::OkStatus();
 }
 

@@ -277,6 +277,16 @@ class Step : public TaskHandler {
 // report as protobuf JSON in the blob store: thousands of items in every task's output would
 // make each workflow read, and the orchestrator's memory, grow with the migration.
 inline constexpr int kInlineReportItems = 1000;
+// The most entries of any other list (manual dependencies, warnings, ...) a summary keeps; a
+// warning says how many more the full report holds.
+inline constexpr int kInlineReportEntries = 100;
+// The most places a summary lists for one manual dependency.
+inline constexpr int kInlineReferrers = 10;
+
+// `full` without its items, and every other list that grows with the migration (version
+// mappings that change nothing, manual dependencies, warnings, ...) cut to kInlineReportEntries
+// with a warning saying how many more the full report holds; the same for its incoming report.
+v1::MigrationReport ReportSummary(const v1::MigrationReport& full);
 
 // Writes `report` to `out` as "report", or, over kInlineReportItems, its summary as "report" and
 // the full report stored as "reportRef".

@@ -342,6 +342,15 @@ double RunProcesses(int n, StepTimes* steps) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   std::printf("N=%d (separate processes): %s in %.2f s end to end\n", n,
               Workflow::WorkflowStatus_Name(out.status()).c_str(), seconds);
+  if (out.status() != Workflow::COMPLETED) {
+    std::printf("  reason: %s\n", out.reason_for_incompletion().c_str());
+    for (const auto& t : out.tasks()) {
+      if (t.status() != conductor::proto::Task::COMPLETED) {
+        std::printf("  step %s: %s\n", t.reference_task_name().c_str(),
+                    conductor::proto::Task::Status_Name(t.status()).c_str());
+      }
+    }
+  }
   std::printf(
       "  peak RSS: orchestrator A %ld MB, orchestrator B %ld MB, worker A %ld MB, "
       "worker B %ld MB\n",
