@@ -403,7 +403,7 @@ absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mod
 
 absl::StatusOr<std::string> Engine::StartWorkflowLocked(
     const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
-    const std::string& parent_task_id, Txn& txn, int depth) {
+    const std::string& parent_task_id, Txn& txn, int depth, const std::string& workflow_id) {
   if (depth > limits_.max_workflow_chain_depth) {
     return absl::FailedPreconditionError(absl::StrCat(
         "workflow '", request.has_workflow_def() ? request.workflow_def().name() : request.name(),
@@ -433,7 +433,7 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
   int64_t now = clock_.NowMs();
   auto ws = std::make_unique<WorkflowState>();
   Workflow& wf = ws->wf;
-  std::string id = NewId();
+  std::string id = workflow_id.empty() ? NewId() : workflow_id;
   wf.set_workflow_id(id);
   wf.set_status(Workflow::RUNNING);
   *wf.mutable_workflow_definition() = std::move(def);

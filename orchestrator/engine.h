@@ -151,8 +151,11 @@ class Engine {
 
   // --- Workflows ---
   // NOT_FOUND for an unknown definition (unless the request carries one).
+  // With `workflow_id`, the workflow gets that id, and when a workflow of that id exists the
+  // start answers its id and starts nothing: a start that can be repeated (the scheduler's).
   void StartWorkflow(conductor::proto::StartWorkflowRequest request,
-                     std::function<void(absl::StatusOr<std::string>)> done);
+                     std::function<void(absl::StatusOr<std::string>)> done,
+                     std::string workflow_id = {});
   // `start_time` (optional) receives the workflow's start time, which its message lacks.
   absl::StatusOr<conductor::proto::Workflow> GetWorkflow(const std::string& workflow_id,
                                                          bool include_tasks,
@@ -250,8 +253,8 @@ class Engine {
   // its own. FailedPrecondition past limits_.max_workflow_chain_depth.
   absl::StatusOr<std::string> StartWorkflowLocked(
       const conductor::proto::StartWorkflowRequest& request, const std::string& parent_workflow_id,
-      const std::string& parent_task_id, Txn& txn, int depth = 1)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const std::string& parent_task_id, Txn& txn, int depth = 1,
+      const std::string& workflow_id = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How the first round of DecideLocked advances the workflow: the decider's Decide, or its
   // RetryWorkflow (new attempts of the failed tasks of an ended workflow).
   enum class DecideMode { kDecide, kRetry };

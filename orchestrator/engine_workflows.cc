@@ -45,7 +45,8 @@ int64_t PayloadBytes(const google::protobuf::Map<std::string, google::protobuf::
 }  // namespace
 
 void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
-                           std::function<void(absl::StatusOr<std::string>)> done) {
+                           std::function<void(absl::StatusOr<std::string>)> done,
+                           std::string workflow_id) {
   auto id = std::make_shared<std::string>();
   Mutate(
       [done = std::move(done), id](const absl::Status& s) {
@@ -67,7 +68,16 @@ void Engine::StartWorkflow(conductor::proto::StartWorkflowRequest request,
               " is greater than the permissible limit: ", limits_.max_workflow_input_bytes,
               " bytes"));
         }
-        ASSIGN_OR_RETURN(*id, StartWorkflowLocked(request, "", "", txn));
+        if (!workflow_id.empty()) {
+          absl::StatusOr<WorkflowState*> existing = FindWorkflowLocked(workflow_id);
+          EvictLoadedLocked();
+          if (existing.ok()) {
+            *id = workflow_id;  // started before: nothing to do
+            return absl::OkStatus();
+          }
+          if (!absl::IsNotFound(existing.status())) return existing.status();
+        }
+        ASSIGN_OR_RETURN(*id, StartWorkflowLocked(request, "", "", txn, 1, workflow_id));
         return absl::OkStatus();
       });
 }
