@@ -370,6 +370,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   routes[0].open = routes[1].open = true;
   AddMetadataRoutes(routes);
   AddExecutionRoutes(routes, options.wait_limit_ms);
+  AddSchedulerRoutes(options.scheduler, routes);
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
   AddCmigRoutes(options.extensions, options.max_package_bytes, routes);

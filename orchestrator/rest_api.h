@@ -23,6 +23,8 @@
 
 namespace cmig::orchestrator {
 
+class Scheduler;
+
 struct RestOptions {
   // Serve only what conductor-oss serves: Orkes' paths (secret values, /api/token) and the
   // project's own (/api/cmig/...) answer 404.
@@ -37,6 +39,8 @@ struct RestOptions {
   // `timeout` asks (a poll at most 5000 ms, as Conductor allows). 0 answers every one at once,
   // for a caller that must never wait (the request fuzzer).
   int64_t wait_limit_ms = 60'000;
+  // Serves /api/scheduler; null = those paths answer 404. Not owned.
+  Scheduler* scheduler = nullptr;
 };
 
 // A handler for HttpServer. Borrows `engine` and `auth`, which must outlive every request.

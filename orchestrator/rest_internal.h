@@ -26,6 +26,10 @@
 #include "orchestrator/extensions.h"
 #include "orchestrator/http_server.h"
 
+namespace cmig::orchestrator {
+class Scheduler;
+}  // namespace cmig::orchestrator
+
 namespace cmig::orchestrator::rest {
 
 using google::protobuf::Value;
@@ -272,6 +276,8 @@ inline Route Beyond(Route r) {
 void AddMetadataRoutes(std::vector<Route>& routes);
 // Appends the routes of /api/workflow and /api/tasks (rest_execution.cc).
 void AddExecutionRoutes(std::vector<Route>& routes, int64_t wait_limit_ms);
+// Conductor's scheduler paths (rest_scheduler.cc); none without a scheduler.
+void AddSchedulerRoutes(Scheduler* scheduler, std::vector<Route>& routes);
 // Appends GET /api/cmig/migrations/{id}/incoming (rest_incoming.cc); nothing without `store`.
 void AddIncomingRoute(const std::shared_ptr<ExtensionStore>& store, std::vector<Route>& routes);
 // Appends POST /api/cmig/packages (upload), .../{digest}/inspect and .../{digest}/import

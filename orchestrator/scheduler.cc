@@ -24,10 +24,6 @@ constexpr char kPolled[] = "POLLED";
 constexpr char kExecuted[] = "EXECUTED";
 constexpr char kFailed[] = "FAILED";
 
-// The longest the thread sleeps without looking at the clock (a schedule saved meanwhile wakes
-// it at once).
-constexpr absl::Duration kMaxSleep = absl::Seconds(30);
-
 std::string NewUuid() {
   thread_local absl::BitGen gen;
   const uint64_t hi = (absl::Uniform<uint64_t>(gen) & 0xFFFFFFFFFFFF0FFFULL) | 0x4000ULL;
@@ -285,11 +281,11 @@ absl::StatusOr<std::vector<ScheduleExecution>> Scheduler::Executions(
 absl::StatusOr<std::vector<int64_t>> Scheduler::NextRunTimes(const std::string& cron,
                                                              const std::string& zone_id,
                                                              int64_t start_ms, int64_t end_ms,
-                                                             int limit, int64_t now_ms) {
+                                                             int limit) const {
   ASSIGN_OR_RETURN(CronExpression parsed, CronExpression::Parse(cron));
   ASSIGN_OR_RETURN(absl::TimeZone zone, ZoneOf(zone_id));
   std::vector<int64_t> out;
-  int64_t after = now_ms;
+  int64_t after = clock_.NowMs();
   for (int i = 0; i < std::min(limit, 5); ++i) {
     const int64_t next = NextRun(parsed, zone, after, start_ms, end_ms);
     if (next == 0) break;
@@ -412,7 +408,7 @@ void Scheduler::Loop() {
   for (;;) {
     absl::StatusOr<int> ran = RunDue();
     if (!ran.ok()) spdlog::error("scheduler: {}", ran.status().ToString());
-    absl::Duration sleep = kMaxSleep;
+    absl::Duration sleep = options_.max_sleep;
     if (absl::StatusOr<std::vector<Row>> rows = LoadRows("", ""); rows.ok()) {
       const int64_t now = clock_.NowMs();
       for (const Row& r : *rows) {

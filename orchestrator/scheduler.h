@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cmig/v1/schedules.pb.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/engine.h"
@@ -39,6 +40,9 @@ struct SchedulerOptions {
   // Whether a thread of the scheduler's own starts the runs as they come due. Tests leave it off
   // and call RunDue with a clock they move.
   bool run_thread = true;
+  // The longest the thread goes without reading the clock (a schedule saved wakes it at once).
+  // Short with a clock a test moves.
+  absl::Duration max_sleep = absl::Seconds(30);
   // The most runs one RunDue starts (a catch-up after a long stop goes on at the next pass).
   int max_runs_per_pass = 100;
 };
@@ -73,12 +77,11 @@ class Scheduler {
   absl::StatusOr<std::vector<v1::ScheduleExecution>> Executions(const std::string& schedule_name,
                                                                 int limit);
 
-  // The next `limit` (at most 5) runs of `cron` in `zone_id` after `now_ms`, within the bounds
-  // (0 = none), as Conductor's nextFewSchedules. InvalidArgument for a bad expression or zone.
-  static absl::StatusOr<std::vector<int64_t>> NextRunTimes(const std::string& cron,
-                                                           const std::string& zone_id,
-                                                           int64_t start_ms, int64_t end_ms,
-                                                           int limit, int64_t now_ms);
+  // The next `limit` (at most 5) runs of `cron` in `zone_id` from now, within the bounds (0 =
+  // none), as Conductor's nextFewSchedules. InvalidArgument for a bad expression or zone.
+  absl::StatusOr<std::vector<int64_t>> NextRunTimes(const std::string& cron,
+                                                    const std::string& zone_id, int64_t start_ms,
+                                                    int64_t end_ms, int limit) const;
 
   // Starts the runs due by the clock's now, each recorded before its workflow starts. Returns
   // how many it started (or tried to: a start that fails is a FAILED execution). The thread

@@ -18,6 +18,7 @@
 #include "orchestrator/extensions.h"
 #include "orchestrator/http_server.h"
 #include "orchestrator/rest_api.h"
+#include "orchestrator/schedule_service.h"
 #include "orchestrator/services.h"
 #include "orchestrator/store.h"
 #include "spdlog/spdlog.h"
@@ -99,6 +100,10 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
   ASSIGN_OR_RETURN(s->store_, Store::Open(options.db_path));
   ASSIGN_OR_RETURN(s->engine_, Engine::Create(*s->store_, *clock, options.clock == nullptr,
                                               options.limits, options.inline_runner));
+  SchedulerOptions scheduling;
+  if (options.clock != nullptr) scheduling.max_sleep = absl::Milliseconds(10);
+  ASSIGN_OR_RETURN(s->scheduler_,
+                   Scheduler::Open(options.db_path, *s->engine_, *clock, scheduling));
   s->issued_ = std::make_unique<IssuedTokens>(options.token_ttl, *clock);
   s->auth_->AcceptIssued(s->issued_.get());
   std::vector<NamedService> services = MakeServices(*s->engine_, options.conductor_api_only);
@@ -109,6 +114,7 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
         std::vector<NamedService> extensions,
         MakeExtensionServices(extension_store, *s->engine_, options.max_package_bytes));
     for (auto& svc : extensions) services.push_back(std::move(svc));
+    services.push_back(MakeScheduleService(*s->scheduler_));
   }
   // Every service registered here is behind the token check; grpc.health.v1 is not.
   std::vector<std::string> protected_services;
@@ -143,6 +149,7 @@ absl::StatusOr<std::unique_ptr<OrchestratorServer>> OrchestratorServer::Start(
     rest.extensions = extension_store;
     rest.issued_tokens = s->issued_.get();
     rest.max_package_bytes = options.max_package_bytes;
+    rest.scheduler = s->scheduler_.get();
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         HttpServer::Start(http, MakeRestHandler(*s->engine_, *s->auth_, rest));
     if (!started.ok()) {
@@ -185,6 +192,7 @@ void OrchestratorServer::Shutdown() {
   if (engine_) engine_->Shutdown();
   if (http_) http_->Shutdown();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  scheduler_.reset();  // after the services that use it; finishes a start in progress
   if (store_) store_->CommitAndWait({}).IgnoreError();
   engine_.reset();
   store_.reset();

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/engine.h"
+#include "orchestrator/scheduler.h"
 
 namespace grpc {
 class Server;
@@ -95,6 +96,7 @@ class OrchestratorServer {
   std::unique_ptr<SystemClock> system_clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<IssuedTokens> issued_;
   std::vector<std::unique_ptr<::grpc::Service>> services_;
