@@ -357,6 +357,102 @@ std::vector<Command> BuildCommands() {
                    "--target prod --conflict-strategy update --wait"},
       .run = ImportCommand,
   });
+  c.push_back({
+      .name = "schedule create",
+      .summary = "migrate on a schedule: a recurring migration run by --server's scheduler",
+      .usage = "NAME --cron \"SEC MIN HOUR DAY MONTH WEEKDAY\" [--zone ZONE] [--catch-up] "
+               "--target ENV --workflow NAME[@VERSION]... (and migrate's other selection and "
+               "option flags)",
+      .description =
+          "Creates (or replaces) schedule NAME on --server: at each instant --cron names, read "
+          "in --zone, it starts outgoing_migration_request with the selection and options "
+          "given, as 'migrate' would; each run is an ordinary migration with its history "
+          "('list', 'history'). A run that comes due while the previous run's migration is "
+          "still running is skipped, and 'schedule runs' says so. A time a daylight-saving "
+          "change skips does not run; one it repeats runs once. After the server was down, "
+          "only the latest missed run is made, unless --catch-up.",
+      .flags = {"cron", "zone", "catch_up", "target", "source", "workflow", "task",
+                "event_handler", "all_event_handlers", "all_workflows", "conflict_strategy",
+                "version_strategy", "include_secrets", "skip_discovery",
+                "require_task_definitions", "on_blocked", "dry_run"},
+      .examples = {"migrationctl schedule create nightly-staging --cron \"0 0 2 * * *\" --zone "
+                   "Europe/Berlin --target staging --all-workflows --conflict-strategy update",
+                   "migrationctl schedule create release-window --cron \"0 0 18 * * THU\" "
+                   "--target prod --workflow order_flow --dry-run"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = ScheduleCreateCommand,
+  });
+  c.push_back({
+      .name = "schedule list",
+      .summary = "the schedules on --server, their next and last runs",
+      .usage = "",
+      .description = "One row per schedule: its cron expression and zone, the workflow it starts "
+                     "and the target, the next run, the last run and how it went, and whether "
+                     "it is paused (and why).",
+      .flags = {},
+      .examples = {"migrationctl schedule list", "migrationctl schedule list --json"},
+      .run = ScheduleListCommand,
+  });
+  c.push_back({
+      .name = "schedule pause",
+      .summary = "stop a schedule's runs until it is resumed",
+      .usage = "NAME [--reason TEXT]",
+      .description = "Runs that come due while paused are never made, not even after resuming. "
+                     "--reason (shown by 'schedule list') defaults to 'paused with migrationctl'.",
+      .flags = {"reason"},
+      .examples = {"migrationctl schedule pause nightly-staging --reason \"release freeze\""},
+      .min_args = 1,
+      .max_args = 1,
+      .run = SchedulePauseCommand,
+  });
+  c.push_back({
+      .name = "schedule resume",
+      .summary = "run a paused schedule again, from now on",
+      .usage = "NAME",
+      .description = "The next run is the first instant of its cron expression from now.",
+      .flags = {},
+      .examples = {"migrationctl schedule resume nightly-staging"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = ScheduleResumeCommand,
+  });
+  c.push_back({
+      .name = "schedule delete",
+      .summary = "remove a schedule and the record of its runs",
+      .usage = "NAME",
+      .description = "The migrations it started stay, with their history.",
+      .flags = {},
+      .examples = {"migrationctl schedule delete nightly-staging"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = ScheduleDeleteCommand,
+  });
+  c.push_back({
+      .name = "schedule next",
+      .summary = "when a schedule runs next (its next five runs)",
+      .usage = "NAME",
+      .description = "Read in the schedule's zone, within its start and end times; a paused "
+                     "schedule shows when it would run once resumed.",
+      .flags = {},
+      .examples = {"migrationctl schedule next nightly-staging"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = ScheduleNextCommand,
+  });
+  c.push_back({
+      .name = "schedule runs",
+      .summary = "a schedule's runs, newest first: when, how it went, the migration it started",
+      .usage = "NAME [--limit N]",
+      .description = "EXECUTED: the migration started (follow it with 'status' or 'history'); "
+                     "FAILED: it could not start, and why; SKIPPED: the previous run's migration "
+                     "was still running.",
+      .flags = {"limit"},
+      .examples = {"migrationctl schedule runs nightly-staging --limit 5"},
+      .min_args = 1,
+      .max_args = 1,
+      .run = ScheduleRunsCommand,
+  });
   return c;
 }
 }  // namespace

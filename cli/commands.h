@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/app.h"
+#include "cli/output.h"
 #include "client/conductor_environment.h"
 #include "client/workflow_client.h"
 #include "cmig/v1/report.pb.h"
@@ -48,6 +49,22 @@ absl::Status AccessKeyListCommand(Context& ctx);
 absl::Status AccessKeyRevokeCommand(Context& ctx);
 absl::Status MigrateCommand(Context& ctx);
 absl::Status WatchCommand(Context& ctx);
+// What a command did: `o` with --json, else `text` and a newline.
+void PrintDone(Context& ctx, const JsonObject& o, const std::string& text);
+// The outgoing migration `command` (migrate, schedule create) starts, from the selection and
+// option flags they share; a usage error naming what is missing.
+absl::StatusOr<conductor::proto::StartWorkflowRequest> MigrationStartFromFlags(
+    Context& ctx, absl::string_view command);
+
+// Recurring migrations: schedules on --server that start outgoing_migration_request
+// (cli/schedule_commands.cc).
+absl::Status ScheduleCreateCommand(Context& ctx);
+absl::Status ScheduleListCommand(Context& ctx);
+absl::Status SchedulePauseCommand(Context& ctx);
+absl::Status ScheduleResumeCommand(Context& ctx);
+absl::Status ScheduleDeleteCommand(Context& ctx);
+absl::Status ScheduleNextCommand(Context& ctx);
+absl::Status ScheduleRunsCommand(Context& ctx);
 
 // Seeding an environment from Conductor JSON files (cli/definitions_commands.cc).
 absl::Status DefinitionsLoadCommand(Context& ctx);

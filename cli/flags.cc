@@ -66,6 +66,13 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
           "change)");
 ABSL_FLAG(absl::Duration, wait_timeout, absl::ZeroDuration(),
           "give up waiting after this long (0: wait until the migration ends)");
+ABSL_FLAG(std::string, cron, "",
+          "when a schedule runs: six fields, seconds first (\"0 0 2 * * *\" = 02:00 daily), or "
+          "@daily, @hourly, ...");
+ABSL_FLAG(std::string, zone, "UTC", "the time zone a schedule's --cron is read in (IANA name)");
+ABSL_FLAG(bool, catch_up, false,
+          "after the orchestrator was down, make every run the schedule missed, not only the "
+          "latest");
 
 ABSL_FLAG(std::string, address, "",
           "where the environment is: http(s)://HOST[:PORT]/api (Conductor's REST API), "

@@ -57,6 +57,11 @@ ABSL_DECLARE_FLAG(bool, wait);
 ABSL_DECLARE_FLAG(absl::Duration, poll_interval);
 ABSL_DECLARE_FLAG(absl::Duration, wait_timeout);
 
+// Schedules.
+ABSL_DECLARE_FLAG(std::string, cron);
+ABSL_DECLARE_FLAG(std::string, zone);
+ABSL_DECLARE_FLAG(bool, catch_up);
+
 // Environments and secrets.
 ABSL_DECLARE_FLAG(std::string, address);
 ABSL_DECLARE_FLAG(bool, use_tls);

@@ -43,8 +43,6 @@ absl::StatusOr<std::unique_ptr<client::ConductorEnvironment>> ConnectNamedEnviro
   return ConnectToEnvironment(*ext, *env, ctx.global().timeout);
 }
 
-namespace {
-
 using conductor::proto::Workflow;
 
 void PrintDone(Context& ctx, const JsonObject& o, const std::string& text) {
@@ -54,8 +52,6 @@ void PrintDone(Context& ctx, const JsonObject& o, const std::string& text) {
     ctx.out() << text << "\n";
   }
 }
-
-}  // namespace
 
 absl::Status EnvAddCommand(Context& ctx) {
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
@@ -320,12 +316,12 @@ absl::Status MigrateApprovedPlan(Context& ctx, const std::string& dry_run_id) {
 
 }  // namespace
 
-absl::Status MigrateCommand(Context& ctx) {
-  if (const std::string dry_run = absl::GetFlag(FLAGS_apply_plan); !dry_run.empty()) {
-    return MigrateApprovedPlan(ctx, dry_run);
-  }
+absl::StatusOr<conductor::proto::StartWorkflowRequest> MigrationStartFromFlags(
+    Context& ctx, absl::string_view command) {
   const std::string target = absl::GetFlag(FLAGS_target);
-  if (target.empty()) return UsageError("migrate needs --target ENV (see 'migrationctl env list')");
+  if (target.empty()) {
+    return UsageError(absl::StrCat(command, " needs --target ENV (see 'migrationctl env list')"));
+  }
   v1::Selection selection;
   const std::vector<std::string> workflows = absl::GetFlag(FLAGS_workflow);
   for (const std::string& w : workflows) {
@@ -346,9 +342,10 @@ absl::Status MigrateCommand(Context& ctx) {
   if (absl::GetFlag(FLAGS_all_event_handlers)) selection.add_event_handlers("*");
   if (selection.workflows().empty() && selection.task_defs().empty() &&
       selection.event_handlers().empty()) {
-    return UsageError(
-        "migrate selects nothing: give --workflow NAME[@VERSION], --task NAME, --event-handler "
-        "NAME, --all-workflows or --all-event-handlers");
+    return UsageError(absl::StrCat(
+        command,
+        " selects nothing: give --workflow NAME[@VERSION], --task NAME, --event-handler NAME, "
+        "--all-workflows or --all-event-handlers"));
   }
   v1::MigrationOptions options;
   absl::StatusOr<v1::ConflictStrategy> conflict =
@@ -368,7 +365,6 @@ absl::Status MigrateCommand(Context& ctx) {
   if (!on_blocked.ok()) return UsageError(on_blocked.status().message());
   options.set_on_blocked(*on_blocked);
 
-  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
   ASSIGN_OR_RETURN(client::GrpcExtensionsClient * ext, ctx.Extensions());
   // Catch a typo in --target here rather than in the push step. A Conductor server without the
   // extension leaves environments to the worker's own config.
@@ -376,9 +372,18 @@ absl::Status MigrateCommand(Context& ctx) {
   if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, target);
   if (!env.ok() && !absl::IsUnimplemented(env.status())) return env.status();
 
+  return migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection,
+                                           options, OperatorName());
+}
+
+absl::Status MigrateCommand(Context& ctx) {
+  if (const std::string dry_run = absl::GetFlag(FLAGS_apply_plan); !dry_run.empty()) {
+    return MigrateApprovedPlan(ctx, dry_run);
+  }
   ASSIGN_OR_RETURN(conductor::proto::StartWorkflowRequest start,
-                   migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection,
-                                                     options, OperatorName()));
+                   MigrationStartFromFlags(ctx, "migrate"));
+  const std::string target = absl::GetFlag(FLAGS_target);
+  ASSIGN_OR_RETURN(client::GrpcOrchestratorClient * source, ctx.Orchestrator());
   ASSIGN_OR_RETURN(std::string id, source->StartWorkflow(start));
 
   if (!absl::GetFlag(FLAGS_wait)) {

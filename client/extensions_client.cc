@@ -9,6 +9,7 @@
 #include "base/grpc_status.h"
 #include "base/status_macros.h"
 #include "cmig/v1/extensions.grpc.pb.h"
+#include "cmig/v1/schedules.grpc.pb.h"
 #include "conductor/grpc/metadata_service.grpc.pb.h"
 
 namespace cmig::client {
@@ -25,12 +26,14 @@ struct GrpcExtensionsClient::Stubs {
         access_keys(v1::AccessKeys::NewStub(channel)),
         blobs(v1::BlobStore::NewStub(channel)),
         admin(v1::DefinitionAdmin::NewStub(channel)),
+        schedules(v1::Schedules::NewStub(channel)),
         metadata(::conductor::grpc::metadata::MetadataService::NewStub(channel)) {}
   const std::unique_ptr<v1::Environments::Stub> environments;
   const std::unique_ptr<v1::Secrets::Stub> secrets;
   const std::unique_ptr<v1::AccessKeys::Stub> access_keys;
   const std::unique_ptr<v1::BlobStore::Stub> blobs;
   const std::unique_ptr<v1::DefinitionAdmin::Stub> admin;
+  const std::unique_ptr<v1::Schedules::Stub> schedules;
   const std::unique_ptr<::conductor::grpc::metadata::MetadataService::Stub> metadata;
 };
 
@@ -170,6 +173,82 @@ absl::Status GrpcExtensionsClient::RevokeAccessKey(absl::string_view id) {
   CMIG_CALL(access_keys, "AccessKeys", RevokeAccessKey, req, resp,
             absl::StrCat("RevokeAccessKey ", id));
   return status_;
+}
+
+absl::StatusOr<v1::WorkflowSchedule> GrpcExtensionsClient::SaveSchedule(
+    const v1::WorkflowSchedule& schedule) {
+  v1::SaveScheduleRequest req;
+  *req.mutable_schedule() = schedule;
+  v1::SaveScheduleResponse resp;
+  CMIG_CALL(schedules, "Schedules", SaveSchedule, req, resp,
+            absl::StrCat("SaveSchedule ", schedule.name()));
+  if (!status_.ok()) return status_;
+  return resp.schedule();
+}
+
+absl::StatusOr<v1::WorkflowSchedule> GrpcExtensionsClient::GetSchedule(absl::string_view name) {
+  v1::GetScheduleRequest req;
+  req.set_name(std::string(name));
+  v1::GetScheduleResponse resp;
+  CMIG_CALL(schedules, "Schedules", GetSchedule, req, resp, absl::StrCat("GetSchedule ", name));
+  if (!status_.ok()) return status_;
+  return resp.schedule();
+}
+
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> GrpcExtensionsClient::ListSchedules() {
+  v1::ListSchedulesRequest req;
+  v1::ListSchedulesResponse resp;
+  CMIG_CALL(schedules, "Schedules", ListSchedules, req, resp, "ListSchedules");
+  if (!status_.ok()) return status_;
+  return std::vector<v1::WorkflowSchedule>(resp.schedules().begin(), resp.schedules().end());
+}
+
+absl::Status GrpcExtensionsClient::DeleteSchedule(absl::string_view name) {
+  v1::DeleteScheduleRequest req;
+  req.set_name(std::string(name));
+  v1::DeleteScheduleResponse resp;
+  CMIG_CALL(schedules, "Schedules", DeleteSchedule, req, resp,
+            absl::StrCat("DeleteSchedule ", name));
+  return status_;
+}
+
+absl::Status GrpcExtensionsClient::PauseSchedule(absl::string_view name, absl::string_view reason) {
+  v1::PauseScheduleRequest req;
+  req.set_name(std::string(name));
+  req.set_reason(std::string(reason));
+  v1::PauseScheduleResponse resp;
+  CMIG_CALL(schedules, "Schedules", PauseSchedule, req, resp,
+            absl::StrCat("PauseSchedule ", name));
+  return status_;
+}
+
+absl::Status GrpcExtensionsClient::ResumeSchedule(absl::string_view name) {
+  v1::ResumeScheduleRequest req;
+  req.set_name(std::string(name));
+  v1::ResumeScheduleResponse resp;
+  CMIG_CALL(schedules, "Schedules", ResumeSchedule, req, resp,
+            absl::StrCat("ResumeSchedule ", name));
+  return status_;
+}
+
+absl::StatusOr<std::vector<int64_t>> GrpcExtensionsClient::NextRunTimes(
+    const v1::NextRunTimesRequest& req) {
+  v1::NextRunTimesResponse resp;
+  CMIG_CALL(schedules, "Schedules", NextRunTimes, req, resp, "NextRunTimes");
+  if (!status_.ok()) return status_;
+  return std::vector<int64_t>(resp.times().begin(), resp.times().end());
+}
+
+absl::StatusOr<std::vector<v1::ScheduleExecution>> GrpcExtensionsClient::ListScheduleExecutions(
+    absl::string_view name, int limit) {
+  v1::ListScheduleExecutionsRequest req;
+  req.set_schedule_name(std::string(name));
+  req.set_limit(limit);
+  v1::ListScheduleExecutionsResponse resp;
+  CMIG_CALL(schedules, "Schedules", ListScheduleExecutions, req, resp,
+            absl::StrCat("ListScheduleExecutions ", name));
+  if (!status_.ok()) return status_;
+  return std::vector<v1::ScheduleExecution>(resp.executions().begin(), resp.executions().end());
 }
 
 absl::Status GrpcExtensionsClient::PutBlob(absl::string_view digest, absl::string_view bytes) {

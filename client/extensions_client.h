@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "client/grpc_client.h"
 #include "cmig/v1/extensions.pb.h"
+#include "cmig/v1/schedules.pb.h"
 
 namespace grpc {
 class ClientContext;
@@ -111,6 +112,18 @@ class GrpcExtensionsClient final : public EnvironmentClient,
   absl::StatusOr<v1::CreateAccessKeyResponse> CreateAccessKey();
   absl::StatusOr<std::vector<v1::AccessKeyInfo>> ListAccessKeys();
   absl::Status RevokeAccessKey(absl::string_view id);
+
+  // Workflow schedules (cmig.v1.Schedules). Get, Pause, Resume: NotFound for an unknown name.
+  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(const v1::WorkflowSchedule& schedule);
+  absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name);
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules();
+  absl::Status DeleteSchedule(absl::string_view name);
+  absl::Status PauseSchedule(absl::string_view name, absl::string_view reason);
+  absl::Status ResumeSchedule(absl::string_view name);
+  absl::StatusOr<std::vector<int64_t>> NextRunTimes(const v1::NextRunTimesRequest& request);
+  // Newest first.
+  absl::StatusOr<std::vector<v1::ScheduleExecution>> ListScheduleExecutions(absl::string_view name,
+                                                                            int limit);
 
   absl::Status DeleteWorkflowDef(absl::string_view name, int version) override;
   absl::Status DeleteTaskDef(absl::string_view name) override;

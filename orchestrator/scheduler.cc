@@ -23,6 +23,7 @@ namespace {
 constexpr char kPolled[] = "POLLED";
 constexpr char kExecuted[] = "EXECUTED";
 constexpr char kFailed[] = "FAILED";
+constexpr char kSkipped[] = "SKIPPED";
 
 std::string NewUuid() {
   thread_local absl::BitGen gen;
@@ -317,6 +318,14 @@ absl::StatusOr<int> Scheduler::RunDue() {
       run.set_workflow_id(NewUuid());
       run.set_state(kPolled);
       run.set_zone_id(s.zone_id().empty() ? "UTC" : s.zone_id());
+      if (s.skip_while_running()) {
+        ASSIGN_OR_RETURN(std::optional<std::string> busy, StillRunning(s.name()));
+        if (busy) {
+          run.set_state(kSkipped);
+          run.set_reason(*busy);
+          run.clear_workflow_id();
+        }
+      }
       // Catch-up makes each missed run; otherwise this (possibly late) run is the only one
       // before the next in the future.
       const int64_t after = s.run_catchup_schedule_instances() ? slot : std::max(now, slot);
@@ -346,11 +355,41 @@ absl::StatusOr<int> Scheduler::RunDue() {
         }
         RETURN_IF_ERROR(db_.Exec("COMMIT"));
       }
-      RETURN_IF_ERROR(StartRecorded(std::move(run), s));
+      if (run.state() == kSkipped) {
+        spdlog::info("schedule {}: skipped the run of {}: {}", s.name(), slot, run.reason());
+      } else {
+        RETURN_IF_ERROR(StartRecorded(std::move(run), s));
+      }
       ++started;
     }
   }
   return started;
+}
+
+absl::StatusOr<std::optional<std::string>> Scheduler::StillRunning(const std::string& name) {
+  ScheduleExecution last;
+  {
+    absl::MutexLock lock(&db_mu_);
+    RETURN_IF_ERROR(Sql(
+        db_.get(),
+        "SELECT data FROM cmig_schedule_runs WHERE schedule_name = ? AND state = ?"
+        " ORDER BY scheduled_time DESC, rowid DESC LIMIT 1",
+        [&](SqliteStatement& st) {
+          st.BindText(1, name);
+          st.BindText(2, kExecuted);
+        },
+        [&](const SqliteStatement& st) { last.ParseFromString(st.ColumnBytes(0)); }));
+  }
+  if (last.workflow_id().empty()) return std::nullopt;
+  absl::StatusOr<conductor::proto::Workflow> wf = engine_.GetWorkflow(last.workflow_id(), false);
+  if (!wf.ok()) return std::nullopt;  // removed: nothing runs
+  if (wf->status() != conductor::proto::Workflow::RUNNING &&
+      wf->status() != conductor::proto::Workflow::PAUSED) {
+    return std::nullopt;
+  }
+  return absl::StrCat("the run of ", absl::FormatTime(absl::FromUnixMillis(last.scheduled_time())),
+                      " (workflow ", last.workflow_id(), ") is still ",
+                      conductor::proto::Workflow::WorkflowStatus_Name(wf->status()));
 }
 
 absl::Status Scheduler::StartRecorded(ScheduleExecution run, const WorkflowSchedule& schedule) {

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,8 @@ class Scheduler {
   Scheduler(SqliteDb db, Engine& engine, const Clock& clock, SchedulerOptions options);
   struct Row;
   absl::Status Recover();
+  // Why a run of schedule `name` must wait: its latest started workflow still runs.
+  absl::StatusOr<std::optional<std::string>> StillRunning(const std::string& name);
   // Starts the workflow of a recorded run and records the outcome.
   absl::Status StartRecorded(v1::ScheduleExecution run, const v1::WorkflowSchedule& schedule);
   absl::StatusOr<std::vector<Row>> LoadRows(const char* where, const std::string& param);

@@ -252,6 +252,36 @@ TEST_F(SchedulerTest, PausedSchedulesMakeNoRunsAndResumeFromNow) {
   EXPECT_THAT(RunTimes("hourly"), ElementsAre("2027-03-26 16:00+01:00"));
 }
 
+TEST_F(SchedulerTest, ARunWhileThePreviousStillRunsIsSkippedWhenTheScheduleSaysSo) {
+  WorkflowSchedule s = Schedule("one_at_a_time", "0 0 * * * *");
+  s.set_skip_while_running(true);
+  ASSERT_OK(scheduler_->Save(s).status());
+  ASSERT_OK(scheduler_->Save(Schedule("overlapping", "0 0 * * * *")).status());
+  RunAt({Berlin(2027, 3, 26, 13, 0), Berlin(2027, 3, 26, 14, 0)});
+  ASSERT_OK_AND_ASSIGN(auto runs, scheduler_->Executions("one_at_a_time", 10));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].state(), "EXECUTED");
+  EXPECT_EQ(runs[0].state(), "SKIPPED");
+  EXPECT_EQ(runs[0].workflow_id(), "");
+  EXPECT_THAT(runs[0].reason(),
+              HasSubstr(absl::StrCat("(workflow ", runs[1].workflow_id(), ") is still RUNNING")));
+  // Without the flag, runs overlap, as in Conductor.
+  ASSERT_OK_AND_ASSIGN(auto overlapping, scheduler_->Executions("overlapping", 10));
+  ASSERT_EQ(overlapping.size(), 2u);
+  EXPECT_EQ(overlapping[0].state(), "EXECUTED");
+  // Once the first run's workflow ended, the next run starts.
+  absl::Notification ended;
+  engine_->TerminateWorkflow(runs[1].workflow_id(), "done by hand", [&](const absl::Status& st) {
+    EXPECT_OK(st);
+    ended.Notify();
+  });
+  ended.WaitForNotification();
+  RunAt({Berlin(2027, 3, 26, 15, 0)});
+  ASSERT_OK_AND_ASSIGN(auto after, scheduler_->Executions("one_at_a_time", 10));
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].state(), "EXECUTED");
+}
+
 TEST_F(SchedulerTest, ARestartBetweenRecordingARunAndStartingItNeitherLosesNorRepeatsIt) {
   ASSERT_OK(scheduler_->Save(Schedule("six", "0 0 6 * * *")).status());
   RunAt({Berlin(2027, 3, 27, 6, 0), Berlin(2027, 3, 28, 6, 0)});
