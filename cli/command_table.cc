@@ -371,10 +371,10 @@ std::vector<Command> BuildCommands() {
           "still running is skipped, and 'schedule runs' says so. A time a daylight-saving "
           "change skips does not run; one it repeats runs once. After the server was down, "
           "only the latest missed run is made, unless --catch-up.",
-      .flags = {"cron", "zone", "catch_up", "target", "source", "workflow", "task",
-                "event_handler", "all_event_handlers", "all_workflows", "conflict_strategy",
-                "version_strategy", "include_secrets", "skip_discovery",
-                "require_task_definitions", "on_blocked", "dry_run"},
+      .flags = {"cron", "zone", "catch_up", "target", "source", "workflow", "task", "event_handler",
+                "all_event_handlers", "all_workflows", "conflict_strategy", "version_strategy",
+                "include_secrets", "skip_discovery", "require_task_definitions", "on_blocked",
+                "dry_run"},
       .examples = {"migrationctl schedule create nightly-staging --cron \"0 0 2 * * *\" --zone "
                    "Europe/Berlin --target staging --all-workflows --conflict-strategy update",
                    "migrationctl schedule create release-window --cron \"0 0 18 * * THU\" "

@@ -372,8 +372,8 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> MigrationStartFromFlags(
   if (absl::IsNotFound(env.status())) return UnknownEnvironment(*ext, target);
   if (!env.ok() && !absl::IsUnimplemented(env.status())) return env.status();
 
-  return migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection,
-                                           options, OperatorName());
+  return migration::OutgoingMigrationStart(absl::GetFlag(FLAGS_source), target, selection, options,
+                                           OperatorName());
 }
 
 absl::Status MigrateCommand(Context& ctx) {

@@ -28,7 +28,9 @@ std::string TargetOf(const v1::WorkflowSchedule& s) {
 
 absl::Status ScheduleCreateCommand(Context& ctx) {
   const std::string cron = absl::GetFlag(FLAGS_cron);
-  if (cron.empty()) return UsageError("schedule create needs --cron \"SEC MIN HOUR DAY MONTH WEEKDAY\"");
+  if (cron.empty()) {
+    return UsageError("schedule create needs --cron \"SEC MIN HOUR DAY MONTH WEEKDAY\"");
+  }
   ASSIGN_OR_RETURN(conductor::proto::StartWorkflowRequest start,
                    MigrationStartFromFlags(ctx, "schedule create"));
   v1::WorkflowSchedule schedule;
@@ -107,8 +109,9 @@ absl::Status ScheduleResumeCommand(Context& ctx) {
   ASSIGN_OR_RETURN(v1::WorkflowSchedule s, ext->GetSchedule(name));
   JsonObject o;
   o.Set("schedule", MessageValue(s));
-  PrintDone(ctx, o,
-            absl::StrCat("resumed schedule ", name, "; next run ", FormatTimeMs(s.next_run_time())));
+  PrintDone(
+      ctx, o,
+      absl::StrCat("resumed schedule ", name, "; next run ", FormatTimeMs(s.next_run_time())));
   return absl::OkStatus();
 }
 

@@ -217,8 +217,7 @@ absl::Status GrpcExtensionsClient::PauseSchedule(absl::string_view name, absl::s
   req.set_name(std::string(name));
   req.set_reason(std::string(reason));
   v1::PauseScheduleResponse resp;
-  CMIG_CALL(schedules, "Schedules", PauseSchedule, req, resp,
-            absl::StrCat("PauseSchedule ", name));
+  CMIG_CALL(schedules, "Schedules", PauseSchedule, req, resp, absl::StrCat("PauseSchedule ", name));
   return status_;
 }
 

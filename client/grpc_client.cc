@@ -402,8 +402,8 @@ absl::StatusOr<int64_t> GrpcOrchestratorClient::WatchWorkflow(absl::string_view 
   Prepare(context, timeout);
   ::grpc::Status status = stubs_->watch->WatchWorkflow(&context, req, &resp);
   if (status.error_code() == ::grpc::StatusCode::UNIMPLEMENTED) {
-    return absl::UnimplementedError(absl::StrCat(
-        Where("WatchWorkflow"), ": the server cannot wait for a workflow change"));
+    return absl::UnimplementedError(
+        absl::StrCat(Where("WatchWorkflow"), ": the server cannot wait for a workflow change"));
   }
   if (absl::Status s = FromGrpc(status, Where("WatchWorkflow")); !s.ok()) return s;
   return resp.stamp();

@@ -19,8 +19,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "conductor/model/startworkflowrequest.pb.h"
 #include "conductor/model/workflow.pb.h"
 #include "conductor/model/workflowsummary.pb.h"

@@ -38,8 +38,7 @@ constexpr Field kMonth{"month", 1, 12, kMonthNames, 12, 1};
 constexpr Field kDayOfWeek{"day-of-week", 0, 7, kDayNames, 7, 0};
 
 absl::Status Bad(const Field& f, absl::string_view part, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("the ", f.name, " field '", part, "' ", why));
+  return absl::InvalidArgumentError(absl::StrCat("the ", f.name, " field '", part, "' ", why));
 }
 
 absl::StatusOr<int> Value(const Field& f, absl::string_view text, absl::string_view part) {
@@ -145,15 +144,14 @@ absl::StatusOr<CronExpression> CronExpression::Parse(absl::string_view text) {
   std::vector<absl::string_view> fields =
       absl::StrSplit(expanded, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   if (fields.size() != 6) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cron expression '", given, "' has ", fields.size(),
-        " fields; it needs six: second minute hour day-of-month month day-of-week"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cron expression '", given, "' has ", fields.size(),
+                     " fields; it needs six: second minute hour day-of-month month day-of-week"));
   }
   CronExpression c;
   c.text_ = std::string(given);
   auto fail = [&](const absl::Status& s) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cron expression '", given, "': ", s.message()));
+    return absl::InvalidArgumentError(absl::StrCat("cron expression '", given, "': ", s.message()));
   };
   if (absl::Status s = Plain(kSecond, fields[0], c.seconds_); !s.ok()) return fail(s);
   if (absl::Status s = Plain(kMinute, fields[1], c.minutes_); !s.ok()) return fail(s);
@@ -164,9 +162,9 @@ absl::StatusOr<CronExpression> CronExpression::Parse(absl::string_view text) {
   const std::string dom = absl::AsciiStrToUpper(fields[3]);
   if (dom == "L" || absl::StartsWith(dom, "L-")) {
     c.last_day_ = true;
-    if (dom.size() > 1 && (!absl::SimpleAtoi(absl::string_view(dom).substr(2),
-                                             &c.last_day_offset_) ||
-                           c.last_day_offset_ < 0 || c.last_day_offset_ > 30)) {
+    if (dom.size() > 1 &&
+        (!absl::SimpleAtoi(absl::string_view(dom).substr(2), &c.last_day_offset_) ||
+         c.last_day_offset_ < 0 || c.last_day_offset_ > 30)) {
       return fail(Bad(kDayOfMonth, fields[3], "must be L-n with n from 0 to 30"));
     }
   } else if (dom == "LW") {

@@ -55,10 +55,10 @@ class CronExpression {
   std::bitset<13> months_;  // 1-12
   // Day of month: a set of days (1-31), or one of the special forms.
   std::bitset<32> days_;
-  bool last_day_ = false;     // L or L-n: the last day minus last_day_offset_
+  bool last_day_ = false;  // L or L-n: the last day minus last_day_offset_
   int last_day_offset_ = 0;
-  int nearest_weekday_ = 0;   // nW: the weekday nearest day n (1-31); 0 = none
-  bool last_weekday_ = false; // LW
+  int nearest_weekday_ = 0;    // nW: the weekday nearest day n (1-31); 0 = none
+  bool last_weekday_ = false;  // LW
   // Day of week: a set (0 = Sunday ... 6), or `dL` / `d#n` for one weekday.
   std::bitset<7> weekdays_;
   int last_of_weekday_ = -1;  // dL: d (0-6), -1 = none

@@ -337,16 +337,17 @@ void WatchWorkflow(Engine& engine, const CallPtr& call, int64_t wait_limit_ms) {
         absl::StrCat("timeout must be from 0 to ", kMaxWatchTimeoutMs, " ms, not ", timeout)));
     return;
   }
-  engine.WatchWorkflow(call->param(0), seen, std::min(timeout, wait_limit_ms), [call](absl::StatusOr<int64_t> stamp) {
-    if (!stamp.ok()) {
-      call->Error(stamp.status());
-      return;
-    }
-    Value out;
-    (*out.mutable_struct_value()->mutable_fields())["stamp"].set_number_value(
-        static_cast<double>(*stamp));
-    call->Json(out);
-  });
+  engine.WatchWorkflow(call->param(0), seen, std::min(timeout, wait_limit_ms),
+                       [call](absl::StatusOr<int64_t> stamp) {
+                         if (!stamp.ok()) {
+                           call->Error(stamp.status());
+                           return;
+                         }
+                         Value out;
+                         (*out.mutable_struct_value()->mutable_fields())["stamp"].set_number_value(
+                             static_cast<double>(*stamp));
+                         call->Json(out);
+                       });
 }
 
 // --- /api/tasks ---
@@ -519,8 +520,9 @@ void AddExecutionRoutes(std::vector<Route>& routes, int64_t wait_limit_ms) {
       R("POST", "/api/workflow/{}/correlated", CorrelatedWorkflowsBulk),
       R("GET", "/api/workflow/{}/status", WorkflowStatusSummary),
       R("GET", "/api/workflow/{}/tasks", WorkflowTasksPage),
-      Beyond(R("GET", "/api/cmig/workflows/{}/watch",
-               [wait_limit_ms](Engine& e, const CallPtr& c) { WatchWorkflow(e, c, wait_limit_ms); })),
+      Beyond(
+          R("GET", "/api/cmig/workflows/{}/watch",
+            [wait_limit_ms](Engine& e, const CallPtr& c) { WatchWorkflow(e, c, wait_limit_ms); })),
       // Tasks.
       R("GET", "/api/tasks/poll/batch/{}",
         [wait_limit_ms](Engine& e, const CallPtr& c) {

@@ -65,9 +65,8 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
   routes.push_back(R("GET", "/api/scheduler/schedules", [scheduler](Engine&, const CallPtr& call) {
     std::vector<v1::WorkflowSchedule> list;
     if (Take(call, scheduler->List(call->Query("workflowName").value_or("")), &list)) {
-      call->Json(ListOf(list, [](const v1::WorkflowSchedule& s) {
-        return MessageToConductorValue(s);
-      }));
+      call->Json(
+          ListOf(list, [](const v1::WorkflowSchedule& s) { return MessageToConductorValue(s); }));
     }
   }));
   routes.push_back(
@@ -87,31 +86,31 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
       R("PUT", "/api/scheduler/schedules/{}/resume", [scheduler](Engine&, const CallPtr& call) {
         call->Finish(scheduler->Resume(call->param(0)));
       }));
-  routes.push_back(R("GET", "/api/scheduler/nextFewSchedules", [scheduler](Engine&,
-                                                                         const CallPtr& call) {
-    std::optional<std::string> cron = call->Query("cronExpression");
-    if (!cron) {
-      call->Error(absl::InvalidArgumentError("nextFewSchedules needs cronExpression"));
-      return;
-    }
-    int64_t start = 0, end = 0, limit = 0;
-    if (!Take(call, call->QueryInt("scheduleStartTime", 0), &start) ||
-        !Take(call, call->QueryInt("scheduleEndTime", 0), &end) ||
-        !Take(call, call->QueryInt("limit", 5), &limit)) {
-      return;
-    }
-    std::vector<int64_t> times;
-    if (Take(call,
-             scheduler->NextRunTimes(*cron, call->Query("zoneId").value_or(""), start, end,
-                                     static_cast<int>(std::clamp<int64_t>(limit, 0, 5))),
-             &times)) {
-      call->Json(ListOf(times, [](int64_t t) {
-        Value v;
-        v.set_number_value(static_cast<double>(t));
-        return v;
+  routes.push_back(
+      R("GET", "/api/scheduler/nextFewSchedules", [scheduler](Engine&, const CallPtr& call) {
+        std::optional<std::string> cron = call->Query("cronExpression");
+        if (!cron) {
+          call->Error(absl::InvalidArgumentError("nextFewSchedules needs cronExpression"));
+          return;
+        }
+        int64_t start = 0, end = 0, limit = 0;
+        if (!Take(call, call->QueryInt("scheduleStartTime", 0), &start) ||
+            !Take(call, call->QueryInt("scheduleEndTime", 0), &end) ||
+            !Take(call, call->QueryInt("limit", 5), &limit)) {
+          return;
+        }
+        std::vector<int64_t> times;
+        if (Take(call,
+                 scheduler->NextRunTimes(*cron, call->Query("zoneId").value_or(""), start, end,
+                                         static_cast<int>(std::clamp<int64_t>(limit, 0, 5))),
+                 &times)) {
+          call->Json(ListOf(times, [](int64_t t) {
+            Value v;
+            v.set_number_value(static_cast<double>(t));
+            return v;
+          }));
+        }
       }));
-    }
-  }));
   routes.push_back(
       R("GET", "/api/scheduler/search/executions", [scheduler](Engine&, const CallPtr& call) {
         std::vector<std::string> names;

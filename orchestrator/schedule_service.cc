@@ -1,9 +1,10 @@
 // cmig.v1.Schedules: the scheduler (scheduler.h) over gRPC, as /api/scheduler serves it over
 // REST.
+#include "orchestrator/schedule_service.h"
+
 #include <utility>
 
 #include "base/grpc_status.h"
-#include "orchestrator/schedule_service.h"
 
 namespace cmig::orchestrator {
 namespace {
@@ -24,17 +25,18 @@ class SchedulesImpl final : public v1::Schedules::CallbackService {
   ServerUnaryReactor* SaveSchedule(CallbackServerContext* ctx, const v1::SaveScheduleRequest* req,
                                    v1::SaveScheduleResponse* resp) override {
     absl::StatusOr<v1::WorkflowSchedule> saved = scheduler_.Save(req->schedule());
-    if (saved.ok()) *resp->mutable_schedule() = *std::move(saved);
-    return Done(ctx, saved.status());
+    if (!saved.ok()) return Done(ctx, saved.status());
+    *resp->mutable_schedule() = *std::move(saved);
+    return Done(ctx, absl::OkStatus());
   }
   ServerUnaryReactor* GetSchedule(CallbackServerContext* ctx, const v1::GetScheduleRequest* req,
                                   v1::GetScheduleResponse* resp) override {
     absl::StatusOr<v1::WorkflowSchedule> got = scheduler_.Get(req->name());
-    if (got.ok()) *resp->mutable_schedule() = *std::move(got);
-    return Done(ctx, got.status());
+    if (!got.ok()) return Done(ctx, got.status());
+    *resp->mutable_schedule() = *std::move(got);
+    return Done(ctx, absl::OkStatus());
   }
-  ServerUnaryReactor* ListSchedules(CallbackServerContext* ctx,
-                                    const v1::ListSchedulesRequest* req,
+  ServerUnaryReactor* ListSchedules(CallbackServerContext* ctx, const v1::ListSchedulesRequest* req,
                                     v1::ListSchedulesResponse* resp) override {
     absl::StatusOr<std::vector<v1::WorkflowSchedule>> list = scheduler_.List(req->workflow_name());
     if (list.ok()) {

@@ -104,8 +104,7 @@ Scheduler::Scheduler(SqliteDb db, Engine& engine, const Clock& clock, SchedulerO
 absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Open(const std::string& db_path,
                                                            Engine& engine, const Clock& clock,
                                                            SchedulerOptions options) {
-  ASSIGN_OR_RETURN(SqliteDb db,
-                   SqliteDb::Open(db_path, SQLITE_OPEN_FULLMUTEX, absl::Seconds(10)));
+  ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(db_path, SQLITE_OPEN_FULLMUTEX, absl::Seconds(10)));
   RETURN_IF_ERROR(db.Exec(
       "CREATE TABLE IF NOT EXISTS cmig_schedules(name TEXT PRIMARY KEY, data BLOB NOT NULL);"
       "CREATE TABLE IF NOT EXISTS cmig_schedule_runs(execution_id TEXT PRIMARY KEY,"
@@ -113,8 +112,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Open(const std::string& db
       " data BLOB NOT NULL);"
       "CREATE INDEX IF NOT EXISTS cmig_schedule_runs_by_schedule"
       " ON cmig_schedule_runs(schedule_name, scheduled_time);"));
-  auto scheduler = std::unique_ptr<Scheduler>(
-      new Scheduler(std::move(db), engine, clock, options));
+  auto scheduler = std::unique_ptr<Scheduler>(new Scheduler(std::move(db), engine, clock, options));
   RETURN_IF_ERROR(scheduler->Recover());
   if (options.run_thread) scheduler->thread_ = std::thread([s = scheduler.get()] { s->Loop(); });
   return scheduler;
@@ -203,10 +201,10 @@ absl::StatusOr<WorkflowSchedule> Scheduler::Save(WorkflowSchedule schedule) {
     if (schedule.create_time() == 0) schedule.set_create_time(now);
     schedule.set_updated_time(now);
     if (!schedule.paused()) schedule.clear_paused_reason();
-    schedule.set_next_run_time(
-        schedule.paused() ? 0
-                          : NextRun(parsed.cron, parsed.zone, now, schedule.schedule_start_time(),
-                                    schedule.schedule_end_time()));
+    schedule.set_next_run_time(schedule.paused() ? 0
+                                                 : NextRun(parsed.cron, parsed.zone, now,
+                                                           schedule.schedule_start_time(),
+                                                           schedule.schedule_end_time()));
     RETURN_IF_ERROR(WriteRow(Row{schedule}));
   }
   absl::MutexLock lock(&wake_mu_);
@@ -452,8 +450,8 @@ void Scheduler::Loop() {
       const int64_t now = clock_.NowMs();
       for (const Row& r : *rows) {
         if (r.schedule.paused() || r.schedule.next_run_time() == 0) continue;
-        sleep = std::min(sleep, absl::Milliseconds(std::max<int64_t>(
-                                    r.schedule.next_run_time() - now, 0)));
+        sleep = std::min(
+            sleep, absl::Milliseconds(std::max<int64_t>(r.schedule.next_run_time() - now, 0)));
       }
     }
     absl::MutexLock lock(&wake_mu_);

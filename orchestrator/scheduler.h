@@ -53,8 +53,8 @@ class Scheduler {
   // Opens the schedule tables in `db_path`, finishes the runs a stop interrupted (recorded, start
   // not known to have happened: started again under their recorded ids), and starts the thread.
   // `engine` and `clock` must outlive the scheduler.
-  static absl::StatusOr<std::unique_ptr<Scheduler>> Open(const std::string& db_path,
-                                                         Engine& engine, const Clock& clock,
+  static absl::StatusOr<std::unique_ptr<Scheduler>> Open(const std::string& db_path, Engine& engine,
+                                                         const Clock& clock,
                                                          SchedulerOptions options);
   ~Scheduler();  // stops the thread
   Scheduler(const Scheduler&) = delete;

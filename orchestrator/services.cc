@@ -198,12 +198,11 @@ class WatchReactor final : public ServerUnaryReactor {
                                   ctx->deadline() - std::chrono::system_clock::now())
                                   .count();
     const int64_t timeout = std::min<int64_t>(req.timeout_ms(), std::max<int64_t>(remaining, 0));
-    const uint64_t id = engine_.WatchWorkflow(
-        req.workflow_id(), req.seen_stamp(), timeout,
-        [this, resp](absl::StatusOr<int64_t> stamp) {
-          if (stamp.ok()) resp->set_stamp(*stamp);
-          Finish(ToGrpc(stamp.status()));
-        });
+    const uint64_t id = engine_.WatchWorkflow(req.workflow_id(), req.seen_stamp(), timeout,
+                                              [this, resp](absl::StatusOr<int64_t> stamp) {
+                                                if (stamp.ok()) resp->set_stamp(*stamp);
+                                                Finish(ToGrpc(stamp.status()));
+                                              });
     absl::MutexLock lock(&mu_);
     watch_id_ = id;
   }
@@ -234,9 +233,9 @@ class WorkflowWatchImpl final : public cmig::v1::WorkflowWatch::CallbackService 
       return Done(ctx, absl::InvalidArgumentError("WatchWorkflow needs a workflow_id"));
     }
     if (req->timeout_ms() < 0 || req->timeout_ms() > kMaxWatchTimeoutMs) {
-      return Done(ctx, absl::InvalidArgumentError(absl::StrCat(
-                           "timeout_ms must be from 0 to ", kMaxWatchTimeoutMs, ", not ",
-                           req->timeout_ms())));
+      return Done(ctx, absl::InvalidArgumentError(absl::StrCat("timeout_ms must be from 0 to ",
+                                                               kMaxWatchTimeoutMs, ", not ",
+                                                               req->timeout_ms())));
     }
     return new WatchReactor(engine_, ctx, *req, resp);
   }

@@ -52,8 +52,9 @@ void Trim(v1::MigrationReport& r) {
                                               d.referenced_by_size() - kInlineReferrers);
   }
   if (places > 0) {
-    notes.Add(absl::StrCat(places, " more places that use manual dependencies are in the full "
-                                   "report"));
+    notes.Add(absl::StrCat(places,
+                           " more places that use manual dependencies are in the full "
+                           "report"));
   }
   Cap(r.mutable_unresolved(), "unresolved references", &notes);
   Cap(r.mutable_blocking_problems(), "blocking problems", &notes);

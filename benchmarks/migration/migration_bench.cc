@@ -151,7 +151,8 @@ void PrintSteps(const char* side, const Workflow& wf, StepTimes* record = nullpt
     std::printf("  %-9s %-16s %7lld ms  (%d attempt%s)\n", side, it->first.c_str(),
                 static_cast<long long>(it->second.first), it->second.second,
                 it->second.second == 1 ? "" : "s");
-    if (record != nullptr) record->emplace_back(absl::StrCat(side, " ", it->first), it->second.first);
+    if (record != nullptr)
+      record->emplace_back(absl::StrCat(side, " ", it->first), it->second.first);
     by_step.erase(it);
   }
 }
@@ -290,10 +291,10 @@ struct Processes {
     Seed(a, n);
     b_client = ClientTo(b_addr);
     for (const std::string& addr : {a_addr, b_addr}) {
-      workers.push_back(Spawn({CMIG_BINARY_DIR "/worker/migration-worker", "--server=" + addr,
-                               "--threads=2", "--poll_timeout_ms=500", "--poll_interval_ms=10",
-                               "--workflows_dir=" CMIG_SOURCE_DIR "/workflows",
-                               "--log_level=warn"}));
+      workers.push_back(
+          Spawn({CMIG_BINARY_DIR "/worker/migration-worker", "--server=" + addr, "--threads=2",
+                 "--poll_timeout_ms=500", "--poll_interval_ms=10",
+                 "--workflows_dir=" CMIG_SOURCE_DIR "/workflows", "--log_level=warn"}));
     }
     // The workers register the migration workflows at startup, in both environments.
     cmig::testing::WaitFor(
@@ -354,8 +355,7 @@ double RunProcesses(int n, StepTimes* steps) {
   std::printf(
       "  peak RSS: orchestrator A %ld MB, orchestrator B %ld MB, worker A %ld MB, "
       "worker B %ld MB\n",
-      PeakRssMbOf(p.oa), PeakRssMbOf(p.ob), PeakRssMbOf(p.workers[0]),
-      PeakRssMbOf(p.workers[1]));
+      PeakRssMbOf(p.oa), PeakRssMbOf(p.ob), PeakRssMbOf(p.workers[0]), PeakRssMbOf(p.workers[1]));
   PrintSteps("outgoing", out, steps);
   p.PrintIncoming(*id, steps);
   return seconds;

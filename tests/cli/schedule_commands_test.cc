@@ -37,8 +37,7 @@ std::vector<conductor::proto::Workflow> CompletedRuns(client::GrpcOrchestratorCl
 std::vector<std::string> Actions(const conductor::proto::Workflow& migration) {
   std::vector<std::string> out;
   const google::protobuf::Value& report = migration.output().at("report");
-  for (const auto& item :
-       Field(Field(report, "incoming"), "items").list_value().values()) {
+  for (const auto& item : Field(Field(report, "incoming"), "items").list_value().values()) {
     out.push_back(absl::StrCat(Field(item, "name").string_value(), " ",
                                Field(item, "status").string_value()));
   }
@@ -50,19 +49,19 @@ TEST_F(MigrationCommandsTest, AScheduleDueEverySecondPromotesAToBAgainAndAgain) 
   SeedSource();
   StartWorkers();
   AddTargetEnvironment();
-  RunResult created = Cli({"schedule", "create", "every-second", "--cron", "* * * * * *",
-                           "--zone", "Europe/Berlin", "--target", "B", "--workflow",
-                           "order_flow", "--source", "A"});
+  RunResult created =
+      Cli({"schedule", "create", "every-second", "--cron", "* * * * * *", "--zone", "Europe/Berlin",
+           "--target", "B", "--workflow", "order_flow", "--source", "A"});
   ASSERT_EQ(created.exit_code, 0) << created;
   EXPECT_THAT(created.out, HasSubstr("schedule every-second: * * * * * * (Europe/Berlin) -> B"));
 
-  std::vector<conductor::proto::Workflow> runs = CompletedRuns(*a_.client, *a_.ext, "every-second", 3);
+  std::vector<conductor::proto::Workflow> runs =
+      CompletedRuns(*a_.client, *a_.ext, "every-second", 3);
   ASSERT_GE(runs.size(), 3u);
   // Each run is an ordinary migration; the first created everything, the next ones found it
   // unchanged.
   EXPECT_EQ(runs[0].input().at("_startedByScheduler").string_value(), "every-second");
-  EXPECT_THAT(Actions(runs[0]),
-              ::testing::Contains(HasSubstr("order_flow ITEM_ACTION_CREATE")));
+  EXPECT_THAT(Actions(runs[0]), ::testing::Contains(HasSubstr("order_flow ITEM_ACTION_CREATE")));
   for (size_t i = 1; i < 3; ++i) {
     for (const std::string& action : Actions(runs[i])) {
       EXPECT_THAT(action, HasSubstr("ITEM_ACTION_UNCHANGED")) << "run " << i;
@@ -104,16 +103,16 @@ TEST_F(MigrationCommandsTest, ScheduleCreateRefusesWhatCannotWork) {
   RunResult nothing = Cli({"schedule", "create", "s", "--cron", "@daily", "--target", "B"});
   EXPECT_EQ(nothing.exit_code, 2) << nothing;
   EXPECT_THAT(nothing.err, HasSubstr("schedule create selects nothing"));
-  RunResult bad_cron = Cli({"schedule", "create", "s", "--cron", "0 0 2 * *", "--target", "B",
-                            "--workflow", "w"});
+  RunResult bad_cron =
+      Cli({"schedule", "create", "s", "--cron", "0 0 2 * *", "--target", "B", "--workflow", "w"});
   EXPECT_EQ(bad_cron.exit_code, 1) << bad_cron;
   EXPECT_THAT(bad_cron.err, HasSubstr("has 5 fields; it needs six"));
   RunResult bad_zone = Cli({"schedule", "create", "s", "--cron", "@daily", "--zone", "Nowhere/X",
                             "--target", "B", "--workflow", "w"});
   EXPECT_EQ(bad_zone.exit_code, 1) << bad_zone;
   EXPECT_THAT(bad_zone.err, HasSubstr("unknown time zone 'Nowhere/X'"));
-  RunResult no_target = Cli({"schedule", "create", "s", "--cron", "@daily", "--target", "nope",
-                             "--workflow", "w"});
+  RunResult no_target =
+      Cli({"schedule", "create", "s", "--cron", "@daily", "--target", "nope", "--workflow", "w"});
   EXPECT_NE(no_target.exit_code, 0) << no_target;
   EXPECT_THAT(no_target.err, HasSubstr("nope"));
   RunResult list = Cli({"schedule", "list"});

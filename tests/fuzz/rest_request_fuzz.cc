@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "orchestrator/auth.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/engine.h"
@@ -22,7 +23,6 @@
 #include "orchestrator/http_server.h"
 #include "orchestrator/rest_api.h"
 #include "orchestrator/store.h"
-#include "google/protobuf/stubs/logging.h"
 #include "spdlog/spdlog.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -79,10 +79,10 @@ struct Orchestrator {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool protobuf_errors_stop = [] {
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char*, int,
-                                       const std::string&) {
-      if (level >= google::protobuf::LOGLEVEL_ERROR) cmig::fuzz::Violated();
-    });
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel level, const char*, int, const std::string&) {
+          if (level >= google::protobuf::LOGLEVEL_ERROR) cmig::fuzz::Violated();
+        });
     return true;
   }();
   (void)protobuf_errors_stop;

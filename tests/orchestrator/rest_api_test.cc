@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "cmig/v1/extensions.grpc.pb.h"
 #include "conductor/grpc/event_service.grpc.pb.h"
@@ -413,8 +414,8 @@ TEST_F(RestApiTest, TextThatIsNotUtf8IsRefusedNamingWhereItWas) {
   // The refused poll took nothing: the task is still there for a well-formed one.
   Value task = PollOne("step");
   ASSERT_EQ(Field(task, "workflowInstanceId").string_value(), started.body);
-  const std::string log_path = absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(),
-                                            "/log");
+  const std::string log_path =
+      absl::StrCat("/api/tasks/", Field(task, "taskId").string_value(), "/log");
   HttpResult bad_log = rest_->Post(log_path, "half\xff way");
   EXPECT_EQ(bad_log.status, 400);
   EXPECT_EQ(Field(bad_log.Json(), "message").string_value(), "The log line is not valid UTF-8");
@@ -437,13 +438,13 @@ TEST_F(RestApiTest, AWorkflowIsWatchedOverRest) {
   ASSERT_EQ(first.status, 200) << first.body;
   const double stamp = Field(first.Json(), "stamp").number_value();
   EXPECT_GT(stamp, 0);
-  HttpResult same = rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp),
-                                            "&timeout=20"));
+  HttpResult same =
+      rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp), "&timeout=20"));
   EXPECT_EQ(Field(same.Json(), "stamp").number_value(), stamp);  // nothing changed
 
   Value task = PollOne("step");  // a change: the task is IN_PROGRESS
-  HttpResult changed = rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp),
-                                               "&timeout=60000"));
+  HttpResult changed =
+      rest_->Get(absl::StrCat(watch, "?seen=", absl::StrFormat("%.0f", stamp), "&timeout=60000"));
   ASSERT_EQ(changed.status, 200) << changed.body;
   EXPECT_GT(Field(changed.Json(), "stamp").number_value(), stamp);
 
@@ -499,6 +500,12 @@ class ManualClock final : public Clock {
 
 TEST_F(RestApiTest, ATaskThatTimesOutIsRetriedAndShownOverRest) {
   ManualClock clock;
+  // The server reads the clock on its threads (timers, scheduler) until it stops: it stops
+  // before the clock goes.
+  absl::Cleanup stop_first = [this] {
+    rest_.reset();
+    server_.reset();
+  };
   grpc_.reset();
   server_.reset();
   options_.clock = &clock;

@@ -27,15 +27,17 @@ TEST_F(RestApiTest, SchedulesAreServedAsConductorsSchedulerServesThem) {
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(Field(Field(got.Json(), "startWorkflowRequest"), "name").string_value(), "report_wf");
   EXPECT_EQ(Field(got.Json(), "description").string_value(), "the morning report");
-  EXPECT_EQ(rest_->Get("/api/scheduler/schedules?workflowName=report_wf").Json()
-                .list_value().values_size(),
+  EXPECT_EQ(rest_->Get("/api/scheduler/schedules?workflowName=report_wf")
+                .Json()
+                .list_value()
+                .values_size(),
             1);
-  EXPECT_EQ(rest_->Get("/api/scheduler/schedules?workflowName=other").Json()
-                .list_value().values_size(),
-            0);
+  EXPECT_EQ(
+      rest_->Get("/api/scheduler/schedules?workflowName=other").Json().list_value().values_size(),
+      0);
 
-  HttpResult next = rest_->Get(
-      "/api/scheduler/nextFewSchedules?cronExpression=0%200%202%20*%20*%20*&limit=9");
+  HttpResult next =
+      rest_->Get("/api/scheduler/nextFewSchedules?cronExpression=0%200%202%20*%20*%20*&limit=9");
   ASSERT_EQ(next.status, 200) << next.body;
   const Value next_times = next.Json();
   ASSERT_EQ(next_times.list_value().values_size(), 5);  // at most five, as Conductor
@@ -92,13 +94,15 @@ TEST_F(RestApiTest, SchedulesAreServedAsConductorsSchedulerServesThem) {
 
 TEST_F(RestApiTest, AScheduleDueEverySecondStartsItsWorkflow) {
   DefineOneTaskWorkflow("tick");
-  ASSERT_EQ(rest_->Post("/api/scheduler/schedules", R"({"name":"every_second",
-      "cronExpression":"* * * * * *","startWorkflowRequest":{"name":"tick_wf"}})").status,
+  ASSERT_EQ(rest_
+                ->Post("/api/scheduler/schedules", R"({"name":"every_second",
+      "cronExpression":"* * * * * *","startWorkflowRequest":{"name":"tick_wf"}})")
+                .status,
             200);
   Value first;
   ASSERT_TRUE(WaitFor([&] {
-    HttpResult found = rest_->Get(
-        "/api/scheduler/search/executions?query=scheduleName%20IN%20(every_second)");
+    HttpResult found =
+        rest_->Get("/api/scheduler/search/executions?query=scheduleName%20IN%20(every_second)");
     if (found.status != 200) return false;
     const Value body = found.Json();
     const Value& results = Field(body, "results");
@@ -109,10 +113,10 @@ TEST_F(RestApiTest, AScheduleDueEverySecondStartsItsWorkflow) {
   }));
   EXPECT_EQ(Field(first, "state").string_value(), "EXECUTED");
   EXPECT_EQ(Field(first, "workflowName").string_value(), "tick_wf");
-  HttpResult wf = rest_->Get(absl::StrCat("/api/workflow/", Field(first, "workflowId").string_value()));
+  HttpResult wf =
+      rest_->Get(absl::StrCat("/api/workflow/", Field(first, "workflowId").string_value()));
   ASSERT_EQ(wf.status, 200) << wf.body;
-  EXPECT_EQ(Field(Field(wf.Json(), "input"), "_startedByScheduler").string_value(),
-            "every_second");
+  EXPECT_EQ(Field(Field(wf.Json(), "input"), "_startedByScheduler").string_value(), "every_second");
   EXPECT_EQ(Field(Field(wf.Json(), "input"), "_scheduledTime").number_value(),
             Field(first, "scheduledTime").number_value());
   EXPECT_EQ(rest_->Get("/api/scheduler/search/executions?query=status%20=%20x").status, 400);

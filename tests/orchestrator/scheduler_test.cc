@@ -77,8 +77,8 @@ class SchedulerTest : public ::testing::Test {
     OpenScheduler();
   }
   void OpenScheduler() {
-    ASSERT_OK_AND_ASSIGN(scheduler_, Scheduler::Open(dir_ + "/o.db", *engine_, clock_,
-                                                     {.run_thread = false}));
+    ASSERT_OK_AND_ASSIGN(scheduler_,
+                         Scheduler::Open(dir_ + "/o.db", *engine_, clock_, {.run_thread = false}));
   }
   void CloseAll() {
     scheduler_.reset();
@@ -221,10 +221,9 @@ TEST_F(SchedulerTest, AfterAStopCatchUpMakesEveryMissedRunAndOtherwiseOnlyTheLat
   clock_.Set(Berlin(2027, 3, 26, 17, 30));
   OpenAll();
   ASSERT_OK(scheduler_->RunDue().status());
-  EXPECT_THAT(RunTimes("catch_up"),
-              ElementsAre("2027-03-26 13:00+01:00", "2027-03-26 14:00+01:00",
-                          "2027-03-26 15:00+01:00", "2027-03-26 16:00+01:00",
-                          "2027-03-26 17:00+01:00"));
+  EXPECT_THAT(RunTimes("catch_up"), ElementsAre("2027-03-26 13:00+01:00", "2027-03-26 14:00+01:00",
+                                                "2027-03-26 15:00+01:00", "2027-03-26 16:00+01:00",
+                                                "2027-03-26 17:00+01:00"));
   // One run, late, for the first missed instant; then on from now.
   EXPECT_THAT(RunTimes("no_catch_up"), ElementsAre("2027-03-26 13:00+01:00"));
   ASSERT_OK_AND_ASSIGN(WorkflowSchedule after, scheduler_->Get("no_catch_up"));
@@ -297,10 +296,11 @@ TEST_F(SchedulerTest, ARestartBetweenRecordingARunAndStartingItNeitherLosesNorRe
     ASSERT_OK_AND_ASSIGN(SqliteDb db, SqliteDb::Open(dir_ + "/o.db", 0, absl::Seconds(5)));
     for (ScheduleExecution run : {started, not_started}) {
       run.set_state("POLLED");
-      ASSERT_OK_AND_ASSIGN(SqliteStatement s,
-                           SqliteStatement::Prepare(
-                               db.get(), "UPDATE cmig_schedule_runs SET state = ?, data = ?"
-                                         " WHERE execution_id = ?"));
+      ASSERT_OK_AND_ASSIGN(
+          SqliteStatement s,
+          SqliteStatement::Prepare(db.get(),
+                                   "UPDATE cmig_schedule_runs SET state = ?, data = ?"
+                                   " WHERE execution_id = ?"));
       s.BindText(1, run.state());
       s.BindBlob(2, run.SerializeAsString());
       s.BindText(3, run.execution_id());

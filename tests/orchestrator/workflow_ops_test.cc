@@ -78,9 +78,8 @@ TEST_F(WorkflowOpsTest, AWatchIsAnsweredWhenTheWorkflowChanges) {
     req.set_seen_stamp(seen);
     req.set_timeout_ms(timeout_ms);
     cmig::v1::WatchWorkflowResponse resp;
-    absl::Status s = FromGrpc(watch->WatchWorkflow(client().Ctx(absl::Seconds(70)).get(), req,
-                                                   &resp),
-                              "WatchWorkflow");
+    absl::Status s = FromGrpc(
+        watch->WatchWorkflow(client().Ctx(absl::Seconds(70)).get(), req, &resp), "WatchWorkflow");
     if (!s.ok()) return s;
     return resp.stamp();
   };

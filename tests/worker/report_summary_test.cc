@@ -18,7 +18,8 @@ v1::MigrationReport Large(int n) {
     v1::Dependency* d = r.add_manual_dependencies();
     d->set_name(absl::StrCat("task_", i));
     if (i == 0) {  // SUB_WORKFLOW, used by every workflow
-      for (int k = 0; k < n; ++k) d->add_referenced_by()->set_workflow_name(absl::StrCat("flow_", k));
+      for (int k = 0; k < n; ++k)
+        d->add_referenced_by()->set_workflow_name(absl::StrCat("flow_", k));
     }
     v1::VersionMapping* same = r.add_version_mapping();
     same->set_name(absl::StrCat("flow_", i));
