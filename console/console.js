@@ -701,6 +701,79 @@ async function showEnvironments() {
   }
 }
 
+// --- Schedules: what runs when, and how the latest runs went. ---
+
+async function showSchedules() {
+  const schedules = await api('GET', '/api/scheduler/schedules');
+  const body = document.querySelector('#schedules-table tbody');
+  body.replaceChildren();
+  for (const s of schedules || []) {
+    const request = s.startWorkflowRequest || {};
+    const row = document.createElement('tr');
+    cell(row, s.name);
+    cell(row, s.cronExpression);
+    cell(row, s.zoneId || 'UTC');
+    cell(row, request.name);
+    cell(row, (request.input || {}).targetEnvironment);
+    cell(row, s.nextRunTime ? when(s.nextRunTime) : '');
+    cell(row, s.paused ? `paused${s.pausedReason ? `: ${s.pausedReason}` : ''}` : 'active',
+         s.paused ? 'status-PAUSED' : 'status-RUNNING');
+    const actions = document.createElement('td');
+    const toggle = document.createElement('button');
+    toggle.type = 'button';
+    toggle.textContent = `${s.paused ? 'Resume' : 'Pause'} ${s.name}`;
+    toggle.addEventListener('click', () => run(async () => {
+      const action = s.paused ? 'resume' : 'pause?reason=paused%20from%20the%20console';
+      await api('PUT', `/api/scheduler/schedules/${encodeURIComponent(s.name)}/${action}`);
+      show(`${s.paused ? 'Resumed' : 'Paused'} schedule ${s.name}.`);
+      await showSchedules();
+    }));
+    actions.appendChild(toggle);
+    row.appendChild(actions);
+    body.appendChild(row);
+  }
+  if (!body.children.length) {
+    const row = document.createElement('tr');
+    cell(row, 'No schedules yet').colSpan = 8;
+    body.appendChild(row);
+  }
+  const params = new URLSearchParams({ start: '0', size: '50' });
+  const found = await api('GET', `/api/scheduler/search/executions?${params}`);
+  const runs = document.querySelector('#schedule-runs-table tbody');
+  runs.replaceChildren();
+  for (const r of (found && found.results) || []) {
+    const row = document.createElement('tr');
+    cell(row, r.scheduleName);
+    cell(row, when(r.scheduledTime));
+    cell(row, when(r.executionTime));
+    cell(row, r.state, `status-${r.state === 'EXECUTED' ? 'COMPLETED' : r.state}`);
+    const migration = document.createElement('td');
+    if (r.workflowId && r.workflowName === 'outgoing_migration_request') {
+      const link = document.createElement('a');
+      link.href = `#/migration/${encodeURIComponent(r.workflowId)}`;
+      link.textContent = r.workflowId;
+      migration.appendChild(link);
+    } else {
+      migration.textContent = r.workflowId || '-';
+    }
+    row.appendChild(migration);
+    cell(row, r.reason);
+    runs.appendChild(row);
+  }
+  if (!runs.children.length) {
+    const row = document.createElement('tr');
+    cell(row, 'No runs yet').colSpan = 6;
+    runs.appendChild(row);
+  }
+  // Looked at again every two seconds while shown, as runs come.
+  clearTimeout(schedulesTimer);
+  schedulesTimer = setTimeout(() => {
+    if (!document.getElementById('schedules').hidden) run(showSchedules);
+  }, 2000);
+}
+
+let schedulesTimer = 0;
+
 async function showSecrets() {
   const names = await api('GET', '/api/secrets');
   const list = document.getElementById('secrets-list');
@@ -752,7 +825,8 @@ const SECTIONS = { '#/migrations': ['migrations', showMigrations],
                      await showEnvironments();
                      await showSecrets();
                    }],
-                   '#/packages': ['packages', async () => {}] };
+                   '#/packages': ['packages', async () => {}],
+                   '#/schedules': ['schedules', showSchedules] };
 
 async function run(work) {
   try {
@@ -778,7 +852,8 @@ function route() {
     const workflowId = decodeURIComponent(location.hash.slice(prefix.length));
     [id, load] = ['migration', () => showMigration(workflowId)];
   }
-  for (const other of ['migrations', 'new', 'environments', 'packages', 'migration']) {
+  for (const other of ['migrations', 'new', 'environments', 'packages', 'schedules',
+                       'migration']) {
     document.getElementById(other).hidden = !signedIn || other !== id;
   }
   for (const [other] of Object.values(SECTIONS)) {

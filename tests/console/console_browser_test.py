@@ -444,9 +444,45 @@ def main():
             base, 'GET', f'/api/workflow/{applied_id}?includeTasks=false')[1]['output']['packageDigest']
         wait.until(lambda d: d.find_element(
             By.XPATH, f"//tr[td/a[text()='{applied_id}']]/td[7]").get_attribute('title') == digest)
+        # A schedule due every second, made over Conductor's scheduler API: the Schedules page
+        # lists it and its runs, and pauses it.
+        rest(base, 'POST', '/api/metadata/taskdefs',
+             [{'name': 'beat', 'retryCount': 0, 'timeoutSeconds': 60,
+               'responseTimeoutSeconds': 30}])
+        rest(base, 'POST', '/api/metadata/workflow',
+             {'name': 'heartbeat_flow', 'version': 1, 'schemaVersion': 2,
+              'tasks': [{'name': 'beat', 'taskReferenceName': 'beat', 'type': 'SIMPLE'}]})
+        rest(base, 'POST', '/api/scheduler/schedules',
+             {'name': 'heartbeat', 'cronExpression': '* * * * * *', 'zoneId': 'Europe/Berlin',
+              'startWorkflowRequest': {'name': 'heartbeat_flow'}})
+        driver.find_element(By.ID, 'nav-schedules').click()
+        wait.until(ec.visibility_of_element_located(
+            (By.XPATH, "//table[@id='schedules-table']//tr[td[1][text()='heartbeat']]"
+                       "[td[3][text()='Europe/Berlin']][td[7][text()='active']]")))
+
+        def a_run_shown(d):  # the page looks again every two seconds
+            rows = d.find_elements(
+                By.XPATH, "//table[@id='schedule-runs-table']//tr[td[1][text()='heartbeat']]"
+                          "[td[4][text()='EXECUTED']]")
+            return len(rows) > 0
+        wait.until(a_run_shown, 'the Schedules page shows a run of heartbeat')
+        def pause_clicked(d):  # the table may be redrawn between finding and clicking
+            try:
+                d.find_element(By.XPATH, "//button[text()='Pause heartbeat']").click()
+                return True
+            except StaleElementReferenceException:
+                return False
+        wait.until(pause_clicked)
+        wait.until(ec.visibility_of_element_located(
+            (By.XPATH, "//table[@id='schedules-table']//tr[td[1][text()='heartbeat']]"
+                       "[td[7][text()='paused: paused from the console']]")))
+        schedule = rest(base, 'GET', '/api/scheduler/schedules/heartbeat')[1]
+        assert schedule['paused'] and schedule['nextRunTime'] == 0, schedule
+        driver.save_screenshot(os.path.join(SHOTS, '12b-schedules.png'))
+
         driver.set_window_size(640, 900)
         for page in ('#/migrations', f'#/migration/{failed_id}', '#/new', '#/environments',
-                     '#/packages'):
+                     '#/packages', '#/schedules'):
             driver.get(f'{base}/console/{page}')
             wait.until(lambda d: d.execute_script(
                 "return [...document.querySelectorAll('main > section')].some(s => !s.hidden)"))
