@@ -22,6 +22,7 @@
 #include "orchestrator/extensions.h"
 #include "orchestrator/http_server.h"
 #include "orchestrator/rest_api.h"
+#include "orchestrator/scheduler.h"
 #include "orchestrator/store.h"
 #include "spdlog/spdlog.h"
 #include "tests/fuzz/fuzz_input.h"
@@ -43,7 +44,11 @@ struct Orchestrator {
     Current() = dir;
     store = *Store::Open(dir + "/o.db");
     engine = *Engine::Create(*store, clock, /*system_clock=*/true);
+    // Schedules are kept, listed and previewed; none runs (no thread), so no input starts
+    // workflows on its own later.
+    scheduler = *Scheduler::Open(dir + "/o.db", *engine, clock, {.run_thread = false});
     RestOptions options;
+    options.scheduler = scheduler.get();
     options.extensions = *ExtensionStore::Open(dir + "/o.db");
     options.max_package_bytes = int64_t{1} << 20;
     options.wait_limit_ms = 0;  // an empty poll or a watch is answered at once, not after a wait
@@ -51,6 +56,7 @@ struct Orchestrator {
   }
   ~Orchestrator() {
     handler = nullptr;  // holds the extension store
+    scheduler.reset();
     engine.reset();
     store.reset();
     std::filesystem::remove_all(dir);
@@ -71,6 +77,7 @@ struct Orchestrator {
   SystemClock clock;
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<Scheduler> scheduler;
   Authenticator auth;  // no tokens: every request is let in, as with authentication off
   HttpHandler handler;
 };
