@@ -104,6 +104,22 @@ absl::Status Plain(const Field& f, absl::string_view text, std::bitset<N>& set) 
   return absl::OkStatus();
 }
 
+// An IANA zone name ("Europe/Berlin", "Etc/GMT+5", "UTC"): letters, digits, '_', '-', '+'
+// in '/'-separated parts. Nothing else reaches the zone loader, which reads a name starting with
+// '/' as a path (a device or a pipe would stall the request).
+bool IsZoneName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (absl::string_view part : absl::StrSplit(name, '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+    for (char c : part) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '+') {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 int WeekdayOf(absl::CivilDay day) {  // 0 = Sunday
   return (static_cast<int>(absl::GetWeekday(day)) + 1) % 7;
 }
@@ -119,6 +135,18 @@ bool IsWeekday(absl::CivilDay day) {
 }
 
 }  // namespace
+
+absl::StatusOr<absl::TimeZone> LoadZone(const std::string& zone_id) {
+  absl::TimeZone zone;
+  if (!zone_id.empty() && !IsZoneName(zone_id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", zone_id, "' is not a time zone name (such as Europe/Berlin or UTC)"));
+  }
+  if (!absl::LoadTimeZone(zone_id.empty() ? "UTC" : zone_id, &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown time zone '", zone_id, "'"));
+  }
+  return zone;
+}
 
 absl::StatusOr<CronExpression> CronExpression::Parse(absl::string_view text) {
   const absl::string_view given = absl::StripAsciiWhitespace(text);

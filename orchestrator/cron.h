@@ -31,6 +31,10 @@
 
 namespace cmig::orchestrator {
 
+// The time zone `zone_id` names ("Europe/Berlin"; empty = UTC). InvalidArgument for what is not
+// a zone name (a path is never read) or names no zone this machine knows.
+absl::StatusOr<absl::TimeZone> LoadZone(const std::string& zone_id);
+
 class CronExpression {
  public:
   // InvalidArgument naming the field and the part of it that is wrong.

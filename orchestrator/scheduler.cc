@@ -37,14 +37,6 @@ absl::Status NotFound(const std::string& name) {
   return absl::NotFoundError(absl::StrCat("Schedule '", name, "' not found"));
 }
 
-absl::StatusOr<absl::TimeZone> ZoneOf(const std::string& zone_id) {
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(zone_id.empty() ? "UTC" : zone_id, &zone)) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown time zone '", zone_id, "'"));
-  }
-  return zone;
-}
-
 // The first run of `cron` in `zone` after `after_ms` within [start_ms, end_ms] (0 = unbounded);
 // 0 when there is none. A run due exactly at a bound happens.
 int64_t NextRun(const CronExpression& cron, const absl::TimeZone& zone, int64_t after_ms,
@@ -72,7 +64,7 @@ absl::StatusOr<Parsed> Parse(const WorkflowSchedule& s) {
     return absl::InvalidArgumentError(
         absl::StrCat("schedule '", s.name(), "': ", cron.status().message()));
   }
-  absl::StatusOr<absl::TimeZone> zone = ZoneOf(s.zone_id());
+  absl::StatusOr<absl::TimeZone> zone = LoadZone(s.zone_id());
   if (!zone.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("schedule '", s.name(), "': ", zone.status().message()));
@@ -282,7 +274,7 @@ absl::StatusOr<std::vector<int64_t>> Scheduler::NextRunTimes(const std::string& 
                                                              int64_t start_ms, int64_t end_ms,
                                                              int limit) const {
   ASSIGN_OR_RETURN(CronExpression parsed, CronExpression::Parse(cron));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, ZoneOf(zone_id));
+  ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(zone_id));
   std::vector<int64_t> out;
   int64_t after = clock_.NowMs();
   for (int i = 0; i < std::min(limit, 5); ++i) {

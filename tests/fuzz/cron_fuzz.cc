@@ -17,8 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!absl::IsInvalidArgument(cron.status())) cmig::fuzz::Violated();
     return 0;
   }
-  absl::TimeZone zone = absl::UTCTimeZone();
-  if (zone_name.size() < 64) absl::LoadTimeZone(std::string(zone_name), &zone);
+  absl::StatusOr<absl::TimeZone> loaded = cmig::orchestrator::LoadZone(std::string(zone_name));
+  if (!loaded.ok() && !absl::IsInvalidArgument(loaded.status())) cmig::fuzz::Violated();
+  const absl::TimeZone zone = loaded.ok() ? *loaded : absl::UTCTimeZone();
   absl::Time after = absl::FromUnixSeconds(1'790'000'000);  // 2026-09
   for (int i = 0; i < 3; ++i) {
     std::optional<absl::Time> next = cron->Next(after, zone);

@@ -158,6 +158,11 @@ TEST_F(SchedulerTest, SchedulesAreCheckedSavedAndListed) {
   WorkflowSchedule zone = Schedule("bad", "@daily");
   zone.set_zone_id("Mars/Olympus");
   EXPECT_EQ(error(zone), "schedule 'bad': unknown time zone 'Mars/Olympus'");
+  // A zone name is never read as a path: a device or pipe would stall the call.
+  for (const char* path : {"/dev/stdin", "../../../dev/zero", "Europe/../../etc/passwd"}) {
+    zone.set_zone_id(path);
+    EXPECT_THAT(error(zone), HasSubstr("is not a time zone name")) << path;
+  }
   WorkflowSchedule nothing = Schedule("bad", "@daily");
   nothing.clear_start_workflow_request();
   EXPECT_EQ(error(nothing), "schedule 'bad' needs a startWorkflowRequest naming a workflow");
