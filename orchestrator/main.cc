@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/malloc_arenas.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 
@@ -82,6 +83,7 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cmig::LimitMallocArenas(1);
   absl::SetProgramUsageMessage(
       "Serves an embedded Conductor orchestrator (gRPC and REST) over a SQLite file.");
   absl::FlagsUsageConfig usage;
