@@ -69,6 +69,70 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
           ListOf(list, [](const v1::WorkflowSchedule& s) { return MessageToConductorValue(s); }));
     }
   }));
+  // conductor-oss's search: workflowName exact, scheduleName a case-insensitive part of the
+  // name, paused exact; by name, a page at a time.
+  routes.push_back(
+      R("GET", "/api/scheduler/schedules/search", [scheduler](Engine&, const CallPtr& call) {
+        int64_t start = 0, size = 100;
+        if (!Take(call, call->QueryInt("start", 0), &start) ||
+            !Take(call, call->QueryInt("size", 100), &size)) {
+          return;
+        }
+        std::optional<bool> paused;
+        if (std::optional<std::string> p = call->Query("paused"); p && !p->empty()) {
+          if (*p != "true" && *p != "false") {
+            call->Error(absl::InvalidArgumentError(
+                absl::StrCat("paused must be true or false, not '", *p, "'")));
+            return;
+          }
+          paused = *p == "true";
+        }
+        std::vector<v1::WorkflowSchedule> list;
+        if (!Take(call, scheduler->List(call->Query("workflowName").value_or("")), &list)) return;
+        const std::string part = absl::AsciiStrToLower(call->Query("scheduleName").value_or(""));
+        std::vector<v1::WorkflowSchedule> found;
+        for (v1::WorkflowSchedule& s : list) {
+          if (paused && s.paused() != *paused) continue;
+          if (!part.empty() && !absl::StrContains(absl::AsciiStrToLower(s.name()), part)) continue;
+          found.push_back(std::move(s));
+        }
+        const int64_t total = static_cast<int64_t>(found.size());
+        const int64_t from = std::clamp<int64_t>(start, 0, total);
+        const int64_t to = std::clamp<int64_t>(from + std::max<int64_t>(size, 0), from, total);
+        std::vector<v1::WorkflowSchedule> page(found.begin() + from, found.begin() + to);
+        call->Json(SearchResult(total, ListOf(page, [](const v1::WorkflowSchedule& s) {
+                                  return MessageToConductorValue(s);
+                                })));
+      }));
+  // Bulk pause and resume: a JSON list of names; each name's outcome in Conductor's
+  // BulkResponse, the call itself 200.
+  for (const bool pause : {true, false}) {
+    routes.push_back(
+        R("PUT", pause ? "/api/scheduler/bulk/pause" : "/api/scheduler/bulk/resume",
+          [scheduler, pause](Engine&, const CallPtr& call) {
+            Value body;
+            if (!Take(call, call->Body(), &body)) return;
+            if (!body.has_list_value()) {
+              call->Error(
+                  absl::InvalidArgumentError("the body must be a JSON list of schedule names"));
+              return;
+            }
+            Value out;
+            auto& f = *out.mutable_struct_value()->mutable_fields();
+            auto* ok = f["bulkSuccessfulResults"].mutable_list_value();
+            auto* failed = f["bulkErrorResults"].mutable_struct_value();
+            for (const Value& v : body.list_value().values()) {
+              const std::string name = v.string_value();
+              const absl::Status s = pause ? scheduler->Pause(name, "") : scheduler->Resume(name);
+              if (s.ok()) {
+                ok->add_values()->set_string_value(name);
+              } else {
+                (*failed->mutable_fields())[name].set_string_value(std::string(s.message()));
+              }
+            }
+            call->Json(out);
+          }));
+  }
   routes.push_back(
       R("GET", "/api/scheduler/schedules/{}", [scheduler](Engine&, const CallPtr& call) {
         v1::WorkflowSchedule s;

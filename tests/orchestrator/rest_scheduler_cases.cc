@@ -86,6 +86,36 @@ TEST_F(RestApiTest, SchedulesAreServedAsConductorsSchedulerServesThem) {
   EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(refused.error_message(), "schedule 'no_cron' needs a cronExpression");
 
+  // conductor-oss's search and bulk pause/resume.
+  ASSERT_EQ(rest_
+                ->Post("/api/scheduler/schedules", R"({"name":"Weekly_Audit",
+      "cronExpression":"@weekly","startWorkflowRequest":{"name":"audit_wf"}})")
+                .status,
+            200);
+  const Value by_part = rest_->Get("/api/scheduler/schedules/search?scheduleName=AUDIT").Json();
+  EXPECT_EQ(Field(by_part, "totalHits").number_value(), 1);
+  EXPECT_EQ(Field(Field(by_part, "results").list_value().values(0), "name").string_value(),
+            "Weekly_Audit");
+  const Value all = rest_->Get("/api/scheduler/schedules/search?start=1&size=5").Json();
+  EXPECT_EQ(Field(all, "totalHits").number_value(), 2);
+  ASSERT_EQ(Field(all, "results").list_value().values_size(), 1);  // the second, by name
+  EXPECT_EQ(Field(Field(all, "results").list_value().values(0), "name").string_value(),
+            "daily_report");
+  HttpResult bulk = rest_->Put("/api/scheduler/bulk/pause", R"(["Weekly_Audit","ghost"])");
+  ASSERT_EQ(bulk.status, 200) << bulk.body;
+  const Value outcome = bulk.Json();
+  EXPECT_EQ(Field(outcome, "bulkSuccessfulResults").list_value().values(0).string_value(),
+            "Weekly_Audit");
+  EXPECT_EQ(Field(Field(outcome, "bulkErrorResults"), "ghost").string_value(),
+            "Schedule 'ghost' not found");
+  const Value paused_ones = rest_->Get("/api/scheduler/schedules/search?paused=true").Json();
+  EXPECT_EQ(Field(paused_ones, "totalHits").number_value(), 1);
+  EXPECT_EQ(rest_->Get("/api/scheduler/schedules/search?paused=maybe").status, 400);
+  EXPECT_EQ(rest_->Put("/api/scheduler/bulk/resume", R"(["Weekly_Audit"])").status, 200);
+  EXPECT_FALSE(
+      Field(rest_->Get("/api/scheduler/schedules/Weekly_Audit").Json(), "paused").bool_value());
+  EXPECT_EQ(rest_->Put("/api/scheduler/bulk/pause", R"({"name":"x"})").status, 400);
+
   EXPECT_EQ(rest_->Delete("/api/scheduler/schedules/daily_report").status, 200);
   EXPECT_EQ(rest_->Get("/api/scheduler/schedules/daily_report").status, 404);
   EXPECT_EQ(schedules->GetSchedule(grpc_->Ctx().get(), get, &over_grpc).error_code(),
