@@ -122,7 +122,7 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
             auto* ok = f["bulkSuccessfulResults"].mutable_list_value();
             auto* failed = f["bulkErrorResults"].mutable_struct_value();
             for (const Value& v : body.list_value().values()) {
-              const std::string name = v.string_value();
+              const std::string& name = v.string_value();
               const absl::Status s = pause ? scheduler->Pause(name, "") : scheduler->Resume(name);
               if (s.ok()) {
                 ok->add_values()->set_string_value(name);
