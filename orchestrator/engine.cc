@@ -69,7 +69,7 @@ void Engine::Shutdown() {
   if (script_thread_.joinable()) script_thread_.join();
 }
 
-std::string Engine::NewId() {
+std::string NewUuid() {
   thread_local absl::BitGen gen;
   uint64_t hi = absl::Uniform<uint64_t>(gen);
   uint64_t lo = absl::Uniform<uint64_t>(gen);
@@ -319,14 +319,14 @@ absl::Status Engine::DecideOneLocked(WorkflowState& ws, Txn& txn, DecideMode mod
     if (retry) {
       retry = false;
       d = orchestrator::RetryWorkflow(
-          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now, DecideOptionsFor(ws));
+          ws.wf, TaskDefLookupLocked(), [] { return NewUuid(); }, now, DecideOptionsFor(ws));
       if (!d.ok()) {
         retry_error = d.status();
         break;
       }
     } else {
       d = Decide(
-          ws.wf, TaskDefLookupLocked(), [this] { return NewId(); }, now, DecideOptionsFor(ws));
+          ws.wf, TaskDefLookupLocked(), [] { return NewUuid(); }, now, DecideOptionsFor(ws));
     }
     if (!d.ok()) {
       ws.wf.set_status(Workflow::FAILED);
@@ -433,7 +433,7 @@ absl::StatusOr<std::string> Engine::StartWorkflowLocked(
   int64_t now = clock_.NowMs();
   auto ws = std::make_unique<WorkflowState>();
   Workflow& wf = ws->wf;
-  std::string id = workflow_id.empty() ? NewId() : workflow_id;
+  std::string id = workflow_id.empty() ? NewUuid() : workflow_id;
   wf.set_workflow_id(id);
   wf.set_status(Workflow::RUNNING);
   *wf.mutable_workflow_definition() = std::move(def);

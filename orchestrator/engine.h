@@ -67,6 +67,9 @@ struct EngineLimits {
   absl::Duration script_time_limit = kScriptTimeLimit;
 };
 
+// A random RFC 4122 version-4 id, the form of every workflow and task id. Thread-safe.
+std::string NewUuid();
+
 class Engine {
  public:
   // How the script thread runs an INLINE task's script: RunInlineTask under
@@ -307,7 +310,6 @@ class Engine {
   // ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_), so their bodies are checked), then submits its
   // transaction; answers `done` with `body`'s error if it fails.
   void Mutate(Done done, absl::FunctionRef<absl::Status(Txn&)> body);
-  std::string NewId();
   const conductor::proto::TaskDef* TaskDefLocked(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // A lookup valid while mu_ stays held.

@@ -1,6 +1,7 @@
 // Conductor's scheduler paths (/api/scheduler/...), as conductor-oss's scheduler module serves
 // them, over the orchestrator's Scheduler (scheduler.h).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,16 @@
 
 namespace cmig::orchestrator::rest {
 namespace {
+
+// Items [start, start + size) of `all`, clamped to it.
+template <typename T>
+std::vector<T> PageOf(std::vector<T> all, int64_t start, int64_t size) {
+  const int64_t total = static_cast<int64_t>(all.size());
+  const int64_t from = std::clamp<int64_t>(start, 0, total);
+  const int64_t to = std::clamp<int64_t>(from + std::max<int64_t>(size, 0), from, total);
+  return std::vector<T>(std::make_move_iterator(all.begin() + from),
+                        std::make_move_iterator(all.begin() + to));
+}
 
 // The schedule names a search query selects: "scheduleName IN (a,b)" or "scheduleName = a";
 // every schedule when there is no such clause. InvalidArgument for other clauses.
@@ -97,9 +108,7 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
           found.push_back(std::move(s));
         }
         const int64_t total = static_cast<int64_t>(found.size());
-        const int64_t from = std::clamp<int64_t>(start, 0, total);
-        const int64_t to = std::clamp<int64_t>(from + std::max<int64_t>(size, 0), from, total);
-        std::vector<v1::WorkflowSchedule> page(found.begin() + from, found.begin() + to);
+        std::vector<v1::WorkflowSchedule> page = PageOf(std::move(found), start, size);
         call->Json(SearchResult(total, ListOf(page, [](const v1::WorkflowSchedule& s) {
                                   return MessageToConductorValue(s);
                                 })));
@@ -195,9 +204,7 @@ void AddRoutes(Scheduler* scheduler, std::vector<Route>& routes) {
           return a.scheduled_time() > b.scheduled_time();
         });
         const int64_t total = static_cast<int64_t>(found.size());
-        const int64_t from = std::clamp<int64_t>(start, 0, total);
-        const int64_t to = std::clamp<int64_t>(from + std::max<int64_t>(size, 0), from, total);
-        std::vector<v1::ScheduleExecution> page(found.begin() + from, found.begin() + to);
+        std::vector<v1::ScheduleExecution> page = PageOf(std::move(found), start, size);
         call->Json(SearchResult(total, ListOf(page, [](const v1::ScheduleExecution& r) {
                                   return MessageToConductorValue(r);
                                 })));

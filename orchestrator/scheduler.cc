@@ -4,9 +4,7 @@
 #include <optional>
 #include <utility>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
@@ -24,14 +22,6 @@ constexpr char kPolled[] = "POLLED";
 constexpr char kExecuted[] = "EXECUTED";
 constexpr char kFailed[] = "FAILED";
 constexpr char kSkipped[] = "SKIPPED";
-
-std::string NewUuid() {
-  thread_local absl::BitGen gen;
-  const uint64_t hi = (absl::Uniform<uint64_t>(gen) & 0xFFFFFFFFFFFF0FFFULL) | 0x4000ULL;
-  const uint64_t lo = (absl::Uniform<uint64_t>(gen) & 0x3FFFFFFFFFFFFFFFULL) | (1ULL << 63);
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
-                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
-}
 
 absl::Status NotFound(const std::string& name) {
   return absl::NotFoundError(absl::StrCat("Schedule '", name, "' not found"));
