@@ -121,13 +121,17 @@ std::vector<Command> BuildCommands() {
           "(every workflow that depends on it) and the rest migrates; the report says why, "
           "item by item. Event handlers listening on the events the selected workflows publish "
           "on Conductor's queue come along, and so do the workflows a handler starts; "
-          "--event-handler and --all-event-handlers select handlers themselves. A conflict or "
+          "--event-handler and --all-event-handlers select handlers themselves. The workflow "
+          "schedules that start a migrated workflow come along too, and so does the workflow a "
+          "schedule starts (--schedule, --all-schedules); a schedule whose workflow, or a "
+          "secret that workflow reads, the target lacks is created paused, saying why. A "
+          "conflict or "
           "update lists the fields that differ (target -> package). --apply-plan ID applies a "
           "completed dry run as approved, with its target, selection and options: the run "
           "refuses, changing nothing, when the source's package or the target's plan is not "
           "what the dry run showed, and says what changed.",
       .flags = {"target", "source", "workflow", "task", "event_handler", "all_event_handlers",
-                "all_workflows", "conflict_strategy", "version_strategy", "include_secrets",
+                "schedule", "all_schedules", "all_workflows", "conflict_strategy", "version_strategy", "include_secrets",
                 "skip_discovery", "require_task_definitions", "on_blocked", "dry_run", "apply_plan",
                 "wait", "poll_interval", "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
@@ -372,7 +376,7 @@ std::vector<Command> BuildCommands() {
           "change skips does not run; one it repeats runs once. After the server was down, "
           "only the latest missed run is made, unless --catch-up.",
       .flags = {"cron", "zone", "catch_up", "target", "source", "workflow", "task", "event_handler",
-                "all_event_handlers", "all_workflows", "conflict_strategy", "version_strategy",
+                "all_event_handlers", "schedule", "all_schedules", "all_workflows", "conflict_strategy", "version_strategy",
                 "include_secrets", "skip_discovery", "require_task_definitions", "on_blocked",
                 "dry_run"},
       .examples = {"migrationctl schedule create nightly-staging --cron \"0 0 2 * * *\" --zone "

@@ -40,6 +40,8 @@ ABSL_FLAG(std::vector<std::string>, task, {}, "task definition to migrate; repea
 ABSL_FLAG(bool, all_workflows, false, "migrate every workflow definition (latest versions)");
 ABSL_FLAG(std::vector<std::string>, event_handler, {}, "event handler to migrate; repeatable");
 ABSL_FLAG(bool, all_event_handlers, false, "migrate every event handler");
+ABSL_FLAG(std::vector<std::string>, schedule, {}, "workflow schedule to migrate; repeatable");
+ABSL_FLAG(bool, all_schedules, false, "migrate every workflow schedule");
 ABSL_FLAG(std::string, conflict_strategy, "fail",
           "when the target holds a different definition: fail, skip or update");
 ABSL_FLAG(std::string, version_strategy, "preserve",

@@ -43,6 +43,8 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, task);
 ABSL_DECLARE_FLAG(bool, all_workflows);
 ABSL_DECLARE_FLAG(std::vector<std::string>, event_handler);
 ABSL_DECLARE_FLAG(bool, all_event_handlers);
+ABSL_DECLARE_FLAG(std::vector<std::string>, schedule);
+ABSL_DECLARE_FLAG(bool, all_schedules);
 ABSL_DECLARE_FLAG(std::string, conflict_strategy);
 ABSL_DECLARE_FLAG(std::string, version_strategy);
 ABSL_DECLARE_FLAG(bool, include_secrets);

@@ -286,7 +286,7 @@ namespace {
 absl::Status MigrateApprovedPlan(Context& ctx, const std::string& dry_run_id) {
   for (const char* flag :
        {"target", "source", "workflow", "task", "event_handler", "all_workflows",
-        "all_event_handlers", "conflict_strategy", "version_strategy", "include_secrets",
+        "all_event_handlers", "schedule", "all_schedules", "conflict_strategy", "version_strategy", "include_secrets",
         "skip_discovery", "require_task_definitions", "on_blocked", "dry_run"}) {
     if (ctx.flag_given(flag)) {
       return UsageError(
@@ -337,15 +337,20 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> MigrationStartFromFlags(
     if (h.empty()) return UsageError("--event-handler: empty event handler name");
     selection.add_event_handlers(h);
   }
-  // "*" is the fetch step's "every workflow" / "every event handler".
+  for (const std::string& s : absl::GetFlag(FLAGS_schedule)) {
+    if (s.empty()) return UsageError("--schedule: empty schedule name");
+    selection.add_schedules(s);
+  }
+  // "*" is the fetch step's "every workflow" / "every event handler" / "every schedule".
   if (absl::GetFlag(FLAGS_all_workflows)) selection.add_workflows()->set_name("*");
   if (absl::GetFlag(FLAGS_all_event_handlers)) selection.add_event_handlers("*");
+  if (absl::GetFlag(FLAGS_all_schedules)) selection.add_schedules("*");
   if (selection.workflows().empty() && selection.task_defs().empty() &&
-      selection.event_handlers().empty()) {
+      selection.event_handlers().empty() && selection.schedules().empty()) {
     return UsageError(absl::StrCat(
         command,
         " selects nothing: give --workflow NAME[@VERSION], --task NAME, --event-handler NAME, "
-        "--all-workflows or --all-event-handlers"));
+        "--schedule NAME, --all-workflows, --all-event-handlers or --all-schedules"));
   }
   v1::MigrationOptions options;
   absl::StatusOr<v1::ConflictStrategy> conflict =

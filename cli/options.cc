@@ -137,11 +137,18 @@ absl::StatusOr<v1::ExportConfig> ParseExportConfig(absl::string_view text,
           absl::InvalidArgumentError(absl::StrCat("selection.event_handlers[", i, "]: is empty")));
     }
   }
+  for (int i = 0; i < sel.schedules_size(); ++i) {
+    if (absl::StripAsciiWhitespace(sel.schedules(i)).empty()) {
+      return bad(
+          absl::InvalidArgumentError(absl::StrCat("selection.schedules[", i, "]: is empty")));
+    }
+  }
   if (sel.workflows().empty() && sel.task_defs().empty() && !sel.all_workflows() &&
-      !sel.all_task_defs() && sel.event_handlers().empty() && !sel.all_event_handlers()) {
+      !sel.all_task_defs() && sel.event_handlers().empty() && !sel.all_event_handlers() &&
+      sel.schedules().empty() && !sel.all_schedules()) {
     return bad(absl::InvalidArgumentError(
-        "selection: selects nothing; give workflows, task_defs, event_handlers, all_workflows, "
-        "all_task_defs or all_event_handlers"));
+        "selection: selects nothing; give workflows, task_defs, event_handlers, schedules, "
+        "all_workflows, all_task_defs, all_event_handlers or all_schedules"));
   }
   if (auto s = ParseConflictStrategy(config.import_options().conflict_strategy(),
                                      "import_options.conflict_strategy");
@@ -195,6 +202,11 @@ selection {
   # event_handlers: "on_order_shipped"
   # Every event handler of the source.
   all_event_handlers: false
+  # A workflow schedule by name; the schedules that start a selected workflow come along when
+  # references are followed.
+  # schedules: "nightly_orders"
+  # Every workflow schedule of the source.
+  all_schedules: false
 }
 
 # Follow references: sub-workflows (named and inline), START_WORKFLOW targets, failure

@@ -48,9 +48,10 @@ namespace {
 // One MetadataService call per definition; what discovery needs from the source.
 class MetadataSource final : public DefinitionSource {
  public:
-  // Borrows `metadata` and `events`.
-  MetadataSource(client::MetadataClient& metadata, client::EventHandlerClient& events)
-      : metadata_(metadata), events_(events) {}
+  // Borrows `metadata`, `events` and `schedules`.
+  MetadataSource(client::MetadataClient& metadata, client::EventHandlerClient& events,
+                 client::ScheduleClient& schedules)
+      : metadata_(metadata), events_(events), schedules_(schedules) {}
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override {
     return metadata_.GetWorkflowDef(name, version.value_or(0));
@@ -61,10 +62,14 @@ class MetadataSource final : public DefinitionSource {
   absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override {
     return events_.ListEventHandlers();
   }
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override {
+    return schedules_.ListSchedules();
+  }
 
  private:
   client::MetadataClient& metadata_;
   client::EventHandlerClient& events_;
+  client::ScheduleClient& schedules_;
 };
 
 std::string CreatedAt(const v1::MigrationPackage& p) {
@@ -285,13 +290,19 @@ absl::Status ExportCommand(Context& ctx) {
     ASSIGN_OR_RETURN(auto all, source->ListEventHandlers());
     for (const auto& h : all) selection.add_event_handlers(h.name());
   }
+  ASSIGN_OR_RETURN(auto extensions, client::GrpcExtensionsClient::Create(options));
+  for (const std::string& s : sel.schedules()) selection.add_schedules(s);
+  if (sel.all_schedules()) {
+    ASSIGN_OR_RETURN(auto all, extensions->ListSchedules());
+    for (const auto& s : all) selection.add_schedules(s.name());
+  }
   if (selection.workflows().empty() && selection.task_defs().empty() &&
-      selection.event_handlers().empty()) {
+      selection.event_handlers().empty() && selection.schedules().empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the source at ", options.address, " holds nothing to export"));
   }
 
-  MetadataSource definitions(*source, *source);
+  MetadataSource definitions(*source, *source, *extensions);
   DiscoveryOptions discovery_options;
   discovery_options.follow_references =
       !config.has_discover_references() || config.discover_references();

@@ -63,6 +63,8 @@ std::string KindName(v1::ItemKind k) {
       return "event_handler";
     case v1::ITEM_KIND_SECRET:
       return "secret";
+    case v1::ITEM_KIND_SCHEDULE:
+      return "schedule";
     default:
       return "?";
   }
@@ -71,6 +73,11 @@ std::string KindName(v1::ItemKind k) {
 namespace {
 
 std::string ReferrerText(const v1::Referrer& r) {
+  if (!r.schedule().empty()) {
+    std::string s = absl::StrCat("schedule ", r.schedule());
+    if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");
+    return s;
+  }
   if (!r.event_handler().empty()) {
     std::string s = absl::StrCat("event handler ", r.event_handler());
     if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");

@@ -79,6 +79,7 @@ class GrpcEnvironment final : public ConductorEnvironment {
   GrpcOrchestratorClient* orchestrator() override { return orchestrator_.get(); }
   GrpcExtensionsClient* extensions() override { return extensions_.get(); }
   EventHandlerClient* event_handlers() override { return orchestrator_.get(); }
+  ScheduleClient* schedules() override { return extensions_.get(); }
 
  private:
   const std::unique_ptr<GrpcOrchestratorClient> orchestrator_;
@@ -93,6 +94,7 @@ class RestEnvironment final : public ConductorEnvironment {
   DefinitionAdminClient* admin() override { return rest_.get(); }
   SecretClient* secrets() override { return rest_.get(); }
   EventHandlerClient* event_handlers() override { return rest_.get(); }
+  ScheduleClient* schedules() override { return rest_.get(); }
   absl::Status Check() override { return rest_->Ping(); }
 
  private:

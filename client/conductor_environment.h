@@ -70,6 +70,9 @@ class ConductorEnvironment {
   // Its event handlers (Conductor's EventService over gRPC, `/api/event` over REST); null when
   // the environment has no event handler API. Owned by the environment.
   virtual EventHandlerClient* event_handlers() { return nullptr; }
+  // Its workflow schedules (cmig.v1.Schedules over gRPC, `/api/scheduler` over REST); null when
+  // the environment has none. A server may still answer Unimplemented (no scheduler there).
+  virtual ScheduleClient* schedules() { return nullptr; }
   // Checks that the environment answers and accepts the credentials (a REST environment obtains
   // its token here); OK without a call where there is nothing to check up front.
   virtual absl::Status Check() { return absl::OkStatus(); }
@@ -80,19 +83,26 @@ class BorrowedEnvironment final : public ConductorEnvironment {
  public:
   // `metadata` required; the others may be null. None is owned: each must outlive this.
   BorrowedEnvironment(MetadataClient& metadata, DefinitionAdminClient* admin, SecretClient* secrets,
-                      EventHandlerClient* event_handlers = nullptr)
-      : metadata_(metadata), admin_(admin), secrets_(secrets), event_handlers_(event_handlers) {}
+                      EventHandlerClient* event_handlers = nullptr,
+                      ScheduleClient* schedules = nullptr)
+      : metadata_(metadata),
+        admin_(admin),
+        secrets_(secrets),
+        event_handlers_(event_handlers),
+        schedules_(schedules) {}
   Protocol protocol() const override { return Protocol::kGrpc; }
   MetadataClient& metadata() override { return metadata_; }
   DefinitionAdminClient* admin() override { return admin_; }
   SecretClient* secrets() override { return secrets_; }
   EventHandlerClient* event_handlers() override { return event_handlers_; }
+  ScheduleClient* schedules() override { return schedules_; }
 
  private:
   MetadataClient& metadata_;
   DefinitionAdminClient* const admin_;
   SecretClient* const secrets_;
   EventHandlerClient* const event_handlers_;
+  ScheduleClient* const schedules_;
 };
 
 // What authenticates to an environment, read from the secret store by the caller. Secrets:

@@ -79,10 +79,25 @@ class DefinitionAdminClient {
   virtual absl::Status DeleteTaskDef(absl::string_view name) = 0;
 };
 
+// Workflow schedules (Conductor's scheduler: cmig.v1.Schedules over gRPC, /api/scheduler over
+// REST), as a migration reads and writes them.
+class ScheduleClient {
+ public:
+  virtual ~ScheduleClient() = default;
+  // Every schedule, ordered by name. Unimplemented when the server has no scheduler.
+  virtual absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() = 0;
+  // Creates or replaces the schedule of that name; answers it as saved.
+  virtual absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(
+      const v1::WorkflowSchedule& schedule) = 0;
+  // Removes it (and its executions). An unknown name is no error, as in Conductor.
+  virtual absl::Status DeleteSchedule(absl::string_view name) = 0;
+};
+
 class GrpcExtensionsClient final : public EnvironmentClient,
                                    public SecretClient,
                                    public BlobClient,
-                                   public DefinitionAdminClient {
+                                   public DefinitionAdminClient,
+                                   public ScheduleClient {
  public:
   // Bytes per PutBlobChunk / GetBlob call.
   static constexpr int64_t kChunkBytes = 1 << 20;
@@ -114,10 +129,11 @@ class GrpcExtensionsClient final : public EnvironmentClient,
   absl::Status RevokeAccessKey(absl::string_view id);
 
   // Workflow schedules (cmig.v1.Schedules). Get, Pause, Resume: NotFound for an unknown name.
-  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(const v1::WorkflowSchedule& schedule);
+  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(
+      const v1::WorkflowSchedule& schedule) override;
   absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name);
-  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules();
-  absl::Status DeleteSchedule(absl::string_view name);
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override;
+  absl::Status DeleteSchedule(absl::string_view name) override;
   absl::Status PauseSchedule(absl::string_view name, absl::string_view reason);
   absl::Status ResumeSchedule(absl::string_view name);
   absl::StatusOr<std::vector<int64_t>> NextRunTimes(const v1::NextRunTimesRequest& request);

@@ -69,7 +69,8 @@ struct RestOptions {
 class RestConductorClient final : public MetadataClient,
                                   public DefinitionAdminClient,
                                   public SecretClient,
-                                  public EventHandlerClient {
+                                  public EventHandlerClient,
+                                  public ScheduleClient {
  public:
   // Checks the options; does not connect. InvalidArgument: base_url not http(s)://, both a
   // token and a key, a key id without its secret or the reverse, a token or key id with control
@@ -156,6 +157,17 @@ class RestConductorClient final : public MetadataClient,
   absl::Status AddEventHandler(const conductor::proto::EventHandler& handler) override;
   absl::Status UpdateEventHandler(const conductor::proto::EventHandler& handler) override;
   absl::Status RemoveEventHandler(absl::string_view name) override;
+
+  // ScheduleClient, in Conductor's JSON for schedules (MessageToConductorValue /
+  // MessageFromConductorValue, definitions/conductor_messages.h):
+  //   ListSchedules   GET    /scheduler/schedules          sorted by name here; a server
+  //                                                         without the scheduler (404, 405,
+  //                                                         501) is Unimplemented
+  //   SaveSchedule    POST   /scheduler/schedules          create or replace
+  //   DeleteSchedule  DELETE /scheduler/schedules/{name}
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override;
+  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(const v1::WorkflowSchedule& schedule) override;
+  absl::Status DeleteSchedule(absl::string_view name) override;
 
  private:
   struct Impl;

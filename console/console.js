@@ -68,6 +68,7 @@ function selectionText(selection) {
   for (const w of selection.workflows || []) parts.push(w.version ? `${w.name}@${w.version}` : w.name);
   for (const t of selection.taskDefs || []) parts.push(`task ${t}`);
   for (const h of selection.eventHandlers || []) parts.push(`handler ${h}`);
+  for (const s of selection.schedules || []) parts.push(`schedule ${s}`);
   return parts.join(', ');
 }
 
@@ -382,7 +383,8 @@ function ownDefinition(name) {
 let choices = [];  // {kind: 'workflow' | 'task' | 'handler', name, version}
 
 function choiceLabel(c) {
-  const kinds = { workflow: 'workflow', task: 'task definition', handler: 'event handler' };
+  const kinds = { workflow: 'workflow', task: 'task definition', handler: 'event handler',
+                  schedule: 'schedule' };
   return `${kinds[c.kind]} ${c.name}${c.version ? ` (latest: v${c.version})` : ''}`;
 }
 
@@ -414,11 +416,13 @@ function renderChoices() {
 }
 
 async function showNewMigration() {
-  const [envs, workflows, taskDefs, handlers] = await Promise.all([
+  const [envs, workflows, taskDefs, handlers, schedules] = await Promise.all([
     api('GET', '/api/cmig/environments'),
     api('GET', '/api/metadata/workflow/names-and-versions'),
     api('GET', '/api/metadata/taskdefs'),
     api('GET', '/api/event'),
+    // A server without a scheduler has no schedules to choose.
+    api('GET', '/api/scheduler/schedules').catch(() => []),
   ]);
   const target = document.getElementById('new-target');
   const previous = target.value;
@@ -443,21 +447,29 @@ async function showNewMigration() {
   for (const h of (handlers || []).sort((a, b) => a.name.localeCompare(b.name))) {
     choices.push({ kind: 'handler', name: h.name });
   }
+  for (const s of (schedules || []).sort((a, b) => a.name.localeCompare(b.name))) {
+    // A recurring migration's own schedule is not metadata to migrate.
+    if (!ownDefinition((s.startWorkflowRequest || {}).name || '')) {
+      choices.push({ kind: 'schedule', name: s.name });
+    }
+  }
   renderChoices();
 }
 
 // The selection and options the form describes, as POST /api/cmig/migrations takes them.
 function newMigrationRequest() {
-  const selection = { workflows: [], taskDefs: [], eventHandlers: [] };
+  const selection = { workflows: [], taskDefs: [], eventHandlers: [], schedules: [] };
   for (const box of document.querySelectorAll('#new-choices input:checked')) {
     const [kind, ...rest] = box.value.split(':');
     const name = rest.join(':');
     if (kind === 'workflow') selection.workflows.push({ name });
     else if (kind === 'task') selection.taskDefs.push(name);
+    else if (kind === 'schedule') selection.schedules.push(name);
     else selection.eventHandlers.push(name);
   }
-  if (!selection.workflows.length && !selection.taskDefs.length && !selection.eventHandlers.length) {
-    throw new Error('Choose at least one workflow, task definition or event handler.');
+  if (!selection.workflows.length && !selection.taskDefs.length && !selection.eventHandlers.length &&
+      !selection.schedules.length) {
+    throw new Error('Choose at least one workflow, task definition, event handler or schedule.');
   }
   const options = {
     conflictStrategy: document.getElementById('new-conflict').value,
@@ -479,9 +491,10 @@ function referrerText(r) {
 function discoveredText(item, kind) {
   if (item.requested) return 'selected';
   const [fromKind, name, version] = (item.discoveredFrom || '').split(':');
-  const from = fromKind === 'event_handler' ? `event handler ${name}` : `${name} v${version}`;
+  const from = fromKind === 'event_handler' ? `event handler ${name}`
+    : fromKind === 'schedule' ? `schedule ${name}` : `${name} v${version}`;
   const what = { workflow: 'sub-workflow (or started by)', task: 'task definition used by',
-                 handler: 'listens on an event published by' }[kind];
+                 handler: 'listens on an event published by', schedule: 'starts' }[kind];
   return `${what} ${from}`;
 }
 
@@ -492,10 +505,12 @@ async function previewMigration() {
   const body = document.querySelector('#preview-table tbody');
   body.replaceChildren();
   for (const [kind, items] of [['workflow', preview.workflows], ['task', preview.taskDefs],
-                               ['handler', preview.eventHandlers]]) {
+                               ['handler', preview.eventHandlers],
+                               ['schedule', preview.schedules]]) {
     for (const item of items || []) {
       const row = document.createElement('tr');
-      cell(row, { workflow: 'workflow', task: 'task definition', handler: 'event handler' }[kind]);
+      cell(row, { workflow: 'workflow', task: 'task definition', handler: 'event handler',
+                  schedule: 'schedule' }[kind]);
       cell(row, item.name);
       cell(row, item.version);
       cell(row, discoveredText(item, kind));

@@ -28,6 +28,10 @@ std::string CanonicalJson(const conductor::proto::EventHandler& h) {
   return CanonicalJson(EventHandlerToValue(h));
 }
 
+std::string CanonicalJson(const v1::WorkflowSchedule& s) {
+  return CanonicalJson(ScheduleDefinitionToValue(s));
+}
+
 std::string Sha256Hex(absl::string_view bytes) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
@@ -42,6 +43,9 @@ std::string CanonicalJson(const conductor::proto::WorkflowDef& d);
 std::string CanonicalJson(const conductor::proto::TaskDef& d);
 // An event handler in Conductor's REST JSON (definitions/conductor_messages.h).
 std::string CanonicalJson(const conductor::proto::EventHandler& h);
+// A workflow schedule as a migrated definition (ScheduleDefinitionToValue,
+// definitions/conductor_messages.h).
+std::string CanonicalJson(const v1::WorkflowSchedule& s);
 
 // SHA-256 of `bytes` as 64 lowercase hex characters, via OpenSSL's EVP interface.
 std::string Sha256Hex(absl::string_view bytes);

@@ -307,4 +307,34 @@ absl::StatusOr<conductor::proto::EventHandler> ParseEventHandler(absl::string_vi
   return h;
 }
 
+Value ScheduleDefinitionToValue(const v1::WorkflowSchedule& s) {
+  Value v = MessageToConductorValue(s);
+  auto& fields = *v.mutable_struct_value()->mutable_fields();
+  for (const char* set_by_server :
+       {"createTime", "createdBy", "updatedTime", "updatedBy", "nextRunTime"}) {
+    fields.erase(set_by_server);
+  }
+  for (const char* bound : {"scheduleStartTime", "scheduleEndTime"}) {
+    auto it = fields.find(bound);
+    if (it != fields.end() && it->second.number_value() == 0) fields.erase(it);
+  }
+  if (!s.skip_while_running()) fields.erase("skipWhileRunning");
+  if (s.zone_id().empty()) fields["zoneId"].set_string_value("UTC");
+  return v;
+}
+
+absl::StatusOr<v1::WorkflowSchedule> ParseScheduleDefinition(absl::string_view json) {
+  absl::StatusOr<Value> v = ParseJson(json);
+  if (!v.ok() || !v->has_struct_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a valid schedule: ", v.ok() ? "not a JSON object" : v.status().message()));
+  }
+  v1::WorkflowSchedule s;
+  if (absl::Status st = MessageFromConductorValue(*v, &s); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("not a valid schedule: ", st.message()));
+  }
+  if (s.name().empty()) return absl::InvalidArgumentError("not a valid schedule: it has no name");
+  return s;
+}
+
 }  // namespace cmig

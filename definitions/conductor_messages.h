@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/struct.pb.h"
@@ -44,6 +45,17 @@ absl::StatusOr<conductor::proto::EventHandler> EventHandlerFromValue(
 // The same from JSON text; InvalidArgument saying what is wrong, including JSON that does not
 // parse or is not an object.
 absl::StatusOr<conductor::proto::EventHandler> ParseEventHandler(absl::string_view json);
+
+// A workflow schedule as a definition to migrate: Conductor's REST JSON of it without what its
+// server sets (createTime, createdBy, updatedTime, updatedBy, nextRunTime), without the values
+// that mean "none" (scheduleStartTime and scheduleEndTime 0, skipWhileRunning false), and with
+// an empty zone written as the "UTC" it means, so that the same schedule read from any server
+// gives the same value.
+google::protobuf::Value ScheduleDefinitionToValue(const v1::WorkflowSchedule& s);
+// A schedule from that JSON (or from any of Conductor's JSON of one); InvalidArgument saying what
+// is wrong, including JSON that does not parse or is not an object, and a schedule without a
+// name.
+absl::StatusOr<v1::WorkflowSchedule> ParseScheduleDefinition(absl::string_view json);
 
 }  // namespace cmig
 

@@ -220,7 +220,13 @@ absl::StatusOr<std::vector<ApplyStep>> Steps(const v1::MigrationPackage& package
       }
       step.extra = *std::move(v);
     }
-    if (p.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
+    if (p.kind() == v1::ITEM_KIND_SCHEDULE) {
+      auto schedule = ParseScheduleDefinition(json);
+      if (!schedule.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(what, ": ", schedule.status().message()));
+      }
+      step.schedule = *std::move(schedule);
+    } else if (p.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
       auto handler = ParseEventHandler(json);
       if (!handler.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", handler.status().message()));

@@ -49,6 +49,7 @@ struct ApplyStep {
   conductor::proto::TaskDef task_def;                   // set when kind is TASK_DEF
   conductor::proto::WorkflowDef workflow_def;           // set when kind is WORKFLOW_DEF
   conductor::proto::EventHandler event_handler;         // set when kind is EVENT_HANDLER
+  v1::WorkflowSchedule schedule;                        // set when kind is SCHEDULE
   // The item's extra keys (PackageItem.extra_json), for a target that keeps them; unset if none.
   google::protobuf::Value extra;
 };

@@ -31,6 +31,44 @@ absl::StatusOr<conductor::proto::EventHandler> DefinitionSource::GetEventHandler
   return absl::NotFoundError(absl::StrCat("event handler '", name, "' not found"));
 }
 
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> DefinitionSource::ListSchedules() {
+  return absl::UnimplementedError("this definition source has no schedules");
+}
+
+absl::StatusOr<v1::WorkflowSchedule> DefinitionSource::GetSchedule(absl::string_view name) {
+  ASSIGN_OR_RETURN(std::vector<v1::WorkflowSchedule> all, ListSchedules());
+  for (v1::WorkflowSchedule& s : all) {
+    if (s.name() == name) return std::move(s);
+  }
+  return absl::NotFoundError(absl::StrCat("schedule '", name, "' not found"));
+}
+
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> InMemoryDefinitionSource::ListSchedules() {
+  RETURN_IF_ERROR(schedules_status_);
+  std::vector<v1::WorkflowSchedule> out;
+  out.reserve(schedules_.size());
+  for (const auto& [name, s] : schedules_) out.push_back(s);
+  return out;
+}
+
+absl::StatusOr<v1::WorkflowSchedule> InMemoryDefinitionSource::GetSchedule(absl::string_view name) {
+  RETURN_IF_ERROR(schedules_status_);
+  auto it = schedules_.find(std::string(name));
+  if (it == schedules_.end()) {
+    return absl::NotFoundError(absl::StrCat("schedule '", name, "' not found"));
+  }
+  return it->second;
+}
+
+void InMemoryDefinitionSource::AddSchedule(v1::WorkflowSchedule schedule) {
+  std::string name = schedule.name();
+  schedules_[std::move(name)] = std::move(schedule);
+}
+
+void InMemoryDefinitionSource::RemoveSchedule(absl::string_view name) {
+  schedules_.erase(std::string(name));
+}
+
 absl::StatusOr<std::vector<conductor::proto::EventHandler>>
 InMemoryDefinitionSource::ListEventHandlers() {
   RETURN_IF_ERROR(event_handlers_status_);
@@ -170,6 +208,26 @@ CachedDefinitionReader::EventHandler(const std::string& name) {
                                      "' from the target: ", listed_event_handlers_->message()));
   }
   return &event_handlers_.try_emplace(name).first->second;
+}
+
+absl::StatusOr<const std::optional<v1::WorkflowSchedule>*> CachedDefinitionReader::Schedule(
+    const std::string& name) {
+  if (!listed_schedules_.has_value()) {
+    absl::StatusOr<std::vector<v1::WorkflowSchedule>> all = target_.ListSchedules();
+    listed_schedules_ = all.status();
+    if (all.ok()) {
+      for (v1::WorkflowSchedule& s : *all) {
+        std::string key = s.name();
+        schedules_[std::move(key)] = std::move(s);
+      }
+    }
+  }
+  if (!listed_schedules_->ok()) {
+    return absl::Status(listed_schedules_->code(),
+                        absl::StrCat("reading schedule '", name,
+                                     "' from the target: ", listed_schedules_->message()));
+  }
+  return &schedules_.try_emplace(name).first->second;
 }
 
 }  // namespace cmig::migration

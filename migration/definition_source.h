@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
@@ -60,6 +61,12 @@ class DefinitionSource {
   // The event handler called `name`; NotFound when absent. The default looks through
   // ListEventHandlers (Conductor has no call that reads one handler by name).
   virtual absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name);
+
+  // Every workflow schedule, ordered by name. Sources without a scheduler keep this default,
+  // Unimplemented.
+  virtual absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules();
+  // The schedule called `name`; NotFound when absent. The default looks through ListSchedules.
+  virtual absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name);
 };
 
 // Reads definitions from a target at most once each, telling "absent" (nullopt) apart from a
@@ -81,11 +88,15 @@ class CachedDefinitionReader {
   // handler API) passes through, naming the handler.
   absl::StatusOr<const std::optional<conductor::proto::EventHandler>*> EventHandler(
       const std::string& name);
+  // The same for schedules.
+  absl::StatusOr<const std::optional<v1::WorkflowSchedule>*> Schedule(const std::string& name);
 
  private:
   DefinitionSource& target_;
   std::map<std::string, std::optional<conductor::proto::EventHandler>> event_handlers_;
   std::optional<absl::Status> listed_event_handlers_;  // set once listed
+  std::map<std::string, std::optional<v1::WorkflowSchedule>> schedules_;
+  std::optional<absl::Status> listed_schedules_;
   std::map<std::pair<std::string, int32_t>, std::optional<conductor::proto::WorkflowDef>>
       workflows_;
   std::map<std::string, std::optional<conductor::proto::TaskDef>> task_defs_;
@@ -104,6 +115,10 @@ class InMemoryDefinitionSource : public DefinitionSource {
   void RemoveEventHandler(absl::string_view name);
   // From now on, event handler reads answer `why` (an environment without an event handler API).
   void MarkEventHandlersUnavailable(absl::Status why) { event_handlers_status_ = std::move(why); }
+  void AddSchedule(v1::WorkflowSchedule schedule);
+  void RemoveSchedule(absl::string_view name);
+  // From now on, schedule reads answer `why` (an environment without a scheduler).
+  void MarkSchedulesUnavailable(absl::Status why) { schedules_status_ = std::move(why); }
 
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
@@ -114,6 +129,8 @@ class InMemoryDefinitionSource : public DefinitionSource {
       const std::function<void(const conductor::proto::WorkflowDef&)>& fn) override;
   absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
   absl::StatusOr<conductor::proto::EventHandler> GetEventHandler(absl::string_view name) override;
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override;
+  absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name) override;
 
   const std::map<std::pair<std::string, int32_t>, conductor::proto::WorkflowDef>& workflows()
       const {
@@ -129,6 +146,8 @@ class InMemoryDefinitionSource : public DefinitionSource {
   std::map<std::string, conductor::proto::TaskDef> task_defs_;
   std::map<std::string, conductor::proto::EventHandler> event_handlers_;
   absl::Status event_handlers_status_;
+  std::map<std::string, v1::WorkflowSchedule> schedules_;
+  absl::Status schedules_status_;
 };
 
 }  // namespace cmig::migration

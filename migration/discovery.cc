@@ -19,21 +19,23 @@ namespace {
 
 namespace cp = conductor::proto;
 
-// Event handler referrers sort after workflow ones.
-using ReferrerKey = std::tuple<std::string, std::string, int32_t, std::string, std::string>;
+// Schedule referrers sort after event handler ones, which sort after workflow ones.
+using ReferrerKey =
+    std::tuple<std::string, std::string, std::string, int32_t, std::string, std::string>;
 
 ReferrerKey KeyOf(const v1::Referrer& r) {
-  return {r.event_handler(), r.workflow_name(), r.workflow_version(), r.task_reference_name(),
-          r.field()};
+  return {r.schedule(),           r.event_handler(),       r.workflow_name(),
+          r.workflow_version(), r.task_reference_name(), r.field()};
 }
 
 v1::Referrer FromKey(const ReferrerKey& k) {
   v1::Referrer r;
-  r.set_event_handler(std::get<0>(k));
-  r.set_workflow_name(std::get<1>(k));
-  r.set_workflow_version(std::get<2>(k));
-  r.set_task_reference_name(std::get<3>(k));
-  r.set_field(std::get<4>(k));
+  r.set_schedule(std::get<0>(k));
+  r.set_event_handler(std::get<1>(k));
+  r.set_workflow_name(std::get<2>(k));
+  r.set_workflow_version(std::get<3>(k));
+  r.set_task_reference_name(std::get<4>(k));
+  r.set_field(std::get<5>(k));
   return r;
 }
 
@@ -52,9 +54,9 @@ class Discoverer {
 
   absl::StatusOr<Discovery> Run(const v1::Selection& selection) {
     if (selection.workflows().empty() && selection.task_defs().empty() &&
-        selection.event_handlers().empty()) {
+        selection.event_handlers().empty() && selection.schedules().empty()) {
       return absl::InvalidArgumentError(
-          "the selection names no workflow, task definition or event handler");
+          "the selection names no workflow, task definition, event handler or schedule");
     }
     std::vector<std::string> invalid;
     for (int i = 0; i < selection.workflows_size(); ++i) {
@@ -76,6 +78,11 @@ class Discoverer {
     for (int i = 0; i < selection.event_handlers_size(); ++i) {
       if (selection.event_handlers(i).empty()) {
         invalid.push_back(absl::StrCat("event_handlers[", i, "] is empty"));
+      }
+    }
+    for (int i = 0; i < selection.schedules_size(); ++i) {
+      if (selection.schedules(i).empty()) {
+        invalid.push_back(absl::StrCat("schedules[", i, "] is empty"));
       }
     }
     if (!invalid.empty()) {
@@ -113,6 +120,23 @@ class Discoverer {
           continue;
         }
         AddHandler(it->second, true, "");
+      }
+    }
+
+    if (!selection.schedules().empty()) {
+      ASSIGN_OR_RETURN(const ScheduleIndex* schedules, Schedules());
+      if (schedules == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the selection names schedules, but the source has no scheduler: ",
+                         schedules_status_.message()));
+      }
+      for (const std::string& name : selection.schedules()) {
+        auto it = schedules->by_name.find(name);
+        if (it == schedules->by_name.end()) {
+          missing_requested_.push_back(absl::StrCat("schedule '", name, "'"));
+          continue;
+        }
+        AddSchedule(it->second, true, "");
       }
     }
 
@@ -197,6 +221,60 @@ class Discoverer {
     }
     if (!handlers_status_.ok()) return static_cast<const HandlerIndex*>(nullptr);
     return &*handlers_;
+  }
+
+  struct ScheduleIndex {
+    std::map<std::string, v1::WorkflowSchedule> by_name;
+    std::map<std::string, std::vector<std::string>> by_workflow;  // started workflow -> names
+  };
+
+  // The source's schedules, listed once; nullptr when the source has none to offer
+  // (Unimplemented: schedules_status_ says why).
+  absl::StatusOr<const ScheduleIndex*> Schedules() {
+    if (!schedules_.has_value()) {
+      absl::StatusOr<std::vector<v1::WorkflowSchedule>> all = source_.ListSchedules();
+      if (absl::IsUnimplemented(all.status())) {
+        schedules_status_ = all.status();
+        schedules_.emplace();
+        return static_cast<const ScheduleIndex*>(nullptr);
+      }
+      if (!all.ok()) {
+        return absl::Status(
+            all.status().code(),
+            absl::StrCat("listing the schedules of the source: ", all.status().message()));
+      }
+      schedules_.emplace();
+      for (v1::WorkflowSchedule& s : *all) {
+        schedules_->by_workflow[s.start_workflow_request().name()].push_back(s.name());
+        std::string name = s.name();
+        schedules_->by_name[std::move(name)] = std::move(s);
+      }
+    }
+    if (!schedules_status_.ok()) return static_cast<const ScheduleIndex*>(nullptr);
+    return &*schedules_;
+  }
+
+  // Takes `schedule` into the migration (once) and, when following references, the workflow it
+  // starts.
+  void AddSchedule(const v1::WorkflowSchedule& schedule, bool requested, const std::string& from) {
+    auto [it, inserted] = schedules_found_.try_emplace(schedule.name());
+    if (!inserted) {
+      if (requested && !it->second.requested) {
+        it->second.requested = true;
+        it->second.discovered_from.clear();
+      }
+      return;
+    }
+    it->second.def = schedule;
+    it->second.requested = requested;
+    it->second.discovered_from = requested ? "" : from;
+    WorkflowReferences refs = ScanSchedule(schedule);
+    Record(refs);
+    if (!options_.follow_references) return;
+    const std::string self = absl::StrCat("schedule:", schedule.name());
+    for (const WorkflowReference& w : refs.workflows) {
+      queue_.push_back({w.name, w.version, false, self, w.referrer});
+    }
   }
 
   // Takes `handler` into the migration (once) and, when following references, the workflows
@@ -300,6 +378,19 @@ class Discoverer {
       }
     }
 
+    // Schedules that start this workflow (its version, or the latest).
+    ASSIGN_OR_RETURN(const ScheduleIndex* schedules, Schedules());
+    if (schedules != nullptr) {
+      if (auto starting = schedules->by_workflow.find(key.first);
+          starting != schedules->by_workflow.end()) {
+        for (const std::string& name : starting->second) {
+          const v1::WorkflowSchedule& s = schedules->by_name.at(name);
+          const int32_t v = s.start_workflow_request().version();
+          if (v == 0 || v == key.second) AddSchedule(s, false, self);
+        }
+      }
+    }
+
     for (const WorkflowReference& w : refs.workflows) {
       queue_.push_back({w.name, w.version, false, self, w.referrer});
     }
@@ -365,6 +456,9 @@ class Discoverer {
     for (auto& [name, h] : event_handlers_) {
       d.event_handlers.push_back(std::move(h));
     }
+    for (auto& [name, s] : schedules_found_) {
+      d.schedules.push_back(std::move(s));
+    }
     for (auto& [key, referrers] : dependencies_) {
       v1::Dependency* dep = d.report.add_dependencies();
       dep->set_kind(key.first);
@@ -401,6 +495,9 @@ class Discoverer {
   std::map<std::string, DiscoveredEventHandler> event_handlers_;
   std::optional<HandlerIndex> handlers_;
   absl::Status handlers_status_;
+  std::map<std::string, DiscoveredSchedule> schedules_found_;
+  std::optional<ScheduleIndex> schedules_;
+  absl::Status schedules_status_;
   absl::flat_hash_map<std::string, std::optional<cp::TaskDef>> task_def_cache_;
   absl::flat_hash_map<std::string, int32_t> latest_;  // -1: not found
   std::map<std::pair<v1::DependencyKind, std::string>, std::set<ReferrerKey>> dependencies_;

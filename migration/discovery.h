@@ -27,6 +27,11 @@
 //    START_WORKFLOW actions are followed like sub-workflows (discovered_from
 //    "event_handler:NAME"). A source without an event handler API has no handlers to find; a
 //    selection naming handlers there is FailedPrecondition.
+//  - Schedules: the selected ones by name, and, following references, every schedule that starts
+//    a discovered workflow (the schedule's version 0, "latest", matches any version). A
+//    schedule's workflow is followed like a sub-workflow (discovered_from "schedule:NAME"). A
+//    source without a scheduler has no schedules to find; a selection naming schedules there is
+//    FailedPrecondition.
 //  - Any other source error (Unavailable, ...) is returned as is, naming what was being fetched;
 //    the step is retried.
 //  - Output order is deterministic: workflows by (name, version), task definitions by name,
@@ -81,10 +86,18 @@ struct DiscoveredEventHandler {
   std::string discovered_from;
 };
 
+struct DiscoveredSchedule {
+  v1::WorkflowSchedule def;
+  bool requested = false;
+  // "workflow:name:version" of the first workflow found that it starts; empty if requested.
+  std::string discovered_from;
+};
+
 struct Discovery {
   std::vector<DiscoveredWorkflow> workflows;
   std::vector<DiscoveredTaskDef> task_defs;
   std::vector<DiscoveredEventHandler> event_handlers;  // by name
+  std::vector<DiscoveredSchedule> schedules;           // by name
   v1::DependencyReport report;
 };
 

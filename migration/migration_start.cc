@@ -14,16 +14,19 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> OutgoingMigrationStart(
     return absl::InvalidArgumentError("a migration needs a target environment");
   }
   if (selection.workflows().empty() && selection.task_defs().empty() &&
-      selection.event_handlers().empty()) {
+      selection.event_handlers().empty() && selection.schedules().empty()) {
     return absl::InvalidArgumentError(
-        "the migration selects nothing: name workflows (or \"*\" for all), task definitions or "
-        "event handlers");
+        "the migration selects nothing: name workflows (or \"*\" for all), task definitions, "
+        "event handlers or schedules");
   }
   for (const v1::WorkflowSelector& w : selection.workflows()) {
     if (w.name().empty()) return absl::InvalidArgumentError("a selected workflow has no name");
   }
   for (const std::string& h : selection.event_handlers()) {
     if (h.empty()) return absl::InvalidArgumentError("a selected event handler has no name");
+  }
+  for (const std::string& s : selection.schedules()) {
+    if (s.empty()) return absl::InvalidArgumentError("a selected schedule has no name");
   }
   conductor::proto::StartWorkflowRequest start;
   start.set_name(kOutgoingMigrationWorkflow);

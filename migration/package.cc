@@ -42,6 +42,9 @@ std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t vers
   if (kind == v1::ITEM_KIND_SECRET) {
     return absl::StrCat("secret '", name, "'");
   }
+  if (kind == v1::ITEM_KIND_SCHEDULE) {
+    return absl::StrCat("schedule '", name, "'");
+  }
   return absl::StrCat("item of unknown kind '", name, "'");
 }
 
@@ -145,7 +148,12 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
+  for (const DiscoveredSchedule& s : discovery.schedules) {
+    add(v1::ITEM_KIND_SCHEDULE, s.def.name(), 0, ScheduleDefinitionToValue(s.def),
+        google::protobuf::Value(), s.requested, s.discovered_from);
+  }
   manifest->set_event_handler_count(static_cast<int32_t>(discovery.event_handlers.size()));
+  manifest->set_schedule_count(static_cast<int32_t>(discovery.schedules.size()));
   *p.mutable_dependencies() = discovery.report;
 
   if (header.options.include_secrets()) {
@@ -286,6 +294,22 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         }
         break;
       }
+      case v1::ITEM_KIND_SCHEDULE: {
+        if (item.version() != 0) {
+          problems.push_back(
+              absl::StrCat(what, ": a schedule has no version, found ", item.version()));
+        }
+        auto def = ParseScheduleDefinition(item.canonical_json());
+        if (!def.ok()) {
+          problems.push_back(absl::StrCat(what, ": ", def.status().message()));
+        } else if (def->name() != item.name()) {
+          problems.push_back(absl::StrCat(what, ": its JSON names schedule '", def->name(), "'"));
+        } else {
+          contents.schedules.push_back(*std::move(def));
+          contents.schedule_items.push_back(i);
+        }
+        break;
+      }
       default:
         problems.push_back(absl::StrCat(what, " has no known kind"));
     }
@@ -307,11 +331,16 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
       }
     }
   }
-  int workflows = 0, task_defs = 0, handlers = 0;
+  int workflows = 0, task_defs = 0, handlers = 0, schedules = 0;
   for (const auto& item : p.items()) {
     workflows += item.kind() == v1::ITEM_KIND_WORKFLOW_DEF;
     task_defs += item.kind() == v1::ITEM_KIND_TASK_DEF;
     handlers += item.kind() == v1::ITEM_KIND_EVENT_HANDLER;
+    schedules += item.kind() == v1::ITEM_KIND_SCHEDULE;
+  }
+  if (m.schedule_count() != schedules) {
+    problems.push_back(absl::StrCat("the manifest counts ", m.schedule_count(),
+                                    " schedules, the items hold ", schedules));
   }
   if (m.workflow_def_count() != workflows || m.task_def_count() != task_defs ||
       m.event_handler_count() != handlers) {

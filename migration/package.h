@@ -93,6 +93,8 @@ struct PackageContents {
   std::vector<google::protobuf::Value> workflow_extras;
   std::vector<conductor::proto::EventHandler> event_handlers;
   std::vector<int> event_handler_items;
+  std::vector<v1::WorkflowSchedule> schedules;
+  std::vector<int> schedule_items;
 };
 
 // The JSON object a definition with `extra` keys is hashed as: `canonical` (the proto's canonical
@@ -106,7 +108,8 @@ std::string ItemJsonWithExtras(const google::protobuf::Value& canonical,
 // and the secrets marker. InvalidArgument listing every problem found when anything is wrong.
 absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& package);
 
-// "workflow 'name' version N", "task definition 'name'" or "event handler 'name'".
+// "workflow 'name' version N", "task definition 'name'", "event handler 'name'" or "schedule
+// 'name'".
 std::string DescribeItem(v1::ItemKind kind, absl::string_view name, int32_t version);
 
 }  // namespace cmig::migration

@@ -109,15 +109,17 @@ class Planner {
     handlers.planned_keys = planned_keys_;
     handlers.package_workflow_names = package_workflow_names_;
     ASSIGN_OR_RETURN(handlers_, PlanEventHandlers(handlers));
+    ASSIGN_OR_RETURN(schedules_, PlanSchedules(handlers));
     if (package_.options().on_blocked() == v1::ON_BLOCKED_SKIP) {
       LeaveOutWhatIsBlocked(plan);
     }
 
-    // Event handlers last: after the workflows they start.
+    // Event handlers and schedules last: after the workflows they start.
     for (int i : order) {
       *plan.add_items() = std::move(workflows_[i].item);
     }
     for (v1::PlannedItem& h : handlers_) *plan.add_items() = std::move(h);
+    for (v1::PlannedItem& s : schedules_) *plan.add_items() = std::move(s);
     for (const v1::PlannedItem& item : plan.items()) {
       if (item.action() == v1::ITEM_ACTION_CONFLICT || item.action() == v1::ITEM_ACTION_BLOCKED) {
         plan.set_blocked(true);
@@ -153,17 +155,20 @@ class Planner {
   // Under on-blocked skip: every CONFLICT or BLOCKED item, every workflow that depends on one
   // (at any depth), and every item that only those needed become LEFT_OUT, each with the reason.
   // What remains is a plan that applies on its own. Task definition items are the first ones in
-  // `plan`; workflow items are still in workflows_ and event handler items in handlers_. A
-  // workflow depends on the handlers listening on the events it publishes, and a handler on the
-  // workflows it starts.
+  // `plan`; workflow items are still in workflows_, event handler items in handlers_ and schedule
+  // items in schedules_. A workflow depends on the handlers listening on the events it publishes,
+  // a handler on the workflows it starts, and a schedule on the workflow it starts; a schedule
+  // stays when its workflow does.
   void LeaveOutWhatIsBlocked(v1::MigrationPlan& plan) {
     const int task_defs = static_cast<int>(contents_.task_defs.size());
     const int first_handler = task_defs + static_cast<int>(workflows_.size());
-    const int total = first_handler + static_cast<int>(handlers_.size());
+    const int first_schedule = first_handler + static_cast<int>(handlers_.size());
+    const int total = first_schedule + static_cast<int>(schedules_.size());
     auto item_of = [&](int node) -> v1::PlannedItem& {
       if (node < task_defs) return *plan.mutable_items(node);
       if (node < first_handler) return workflows_[node - task_defs].item;
-      return handlers_[node - first_handler];
+      if (node < first_schedule) return handlers_[node - first_handler];
+      return schedules_[node - first_schedule];
     };
     // Dependencies within the package, from each workflow's own references.
     std::map<std::string, int> task_def_node;
@@ -186,13 +191,15 @@ class Planner {
     }
     std::vector<std::vector<int>> needs(total);
     std::vector<std::vector<int>> needed_by(total);
-    const int scanned = static_cast<int>(contents_.workflows.size() + handlers_.size());
+    const int scanned =
+        static_cast<int>(contents_.workflows.size() + handlers_.size() + schedules_.size());
     for (int j = 0; j < scanned; ++j) {
-      const bool handler = j >= static_cast<int>(contents_.workflows.size());
       const int node = task_defs + j;
       WorkflowReferences refs =
-          handler ? ScanEventHandler(contents_.event_handlers[j - contents_.workflows.size()])
-                  : ScanWorkflow(contents_.workflows[j]);
+          node >= first_schedule ? ScanSchedule(contents_.schedules[node - first_schedule])
+          : node >= first_handler
+              ? ScanEventHandler(contents_.event_handlers[node - first_handler])
+              : ScanWorkflow(contents_.workflows[j]);
       std::set<int> deps;
       for (const EventReference& e : refs.events) {
         if (auto it = handlers_on.find(e.event); it != handlers_on.end()) {
@@ -252,10 +259,10 @@ class Planner {
     std::vector<bool> kept(total, false);
     std::vector<int> stack;
     for (int n = 0; n < total; ++n) {
-      const int package_item = n < task_defs ? contents_.task_def_items[n]
-                               : n < first_handler
-                                   ? contents_.workflow_items[n - task_defs]
-                                   : contents_.event_handler_items[n - first_handler];
+      const int package_item = n < task_defs       ? contents_.task_def_items[n]
+                               : n < first_handler  ? contents_.workflow_items[n - task_defs]
+                               : n < first_schedule ? contents_.event_handler_items[n - first_handler]
+                                                    : contents_.schedule_items[n - first_schedule];
       const bool requested = package_item < package_.manifest().entries_size() &&
                              package_.manifest().entries(package_item).requested();
       if (requested && !left[n]) {
@@ -271,6 +278,11 @@ class Planner {
         kept[d] = true;
         stack.push_back(d);
       }
+    }
+    // A schedule found through its workflow is needed by nothing, and stays with that workflow.
+    for (int n = first_schedule; n < total; ++n) {
+      if (left[n] || kept[n]) continue;
+      kept[n] = std::all_of(needs[n].begin(), needs[n].end(), [&](int d) { return kept[d]; });
     }
     int count = 0;
     for (int n = 0; n < total; ++n) {
@@ -666,7 +678,8 @@ class Planner {
 
   CachedDefinitionReader target_reader_{target_};
   std::vector<WorkflowPlan> workflows_;    // by contents_.workflows index
-  std::vector<v1::PlannedItem> handlers_;  // by contents_.event_handlers index
+  std::vector<v1::PlannedItem> handlers_;   // by contents_.event_handlers index
+  std::vector<v1::PlannedItem> schedules_;  // by contents_.schedules index
   std::map<WorkflowKey, int32_t> mapping_;
   std::map<WorkflowKey, int32_t> mapping_sorted_;
   std::map<std::string, int32_t> next_free_;

@@ -38,7 +38,7 @@ absl::StatusOr<std::vector<std::string>> MissingWorkflows(
     const std::set<WorkflowKey>& planned_keys, const std::set<std::string>& package_workflow_names,
     CachedDefinitionReader& target);
 
-// What the event handler planner needs from the workflows planned before it.
+// What the event handler and schedule planners need from the workflows planned before them.
 struct HandlerPlanInput {
   const v1::MigrationPackage* package = nullptr;
   const PackageContents* contents = nullptr;
@@ -58,6 +58,14 @@ struct HandlerPlanInput {
 // handler API blocks every handler that would be written. Errors: target reads other than
 // NotFound and Unimplemented.
 absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlanInput& in);
+
+// One planned item per package schedule, in contents order (by name). Compared by name with the
+// target's schedule (without what a server sets); the pinned version of the workflow it starts is
+// rewritten to that workflow's target version; a schedule whose workflow is neither planned nor
+// in the target is written paused, its pausedReason and the item's reasons saying why (it would
+// only fail each run). A target without a scheduler blocks every schedule that would be written.
+// Errors: target reads other than NotFound and Unimplemented.
+absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInput& in);
 
 }  // namespace cmig::migration
 

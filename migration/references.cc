@@ -479,6 +479,11 @@ std::optional<std::string> ConductorEventPublished(absl::string_view workflow_na
 }
 
 std::string DescribeReferrer(const v1::Referrer& r) {
+  if (!r.schedule().empty()) {
+    std::string s = absl::StrCat("schedule '", r.schedule(), "'");
+    if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");
+    return s;
+  }
   if (!r.event_handler().empty()) {
     std::string s = absl::StrCat("event handler '", r.event_handler(), "'");
     if (!r.field().empty()) absl::StrAppend(&s, " (", r.field(), ")");

@@ -42,6 +42,7 @@
 
 #include "absl/strings/string_view.h"
 #include "cmig/v1/package.pb.h"
+#include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 
@@ -115,6 +116,16 @@ WorkflowReferences ScanEventHandler(const conductor::proto::EventHandler& handle
 int RewriteEventHandlerReferences(conductor::proto::EventHandler* handler,
                                   const VersionRewrite& rewrite);
 
+// What one workflow schedule refers to: the workflow its start request names (statically named in
+// `workflows`, an empty or computed name in `unresolved`) and its task-to-domain mappings as
+// DEPENDENCY_KIND_TASK_TO_DOMAIN. Referrers name the schedule (v1::Referrer.schedule) and the
+// field, e.g. "startWorkflowRequest.name".
+WorkflowReferences ScanSchedule(const v1::WorkflowSchedule& schedule);
+
+// Rewrites the pinned version of the workflow `schedule` starts, as RewriteWorkflowReferences
+// does for a workflow. Returns the number changed (0 or 1).
+int RewriteScheduleReferences(v1::WorkflowSchedule* schedule, const VersionRewrite& rewrite);
+
 // The event an EVENT task with `sink` publishes when it runs in workflow `workflow_name`, as
 // Conductor names it: sink "conductor" gives "conductor:WORKFLOW:TASK_REFERENCE_NAME", sink
 // "conductor:NAME" gives "conductor:WORKFLOW:NAME"; nullopt for any other sink (an external
@@ -130,7 +141,7 @@ std::set<std::string> DefaultTaskDefinitionNames(
 
 // "workflow 'name' version N" / "task definition 'name'", for messages.
 std::string DescribeWorkflow(absl::string_view name, int32_t version);
-// "workflow 'w' version 1, task 'ref'" (or "event handler 'h'") for a referrer.
+// "workflow 'w' version 1, task 'ref'" (or "event handler 'h'", "schedule 's'") for a referrer.
 std::string DescribeReferrer(const v1::Referrer& referrer);
 
 }  // namespace cmig::migration

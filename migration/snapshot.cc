@@ -43,6 +43,12 @@ absl::StatusOr<v1::TargetSnapshot> TakeSnapshot(const v1::MigrationPlan& plan,
       if (handler.ok()) {
         json = CanonicalJson(*handler);
       }
+    } else if (p.kind() == v1::ITEM_KIND_SCHEDULE) {
+      auto schedule = target.GetSchedule(p.name());
+      st = schedule.status();
+      if (schedule.ok()) {
+        json = CanonicalJson(*schedule);
+      }
     } else {
       auto def = target.GetWorkflowDef(p.name(), p.target_version());
       st = def.status();
@@ -108,6 +114,13 @@ absl::StatusOr<std::vector<RestoreStep>> StepsToRestore(const v1::TargetSnapshot
             absl::StrCat("snapshot entry for ", what, ": ", handler.status().message()));
       }
       s.event_handler = *std::move(handler);
+    } else if (e.kind() == v1::ITEM_KIND_SCHEDULE) {
+      auto schedule = ParseScheduleDefinition(e.canonical_json());
+      if (!schedule.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("snapshot entry for ", what, ": ", schedule.status().message()));
+      }
+      s.schedule = *std::move(schedule);
     } else if (e.kind() == v1::ITEM_KIND_WORKFLOW_DEF) {
       auto def = ParseWorkflowDef(e.canonical_json());
       if (!def.ok()) {

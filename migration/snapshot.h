@@ -52,6 +52,7 @@ struct RestoreStep {
   conductor::proto::TaskDef task_def;            // kPut of a task definition
   conductor::proto::WorkflowDef workflow_def;    // kPut of a workflow
   conductor::proto::EventHandler event_handler;  // kPut of an event handler
+  v1::WorkflowSchedule schedule;                 // kPut of a schedule
   google::protobuf::Value extra;                 // kPut: keys beyond the proto; unset if none
   std::string before_sha256;                     // what the target held (kPut)
   std::string written_sha256;                    // what the apply writes; empty if unrecorded

@@ -61,6 +61,7 @@ class Verifier {
       const cp::WorkflowDef* workflow = nullptr;
       const cp::TaskDef* task_def = nullptr;
       const cp::EventHandler* handler = nullptr;
+      const v1::WorkflowSchedule* schedule = nullptr;
       std::string hash;
     };
     std::vector<Check> checks;
@@ -76,6 +77,8 @@ class Verifier {
         ASSIGN_OR_RETURN(c.task_def, TaskDef(item.name()));
       } else if (item.kind() == v1::ITEM_KIND_EVENT_HANDLER) {
         ASSIGN_OR_RETURN(c.handler, Handler(item.name()));
+      } else if (item.kind() == v1::ITEM_KIND_SCHEDULE) {
+        ASSIGN_OR_RETURN(c.schedule, Schedule(item.name()));
       } else {
         ASSIGN_OR_RETURN(c.workflow, Workflow(item.name(), item.target_version()));
       }
@@ -89,12 +92,15 @@ class Verifier {
         c.hash = Sha256Hex(CanonicalJson(*c.workflow));
       } else if (c.handler != nullptr) {
         c.hash = Sha256Hex(CanonicalJson(*c.handler));
+      } else if (c.schedule != nullptr) {
+        c.hash = Sha256Hex(CanonicalJson(*c.schedule));
       }
     });
     for (const Check& c : checks) {
       const v1::ItemReport& item = *c.item;
       out.set_checked(out.checked() + 1);
-      if (c.task_def == nullptr && c.workflow == nullptr && c.handler == nullptr) {
+      if (c.task_def == nullptr && c.workflow == nullptr && c.handler == nullptr &&
+          c.schedule == nullptr) {
         out.add_problems(absl::StrCat(DescribeItem(item.kind(), item.name(), item.target_version()),
                                       " is missing from the target"));
         continue;
@@ -108,6 +114,9 @@ class Verifier {
         RETURN_IF_ERROR(CheckReferences(ScanWorkflow(*c.workflow), &out));
       } else if (c.handler != nullptr) {
         RETURN_IF_ERROR(CheckReferences(ScanEventHandler(*c.handler), &out));
+      } else if (c.schedule != nullptr && !c.schedule->paused()) {
+        // A paused schedule starts nothing: the migration pauses one whose workflow is missing.
+        RETURN_IF_ERROR(CheckReferences(ScanSchedule(*c.schedule), &out));
       }
     }
     out.set_ok(out.problems_size() == 0);
@@ -161,6 +170,11 @@ class Verifier {
   absl::StatusOr<const cp::EventHandler*> Handler(const std::string& name) {
     ASSIGN_OR_RETURN(const std::optional<cp::EventHandler>* h, reader_.EventHandler(name));
     return h->has_value() ? &**h : nullptr;
+  }
+
+  absl::StatusOr<const v1::WorkflowSchedule*> Schedule(const std::string& name) {
+    ASSIGN_OR_RETURN(const std::optional<v1::WorkflowSchedule>* s, reader_.Schedule(name));
+    return s->has_value() ? &**s : nullptr;
   }
 
   CachedDefinitionReader reader_;

@@ -26,6 +26,7 @@
 #include "migration/discovery.h"
 #include "migration/migration_start.h"
 #include "orchestrator/rest_internal.h"
+#include "orchestrator/scheduler.h"
 #include "orchestrator/search_query.h"
 #include "orchestrator/services.h"
 
@@ -98,7 +99,8 @@ absl::StatusOr<conductor::proto::StartWorkflowRequest> ApprovedRunOf(Engine& eng
 // (what must be provided by hand, what stays unresolved). The body is {"selection", "options"} as
 // POST /api/cmig/migrations takes them; selections name definitions ("*" is refused: it selects
 // everything, which needs no preview).
-absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
+// `scheduler` (null: none) provides the schedules.
+absl::StatusOr<Value> DiscoveryPreview(Engine& engine, Scheduler* scheduler, const Value& body) {
   v1::Selection selection;
   if (absl::Status s = MessageFromValue(Field(body, "selection"), &selection); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("selection: ", s.message()));
@@ -113,7 +115,8 @@ absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
       std::any_of(selection.workflows().begin(), selection.workflows().end(),
                   [](const v1::WorkflowSelector& w) { return w.name() == "*"; }) ||
       absl::c_linear_search(selection.task_defs(), "*") ||
-      absl::c_linear_search(selection.event_handlers(), "*");
+      absl::c_linear_search(selection.event_handlers(), "*") ||
+      absl::c_linear_search(selection.schedules(), "*");
   if (everything) {
     return absl::InvalidArgumentError(
         "the preview takes definitions by name; \"*\" selects every one of its kind");
@@ -124,6 +127,12 @@ absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
   }
   for (auto& d : engine.ListTaskDefs()) source.AddTaskDef(std::move(d));
   for (auto& h : engine.ListEventHandlers()) source.AddEventHandler(std::move(h));
+  if (scheduler != nullptr) {
+    ASSIGN_OR_RETURN(std::vector<v1::WorkflowSchedule> schedules, scheduler->List(""));
+    for (auto& s : schedules) source.AddSchedule(std::move(s));
+  } else {
+    source.MarkSchedulesUnavailable(absl::UnimplementedError("this server runs no scheduler"));
+  }
   migration::DiscoveryOptions discovery_options;
   discovery_options.follow_references = !options.skip_discovery();
   discovery_options.require_task_definitions = options.require_task_definitions();
@@ -151,6 +160,10 @@ absl::StatusOr<Value> DiscoveryPreview(Engine& engine, const Value& body) {
   auto& handlers = *f["eventHandlers"].mutable_list_value();
   for (const auto& h : d.event_handlers) {
     *handlers.add_values() = item(h.def.name(), 0, h.requested, h.discovered_from);
+  }
+  auto& schedules = *f["schedules"].mutable_list_value();
+  for (const auto& s : d.schedules) {
+    *schedules.add_values() = item(s.def.name(), 0, s.requested, s.discovered_from);
   }
   ASSIGN_OR_RETURN(f["dependencies"], MessageToValue(d.report));
   return out;
@@ -194,7 +207,8 @@ void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<R
 
 absl::StatusOr<Value> ProtoJson(const google::protobuf::Message& m) { return MessageToValue(m); }
 
-void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_package_bytes,
+void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, Scheduler* scheduler,
+                   int64_t max_package_bytes,
                    std::vector<Route>& routes) {
   if (store == nullptr) return;
   routes.push_back(Beyond(
@@ -278,13 +292,14 @@ void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, int64_t max_pac
       Beyond(R("DELETE", "/api/cmig/environments/{}", [store](Engine&, const CallPtr& call) {
         call->Finish(store->DeleteEnvironment(call->param(0)));
       })));
-  routes.push_back(Beyond(R("POST", "/api/cmig/discovery", [](Engine& engine, const CallPtr& call) {
-    Value body;
-    if (!Take(call, call->Body(), &body)) return;
-    Value preview;
-    if (!Take(call, DiscoveryPreview(engine, body), &preview)) return;
-    call->Json(preview);
-  })));
+  routes.push_back(
+      Beyond(R("POST", "/api/cmig/discovery", [scheduler](Engine& engine, const CallPtr& call) {
+        Value body;
+        if (!Take(call, call->Body(), &body)) return;
+        Value preview;
+        if (!Take(call, DiscoveryPreview(engine, scheduler, body), &preview)) return;
+        call->Json(preview);
+      })));
   // Starts a migration as `migrationctl migrate` does: {"targetEnvironment", "selection",
   // "options", "sourceEnvironment" (default "local"), "startedBy"} -> {"workflowId"}; or, as
   // `migrate --apply-plan`, {"applyDryRun": "<dry run's workflow id>", "startedBy"}.
@@ -373,7 +388,7 @@ std::vector<Route> Routes(const RestOptions& options) {
   AddSchedulerRoutes(options.scheduler, routes);
   AddSecretRoutes(options.extensions, routes);
   AddTokenRoute(options.extensions, options.issued_tokens, routes);
-  AddCmigRoutes(options.extensions, options.max_package_bytes, routes);
+  AddCmigRoutes(options.extensions, options.scheduler, options.max_package_bytes, routes);
   AddIncomingRoute(options.extensions, routes);
   AddPackageRoutes(options.extensions, options.max_package_bytes, routes);
   return routes;

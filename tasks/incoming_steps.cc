@@ -22,6 +22,7 @@
 #include "migration/approval.h"
 #include "migration/package.h"
 #include "migration/plan.h"
+#include "migration/plan_schedules.h"
 #include "migration/plan_secrets.h"
 #include "migration/snapshot.h"
 #include "migration/verify.h"
@@ -149,6 +150,7 @@ class ValidatePackageStep final : public Step {
     SetNumber(out.output, "taskDefs", static_cast<double>(contents->task_defs.size()));
     SetNumber(out.output, "workflowDefs", static_cast<double>(contents->workflows.size()));
     SetNumber(out.output, "eventHandlers", static_cast<double>(contents->event_handlers.size()));
+    SetNumber(out.output, "schedules", static_cast<double>(contents->schedules.size()));
     SetBool(out.output, "dryRun", package.options().dry_run());
     return out;
   }
@@ -157,9 +159,12 @@ class ValidatePackageStep final : public Step {
 // Preflight of the secrets the definitions read and the package does not carry: each one the
 // target's secret store lacks becomes a warning of the plan (the workflows that read it fail at
 // run time until it is set), and a target without a secret API one warning saying so. Only
-// names are asked, never values. Errors other than Unimplemented come back (a retry may pass).
-absl::Status CheckReferencedSecrets(const v1::MigrationPackage& package,
-                                    client::SecretClient* store, v1::MigrationPlan& plan) {
+// names are asked, never values. Answers the secrets found missing. Errors other than
+// Unimplemented come back (a retry may pass).
+absl::StatusOr<std::set<std::string>> CheckReferencedSecrets(const v1::MigrationPackage& package,
+                                                             client::SecretClient* store,
+                                                             v1::MigrationPlan& plan) {
+  std::set<std::string> missing;
   std::set<std::string> carried;
   for (const v1::SecretValue& s : package.secrets()) carried.insert(s.name());
   for (const v1::Dependency& d : plan.manual_dependencies()) {
@@ -170,16 +175,17 @@ absl::Status CheckReferencedSecrets(const v1::MigrationPackage& package,
       plan.add_warnings(
           "the target has no secret API to check referenced secrets against; set them there by "
           "hand (listed under the dependencies to provide)");
-      return absl::OkStatus();
+      return std::set<std::string>();
     }
     RETURN_IF_ERROR(exists.status());
     if (!*exists) {
       plan.add_warnings(absl::StrCat("secret '", d.name(),
                                      "' is not in the target; the workflows that read it fail "
                                      "until it is set there"));
+      missing.insert(d.name());
     }
   }
-  return absl::OkStatus();
+  return missing;
 }
 
 // For a target that cannot keep keys beyond the proto (gRPC): one warning per definition the
@@ -231,7 +237,10 @@ class PlanMigrationStep final : public Step {
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
     ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
     RETURN_IF_ERROR(PlanSecrets(package, written->secrets(), plan));
-    RETURN_IF_ERROR(CheckReferencedSecrets(package, written->secrets(), plan));
+    ASSIGN_OR_RETURN(std::set<std::string> missing_secrets,
+                     CheckReferencedSecrets(package, written->secrets(), plan));
+    RETURN_IF_ERROR(migration::PauseSchedulesMissingSecrets(package, parsed->contents,
+                                                            missing_secrets, plan));
     // Last: the fingerprint covers every item, secrets included.
     ApplyApproval(package, plan);
     if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);
@@ -383,7 +392,16 @@ class ApplyMigration final : public Step {
       // Extra keys go where the target keeps them (REST); the plan warned where it does not.
       std::vector<Value> extras;
       for (size_t k = i; k < end; ++k) extras.push_back(std::move(steps[k].extra));
-      if (steps[i].kind == v1::ITEM_KIND_EVENT_HANDLER) {
+      if (steps[i].kind == v1::ITEM_KIND_SCHEDULE) {
+        client::ScheduleClient* schedules = written->schedules();
+        if (schedules == nullptr) {
+          return absl::FailedPreconditionError(
+              "the plan writes schedules and this environment has no scheduler");
+        }
+        for (size_t k = i; k < end; ++k) {
+          RETURN_IF_ERROR(schedules->SaveSchedule(steps[k].schedule).status());
+        }
+      } else if (steps[i].kind == v1::ITEM_KIND_EVENT_HANDLER) {
         client::EventHandlerClient* events = written->event_handlers();
         if (events == nullptr) {
           return absl::FailedPreconditionError(

@@ -98,6 +98,7 @@ absl::Status RegisterMigrationHandlers(HandlerRegistry& registry,
   deps.admin = r->extensions.get();
   deps.secret_store = r->extensions.get();
   deps.event_handlers = &client;
+  deps.schedules = r->extensions.get();
   deps.environments = r->environments.get();
   deps.secrets = r->secrets.get();
   RETURN_IF_ERROR(RegisterMigrationHandlers(registry, std::move(deps)));

@@ -88,6 +88,8 @@ struct MigrationDeps {
   client::SecretClient* secret_store = nullptr;
   // This environment's event handlers; null = migrations here carry none and write none.
   client::EventHandlerClient* event_handlers = nullptr;
+  // This environment's workflow schedules; null = migrations here carry none and write none.
+  client::ScheduleClient* schedules = nullptr;
   // Required; borrowed.
   migration::EnvironmentResolver* environments = nullptr;
   migration::SecretResolver* secrets = nullptr;

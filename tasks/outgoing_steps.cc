@@ -54,15 +54,17 @@ class FetchDefinitions final : public Step {
     v1::Selection selection;
     RETURN_IF_ERROR(FromValue(ctx.Input("selection"), "selection", &selection));
     if (selection.workflows().empty() && selection.task_defs().empty() &&
-        selection.event_handlers().empty()) {
+        selection.event_handlers().empty() && selection.schedules().empty()) {
       return absl::InvalidArgumentError(
-          "input 'selection' selects nothing: give workflows ([{name, version}]), taskDefs or "
-          "eventHandlers");
+          "input 'selection' selects nothing: give workflows ([{name, version}]), taskDefs, "
+          "eventHandlers or schedules");
     }
-    bool wants_all_workflows = false, wants_all_tasks = false, wants_all_handlers = false;
+    bool wants_all_workflows = false, wants_all_tasks = false, wants_all_handlers = false,
+         wants_all_schedules = false;
     for (const auto& w : selection.workflows()) wants_all_workflows |= w.name() == "*";
     for (const auto& t : selection.task_defs()) wants_all_tasks |= t == "*";
     for (const auto& h : selection.event_handlers()) wants_all_handlers |= h == "*";
+    for (const auto& s : selection.schedules()) wants_all_schedules |= s == "*";
 
     ASSIGN_OR_RETURN(std::string source_env, OptionalStringInput(ctx, "environment"));
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> source,
@@ -126,6 +128,19 @@ class FetchDefinitions final : public Step {
     } else {
       ctx.AddLog(absl::StrCat("no event handlers are read: ", handlers.status().message()));
     }
+    // Schedules likewise: discovery finds those that start a migrated workflow.
+    absl::StatusOr<std::vector<v1::WorkflowSchedule>> schedules =
+        ListSchedulesOf(source->schedules());
+    if (schedules.ok()) {
+      fetched.set_schedules_listed(true);
+      for (auto& s : *schedules) *fetched.add_schedules() = std::move(s);
+    } else if (!absl::IsUnimplemented(schedules.status())) {
+      return schedules.status();
+    } else if (!selection.schedules().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the selection names schedules, but the source has no scheduler: ",
+                       schedules.status().message()));
+    }
 
     // Expand "*" and record the resolved selection.
     v1::Selection resolved;
@@ -156,11 +171,24 @@ class FetchDefinitions final : public Step {
       }
       for (const auto& d : fetched.event_handlers()) resolved.add_event_handlers(d.name());
     }
-    if (wants_all_handlers && resolved.workflows().empty() && resolved.task_defs().empty() &&
-        resolved.event_handlers().empty()) {
+    for (const auto& s : selection.schedules()) {
+      if (s != "*") {
+        resolved.add_schedules(s);
+        continue;
+      }
+      for (const auto& d : fetched.schedules()) {
+        // A recurring migration's own schedule starts this workflow: it is not user metadata.
+        if (!workflows::IsOwnDefinition(d.start_workflow_request().name())) {
+          resolved.add_schedules(d.name());
+        }
+      }
+    }
+    if ((wants_all_handlers || wants_all_schedules) && resolved.workflows().empty() &&
+        resolved.task_defs().empty() && resolved.event_handlers().empty() &&
+        resolved.schedules().empty()) {
       return absl::FailedPreconditionError(
-          "the selection asks for every event handler, and the source holds none (and nothing "
-          "else was selected)");
+          "the selection asks for every event handler or schedule, and the source holds none "
+          "(and nothing else was selected)");
     }
     if (!fetched.complete()) {
       // Read what was selected now, so a missing selection fails here, named.
@@ -193,7 +221,8 @@ class FetchDefinitions final : public Step {
     ASSIGN_OR_RETURN(std::string ref, state().StoreMessage(fetched, "fetched definitions"));
     ctx.AddLog(absl::StrCat("fetched ", fetched.workflows_size(), " workflow and ",
                             fetched.task_defs_size(), " task definitions and ",
-                            fetched.event_handlers_size(), " event handlers",
+                            fetched.event_handlers_size(), " event handlers and ",
+                            fetched.schedules_size(), " schedules",
                             fetched.complete() ? " (every definition of the source)" : "",
                             source->protocol() == client::Protocol::kRest
                                 ? absl::StrCat(" from '", source_env, "' over REST")
@@ -203,6 +232,7 @@ class FetchDefinitions final : public Step {
     SetNumber(out.output, "workflowDefs", fetched.workflows_size());
     SetNumber(out.output, "taskDefs", fetched.task_defs_size());
     SetNumber(out.output, "eventHandlers", fetched.event_handlers_size());
+    SetNumber(out.output, "schedules", fetched.schedules_size());
     SetBool(out.output, "complete", fetched.complete());
     RETURN_IF_ERROR(SetMessage(out.output, "selection", resolved));
     return out;
@@ -230,14 +260,19 @@ class DiscoverReferences final : public Step {
         memory->MarkEventHandlersUnavailable(
             absl::UnimplementedError("the source offers no event handler API"));
       }
+      for (auto& s : *fetched.mutable_schedules()) memory->AddSchedule(std::move(s));
+      if (!fetched.schedules_listed()) {
+        memory->MarkSchedulesUnavailable(absl::UnimplementedError("the source has no scheduler"));
+      }
       fetched.clear_workflows();
       fetched.clear_task_defs();
       fetched.clear_event_handlers();
+      fetched.clear_schedules();
       source = std::move(memory);
     } else {
       ASSIGN_OR_RETURN(environment, state().Source(source_env));
-      source =
-          std::make_unique<ClientSource>(environment->metadata(), environment->event_handlers());
+      source = std::make_unique<ClientSource>(environment->metadata(), environment->event_handlers(),
+                                              environment->schedules());
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
@@ -274,6 +309,12 @@ class DiscoverReferences final : public Step {
       e->set_requested(h.requested);
       e->set_discovered_from(h.discovered_from);
     }
+    for (auto& s : d.schedules) {
+      auto* e = stored.add_schedules();
+      *e->mutable_def() = std::move(s.def);
+      e->set_requested(s.requested);
+      e->set_discovered_from(s.discovered_from);
+    }
     if (with_extras > 0) {
       ctx.AddLog(absl::StrCat(with_extras,
                               " definitions carry keys beyond what gRPC can (kept for a REST "
@@ -282,7 +323,8 @@ class DiscoverReferences final : public Step {
     *stored.mutable_report() = d.report;
     ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
     ctx.AddLog(absl::StrCat("discovered ", d.workflows.size(), " workflow and ", d.task_defs.size(),
-                            " task definitions and ", d.event_handlers.size(), " event handlers; ",
+                            " task definitions, ", d.event_handlers.size(), " event handlers and ",
+                            d.schedules.size(), " schedules; ",
                             d.report.dependencies_size(), " dependencies, ",
                             d.report.unresolved_size(), " unresolved references"));
     TaskOutcome out;
@@ -290,6 +332,7 @@ class DiscoverReferences final : public Step {
     SetNumber(out.output, "workflowDefs", static_cast<double>(d.workflows.size()));
     SetNumber(out.output, "taskDefs", static_cast<double>(d.task_defs.size()));
     SetNumber(out.output, "eventHandlers", static_cast<double>(d.event_handlers.size()));
+    SetNumber(out.output, "schedules", static_cast<double>(d.schedules.size()));
     SetNumber(out.output, "dependencies", d.report.dependencies_size());
     SetNumber(out.output, "unresolved", d.report.unresolved_size());
     return out;
@@ -323,9 +366,14 @@ class BuildPackageStep final : public Step {
       d.event_handlers.push_back(
           {std::move(*h.mutable_def()), h.requested(), std::move(*h.mutable_discovered_from())});
     }
+    for (auto& s : *stored.mutable_schedules()) {
+      d.schedules.push_back(
+          {std::move(*s.mutable_def()), s.requested(), std::move(*s.mutable_discovered_from())});
+    }
     stored.clear_workflows();
     stored.clear_task_defs();
     stored.clear_event_handlers();
+    stored.clear_schedules();
     d.report = std::move(*stored.mutable_report());
     PackageHeader header;
     header.source_environment = source_env;
@@ -375,6 +423,7 @@ class BuildPackageStep final : public Step {
     SetNumber(out.output, "workflowDefs", built.package.manifest().workflow_def_count());
     SetNumber(out.output, "taskDefs", built.package.manifest().task_def_count());
     SetNumber(out.output, "eventHandlers", built.package.manifest().event_handler_count());
+    SetNumber(out.output, "schedules", built.package.manifest().schedule_count());
     SetNumber(out.output, "bytes", static_cast<double>(json.size()));
     SetBool(out.output, "containsSecretValues", built.package.contains_secret_values());
     Value warnings;

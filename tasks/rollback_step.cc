@@ -37,6 +37,9 @@ absl::StatusOr<std::optional<std::string>> CurrentHash(migration::DefinitionSour
   } else if (s.kind == v1::ITEM_KIND_EVENT_HANDLER) {
     absl::StatusOr<conductor::proto::EventHandler> h = target.GetEventHandler(s.name);
     json = h.ok() ? absl::StatusOr<std::string>(CanonicalJson(*h)) : h.status();
+  } else if (s.kind == v1::ITEM_KIND_SCHEDULE) {
+    absl::StatusOr<v1::WorkflowSchedule> sc = target.GetSchedule(s.name);
+    json = sc.ok() ? absl::StatusOr<std::string>(CanonicalJson(*sc)) : sc.status();
   } else {
     absl::StatusOr<conductor::proto::WorkflowDef> d = target.GetWorkflowDef(s.name, s.version);
     json = d.ok() ? absl::StatusOr<std::string>(CanonicalJson(*d)) : d.status();
@@ -159,6 +162,22 @@ class RestoreSnapshot final : public Step {
           ++removed;
         } else if (!absl::IsNotFound(st)) {  // not found: the apply never got to write it
           return st;
+        }
+        continue;
+      }
+      if (s.kind == v1::ITEM_KIND_SCHEDULE) {
+        client::ScheduleClient* schedules = written->schedules();
+        if (schedules == nullptr) {
+          return absl::FailedPreconditionError(
+              "cannot restore the schedules the failed apply wrote: this environment has no "
+              "scheduler");
+        }
+        if (s.action == RestoreStep::Action::kPut) {
+          RETURN_IF_ERROR(schedules->SaveSchedule(s.schedule).status());
+          ++restored;
+        } else {
+          RETURN_IF_ERROR(schedules->DeleteSchedule(s.name));
+          ++removed;
         }
         continue;
       }

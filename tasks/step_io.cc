@@ -183,6 +183,18 @@ absl::StatusOr<std::vector<conductor::proto::EventHandler>> ClientSource::ListEv
   return ListEventHandlersOf(events_);
 }
 
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> ClientSource::ListSchedules() {
+  return ListSchedulesOf(schedules_);
+}
+
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedulesOf(
+    client::ScheduleClient* schedules) {
+  if (schedules == nullptr) {
+    return absl::UnimplementedError("the environment offers no scheduler");
+  }
+  return schedules->ListSchedules();
+}
+
 absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlersOf(
     client::EventHandlerClient* events) {
   if (events == nullptr) {
@@ -204,10 +216,12 @@ std::string ExtrasKey(v1::ItemKind kind, absl::string_view name, int32_t version
 
 namespace {
 
-// Definitions listed up front, event handlers read through `events` when first asked for.
+// Definitions listed up front, event handlers and schedules read through `events` and
+// `schedules` when first asked for.
 class ListedSource final : public migration::InMemoryDefinitionSource {
  public:
-  explicit ListedSource(client::EventHandlerClient* events) : events_(events) {}
+  ListedSource(client::EventHandlerClient* events, client::ScheduleClient* schedules)
+      : events_(events), schedules_(schedules) {}
   absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override {
     RETURN_IF_ERROR(Load());
     return InMemoryDefinitionSource::ListEventHandlers();
@@ -216,8 +230,28 @@ class ListedSource final : public migration::InMemoryDefinitionSource {
     RETURN_IF_ERROR(Load());
     return InMemoryDefinitionSource::GetEventHandler(name);
   }
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override {
+    RETURN_IF_ERROR(LoadSchedules());
+    return InMemoryDefinitionSource::ListSchedules();
+  }
+  absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name) override {
+    RETURN_IF_ERROR(LoadSchedules());
+    return InMemoryDefinitionSource::GetSchedule(name);
+  }
 
  private:
+  absl::Status LoadSchedules() {
+    if (schedules_loaded_) return absl::OkStatus();
+    absl::StatusOr<std::vector<v1::WorkflowSchedule>> all = ListSchedulesOf(schedules_);
+    if (absl::IsUnimplemented(all.status())) {
+      MarkSchedulesUnavailable(all.status());
+    } else {
+      RETURN_IF_ERROR(all.status());
+      for (auto& s : *all) AddSchedule(std::move(s));
+    }
+    schedules_loaded_ = true;
+    return absl::OkStatus();
+  }
   absl::Status Load() {
     if (loaded_) return absl::OkStatus();
     absl::StatusOr<std::vector<conductor::proto::EventHandler>> all = ListEventHandlersOf(events_);
@@ -231,7 +265,9 @@ class ListedSource final : public migration::InMemoryDefinitionSource {
     return absl::OkStatus();
   }
   client::EventHandlerClient* const events_;
+  client::ScheduleClient* const schedules_;
   bool loaded_ = false;
+  bool schedules_loaded_ = false;
 };
 
 }  // namespace
@@ -239,12 +275,13 @@ class ListedSource final : public migration::InMemoryDefinitionSource {
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
     client::ConductorEnvironment& environment,
     std::map<std::string, google::protobuf::Value>* extras) {
-  return ReadAll(environment.metadata(), environment.event_handlers(), extras);
+  return ReadAll(environment.metadata(), environment.event_handlers(), environment.schedules(),
+                 extras);
 }
 
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
     client::MetadataClient& metadata, client::EventHandlerClient* events,
-    std::map<std::string, google::protobuf::Value>* extras) {
+    client::ScheduleClient* schedules, std::map<std::string, google::protobuf::Value>* extras) {
   const bool with_extras = extras != nullptr && metadata.KeepsExtraKeys();
   std::vector<Value> workflow_extras, task_extras;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
@@ -252,7 +289,7 @@ absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
                   : metadata.ListWorkflowDefs("", /*all_versions=*/true);
   if (absl::IsUnimplemented(workflows.status())) {
     return std::unique_ptr<migration::DefinitionSource>(
-        std::make_unique<ClientSource>(metadata, events));
+        std::make_unique<ClientSource>(metadata, events, schedules));
   }
   RETURN_IF_ERROR(workflows.status());
   ASSIGN_OR_RETURN(
@@ -270,7 +307,7 @@ absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
       }
     }
   }
-  auto source = std::make_unique<ListedSource>(events);
+  auto source = std::make_unique<ListedSource>(events, schedules);
   for (auto& w : *workflows) source->AddWorkflowDef(std::move(w));
   for (auto& t : task_defs) source->AddTaskDef(std::move(t));
   return std::unique_ptr<migration::DefinitionSource>(std::move(source));

@@ -94,23 +94,29 @@ std::string Summarise(const google::protobuf::RepeatedPtrField<std::string>& pro
 absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlersOf(
     client::EventHandlerClient* events);
 
+// Every schedule `schedules` holds; Unimplemented when it is null (no scheduler).
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedulesOf(client::ScheduleClient* schedules);
+
 // One RPC per definition.
 class ClientSource final : public migration::DefinitionSource {
  public:
-  // Borrows `metadata` and `events` (null: no event handler API).
+  // Borrows `metadata`, `events` and `schedules` (null: no event handler API, no scheduler).
   explicit ClientSource(client::MetadataClient& metadata,
-                        client::EventHandlerClient* events = nullptr)
-      : metadata_(metadata), events_(events) {}
+                        client::EventHandlerClient* events = nullptr,
+                        client::ScheduleClient* schedules = nullptr)
+      : metadata_(metadata), events_(events), schedules_(schedules) {}
   absl::StatusOr<conductor::proto::WorkflowDef> GetWorkflowDef(
       absl::string_view name, std::optional<int32_t> version) override;
   absl::StatusOr<conductor::proto::TaskDef> GetTaskDef(absl::string_view name) override;
   absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> ListWorkflowVersions(
       absl::string_view name) override;
   absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlers() override;
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override;
 
  private:
   client::MetadataClient& metadata_;
   client::EventHandlerClient* const events_;
+  client::ScheduleClient* const schedules_;
 };
 
 // Everything the environment holds, read in two listing calls, when the server offers the
@@ -119,9 +125,11 @@ class ClientSource final : public migration::DefinitionSource {
 // round trips.
 // When `extras` is not null and the server keeps keys beyond the proto (REST), each listed
 // definition's extra keys are put there under ExtrasKey. `events` (null: the environment has no
-// event handler API) is listed once, on first use of an event handler read.
+// event handler API) is listed once, on first use of an event handler read, and `schedules` (null:
+// no scheduler) on first use of a schedule read.
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
     client::MetadataClient& metadata, client::EventHandlerClient* events,
+    client::ScheduleClient* schedules,
     std::map<std::string, google::protobuf::Value>* extras = nullptr);
 // The same for everything `environment` offers.
 absl::StatusOr<std::unique_ptr<migration::DefinitionSource>> ReadAll(
@@ -168,7 +176,8 @@ class StepState {
   explicit StepState(MigrationDeps deps)
       : deps_(std::move(deps)),
         remotes_(*deps_.environments, *deps_.secrets, deps_.remote_call_timeout),
-        here_(*deps_.metadata, deps_.admin, deps_.secret_store, deps_.event_handlers) {}
+        here_(*deps_.metadata, deps_.admin, deps_.secret_store, deps_.event_handlers,
+              deps_.schedules) {}
   StepState(const StepState&) = delete;
   StepState& operator=(const StepState&) = delete;
 

@@ -63,6 +63,7 @@ tasks::MigrationDeps MigrationSide::Deps(tasks::MigrationDeps deps) {
   deps.blobs = ext.get();
   deps.admin = ext.get();
   deps.event_handlers = client.get();
+  deps.schedules = ext.get();
   deps.environments = environments.get();
   deps.secrets = secrets.get();
   deps.remote_call_timeout = absl::Seconds(2);
