@@ -130,10 +130,16 @@ std::vector<Command> BuildCommands() {
           "completed dry run as approved, with its target, selection and options: the run "
           "refuses, changing nothing, when the source's package or the target's plan is not "
           "what the dry run showed, and says what changed.",
-      .flags = {"target", "source", "workflow", "task", "event_handler", "all_event_handlers",
-                "schedule", "all_schedules", "all_workflows", "conflict_strategy", "version_strategy", "include_secrets",
-                "skip_discovery", "require_task_definitions", "on_blocked", "dry_run", "apply_plan",
-                "wait", "poll_interval", "wait_timeout"},
+      .flags = {"target",           "source",
+                "workflow",         "task",
+                "event_handler",    "all_event_handlers",
+                "schedule",         "all_schedules",
+                "all_workflows",    "conflict_strategy",
+                "version_strategy", "include_secrets",
+                "skip_discovery",   "require_task_definitions",
+                "on_blocked",       "dry_run",
+                "apply_plan",       "wait",
+                "poll_interval",    "wait_timeout"},
       .examples = {"migrationctl migrate --target prod --workflow order_flow --dry-run --wait",
                    "migrationctl migrate --apply-plan 5f0c... --wait",
                    "migrationctl migrate --target prod --workflow order_flow@3 --workflow "
@@ -376,9 +382,9 @@ std::vector<Command> BuildCommands() {
           "change skips does not run; one it repeats runs once. After the server was down, "
           "only the latest missed run is made, unless --catch-up.",
       .flags = {"cron", "zone", "catch_up", "target", "source", "workflow", "task", "event_handler",
-                "all_event_handlers", "schedule", "all_schedules", "all_workflows", "conflict_strategy", "version_strategy",
-                "include_secrets", "skip_discovery", "require_task_definitions", "on_blocked",
-                "dry_run"},
+                "all_event_handlers", "schedule", "all_schedules", "all_workflows",
+                "conflict_strategy", "version_strategy", "include_secrets", "skip_discovery",
+                "require_task_definitions", "on_blocked", "dry_run"},
       .examples = {"migrationctl schedule create nightly-staging --cron \"0 0 2 * * *\" --zone "
                    "Europe/Berlin --target staging --all-workflows --conflict-strategy update",
                    "migrationctl schedule create release-window --cron \"0 0 18 * * THU\" "

@@ -286,8 +286,8 @@ namespace {
 absl::Status MigrateApprovedPlan(Context& ctx, const std::string& dry_run_id) {
   for (const char* flag :
        {"target", "source", "workflow", "task", "event_handler", "all_workflows",
-        "all_event_handlers", "schedule", "all_schedules", "conflict_strategy", "version_strategy", "include_secrets",
-        "skip_discovery", "require_task_definitions", "on_blocked", "dry_run"}) {
+        "all_event_handlers", "schedule", "all_schedules", "conflict_strategy", "version_strategy",
+        "include_secrets", "skip_discovery", "require_task_definitions", "on_blocked", "dry_run"}) {
     if (ctx.flag_given(flag)) {
       return UsageError(
           absl::StrCat("--apply-plan takes the target, selection and options of its "

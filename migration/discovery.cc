@@ -24,7 +24,7 @@ using ReferrerKey =
     std::tuple<std::string, std::string, std::string, int32_t, std::string, std::string>;
 
 ReferrerKey KeyOf(const v1::Referrer& r) {
-  return {r.schedule(),           r.event_handler(),       r.workflow_name(),
+  return {r.schedule(),         r.event_handler(),       r.workflow_name(),
           r.workflow_version(), r.task_reference_name(), r.field()};
 }
 

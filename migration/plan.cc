@@ -45,8 +45,8 @@ struct WorkflowPlan {
 class Planner {
  public:
   Planner(const v1::MigrationPackage& package, const PackageContents& contents,
-          DefinitionSource& target)
-      : package_(package), contents_(contents), target_(target) {
+          DefinitionSource& target, const std::set<std::string>& missing_secrets = {})
+      : package_(package), contents_(contents), target_(target), missing_secrets_(missing_secrets) {
     conflict_ = package.options().conflict_strategy();
     if (conflict_ == v1::CONFLICT_STRATEGY_UNSPECIFIED) {
       conflict_ = v1::CONFLICT_STRATEGY_FAIL;
@@ -108,6 +108,7 @@ class Planner {
     }
     handlers.planned_keys = planned_keys_;
     handlers.package_workflow_names = package_workflow_names_;
+    handlers.missing_secrets = &missing_secrets_;
     ASSIGN_OR_RETURN(handlers_, PlanEventHandlers(handlers));
     ASSIGN_OR_RETURN(schedules_, PlanSchedules(handlers));
     if (package_.options().on_blocked() == v1::ON_BLOCKED_SKIP) {
@@ -196,10 +197,9 @@ class Planner {
     for (int j = 0; j < scanned; ++j) {
       const int node = task_defs + j;
       WorkflowReferences refs =
-          node >= first_schedule ? ScanSchedule(contents_.schedules[node - first_schedule])
-          : node >= first_handler
-              ? ScanEventHandler(contents_.event_handlers[node - first_handler])
-              : ScanWorkflow(contents_.workflows[j]);
+          node >= first_schedule  ? ScanSchedule(contents_.schedules[node - first_schedule])
+          : node >= first_handler ? ScanEventHandler(contents_.event_handlers[node - first_handler])
+                                  : ScanWorkflow(contents_.workflows[j]);
       std::set<int> deps;
       for (const EventReference& e : refs.events) {
         if (auto it = handlers_on.find(e.event); it != handlers_on.end()) {
@@ -260,9 +260,10 @@ class Planner {
     std::vector<int> stack;
     for (int n = 0; n < total; ++n) {
       const int package_item = n < task_defs       ? contents_.task_def_items[n]
-                               : n < first_handler  ? contents_.workflow_items[n - task_defs]
-                               : n < first_schedule ? contents_.event_handler_items[n - first_handler]
-                                                    : contents_.schedule_items[n - first_schedule];
+                               : n < first_handler ? contents_.workflow_items[n - task_defs]
+                               : n < first_schedule
+                                   ? contents_.event_handler_items[n - first_handler]
+                                   : contents_.schedule_items[n - first_schedule];
       const bool requested = package_item < package_.manifest().entries_size() &&
                              package_.manifest().entries(package_item).requested();
       if (requested && !left[n]) {
@@ -673,11 +674,12 @@ class Planner {
   const v1::MigrationPackage& package_;
   const PackageContents& contents_;
   DefinitionSource& target_;
+  const std::set<std::string> missing_secrets_;
   v1::ConflictStrategy conflict_;
   bool new_version_;
 
   CachedDefinitionReader target_reader_{target_};
-  std::vector<WorkflowPlan> workflows_;    // by contents_.workflows index
+  std::vector<WorkflowPlan> workflows_;     // by contents_.workflows index
   std::vector<v1::PlannedItem> handlers_;   // by contents_.event_handlers index
   std::vector<v1::PlannedItem> schedules_;  // by contents_.schedules index
   std::map<WorkflowKey, int32_t> mapping_;
@@ -716,8 +718,9 @@ absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& pack
 
 absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
                                                 const PackageContents& contents,
-                                                DefinitionSource& target) {
-  return Planner(package, contents, target).Run();
+                                                DefinitionSource& target,
+                                                const std::set<std::string>& missing_secrets) {
+  return Planner(package, contents, target, missing_secrets).Run();
 }
 
 v1::MigrationReport ReportFromPlan(const v1::MigrationPackage& package,

@@ -45,6 +45,9 @@
 #ifndef CMIG_MIGRATION_PLAN_H_
 #define CMIG_MIGRATION_PLAN_H_
 
+#include <set>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cmig/v1/package.pb.h"
@@ -61,9 +64,12 @@ absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& pack
                                                 DefinitionSource& target);
 
 // The same for a package already validated: `contents` is what ValidatePackage(package) returned.
+// `missing_secrets`: secrets the package's definitions read that the target will not hold (neither
+// carried nor in its store); a schedule whose workflow reads one is written paused.
 absl::StatusOr<v1::MigrationPlan> PlanMigration(const v1::MigrationPackage& package,
                                                 const PackageContents& contents,
-                                                DefinitionSource& target);
+                                                DefinitionSource& target,
+                                                const std::set<std::string>& missing_secrets = {});
 
 // The operator's report of a plan: per item status (the planned action), counts, version
 // mapping, dependencies to configure by hand, unresolved references, problems and warnings.

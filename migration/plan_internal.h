@@ -49,6 +49,8 @@ struct HandlerPlanInput {
   // (name, target version) of every package workflow, and the package's workflow names.
   std::set<WorkflowKey> planned_keys;
   std::set<std::string> package_workflow_names;
+  // Secrets the package's definitions read that the target will not hold; null = none.
+  const std::set<std::string>* missing_secrets = nullptr;
 };
 
 // One planned item per package event handler, in contents order (by name). Compared by name
@@ -63,8 +65,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
 // target's schedule (without what a server sets); the pinned version of the workflow it starts is
 // rewritten to that workflow's target version; a schedule whose workflow is neither planned nor
 // in the target is written paused, its pausedReason and the item's reasons saying why (it would
-// only fail each run). A target without a scheduler blocks every schedule that would be written.
-// Errors: target reads other than NotFound and Unimplemented.
+// only fail each run), and so is one whose workflow (or a package workflow that one starts, at
+// any depth) reads a secret in `missing_secrets`. A target without a scheduler blocks every
+// schedule that would be written. Errors: target reads other than NotFound and Unimplemented.
 absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInput& in);
 
 }  // namespace cmig::migration

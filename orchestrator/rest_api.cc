@@ -208,8 +208,7 @@ void AddSecretRoutes(const std::shared_ptr<ExtensionStore>& store, std::vector<R
 absl::StatusOr<Value> ProtoJson(const google::protobuf::Message& m) { return MessageToValue(m); }
 
 void AddCmigRoutes(const std::shared_ptr<ExtensionStore>& store, Scheduler* scheduler,
-                   int64_t max_package_bytes,
-                   std::vector<Route>& routes) {
+                   int64_t max_package_bytes, std::vector<Route>& routes) {
   if (store == nullptr) return;
   routes.push_back(Beyond(
       R("PUT", "/api/cmig/packages/{}", [store, max_package_bytes](Engine&, const CallPtr& call) {

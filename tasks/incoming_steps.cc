@@ -22,7 +22,6 @@
 #include "migration/approval.h"
 #include "migration/package.h"
 #include "migration/plan.h"
-#include "migration/plan_schedules.h"
 #include "migration/plan_secrets.h"
 #include "migration/snapshot.h"
 #include "migration/verify.h"
@@ -157,31 +156,31 @@ class ValidatePackageStep final : public Step {
 };
 
 // Preflight of the secrets the definitions read and the package does not carry: each one the
-// target's secret store lacks becomes a warning of the plan (the workflows that read it fail at
-// run time until it is set), and a target without a secret API one warning saying so. Only
-// names are asked, never values. Answers the secrets found missing. Errors other than
-// Unimplemented come back (a retry may pass).
+// target's secret store lacks becomes a warning (added to `warnings`, for the plan) (the workflows
+// that read it fail at run time until it is set), and a target without a secret API one warning
+// saying so. Only names are asked, never values. Answers the secrets found missing. Errors other
+// than Unimplemented come back (a retry may pass).
 absl::StatusOr<std::set<std::string>> CheckReferencedSecrets(const v1::MigrationPackage& package,
                                                              client::SecretClient* store,
-                                                             v1::MigrationPlan& plan) {
+                                                             std::vector<std::string>& warnings) {
   std::set<std::string> missing;
   std::set<std::string> carried;
   for (const v1::SecretValue& s : package.secrets()) carried.insert(s.name());
-  for (const v1::Dependency& d : plan.manual_dependencies()) {
+  for (const v1::Dependency& d : package.dependencies().dependencies()) {
     if (d.kind() != v1::DEPENDENCY_KIND_SECRET || carried.count(d.name()) > 0) continue;
     absl::StatusOr<bool> exists = store == nullptr ? absl::UnimplementedError("no secret store")
                                                    : store->SecretExists(d.name());
     if (absl::IsUnimplemented(exists.status())) {
-      plan.add_warnings(
+      warnings.push_back(
           "the target has no secret API to check referenced secrets against; set them there by "
           "hand (listed under the dependencies to provide)");
       return std::set<std::string>();
     }
     RETURN_IF_ERROR(exists.status());
     if (!*exists) {
-      plan.add_warnings(absl::StrCat("secret '", d.name(),
-                                     "' is not in the target; the workflows that read it fail "
-                                     "until it is set there"));
+      warnings.push_back(absl::StrCat("secret '", d.name(),
+                                      "' is not in the target; the workflows that read it fail "
+                                      "until it is set there"));
       missing.insert(d.name());
     }
   }
@@ -235,12 +234,13 @@ class PlanMigrationStep final : public Step {
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
-    ASSIGN_OR_RETURN(v1::MigrationPlan plan, PlanMigration(package, parsed->contents, *target));
-    RETURN_IF_ERROR(PlanSecrets(package, written->secrets(), plan));
+    std::vector<std::string> secret_warnings;
     ASSIGN_OR_RETURN(std::set<std::string> missing_secrets,
-                     CheckReferencedSecrets(package, written->secrets(), plan));
-    RETURN_IF_ERROR(migration::PauseSchedulesMissingSecrets(package, parsed->contents,
-                                                            missing_secrets, plan));
+                     CheckReferencedSecrets(package, written->secrets(), secret_warnings));
+    ASSIGN_OR_RETURN(v1::MigrationPlan plan,
+                     PlanMigration(package, parsed->contents, *target, missing_secrets));
+    RETURN_IF_ERROR(PlanSecrets(package, written->secrets(), plan));
+    for (std::string& w : secret_warnings) plan.add_warnings(std::move(w));
     // Last: the fingerprint covers every item, secrets included.
     ApplyApproval(package, plan);
     if (!written->metadata().KeepsExtraKeys()) WarnOfDroppedKeys(parsed->contents, plan);

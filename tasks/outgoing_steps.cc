@@ -271,8 +271,8 @@ class DiscoverReferences final : public Step {
       source = std::move(memory);
     } else {
       ASSIGN_OR_RETURN(environment, state().Source(source_env));
-      source = std::make_unique<ClientSource>(environment->metadata(), environment->event_handlers(),
-                                              environment->schedules());
+      source = std::make_unique<ClientSource>(
+          environment->metadata(), environment->event_handlers(), environment->schedules());
     }
     DiscoveryOptions discovery_options;
     discovery_options.follow_references = !options.skip_discovery();
@@ -324,9 +324,9 @@ class DiscoverReferences final : public Step {
     ASSIGN_OR_RETURN(std::string out_ref, state().StoreMessage(stored, "discovery"));
     ctx.AddLog(absl::StrCat("discovered ", d.workflows.size(), " workflow and ", d.task_defs.size(),
                             " task definitions, ", d.event_handlers.size(), " event handlers and ",
-                            d.schedules.size(), " schedules; ",
-                            d.report.dependencies_size(), " dependencies, ",
-                            d.report.unresolved_size(), " unresolved references"));
+                            d.schedules.size(), " schedules; ", d.report.dependencies_size(),
+                            " dependencies, ", d.report.unresolved_size(),
+                            " unresolved references"));
     TaskOutcome out;
     SetString(out.output, "discoveryRef", out_ref);
     SetNumber(out.output, "workflowDefs", static_cast<double>(d.workflows.size()));

@@ -95,7 +95,8 @@ absl::StatusOr<std::vector<conductor::proto::EventHandler>> ListEventHandlersOf(
     client::EventHandlerClient* events);
 
 // Every schedule `schedules` holds; Unimplemented when it is null (no scheduler).
-absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedulesOf(client::ScheduleClient* schedules);
+absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedulesOf(
+    client::ScheduleClient* schedules);
 
 // One RPC per definition.
 class ClientSource final : public migration::DefinitionSource {
