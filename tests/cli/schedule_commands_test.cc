@@ -95,6 +95,37 @@ TEST_F(MigrationCommandsTest, AScheduleDueEverySecondPromotesAToBAgainAndAgain) 
   EXPECT_THAT(gone.err, HasSubstr("no schedule named 'every-second'"));
 }
 
+TEST_F(MigrationCommandsTest, MigrateCarriesASelectedScheduleAndItsWorkflowToB) {
+  SeedSource();
+  StartWorkers();
+  AddTargetEnvironment();
+  v1::WorkflowSchedule nightly;
+  nightly.set_name("nightly-payments");
+  nightly.set_cron_expression("0 15 1 * * *");
+  nightly.set_zone_id("Europe/Berlin");
+  nightly.mutable_start_workflow_request()->set_name("pay_flow");
+  nightly.mutable_start_workflow_request()->set_version(1);
+  ASSERT_OK(a_.ext->SaveSchedule(nightly).status());
+
+  RunResult r = Cli(
+      {"migrate", "--target", "B", "--schedule", "nightly-payments", "--source", "A", "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("nightly-payments"));
+  // The schedule runs in B as in A, and the workflow it starts came with it (not order_flow).
+  ASSERT_OK_AND_ASSIGN(v1::WorkflowSchedule arrived, b_.ext->GetSchedule("nightly-payments"));
+  EXPECT_FALSE(arrived.paused());
+  EXPECT_EQ(arrived.cron_expression(), "0 15 1 * * *");
+  EXPECT_EQ(arrived.zone_id(), "Europe/Berlin");
+  EXPECT_GT(arrived.next_run_time(), 0);
+  EXPECT_OK(b_.client->GetWorkflowDef("pay_flow", 1).status());
+  EXPECT_TRUE(absl::IsNotFound(b_.client->GetWorkflowDef("order_flow", 1).status()));
+
+  RunResult empty = Cli({"migrate", "--target", "B", "--schedule", "", "--source", "A"});
+  EXPECT_EQ(empty.exit_code, 2) << empty;
+  EXPECT_THAT(empty.err, HasSubstr("selects nothing"));
+  EXPECT_THAT(empty.err, HasSubstr("--schedule NAME"));
+}
+
 TEST_F(MigrationCommandsTest, ScheduleCreateRefusesWhatCannotWork) {
   AddTargetEnvironment();
   RunResult no_cron = Cli({"schedule", "create", "s", "--target", "B", "--workflow", "w"});
