@@ -126,10 +126,11 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInpu
                      MissingWorkflows(ScanSchedule(schedule).workflows, "starts", in.planned_keys,
                                       in.package_workflow_names, *in.target));
     if (!secrets_read.empty()) {
-      std::vector<std::string> names;
-      for (const std::string& n : secrets_read) names.push_back(absl::StrCat("'", n, "'"));
       missing.push_back(absl::StrCat("the workflow it starts reads secret(s) ",
-                                     absl::StrJoin(names, ", "),
+                                     absl::StrJoin(secrets_read, ", ",
+                                                   [](std::string* out, const std::string& n) {
+                                                     absl::StrAppend(out, "'", n, "'");
+                                                   }),
                                      ", which the target does not hold"));
     }
     for (const std::string& m : missing) PauseForMissing(schedule, m);
