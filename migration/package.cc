@@ -1,12 +1,14 @@
 #include "migration/package.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/parallel_for.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
 #include "definitions/conductor_messages.h"
@@ -110,48 +112,74 @@ absl::StatusOr<BuiltPackage> BuildPackage(const Discovery& discovery, const Pack
   v1::Manifest* manifest = p.mutable_manifest();
   *manifest->mutable_selection() = header.selection;
 
-  auto add = [&](v1::ItemKind kind, const std::string& name, int32_t version,
-                 const google::protobuf::Value& value, const google::protobuf::Value& extra,
-                 bool requested, const std::string& from) {
-    v1::PackageItem* item = p.add_items();
-    item->set_kind(kind);
-    item->set_name(name);
-    item->set_version(version);
-    std::string json = CanonicalJson(value);
-    if (extra.has_struct_value()) {
-      item->set_extra_json(CanonicalJson(extra));
-      item->set_sha256(Sha256Hex(ItemJsonWithExtras(value, extra)));
-    } else {
-      item->set_sha256(Sha256Hex(json));
-    }
-    item->set_canonical_json(std::move(json));
-    v1::ManifestEntry* e = manifest->add_entries();
-    e->set_kind(kind);
-    e->set_name(name);
-    e->set_version(version);
-    e->set_sha256(item->sha256());
-    e->set_requested(requested);
-    e->set_discovered_from(from);
+  // One entry per item, in item order (discovery output is sorted already, so items end up
+  // sorted by (kind, name, version)). Serialising and hashing each definition is independent of
+  // the others: it runs on every core, then the items are appended in order.
+  struct Pending {
+    v1::ItemKind kind;
+    const std::string* name;
+    int32_t version;
+    std::function<google::protobuf::Value()> value;
+    const google::protobuf::Value* extra;
+    bool requested;
+    const std::string* from;
+    std::string json, extra_json, sha256;
   };
-  // Discovery output is sorted already; items end up sorted by (kind, name, version).
+  static const google::protobuf::Value kNoExtra;
+  std::vector<Pending> pending;
+  pending.reserve(discovery.task_defs.size() + discovery.workflows.size() +
+                  discovery.event_handlers.size() + discovery.schedules.size());
   for (const DiscoveredTaskDef& t : discovery.task_defs) {
-    add(v1::ITEM_KIND_TASK_DEF, t.def.name(), 0, TaskDefToValue(t.def), t.extra, t.requested,
-        t.discovered_from);
+    pending.push_back({v1::ITEM_KIND_TASK_DEF, &t.def.name(), 0,
+                       [&t] { return TaskDefToValue(t.def); }, &t.extra, t.requested,
+                       &t.discovered_from});
   }
   for (const DiscoveredWorkflow& w : discovery.workflows) {
-    add(v1::ITEM_KIND_WORKFLOW_DEF, w.def.name(), w.def.version(), WorkflowDefToValue(w.def),
-        w.extra, w.requested, w.discovered_from);
+    pending.push_back({v1::ITEM_KIND_WORKFLOW_DEF, &w.def.name(), w.def.version(),
+                       [&w] { return WorkflowDefToValue(w.def); }, &w.extra, w.requested,
+                       &w.discovered_from});
   }
   for (const DiscoveredEventHandler& h : discovery.event_handlers) {
-    add(v1::ITEM_KIND_EVENT_HANDLER, h.def.name(), 0, EventHandlerToValue(h.def),
-        google::protobuf::Value(), h.requested, h.discovered_from);
+    pending.push_back({v1::ITEM_KIND_EVENT_HANDLER, &h.def.name(), 0,
+                       [&h] { return EventHandlerToValue(h.def); }, &kNoExtra, h.requested,
+                       &h.discovered_from});
+  }
+  for (const DiscoveredSchedule& s : discovery.schedules) {
+    pending.push_back({v1::ITEM_KIND_SCHEDULE, &s.def.name(), 0,
+                       [&s] { return ScheduleDefinitionToValue(s.def); }, &kNoExtra, s.requested,
+                       &s.discovered_from});
+  }
+  ParallelFor(pending.size(), [&pending](size_t i) {
+    Pending& e = pending[i];
+    const google::protobuf::Value value = e.value();
+    e.json = CanonicalJson(value);
+    if (e.extra->has_struct_value()) {
+      e.extra_json = CanonicalJson(*e.extra);
+      e.sha256 = Sha256Hex(ItemJsonWithExtras(value, *e.extra));
+    } else {
+      e.sha256 = Sha256Hex(e.json);
+    }
+  });
+  p.mutable_items()->Reserve(static_cast<int>(pending.size()));
+  manifest->mutable_entries()->Reserve(static_cast<int>(pending.size()));
+  for (Pending& e : pending) {
+    v1::PackageItem* item = p.add_items();
+    item->set_kind(e.kind);
+    item->set_name(*e.name);
+    item->set_version(e.version);
+    item->set_canonical_json(std::move(e.json));
+    item->set_extra_json(std::move(e.extra_json));
+    item->set_sha256(std::move(e.sha256));
+    v1::ManifestEntry* m = manifest->add_entries();
+    m->set_kind(e.kind);
+    m->set_name(*e.name);
+    m->set_version(e.version);
+    m->set_sha256(item->sha256());
+    m->set_requested(e.requested);
+    m->set_discovered_from(*e.from);
   }
   manifest->set_task_def_count(static_cast<int32_t>(discovery.task_defs.size()));
   manifest->set_workflow_def_count(static_cast<int32_t>(discovery.workflows.size()));
-  for (const DiscoveredSchedule& s : discovery.schedules) {
-    add(v1::ITEM_KIND_SCHEDULE, s.def.name(), 0, ScheduleDefinitionToValue(s.def),
-        google::protobuf::Value(), s.requested, s.discovered_from);
-  }
   manifest->set_event_handler_count(static_cast<int32_t>(discovery.event_handlers.size()));
   manifest->set_schedule_count(static_cast<int32_t>(discovery.schedules.size()));
   *p.mutable_dependencies() = discovery.report;
@@ -213,9 +241,56 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     problems.push_back("options hold an unknown conflict or version strategy");
   }
 
+  // Each item's hash and parse depend on that item only: they run on every core first, and the
+  // problems are collected in item order after.
+  struct Checked {
+    google::protobuf::Value extra;
+    bool extra_not_object = false;
+    bool hash_matches = false;
+    absl::StatusOr<cp::TaskDef> task_def;
+    absl::StatusOr<cp::WorkflowDef> workflow;
+    absl::StatusOr<cp::EventHandler> handler;
+    absl::StatusOr<v1::WorkflowSchedule> schedule;
+  };
+  std::vector<Checked> checked(p.items_size());
+  ParallelFor(checked.size(), [&p, &checked](size_t i) {
+    const v1::PackageItem& item = p.items(static_cast<int>(i));
+    Checked& c = checked[i];
+    std::string with_extras;
+    if (!item.extra_json().empty()) {
+      absl::StatusOr<google::protobuf::Value> e = ParseJson(item.extra_json());
+      absl::StatusOr<google::protobuf::Value> canonical = ParseJson(item.canonical_json());
+      if (!e.ok() || !e->has_struct_value()) {
+        c.extra_not_object = true;
+      } else if (canonical.ok()) {
+        c.extra = *std::move(e);
+        with_extras = ItemJsonWithExtras(*canonical, c.extra);
+      }
+    }
+    c.hash_matches = item.sha256() ==
+                     Sha256Hex(c.extra.has_struct_value() ? with_extras : item.canonical_json());
+    switch (item.kind()) {
+      case v1::ITEM_KIND_TASK_DEF:
+        c.task_def = ParseTaskDef(item.canonical_json());
+        break;
+      case v1::ITEM_KIND_WORKFLOW_DEF:
+        c.workflow = ParseWorkflowDef(item.canonical_json());
+        break;
+      case v1::ITEM_KIND_EVENT_HANDLER:
+        c.handler = ParseEventHandler(item.canonical_json());
+        break;
+      case v1::ITEM_KIND_SCHEDULE:
+        c.schedule = ParseScheduleDefinition(item.canonical_json());
+        break;
+      default:
+        break;
+    }
+  });
+
   PackageContents contents;
   std::set<std::tuple<int, std::string, int32_t>> seen;
   for (int i = 0; i < p.items_size(); ++i) {
+    Checked& c = checked[i];
     const v1::PackageItem& item = p.items(i);
     std::string what =
         absl::StrCat("item ", i, " (", DescribeItem(item.kind(), item.name(), item.version()), ")");
@@ -225,19 +300,10 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
     if (!seen.insert({item.kind(), item.name(), item.version()}).second) {
       problems.push_back(absl::StrCat(what, " appears more than once"));
     }
-    google::protobuf::Value extra;
-    std::string hashed = item.canonical_json();
-    if (!item.extra_json().empty()) {
-      absl::StatusOr<google::protobuf::Value> e = ParseJson(item.extra_json());
-      absl::StatusOr<google::protobuf::Value> c = ParseJson(item.canonical_json());
-      if (!e.ok() || !e->has_struct_value()) {
-        problems.push_back(absl::StrCat(what, ": its extra keys are not a JSON object"));
-      } else if (c.ok()) {
-        extra = *std::move(e);
-        hashed = ItemJsonWithExtras(*c, extra);
-      }
+    if (c.extra_not_object) {
+      problems.push_back(absl::StrCat(what, ": its extra keys are not a JSON object"));
     }
-    if (item.sha256() != Sha256Hex(hashed)) {
+    if (!c.hash_matches) {
       problems.push_back(
           absl::StrCat(what, ": sha256 ", item.sha256(), " does not match its canonical JSON"));
     }
@@ -247,7 +313,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
           problems.push_back(
               absl::StrCat(what, ": a task definition has no version, found ", item.version()));
         }
-        auto def = ParseTaskDef(item.canonical_json());
+        absl::StatusOr<cp::TaskDef>& def = c.task_def;
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name()) {
@@ -256,7 +322,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         } else {
           contents.task_defs.push_back(*std::move(def));
           contents.task_def_items.push_back(i);
-          contents.task_def_extras.push_back(extra);
+          contents.task_def_extras.push_back(std::move(c.extra));
         }
         break;
       }
@@ -264,7 +330,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         if (item.version() < 0) {
           problems.push_back(absl::StrCat(what, ": negative version"));
         }
-        auto def = ParseWorkflowDef(item.canonical_json());
+        absl::StatusOr<cp::WorkflowDef>& def = c.workflow;
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name() || def->version() != item.version()) {
@@ -273,7 +339,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
         } else {
           contents.workflows.push_back(*std::move(def));
           contents.workflow_items.push_back(i);
-          contents.workflow_extras.push_back(extra);
+          contents.workflow_extras.push_back(std::move(c.extra));
         }
         break;
       }
@@ -282,7 +348,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
           problems.push_back(
               absl::StrCat(what, ": an event handler has no version, found ", item.version()));
         }
-        auto def = ParseEventHandler(item.canonical_json());
+        absl::StatusOr<cp::EventHandler>& def = c.handler;
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name()) {
@@ -299,7 +365,7 @@ absl::StatusOr<PackageContents> ValidatePackage(const v1::MigrationPackage& p) {
           problems.push_back(
               absl::StrCat(what, ": a schedule has no version, found ", item.version()));
         }
-        auto def = ParseScheduleDefinition(item.canonical_json());
+        absl::StatusOr<v1::WorkflowSchedule>& def = c.schedule;
         if (!def.ok()) {
           problems.push_back(absl::StrCat(what, ": ", def.status().message()));
         } else if (def->name() != item.name()) {

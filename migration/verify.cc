@@ -1,16 +1,15 @@
 #include "migration/verify.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/parallel_for.h"
 #include "base/status_macros.h"
 #include "definitions/canonical.h"
 #include "definitions/conductor_json.h"
@@ -21,26 +20,6 @@ namespace cmig::migration {
 namespace {
 
 namespace cp = conductor::proto;
-
-// Runs fn(0) .. fn(n - 1), split over the machine's cores (at most 4 threads). fn must be safe
-// to call concurrently for different indexes.
-void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
-  constexpr size_t kMinPerThread = 256;
-  const size_t threads =
-      std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 4, n / kMinPerThread});
-  if (threads <= 1) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::vector<std::thread> helpers;
-  for (size_t t = 1; t < threads; ++t) {
-    helpers.emplace_back([&fn, n, t, threads] {
-      for (size_t i = t; i < n; i += threads) fn(i);
-    });
-  }
-  for (size_t i = 0; i < n; i += threads) fn(i);
-  for (std::thread& h : helpers) h.join();
-}
 
 class Verifier {
  public:
