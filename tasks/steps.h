@@ -18,6 +18,11 @@ namespace cmig::tasks {
 absl::Status RegisterOutgoingSteps(HandlerRegistry& registry,
                                    const std::shared_ptr<StepState>& state);
 
+// cmig_fetch_definitions, cmig_discover_references (source_steps.cc); RegisterOutgoingSteps
+// registers them too.
+absl::Status RegisterSourceSteps(HandlerRegistry& registry,
+                                 const std::shared_ptr<StepState>& state);
+
 // cmig_validate_package, cmig_plan_migration, cmig_snapshot_target, cmig_apply_migration,
 // cmig_verify_applied.
 absl::Status RegisterIncomingSteps(HandlerRegistry& registry,
