@@ -127,7 +127,8 @@ class Discoverer {
       ASSIGN_OR_RETURN(const ScheduleIndex* schedules, Schedules());
       if (schedules == nullptr) {
         return absl::FailedPreconditionError(
-            absl::StrCat("the selection names schedules, but the source has no scheduler: ",
+            absl::StrCat("the selection names schedules, but the source's schedules cannot be "
+                         "read: ",
                          schedules_status_.message()));
       }
       for (const std::string& name : selection.schedules()) {
@@ -229,11 +230,12 @@ class Discoverer {
   };
 
   // The source's schedules, listed once; nullptr when the source has none to offer
-  // (Unimplemented: schedules_status_ says why).
+  // (Unimplemented, or PermissionDenied for a key that may not read them: schedules_status_ says
+  // why).
   absl::StatusOr<const ScheduleIndex*> Schedules() {
     if (!schedules_.has_value()) {
       absl::StatusOr<std::vector<v1::WorkflowSchedule>> all = source_.ListSchedules();
-      if (absl::IsUnimplemented(all.status())) {
+      if (absl::IsUnimplemented(all.status()) || absl::IsPermissionDenied(all.status())) {
         schedules_status_ = all.status();
         schedules_.emplace();
         return static_cast<const ScheduleIndex*>(nullptr);

@@ -30,7 +30,8 @@
 //  - Schedules: the selected ones by name, and, following references, every schedule that starts
 //    a discovered workflow (the schedule's version 0, "latest", matches any version). A
 //    schedule's workflow is followed like a sub-workflow (discovered_from "schedule:NAME"). A
-//    source without a scheduler has no schedules to find; a selection naming schedules there is
+//    source without a scheduler (Unimplemented), or whose schedules the caller may not read
+//    (PermissionDenied), has no schedules to find; a selection naming schedules there is
 //    FailedPrecondition.
 //  - Any other source error (Unavailable, ...) is returned as is, naming what was being fetched;
 //    the step is retried.

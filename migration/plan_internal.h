@@ -66,8 +66,9 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
 // rewritten to that workflow's target version; a schedule whose workflow is neither planned nor
 // in the target is written paused, its pausedReason and the item's reasons saying why (it would
 // only fail each run), and so is one whose workflow (or a package workflow that one starts, at
-// any depth) reads a secret in `missing_secrets`. A target without a scheduler blocks every
-// schedule that would be written. Errors: target reads other than NotFound and Unimplemented.
+// any depth) reads a secret in `missing_secrets`. A target without a scheduler, or whose schedules
+// the key may not read, blocks every schedule that would be written. Errors: target reads other
+// than NotFound, Unimplemented and PermissionDenied.
 absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInput& in);
 
 }  // namespace cmig::migration

@@ -145,9 +145,13 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInpu
     }
     absl::StatusOr<const std::optional<v1::WorkflowSchedule>*> existing =
         in.target->Schedule(schedule.name());
-    if (absl::IsUnimplemented(existing.status())) {
+    if (absl::IsUnimplemented(existing.status()) || absl::IsPermissionDenied(existing.status())) {
       item.set_action(v1::ITEM_ACTION_BLOCKED);
-      item.add_reasons(absl::StrCat(what, " cannot be written: the target has no scheduler (",
+      item.add_reasons(absl::StrCat(what,
+                                    absl::IsUnimplemented(existing.status())
+                                        ? " cannot be written: the target has no scheduler ("
+                                        : " cannot be written: the target's schedules may not be "
+                                          "read with this key (",
                                     existing.status().message(), ")"));
       continue;
     }

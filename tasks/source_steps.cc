@@ -119,12 +119,17 @@ class FetchDefinitions final : public Step {
     if (schedules.ok()) {
       fetched.set_schedules_listed(true);
       for (auto& s : *schedules) *fetched.add_schedules() = std::move(s);
-    } else if (!absl::IsUnimplemented(schedules.status())) {
+    } else if (!absl::IsUnimplemented(schedules.status()) &&
+               !absl::IsPermissionDenied(schedules.status())) {
       return schedules.status();
     } else if (!selection.schedules().empty()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("the selection names schedules, but the source has no scheduler: ",
+          absl::StrCat("the selection names schedules, but the source's schedules cannot be read: ",
                        schedules.status().message()));
+    } else {
+      // A server without a scheduler, or a key without the right to read schedules (Orkes):
+      // the workflows still migrate, without their schedules.
+      ctx.AddLog(absl::StrCat("no schedules are read: ", schedules.status().message()));
     }
 
     // Expand "*" and record the resolved selection.

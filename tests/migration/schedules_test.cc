@@ -238,6 +238,14 @@ TEST_F(SchedulesTest, MissingOrUnavailableSelectedSchedulesAreNamed) {
   // A source without a scheduler still migrates its workflows.
   ASSERT_OK_AND_ASSIGN(Discovery d, Discover(Select({"order_flow"}, {}), source_, {}));
   EXPECT_THAT(d.schedules, IsEmpty());
+  // So does one whose schedules the key may not read (Orkes without the scheduler permission).
+  source_.MarkSchedulesUnavailable(absl::PermissionDeniedError("403: no scheduler permission"));
+  ASSERT_OK_AND_ASSIGN(Discovery denied, Discover(Select({"order_flow"}, {}), source_, {}));
+  EXPECT_THAT(denied.schedules, IsEmpty());
+  EXPECT_THAT(WorkflowNames(denied), ElementsAre("order_flow:2"));
+  EXPECT_THAT(Discover(Select({}, {"nightly_orders"}), source_, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("schedules cannot be read: 403: no scheduler permission")));
 }
 
 TEST_F(SchedulesTest, PackagedLastAndValidated) {
@@ -443,6 +451,11 @@ TEST_F(SchedulesTest, ATargetWithoutASchedulerBlocksTheSchedule) {
   EXPECT_THAT(plan.blocking_problems(),
               ElementsAre(HasSubstr("schedule 'nightly_orders' cannot be written: the target has "
                                     "no scheduler (")));
+  target_.MarkSchedulesUnavailable(absl::PermissionDeniedError("403"));
+  ASSERT_OK_AND_ASSIGN(v1::MigrationPlan denied, PlanMigration(p, target_));
+  EXPECT_THAT(denied.blocking_problems(),
+              ElementsAre(HasSubstr("the target's schedules may not be read with this key (reading "
+                                    "schedule 'nightly_orders' from the target: 403)")));
 }
 
 }  // namespace
