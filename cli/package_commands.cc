@@ -84,8 +84,15 @@ void PrintPackageSummary(const v1::MigrationPackage& p, std::ostream& out) {
   h.AddRow({"Source", p.source_environment()});
   h.AddRow({"Created", CreatedAt(p)});
   h.AddRow({"Digest", p.digest()});
-  h.AddRow({"Items", absl::StrCat(p.manifest().workflow_def_count(), " workflows, ",
-                                  p.manifest().task_def_count(), " task definitions")});
+  std::string counts = absl::StrCat(p.manifest().workflow_def_count(), " workflows, ",
+                                    p.manifest().task_def_count(), " task definitions");
+  if (p.manifest().event_handler_count() > 0) {
+    absl::StrAppend(&counts, ", ", p.manifest().event_handler_count(), " event handlers");
+  }
+  if (p.manifest().schedule_count() > 0) {
+    absl::StrAppend(&counts, ", ", p.manifest().schedule_count(), " schedules");
+  }
+  h.AddRow({"Items", counts});
   h.AddRow(
       {"Options",
        absl::StrCat(
@@ -176,6 +183,8 @@ JsonObject PackageJson(const v1::MigrationPackage& p) {
       .Set("digest", JsonString(p.digest()))
       .Set("workflowDefs", JsonNumber(p.manifest().workflow_def_count()))
       .Set("taskDefs", JsonNumber(p.manifest().task_def_count()))
+      .Set("eventHandlers", JsonNumber(p.manifest().event_handler_count()))
+      .Set("schedules", JsonNumber(p.manifest().schedule_count()))
       .Set("options", options.Take())
       .Set("items", items.Take())
       .Set("dependencies", MessageValue(p.dependencies()))

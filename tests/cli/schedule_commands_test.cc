@@ -1,6 +1,7 @@
 // Recurring migrations through the real migrationctl binary: a schedule due every second
 // promotes A -> B three times (the first creates, the later ones find everything unchanged);
 // list, runs, next, pause, resume and delete; and the errors.
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "tests/cli/migration_commands_fixture.h"
 #include "tests/testing/wait_for.h"
@@ -124,6 +125,29 @@ TEST_F(MigrationCommandsTest, MigrateCarriesASelectedScheduleAndItsWorkflowToB) 
   EXPECT_EQ(empty.exit_code, 2) << empty;
   EXPECT_THAT(empty.err, HasSubstr("selects nothing"));
   EXPECT_THAT(empty.err, HasSubstr("--schedule NAME"));
+}
+
+TEST_F(MigrationCommandsTest, ExportCarriesTheSchedulesItsConfigNames) {
+  SeedSource();
+  v1::WorkflowSchedule nightly;
+  nightly.set_name("nightly-payments");
+  nightly.set_cron_expression("0 15 1 * * *");
+  nightly.mutable_start_workflow_request()->set_name("pay_flow");
+  ASSERT_OK(a_.ext->SaveSchedule(nightly).status());
+  const std::string config = dir_ + "/export.textproto";
+  ASSERT_EQ(Cli({"template", "--output", config}).exit_code, 0);
+  WriteFile(config, absl::StrReplaceAll(
+                        ReadFile(config),
+                        {{"address: \"\"", absl::StrCat("address: \"", server_->address(), "\"")},
+                         {"# schedules: \"nightly_orders\"", "schedules: \"nightly-payments\""}}));
+  const std::string package = dir_ + "/schedules.cmigpkg.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  RunResult inspect = RunCli({"inspect", package});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr("1 workflows, 1 task definitions, 1 schedules"));
+  EXPECT_THAT(inspect.out, HasSubstr("schedule  nightly-payments"));
+  EXPECT_THAT(inspect.out, HasSubstr("via schedule:nightly-payments"));
 }
 
 TEST_F(MigrationCommandsTest, ScheduleCreateRefusesWhatCannotWork) {
