@@ -194,6 +194,17 @@ TEST(ScheduleDefinitionTest, WhatAServerSetsIsNotPartOfTheDefinition) {
   EXPECT_NE(CanonicalJson(a), CanonicalJson(b));
   ASSERT_OK_AND_ASSIGN(v1::WorkflowSchedule back, ParseScheduleDefinition(CanonicalJson(b)));
   EXPECT_EQ(CanonicalJson(back), CanonicalJson(b));
+  // conductor-oss answers unset Long and object fields as null, and keys of its own.
+  ASSERT_OK_AND_ASSIGN(
+      v1::WorkflowSchedule oss,
+      ParseScheduleDefinition(
+          R"({"name":"s","cronExpression":"@daily","zoneId":"UTC","paused":false,)"
+          R"("pausedReason":null,"scheduleStartTime":null,"scheduleEndTime":null,)"
+          R"("runCatchupScheduleInstances":false,"createTime":1,"updatedTime":null,)"
+          R"("createdBy":null,"updatedBy":null,"description":null,"tags":[],)"
+          R"("startWorkflowRequest":{"name":"w","version":null,"input":{},"taskToDomain":null,)"
+          R"("workflowDef":null,"correlationId":null,"priority":0,"externalInputPayloadStoragePath":null}})"));
+  EXPECT_EQ(CanonicalJson(oss), CanonicalJson(a));
   EXPECT_THAT(ParseScheduleDefinition(R"({"cronExpression":"@daily"})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no name")));
   EXPECT_THAT(ParseScheduleDefinition("[1]"),
