@@ -129,8 +129,7 @@ class GrpcExtensionsClient final : public EnvironmentClient,
   absl::Status RevokeAccessKey(absl::string_view id);
 
   // Workflow schedules (cmig.v1.Schedules). Get, Pause, Resume: NotFound for an unknown name.
-  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(
-      const v1::WorkflowSchedule& schedule) override;
+  absl::StatusOr<v1::WorkflowSchedule> SaveSchedule(const v1::WorkflowSchedule& schedule) override;
   absl::StatusOr<v1::WorkflowSchedule> GetSchedule(absl::string_view name);
   absl::StatusOr<std::vector<v1::WorkflowSchedule>> ListSchedules() override;
   absl::Status DeleteSchedule(absl::string_view name) override;
