@@ -49,6 +49,21 @@ void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item, abs
   }
 }
 
+void CompareWithTarget(v1::ConflictStrategy strategy, v1::PlannedItem* item, absl::string_view what,
+                       const std::optional<std::string>& target_json,
+                       absl::string_view package_json) {
+  if (!target_json.has_value()) {
+    item->set_action(v1::ITEM_ACTION_CREATE);
+    return;
+  }
+  item->set_target_sha256(Sha256Hex(*target_json));
+  if (item->target_sha256() == item->planned_sha256()) {
+    item->set_action(v1::ITEM_ACTION_UNCHANGED);
+    return;
+  }
+  ResolveDifference(strategy, item, what, *target_json, package_json);
+}
+
 absl::StatusOr<std::vector<std::string>> MissingWorkflows(
     const std::vector<WorkflowReference>& refs, absl::string_view verb,
     const std::set<WorkflowKey>& planned_keys, const std::set<std::string>& package_workflow_names,
@@ -108,18 +123,11 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanEventHandlers(const HandlerPlan
       continue;
     }
     RETURN_IF_ERROR(existing.status());
-    if (!(*existing)->has_value()) {
-      item.set_action(v1::ITEM_ACTION_CREATE);
-    } else {
-      item.set_target_sha256(Sha256Hex(CanonicalJson(***existing)));
-      if (item.target_sha256() == item.planned_sha256()) {
-        item.set_action(v1::ITEM_ACTION_UNCHANGED);
-      } else {
-        ResolveDifference(
-            in.conflict, &item, what, CanonicalJson(***existing),
-            item.rewritten_json().empty() ? packaged.canonical_json() : item.rewritten_json());
-      }
-    }
+    CompareWithTarget(
+        in.conflict, &item, what,
+        (*existing)->has_value() ? std::optional<std::string>(CanonicalJson(***existing))
+                                 : std::nullopt,
+        item.rewritten_json().empty() ? packaged.canonical_json() : item.rewritten_json());
     const v1::ItemAction action = item.action();
     if (action != v1::ITEM_ACTION_CREATE && action != v1::ITEM_ACTION_UPDATE &&
         action != v1::ITEM_ACTION_CONFLICT) {

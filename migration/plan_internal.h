@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,6 +29,13 @@ using WorkflowKey = std::pair<std::string, int32_t>;
 // (migration/definition_diff.h).
 void ResolveDifference(v1::ConflictStrategy strategy, v1::PlannedItem* item, absl::string_view what,
                        absl::string_view target_json = {}, absl::string_view package_json = {});
+
+// The action of an item keyed by name alone (event handler, schedule) whose planned_sha256 is set:
+// CREATE when the target holds none (`target_json` nullopt), UNCHANGED when the target's canonical
+// JSON hashes the same, otherwise as ResolveDifference says.
+void CompareWithTarget(v1::ConflictStrategy strategy, v1::PlannedItem* item, absl::string_view what,
+                       const std::optional<std::string>& target_json,
+                       absl::string_view package_json);
 
 // One sentence per statically named workflow in `refs` that is neither planned (`planned_keys`
 // for a pinned version, `package_workflow_names` for the latest) nor in `target`:

@@ -156,19 +156,11 @@ absl::StatusOr<std::vector<v1::PlannedItem>> PlanSchedules(const HandlerPlanInpu
       continue;
     }
     RETURN_IF_ERROR(existing.status());
-    if (!(*existing)->has_value()) {
-      item.set_action(v1::ITEM_ACTION_CREATE);
-    } else {
-      const std::string target_json = CanonicalJson(***existing);
-      item.set_target_sha256(Sha256Hex(target_json));
-      if (item.target_sha256() == item.planned_sha256()) {
-        item.set_action(v1::ITEM_ACTION_UNCHANGED);
-      } else {
-        ResolveDifference(
-            in.conflict, &item, what, target_json,
-            item.rewritten_json().empty() ? packaged.canonical_json() : item.rewritten_json());
-      }
-    }
+    CompareWithTarget(
+        in.conflict, &item, what,
+        (*existing)->has_value() ? std::optional<std::string>(CanonicalJson(***existing))
+                                 : std::nullopt,
+        item.rewritten_json().empty() ? packaged.canonical_json() : item.rewritten_json());
     for (std::string& r : reasons) item.add_reasons(std::move(r));
   }
   return out;
