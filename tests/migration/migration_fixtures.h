@@ -7,12 +7,16 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "base/status_matchers.h"
+#include "cmig/v1/report.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "migration/definition_source.h"
+#include "migration/discovery.h"
+#include "migration/package.h"
 
 namespace cmig::testing {
 
@@ -323,6 +327,38 @@ class CountingSource : public migration::DefinitionSource {
  private:
   migration::DefinitionSource& inner_;
 };
+
+// A package of `selection` from `source`, built as the build step does (source "dev", a fixed
+// creation time).
+inline v1::MigrationPackage Package(migration::InMemoryDefinitionSource& source,
+                                    const v1::Selection& selection,
+                                    v1::ConflictStrategy conflict = v1::CONFLICT_STRATEGY_FAIL,
+                                    v1::VersionStrategy version = v1::VERSION_STRATEGY_PRESERVE,
+                                    v1::OnBlocked on_blocked = v1::ON_BLOCKED_FAIL,
+                                    bool follow_references = true) {
+  auto d = migration::Discover(selection, source, {.follow_references = follow_references});
+  EXPECT_TRUE(d.ok()) << d.status();
+  migration::PackageHeader h;
+  h.source_environment = "dev";
+  h.created_at = absl::FromUnixSeconds(1790000000);
+  h.options.set_conflict_strategy(conflict);
+  h.options.set_version_strategy(version);
+  h.options.set_on_blocked(on_blocked);
+  h.options.set_skip_discovery(!follow_references);
+  h.selection = selection;
+  auto built = migration::BuildPackage(*d, h);
+  EXPECT_TRUE(built.ok()) << built.status();
+  return built->package;
+}
+
+// The plan's item of that kind and name; nullptr when there is none.
+inline const v1::PlannedItem* Item(const v1::MigrationPlan& plan, v1::ItemKind kind,
+                                   const std::string& name) {
+  for (const auto& i : plan.items()) {
+    if (i.kind() == kind && i.name() == name) return &i;
+  }
+  return nullptr;
+}
 
 }  // namespace cmig::testing
 

@@ -24,6 +24,8 @@
 namespace cmig::migration {
 namespace {
 
+using ::cmig::testing::Item;
+using ::cmig::testing::Package;
 using ::cmig::testing::SimpleWf;
 using ::cmig::testing::StatusIs;
 using ::cmig::testing::Wf;
@@ -117,26 +119,6 @@ std::vector<std::string> WorkflowNames(const Discovery& d) {
   return out;
 }
 
-v1::MigrationPackage Package(InMemoryDefinitionSource& source, const v1::Selection& selection,
-                             v1::ConflictStrategy conflict = v1::CONFLICT_STRATEGY_FAIL,
-                             v1::VersionStrategy version = v1::VERSION_STRATEGY_PRESERVE,
-                             v1::OnBlocked on_blocked = v1::ON_BLOCKED_FAIL,
-                             bool follow_references = true) {
-  auto d = Discover(selection, source, {.follow_references = follow_references});
-  EXPECT_TRUE(d.ok()) << d.status();
-  PackageHeader h;
-  h.source_environment = "dev";
-  h.created_at = absl::FromUnixSeconds(1790000000);
-  h.options.set_conflict_strategy(conflict);
-  h.options.set_version_strategy(version);
-  h.options.set_on_blocked(on_blocked);
-  h.options.set_skip_discovery(!follow_references);
-  h.selection = selection;
-  auto built = BuildPackage(*d, h);
-  EXPECT_TRUE(built.ok()) << built.status();
-  return built->package;
-}
-
 // Writes what the plan says into `target`, as the apply step does.
 void Apply(const v1::MigrationPackage& p, const v1::MigrationPlan& plan,
            InMemoryDefinitionSource& target) {
@@ -153,14 +135,6 @@ void Apply(const v1::MigrationPackage& p, const v1::MigrationPlan& plan,
       target.AddSchedule(saved);
     }
   }
-}
-
-const v1::PlannedItem* Item(const v1::MigrationPlan& plan, v1::ItemKind kind,
-                            const std::string& name) {
-  for (const auto& i : plan.items()) {
-    if (i.kind() == kind && i.name() == name) return &i;
-  }
-  return nullptr;
 }
 
 class SchedulesTest : public ::testing::Test {
