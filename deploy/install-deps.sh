@@ -9,7 +9,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libsqlite3-dev libssl-dev libsimdjson-dev
-  libboost1.81-dev libcurl4-openssl-dev curl openssl
+  libboost1.81-dev libcurl4-openssl-dev curl openssl libgoogle-perftools-dev
   libgtest-dev libgmock-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   python3 python3-protobuf python3-yaml python3-grpcio

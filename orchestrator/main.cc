@@ -21,7 +21,6 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "base/malloc_arenas.h"
 #include "orchestrator/server.h"
 #include "spdlog/spdlog.h"
 
@@ -83,7 +82,6 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  cmig::LimitMallocArenas(1);
   absl::SetProgramUsageMessage(
       "Serves an embedded Conductor orchestrator (gRPC and REST) over a SQLite file.");
   absl::FlagsUsageConfig usage;

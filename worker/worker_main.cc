@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "base/malloc_arenas.h"
 #include "spdlog/spdlog.h"
 #include "worker/backoff.h"
 #include "worker/chores.h"
@@ -153,7 +152,6 @@ int RegisterAtStartup(client::MetadataClient& metadata, const sigset_t& signals,
 }  // namespace
 
 int WorkerMain(int argc, char** argv, const RegisterHandlersFn& register_handlers) {
-  LimitMallocArenas(1);
   SelectPerQueuePolling();
   absl::SetProgramUsageMessage(
       "Polls an orchestrator (embedded or Conductor) for task types and runs their handlers.");

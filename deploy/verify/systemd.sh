@@ -42,7 +42,7 @@ cmake --build "$BUILD" -j2 --target orchestrator migration-worker migrationctl >
 }
 
 # The runtime libraries are those of deploy/Containerfile's runtime stage.
-PACKAGES=systemd,systemd-sysv,dbus,libgrpc++1.51,libgrpc29,libprotobuf32,libabsl20220623,libspdlog1.10,libfmt9,libsimdjson14,libsqlite3-0,libssl3,ca-certificates
+PACKAGES=systemd,systemd-sysv,dbus,libgrpc++1.51,libgrpc29,libprotobuf32,libabsl20220623,libspdlog1.10,libfmt9,libsimdjson14,libsqlite3-0,libssl3,libtcmalloc-minimal4,ca-certificates
 # Named after its package list, so a changed list bootstraps a new root file system.
 ROOTFS_TAR="$CMIG_VERIFY_DIR/debian12-systemd-$(printf '%s' "$PACKAGES" | sha256sum | cut -c1-12).tar"
 if [ ! -s "$ROOTFS_TAR" ] || [ "${CMIG_VERIFY_REBOOTSTRAP:-0}" = 1 ]; then
