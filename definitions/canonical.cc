@@ -1,9 +1,6 @@
 #include "definitions/canonical.h"
 
-#include <openssl/evp.h>
-
 #include <cstdlib>
-#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "definitions/conductor_json.h"
@@ -32,17 +29,29 @@ std::string CanonicalJson(const v1::WorkflowSchedule& s) {
   return CanonicalJson(ScheduleDefinitionToValue(s));
 }
 
-std::string Sha256Hex(absl::string_view bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+// The EVP calls only fail on allocation failure, which the rest of the program does not survive
+// either.
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Hasher::Update(absl::string_view bytes) {
+  if (EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1) std::abort();
+}
+
+std::string Sha256Hasher::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  // These only fail on allocation failure, which the rest of the program does not survive either.
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
-    std::abort();
-  }
+  if (EVP_DigestFinal_ex(ctx_, digest, &length) != 1) std::abort();
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+std::string Sha256Hex(absl::string_view bytes) {
+  Sha256Hasher hasher;
+  hasher.Update(bytes);
+  return hasher.HexDigest();
 }
 
 std::string CanonicalHash(const conductor::proto::WorkflowDef& d) {

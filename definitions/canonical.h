@@ -29,6 +29,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "openssl/evp.h"
 #include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
@@ -49,6 +50,22 @@ std::string CanonicalJson(const v1::WorkflowSchedule& s);
 
 // SHA-256 of `bytes` as 64 lowercase hex characters, via OpenSSL's EVP interface.
 std::string Sha256Hex(absl::string_view bytes);
+
+// The same digest over bytes that arrive in pieces (Update in order, then HexDigest once), for
+// data too large to hold whole.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  void Update(absl::string_view bytes);
+  std::string HexDigest();
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
 
 // Sha256Hex(CanonicalJson(d)).
 std::string CanonicalHash(const conductor::proto::WorkflowDef& d);

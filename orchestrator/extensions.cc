@@ -114,6 +114,26 @@ class ExtensionDb {
     return absl::OkStatus();
   }
 
+  // Joins the uploaded chunks of blob `digest` into the blob, which must be `size` bytes hashing
+  // to `digest`. One chunk at a time is in memory: the blob is written in place into a row of
+  // its final size, and hashed on the way. InvalidArgument, with the chunks dropped and nothing
+  // stored, when the chunks leave a gap, hold another size or hash to another digest. A blob
+  // already stored is kept as it is (its chunks dropped).
+  absl::Status CommitChunks(const std::string& digest, int64_t size) {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    absl::Status s = CommitChunksLocked(digest, size);
+    if (!s.ok()) {
+      db_.Exec("ROLLBACK").IgnoreError();
+      if (absl::IsInvalidArgument(s)) {
+        // Chunks that cannot make the blob are of no further use.
+        DropChunksLocked(digest).IgnoreError();
+      }
+      return s;
+    }
+    return db_.Exec("COMMIT");
+  }
+
   // Up to `max` bytes of blob `digest` from `offset`, read incrementally: only those bytes
   // leave the file, however large the blob. NotFound when there is no such blob.
   absl::Status ReadBlobRange(const std::string& digest, int64_t offset, int64_t max,
@@ -144,6 +164,95 @@ class ExtensionDb {
 
  private:
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
+
+  absl::Status DropChunksLocked(const std::string& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     SqliteStatement::Prepare(db_.get(),
+                                              "DELETE FROM cmig_blob_chunks WHERE digest = ?"));
+    st.BindText(1, digest);
+    return st.Step().status();
+  }
+
+  absl::Status CommitChunksLocked(const std::string& digest, int64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st,
+                       SqliteStatement::Prepare(db_.get(),
+                                                "SELECT 1 FROM cmig_blobs WHERE digest = ?"));
+      st.BindText(1, digest);
+      ASSIGN_OR_RETURN(bool exists, st.Step());
+      if (exists) return DropChunksLocked(digest);
+    }
+    // The chunks' offsets and lengths first: they must tile 0..size exactly.
+    int64_t contiguous = 0;
+    bool gap = false;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st,
+                       SqliteStatement::Prepare(db_.get(),
+                                                "SELECT off, length(data) FROM cmig_blob_chunks "
+                                                "WHERE digest = ? ORDER BY off"));
+      st.BindText(1, digest);
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        if (st.ColumnInt64(0) != contiguous) gap = true;
+        if (!gap) contiguous += st.ColumnInt64(1);
+      }
+    }
+    if (gap || contiguous != size) {
+      return absl::InvalidArgumentError(absl::StrCat("blob ", digest, ": the chunks hold ",
+                                                     contiguous, " contiguous bytes, expected ",
+                                                     size));
+    }
+    int64_t rowid = 0;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st,
+                       SqliteStatement::Prepare(db_.get(),
+                                                "INSERT INTO cmig_blobs(digest, size, data) "
+                                                "VALUES(?, ?, zeroblob(?))"));
+      st.BindText(1, digest);
+      st.BindInt64(2, size);
+      st.BindInt64(3, size);
+      RETURN_IF_ERROR(st.Step().status());
+      rowid = sqlite3_last_insert_rowid(db_.get());
+    }
+    Sha256Hasher hasher;
+    if (size > 0) {
+      sqlite3_blob* blob = nullptr;
+      int rc = sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 1, &blob);
+      absl::Status written = SqliteError(rc, db_.get(), "open blob for writing");
+      if (written.ok()) {
+        written = WriteChunksLocked(digest, blob, hasher);
+      }
+      sqlite3_blob_close(blob);
+      RETURN_IF_ERROR(written);
+    }
+    if (hasher.HexDigest() != digest) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("blob ", digest, ": the uploaded bytes hash to a different digest"));
+    }
+    return DropChunksLocked(digest);
+  }
+
+  // Copies the chunks, in order, into `blob` (opened for writing, as large as they are).
+  absl::Status WriteChunksLocked(const std::string& digest, sqlite3_blob* blob,
+                                 Sha256Hasher& hasher) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     SqliteStatement::Prepare(db_.get(),
+                                              "SELECT off, data FROM cmig_blob_chunks "
+                                              "WHERE digest = ? ORDER BY off"));
+    st.BindText(1, digest);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return absl::OkStatus();
+      absl::string_view data = st.ColumnView(1);
+      hasher.Update(data);
+      RETURN_IF_ERROR(SqliteError(sqlite3_blob_write(blob, data.data(),
+                                                     static_cast<int>(data.size()),
+                                                     static_cast<int>(st.ColumnInt64(0))),
+                                  db_.get(), "write blob"));
+    }
+  }
   absl::Mutex mu_;
   SqliteDb db_ ABSL_GUARDED_BY(mu_);
 };
@@ -288,7 +397,7 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
   ServerUnaryReactor* CommitBlob(CallbackServerContext* ctx, const v1::CommitBlobRequest* req,
                                  v1::CommitBlobResponse*) override {
     if (req->size() > max_bytes_) return Done(ctx, TooLarge());
-    return Done(ctx, Commit(req->digest(), req->size()));
+    return Done(ctx, db_->CommitChunks(req->digest(), req->size()));
   }
   ServerUnaryReactor* GetBlob(CallbackServerContext* ctx, const v1::GetBlobRequest* req,
                               v1::GetBlobResponse* resp) override {
@@ -310,39 +419,6 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
     return absl::ResourceExhaustedError(
         absl::StrCat("the package is larger than this orchestrator accepts: at most ", max_bytes_,
                      " bytes (", max_bytes_ >> 20, " MiB; its --max_package_bytes)"));
-  }
-
-  absl::Status Commit(const std::string& digest, int64_t size) {
-    bool exists = false;
-    RETURN_IF_ERROR(db_->Run("SELECT 1 FROM cmig_blobs WHERE digest = ?", {digest},
-                             [&](const SqliteStatement&) { exists = true; }));
-    if (exists) {
-      return db_->Run("DELETE FROM cmig_blob_chunks WHERE digest = ?", {digest});
-    }
-    std::string data;
-    bool gap = false;
-    RETURN_IF_ERROR(db_->Run("SELECT off, data FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
-                             {digest}, [&](const SqliteStatement& st) {
-                               int64_t off = st.ColumnInt64(0);
-                               if (off != static_cast<int64_t>(data.size())) gap = true;
-                               if (!gap) data += st.ColumnBytes(1);
-                             }));
-    absl::Status bad;
-    if (gap || static_cast<int64_t>(data.size()) != size) {
-      bad = absl::InvalidArgumentError(absl::StrCat("blob ", digest, ": the chunks hold ",
-                                                    data.size(), " contiguous bytes, expected ",
-                                                    size));
-    } else if (cmig::Sha256Hex(data) != digest) {
-      bad = absl::InvalidArgumentError(
-          absl::StrCat("blob ", digest, ": the uploaded bytes hash to a different digest"));
-    }
-    if (!bad.ok()) {
-      db_->Run("DELETE FROM cmig_blob_chunks WHERE digest = ?", {digest}).IgnoreError();
-      return bad;
-    }
-    RETURN_IF_ERROR(db_->Run("INSERT OR IGNORE INTO cmig_blobs(digest, size, data) VALUES(?,?,?)",
-                             {digest, absl::StrCat(size), Blob(data)}));
-    return db_->Run("DELETE FROM cmig_blob_chunks WHERE digest = ?", {digest});
   }
 
   const std::shared_ptr<ExtensionDb> db_;

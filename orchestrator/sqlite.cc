@@ -112,10 +112,12 @@ void SqliteStatement::Reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::string SqliteStatement::ColumnBytes(int i) const {
+std::string SqliteStatement::ColumnBytes(int i) const { return std::string(ColumnView(i)); }
+
+absl::string_view SqliteStatement::ColumnView(int i) const {
   const void* p = sqlite3_column_blob(stmt_, i);
   int n = sqlite3_column_bytes(stmt_, i);
-  return p ? std::string(static_cast<const char*>(p), n) : std::string();
+  return p ? absl::string_view(static_cast<const char*>(p), n) : absl::string_view();
 }
 
 int64_t SqliteStatement::ColumnInt64(int i) const { return sqlite3_column_int64(stmt_, i); }

@@ -85,6 +85,8 @@ class SqliteStatement {
 
   // Columns of the current row, numbered from 0; a NULL column reads as empty / 0.
   std::string ColumnBytes(int i) const;
+  // The same bytes without a copy: valid until the next Step, Reset or destruction.
+  absl::string_view ColumnView(int i) const;
   int64_t ColumnInt64(int i) const;
 
   sqlite3_stmt* get() const { return stmt_; }

@@ -10,8 +10,10 @@
 #include "base/status_matchers.h"
 #include "client/extensions_client.h"
 #include "client/grpc_client.h"
+#include "cmig/v1/extensions.grpc.pb.h"
 #include "definitions/canonical.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "migration/environments.h"
 #include "orchestrator/server.h"
@@ -129,6 +131,76 @@ TEST_F(ExtensionsTest, BlobsAreContentAddressedChunkedAndIdempotent) {
   ASSERT_OK(ext_->PutBlob(other, "other"));
   ASSERT_OK_AND_ASSIGN(std::string o, ext_->GetBlob(other));
   EXPECT_EQ(o, "other");
+}
+
+// Chunks sent straight through the generated BlobStore stub: a commit joins only chunks that
+// tile the blob exactly, in any order of arrival, and hash to its digest. Anything else is
+// refused with the reason, stores nothing and drops the chunks, so a correct upload after it
+// starts clean.
+TEST_F(ExtensionsTest, CommitJoinsOnlyChunksThatMakeTheBlob) {
+  auto blobs = v1::BlobStore::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  auto put = [&](const std::string& digest, int64_t offset, const std::string& data) {
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer good-token");
+    v1::PutBlobChunkRequest req;
+    req.set_digest(digest);
+    req.set_offset(offset);
+    req.set_data(data);
+    v1::PutBlobChunkResponse resp;
+    return blobs->PutBlobChunk(&ctx, req, &resp);
+  };
+  auto commit = [&](const std::string& digest, int64_t size) {
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer good-token");
+    v1::CommitBlobRequest req;
+    req.set_digest(digest);
+    req.set_size(size);
+    v1::CommitBlobResponse resp;
+    return blobs->CommitBlob(&ctx, req, &resp);
+  };
+  const std::string bytes = "first chunk|second chunk|third";
+  const std::string digest = Sha256Hex(bytes);
+
+  // A gap: the middle chunk is missing.
+  ASSERT_TRUE(put(digest, 0, "first chunk|").ok());
+  ASSERT_TRUE(put(digest, 25, "third").ok());
+  ::grpc::Status gap = commit(digest, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(gap.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(gap.error_message(), HasSubstr("the chunks hold 12 contiguous bytes, expected 30"));
+  EXPECT_THAT(ext_->GetBlob(digest).status(), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+
+  // The dropped chunks are not joined later: the middle chunk alone is not the blob.
+  ASSERT_TRUE(put(digest, 12, "second chunk|").ok());
+  EXPECT_EQ(commit(digest, static_cast<int64_t>(bytes.size())).error_code(),
+            ::grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Chunks that tile the blob but claim another size, then other bytes of the right size.
+  ASSERT_TRUE(put(digest, 0, bytes).ok());
+  EXPECT_THAT(commit(digest, 31).error_message(),
+              HasSubstr("the chunks hold 30 contiguous bytes, expected 31"));
+  std::string altered = bytes;
+  altered[3] = 'X';
+  ASSERT_TRUE(put(digest, 0, altered).ok());
+  ::grpc::Status wrong = commit(digest, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(wrong.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(wrong.error_message(), HasSubstr("hash to a different digest"));
+  EXPECT_THAT(ext_->GetBlob(digest).status(), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+
+  // The right chunks, sent last first, make the blob.
+  ASSERT_TRUE(put(digest, 25, "third").ok());
+  ASSERT_TRUE(put(digest, 12, "second chunk|").ok());
+  ASSERT_TRUE(put(digest, 0, "first chunk|").ok());
+  ASSERT_TRUE(commit(digest, static_cast<int64_t>(bytes.size())).ok());
+  ASSERT_OK_AND_ASSIGN(std::string back, ext_->GetBlob(digest));
+  EXPECT_EQ(back, bytes);
+
+  // An empty blob is a blob too.
+  const std::string empty_digest = Sha256Hex("");
+  ASSERT_TRUE(put(empty_digest, 0, "").ok());
+  ASSERT_TRUE(commit(empty_digest, 0).ok());
+  ASSERT_OK_AND_ASSIGN(std::string empty, ext_->GetBlob(empty_digest));
+  EXPECT_EQ(empty, "");
 }
 
 // A package past the store's limit is refused at the chunk that passes it, naming the limit,
