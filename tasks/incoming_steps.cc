@@ -445,9 +445,16 @@ class VerifyApplied final : public Step {
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const ParsedPackage> parsed,
                      LoadPackage(state(), package_ref));
-    const v1::MigrationPackage& package = parsed->package;
     ASSIGN_OR_RETURN(auto plan, state().LoadMessage<v1::MigrationPlan>(plan_ref, "plan"));
-    v1::MigrationReport report = ReportFromPlan(package, plan, target_env);
+    v1::MigrationReport report = ReportFromPlan(parsed->package, plan, target_env);
+    // Of the package, verification needs only the secret values: the rest (every item, also
+    // parsed) is let go before the target's definitions are read back, so that the two are never
+    // in memory together. A retried verification reads the package again.
+    v1::MigrationPackage package;
+    *package.mutable_secrets() = parsed->package.secrets();
+    const bool carries_secrets = parsed->package.contains_secret_values();
+    parsed.reset();
+    state().ForgetPackage(package_ref);
     ASSIGN_OR_RETURN(std::shared_ptr<client::ConductorEnvironment> written,
                      WrittenEnvironment(state(), ctx));
     ASSIGN_OR_RETURN(std::unique_ptr<DefinitionSource> target, ReadAll(*written));
@@ -466,7 +473,7 @@ class VerifyApplied final : public Step {
           ReleaseSecretBackups(ctx.task().workflow_instance_id(), *written->secrets()).status());
     }
     ASSIGN_OR_RETURN(std::string remote, OptionalStringInput(ctx, kRemoteTargetInput));
-    RETURN_IF_ERROR(ReleaseIncomingPackage(state(), remote, package_ref));
+    RETURN_IF_ERROR(ReleaseIncomingPackage(state(), remote, package_ref, carries_secrets));
     AddDurations(*deps().workflows, ctx.task().workflow_instance_id(), report);
     ctx.AddLog(absl::StrCat("verified ", verification.checked(), " items"));
     TaskOutcome out;

@@ -372,10 +372,13 @@ absl::StatusOr<std::string> StepState::StoreIn(client::BlobClient* blobs, absl::
 }
 
 absl::Status ReleaseIncomingPackage(StepState& state, absl::string_view remote_target,
-                                    absl::string_view package_ref) {
+                                    absl::string_view package_ref,
+                                    std::optional<bool> carries_secrets) {
   if (!remote_target.empty()) {
     bool secrets = false;
-    if (std::shared_ptr<const ParsedPackage> cached = state.CachedPackage(package_ref)) {
+    if (carries_secrets.has_value()) {
+      secrets = *carries_secrets;
+    } else if (std::shared_ptr<const ParsedPackage> cached = state.CachedPackage(package_ref)) {
       secrets = cached->package.contains_secret_values();
     } else {
       absl::StatusOr<std::string> bytes = state.Load(package_ref, "package");
@@ -389,13 +392,7 @@ absl::Status ReleaseIncomingPackage(StepState& state, absl::string_view remote_t
 }
 
 absl::Status StepState::Release(absl::string_view ref, client::BlobClient* blobs) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (cached_ref_ == ref) {
-      cached_ref_.clear();
-      cached_package_ = nullptr;
-    }
-  }
+  ForgetPackage(ref);
   if (blobs == nullptr) blobs = deps_.blobs;
   if (blobs == nullptr || !absl::StartsWith(ref, kStoredPrefix)) return absl::OkStatus();
   absl::Status s = blobs->DeleteBlob(ref.substr(kStoredPrefix.size()));

@@ -168,9 +168,11 @@ class StepState;
 // blob store when it was pushed here (`remote_target` empty: this environment is the target and
 // keeps no other environment's package), and wherever it is when it carries secret values (a
 // REST target's migration runs in the source, whose store then holds it). A retry of the
-// migration pushes it again.
+// migration pushes it again. `carries_secrets`, when the caller knows, saves reading the
+// package again to learn whether it carries secret values.
 absl::Status ReleaseIncomingPackage(StepState& state, absl::string_view remote_target,
-                                    absl::string_view package_ref);
+                                    absl::string_view package_ref,
+                                    std::optional<bool> carries_secrets = std::nullopt);
 
 class StepState {
  public:
@@ -242,6 +244,14 @@ class StepState {
     absl::MutexLock lock(&mu_);
     cached_ref_ = std::string(ref);
     cached_package_ = std::move(parsed);
+  }
+  // Lets go of the package cached under `ref`, if it is the one cached; the stored bytes stay.
+  void ForgetPackage(absl::string_view ref) {
+    absl::MutexLock lock(&mu_);
+    if (cached_ref_ == ref) {
+      cached_ref_.clear();
+      cached_package_ = nullptr;
+    }
   }
 
  private:
