@@ -66,7 +66,8 @@ absl::Status AddDefinitionsFile(absl::string_view text, const std::string& file,
 
 // Task definitions first (workflows refer to them), then workflows, then event
 // handlers (through `events`; FailedPrecondition when there are handlers and
-// `events` is null). Stops at the first error, which names the definition.
+// `events` is null). New task definitions and new or changed workflows are written
+// in batches (up to 200 definitions or 1 MB a request). Stops at the first error.
 // Handlers are reported as "name (event handler)".
 absl::StatusOr<RegistrationReport> RegisterDefinitions(
     client::MetadataClient& metadata, const DefinitionSet& defs,

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_matchers.h"
@@ -29,11 +31,14 @@ class FakeMetadataClient final : public client::MetadataClient {
     return it->second;
   }
   absl::Status CreateWorkflowDef(const WorkflowDef& def) override {
+    ++requests;
     ++writes;
     workflows[{def.name(), def.version()}] = def;
     return absl::OkStatus();
   }
   absl::Status UpdateWorkflowDefs(const std::vector<WorkflowDef>& defs) override {
+    ++requests;
+    batch_sizes.push_back(defs.size());
     for (const auto& d : defs) {
       ++writes;
       workflows[{d.name(), d.version()}] = d;
@@ -47,6 +52,8 @@ class FakeMetadataClient final : public client::MetadataClient {
     return it->second;
   }
   absl::Status CreateTaskDefs(const std::vector<TaskDef>& defs) override {
+    ++requests;
+    batch_sizes.push_back(defs.size());
     for (const auto& d : defs) {
       ++writes;
       task_defs[d.name()] = d;
@@ -54,6 +61,7 @@ class FakeMetadataClient final : public client::MetadataClient {
     return absl::OkStatus();
   }
   absl::Status UpdateTaskDef(const TaskDef& def) override {
+    ++requests;
     ++writes;
     task_defs[def.name()] = def;
     return absl::OkStatus();
@@ -66,7 +74,9 @@ class FakeMetadataClient final : public client::MetadataClient {
   }
 
   bool down = false;
-  int writes = 0;
+  int writes = 0;    // definitions written
+  int requests = 0;  // write requests
+  std::vector<size_t> batch_sizes;  // definitions per batch request, in order
   std::map<std::pair<std::string, int>, WorkflowDef> workflows;
   std::map<std::string, TaskDef> task_defs;
 };
@@ -163,6 +173,47 @@ TEST(RegisterDefinitionsTest, CreatesMissingUpdatesChangedLeavesTheRestAlone) {
   EXPECT_EQ(server.task_defs["someone_elses_task"].name(), "someone_elses_task");
   EXPECT_EQ(server.workflows[std::make_pair(std::string("wf_a"), 1)].description(),
             "older version, not in the directory");
+}
+
+// Many definitions go a batch per request, task definitions before workflows, and a batch
+// stays under its byte budget: large definitions go fewer to a request.
+TEST(RegisterDefinitionsTest, WritesGoInBatches) {
+  DefinitionSet defs;
+  for (int i = 0; i < 450; ++i) {
+    defs.task_defs.emplace_back().set_name(absl::StrCat("task_", i));
+    WorkflowDef& w = defs.workflow_defs.emplace_back();
+    w.set_name(absl::StrCat("wf_", i));
+    w.set_version(1);
+  }
+  for (int i = 0; i < 3; ++i) {
+    WorkflowDef& big = defs.workflow_defs.emplace_back();
+    big.set_name(absl::StrCat("big_", i));
+    big.set_version(1);
+    big.set_description(std::string(600 << 10, 'd'));  // two do not fit in 1 MB
+  }
+  FakeMetadataClient server;
+  // One workflow exists with another description: it is updated within the batches.
+  WorkflowDef older = defs.workflow_defs[7];
+  older.set_description("older");
+  server.workflows[{"wf_7", 1}] = older;
+
+  ASSERT_OK_AND_ASSIGN(RegistrationReport report, RegisterDefinitions(server, defs));
+  EXPECT_EQ(report.created.size(), 450u + 452u);
+  EXPECT_THAT(report.updated, ElementsAre("wf_7 v1"));
+  EXPECT_EQ(server.writes, 450 + 453);
+  // 450 task definitions in 200 + 200 + 50; 450 small workflows in 200 + 200 + 50, the first
+  // big one joining the last of those (under 1 MB together); the second and the third do not fit
+  // with another, so they go one each.
+  EXPECT_THAT(server.batch_sizes, ElementsAre(200, 200, 50, 200, 200, 51, 1, 1));
+  EXPECT_EQ(server.requests, 8);
+  EXPECT_EQ(server.workflows[std::make_pair(std::string("wf_7"), 1)].description(), "");
+  EXPECT_EQ(server.workflows[std::make_pair(std::string("big_2"), 1)].description().size(),
+            size_t{600} << 10);
+
+  // Again: nothing is written.
+  ASSERT_OK_AND_ASSIGN(RegistrationReport again, RegisterDefinitions(server, defs));
+  EXPECT_EQ(again.unchanged.size(), 450u + 453u);
+  EXPECT_EQ(server.requests, 8);
 }
 
 TEST(RegisterDefinitionsTest, ServerErrorsComeBack) {
