@@ -29,12 +29,12 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "openssl/evp.h"
 #include "cmig/v1/schedules.pb.h"
 #include "conductor/model/eventhandler.pb.h"
 #include "conductor/model/taskdef.pb.h"
 #include "conductor/model/workflowdef.pb.h"
 #include "google/protobuf/struct.pb.h"
+#include "openssl/evp.h"
 
 namespace cmig {
 

@@ -166,9 +166,9 @@ class ExtensionDb {
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
 
   absl::Status DropChunksLocked(const std::string& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ASSIGN_OR_RETURN(SqliteStatement st,
-                     SqliteStatement::Prepare(db_.get(),
-                                              "DELETE FROM cmig_blob_chunks WHERE digest = ?"));
+    ASSIGN_OR_RETURN(
+        SqliteStatement st,
+        SqliteStatement::Prepare(db_.get(), "DELETE FROM cmig_blob_chunks WHERE digest = ?"));
     st.BindText(1, digest);
     return st.Step().status();
   }
@@ -176,9 +176,9 @@ class ExtensionDb {
   absl::Status CommitChunksLocked(const std::string& digest, int64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     {
-      ASSIGN_OR_RETURN(SqliteStatement st,
-                       SqliteStatement::Prepare(db_.get(),
-                                                "SELECT 1 FROM cmig_blobs WHERE digest = ?"));
+      ASSIGN_OR_RETURN(
+          SqliteStatement st,
+          SqliteStatement::Prepare(db_.get(), "SELECT 1 FROM cmig_blobs WHERE digest = ?"));
       st.BindText(1, digest);
       ASSIGN_OR_RETURN(bool exists, st.Step());
       if (exists) return DropChunksLocked(digest);
@@ -200,9 +200,8 @@ class ExtensionDb {
       }
     }
     if (gap || contiguous != size) {
-      return absl::InvalidArgumentError(absl::StrCat("blob ", digest, ": the chunks hold ",
-                                                     contiguous, " contiguous bytes, expected ",
-                                                     size));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "blob ", digest, ": the chunks hold ", contiguous, " contiguous bytes, expected ", size));
     }
     int64_t rowid = 0;
     {
@@ -247,10 +246,10 @@ class ExtensionDb {
       if (!row) return absl::OkStatus();
       absl::string_view data = st.ColumnView(1);
       hasher.Update(data);
-      RETURN_IF_ERROR(SqliteError(sqlite3_blob_write(blob, data.data(),
-                                                     static_cast<int>(data.size()),
-                                                     static_cast<int>(st.ColumnInt64(0))),
-                                  db_.get(), "write blob"));
+      RETURN_IF_ERROR(
+          SqliteError(sqlite3_blob_write(blob, data.data(), static_cast<int>(data.size()),
+                                         static_cast<int>(st.ColumnInt64(0))),
+                      db_.get(), "write blob"));
     }
   }
   absl::Mutex mu_;

@@ -74,8 +74,8 @@ class FakeMetadataClient final : public client::MetadataClient {
   }
 
   bool down = false;
-  int writes = 0;    // definitions written
-  int requests = 0;  // write requests
+  int writes = 0;                   // definitions written
+  int requests = 0;                 // write requests
   std::vector<size_t> batch_sizes;  // definitions per batch request, in order
   std::map<std::pair<std::string, int>, WorkflowDef> workflows;
   std::map<std::string, TaskDef> task_defs;
