@@ -78,6 +78,11 @@ class ExtensionDb {
   absl::Status Run(const char* sql, const std::vector<Param>& params,
                    const std::function<void(const SqliteStatement&)>& row = nullptr) {
     absl::MutexLock lock(&mu_);
+    return RunLocked(sql, params, row);
+  }
+  absl::Status RunLocked(const char* sql, const std::vector<Param>& params,
+                         const std::function<void(const SqliteStatement&)>& row = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ASSIGN_OR_RETURN(SqliteStatement s, SqliteStatement::Prepare(db_.get(), sql));
     for (size_t i = 0; i < params.size(); ++i) {
       if (params[i].blob) {
@@ -166,63 +171,54 @@ class ExtensionDb {
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
 
   absl::Status DropChunksLocked(const std::string& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ASSIGN_OR_RETURN(
-        SqliteStatement st,
-        SqliteStatement::Prepare(db_.get(), "DELETE FROM cmig_blob_chunks WHERE digest = ?"));
-    st.BindText(1, digest);
-    return st.Step().status();
+    return RunLocked("DELETE FROM cmig_blob_chunks WHERE digest = ?", {digest});
   }
 
   absl::Status CommitChunksLocked(const std::string& digest, int64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    {
-      ASSIGN_OR_RETURN(
-          SqliteStatement st,
-          SqliteStatement::Prepare(db_.get(), "SELECT 1 FROM cmig_blobs WHERE digest = ?"));
-      st.BindText(1, digest);
-      ASSIGN_OR_RETURN(bool exists, st.Step());
-      if (exists) return DropChunksLocked(digest);
-    }
+    bool exists = false;
+    RETURN_IF_ERROR(RunLocked("SELECT 1 FROM cmig_blobs WHERE digest = ?", {digest},
+                              [&](const SqliteStatement&) { exists = true; }));
+    if (exists) return DropChunksLocked(digest);
     // The chunks' offsets and lengths first: they must tile 0..size exactly.
     int64_t contiguous = 0;
     bool gap = false;
-    {
-      ASSIGN_OR_RETURN(SqliteStatement st,
-                       SqliteStatement::Prepare(db_.get(),
-                                                "SELECT off, length(data) FROM cmig_blob_chunks "
-                                                "WHERE digest = ? ORDER BY off"));
-      st.BindText(1, digest);
-      for (;;) {
-        ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        if (st.ColumnInt64(0) != contiguous) gap = true;
-        if (!gap) contiguous += st.ColumnInt64(1);
-      }
-    }
+    RETURN_IF_ERROR(
+        RunLocked("SELECT off, length(data) FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
+                  {digest}, [&](const SqliteStatement& st) {
+                    if (st.ColumnInt64(0) != contiguous) gap = true;
+                    if (!gap) contiguous += st.ColumnInt64(1);
+                  }));
     if (gap || contiguous != size) {
       return absl::InvalidArgumentError(absl::StrCat(
           "blob ", digest, ": the chunks hold ", contiguous, " contiguous bytes, expected ", size));
     }
-    int64_t rowid = 0;
-    {
-      ASSIGN_OR_RETURN(SqliteStatement st,
-                       SqliteStatement::Prepare(db_.get(),
-                                                "INSERT INTO cmig_blobs(digest, size, data) "
-                                                "VALUES(?, ?, zeroblob(?))"));
-      st.BindText(1, digest);
-      st.BindInt64(2, size);
-      st.BindInt64(3, size);
-      RETURN_IF_ERROR(st.Step().status());
-      rowid = sqlite3_last_insert_rowid(db_.get());
-    }
+    RETURN_IF_ERROR(
+        RunLocked("INSERT INTO cmig_blobs(digest, size, data) VALUES(?, ?, zeroblob(?))",
+                  {digest, absl::StrCat(size), absl::StrCat(size)}));
+    const int64_t rowid = sqlite3_last_insert_rowid(db_.get());
     Sha256Hasher hasher;
     if (size > 0) {
+      // Each chunk, in order, into the row: it is as large as they are together.
       sqlite3_blob* blob = nullptr;
-      int rc = sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 1, &blob);
-      absl::Status written = SqliteError(rc, db_.get(), "open blob for writing");
+      absl::Status written =
+          SqliteError(sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 1, &blob),
+                      db_.get(), "open blob for writing");
+      absl::Status write = absl::OkStatus();  // the first chunk that could not be written
       if (written.ok()) {
-        written = WriteChunksLocked(digest, blob, hasher);
+        written =
+            RunLocked("SELECT off, data FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
+                      {digest}, [&](const SqliteStatement& st) {
+                        if (!write.ok()) return;
+                        absl::string_view data = st.ColumnView(1);
+                        hasher.Update(data);
+                        write = SqliteError(
+                            sqlite3_blob_write(blob, data.data(), static_cast<int>(data.size()),
+                                               static_cast<int>(st.ColumnInt64(0))),
+                            db_.get(), "write blob");
+                      });
       }
+      if (written.ok()) written = write;
       sqlite3_blob_close(blob);
       RETURN_IF_ERROR(written);
     }
@@ -233,25 +229,6 @@ class ExtensionDb {
     return DropChunksLocked(digest);
   }
 
-  // Copies the chunks, in order, into `blob` (opened for writing, as large as they are).
-  absl::Status WriteChunksLocked(const std::string& digest, sqlite3_blob* blob,
-                                 Sha256Hasher& hasher) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ASSIGN_OR_RETURN(SqliteStatement st,
-                     SqliteStatement::Prepare(db_.get(),
-                                              "SELECT off, data FROM cmig_blob_chunks "
-                                              "WHERE digest = ? ORDER BY off"));
-    st.BindText(1, digest);
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      absl::string_view data = st.ColumnView(1);
-      hasher.Update(data);
-      RETURN_IF_ERROR(
-          SqliteError(sqlite3_blob_write(blob, data.data(), static_cast<int>(data.size()),
-                                         static_cast<int>(st.ColumnInt64(0))),
-                      db_.get(), "write blob"));
-    }
-  }
   absl::Mutex mu_;
   SqliteDb db_ ABSL_GUARDED_BY(mu_);
 };
