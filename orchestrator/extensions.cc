@@ -102,7 +102,8 @@ class ExtensionDb {
     return db_.Exec(sql);
   }
 
-  // Removes blob `digest` and any uncommitted chunks of it. NotFound when there is no such blob.
+  // Removes blob `digest` with its chunks (and any uncommitted chunks of it). NotFound when there
+  // is no such blob.
   absl::Status DeleteBlob(const std::string& digest) {
     absl::MutexLock lock(&mu_);
     int deleted = 0;
@@ -119,11 +120,27 @@ class ExtensionDb {
     return absl::OkStatus();
   }
 
-  // Joins the uploaded chunks of blob `digest` into the blob, which must be `size` bytes hashing
-  // to `digest`. One chunk at a time is in memory: the blob is written in place into a row of
-  // its final size, and hashed on the way. InvalidArgument, with the chunks dropped and nothing
+  // Stores one uploaded chunk of blob `digest` at `offset` (replacing a chunk at that offset).
+  // Nothing changes for a blob already committed: its chunks are its content.
+  absl::Status PutChunk(const std::string& digest, int64_t offset, std::string data) {
+    return Run(
+        "INSERT OR REPLACE INTO cmig_blob_chunks(digest, off, data) SELECT ?1, ?2, ?3 "
+        "WHERE NOT EXISTS (SELECT 1 FROM cmig_blobs WHERE digest = ?1)",
+        {digest, absl::StrCat(offset), Blob(std::move(data))});
+  }
+
+  // Drops the uploaded chunks of blob `digest` unless it is committed.
+  absl::Status DropUncommittedChunks(const std::string& digest) {
+    absl::MutexLock lock(&mu_);
+    return DropUncommittedChunksLocked(digest);
+  }
+
+  // Commits the uploaded chunks of blob `digest` as the blob, which must be `size` bytes hashing
+  // to `digest`. The chunks stay where they are and become the blob's content (so its bytes are
+  // written once, and a read of any range touches only the chunks that hold it); one chunk at a
+  // time is in memory while they are hashed. InvalidArgument, with the chunks dropped and nothing
   // stored, when the chunks leave a gap, hold another size or hash to another digest. A blob
-  // already stored is kept as it is (its chunks dropped).
+  // already stored is kept as it is.
   absl::Status CommitChunks(const std::string& digest, int64_t size) {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
@@ -132,54 +149,97 @@ class ExtensionDb {
       db_.Exec("ROLLBACK").IgnoreError();
       if (absl::IsInvalidArgument(s)) {
         // Chunks that cannot make the blob are of no further use.
-        DropChunksLocked(digest).IgnoreError();
+        DropUncommittedChunksLocked(digest).IgnoreError();
       }
       return s;
     }
     return db_.Exec("COMMIT");
   }
 
-  // Up to `max` bytes of blob `digest` from `offset`, read incrementally: only those bytes
-  // leave the file, however large the blob. NotFound when there is no such blob.
+  // Stores `bytes` as blob `digest` (already checked to hash to it), in chunks of kDefaultChunk
+  // bytes. A blob already stored is kept as it is.
+  absl::Status PutWhole(const std::string& digest, const std::string& bytes) {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    absl::Status s = PutWholeLocked(digest, bytes);
+    if (!s.ok()) {
+      db_.Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    return db_.Exec("COMMIT");
+  }
+
+  // Up to `max` bytes of blob `digest` from `offset`: only the chunks that hold them are read.
+  // NotFound when there is no such blob.
   absl::Status ReadBlobRange(const std::string& digest, int64_t offset, int64_t max,
                              int64_t* total_size, std::string* data) {
     absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(SqliteStatement s,
-                     SqliteStatement::Prepare(db_.get(),
-                                              "SELECT rowid, size FROM cmig_blobs "
-                                              "WHERE digest = ?"));
-    s.BindText(1, digest);
-    ASSIGN_OR_RETURN(bool found, s.Step());
+    bool found = false;
+    int64_t rowid = 0;
+    int64_t inline_size = 0;
+    RETURN_IF_ERROR(RunLocked("SELECT rowid, size, length(data) FROM cmig_blobs WHERE digest = ?",
+                              {digest}, [&](const SqliteStatement& st) {
+                                found = true;
+                                rowid = st.ColumnInt64(0);
+                                *total_size = st.ColumnInt64(1);
+                                inline_size = st.ColumnInt64(2);
+                              }));
     if (!found) return absl::NotFoundError(absl::StrCat("no blob with digest ", digest));
-    const int64_t rowid = s.ColumnInt64(0);
-    *total_size = s.ColumnInt64(1);
     const int64_t n = std::clamp<int64_t>(*total_size - offset, 0, max);
     data->clear();
     if (n == 0) return absl::OkStatus();
-    sqlite3_blob* blob = nullptr;
-    int rc = sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 0, &blob);
-    if (rc == SQLITE_OK) {
-      data->resize(static_cast<size_t>(n));
-      rc = sqlite3_blob_read(blob, data->data(), static_cast<int>(n), static_cast<int>(offset));
+    if (inline_size > 0) return ReadInlineLocked(rowid, offset, n, data);
+    // The chunk that holds `offset` and those after it, up to offset + n.
+    data->reserve(static_cast<size_t>(n));
+    const int64_t end = offset + n;
+    RETURN_IF_ERROR(RunLocked(
+        "SELECT off, data FROM cmig_blob_chunks WHERE digest = ?1 AND off < ?3 AND off >= "
+        "coalesce((SELECT max(off) FROM cmig_blob_chunks WHERE digest = ?1 AND off <= ?2), 0) "
+        "ORDER BY off",
+        {digest, absl::StrCat(offset), absl::StrCat(end)}, [&](const SqliteStatement& st) {
+          const int64_t off = st.ColumnInt64(0);
+          absl::string_view chunk = st.ColumnView(1);
+          const int64_t from = std::max(offset, off);
+          const int64_t to = std::min(end, off + static_cast<int64_t>(chunk.size()));
+          if (to > from) data->append(chunk.data() + (from - off), static_cast<size_t>(to - from));
+        }));
+    if (static_cast<int64_t>(data->size()) != n) {
+      return absl::DataLossError(absl::StrCat("blob ", digest, ": ", n, " bytes from offset ",
+                                              offset, " expected, its chunks hold ", data->size()));
     }
-    absl::Status status = SqliteError(rc, db_.get(), "read blob");
-    sqlite3_blob_close(blob);
-    return status;
+    return absl::OkStatus();
   }
 
  private:
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
 
-  absl::Status DropChunksLocked(const std::string& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return RunLocked("DELETE FROM cmig_blob_chunks WHERE digest = ?", {digest});
+  absl::Status DropUncommittedChunksLocked(const std::string& digest)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return RunLocked(
+        "DELETE FROM cmig_blob_chunks WHERE digest = ?1 "
+        "AND NOT EXISTS (SELECT 1 FROM cmig_blobs WHERE digest = ?1)",
+        {digest});
   }
 
-  absl::Status CommitChunksLocked(const std::string& digest, int64_t size)
+  absl::StatusOr<bool> BlobExistsLocked(const std::string& digest)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     bool exists = false;
     RETURN_IF_ERROR(RunLocked("SELECT 1 FROM cmig_blobs WHERE digest = ?", {digest},
                               [&](const SqliteStatement&) { exists = true; }));
-    if (exists) return DropChunksLocked(digest);
+    return exists;
+  }
+
+  // The blob's row; its content is in its chunks (data is empty).
+  absl::Status InsertBlobRowLocked(const std::string& digest, int64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return RunLocked("INSERT INTO cmig_blobs(digest, size, data) VALUES(?, ?, X'')",
+                     {digest, absl::StrCat(size)});
+  }
+
+  absl::Status CommitChunksLocked(const std::string& digest, int64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(bool exists, BlobExistsLocked(digest));
+    if (exists) return absl::OkStatus();
     // The chunks' offsets and lengths first: they must tile 0..size exactly.
     int64_t contiguous = 0;
     bool gap = false;
@@ -193,40 +253,44 @@ class ExtensionDb {
       return absl::InvalidArgumentError(absl::StrCat(
           "blob ", digest, ": the chunks hold ", contiguous, " contiguous bytes, expected ", size));
     }
-    RETURN_IF_ERROR(
-        RunLocked("INSERT INTO cmig_blobs(digest, size, data) VALUES(?, ?, zeroblob(?))",
-                  {digest, absl::StrCat(size), absl::StrCat(size)}));
-    const int64_t rowid = sqlite3_last_insert_rowid(db_.get());
     Sha256Hasher hasher;
-    if (size > 0) {
-      // Each chunk, in order, into the row: it is as large as they are together.
-      sqlite3_blob* blob = nullptr;
-      absl::Status written =
-          SqliteError(sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 1, &blob),
-                      db_.get(), "open blob for writing");
-      absl::Status write = absl::OkStatus();  // the first chunk that could not be written
-      if (written.ok()) {
-        written =
-            RunLocked("SELECT off, data FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
-                      {digest}, [&](const SqliteStatement& st) {
-                        if (!write.ok()) return;
-                        absl::string_view data = st.ColumnView(1);
-                        hasher.Update(data);
-                        write = SqliteError(
-                            sqlite3_blob_write(blob, data.data(), static_cast<int>(data.size()),
-                                               static_cast<int>(st.ColumnInt64(0))),
-                            db_.get(), "write blob");
-                      });
-      }
-      if (written.ok()) written = write;
-      sqlite3_blob_close(blob);
-      RETURN_IF_ERROR(written);
-    }
+    RETURN_IF_ERROR(RunLocked("SELECT data FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
+                              {digest}, [&](const SqliteStatement& st) {
+                                hasher.Update(st.ColumnView(0));
+                              }));
     if (hasher.HexDigest() != digest) {
       return absl::InvalidArgumentError(
           absl::StrCat("blob ", digest, ": the uploaded bytes hash to a different digest"));
     }
-    return DropChunksLocked(digest);
+    return InsertBlobRowLocked(digest, size);
+  }
+
+  absl::Status PutWholeLocked(const std::string& digest, const std::string& bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(bool exists, BlobExistsLocked(digest));
+    if (exists) return absl::OkStatus();
+    RETURN_IF_ERROR(DropUncommittedChunksLocked(digest));
+    const absl::string_view all(bytes);
+    for (size_t off = 0; off < all.size(); off += kDefaultChunk) {
+      RETURN_IF_ERROR(RunLocked("INSERT INTO cmig_blob_chunks(digest, off, data) VALUES(?, ?, ?)",
+                                {digest, absl::StrCat(off),
+                                 Blob(std::string(all.substr(off, kDefaultChunk)))}));
+    }
+    return InsertBlobRowLocked(digest, static_cast<int64_t>(bytes.size()));
+  }
+
+  // A blob stored whole in its row (as versions before chunked storage kept every blob).
+  absl::Status ReadInlineLocked(int64_t rowid, int64_t offset, int64_t n, std::string* data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    sqlite3_blob* blob = nullptr;
+    int rc = sqlite3_blob_open(db_.get(), "main", "cmig_blobs", "data", rowid, 0, &blob);
+    if (rc == SQLITE_OK) {
+      data->resize(static_cast<size_t>(n));
+      rc = sqlite3_blob_read(blob, data->data(), static_cast<int>(n), static_cast<int>(offset));
+    }
+    absl::Status status = SqliteError(rc, db_.get(), "read blob");
+    sqlite3_blob_close(blob);
+    return status;
   }
 
   absl::Mutex mu_;
@@ -363,12 +427,10 @@ class BlobStoreImpl final : public v1::BlobStore::CallbackService {
     }
     if (req->offset() < 0) return Done(ctx, absl::InvalidArgumentError("negative chunk offset"));
     if (req->offset() > max_bytes_ - static_cast<int64_t>(req->data().size())) {
-      db_->Run("DELETE FROM cmig_blob_chunks WHERE digest = ?", {req->digest()}).IgnoreError();
+      db_->DropUncommittedChunks(req->digest()).IgnoreError();
       return Done(ctx, TooLarge());
     }
-    return Done(ctx,
-                db_->Run("INSERT OR REPLACE INTO cmig_blob_chunks(digest, off, data) VALUES(?,?,?)",
-                         {req->digest(), absl::StrCat(req->offset()), Blob(req->data())}));
+    return Done(ctx, db_->PutChunk(req->digest(), req->offset(), req->data()));
   }
   ServerUnaryReactor* CommitBlob(CallbackServerContext* ctx, const v1::CommitBlobRequest* req,
                                  v1::CommitBlobResponse*) override {
@@ -481,8 +543,7 @@ absl::Status ExtensionStore::PutPackage(const std::string& digest, const std::st
   if (cmig::Sha256Hex(bytes) != digest) {
     return absl::InvalidArgumentError(absl::StrCat("the package's bytes do not hash to ", digest));
   }
-  return db_->Run("INSERT OR IGNORE INTO cmig_blobs(digest, size, data) VALUES(?,?,?)",
-                  {digest, absl::StrCat(bytes.size()), Blob(bytes)});
+  return db_->PutWhole(digest, bytes);
 }
 
 absl::StatusOr<std::string> ExtensionStore::GetPackage(const std::string& digest) {

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "migration/environments.h"
 #include "orchestrator/server.h"
+#include "orchestrator/sqlite.h"
 
 namespace cmig {
 namespace {
@@ -201,6 +202,91 @@ TEST_F(ExtensionsTest, CommitJoinsOnlyChunksThatMakeTheBlob) {
   ASSERT_TRUE(commit(empty_digest, 0).ok());
   ASSERT_OK_AND_ASSIGN(std::string empty, ext_->GetBlob(empty_digest));
   EXPECT_EQ(empty, "");
+}
+
+// A committed blob is kept as the chunks that were uploaded: any range of it reads back, across
+// chunk borders; chunks sent again for it (cut differently) change nothing; and a blob an
+// earlier version stored whole in its row still reads back by range.
+TEST_F(ExtensionsTest, StoredBlobsReadBackByRangeAndLaterUploadsChangeNothing) {
+  auto blobs = v1::BlobStore::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  auto context = [] {
+    auto ctx = std::make_unique<::grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer good-token");
+    return ctx;
+  };
+  auto put = [&](const std::string& digest, int64_t offset, const std::string& data) {
+    v1::PutBlobChunkRequest req;
+    req.set_digest(digest);
+    req.set_offset(offset);
+    req.set_data(data);
+    v1::PutBlobChunkResponse resp;
+    return blobs->PutBlobChunk(context().get(), req, &resp);
+  };
+  auto commit = [&](const std::string& digest, int64_t size) {
+    v1::CommitBlobRequest req;
+    req.set_digest(digest);
+    req.set_size(size);
+    v1::CommitBlobResponse resp;
+    return blobs->CommitBlob(context().get(), req, &resp);
+  };
+  // Every range [offset, offset + max) of the blob, read through GetBlob.
+  auto expect_ranges = [&](const std::string& digest, const std::string& bytes) {
+    const int64_t size = static_cast<int64_t>(bytes.size());
+    for (int64_t offset = 0; offset <= size; ++offset) {
+      for (int64_t max : {1, 5, 13, 40}) {
+        v1::GetBlobRequest req;
+        req.set_digest(digest);
+        req.set_offset(offset);
+        req.set_max_bytes(max);
+        v1::GetBlobResponse resp;
+        ASSERT_TRUE(blobs->GetBlob(context().get(), req, &resp).ok());
+        EXPECT_EQ(resp.total_size(), size);
+        EXPECT_EQ(resp.data(), bytes.substr(static_cast<size_t>(offset), static_cast<size_t>(max)))
+            << "offset " << offset << " max " << max;
+      }
+    }
+  };
+
+  const std::string bytes = "first chunk|second chunk|third";
+  const std::string digest = Sha256Hex(bytes);
+  ASSERT_TRUE(put(digest, 0, "first chunk|").ok());
+  ASSERT_TRUE(put(digest, 12, "second chunk|").ok());
+  ASSERT_TRUE(put(digest, 25, "third").ok());
+  ASSERT_TRUE(commit(digest, static_cast<int64_t>(bytes.size())).ok());
+  ASSERT_NO_FATAL_FAILURE(expect_ranges(digest, bytes));
+
+  // The same blob uploaded again in other pieces, some of them wrong: the stored blob stays.
+  ASSERT_TRUE(put(digest, 5, "XXXXXXXXXX").ok());
+  ASSERT_TRUE(put(digest, 0, "first").ok());
+  ASSERT_TRUE(commit(digest, static_cast<int64_t>(bytes.size())).ok());
+  ASSERT_NO_FATAL_FAILURE(expect_ranges(digest, bytes));
+  ASSERT_OK_AND_ASSIGN(std::string back, ext_->GetBlob(digest));
+  EXPECT_EQ(back, bytes);
+
+  // A blob in the form earlier versions stored: its bytes in its own row, no chunks.
+  ext_.reset();
+  server_->Shutdown();
+  server_.reset();
+  const std::string old_bytes = "stored whole by an earlier version";
+  const std::string old_digest = Sha256Hex(old_bytes);
+  {
+    ASSERT_OK_AND_ASSIGN(orchestrator::SqliteDb db,
+                         orchestrator::SqliteDb::Open(dir_ + "/o.db", SQLITE_OPEN_NOMUTEX,
+                                                      absl::Seconds(5)));
+    ASSERT_OK(db.Exec(absl::StrCat("INSERT INTO cmig_blobs(digest, size, data) VALUES('",
+                                   old_digest, "', ", old_bytes.size(), ", CAST('", old_bytes,
+                                   "' AS BLOB))")
+                          .c_str()));
+  }
+  ASSERT_NO_FATAL_FAILURE(Start());
+  blobs = v1::BlobStore::NewStub(
+      ::grpc::CreateChannel(server_->address(), ::grpc::InsecureChannelCredentials()));
+  ASSERT_NO_FATAL_FAILURE(expect_ranges(old_digest, old_bytes));
+  ASSERT_NO_FATAL_FAILURE(expect_ranges(digest, bytes));
+  ASSERT_OK(ext_->DeleteBlob(old_digest));
+  EXPECT_THAT(ext_->GetBlob(old_digest).status(),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
 }
 
 // A package past the store's limit is refused at the chunk that passes it, naming the limit,
