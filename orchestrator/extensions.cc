@@ -255,9 +255,8 @@ class ExtensionDb {
     }
     Sha256Hasher hasher;
     RETURN_IF_ERROR(RunLocked("SELECT data FROM cmig_blob_chunks WHERE digest = ? ORDER BY off",
-                              {digest}, [&](const SqliteStatement& st) {
-                                hasher.Update(st.ColumnView(0));
-                              }));
+                              {digest},
+                              [&](const SqliteStatement& st) { hasher.Update(st.ColumnView(0)); }));
     if (hasher.HexDigest() != digest) {
       return absl::InvalidArgumentError(
           absl::StrCat("blob ", digest, ": the uploaded bytes hash to a different digest"));
@@ -272,9 +271,9 @@ class ExtensionDb {
     RETURN_IF_ERROR(DropUncommittedChunksLocked(digest));
     const absl::string_view all(bytes);
     for (size_t off = 0; off < all.size(); off += kDefaultChunk) {
-      RETURN_IF_ERROR(RunLocked("INSERT INTO cmig_blob_chunks(digest, off, data) VALUES(?, ?, ?)",
-                                {digest, absl::StrCat(off),
-                                 Blob(std::string(all.substr(off, kDefaultChunk)))}));
+      RETURN_IF_ERROR(RunLocked(
+          "INSERT INTO cmig_blob_chunks(digest, off, data) VALUES(?, ?, ?)",
+          {digest, absl::StrCat(off), Blob(std::string(all.substr(off, kDefaultChunk)))}));
     }
     return InsertBlobRowLocked(digest, static_cast<int64_t>(bytes.size()));
   }

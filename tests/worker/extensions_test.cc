@@ -271,13 +271,13 @@ TEST_F(ExtensionsTest, StoredBlobsReadBackByRangeAndLaterUploadsChangeNothing) {
   const std::string old_bytes = "stored whole by an earlier version";
   const std::string old_digest = Sha256Hex(old_bytes);
   {
-    ASSERT_OK_AND_ASSIGN(orchestrator::SqliteDb db,
-                         orchestrator::SqliteDb::Open(dir_ + "/o.db", SQLITE_OPEN_NOMUTEX,
-                                                      absl::Seconds(5)));
-    ASSERT_OK(db.Exec(absl::StrCat("INSERT INTO cmig_blobs(digest, size, data) VALUES('",
-                                   old_digest, "', ", old_bytes.size(), ", CAST('", old_bytes,
-                                   "' AS BLOB))")
-                          .c_str()));
+    ASSERT_OK_AND_ASSIGN(
+        orchestrator::SqliteDb db,
+        orchestrator::SqliteDb::Open(dir_ + "/o.db", SQLITE_OPEN_NOMUTEX, absl::Seconds(5)));
+    ASSERT_OK(
+        db.Exec(absl::StrCat("INSERT INTO cmig_blobs(digest, size, data) VALUES('", old_digest,
+                             "', ", old_bytes.size(), ", CAST('", old_bytes, "' AS BLOB))")
+                    .c_str()));
   }
   ASSERT_NO_FATAL_FAILURE(Start());
   blobs = v1::BlobStore::NewStub(
