@@ -2,6 +2,7 @@
 // sends (migration/package.h), built by the same discovery and packaging code.
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -71,6 +72,34 @@ class MetadataSource final : public DefinitionSource {
   client::EventHandlerClient& events_;
   client::ScheduleClient& schedules_;
 };
+
+// The source listed once: every version of every workflow and every task definition, with its
+// event handlers and schedules, held in memory for discovery (as a migration's fetch step reads a
+// large selection). A list call that fails is answered when discovery asks for what it lists, as
+// MetadataSource would. Unimplemented when the server cannot list workflows.
+absl::StatusOr<std::unique_ptr<DefinitionSource>> ListSource(client::MetadataClient& metadata,
+                                                             client::EventHandlerClient& events,
+                                                             client::ScheduleClient& schedules) {
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::WorkflowDef> workflows,
+                   metadata.ListWorkflowDefs("", /*all_versions=*/true));
+  ASSIGN_OR_RETURN(std::vector<conductor::proto::TaskDef> task_defs, metadata.ListTaskDefs());
+  auto memory = std::make_unique<migration::InMemoryDefinitionSource>();
+  for (auto& w : workflows) memory->AddWorkflowDef(std::move(w));
+  for (auto& t : task_defs) memory->AddTaskDef(std::move(t));
+  absl::StatusOr<std::vector<conductor::proto::EventHandler>> handlers = events.ListEventHandlers();
+  if (handlers.ok()) {
+    for (auto& h : *handlers) memory->AddEventHandler(std::move(h));
+  } else {
+    memory->MarkEventHandlersUnavailable(handlers.status());
+  }
+  absl::StatusOr<std::vector<v1::WorkflowSchedule>> all_schedules = schedules.ListSchedules();
+  if (all_schedules.ok()) {
+    for (auto& s : *all_schedules) memory->AddSchedule(std::move(s));
+  } else {
+    memory->MarkSchedulesUnavailable(all_schedules.status());
+  }
+  return memory;
+}
 
 std::string CreatedAt(const v1::MigrationPackage& p) {
   if (!p.has_created_at()) return "-";
@@ -311,12 +340,27 @@ absl::Status ExportCommand(Context& ctx) {
         absl::StrCat("the source at ", options.address, " holds nothing to export"));
   }
 
-  MetadataSource definitions(*source, *source, *extensions);
+  // A few names are read one at a time; "all" or many names list the source once.
+  std::unique_ptr<DefinitionSource> definitions;
+  if (sel.all_workflows() || sel.all_task_defs() ||
+      selection.workflows_size() + selection.task_defs_size() >=
+          migration::kListSourceWhenSelectingAtLeast) {
+    absl::StatusOr<std::unique_ptr<DefinitionSource>> listed =
+        ListSource(*source, *source, *extensions);
+    if (listed.ok()) {
+      definitions = *std::move(listed);
+    } else if (!absl::IsUnimplemented(listed.status())) {
+      return listed.status();
+    }
+  }
+  if (definitions == nullptr) {
+    definitions = std::make_unique<MetadataSource>(*source, *source, *extensions);
+  }
   DiscoveryOptions discovery_options;
   discovery_options.follow_references =
       !config.has_discover_references() || config.discover_references();
   discovery_options.require_task_definitions = config.require_task_definitions();
-  ASSIGN_OR_RETURN(Discovery discovery, Discover(selection, definitions, discovery_options));
+  ASSIGN_OR_RETURN(Discovery discovery, Discover(selection, *definitions, discovery_options));
 
   PackageHeader header;
   header.source_environment = config.source().environment();

@@ -29,6 +29,11 @@
 
 namespace cmig::migration {
 
+// Selections naming at least this many workflows and task definitions are read by listing the
+// source once (every version, every task definition) rather than one definition at a time: fewer
+// round trips from about here on.
+inline constexpr int kListSourceWhenSelectingAtLeast = 64;
+
 class DefinitionSource {
  public:
   virtual ~DefinitionSource() = default;

@@ -28,9 +28,6 @@ namespace {
 
 using google::protobuf::Value;
 
-// Selections naming at least this many definitions are fetched by listing the source.
-constexpr int kListWhenSelectingAtLeast = 64;
-
 class FetchDefinitions final : public Step {
  public:
   using Step::Step;
@@ -59,9 +56,9 @@ class FetchDefinitions final : public Step {
     // A few names are read one by one (discovery then reads what they reference the same way);
     // "*" or many names list the source once, which is fewer round trips.
     // A server that keeps keys beyond the proto (REST) is always listed: the listing carries them.
-    const bool list =
-        wants_all_workflows || wants_all_tasks || metadata.KeepsExtraKeys() ||
-        selection.workflows_size() + selection.task_defs_size() >= kListWhenSelectingAtLeast;
+    const bool list = wants_all_workflows || wants_all_tasks || metadata.KeepsExtraKeys() ||
+                      selection.workflows_size() + selection.task_defs_size() >=
+                          migration::kListSourceWhenSelectingAtLeast;
     std::vector<Value> workflow_extras, task_extras;
     absl::StatusOr<std::vector<conductor::proto::WorkflowDef>> workflows =
         list ? metadata.ListWorkflowDefsWithExtras(&workflow_extras)

@@ -500,6 +500,48 @@ TEST_F(MigrationCommandsTest, ExportInspectImportRoundTrip) {
   EXPECT_OK(b_.client->GetTaskDef("reserve_stock").status());
 }
 
+// An export of more definitions than it is worth reading one at a time lists the source once;
+// what it finds must be what reading one by one finds: here the older versions that the latest
+// ones pin (flow_i v2 runs flow_{i-1} v1), which a listing of latest versions alone would miss.
+TEST_F(MigrationCommandsTest, AnExportOfManyWorkflowsFindsThePinnedOlderVersionsToo) {
+  constexpr int kFlows = 70;  // past migration::kListSourceWhenSelectingAtLeast
+  for (int i = 0; i < kFlows; ++i) {
+    ASSERT_NO_FATAL_FAILURE(RegisterTaskDef(
+        *a_.client, absl::StrCat(R"({"name":"task_)", i, R"(","ownerEmail":"o@x"})")));
+    const std::string work =
+        absl::StrCat(R"({"name":"task_)", i, R"(","taskReferenceName":"work","type":"SIMPLE"})");
+    ASSERT_NO_FATAL_FAILURE(RegisterWorkflow(
+        *a_.client, absl::StrCat(R"({"name":"flow_)", i,
+                                 R"(","version":1,"schemaVersion":2,"tasks":[)", work, "]}")));
+    const std::string child =
+        i == 0 ? ""
+               : absl::StrCat(R"(,{"name":"flow_)", i - 1,
+                              R"(","taskReferenceName":"child","type":"SUB_WORKFLOW",)",
+                              R"("subWorkflowParam":{"name":"flow_)", i - 1, R"(","version":1}})");
+    ASSERT_NO_FATAL_FAILURE(RegisterWorkflow(
+        *a_.client,
+        absl::StrCat(R"({"name":"flow_)", i, R"(","version":2,"schemaVersion":2,"tasks":[)", work,
+                     child, "]}")));
+  }
+  std::string selection;
+  for (int i = 0; i < kFlows; ++i) absl::StrAppend(&selection, " workflows: \"flow_", i, "\"");
+  const std::string config = dir_ + "/export.textproto";
+  WriteFile(config, absl::StrCat("source { environment: \"dev\" address: \"", server_->address(),
+                                 "\" }\nselection {", selection, " }\n"));
+  const std::string package = dir_ + "/many.json";
+  RunResult e = RunCli({"export", "--config", config, "--output", package, "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e;
+  google::protobuf::Value exported = ParseOut(e);
+  // Every latest version, and the first version of every workflow but the last.
+  EXPECT_EQ(Field(exported, "workflowDefs").number_value(), 2 * kFlows - 1);
+  EXPECT_EQ(Field(exported, "taskDefs").number_value(), kFlows);
+
+  RunResult inspect = RunCli({"inspect", package});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr("Checks: ok"));
+  EXPECT_THAT(inspect.out, HasSubstr("via workflow:flow_1:2"));
+}
+
 TEST_F(MigrationCommandsTest, PackageWithSecretValuesIsNotImportedInlineIntoAServerWithoutAStore) {
   RegisterTaskDef(*a_.client, R"({"name":"charge_card","ownerEmail":"o@x"})");
   RegisterWorkflow(*a_.client, R"({"name":"pay","version":1,"schemaVersion":2,"tasks":[
