@@ -4,10 +4,10 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -37,6 +37,18 @@ v1::Referrer FromKey(const ReferrerKey& k) {
   r.set_task_reference_name(std::get<4>(k));
   r.set_field(std::get<5>(k));
   return r;
+}
+
+// The entries of `map` ordered by key: discovery keeps hash maps while it works (an estate can
+// hold tens of thousands of definitions) and orders its results once, at the end.
+template <typename Map>
+std::vector<typename Map::value_type*> ByKey(Map& map) {
+  std::vector<typename Map::value_type*> entries;
+  entries.reserve(map.size());
+  for (auto& entry : map) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  return entries;
 }
 
 struct PendingWorkflow {
@@ -91,10 +103,7 @@ class Discoverer {
     }
 
     for (const std::string& name : selection.task_defs()) {
-      auto def = FetchTaskDef(name);
-      if (!def.ok()) {
-        return def.status();
-      }
+      ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* def, FetchTaskDef(name));
       if (!def->has_value()) {
         missing_requested_.push_back(absl::StrCat("task definition '", name, "'"));
         continue;
@@ -175,10 +184,12 @@ class Discoverer {
     return std::optional<cp::WorkflowDef>(*std::move(def));
   }
 
-  absl::StatusOr<std::optional<cp::TaskDef>> FetchTaskDef(const std::string& name) {
+  // The task definition called `name` (nullopt when the source does not hold it), read from the
+  // source once; the pointer stays valid for the discovery's lifetime.
+  absl::StatusOr<const std::optional<cp::TaskDef>*> FetchTaskDef(const std::string& name) {
     auto cached = task_def_cache_.find(name);
     if (cached != task_def_cache_.end()) {
-      return cached->second;
+      return &cached->second;
     }
     auto def = source_.GetTaskDef(name);
     std::optional<cp::TaskDef> result;
@@ -189,8 +200,7 @@ class Discoverer {
                           absl::StrCat("fetching task definition '", name,
                                        "' from the source: ", def.status().message()));
     }
-    task_def_cache_[name] = result;
-    return result;
+    return &task_def_cache_.emplace(name, std::move(result)).first->second;
   }
 
   struct HandlerIndex {
@@ -304,7 +314,7 @@ class Discoverer {
 
   void Record(WorkflowReferences& refs) {
     for (const DependencyRecord& d : refs.dependencies) {
-      dependencies_[{d.kind, d.name}].insert(KeyOf(d.referrer));
+      dependencies_[{d.kind, d.name}].push_back(KeyOf(d.referrer));
     }
     for (v1::UnresolvedReference& u : refs.unresolved) {
       unresolved_.push_back(std::move(u));
@@ -397,15 +407,12 @@ class Discoverer {
       queue_.push_back({w.name, w.version, false, self, w.referrer});
     }
     for (const TaskDefReference& t : refs.task_defs) {
-      auto def = FetchTaskDef(t.name);
-      if (!def.ok()) {
-        return def.status();
-      }
-      if (!def->has_value()) {
+      ASSIGN_OR_RETURN(const std::optional<cp::TaskDef>* task_def, FetchTaskDef(t.name));
+      if (!task_def->has_value()) {
         if (!t.required) continue;
         if (!options_.require_task_definitions) {
           // As Conductor: the task runs with a default task definition.
-          dependencies_[{v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, t.name}].insert(
+          dependencies_[{v1::DEPENDENCY_KIND_DEFAULT_TASK_DEFINITION, t.name}].push_back(
               KeyOf(t.referrer));
         } else {
           v1::UnresolvedReference u;
@@ -421,7 +428,7 @@ class Discoverer {
       }
       auto [it, inserted] = task_defs_.try_emplace(t.name);
       if (inserted) {
-        it->second.def = **def;
+        it->second.def = **task_def;
         it->second.discovered_from = self;
       }
     }
@@ -449,19 +456,20 @@ class Discoverer {
 
   Discovery Finish() {
     Discovery d;
-    for (auto& [key, w] : workflows_) {
-      d.workflows.push_back(std::move(w));
-    }
-    for (auto& [name, t] : task_defs_) {
-      d.task_defs.push_back(std::move(t));
-    }
+    d.workflows.reserve(workflows_.size());
+    for (auto* entry : ByKey(workflows_)) d.workflows.push_back(std::move(entry->second));
+    d.task_defs.reserve(task_defs_.size());
+    for (auto* entry : ByKey(task_defs_)) d.task_defs.push_back(std::move(entry->second));
     for (auto& [name, h] : event_handlers_) {
       d.event_handlers.push_back(std::move(h));
     }
     for (auto& [name, s] : schedules_found_) {
       d.schedules.push_back(std::move(s));
     }
-    for (auto& [key, referrers] : dependencies_) {
+    for (auto* entry : ByKey(dependencies_)) {
+      auto& [key, referrers] = *entry;
+      std::sort(referrers.begin(), referrers.end());
+      referrers.erase(std::unique(referrers.begin(), referrers.end()), referrers.end());
       v1::Dependency* dep = d.report.add_dependencies();
       dep->set_kind(key.first);
       dep->set_name(key.second);
@@ -491,18 +499,20 @@ class Discoverer {
   DefinitionSource& source_;
   const DiscoveryOptions options_;
   std::deque<PendingWorkflow> queue_;
-  std::map<std::pair<std::string, int32_t>, DiscoveredWorkflow> workflows_;
-  std::map<std::pair<std::string, int32_t>, cp::WorkflowDef> fetched_;
-  std::map<std::string, DiscoveredTaskDef> task_defs_;
+  absl::node_hash_map<std::pair<std::string, int32_t>, DiscoveredWorkflow> workflows_;
+  absl::node_hash_map<std::pair<std::string, int32_t>, cp::WorkflowDef> fetched_;
+  absl::node_hash_map<std::string, DiscoveredTaskDef> task_defs_;
   std::map<std::string, DiscoveredEventHandler> event_handlers_;
   std::optional<HandlerIndex> handlers_;
   absl::Status handlers_status_;
   std::map<std::string, DiscoveredSchedule> schedules_found_;
   std::optional<ScheduleIndex> schedules_;
   absl::Status schedules_status_;
-  absl::flat_hash_map<std::string, std::optional<cp::TaskDef>> task_def_cache_;
+  absl::node_hash_map<std::string, std::optional<cp::TaskDef>> task_def_cache_;
   absl::flat_hash_map<std::string, int32_t> latest_;  // -1: not found
-  std::map<std::pair<v1::DependencyKind, std::string>, std::set<ReferrerKey>> dependencies_;
+  // Referrers in the order found, repeats included; sorted and made unique at the end.
+  absl::flat_hash_map<std::pair<v1::DependencyKind, std::string>, std::vector<ReferrerKey>>
+      dependencies_;
   std::vector<v1::UnresolvedReference> unresolved_;
   std::vector<std::string> missing_requested_;
 };
