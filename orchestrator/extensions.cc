@@ -143,30 +143,21 @@ class ExtensionDb {
   // already stored is kept as it is.
   absl::Status CommitChunks(const std::string& digest, int64_t size) {
     absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    absl::Status s = CommitChunksLocked(digest, size);
-    if (!s.ok()) {
-      db_.Exec("ROLLBACK").IgnoreError();
-      if (absl::IsInvalidArgument(s)) {
-        // Chunks that cannot make the blob are of no further use.
-        DropUncommittedChunksLocked(digest).IgnoreError();
-      }
-      return s;
+    absl::Status s = InTransactionLocked(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return CommitChunksLocked(digest, size); });
+    if (absl::IsInvalidArgument(s)) {
+      // Chunks that cannot make the blob are of no further use.
+      DropUncommittedChunksLocked(digest).IgnoreError();
     }
-    return db_.Exec("COMMIT");
+    return s;
   }
 
   // Stores `bytes` as blob `digest` (already checked to hash to it), in chunks of kDefaultChunk
   // bytes. A blob already stored is kept as it is.
   absl::Status PutWhole(const std::string& digest, const std::string& bytes) {
     absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    absl::Status s = PutWholeLocked(digest, bytes);
-    if (!s.ok()) {
-      db_.Exec("ROLLBACK").IgnoreError();
-      return s;
-    }
-    return db_.Exec("COMMIT");
+    return InTransactionLocked(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return PutWholeLocked(digest, bytes); });
   }
 
   // Up to `max` bytes of blob `digest` from `offset`: only the chunks that hold them are read.
@@ -212,6 +203,18 @@ class ExtensionDb {
 
  private:
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
+
+  // Runs `body` in one write transaction: committed when it returns OK, rolled back otherwise.
+  absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    absl::Status s = body();
+    if (!s.ok()) {
+      db_.Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    return db_.Exec("COMMIT");
+  }
 
   absl::Status DropUncommittedChunksLocked(const std::string& digest)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
