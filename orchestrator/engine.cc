@@ -42,7 +42,12 @@ Engine::Engine(Store& store, const Clock& clock, bool system_clock, EngineLimits
       limits_(limits),
       inline_runner_(std::move(inline_runner)) {}
 
-Engine::~Engine() { Shutdown(); }
+Engine::~Engine() {
+  Shutdown();
+  // Batches still queued in the store report to this engine when they commit (OnCommitted), so
+  // they are waited for before it goes; the store outlives the engine.
+  store_.CommitAndWait({}).IgnoreError();
+}
 
 void Engine::Shutdown() {
   std::vector<std::function<void()>> deferred;

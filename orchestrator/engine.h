@@ -86,7 +86,7 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> Create(Store& store, const Clock& clock,
                                                         bool system_clock, EngineLimits limits = {},
                                                         InlineRunner inline_runner = nullptr);
-  ~Engine();  // Shutdown()
+  ~Engine();  // Shutdown(), then waits for the batches it queued in the store to commit
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

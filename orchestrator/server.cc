@@ -193,7 +193,6 @@ void OrchestratorServer::Shutdown() {
   if (http_) http_->Shutdown();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   scheduler_.reset();  // after the services that use it; finishes a start in progress
-  if (store_) store_->CommitAndWait({}).IgnoreError();
   engine_.reset();
   store_.reset();
   http_.reset();

@@ -57,9 +57,6 @@ struct Orchestrator {
   ~Orchestrator() {
     handler = nullptr;  // holds the extension store
     scheduler.reset();
-    // As the server shuts down: commits still queued report to the engine, so they are waited
-    // for before it goes.
-    store->CommitAndWait({}).IgnoreError();
     engine.reset();
     store.reset();
     std::filesystem::remove_all(dir);

@@ -82,8 +82,6 @@ class SchedulerTest : public ::testing::Test {
   }
   void CloseAll() {
     scheduler_.reset();
-    // Commits still queued report to the engine: wait for them before it goes, as the server does.
-    if (store_) store_->CommitAndWait({}).IgnoreError();
     engine_.reset();
     store_.reset();
   }
