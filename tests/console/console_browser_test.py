@@ -157,9 +157,13 @@ def main():
         wait.until(lambda d: d.find_element(By.LINK_TEXT, migration_id).click() or True)
         wait.until(ec.visibility_of_element_located((By.ID, 'migration')))
         wait.until(ec.text_to_be_present_in_element((By.ID, 'steps-table'), 'fetch'))
-        step = driver.find_element(By.XPATH, "//table[@id='steps-table']//tr[td[text()='fetch']]")
-        assert [td.text for td in step.find_elements(By.TAG_NAME, 'td')][3] == 'SCHEDULED'
-        assert 'started by' in driver.find_element(By.ID, 'migration-summary').text.lower()
+        # A running migration's page is drawn again each second: read what it shows whole, or again.
+        step = wait.until(lambda d: [td.text for td in d.find_element(
+            By.XPATH, "//table[@id='steps-table']//tr[td[text()='fetch']]").find_elements(
+                By.TAG_NAME, 'td')])
+        assert step[3] == 'SCHEDULED', step
+        summary = wait.until(lambda d: d.find_element(By.ID, 'migration-summary').text)
+        assert 'started by' in summary.lower(), summary
         driver.save_screenshot(os.path.join(SHOTS, '03-migration.png'))
         driver.find_element(By.ID, 'migration-terminate').click()
         driver.switch_to.alert.accept()
