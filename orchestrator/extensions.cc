@@ -143,7 +143,7 @@ class ExtensionDb {
   // already stored is kept as it is.
   absl::Status CommitChunks(const std::string& digest, int64_t size) {
     absl::MutexLock lock(&mu_);
-    absl::Status s = InTransactionLocked(
+    absl::Status s = db_.InWriteTransaction(
         [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return CommitChunksLocked(digest, size); });
     if (absl::IsInvalidArgument(s)) {
       // Chunks that cannot make the blob are of no further use.
@@ -156,7 +156,7 @@ class ExtensionDb {
   // bytes. A blob already stored is kept as it is.
   absl::Status PutWhole(const std::string& digest, const std::string& bytes) {
     absl::MutexLock lock(&mu_);
-    return InTransactionLocked(
+    return db_.InWriteTransaction(
         [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return PutWholeLocked(digest, bytes); });
   }
 
@@ -203,18 +203,6 @@ class ExtensionDb {
 
  private:
   explicit ExtensionDb(SqliteDb db) : db_(std::move(db)) {}
-
-  // Runs `body` in one write transaction: committed when it returns OK, rolled back otherwise.
-  absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    absl::Status s = body();
-    if (!s.ok()) {
-      db_.Exec("ROLLBACK").IgnoreError();
-      return s;
-    }
-    return db_.Exec("COMMIT");
-  }
 
   absl::Status DropUncommittedChunksLocked(const std::string& digest)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -315,25 +315,23 @@ absl::StatusOr<int> Scheduler::RunDue() {
         // The run and the schedule's next run in one transaction: recorded before the start,
         // unless the schedule was paused, changed or deleted since it was read.
         absl::MutexLock lock(&db_mu_);
-        RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
         bool unchanged = false;
-        absl::Status written = Sql(
-            db_.get(), "SELECT data FROM cmig_schedules WHERE name = ?",
-            [&](SqliteStatement& st) { st.BindText(1, s.name()); },
-            [&](const SqliteStatement& st) {
-              WorkflowSchedule now_stored;
-              unchanged = now_stored.ParseFromString(st.ColumnBytes(0)) && !now_stored.paused() &&
-                          now_stored.next_run_time() == slot &&
-                          now_stored.updated_time() == s.updated_time();
-            });
-        if (written.ok() && unchanged) written = WriteRun(run);
-        if (written.ok() && unchanged) written = WriteRow(row);
-        if (!written.ok() || !unchanged) {
-          db_.Exec("ROLLBACK").IgnoreError();
-          RETURN_IF_ERROR(written);
-          break;
-        }
-        RETURN_IF_ERROR(db_.Exec("COMMIT"));
+        RETURN_IF_ERROR(db_.InWriteTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_) {
+          RETURN_IF_ERROR(Sql(
+              db_.get(), "SELECT data FROM cmig_schedules WHERE name = ?",
+              [&](SqliteStatement& st) { st.BindText(1, s.name()); },
+              [&](const SqliteStatement& st) {
+                WorkflowSchedule now_stored;
+                unchanged = now_stored.ParseFromString(st.ColumnBytes(0)) && !now_stored.paused() &&
+                            now_stored.next_run_time() == slot &&
+                            now_stored.updated_time() == s.updated_time();
+              }));
+          // Nothing is written then: the commit only ends the read.
+          if (!unchanged) return absl::OkStatus();
+          RETURN_IF_ERROR(WriteRun(run));
+          return WriteRow(row);
+        }));
+        if (!unchanged) break;
       }
       if (run.state() == kSkipped) {
         spdlog::info("schedule {}: skipped the run of {}: {}", s.name(), slot, run.reason());

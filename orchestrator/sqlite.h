@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -55,6 +56,10 @@ class SqliteDb {
   sqlite3* get() const { return db_; }
   // Runs one or more statements without results.
   absl::Status Exec(const char* sql);
+  // Runs `body` in one write transaction (BEGIN IMMEDIATE, so it waits for other writers up
+  // front): committed when `body` returns OK, rolled back when it returns an error, which is
+  // then returned.
+  absl::Status InWriteTransaction(absl::FunctionRef<absl::Status()> body);
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
