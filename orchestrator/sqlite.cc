@@ -68,11 +68,10 @@ absl::Status SqliteDb::Exec(const char* sql) {
 absl::Status SqliteDb::InWriteTransaction(absl::FunctionRef<absl::Status()> body) {
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status s = body();
-  if (!s.ok()) {
-    Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-  return Exec("COMMIT");
+  if (s.ok()) s = Exec("COMMIT");
+  // A COMMIT that failed (a busy database, say) leaves the transaction open.
+  if (!s.ok()) Exec("ROLLBACK").IgnoreError();
+  return s;
 }
 
 absl::StatusOr<SqliteStatement> SqliteStatement::Prepare(sqlite3* db, absl::string_view sql) {

@@ -57,8 +57,8 @@ class SqliteDb {
   // Runs one or more statements without results.
   absl::Status Exec(const char* sql);
   // Runs `body` in one write transaction (BEGIN IMMEDIATE, so it waits for other writers up
-  // front): committed when `body` returns OK, rolled back when it returns an error, which is
-  // then returned.
+  // front): committed when `body` returns OK; rolled back when it returns an error or the commit
+  // fails, and that error is returned.
   absl::Status InWriteTransaction(absl::FunctionRef<absl::Status()> body);
 
  private:

@@ -138,20 +138,15 @@ void Store::CommitterLoop() {
       if (queue_.empty()) return;  // stopping and drained
       work.swap(queue_);
     }
-    absl::Status status = Exec("BEGIN");
-    for (const Pending& p : work) {
-      for (const WriteOp& op : p.batch) {
-        if (!status.ok()) break;
-        status = Apply(op);
+    absl::Status status = writer_.InWriteTransaction([&] {
+      for (const Pending& p : work) {
+        for (const WriteOp& op : p.batch) RETURN_IF_ERROR(Apply(op));
       }
-    }
-    if (status.ok()) {
-      status = Exec("COMMIT");
-    }
+      return absl::OkStatus();
+    });
     if (!status.ok()) {
       spdlog::error("group commit of {} batches failed: {}", work.size(),
                     std::string(status.message()));
-      Exec("ROLLBACK").IgnoreError();
     }
     {
       absl::MutexLock lock(&mu_);
